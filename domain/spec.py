@@ -1,0 +1,325 @@
+"""The campaign spec: what an office writes in YAML, validated strictly.
+
+Pure pydantic; loading YAML (and mapping errors to file:line:col) lives in services.spec_files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Code = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]{0,39}$")]
+
+
+class Strict(BaseModel):
+    # Unknown keys are errors: a typo in a YAML key must not silently drop a deadline.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PhaseKind(StrEnum):
+    mobilization = "mobilization"  # 动员部署
+    self_check = "self_check"  # 自查自纠
+    verification = "verification"  # 重点核查
+    case_handling = "case_handling"  # 案件查处
+    review = "review"  # 回头看
+    summary = "summary"  # 总结
+
+
+PHASE_KIND_LABELS: dict[PhaseKind, str] = {
+    PhaseKind.mobilization: "动员部署",
+    PhaseKind.self_check: "自查自纠",
+    PhaseKind.verification: "重点核查",
+    PhaseKind.case_handling: "案件查处",
+    PhaseKind.review: "回头看",
+    PhaseKind.summary: "总结",
+}
+
+
+class DepartmentKind(StrEnum):
+    office = "office"  # 联席会议办公室 / 监管办
+    industry_regulator = "industry_regulator"  # 行业监管部门: 住建、交通、水务…
+    police = "police"
+    discipline = "discipline"  # 纪检监察
+    trading_center = "trading_center"  # 公共资源交易中心
+    purchaser = "purchaser"  # 采购单位 / 项目法人
+    other = "other"
+
+
+DEPARTMENT_KIND_LABELS: dict[DepartmentKind, str] = {
+    DepartmentKind.office: "牵头办公室",
+    DepartmentKind.industry_regulator: "行业监管部门",
+    DepartmentKind.police: "公安机关",
+    DepartmentKind.discipline: "纪检监察机关",
+    DepartmentKind.trading_center: "公共资源交易中心",
+    DepartmentKind.purchaser: "采购单位",
+    DepartmentKind.other: "其他单位",
+}
+
+
+class Deliverable(StrEnum):
+    report = "report"  # 报告
+    ledger = "ledger"  # 台账
+    table = "table"  # 表格
+    form = "form"  # 表单
+
+
+DELIVERABLE_LABELS: dict[Deliverable, str] = {
+    Deliverable.report: "报告",
+    Deliverable.ledger: "台账",
+    Deliverable.table: "表格",
+    Deliverable.form: "表单",
+}
+
+
+class Contact(Strict):
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+class Department(Strict):
+    code: Code
+    name: str = Field(min_length=1)
+    kind: DepartmentKind
+    contact: Contact = Contact()
+    tags: tuple[str, ...] = ()
+
+
+class Assignees(Strict):
+    """Who does a task: listed departments, departments carrying a tag or of a kind, or all members.
+
+    `lead` names the department that leads (牵头); the others cooperate (配合).
+    """
+
+    departments: tuple[Code, ...] = ()
+    tags: tuple[str, ...] = ()
+    kinds: tuple[DepartmentKind, ...] = ()
+    all_members: bool = False
+    lead: Code | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "Assignees":
+        if not (self.departments or self.tags or self.kinds or self.all_members):
+            raise ValueError("至少指定 departments、tags、kinds 或 all_members 之一")
+        return self
+
+
+class Anchor(StrEnum):
+    campaign_start = "campaign_start"
+    phase_start = "phase_start"
+    phase_end = "phase_end"
+
+
+class RelativeDue(Strict):
+    """"N working days after X": X is an anchor name or a date."""
+
+    working_days_after: Anchor | dt.date
+    days: int = Field(ge=0, le=250)
+
+
+class TaskTemplate(Strict):
+    key: Code
+    title: str = Field(min_length=1)
+    deliverable: Deliverable
+    assignees: Assignees
+    due: dt.date | RelativeDue
+    review_required: bool = True
+    description: str | None = None
+
+
+class Phase(Strict):
+    key: Code
+    kind: PhaseKind
+    title: str | None = None
+    start: dt.date
+    end: dt.date
+    tasks: tuple[TaskTemplate, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.title or PHASE_KIND_LABELS[self.kind]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Phase":
+        if self.end < self.start:
+            raise ValueError(f"结束日期 {self.end} 早于开始日期 {self.start}")
+        return self
+
+
+class RecurringReport(Strict):
+    """A report due every month on a day (e.g. departments by the 20th, the office by the 25th)."""
+
+    key: Code
+    title: str = Field(min_length=1)
+    deliverable: Deliverable = Deliverable.report
+    assignees: Assignees
+    day_of_month: int = Field(ge=1, le=28)
+    first_month: dt.date | None = None  # any day in the first month; default: campaign start
+    last_month: dt.date | None = None  # default: campaign end
+    review_required: bool = True
+    phase: Code | None = None  # attribute to this phase; default: the phase running on the due date
+
+
+class ReminderPolicy(Strict):
+    before_due_working_days: tuple[Annotated[int, Field(ge=1, le=30)], ...] = (3, 1)
+    on_due_day: bool = True
+    overdue_every_working_days: int = Field(default=2, ge=1, le=30)
+
+
+class EscalationAudience(StrEnum):
+    department = "department"  # the responsible department's liaison
+    department_head = "department_head"  # 一把手
+    office = "office"
+    leaders = "leaders"
+
+
+class EscalationLevel(Strict):
+    level: int = Field(ge=1, le=9)
+    name: str = Field(min_length=1)  # 预警 / 通报批评 / 约谈 / 问责
+    after_overdue_working_days: int = Field(ge=1, le=250)
+    notify: tuple[EscalationAudience, ...] = (EscalationAudience.department, EscalationAudience.office)
+
+
+class SamplingRule(Strict):
+    phase: Code
+    min_ratio: float = Field(gt=0, le=1)
+    seed: int = 0
+    due_working_days: int = Field(default=10, ge=1, le=120)
+
+
+class HolidayOverride(Strict):
+    date: dt.date
+    name: str = "节假日"
+
+
+class CalendarOverrides(Strict):
+    """Extra holidays and 调休 working days, e.g. for years chinese-calendar does not know yet."""
+
+    extra_holidays: tuple[HolidayOverride, ...] = ()
+    extra_workdays: tuple[dt.date, ...] = ()
+    # Years whose full schedule is given here (weekends + the overrides are then authoritative).
+    declared_years: tuple[int, ...] = ()
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> "CalendarOverrides":
+        both = {h.date for h in self.extra_holidays} & set(self.extra_workdays)
+        if both:
+            raise ValueError(f"同一天既是节假日又是调休工作日: {sorted(both)[0]}")
+        return self
+
+
+DEFAULT_ESCALATION = (
+    EscalationLevel(level=1, name="预警", after_overdue_working_days=3),
+    EscalationLevel(
+        level=2,
+        name="通报批评",
+        after_overdue_working_days=5,
+        notify=(EscalationAudience.department, EscalationAudience.office, EscalationAudience.leaders),
+    ),
+    EscalationLevel(
+        level=3,
+        name="约谈",
+        after_overdue_working_days=10,
+        notify=(
+            EscalationAudience.department_head,
+            EscalationAudience.office,
+            EscalationAudience.leaders,
+        ),
+    ),
+)
+
+
+class CampaignSpec(Strict):
+    id: Code
+    title: str = Field(min_length=1)
+    issuer: str = Field(min_length=1)
+    legal_basis: tuple[str, ...] = ()
+    timezone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
+    start: dt.date
+    end: dt.date
+    office: Code
+    departments: tuple[Department, ...] = Field(min_length=1)
+    phases: tuple[Phase, ...] = Field(min_length=1)
+    recurring_reports: tuple[RecurringReport, ...] = ()
+    reminders: ReminderPolicy = ReminderPolicy()
+    escalation: tuple[EscalationLevel, ...] = DEFAULT_ESCALATION
+    sampling: SamplingRule | None = None
+    calendar: CalendarOverrides = CalendarOverrides()
+
+    @field_validator("escalation")
+    @classmethod
+    def _ladder_increases(cls, ladder: tuple[EscalationLevel, ...]) -> tuple[EscalationLevel, ...]:
+        for lower, higher in zip(ladder, ladder[1:]):
+            if higher.level <= lower.level or higher.after_overdue_working_days <= lower.after_overdue_working_days:
+                raise ValueError("升级梯度必须按级别和逾期工作日数递增")
+        return ladder
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "CampaignSpec":
+        if self.end < self.start:
+            raise ValueError(f"end: 结束日期 {self.end} 早于开始日期 {self.start}")
+        codes = [d.code for d in self.departments]
+        _no_duplicates(codes, "departments", "部门代码")
+        _no_duplicates([p.key for p in self.phases], "phases", "阶段 key")
+        template_keys = [t.key for p in self.phases for t in p.tasks] + [r.key for r in self.recurring_reports]
+        _no_duplicates(template_keys, "tasks", "任务 key")
+        if self.office not in codes:
+            raise ValueError(f"office: 牵头办公室 {self.office!r} 不在 departments 中")
+        for i, phase in enumerate(self.phases):
+            if phase.start < self.start or phase.end > self.end:
+                raise ValueError(f"phases[{i}]: 阶段 {phase.key} 的时间超出专项行动起止日期 {self.start}～{self.end}")
+            for j, task in enumerate(phase.tasks):
+                self._check_assignees(task.assignees, f"phases[{i}].tasks[{j}].assignees")
+        for i, report in enumerate(self.recurring_reports):
+            self._check_assignees(report.assignees, f"recurring_reports[{i}].assignees")
+            if report.phase and report.phase not in {p.key for p in self.phases}:
+                raise ValueError(f"recurring_reports[{i}].phase: 没有 key 为 {report.phase!r} 的阶段")
+        if self.sampling and self.sampling.phase not in {p.key for p in self.phases}:
+            raise ValueError(f"sampling.phase: 没有 key 为 {self.sampling.phase!r} 的阶段")
+        return self
+
+    def _check_assignees(self, assignees: Assignees, where: str) -> None:
+        known = {d.code for d in self.departments}
+        for code in assignees.departments:
+            if code not in known:
+                raise ValueError(f"{where}.departments: 未定义的部门代码 {code!r}")
+        tags = {t for d in self.departments for t in d.tags}
+        for tag in assignees.tags:
+            if tag not in tags:
+                raise ValueError(f"{where}.tags: 没有部门带有标签 {tag!r}")
+        resolved = self.resolve(assignees)
+        if not resolved:
+            raise ValueError(f"{where}: 没有匹配到任何部门")
+        if assignees.lead and assignees.lead not in resolved:
+            raise ValueError(f"{where}.lead: 牵头部门 {assignees.lead!r} 不在承办部门之中")
+
+    # --- queries used by planning and the UI -------------------------------------------------
+    def department(self, code: str) -> Department:
+        return next(d for d in self.departments if d.code == code)
+
+    def phase(self, key: str) -> Phase:
+        return next(p for p in self.phases if p.key == key)
+
+    def resolve(self, assignees: Assignees) -> tuple[str, ...]:
+        """Department codes a rule selects, in spec order. `all_members` excludes the office."""
+        chosen: list[str] = []
+        for d in self.departments:
+            if (
+                d.code in assignees.departments
+                or any(t in d.tags for t in assignees.tags)
+                or d.kind in assignees.kinds
+                or (assignees.all_members and d.code != self.office)
+            ):
+                chosen.append(d.code)
+        return tuple(chosen)
+
+
+def _no_duplicates(values: list[str], field: str, what: str) -> None:
+    seen: set[str] = set()
+    for v in values:
+        if v in seen:
+            raise ValueError(f"{field}: {what} {v!r} 重复")
+        seen.add(v)

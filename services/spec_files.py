@@ -1,0 +1,179 @@
+"""Load campaign YAML into a CampaignSpec with errors that point at file:line:col in plain words."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from domain.spec import CampaignSpec
+
+
+@dataclass(frozen=True)
+class SpecProblem:
+    path: str
+    line: int
+    column: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.field}: " if self.field else ""
+        return f"{self.path}:{self.line}:{self.column}: {where}{self.message}"
+
+
+class SpecInvalid(Exception):
+    def __init__(self, problems: list[SpecProblem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"键 {key!r} 重复（第 {seen[key].start_mark.line + 1} 行已出现）", key_node.start_mark
+            )
+        seen[key] = key_node
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+_TRANSLATIONS = [
+    (r"^Extra inputs are not permitted$", "未知的键（拼写错误？可用 `campaign schema` 查看允许的键）"),
+    (r"^Field required$", "缺少必填项"),
+    (r"^Input should be a valid date.*", "不是有效日期（格式 YYYY-MM-DD）"),
+    (r"^Input should be a valid integer.*", "应为整数"),
+    (r"^Input should be a valid number.*", "应为数字"),
+    (r"^Input should be a valid boolean.*", "应为 true 或 false"),
+    (r"^Input should be a valid (list|tuple).*", "应为列表"),
+    (r"^Input should be a valid dictionary.*", "应为键值映射"),
+    (r"^Input should be a valid string.*", "应为文本"),
+    (r"^String should match pattern.*", "代码只能用字母开头，由字母、数字、_、- 组成，最长 40 个字符"),
+    (r"^String should have at least 1 character.*", "不能为空"),
+    (r"^List should have at least 1 item.*", "至少需要一项"),
+    (r"^Tuple should have at least 1 item.*", "至少需要一项"),
+    (r"^Input should be (greater than or equal to|greater than) (.*)$", r"应不小于 \2"),
+    (r"^Input should be less than or equal to (.*)$", r"应不大于 \1"),
+    (r"^Input should be (.*)$", r"取值应为 \1"),
+    (r"^Value error, ", ""),
+]
+
+
+def _plain(message: str) -> str:
+    for pattern, repl in _TRANSLATIONS:
+        if re.search(pattern, message):
+            return re.sub(pattern, repl, message)
+    return message
+
+
+def _locate(root: yaml.Node | None, loc: tuple[Any, ...], at_key: bool = False) -> yaml.Node | None:
+    """Follow a pydantic error location through the YAML node tree (to the key for unknown keys)."""
+    node = root
+    for i, part in enumerate(loc):
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            pair = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
+            if pair is None:
+                return node
+            if at_key and i == len(loc) - 1:
+                return pair[0]
+            node = pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            return node
+    return node
+
+
+_PATH_PREFIX = re.compile(r"^([a-z_]+(?:\[\d+\])?(?:\.[a-z_]+(?:\[\d+\])?)*): (.*)$", re.S)
+
+
+def _parse_path(text: str) -> tuple[Any, ...]:
+    parts: list[Any] = []
+    for piece in text.split("."):
+        m = re.match(r"^([a-z_]+)(?:\[(\d+)\])?$", piece)
+        if not m:
+            return ()
+        parts.append(m.group(1))
+        if m.group(2) is not None:
+            parts.append(int(m.group(2)))
+    return tuple(parts)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not isinstance(part, str) or part in {"date", "RelativeDue"}:
+            continue  # pydantic's union-branch labels are noise to a YAML author
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def parse_spec(text: str, path: str = "<campaign>") -> CampaignSpec:
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise SpecInvalid([SpecProblem(path, line, col, "", f"YAML 语法错误: {exc.problem or exc}")]) from None
+    except yaml.YAMLError as exc:
+        raise SpecInvalid([SpecProblem(path, 1, 1, "", f"YAML 语法错误: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise SpecInvalid([SpecProblem(path, 1, 1, "", "文件内容应为一个专项行动（键值映射），而不是空文件或列表")])
+    try:
+        return CampaignSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecInvalid(_problems(exc, root, path)) from None
+
+
+def _problems(exc: ValidationError, root: yaml.Node | None, path: str) -> list[SpecProblem]:
+    problems: list[SpecProblem] = []
+    seen: set[tuple[str, str]] = set()
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        message = _plain(err["msg"])
+        m = _PATH_PREFIX.match(message)
+        if m and _parse_path(m.group(1)):  # model-level checks name their own field
+            loc = loc + _parse_path(m.group(1))
+            message = m.group(2)
+        node = _locate(root, loc, at_key=err["type"] == "extra_forbidden")
+        line, col = (node.start_mark.line + 1, node.start_mark.column + 1) if node is not None else (1, 1)
+        field = _field_name(loc)
+        if (field, message) in seen:
+            continue
+        seen.add((field, message))
+        problems.append(SpecProblem(path, line, col, field, message))
+    return sorted(problems, key=lambda p: (p.line, p.column))
+
+
+def load_spec(path: str | Path) -> CampaignSpec:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecInvalid([SpecProblem(str(p), 0, 0, "", "文件不存在")]) from None
+    except UnicodeDecodeError:
+        raise SpecInvalid([SpecProblem(str(p), 1, 1, "", "文件不是 UTF-8 编码，请另存为 UTF-8")]) from None
+    except OSError as exc:
+        raise SpecInvalid([SpecProblem(str(p), 0, 0, "", f"无法读取: {exc.strerror}")]) from None
+    return parse_spec(text, str(p))
+
+
+def json_schema() -> str:
+    return json.dumps(CampaignSpec.model_json_schema(), ensure_ascii=False, indent=2)

@@ -1,0 +1,403 @@
+"""ORM tables. The store is the record: Prefect's ephemeral run history is gone when a process exits.
+
+Natural keys carry unique constraints so a re-run tick or a crash-and-retry can never create
+anything twice. Calendar dates (deadlines, as-of days) are local dates; instants are UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC in, aware UTC out, on every backend (SQLite forgets time zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value: dt.datetime | None, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class AssignmentStatus(StrEnum):
+    scheduled = "scheduled"  # planned, its phase or period has not opened yet
+    open = "open"
+    submitted = "submitted"  # waiting for office review
+    returned = "returned"  # sent back by the office, reminders resume
+    accepted = "accepted"
+    cancelled = "cancelled"  # removed from the plan after work had started; kept for the record
+
+
+UNFINISHED = (AssignmentStatus.open.value, AssignmentStatus.returned.value)
+ACTIVE = (
+    AssignmentStatus.open.value,
+    AssignmentStatus.submitted.value,
+    AssignmentStatus.returned.value,
+    AssignmentStatus.accepted.value,
+)
+
+
+class Campaign(Base):
+    __tablename__ = "campaign"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    issuer: Mapped[str] = mapped_column(String(200))
+    start_on: Mapped[dt.date] = mapped_column(Date)
+    end_on: Mapped[dt.date] = mapped_column(Date)
+    spec_json: Mapped[str] = mapped_column(Text)
+    spec_sha256: Mapped[str] = mapped_column(String(64))
+    source_path: Mapped[str | None] = mapped_column(String(500))
+    last_tick_on: Mapped[dt.date | None] = mapped_column(Date)
+    launched_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Department(Base):
+    __tablename__ = "department"
+    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30))
+    tags: Mapped[str] = mapped_column(String(500), default="")  # 、-joined, for display and filtering
+    contact_name: Mapped[str | None] = mapped_column(String(50))
+    contact_phone: Mapped[str | None] = mapped_column(String(50))
+    contact_email: Mapped[str | None] = mapped_column(String(200))
+    is_office: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Phase(Base):
+    __tablename__ = "phase"
+    __table_args__ = (UniqueConstraint("campaign_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(100))
+    start_on: Mapped[dt.date] = mapped_column(Date)
+    end_on: Mapped[dt.date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending / open / closed
+    ordinal: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TaskTemplate(Base):
+    __tablename__ = "task_template"
+    __table_args__ = (UniqueConstraint("campaign_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(40))
+    phase_id: Mapped[int | None] = mapped_column(ForeignKey("phase.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    deliverable: Mapped[str] = mapped_column(String(20))
+    review_required: Mapped[bool] = mapped_column(Boolean, default=True)
+    recurring_day: Mapped[int | None] = mapped_column(Integer)
+
+
+class Assignment(Base):
+    __tablename__ = "assignment"
+    __table_args__ = (
+        UniqueConstraint("template_id", "department_id", "period"),
+        Index("ix_assignment_campaign_status_due", "campaign_id", "status", "due_on"),
+        Index("ix_assignment_department", "department_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    template_id: Mapped[int] = mapped_column(ForeignKey("task_template.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phase.id"))
+    period: Mapped[str] = mapped_column(String(10), default="")
+    is_lead: Mapped[bool] = mapped_column(Boolean, default=False)
+    opens_on: Mapped[dt.date] = mapped_column(Date)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    nominal_due_on: Mapped[dt.date] = mapped_column(Date)
+    review_required: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(12), default=AssignmentStatus.scheduled.value)
+    overdue_days: Mapped[int] = mapped_column(Integer, default=0)  # working days, as of the last tick
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    last_reminder_on: Mapped[dt.date | None] = mapped_column(Date)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    on_time: Mapped[bool | None] = mapped_column(Boolean)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic lock for concurrent reviewers
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Submission(Base):
+    __tablename__ = "submission"
+    __table_args__ = (UniqueConstraint("assignment_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    submitted_by: Mapped[str] = mapped_column(String(50))
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text, default="")
+    rows_json: Mapped[str] = mapped_column(Text, default="[]")
+    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending / accepted / returned
+    reviewed_by: Mapped[str | None] = mapped_column(String(50))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    review_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Attachment(Base):
+    __tablename__ = "attachment"
+    __table_args__ = (UniqueConstraint("submission_id", "sha256", "filename"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"))
+    problem_event_id: Mapped[int | None] = mapped_column(ForeignKey("problem_event.id", ondelete="CASCADE"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+
+
+class Escalation(Base):
+    __tablename__ = "escalation"
+    __table_args__ = (UniqueConstraint("assignment_id", "level"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"))
+    level: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(20))
+    overdue_days: Mapped[int] = mapped_column(Integer)
+    reached_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class Outbox(Base):
+    """A reminder or escalation notice owed to someone. Delivery (another flow) reads it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("natural_key"),
+        Index("ix_outbox_campaign_state", "campaign_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    natural_key: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(12))  # before / due / overdue / escalation
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    audience: Mapped[str] = mapped_column(String(20))  # department / department_head / office / leaders
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    created_on: Mapped[dt.date] = mapped_column(Date)  # the as-of day that owed it
+    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending / sent / failed
+
+
+class OutboxDelivery(Base):
+    """One message to one recipient over one channel; the natural key stops a second send."""
+
+    __tablename__ = "outbox_delivery"
+    __table_args__ = (UniqueConstraint("dedupe_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"))
+    dedupe_key: Mapped[str] = mapped_column(String(200))  # channel|target|recipient|digest-day or outbox key
+    channel: Mapped[str] = mapped_column(String(20))  # inbox / email / webhook
+    target: Mapped[str] = mapped_column(String(200))
+    recipient: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending / sending / sent / failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class RollupSnapshot(Base):
+    """Counts per department and phase on an as-of day; phase_key '' is the department total.
+
+    The primary key is the natural key, so re-ticking a day rewrites identical rows.
+    """
+
+    __tablename__ = "rollup_snapshot"
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), primary_key=True)
+    phase_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    assigned: Mapped[int] = mapped_column(Integer, default=0)
+    submitted: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    on_time: Mapped[int] = mapped_column(Integer, default=0)
+    overdue: Mapped[int] = mapped_column(Integer, default=0)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    problems_open: Mapped[int] = mapped_column(Integer, default=0)
+    problems_closed: Mapped[int] = mapped_column(Integer, default=0)
+    problems_overdue: Mapped[int] = mapped_column(Integer, default=0)
+    problems_rebound: Mapped[int] = mapped_column(Integer, default=0)
+    projects_supervised: Mapped[int] = mapped_column(Integer, default=0)
+    projects_sampled: Mapped[int] = mapped_column(Integer, default=0)
+    leads_open: Mapped[int] = mapped_column(Integer, default=0)
+    leads_closed: Mapped[int] = mapped_column(Integer, default=0)
+    leads_overdue: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class User(Base):
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    display_name: Mapped[str] = mapped_column(String(50))
+    role: Mapped[str] = mapped_column(String(12))  # office / department / leader
+    department_code: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained: each row's hash covers its content and the previous hash."""
+
+    __tablename__ = "audit_entry"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(50))
+    action: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_key: Mapped[str] = mapped_column(String(120))
+    before_json: Mapped[str | None] = mapped_column(Text)
+    after_json: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(10), default="ok")  # ok / refused
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# --- department and office work (problems, projects, sampling, leads) -------------------------
+
+
+class Problem(Base):
+    """A row of the 问题台账 / 整改台账."""
+
+    __tablename__ = "problem"
+    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(40))
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    phase_key: Mapped[str] = mapped_column(String(40))
+    project_code: Mapped[str | None] = mapped_column(String(60))
+    category: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str] = mapped_column(Text)
+    responsible_person: Mapped[str | None] = mapped_column(String(50))
+    measure: Mapped[str | None] = mapped_column(Text)
+    handling_class: Mapped[str] = mapped_column(String(20))  # 立行立改 / 限时整改 / 制定时间表路线图
+    deadline_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open / closing / closed
+    rebound: Mapped[bool] = mapped_column(Boolean, default=False)
+    found_on: Mapped[dt.date] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ProblemEvent(Base):
+    __tablename__ = "problem_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problem.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(50))
+    action: Mapped[str] = mapped_column(String(20))  # found / request_close / approve / reject / rebound
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Project(Base):
+    """A supervised tendering project from the register the departments import."""
+
+    __tablename__ = "project"
+    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(200))
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    tender_on: Mapped[dt.date | None] = mapped_column(Date)
+    amount_wan: Mapped[float | None] = mapped_column(Numeric(14, 2))
+    winner: Mapped[str | None] = mapped_column(String(200))
+    bidders: Mapped[str] = mapped_column(Text, default="")
+    sampled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SampleDraw(Base):
+    """The record of one department's verification draw, with the seed, so it can be re-run and audited."""
+
+    __tablename__ = "sample_draw"
+    __table_args__ = (UniqueConstraint("campaign_id", "department_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    seed: Mapped[int] = mapped_column(Integer)
+    min_ratio: Mapped[float] = mapped_column(Numeric(5, 4))
+    population: Mapped[int] = mapped_column(Integer)
+    sampled_codes: Mapped[str] = mapped_column(Text)  # JSON list in draw order
+    drawn_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class Lead(Base):
+    """A 线索 and the 案件 it becomes."""
+
+    __tablename__ = "lead"
+    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(20))  # 举报 / 核查发现 / 大数据预警 / 上级交办
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    project_code: Mapped[str | None] = mapped_column(String(60))
+    category: Mapped[str] = mapped_column(String(30))
+    summary: Mapped[str] = mapped_column(Text)
+    reporter_name: Mapped[str | None] = mapped_column(String(50))  # confidential: office only
+    reporter_phone: Mapped[str | None] = mapped_column(String(50))  # confidential: office only
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="received")  # received / assigned / closed
+    outcome: Mapped[str | None] = mapped_column(String(10))  # 查实 / 不实
+    enterprises_involved: Mapped[int] = mapped_column(Integer, default=0)
+    people_dealt_with: Mapped[int] = mapped_column(Integer, default=0)
+    fine_wan: Mapped[float] = mapped_column(Numeric(14, 2), default=0)
+    measures: Mapped[str] = mapped_column(String(300), default="")  # 、-joined measure names
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
