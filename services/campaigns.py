@@ -1,0 +1,230 @@
+"""Launch a campaign, or apply a changed YAML to a live one without losing submitted work."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from domain.access import Actor, can_administer, require
+from domain.plan import CampaignPlan, PlanChange, build_plan, diff_plan
+from domain.spec import CampaignSpec
+from services import audit
+from services.holidays import campaign_calendar
+from store.models import Assignment, AssignmentStatus, Campaign, Department, Phase, TaskTemplate
+
+
+class CampaignNotFound(LookupError):
+    def __init__(self, code: str):
+        super().__init__(f"没有编号为 {code!r} 的专项行动（先用 `campaign launch 文件.yaml` 启动）")
+
+
+@dataclass(frozen=True)
+class LaunchReport:
+    campaign_code: str
+    created: bool
+    departments_added: tuple[str, ...] = ()
+    departments_retired: tuple[str, ...] = ()
+    assignments_added: int = 0
+    assignments_removed: int = 0  # deleted before any work started
+    assignments_cancelled: int = 0  # kept for the record: work had started
+    deadlines_moved: tuple[tuple[str, str, str, str, str], ...] = field(default=())  # key parts, old, new
+    unchanged: bool = False
+
+    def lines(self) -> list[str]:
+        if self.unchanged:
+            return [f"专项行动 {self.campaign_code} 与 YAML 一致，无需变更。"]
+        head = "新建专项行动" if self.created else "更新专项行动"
+        out = [f"{head} {self.campaign_code}：新增任务 {self.assignments_added} 项"]
+        if self.departments_added:
+            out.append(f"  新增部门：{'、'.join(self.departments_added)}")
+        if self.departments_retired:
+            out.append(f"  移出部门：{'、'.join(self.departments_retired)}（已提交的材料保留）")
+        if self.assignments_removed:
+            out.append(f"  删除尚未开始的任务 {self.assignments_removed} 项")
+        if self.assignments_cancelled:
+            out.append(f"  撤销已开始的任务 {self.assignments_cancelled} 项（保留记录）")
+        for template, dept, period, old, new in self.deadlines_moved[:20]:
+            out.append(f"  截止日期调整：{template}/{dept}{'/' + period if period else ''} {old} → {new}")
+        if len(self.deadlines_moved) > 20:
+            out.append(f"  ……另有 {len(self.deadlines_moved) - 20} 项截止日期调整")
+        return out
+
+
+def spec_digest(spec: CampaignSpec) -> str:
+    return hashlib.sha256(spec.model_dump_json().encode()).hexdigest()
+
+
+@lru_cache(maxsize=32)
+def _spec_from_json(spec_json: str) -> CampaignSpec:
+    return CampaignSpec.model_validate_json(spec_json)
+
+
+def get_campaign(session: Session, code: str) -> Campaign:
+    campaign = session.scalar(select(Campaign).where(Campaign.code == code))
+    if campaign is None:
+        raise CampaignNotFound(code)
+    return campaign
+
+
+def stored_spec(campaign: Campaign) -> CampaignSpec:
+    """The spec the campaign runs on (the stored copy, so ticks never depend on the YAML file)."""
+    return _spec_from_json(campaign.spec_json)
+
+
+def list_campaign_codes(session: Session) -> list[str]:
+    return list(session.scalars(select(Campaign.code).order_by(Campaign.start_on.desc())))
+
+
+def launch(
+    session: Session, spec: CampaignSpec, *, actor: Actor, at: dt.datetime, source_path: str | None = None
+) -> LaunchReport:
+    """Create or reconcile; the caller commits (or, for a dry run, lets the unit of work roll back)."""
+    require(can_administer(actor), actor, "启动或变更专项行动")
+    plan = build_plan(spec, campaign_calendar(spec))
+    campaign = session.scalar(select(Campaign).where(Campaign.code == spec.id))
+    created = campaign is None
+    if campaign is None:
+        campaign = Campaign(code=spec.id, launched_at=at, spec_sha256="", spec_json="")
+        session.add(campaign)
+    elif campaign.spec_sha256 == spec_digest(spec):
+        return LaunchReport(spec.id, created=False, unchanged=True)
+    campaign.title, campaign.issuer = spec.title, spec.issuer
+    campaign.start_on, campaign.end_on = spec.start, spec.end
+    campaign.spec_json, campaign.spec_sha256 = spec.model_dump_json(), spec_digest(spec)
+    campaign.source_path, campaign.updated_at = source_path, at
+    session.flush()
+
+    added_depts, retired = _sync_departments(session, campaign.id, spec)
+    phase_ids = _sync_phases(session, campaign.id, spec)
+    template_ids = _sync_templates(session, campaign.id, plan, phase_ids)
+    dept_ids = dict(session.execute(select(Department.code, Department.id).where(Department.campaign_id == campaign.id)).all())
+    report = _sync_assignments(session, campaign.id, plan, template_ids, dept_ids, phase_ids)
+    report = LaunchReport(
+        spec.id, created, tuple(added_depts), tuple(retired), *report
+    )
+    audit.record(
+        session, at=at, actor=actor, action="campaign.launch" if created else "campaign.apply",
+        entity="campaign", entity_key=spec.id,
+        after={"sha256": campaign.spec_sha256, "source": source_path, "summary": report.lines()},
+    )
+    return report
+
+
+def _sync_departments(session: Session, campaign_id: int, spec: CampaignSpec) -> tuple[list[str], list[str]]:
+    existing = {d.code: d for d in session.scalars(select(Department).where(Department.campaign_id == campaign_id))}
+    added: list[str] = []
+    for d in spec.departments:
+        row = existing.get(d.code)
+        if row is None:
+            row = Department(campaign_id=campaign_id, code=d.code)
+            session.add(row)
+            added.append(d.name)
+        row.name, row.kind, row.tags = d.name, d.kind.value, "、".join(d.tags)
+        row.contact_name, row.contact_phone, row.contact_email = d.contact.name, d.contact.phone, d.contact.email
+        row.is_office = d.code == spec.office
+        row.active = True
+    wanted = {d.code for d in spec.departments}
+    retired = []
+    for code, row in existing.items():
+        if code not in wanted and row.active:
+            row.active = False
+            retired.append(row.name)
+    session.flush()
+    return added, retired
+
+
+def _sync_phases(session: Session, campaign_id: int, spec: CampaignSpec) -> dict[str, int]:
+    existing = {p.key: p for p in session.scalars(select(Phase).where(Phase.campaign_id == campaign_id))}
+    for i, p in enumerate(spec.phases):
+        row = existing.get(p.key)
+        if row is None:
+            row = Phase(campaign_id=campaign_id, key=p.key, state="pending")
+            session.add(row)
+            existing[p.key] = row
+        row.kind, row.title, row.start_on, row.end_on, row.ordinal = p.kind.value, p.label, p.start, p.end, i
+    session.flush()
+    return {k: row.id for k, row in existing.items()}
+
+
+def _sync_templates(session: Session, campaign_id: int, plan: CampaignPlan, phase_ids: dict[str, int]) -> dict[str, int]:
+    existing = {t.key: t for t in session.scalars(select(TaskTemplate).where(TaskTemplate.campaign_id == campaign_id))}
+    for t in plan.templates:
+        row = existing.get(t.key)
+        if row is None:
+            row = TaskTemplate(campaign_id=campaign_id, key=t.key)
+            session.add(row)
+            existing[t.key] = row
+        row.phase_id = phase_ids[t.phase_key] if t.phase_key else None
+        row.title, row.deliverable = t.title, t.deliverable.value
+        row.review_required, row.recurring_day = t.review_required, t.recurring_day
+    session.flush()
+    return {k: row.id for k, row in existing.items()}
+
+
+def _sync_assignments(
+    session: Session,
+    campaign_id: int,
+    plan: CampaignPlan,
+    template_ids: dict[str, int],
+    dept_ids: dict[str, int],
+    phase_ids: dict[str, int],
+) -> tuple[int, int, int, tuple[tuple[str, str, str, str, str], ...]]:
+    template_keys = {v: k for k, v in template_ids.items()}
+    dept_codes = {v: k for k, v in dept_ids.items()}
+    rows = session.execute(
+        select(Assignment.id, Assignment.template_id, Assignment.department_id, Assignment.period,
+               Assignment.due_on, Assignment.status)
+        .where(Assignment.campaign_id == campaign_id, Assignment.status != AssignmentStatus.cancelled.value)
+    ).all()
+    stored = {(template_keys[r.template_id], dept_codes[r.department_id], r.period): r for r in rows}
+    change: PlanChange = diff_plan({k: r.due_on for k, r in stored.items()}, plan)
+
+    if change.added:
+        session.execute(
+            insert(Assignment),
+            [
+                {
+                    "campaign_id": campaign_id,
+                    "template_id": template_ids[a.template_key],
+                    "department_id": dept_ids[a.department_code],
+                    "phase_id": phase_ids[a.phase_key],
+                    "period": a.period,
+                    "is_lead": a.is_lead,
+                    "opens_on": a.opens_on,
+                    "due_on": a.due_on,
+                    "nominal_due_on": a.nominal_due_on,
+                    "review_required": a.review_required,
+                    "status": AssignmentStatus.scheduled.value,
+                    "overdue_days": 0,
+                    "escalation_level": 0,
+                    "version": 1,
+                }
+                for a in change.added
+            ],
+        )
+    removed = cancelled = 0
+    untouched = [stored[k].id for k in change.removed if stored[k].status == AssignmentStatus.scheduled.value]
+    started = [stored[k].id for k in change.removed if stored[k].status != AssignmentStatus.scheduled.value]
+    if untouched:
+        removed = session.execute(delete(Assignment).where(Assignment.id.in_(untouched))).rowcount
+    if started:
+        cancelled = session.execute(
+            update(Assignment).where(Assignment.id.in_(started)).values(status=AssignmentStatus.cancelled.value)
+        ).rowcount
+    planned = {a.natural_key: a for a in plan.assignments}
+    for key, _old, _new in change.moved:
+        a = planned[key]
+        session.execute(
+            update(Assignment)
+            .where(Assignment.id == stored[key].id)
+            .values(due_on=a.due_on, nominal_due_on=a.nominal_due_on, opens_on=a.opens_on,
+                    phase_id=phase_ids[a.phase_key], is_lead=a.is_lead)
+        )
+    moved = tuple((k[0], k[1], k[2], str(old), str(new)) for k, old, new in change.moved)
+    session.flush()
+    return len(change.added), removed, cancelled, moved
