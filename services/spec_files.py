@@ -49,7 +49,16 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
     return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
 
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    # 2020-06-31 looks like a date but is none: keep the text so validation names the field.
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 _TRANSLATIONS = [
     (r"^Extra inputs are not permitted$", "未知的键（拼写错误？可用 `campaign schema` 查看允许的键）"),

@@ -1,0 +1,309 @@
+"""validate, schema, plan, launch, tick, status, simulate, demo, dashboard."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from cli import output
+from cli.main import existing_file, parse_date
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+EXAMPLE = Path("config/campaigns/yanjiang-2020.yaml")
+DEMO_DB = Path("data/demo.db")
+DEMO_AS_OF = dt.date(2020, 7, 15)
+DEMO_PASSWORD = "demo-pass-2020"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("validate", help="校验专项行动 YAML（出错时给出 文件:行:列）")
+    p.add_argument("paths", nargs="+", type=Path)
+    p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser("schema", help="输出专项行动 YAML 的 JSON Schema（供编辑器补全）")
+    p.set_defaults(handler=cmd_schema)
+
+    p = sub.add_parser("plan", help="按部门列出全部任务及截止日期（已按工作日调整）")
+    p.add_argument("path", type=existing_file)
+    p.add_argument("--department", help="只看某个部门（代码）")
+    p.set_defaults(handler=cmd_plan)
+
+    p = sub.add_parser("launch", help="启动专项行动，或把修改后的 YAML 应用到进行中的专项行动")
+    p.add_argument("path", type=existing_file)
+    p.add_argument("--dry-run", action="store_true", help="只显示将发生的变更，不写入")
+    p.set_defaults(handler=cmd_launch)
+
+    p = sub.add_parser("tick", help="把专项行动推进到某一天（开启阶段、生成任务、标记逾期、提醒、升级、汇总）")
+    p.add_argument("--campaign", help="专项行动编号（默认：全部）")
+    p.add_argument("--as-of", type=parse_date, help="日期 YYYY-MM-DD（默认：今天，北京时间）")
+    p.set_defaults(handler=cmd_tick)
+
+    p = sub.add_parser("status", help="按部门显示进度汇总")
+    p.add_argument("--campaign", help="专项行动编号（默认：全部）")
+    p.add_argument("--as-of", type=parse_date, help="日期（默认：最近一次汇总）")
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("simulate", help="启动并逐日推进专项行动，用带种子的部门行为模型模拟提交与审核")
+    p.add_argument("path", type=existing_file)
+    p.add_argument("--until", type=parse_date, required=True)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--scratch", action="store_true", help="使用临时数据库（不写入配置的数据库）")
+    p.set_defaults(handler=cmd_simulate)
+
+    p = sub.add_parser("demo", help="演示：载入雁江区示例，模拟到专项行动中期，打印进度并打开看板")
+    p.add_argument("--no-dashboard", action="store_true", help="只模拟和打印，不启动看板")
+    p.add_argument("--port", type=int, default=8501)
+    p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("dashboard", help="在配置的数据库上启动看板")
+    p.add_argument("--port", type=int, default=8501)
+    p.set_defaults(handler=cmd_dashboard)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)  # the CLI is an edge: the only place the clock is read
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(SHANGHAI).date()
+
+
+def _db_url() -> str:
+    from store.db import database_url
+
+    return database_url()
+
+
+def _campaign_codes(selected: str | None) -> list[str]:
+    from services.campaigns import get_campaign, list_campaign_codes
+    from store.uow import UnitOfWork
+
+    with UnitOfWork(_db_url()) as uow:
+        if selected:
+            get_campaign(uow.session, selected)  # a clear error for an unknown code
+            return [selected]
+        codes = list_campaign_codes(uow.session)
+    if not codes:
+        raise LookupError("数据库中还没有专项行动（先运行 `campaign launch 文件.yaml`）")
+    return codes
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from services.spec_files import SpecInvalid, load_spec
+
+    failed = 0
+    for path in args.paths:
+        try:
+            spec = load_spec(path)
+        except SpecInvalid as exc:
+            failed += 1
+            for problem in exc.problems:
+                output.err(str(problem))
+            continue
+        output.out(f"{path}: 通过（{spec.title}，{len(spec.departments)} 个部门，{len(spec.phases)} 个阶段）")
+    return output.EXIT_BAD_INPUT if failed else 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from services.spec_files import json_schema
+
+    output.out(json_schema())
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from domain.plan import build_plan
+    from domain.spec import PHASE_KIND_LABELS
+    from services.holidays import campaign_calendar
+    from services.spec_files import load_spec
+
+    spec = load_spec(args.path)
+    cal = campaign_calendar(spec)
+    plan = build_plan(spec, cal)
+    titles = {t.key: t.title for t in plan.templates}
+    output.out(f"{spec.title}（{spec.start} ～ {spec.end}）")
+    for phase in spec.phases:
+        output.out(f"  阶段 {phase.label}［{PHASE_KIND_LABELS[phase.kind]}］{phase.start} ～ {phase.end}")
+    for dept in spec.departments:
+        if args.department and dept.code != args.department:
+            continue
+        mine = [a for a in plan.assignments if a.department_code == dept.code]
+        if not mine:
+            continue
+        output.out(f"\n{dept.name}（{dept.code}）共 {len(mine)} 项")
+        rows = []
+        for a in mine:
+            note = ""
+            if a.nominal_due_on != a.due_on:
+                why = cal.holiday_name(a.nominal_due_on) or "周末"
+                note = f"原定 {a.nominal_due_on}（{why}）顺延"
+            rows.append([a.due_on.isoformat(), titles[a.template_key] + (f"［{a.period}］" if a.period else ""),
+                         "牵头" if a.is_lead else "", note])
+        output.out(output.table(["截止日期", "任务", "角色", "说明"], rows, numeric_from=99))
+    return 0
+
+
+def cmd_launch(args: argparse.Namespace) -> int:
+    from domain.access import SYSTEM
+    from flows.runtime import embedded_engine
+    from services.spec_files import load_spec
+
+    spec = load_spec(args.path)
+    with embedded_engine():
+        from flows.campaign_flows import launch
+
+        report = launch(spec, _now(), SYSTEM, str(args.path), args.dry_run, _db_url())
+    for line in report.lines():
+        output.out(line)
+    if args.dry_run and not report.unchanged:
+        output.out("（试运行：未写入数据库）")
+    return 0
+
+
+def cmd_tick(args: argparse.Namespace) -> int:
+    from flows.runtime import embedded_engine
+
+    as_of = args.as_of or _today()
+    codes = _campaign_codes(args.campaign)
+    with embedded_engine():
+        from flows.campaign_flows import tick
+
+        for code in codes:
+            s = tick(code, as_of, _db_url())
+            c = s.counts
+            output.out(f"{code} 推进到 {as_of}：开启任务 {c.opened}，逾期更新 {c.overdue_updated}，"
+                       f"新升级 {c.escalations}，新提醒 {c.reminders}")
+    return 0
+
+
+def print_status(code: str, as_of: dt.date | None) -> None:
+    from services.status import department_status, latest_rollup_day
+    from store.uow import UnitOfWork
+
+    with UnitOfWork(_db_url()) as uow:
+        day = latest_rollup_day(uow.session, code, as_of)
+        if day is None:
+            output.out(f"{code}：还没有汇总（先运行 `campaign tick`）")
+            return
+        rows = department_status(uow.session, code, day)
+    levels = {0: "", 1: "预警", 2: "通报批评", 3: "约谈"}
+    output.out(f"\n{code} 截至 {day} 的进度")
+    output.out(output.table(
+        ["部门", "已布置", "已提交", "已通过", "按时", "逾期", "升级", "完成率", "状态"],
+        [[r.department_name, r.counts.assigned, r.counts.submitted, r.counts.accepted, r.counts.on_time,
+          r.counts.overdue, levels.get(r.counts.escalation_level, str(r.counts.escalation_level)),
+          f"{r.completion:.0%}", r.grade.value] for r in rows],
+    ))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    for code in _campaign_codes(args.campaign):
+        print_status(code, args.as_of)
+    return 0
+
+
+def run_simulation(path: Path, until: dt.date, seed: int) -> str:
+    """Launch into the configured database and tick day by day; returns the campaign code."""
+    from domain.access import SYSTEM
+    from flows.runtime import embedded_engine
+    from services.simulation import simulate_day
+    from services.spec_files import load_spec
+    from store.uow import UnitOfWork
+
+    spec = load_spec(path)
+    if not spec.start <= until:
+        raise ValueError(f"--until {until} 早于专项行动开始日期 {spec.start}")
+    until = min(until, spec.end)
+    url = _db_url()
+    days = [spec.start + dt.timedelta(days=i) for i in range((until - spec.start).days + 1)]
+    with embedded_engine():
+        from flows.campaign_flows import launch, tick
+
+        for line in launch(spec, _now(), SYSTEM, str(path), False, url).lines():
+            output.out(line)
+        progress = output.Progress(len(days), "模拟推进")
+        totals = [0, 0, 0]
+        for day in days:
+            with UnitOfWork(url) as uow:
+                activity = simulate_day(uow.session, spec.id, day, seed)
+                uow.commit()
+            totals = [totals[0] + activity.submitted, totals[1] + activity.accepted, totals[2] + activity.returned]
+            tick(spec.id, day, url)
+            progress.step(day.isoformat())
+        progress.close()
+    output.out(f"模拟 {spec.start} ～ {until}：部门提交 {totals[0]} 次，办公室通过 {totals[1]} 项，退回 {totals[2]} 项")
+    return spec.id
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    if args.scratch:
+        import tempfile
+
+        scratch = Path(tempfile.mkdtemp(prefix="campaign-sim-")) / "simulate.db"
+        os.environ["CAMPAIGN_DATABASE_URL"] = f"sqlite:///{scratch}"
+        output.out(f"临时数据库：{scratch}")
+    code = run_simulation(args.path, args.until, args.seed)
+    print_status(code, args.until)
+    return 0
+
+
+def create_demo_users(campaign_code: str) -> list[tuple[str, str, str]]:
+    from domain.access import SYSTEM, Role
+    from services.campaigns import get_campaign, stored_spec
+    from services.users import add_user
+    from store.uow import UnitOfWork
+
+    created = []
+    with UnitOfWork(_db_url()) as uow:
+        spec = stored_spec(get_campaign(uow.session, campaign_code))
+        people = [("office", "联席办 王主任", Role.office, None), ("leader", "分管区领导 李区长", Role.leader, None)]
+        people += [(f"dept-{d.code}", f"{d.name}联络员", Role.department, d.code)
+                   for d in spec.departments if d.code != spec.office]
+        for username, name, role, code in people:
+            add_user(uow.session, actor=SYSTEM, at=_now(), username=username, display_name=name, role=role,
+                     department_code=code, email=None, password=DEMO_PASSWORD)
+            created.append((username, name, role.value))
+        uow.commit()
+    return created
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    if not EXAMPLE.is_file():
+        raise LookupError(f"找不到示例 {EXAMPLE}（请在项目根目录运行 campaign demo）")
+    if DEMO_DB.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
+    if (DEMO_DB.parent / "attachments-demo").exists():
+        shutil.rmtree(DEMO_DB.parent / "attachments-demo")
+    os.environ["CAMPAIGN_DATABASE_URL"] = f"sqlite:///{DEMO_DB.as_posix()}"
+    output.out(f"演示数据库：{DEMO_DB}")
+    code = run_simulation(EXAMPLE, DEMO_AS_OF, seed=7)
+    print_status(code, DEMO_AS_OF)
+    users = create_demo_users(code)
+    output.out(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：")
+    output.out(output.table(["用户名", "姓名", "角色"], [list(u) for u in users], numeric_from=99))
+    if args.no_dashboard:
+        return 0
+    os.environ["CAMPAIGN_AS_OF"] = DEMO_AS_OF.isoformat()
+    return _start_dashboard(args.port)
+
+
+def _start_dashboard(port: int) -> int:
+    from dashboard.launcher import run
+
+    output.out(f"\n看板：http://localhost:{port}  （Ctrl+C 退出）")
+    return run(_db_url(), port)
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    return _start_dashboard(args.port)

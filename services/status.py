@@ -1,0 +1,53 @@
+"""The rollup table by department, as the CLI prints it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain.rollup import Counts, Grade, completion_rate, grade, on_time_rate
+from services.campaigns import get_campaign
+from store.models import Department, RollupSnapshot
+
+
+@dataclass(frozen=True)
+class DepartmentStatus:
+    department_code: str
+    department_name: str
+    counts: Counts
+    grade: Grade
+
+    @property
+    def completion(self) -> float:
+        return completion_rate(self.counts)
+
+    @property
+    def on_time(self) -> float:
+        return on_time_rate(self.counts)
+
+
+def latest_rollup_day(session: Session, campaign_code: str, as_of: dt.date | None = None) -> dt.date | None:
+    campaign = get_campaign(session, campaign_code)
+    q = select(func.max(RollupSnapshot.as_of)).where(RollupSnapshot.campaign_id == campaign.id)
+    if as_of is not None:
+        q = q.where(RollupSnapshot.as_of <= as_of)
+    return session.scalar(q)
+
+
+def department_status(session: Session, campaign_code: str, as_of: dt.date) -> list[DepartmentStatus]:
+    campaign = get_campaign(session, campaign_code)
+    rows = session.execute(
+        select(Department.code, Department.name, RollupSnapshot)
+        .join(RollupSnapshot, RollupSnapshot.department_id == Department.id)
+        .where(RollupSnapshot.campaign_id == campaign.id, RollupSnapshot.as_of == as_of,
+               RollupSnapshot.phase_key == "")
+        .order_by(Department.id)
+    ).all()
+    out = []
+    for code, name, r in rows:
+        c = Counts(r.assigned, r.submitted, r.accepted, r.on_time, r.overdue, r.escalation_level)
+        out.append(DepartmentStatus(code, name, c, grade(c)))
+    return out

@@ -1,0 +1,85 @@
+from pathlib import Path
+
+import pytest
+
+from domain.plan import build_plan, diff_plan
+from services.holidays import campaign_calendar
+from services.spec_files import SpecInvalid, load_spec, parse_spec
+
+EXAMPLES = sorted(Path("config/campaigns").glob("*.yaml"))
+YANJIANG = Path("config/campaigns/yanjiang-2020.yaml")
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_every_example_campaign_validates_and_plans(path):
+    spec = load_spec(path)
+    plan = build_plan(spec, campaign_calendar(spec))
+    assert plan.assignments
+    keys = [a.natural_key for a in plan.assignments]
+    assert len(keys) == len(set(keys))
+
+
+def test_yanjiang_follows_the_seed_document():
+    spec = load_spec(YANJIANG)
+    plan = build_plan(spec, campaign_calendar(spec))
+    by_key = {a.natural_key: a for a in plan.assignments}
+    # 6月20日前报送自查报告: a Saturday in 2020, so the binding deadline is Monday 6-22
+    report = by_key[("self_check_report", "zjj", "")]
+    assert (report.nominal_due_on.isoformat(), report.due_on.isoformat()) == ("2020-06-20", "2020-06-22")
+    assert by_key[("petition_table", "gafj", "")].due_on.isoformat() == "2020-10-20"
+    assert by_key[("office_rollup", "fgj", "2020-07")].due_on.isoformat() == "2020-07-27"  # 25th is Saturday
+    assert spec.sampling and spec.sampling.min_ratio == 0.2
+    assert "fgj" not in {a.department_code for a in plan.assignments if a.template_key == "monthly_report"}
+
+
+def _yaml_with(old: str, new: str) -> str:
+    text = YANJIANG.read_text(encoding="utf-8")
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+def test_unknown_key_is_reported_with_line_and_column():
+    text = _yaml_with("title: 报送自查报告\n        deliverable: report",
+                      "title: 报送自查报告\n        deliverabel: report")
+    with pytest.raises(SpecInvalid) as exc:
+        parse_spec(text, "c.yaml")
+    messages = [str(p) for p in exc.value.problems]
+    line = next(i for i, l in enumerate(text.splitlines(), 1) if "deliverabel" in l)
+    assert any(m.startswith(f"c.yaml:{line}:") and "deliverabel" in m and "未知的键" in m for m in messages)
+
+
+def test_bad_date_names_the_field():
+    text = _yaml_with("end: 2020-06-30", "end: 2020-06-31")
+    with pytest.raises(SpecInvalid) as exc:
+        parse_spec(text, "c.yaml")
+    assert any(p.field == "phases[1].end" and "日期" in p.message for p in exc.value.problems)
+
+
+def test_unknown_department_in_assignees_is_located():
+    text = _yaml_with("assignees: {departments: [fgj]}", "assignees: {departments: [nosuch]}")
+    with pytest.raises(SpecInvalid) as exc:
+        parse_spec(text, "c.yaml")
+    problem = exc.value.problems[0]
+    assert "nosuch" in problem.message and problem.field.startswith("recurring_reports[1].assignees")
+    assert problem.line > 1
+
+
+def test_duplicate_yaml_key_is_an_error():
+    with pytest.raises(SpecInvalid, match="重复"):
+        parse_spec("id: a\nid: b\n", "c.yaml")
+
+
+def test_yaml_syntax_error_has_position():
+    with pytest.raises(SpecInvalid) as exc:
+        parse_spec("id: x\n title: y\n", "c.yaml")
+    assert str(exc.value.problems[0]).startswith("c.yaml:2:")
+
+
+def test_moved_deadline_and_new_department_show_in_the_diff():
+    spec = load_spec(YANJIANG)
+    cal = campaign_calendar(spec)
+    old = build_plan(spec, cal)
+    changed = parse_spec(_yaml_with("due: 2020-10-20          # 10月20日前", "due: 2020-10-23"), "c.yaml")
+    change = diff_plan({a.natural_key: a.due_on for a in old.assignments}, build_plan(changed, cal))
+    assert not change.added and not change.removed
+    assert {k[0] for k, _, _ in change.moved} == {"petition_table"}
