@@ -203,7 +203,8 @@ def write_rollup(session: Session, campaign_code: str, as_of: dt.date) -> int:
         _count(Assignment.status == AssignmentStatus.accepted.value),
         _count(and_(Assignment.status == AssignmentStatus.accepted.value, Assignment.on_time.is_(True))),
         _count(and_(Assignment.status.in_(UNFINISHED), Assignment.overdue_days > 0)),
-        func.max(case((Assignment.status.in_(ACTIVE), Assignment.escalation_level), else_=0)),
+        # the standing escalation of work still outstanding; the history stays in `escalation`
+        func.max(case((Assignment.status.in_(UNFINISHED), Assignment.escalation_level), else_=0)),
     ]
     columns = ["campaign_id", "as_of", "department_id", "phase_key",
                "assigned", "submitted", "accepted", "on_time", "overdue", "escalation_level"]

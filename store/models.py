@@ -140,13 +140,14 @@ class Assignment(Base):
         UniqueConstraint("template_id", "department_id", "period"),
         Index("ix_assignment_campaign_status_due", "campaign_id", "status", "due_on"),
         Index("ix_assignment_department", "department_id", "status"),
+        Index("ix_assignment_phase_status_due", "phase_id", "status", "due_on"),  # every tick step filters so
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     template_id: Mapped[int] = mapped_column(ForeignKey("task_template.id"))
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
     phase_id: Mapped[int] = mapped_column(ForeignKey("phase.id"))
-    period: Mapped[str] = mapped_column(String(10), default="")
+    period: Mapped[str] = mapped_column(String(60), default="")  # a month, or a sampled project code
     is_lead: Mapped[bool] = mapped_column(Boolean, default=False)
     opens_on: Mapped[dt.date] = mapped_column(Date)
     due_on: Mapped[dt.date] = mapped_column(Date)
@@ -228,7 +229,10 @@ class OutboxDelivery(Base):
     """One message to one recipient over one channel; the natural key stops a second send."""
 
     __tablename__ = "outbox_delivery"
-    __table_args__ = (UniqueConstraint("dedupe_key"),)
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        Index("ix_outbox_delivery_campaign_state", "campaign_id", "state"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"))
     dedupe_key: Mapped[str] = mapped_column(String(200))  # channel|target|recipient|digest-day or outbox key
@@ -237,12 +241,32 @@ class OutboxDelivery(Base):
     recipient: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending / sending / sent / failed
+    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending/sending/sent/failed/gave_up/uncertain
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_on: Mapped[dt.date] = mapped_column(Date)
+    # Added by 0003: the campaign (a digest covers several outbox rows), retry timing, the
+    # instant the row was claimed for sending (a stale 'sending' row means a crash), and the
+    # natural keys of the outbox rows the message covers (JSON list).
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    outbox_keys: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class ScheduledRun(Base):
+    """A day the embedded scheduler has completed for a job: the proof that each day ran once."""
+
+    __tablename__ = "scheduled_run"
+    __table_args__ = (UniqueConstraint("job", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(60))
+    day: Mapped[dt.date] = mapped_column(Date)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    summary: Mapped[str] = mapped_column(Text, default="")
 
 
 class RollupSnapshot(Base):

@@ -238,6 +238,7 @@ def upgrade() -> None:
     with op.batch_alter_table('assignment', schema=None) as batch_op:
         batch_op.create_index('ix_assignment_campaign_status_due', ['campaign_id', 'status', 'due_on'], unique=False)
         batch_op.create_index('ix_assignment_department', ['department_id', 'status'], unique=False)
+        batch_op.create_index('ix_assignment_phase_status_due', ['phase_id', 'status', 'due_on'], unique=False)
 
     op.create_table('problem_event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -345,6 +346,7 @@ def downgrade() -> None:
     op.drop_table('escalation')
     op.drop_table('problem_event')
     with op.batch_alter_table('assignment', schema=None) as batch_op:
+        batch_op.drop_index('ix_assignment_phase_status_due')
         batch_op.drop_index('ix_assignment_department')
         batch_op.drop_index('ix_assignment_campaign_status_due')
 

@@ -1,0 +1,152 @@
+"""Launch, apply and tick against a real SQLite file and a real PostgreSQL (the `engine` fixture)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select, text
+
+from domain.access import SYSTEM, Actor, Role
+from services import submissions
+from services.campaigns import launch
+from services.spec_files import parse_spec
+from store.models import Assignment, AssignmentStatus, Base, Escalation, Outbox, Phase, RollupSnapshot
+from store.uow import UnitOfWork
+from tests.conftest import LAUNCH_AT, SPEC_PATH
+
+D = dt.date
+
+
+def snapshot(engine) -> dict[str, list[tuple]]:
+    """Every row of every application table (audit excluded: it records who ran what, not state)."""
+    out = {}
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            if table.name == "audit_entry":
+                continue
+            cols = ", ".join(f'"{c.name}"' for c in table.columns)
+            out[table.name] = sorted(map(tuple, conn.execute(text(f'SELECT {cols} FROM "{table.name}"'))), key=repr)
+    return out
+
+
+def count(engine, model, *where) -> int:
+    with UnitOfWork(engine) as uow:
+        return uow.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_launch_materialises_the_plan_once(engine, launched_campaign):
+    assert count(engine, Assignment) == 70
+    with UnitOfWork(engine) as uow:
+        report = launch(uow.session, launched_campaign.spec, actor=SYSTEM, at=LAUNCH_AT)
+        uow.commit()
+    assert report.unchanged
+    assert count(engine, Assignment) == 70
+
+
+def test_tick_opens_phases_and_assignments_for_the_date(engine, launched_campaign):
+    with UnitOfWork(engine) as uow:
+        states = dict(uow.session.execute(select(Phase.key, Phase.state)).all())
+    assert states == {"mobilize": "closed", "self_check": "open", "verify": "pending", "cases": "pending"}
+    assert count(engine, Assignment, Assignment.status == AssignmentStatus.scheduled.value) > 0
+    assert count(engine, Assignment, Assignment.status == AssignmentStatus.open.value) == 22
+
+
+def test_overdue_work_escalates_up_the_ladder_once(engine, launched_campaign, tick):
+    # refine_measures was due 2020-05-25; by 2020-06-23 it is far past 10 working days
+    tick(D(2020, 6, 23))
+    levels = count(engine, Escalation)
+    assert levels == 6 * 3  # six departments x (预警, 通报批评, 约谈); the 6-22 deadlines are 1 day late
+    with UnitOfWork(engine) as uow:
+        per_assignment = uow.session.execute(
+            select(Escalation.assignment_id, func.count()).group_by(Escalation.assignment_id)).all()
+    assert per_assignment and all(n <= 3 for _, n in per_assignment)
+    tick(D(2020, 6, 24))
+    assert count(engine, Escalation) == levels  # nothing new for the same rungs
+
+
+def test_ticking_the_same_day_twice_changes_nothing(engine, launched_campaign, tick):
+    tick(D(2020, 6, 17))
+    before = snapshot(engine)
+    tick(D(2020, 6, 17))
+    assert snapshot(engine) == before
+
+
+def test_reminders_are_recorded_once_per_rule_and_stamped(engine, launched_campaign, tick):
+    tick(D(2020, 6, 17))  # 3 working days before the 6-22 deadline
+    n = count(engine, Outbox, Outbox.kind == "before")
+    assert n > 0
+    tick(D(2020, 6, 17))
+    assert count(engine, Outbox, Outbox.kind == "before") == n
+    with UnitOfWork(engine) as uow:
+        stamped = uow.session.scalar(select(func.count()).select_from(Assignment)
+                                     .where(Assignment.last_reminder_on == D(2020, 6, 17)))
+    assert stamped == n
+
+
+def test_no_reminders_on_a_holiday(engine, launched_campaign, tick):
+    tick(D(2020, 6, 24))
+    n = count(engine, Outbox, Outbox.kind != "escalation")
+    tick(D(2020, 6, 25))  # 端午
+    assert count(engine, Outbox, Outbox.kind != "escalation") == n
+
+
+def test_rollup_counts_by_department_and_phase(engine, launched_campaign, tick):
+    tick(D(2020, 6, 23))
+    with UnitOfWork(engine) as uow:
+        rows = uow.session.scalars(select(RollupSnapshot).where(RollupSnapshot.as_of == D(2020, 6, 23))).all()
+        uow.session.expunge_all()
+    totals = {r.department_id: r for r in rows if r.phase_key == ""}
+    per_phase = [r for r in rows if r.phase_key]
+    assert sum(r.assigned for r in totals.values()) == sum(r.assigned for r in per_phase)
+    assert sum(r.overdue for r in totals.values()) > 0
+
+
+def _department_actor(code: str) -> Actor:
+    return Actor(f"dept_{code}", Role.department, code)
+
+
+def test_applying_a_changed_yaml_keeps_submitted_work(engine, launched_campaign):
+    with UnitOfWork(engine) as uow:
+        row = uow.session.execute(
+            text("SELECT a.id, d.code FROM assignment a JOIN department d ON d.id=a.department_id "
+                 "JOIN task_template t ON t.id=a.template_id WHERE t.key='self_check_report' AND d.code='zjj'")
+        ).one()
+        target = row.id
+        submissions.submit(uow.session, actor=_department_actor("zjj"), at=LAUNCH_AT.replace(month=6, day=10),
+                           assignment_id=target, text="自查报告正文")
+        uow.commit()
+
+    text_yaml = SPEC_PATH.read_text(encoding="utf-8")
+    text_yaml = text_yaml.replace("due: 2020-06-20          # 二(二)", "due: 2020-06-24          # 二(二)")
+    text_yaml = text_yaml.replace(
+        "  - code: jyzx\n",
+        "  - code: zrzy\n    name: 区自然资源局\n    kind: industry_regulator\n    tags: [联席会议成员, 行业监管, 投诉受理]\n"
+        "  - code: jyzx\n",
+    )
+    changed = parse_spec(text_yaml, "changed.yaml")
+    with UnitOfWork(engine) as uow:
+        dry = launch(uow.session, changed, actor=SYSTEM, at=LAUNCH_AT)  # not committed: a dry run
+    assert dry.departments_added == ("区自然资源局",) and dry.deadlines_moved
+    assert count(engine, Assignment) == 70
+
+    with UnitOfWork(engine) as uow:
+        report = launch(uow.session, changed, actor=SYSTEM, at=LAUNCH_AT)
+        uow.commit()
+    assert report.assignments_added > 0
+    with UnitOfWork(engine) as uow:
+        a = uow.session.get(Assignment, target)
+        assert (a.status, a.due_on) == ("submitted", D(2020, 6, 24))
+        _, history = submissions.get_assignment(uow.session, actor=SYSTEM, assignment_id=target)
+        assert [s.text for s in history] == ["自查报告正文"]
+
+
+def test_removing_a_started_task_cancels_it_and_keeps_the_record(engine, launched_campaign):
+    text_yaml = SPEC_PATH.read_text(encoding="utf-8")
+    start = text_yaml.index("      - key: self_check_ledger")
+    end = text_yaml.index("  - key: verify")
+    changed = parse_spec(text_yaml[:start] + "\n" + text_yaml[end:], "changed.yaml")
+    with UnitOfWork(engine) as uow:
+        report = launch(uow.session, changed, actor=SYSTEM, at=LAUNCH_AT)
+        uow.commit()
+    assert report.assignments_cancelled == 5  # four regulators + the trading centre; open since 2020-06-01
+    assert count(engine, Assignment, Assignment.status == "cancelled") == 5
