@@ -15,6 +15,7 @@ from sqlalchemy import String, and_, case, cast, delete, distinct, exists, func,
 from sqlalchemy.orm import Session
 
 from domain.rules import reminder_due, rungs_reached, standing
+from services import rollup_extras
 from services.campaigns import get_campaign, stored_spec
 from services.holidays import campaign_calendar
 from store.models import (
@@ -225,6 +226,7 @@ def write_rollup(session: Session, campaign_code: str, as_of: dt.date) -> int:
             session, RollupSnapshot.__table__, columns, query,
             ["campaign_id", "as_of", "department_id", "phase_key"],
         )
+    rollup_extras.add_work_counts(session, campaign_code, as_of)  # problems, projects, leads columns
     return written
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
-def insert_ignoring_duplicates(session: Session, table: Table, columns: list[str], select: Any, key: list[str]) -> int:
+def insert_ignoring_duplicates(session: Session, table: Table, columns: list[str], source: Any, key: list[str]) -> int:
     """INSERT … SELECT that skips rows whose natural key already exists; returns rows inserted."""
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    stmt = ins.from_select(columns, select).on_conflict_do_nothing(index_elements=key)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = postgresql.insert(table).from_select(columns, source).on_conflict_do_nothing(index_elements=key)
+        # psycopg reports rowcount -1 for this statement; count what RETURNING hands back instead.
+        inserted = stmt.returning(literal_column("1")).cte("inserted")
+        return session.execute(select(func.count()).select_from(inserted)).scalar_one()
+    stmt = sqlite.insert(table).from_select(columns, source).on_conflict_do_nothing(index_elements=key)
     return session.execute(stmt).rowcount or 0

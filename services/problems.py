@@ -1,0 +1,299 @@
+"""Problem ledger (问题台账 / 整改台账) with 销号 and 回头看.
+
+open ──request_close (department, with evidence)──▶ closing ──approve (office, 销号)──▶ closed
+  ▲                                                   │                                  │
+  └───────────────reject (office, reason)─────────────┘                                  │
+  └───────────────rebound (office, 回头看: the problem came back, counted as 反弹)────────┘
+
+Every transition is optimistic-locked (Problem.version) and audited; refusals are audited too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from domain.access import Actor, Role, can_act_for_department, can_administer, can_read_department
+from services import attachments as att
+from services import audit
+from services.attachments import AttachmentDTO, Upload
+from services.campaigns import get_campaign
+from services.errors import Conflict, Invalid, NotFound
+from services.guard import check, fail
+from services.submissions import local_day
+from store.models import Attachment, Department, Phase, Problem, ProblemEvent
+
+CATEGORIES = ("规避招标", "围标串标", "弄虚作假", "转包/违法分包", "转包", "违法分包", "评标专家违规", "代理机构违规",
+              "插手干预", "其他")
+HANDLING_CLASSES = ("立行立改", "限时整改", "制定时间表路线图")
+STATUS_LABELS = {"open": "整改中", "closing": "待销号审核", "closed": "已销号"}
+STALE = "该问题已被他人更新，请刷新后再试"
+
+
+@dataclass(frozen=True)
+class ProblemDTO:
+    id: int
+    campaign_code: str
+    code: str
+    department_code: str
+    department_name: str
+    phase_key: str
+    project_code: str | None
+    category: str
+    description: str
+    responsible_person: str | None
+    measure: str | None
+    handling_class: str
+    deadline_on: dt.date
+    status: str
+    rebound: bool
+    found_on: dt.date
+    closed_on: dt.date | None
+    version: int
+
+
+@dataclass(frozen=True)
+class ProblemEventDTO:
+    at: dt.datetime
+    actor: str
+    action: str
+    note: str
+    attachments: list[AttachmentDTO]
+
+
+def _dto(p: Problem, campaign_code: str, dept: Department) -> ProblemDTO:
+    return ProblemDTO(p.id, campaign_code, p.code, dept.code, dept.name, p.phase_key, p.project_code, p.category,
+                      p.description, p.responsible_person, p.measure, p.handling_class, p.deadline_on, p.status,
+                      bool(p.rebound), p.found_on, p.closed_on, p.version)
+
+
+def _load(session: Session, problem_id: int, *, for_update: bool = False) -> tuple[Problem, ProblemDTO]:
+    q = select(Problem, Department).join(Department, Department.id == Problem.department_id).where(
+        Problem.id == problem_id)
+    if for_update:
+        q = q.with_for_update(of=Problem).execution_options(populate_existing=True)
+    row = session.execute(q).first()
+    if row is None:
+        raise NotFound(f"没有编号为 {problem_id} 的问题")
+    p, dept = row
+    from store.models import Campaign
+
+    code = session.scalar(select(Campaign.code).where(Campaign.id == p.campaign_id))
+    return p, _dto(p, code, dept)
+
+
+def _state(p: Problem) -> dict:
+    return {"status": p.status, "rebound": bool(p.rebound), "version": p.version,
+            "closed_on": str(p.closed_on) if p.closed_on else None}
+
+
+def record_problem(
+    session: Session,
+    *,
+    actor: Actor,
+    at: dt.datetime,
+    campaign_code: str,
+    department_code: str,
+    phase_key: str,
+    category: str,
+    description: str,
+    handling_class: str,
+    deadline_on: dt.date,
+    found_on: dt.date | None = None,
+    project_code: str | None = None,
+    responsible_person: str | None = None,
+    measure: str | None = None,
+    code: str | None = None,
+) -> ProblemDTO:
+    """Office records problems of any department (verification, review); a department its own (self-check)."""
+    key = f"{campaign_code}/{code or '?'}"
+    check(session, can_administer(actor) or can_act_for_department(actor, department_code), actor=actor, at=at,
+          action="problem.record", entity="problem", entity_key=key,
+          label=f"为部门 {department_code} 登记问题", reason="责任部门只能登记本部门的问题。")
+    try:
+        campaign = get_campaign(session, campaign_code)
+        dept = session.scalar(select(Department).where(Department.campaign_id == campaign.id,
+                                                       Department.code == department_code))
+        if dept is None:
+            raise Invalid(f"部门代码 {department_code!r} 不在本专项行动中")
+        if session.scalar(select(Phase.id).where(Phase.campaign_id == campaign.id, Phase.key == phase_key)) is None:
+            raise Invalid(f"阶段 {phase_key!r} 不在本专项行动中")
+        if category not in CATEGORIES:
+            raise Invalid(f"问题类别「{category}」无效，可选：{'、'.join(CATEGORIES)}")
+        if handling_class not in HANDLING_CLASSES:
+            raise Invalid(f"整改方式「{handling_class}」无效，可选：{'、'.join(HANDLING_CLASSES)}")
+        if not (description or "").strip():
+            raise Invalid("问题描述不能为空")
+        found = found_on or local_day(at)
+        if deadline_on < found:
+            raise Invalid("整改时限不能早于发现日期")
+        if code is None:
+            n = session.scalar(select(func.count(Problem.id)).where(Problem.campaign_id == campaign.id)) or 0
+            code = f"WT-{n + 1:04d}"
+            while session.scalar(select(Problem.id).where(Problem.campaign_id == campaign.id, Problem.code == code)):
+                n += 1
+                code = f"WT-{n + 1:04d}"
+        elif session.scalar(select(Problem.id).where(Problem.campaign_id == campaign.id, Problem.code == code)):
+            raise Invalid(f"问题编号 {code} 已存在")
+    except Invalid as exc:
+        fail(session, exc, actor=actor, at=at, action="problem.record", entity="problem", entity_key=key)
+    except LookupError as exc:
+        fail(session, NotFound(str(exc)), actor=actor, at=at, action="problem.record", entity="problem",
+             entity_key=key)
+    p = Problem(campaign_id=campaign.id, code=code, department_id=dept.id, phase_key=phase_key,
+                project_code=project_code or None, category=category, description=description.strip(),
+                responsible_person=responsible_person or None, measure=measure or None,
+                handling_class=handling_class, deadline_on=deadline_on, status="open", rebound=False,
+                found_on=found, closed_on=None)
+    session.add(p)
+    session.flush()
+    session.add(ProblemEvent(problem_id=p.id, at=at, actor=actor.username, action="found", note=description.strip()))
+    session.flush()
+    dto = _dto(p, campaign_code, dept)
+    audit.record(session, at=at, actor=actor, action="problem.record", entity="problem",
+                 entity_key=f"{campaign_code}/{code}",
+                 after={"department": department_code, "category": category, "handling_class": handling_class,
+                        "deadline_on": str(deadline_on), "project_code": project_code})
+    return dto
+
+
+def list_problems(
+    session: Session,
+    *,
+    actor: Actor,
+    campaign_code: str,
+    department_code: str | None = None,
+    status: str | None = None,
+    at: dt.datetime | None = None,
+) -> list[ProblemDTO]:
+    if actor.role == Role.department:
+        if department_code is not None and department_code != actor.department_code:
+            check(session, False, actor=actor, at=at, action="problem.list", entity="department",
+                  entity_key=f"{campaign_code}/{department_code}", label=f"查看部门 {department_code} 的问题台账",
+                  reason="责任部门只能查看本部门的问题。")
+        department_code = actor.department_code
+    campaign = get_campaign(session, campaign_code)
+    q = (select(Problem, Department).join(Department, Department.id == Problem.department_id)
+         .where(Problem.campaign_id == campaign.id))
+    if department_code:
+        q = q.where(Department.code == department_code)
+    if status:
+        q = q.where(Problem.status == status)
+    return [_dto(p, campaign_code, d) for p, d in session.execute(q.order_by(Problem.code))]
+
+
+def get_problem(session: Session, *, actor: Actor, problem_id: int,
+                at: dt.datetime | None = None) -> tuple[ProblemDTO, list[ProblemEventDTO]]:
+    try:
+        _p, dto = _load(session, problem_id)
+    except NotFound as exc:
+        fail(session, exc, actor=actor, at=at, action="problem.read", entity="problem", entity_key=str(problem_id))
+    check(session, can_read_department(actor, dto.department_code), actor=actor, at=at, action="problem.read",
+          entity="problem", entity_key=f"{dto.campaign_code}/{dto.code}",
+          label=f"查看部门 {dto.department_code} 的问题", reason="责任部门只能查看本部门的问题。")
+    events = list(session.scalars(select(ProblemEvent).where(ProblemEvent.problem_id == problem_id)
+                                  .order_by(ProblemEvent.id)))
+    files: dict[int, list[Attachment]] = {}
+    if events:
+        for f in session.scalars(select(Attachment).where(Attachment.problem_event_id.in_([e.id for e in events]))):
+            files.setdefault(f.problem_event_id, []).append(f)
+    return dto, [ProblemEventDTO(e.at, e.actor, e.action, e.note, [att.to_dto(f) for f in files.get(e.id, [])])
+                 for e in events]
+
+
+def _transition(
+    session: Session,
+    *,
+    actor: Actor,
+    at: dt.datetime,
+    problem_id: int,
+    expected_version: int,
+    verb: str,
+    allowed: bool | None,
+    label: str,
+    from_status: str,
+    note: str,
+    note_required: str | None,
+    uploads: list[Upload] | tuple[Upload, ...] = (),
+    attachment_dir: Path | None = None,
+) -> ProblemDTO:
+    action = f"problem.{verb}"
+    try:
+        p, dto = _load(session, problem_id, for_update=True)
+    except NotFound as exc:
+        fail(session, exc, actor=actor, at=at, action=action, entity="problem", entity_key=str(problem_id))
+    key = f"{dto.campaign_code}/{dto.code}"
+    if allowed is None:  # the department's own action
+        allowed = can_act_for_department(actor, dto.department_code)
+    check(session, allowed, actor=actor, at=at, action=action, entity="problem", entity_key=key, label=label)
+    try:
+        if p.version != expected_version:
+            raise Conflict(STALE)
+        if p.status != from_status:
+            raise Invalid(f"该问题当前为「{STATUS_LABELS.get(p.status, p.status)}」，不能{label}")
+        note = (note or "").strip()
+        files = att.check_uploads(uploads or ())
+        if note_required and not note and not (verb == "request_close" and files):
+            raise Invalid(note_required)
+    except (Conflict, Invalid) as exc:
+        fail(session, exc, actor=actor, at=at, action=action, entity="problem", entity_key=key)
+    before = _state(p)
+    if verb == "request_close":
+        p.status = "closing"
+    elif verb == "approve":
+        p.status, p.closed_on = "closed", local_day(at)
+    elif verb == "reject":
+        p.status = "open"
+    elif verb == "rebound":
+        p.status, p.rebound, p.closed_on = "open", True, None
+    try:
+        session.flush()
+    except StaleDataError:
+        session.rollback()
+        fail(session, Conflict(STALE), actor=actor, at=at, action=action, entity="problem", entity_key=key)
+    event = ProblemEvent(problem_id=p.id, at=at, actor=actor.username, action=verb, note=note)
+    session.add(event)
+    session.flush()
+    stored = att.add_rows(session, files, problem_event_id=event.id)
+    att.store_blobs(attachment_dir, files)
+    audit.record(session, at=at, actor=actor, action=action, entity="problem", entity_key=key, before=before,
+                 after={**_state(p), "note": note,
+                        "attachments": [{"filename": f.filename, "sha256": f.sha256} for f in stored]})
+    return _load(session, problem_id)[1]
+
+
+def request_close(session: Session, *, actor: Actor, at: dt.datetime, problem_id: int, expected_version: int,
+                  evidence: str = "", attachments: list[Upload] | tuple[Upload, ...] = (),
+                  attachment_dir: Path | None = None) -> ProblemDTO:
+    """The responsible department asks for 销号 with evidence (a description, attachments or both)."""
+    return _transition(session, actor=actor, at=at, problem_id=problem_id, expected_version=expected_version,
+                       verb="request_close", allowed=None, label="申请销号", from_status="open", note=evidence,
+                       note_required="申请销号须提供整改佐证（说明或附件）", uploads=attachments,
+                       attachment_dir=attachment_dir)
+
+
+def approve_close(session: Session, *, actor: Actor, at: dt.datetime, problem_id: int, expected_version: int,
+                  note: str = "") -> ProblemDTO:
+    return _transition(session, actor=actor, at=at, problem_id=problem_id, expected_version=expected_version,
+                       verb="approve", allowed=can_administer(actor), label="审核销号", from_status="closing",
+                       note=note, note_required=None)
+
+
+def reject_close(session: Session, *, actor: Actor, at: dt.datetime, problem_id: int, expected_version: int,
+                 reason: str) -> ProblemDTO:
+    return _transition(session, actor=actor, at=at, problem_id=problem_id, expected_version=expected_version,
+                       verb="reject", allowed=can_administer(actor), label="驳回销号申请", from_status="closing",
+                       note=reason, note_required="驳回销号申请时必须填写原因")
+
+
+def reopen_rebound(session: Session, *, actor: Actor, at: dt.datetime, problem_id: int, expected_version: int,
+                   reason: str) -> ProblemDTO:
+    """回头看: a closed problem has come back; it reopens and is counted as a rebound (反弹)."""
+    return _transition(session, actor=actor, at=at, problem_id=problem_id, expected_version=expected_version,
+                       verb="rebound", allowed=can_administer(actor), label="回头看重新打开（反弹）",
+                       from_status="closed", note=reason, note_required="认定反弹时必须填写回头看发现的情况")

@@ -1,0 +1,282 @@
+"""Supervised projects: the register import (all or nothing) and the verification sampling draw.
+
+The draw is domain.sampling.draw over each department's project codes with the campaign's seed;
+the seed, ratio, population and drawn codes are recorded in sample_draw so anyone can re-run it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from domain import sampling
+from domain.access import SYSTEM, Actor, Role, can_administer
+from services import audit
+from services.campaigns import get_campaign, stored_spec
+from services.errors import Invalid, NotFound
+from services.guard import check, fail
+from services.holidays import campaign_calendar
+from store.models import Assignment, AssignmentStatus, Department, Phase, Project, SampleDraw, TaskTemplate
+
+VERIFY_TEMPLATE = "verify_sample"
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    row_number: int
+    column: str | None
+    message: str
+
+
+class RegisterRejected(Invalid):
+    """Bad rows: nothing was imported; `rows` names every bad row."""
+
+    def __init__(self, message: str, rows: list[RowProblem]):
+        super().__init__(message)
+        self.rows = rows
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    added: int
+    updated: int
+
+    def lines(self) -> list[str]:
+        return [f"项目台账导入完成：新增 {self.added} 个，更新 {self.updated} 个"]
+
+
+@dataclass(frozen=True)
+class ProjectDTO:
+    code: str
+    name: str
+    department_code: str
+    tender_on: dt.date | None
+    amount_wan: Decimal | None
+    winner: str | None
+    bidders: list[str]
+    sampled: bool
+
+
+@dataclass(frozen=True)
+class DrawDTO:
+    department_code: str
+    seed: int
+    min_ratio: float
+    population: int
+    sampled_codes: list[str]
+    drawn_on: dt.date
+
+    @property
+    def ratio(self) -> float:
+        return sampling.ratio(len(self.sampled_codes), self.population)
+
+
+def import_projects(
+    session: Session,
+    *,
+    actor: Actor,
+    at: dt.datetime,
+    campaign_code: str,
+    data: bytes | Path | str,
+    filename: str,
+) -> ImportReport:
+    """Office imports any department's rows; a department only its own. Existing codes are updated."""
+    from exchange.errors import ImportProblem, ImportRejected
+    from exchange.parsing import key_form
+    from exchange.tabular import TableRow, header_map_for, read_table, validate_rows
+    from exchange.rows import ProjectRow
+
+    key = f"{campaign_code}/{filename}"
+    check(session, can_administer(actor) or actor.role == Role.department, actor=actor, at=at,
+          action="project.import", entity="project_register", entity_key=key, label="导入项目台账",
+          reason="只有牵头办公室和责任部门可以导入项目台账。")
+    campaign = get_campaign(session, campaign_code)
+    depts = {key_form(d.code): d for d in session.scalars(select(Department).where(
+        Department.campaign_id == campaign.id, Department.active.is_(True)))}
+    try:
+        header_map = header_map_for(ProjectRow)
+        required = [h for h, f in header_map.items() if ProjectRow.model_fields[f].is_required()]
+        table = read_table(data, filename=filename, required=required,
+                           optional=[h for h in header_map if h not in required])
+        # Blank optional cells are left out (exchange's optional text fields reject an empty cell).
+        table = [TableRow({k: v for k, v in r.items() if k in required or (v or "").strip()}, r.row_number)
+                 for r in table]
+        rows = validate_rows(table, ProjectRow, filename=filename, header_map=header_map,
+                             context={"known_department_codes": [d.code for d in depts.values()]})
+    except ImportRejected as exc:
+        problems = [RowProblem(e.row_number, e.column, e.message) for e in exc.errors]
+        fail(session, RegisterRejected(str(exc), problems), actor=actor, at=at, action="project.import",
+             entity="project_register", entity_key=key)
+    except ImportProblem as exc:
+        fail(session, Invalid(str(exc)), actor=actor, at=at, action="project.import", entity="project_register",
+             entity_key=key)
+    numbered = list(enumerate(rows, start=2))
+    if actor.role == Role.department:
+        foreign = [RowProblem(n, "监管部门代码", f"只能导入本部门（{actor.department_code}）的项目")
+                   for n, r in numbered if depts[key_form(r.regulator_code)].code != actor.department_code]
+        if foreign:
+            check(session, False, actor=actor, at=at, action="project.import", entity="project_register",
+                  entity_key=key, label="导入其他部门的项目",
+                  reason="第 " + "、".join(str(p.row_number) for p in foreign) + " 行不属于本部门。")
+    existing = {p.code: p for p in session.scalars(select(Project).where(Project.campaign_id == campaign.id))}
+    added = updated = 0
+    for _n, r in numbered:
+        dept = depts[key_form(r.regulator_code)]
+        p = existing.get(r.code)
+        if p is None:
+            p = Project(campaign_id=campaign.id, code=r.code, sampled=False)
+            session.add(p)
+            existing[r.code] = p
+            added += 1
+        else:
+            updated += 1
+        p.name, p.department_id, p.tender_on = r.name, dept.id, r.tender_date
+        p.amount_wan = r.estimated_price_wan
+        p.winner = r.winning_bidder
+        p.bidders = "、".join(r.bidders)
+    session.flush()
+    report = ImportReport(added, updated)
+    audit.record(session, at=at, actor=actor, action="project.import", entity="project_register", entity_key=key,
+                 after={"added": added, "updated": updated, "codes": [r.code for r in rows][:500]})
+    return report
+
+
+def list_projects(session: Session, *, actor: Actor, campaign_code: str, department_code: str | None = None,
+                  at: dt.datetime | None = None) -> list[ProjectDTO]:
+    if actor.role == Role.department:
+        if department_code is not None and department_code != actor.department_code:
+            check(session, False, actor=actor, at=at, action="project.list", entity="department",
+                  entity_key=f"{campaign_code}/{department_code}", label=f"查看部门 {department_code} 的项目",
+                  reason="责任部门只能查看本部门的项目。")
+        department_code = actor.department_code
+    campaign = get_campaign(session, campaign_code)
+    q = (select(Project, Department.code).join(Department, Department.id == Project.department_id)
+         .where(Project.campaign_id == campaign.id))
+    if department_code:
+        q = q.where(Department.code == department_code)
+    return [ProjectDTO(p.code, p.name, d, p.tender_on, p.amount_wan, p.winner,
+                       [b for b in (p.bidders or "").split("、") if b], bool(p.sampled))
+            for p, d in session.execute(q.order_by(Project.code))]
+
+
+def _sampling_phase(session: Session, campaign_id: int, phase_key: str) -> Phase:
+    phase = session.scalar(select(Phase).where(Phase.campaign_id == campaign_id, Phase.key == phase_key))
+    if phase is None:
+        raise NotFound(f"抽查阶段 {phase_key!r} 不存在")
+    return phase
+
+
+def _template(session: Session, campaign_id: int, phase: Phase) -> int:
+    tid = session.scalar(select(TaskTemplate.id).where(TaskTemplate.campaign_id == campaign_id,
+                                                       TaskTemplate.key == VERIFY_TEMPLATE))
+    if tid is None:
+        t = TaskTemplate(campaign_id=campaign_id, key=VERIFY_TEMPLATE, phase_id=phase.id,
+                         title="重点核查抽取项目核查情况", deliverable="report", review_required=True,
+                         recurring_day=None)
+        session.add(t)
+        session.flush()
+        tid = t.id
+    return tid
+
+
+def draw_verification_samples(session: Session, campaign_code: str, as_of: dt.date) -> int:
+    """Draw each department's sample once (idempotent); returns the verification assignments created.
+
+    Runs only once the sampling phase has started. A department whose register arrives later is
+    drawn on the first tick after; a drawn department is never redrawn (the record is the draw).
+    """
+    campaign = get_campaign(session, campaign_code)
+    spec = stored_spec(campaign)
+    rule = spec.sampling
+    if rule is None:
+        return 0
+    phase = _sampling_phase(session, campaign.id, rule.phase)
+    if as_of < phase.start_on:
+        return 0
+    cal = campaign_calendar(spec)
+    due = cal.add_workdays(as_of, rule.due_working_days)
+    drawn = set(session.scalars(select(SampleDraw.department_id).where(SampleDraw.campaign_id == campaign.id)))
+    per_dept: dict[int, list[str]] = {}
+    for dept_id, code in session.execute(select(Project.department_id, Project.code)
+                                         .where(Project.campaign_id == campaign.id)):
+        per_dept.setdefault(dept_id, []).append(code)
+    dept_codes = dict(session.execute(select(Department.id, Department.code)
+                                      .where(Department.campaign_id == campaign.id)).all())
+    created = 0
+    template_id: int | None = None
+    for dept_id in sorted(set(per_dept) - drawn):
+        codes = per_dept[dept_id]
+        chosen = sampling.draw(codes, float(rule.min_ratio), rule.seed, dept_codes[dept_id])
+        session.add(SampleDraw(campaign_id=campaign.id, department_id=dept_id, seed=rule.seed,
+                               min_ratio=rule.min_ratio, population=len(set(codes)),
+                               sampled_codes=json.dumps(chosen, ensure_ascii=False), drawn_on=as_of))
+        session.execute(update(Project).where(Project.campaign_id == campaign.id, Project.code.in_(chosen))
+                        .values(sampled=True).execution_options(synchronize_session=False))
+        template_id = template_id or _template(session, campaign.id, phase)
+        existing = set(session.scalars(select(Assignment.period).where(Assignment.template_id == template_id,
+                                                                       Assignment.department_id == dept_id)))
+        rows = [{"campaign_id": campaign.id, "template_id": template_id, "department_id": dept_id,
+                 "phase_id": phase.id, "period": code, "is_lead": False, "opens_on": as_of, "due_on": due,
+                 "nominal_due_on": due, "review_required": True, "status": AssignmentStatus.open.value,
+                 "overdue_days": 0, "escalation_level": 0, "version": 1}
+                for code in chosen if code not in existing]
+        if rows:
+            session.execute(insert(Assignment), rows)
+        created += len(rows)
+        session.flush()
+        audit.record(session, at=dt.datetime.combine(as_of, dt.time(), dt.timezone.utc), actor=SYSTEM,
+                     action="sampling.draw", entity="sample_draw",
+                     entity_key=f"{campaign_code}/{dept_codes[dept_id]}",
+                     after={"seed": rule.seed, "min_ratio": float(rule.min_ratio), "population": len(set(codes)),
+                            "sampled": chosen, "due_on": str(due)})
+    return created
+
+
+def list_draws(session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None) -> list[DrawDTO]:
+    """Every draw with its seed (office and leaders; a department sees its own)."""
+    campaign = get_campaign(session, campaign_code)
+    q = (select(SampleDraw, Department.code).join(Department, Department.id == SampleDraw.department_id)
+         .where(SampleDraw.campaign_id == campaign.id))
+    if actor.role == Role.department:
+        q = q.where(Department.code == actor.department_code)
+    return [DrawDTO(code, d.seed, float(d.min_ratio), d.population, json.loads(d.sampled_codes), d.drawn_on)
+            for d, code in session.execute(q.order_by(Department.code))]
+
+
+def verify_draws(session: Session, *, actor: Actor, campaign_code: str) -> list[tuple[str, bool]]:
+    """Re-run each recorded draw from its seed over the register; (department, same result?)."""
+    check(session, can_administer(actor) or actor.role == Role.leader, actor=actor, at=None,
+          action="sampling.verify", entity="campaign", entity_key=campaign_code, label="复核抽查结果")
+    campaign = get_campaign(session, campaign_code)
+    out = []
+    for d in list_draws(session, actor=actor, campaign_code=campaign_code):
+        codes = session.scalars(select(Project.code).join(Department, Department.id == Project.department_id)
+                                .where(Project.campaign_id == campaign.id, Department.code == d.department_code))
+        again = sampling.draw(list(codes), d.min_ratio, d.seed, d.department_code)
+        out.append((d.department_code, again == d.sampled_codes))
+    return out
+
+
+def sampled_ratio(session: Session, campaign_code: str) -> dict[str, tuple[int, int]]:
+    """department code -> (sampled, supervised)."""
+    campaign = get_campaign(session, campaign_code)
+    rows = session.execute(
+        select(Department.code, Project.sampled).join(Department, Department.id == Project.department_id)
+        .where(Project.campaign_id == campaign.id)
+    )
+    out: dict[str, list[int]] = {}
+    for code, sampled_flag in rows:
+        entry = out.setdefault(code, [0, 0])
+        entry[1] += 1
+        entry[0] += 1 if sampled_flag else 0
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+__all__ = ["import_projects", "list_projects", "draw_verification_samples", "list_draws", "verify_draws",
+           "sampled_ratio", "RegisterRejected", "RowProblem", "ImportReport", "ProjectDTO", "DrawDTO"]

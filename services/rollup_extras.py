@@ -1,0 +1,73 @@
+"""Problem, project and lead counts in the rollup, per department, with set-based UPDATEs.
+
+Called after ticking.write_rollup for the same (campaign, as_of). Department totals (phase_key '')
+get every column; per-phase rows get the problem counts of problems found in that phase. A
+department with problems, projects or leads but no assignments gets a total row of its own.
+
+- problems_open: open or waiting for 销号 review; problems_closed: 销号 done;
+  problems_overdue: not closed and past its deadline on as_of; problems_rebound: reopened by 回头看.
+- projects_supervised / projects_sampled: the register and the verification draw (ratio = sampled / supervised).
+- leads_open: assigned to the department and not closed; leads_closed; leads_overdue: not closed, past due_on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from services.campaigns import get_campaign
+from store.models import Department, Lead, Problem, Project, RollupSnapshot
+from store.sql import insert_ignoring_duplicates
+
+R = RollupSnapshot
+ZERO_COLUMNS = ["assigned", "submitted", "accepted", "on_time", "overdue", "escalation_level",
+                "problems_open", "problems_closed", "problems_overdue", "problems_rebound",
+                "projects_supervised", "projects_sampled", "leads_open", "leads_closed", "leads_overdue"]
+
+
+def _count(model, *conds):  # noqa: ANN001, ANN202
+    return (
+        select(func.count(model.id))
+        .where(model.campaign_id == R.campaign_id, model.department_id == R.department_id, *conds)
+        .scalar_subquery()
+    )
+
+
+def add_work_counts(session: Session, campaign_code: str, as_of: dt.date) -> None:
+    campaign = get_campaign(session, campaign_code)
+    cid = campaign.id
+    has_work = or_(
+        select(Problem.id).where(Problem.department_id == Department.id).exists(),
+        select(Project.id).where(Project.department_id == Department.id).exists(),
+        select(Lead.id).where(Lead.department_id == Department.id).exists(),
+    )
+    insert_ignoring_duplicates(
+        session, R.__table__, ["campaign_id", "as_of", "department_id", "phase_key", *ZERO_COLUMNS],
+        select(Department.campaign_id, literal(as_of), Department.id, literal(""),
+               *[literal(0) for _ in ZERO_COLUMNS]).where(Department.campaign_id == cid, has_work),
+        ["campaign_id", "as_of", "department_id", "phase_key"],
+    )
+    mine = (R.campaign_id == cid, R.as_of == as_of)
+    not_closed = Problem.status != "closed"
+    problem_phase = or_(R.phase_key == "", Problem.phase_key == R.phase_key)
+    session.execute(
+        update(R).where(*mine).values(
+            problems_open=_count(Problem, problem_phase, not_closed),
+            problems_closed=_count(Problem, problem_phase, Problem.status == "closed"),
+            problems_overdue=_count(Problem, problem_phase, not_closed, Problem.deadline_on < as_of),
+            problems_rebound=_count(Problem, problem_phase, Problem.rebound.is_(True)),
+        ).execution_options(synchronize_session=False)
+    )
+    lead_open = Lead.status != "closed"
+    session.execute(
+        update(R).where(*mine, R.phase_key == "").values(
+            projects_supervised=_count(Project),
+            projects_sampled=_count(Project, Project.sampled.is_(True)),
+            leads_open=_count(Lead, lead_open),
+            leads_closed=_count(Lead, Lead.status == "closed"),
+            leads_overdue=_count(Lead, lead_open, and_(Lead.due_on.is_not(None), Lead.due_on < as_of)),
+        ).execution_options(synchronize_session=False)
+    )
+    session.flush()

@@ -1,0 +1,358 @@
+"""Submissions and review: a department submits, the office accepts or returns; history is kept.
+
+Review uses the assignment's optimistic lock (Assignment.version, the mapper's version_id_col):
+two reviewers acting on one submission at once cannot both win, the second gets Conflict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from domain.access import Actor, Role, can_act_for_department, can_administer, can_read_department
+from domain.rules import on_time as rule_on_time
+from services import attachments as att
+from services import audit
+from services.attachments import AttachmentDTO, Upload
+from services.campaigns import get_campaign
+from services.errors import Conflict, Invalid, NotFound
+from services.guard import check, fail
+from store.models import (
+    Assignment,
+    AssignmentStatus,
+    Attachment,
+    Campaign,
+    Department,
+    Phase,
+    Submission,
+    TaskTemplate,
+)
+
+__all__ = ["AssignmentDTO", "SubmissionDTO", "Upload", "AttachmentDTO", "list_assignments", "get_assignment",
+           "submit", "accept", "return_submission", "review_queue", "CONFLICT_MESSAGE"]
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+CONFLICT_MESSAGE = "该材料已被其他审核人处理，请刷新后再试"
+MAX_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class AssignmentDTO:
+    id: int
+    campaign_code: str
+    template_key: str
+    title: str
+    deliverable: str
+    department_code: str
+    department_name: str
+    phase_key: str
+    phase_title: str
+    period: str
+    is_lead: bool
+    opens_on: dt.date
+    due_on: dt.date
+    nominal_due_on: dt.date
+    status: str
+    overdue_days: int
+    escalation_level: int
+    review_required: bool
+    on_time: bool | None
+    version: int
+    submitted_at: dt.datetime | None
+    accepted_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class SubmissionDTO:
+    id: int
+    assignment_id: int
+    seq: int
+    submitted_by: str
+    submitted_at: dt.datetime
+    text: str
+    rows: list[dict]
+    state: str
+    reviewed_by: str | None
+    reviewed_at: dt.datetime | None
+    review_note: str | None
+    attachments: list[AttachmentDTO]
+
+
+def _query():  # noqa: ANN202
+    return (
+        select(Assignment, Campaign.code, TaskTemplate.key, TaskTemplate.title, TaskTemplate.deliverable,
+               Department.code, Department.name, Phase.key, Phase.title)
+        .join(Campaign, Campaign.id == Assignment.campaign_id)
+        .join(TaskTemplate, TaskTemplate.id == Assignment.template_id)
+        .join(Department, Department.id == Assignment.department_id)
+        .join(Phase, Phase.id == Assignment.phase_id)
+    )
+
+
+def _dto(row) -> AssignmentDTO:  # noqa: ANN001
+    a, ccode, tkey, title, deliverable, dcode, dname, pkey, ptitle = row
+    return AssignmentDTO(
+        a.id, ccode, tkey, title, deliverable, dcode, dname, pkey, ptitle, a.period, bool(a.is_lead),
+        a.opens_on, a.due_on, a.nominal_due_on, a.status, a.overdue_days, a.escalation_level,
+        bool(a.review_required), a.on_time, a.version, a.submitted_at, a.accepted_at,
+    )
+
+
+def _load(session: Session, assignment_id: int, *, for_update: bool = False) -> tuple[Assignment, AssignmentDTO]:
+    q = _query().where(Assignment.id == assignment_id)
+    if for_update:  # a fresh read, and on PostgreSQL a row lock: concurrent reviewers queue up here
+        q = q.with_for_update(of=Assignment).execution_options(populate_existing=True)
+    row = session.execute(q).first()
+    if row is None:
+        raise NotFound(f"没有编号为 {assignment_id} 的任务")
+    return row[0], _dto(row)
+
+
+def _refresh(session: Session, assignment_id: int) -> AssignmentDTO:
+    return _dto(session.execute(_query().where(Assignment.id == assignment_id)).one())
+
+
+def _sub_dto(s: Submission, files: list[Attachment]) -> SubmissionDTO:
+    return SubmissionDTO(s.id, s.assignment_id, s.seq, s.submitted_by, s.submitted_at, s.text,
+                         json.loads(s.rows_json or "[]"), s.state, s.reviewed_by, s.reviewed_at, s.review_note,
+                         [att.to_dto(f) for f in files])
+
+
+def local_day(at: dt.datetime) -> dt.date:
+    return at.astimezone(LOCAL_TZ).date()
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def list_assignments(
+    session: Session,
+    *,
+    actor: Actor,
+    campaign_code: str,
+    department_code: str | None = None,
+    status: str | None = None,
+    overdue_only: bool = False,
+    at: dt.datetime | None = None,
+) -> list[AssignmentDTO]:
+    """A department actor only ever gets its own; asking for another department is refused and audited."""
+    if actor.role == Role.department:
+        if department_code is not None and department_code != actor.department_code:
+            check(session, False, actor=actor, at=at, action="assignment.list", entity="department",
+                  entity_key=f"{campaign_code}/{department_code}", label=f"查看部门 {department_code} 的任务",
+                  reason="责任部门只能查看本部门的任务。")
+        department_code = actor.department_code
+    check(session, department_code is None or can_read_department(actor, department_code), actor=actor, at=at,
+          action="assignment.list", entity="department", entity_key=f"{campaign_code}/{department_code}",
+          label="查看任务")
+    campaign = get_campaign(session, campaign_code)
+    q = _query().where(Assignment.campaign_id == campaign.id)
+    if department_code is not None:
+        q = q.where(Department.code == department_code)
+    if status is not None:
+        q = q.where(Assignment.status == status)
+    if overdue_only:
+        q = q.where(Assignment.overdue_days > 0, Assignment.status.in_(("open", "returned")))
+    q = q.order_by(Assignment.due_on, Department.code, TaskTemplate.key, Assignment.period)
+    return [_dto(r) for r in session.execute(q)]
+
+
+def _submissions(session: Session, assignment_id: int) -> list[SubmissionDTO]:
+    subs = list(session.scalars(select(Submission).where(Submission.assignment_id == assignment_id)
+                                .order_by(Submission.seq)))
+    files: dict[int, list[Attachment]] = {}
+    if subs:
+        for f in session.scalars(select(Attachment).where(Attachment.submission_id.in_([s.id for s in subs]))
+                                 .order_by(Attachment.id)):
+            files.setdefault(f.submission_id, []).append(f)
+    return [_sub_dto(s, files.get(s.id, [])) for s in subs]
+
+
+def get_assignment(session: Session, *, actor: Actor, assignment_id: int,
+                   at: dt.datetime | None = None) -> tuple[AssignmentDTO, list[SubmissionDTO]]:
+    try:
+        _a, dto = _load(session, assignment_id)
+    except NotFound as exc:
+        fail(session, exc, actor=actor, at=at, action="assignment.read", entity="assignment",
+             entity_key=str(assignment_id))
+    check(session, can_read_department(actor, dto.department_code), actor=actor, at=at, action="assignment.read",
+          entity="assignment", entity_key=str(assignment_id), label=f"查看部门 {dto.department_code} 的任务",
+          reason="责任部门只能查看本部门的任务。")
+    return dto, _submissions(session, assignment_id)
+
+
+def review_queue(session: Session, *, actor: Actor, campaign_code: str,
+                 at: dt.datetime | None = None) -> list[AssignmentDTO]:
+    check(session, actor.role in (Role.office, Role.leader, Role.system), actor=actor, at=at,
+          action="review.queue", entity="campaign", entity_key=campaign_code, label="查看待审核材料",
+          reason="只有牵头办公室审核材料。")
+    return list_assignments(session, actor=actor, campaign_code=campaign_code, status=AssignmentStatus.submitted.value)
+
+
+def read_attachment(session: Session, *, actor: Actor, attachment_id: int, attachment_dir: Path | None = None,
+                    at: dt.datetime | None = None) -> tuple[AttachmentDTO, bytes]:
+    """An attachment's bytes, for whoever may read the assignment it belongs to."""
+    f = session.get(Attachment, attachment_id)
+    if f is None or f.submission_id is None:
+        raise NotFound(f"没有编号为 {attachment_id} 的附件")
+    sub = session.get(Submission, f.submission_id)
+    _a, dto = _load(session, sub.assignment_id)
+    check(session, can_read_department(actor, dto.department_code), actor=actor, at=at, action="attachment.read",
+          entity="attachment", entity_key=str(attachment_id), label=f"下载部门 {dto.department_code} 的附件")
+    return att.to_dto(f), att.read_blob(attachment_dir, f.sha256)
+
+
+# --- changing ---------------------------------------------------------------------------------
+
+
+def _clean_rows(rows: list[dict] | None) -> list[dict]:
+    if rows is None:
+        return []
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise Invalid("表格数据应为若干行，每行是“列名: 值”的映射")
+    if len(rows) > MAX_ROWS:
+        raise Invalid(f"表格数据最多 {MAX_ROWS} 行")
+    try:
+        return json.loads(json.dumps(rows, ensure_ascii=False, default=str))
+    except (TypeError, ValueError):
+        raise Invalid("表格数据无法保存（含有不支持的值）") from None
+
+
+def submit(
+    session: Session,
+    *,
+    actor: Actor,
+    at: dt.datetime,
+    assignment_id: int,
+    text: str = "",
+    rows: list[dict] | None = None,
+    attachments: list[Upload] | tuple[Upload, ...] = (),
+    attachment_dir: Path | None = None,
+) -> SubmissionDTO:
+    key = str(assignment_id)
+    try:
+        a, dto = _load(session, assignment_id, for_update=True)
+    except NotFound as exc:
+        fail(session, exc, actor=actor, at=at, action="submission.submit", entity="assignment", entity_key=key)
+    check(session, can_act_for_department(actor, dto.department_code), actor=actor, at=at,
+          action="submission.submit", entity="assignment", entity_key=key,
+          label=f"代部门 {dto.department_code} 报送材料", reason="只有该任务的责任部门可以报送。")
+    try:
+        if a.status == AssignmentStatus.scheduled.value:
+            raise Invalid(f"任务尚未开始（{dto.opens_on} 开始），暂不能报送")
+        if a.status == AssignmentStatus.submitted.value:
+            raise Invalid("材料已报送，正在等待牵头办公室审核，不能重复报送")
+        if a.status == AssignmentStatus.accepted.value:
+            raise Invalid("该任务已通过审核，无需再报送")
+        if a.status == AssignmentStatus.cancelled.value:
+            raise Invalid("该任务已撤销，不能报送")
+        text = (text or "").strip()
+        clean = _clean_rows(rows)
+        files = att.check_uploads(attachments or ())
+        if not text and not clean and not files:
+            raise Invalid("请填写报送内容、表格数据或上传附件（至少一项）")
+    except Invalid as exc:
+        fail(session, exc, actor=actor, at=at, action="submission.submit", entity="assignment", entity_key=key)
+
+    before = {"status": a.status, "version": a.version}
+    seq = (session.scalar(select(func.max(Submission.seq)).where(Submission.assignment_id == a.id)) or 0) + 1
+    sub = Submission(assignment_id=a.id, seq=seq, submitted_by=actor.username, submitted_at=at, text=text,
+                     rows_json=json.dumps(clean, ensure_ascii=False), state="pending")
+    session.add(sub)
+    session.flush()
+    stored = att.add_rows(session, files, submission_id=sub.id)
+    a.submitted_at = at
+    if a.review_required:
+        a.status = AssignmentStatus.submitted.value
+    else:
+        sub.state, sub.reviewed_by, sub.reviewed_at = "accepted", actor.username, at
+        a.status = AssignmentStatus.accepted.value
+        a.accepted_at = at
+        a.on_time = rule_on_time(local_day(at), a.due_on)
+    try:
+        session.flush()
+    except StaleDataError:
+        session.rollback()
+        fail(session, Conflict("该任务刚被其他人更新，请刷新后再试"), actor=actor, at=at,
+             action="submission.submit", entity="assignment", entity_key=key)
+    att.store_blobs(attachment_dir, files)  # after the rows are in; an unreferenced blob is harmless
+    audit.record(session, at=at, actor=actor, action="submission.submit", entity="assignment", entity_key=key,
+                 before=before,
+                 after={"status": a.status, "seq": seq, "rows": len(clean), "text_chars": len(text),
+                        "attachments": [{"filename": f.filename, "sha256": f.sha256, "size": len(f.data)}
+                                        for f in files]})
+    return _sub_dto(sub, stored)
+
+
+def _review(
+    session: Session,
+    *,
+    actor: Actor,
+    at: dt.datetime,
+    assignment_id: int,
+    expected_version: int,
+    verb: str,
+    reason: str = "",
+) -> AssignmentDTO:
+    action = f"submission.{verb}"
+    key = str(assignment_id)
+    check(session, can_administer(actor), actor=actor, at=at, action=action, entity="assignment", entity_key=key,
+          label="审核材料" if verb == "accept" else "退回材料", reason="只有牵头办公室可以审核。")
+    try:
+        a, _dto0 = _load(session, assignment_id, for_update=True)
+        if a.version != expected_version:
+            raise Conflict(CONFLICT_MESSAGE)
+        if a.status != AssignmentStatus.submitted.value:
+            raise Invalid(f"该任务当前状态为 {a.status}，没有待审核的材料")
+        if verb == "return" and not (reason or "").strip():
+            raise Invalid("退回时必须填写退回原因")
+        pending = session.scalar(select(Submission).where(Submission.assignment_id == a.id, Submission.state == "pending")
+                                 .order_by(Submission.seq.desc()).limit(1))
+        if pending is None:
+            current = session.scalar(select(Assignment.version).where(Assignment.id == assignment_id))
+            if current != expected_version:  # another reviewer committed in between (SQLite has no row locks)
+                raise Conflict(CONFLICT_MESSAGE)
+            raise Invalid("没有待审核的材料")
+    except (Conflict, Invalid, NotFound) as exc:
+        fail(session, exc, actor=actor, at=at, action=action, entity="assignment", entity_key=key)
+
+    before = {"status": a.status, "version": a.version, "on_time": a.on_time}
+    if verb == "accept":
+        a.status = AssignmentStatus.accepted.value
+        a.accepted_at = at
+        a.on_time = rule_on_time(local_day(pending.submitted_at), a.due_on)
+    else:
+        a.status = AssignmentStatus.returned.value
+    try:
+        session.flush()  # UPDATE … WHERE version = :seen; a concurrent winner leaves it matching nothing
+    except StaleDataError:
+        session.rollback()
+        fail(session, Conflict(CONFLICT_MESSAGE), actor=actor, at=at, action=action, entity="assignment",
+             entity_key=key)
+    pending.state = "accepted" if verb == "accept" else "returned"
+    pending.reviewed_by, pending.reviewed_at = actor.username, at
+    pending.review_note = (reason or "").strip() or None
+    session.flush()
+    audit.record(session, at=at, actor=actor, action=action, entity="assignment", entity_key=key, before=before,
+                 after={"status": a.status, "version": a.version, "on_time": a.on_time, "seq": pending.seq,
+                        "reason": pending.review_note})
+    return _refresh(session, assignment_id)
+
+
+def accept(session: Session, *, actor: Actor, at: dt.datetime, assignment_id: int,
+           expected_version: int) -> AssignmentDTO:
+    return _review(session, actor=actor, at=at, assignment_id=assignment_id, expected_version=expected_version,
+                   verb="accept")
+
+
+def return_submission(session: Session, *, actor: Actor, at: dt.datetime, assignment_id: int,
+                      expected_version: int, reason: str) -> AssignmentDTO:
+    return _review(session, actor=actor, at=at, assignment_id=assignment_id, expected_version=expected_version,
+                   verb="return", reason=reason)

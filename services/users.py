@@ -1,0 +1,196 @@
+"""Users and roles in the store: office (administers, reviews), department (its own only), leader (reads).
+
+Passwords are hashed with argon2 (argon2-cffi). Every change and every refusal is audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.access import ROLE_LABELS, Actor, Role, can_administer
+from services import audit
+from services.errors import Invalid, NotFound, ServiceError
+from services.guard import check, fail, record_refusal
+from store.models import Department, User
+
+MIN_PASSWORD = 8
+_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{1,49}$")
+_hasher = PasswordHasher()
+
+
+class AuthFailed(ServiceError):
+    WRONG = "用户名或密码错误"
+    DISABLED = "账号已停用，请联系牵头办公室"
+
+
+@dataclass(frozen=True)
+class UserDTO:
+    username: str
+    display_name: str
+    role: str
+    department_code: str | None
+    email: str | None
+    disabled: bool
+
+
+def _dto(u: User) -> UserDTO:
+    return UserDTO(u.username, u.display_name, u.role, u.department_code, u.email, bool(u.disabled))
+
+
+def _snapshot(u: User) -> dict:
+    return {"username": u.username, "display_name": u.display_name, "role": u.role,
+            "department_code": u.department_code, "email": u.email, "disabled": bool(u.disabled)}
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _check_password(password: str) -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise Invalid(f"密码至少需要 {MIN_PASSWORD} 个字符")
+
+
+def _role(value: Role | str) -> Role:
+    try:
+        role = Role(value)
+    except ValueError:
+        raise Invalid(f"角色 {value!r} 无效，可选：office（牵头办公室）、department（责任部门）、leader（领导）") from None
+    if role == Role.system:
+        raise Invalid("不能创建系统账号")
+    return role
+
+
+def _get(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"没有用户名为 {username!r} 的账号")
+    return user
+
+
+def to_actor(user: User) -> Actor:
+    return Actor(user.username, Role(user.role), user.department_code, user.display_name)
+
+
+def add_user(
+    session: Session,
+    *,
+    actor: Actor,
+    at: dt.datetime,
+    username: str,
+    display_name: str,
+    role: Role | str,
+    department_code: str | None,
+    email: str | None,
+    password: str,
+) -> UserDTO:
+    check(session, can_administer(actor), actor=actor, at=at, action="user.add", entity="user",
+          entity_key=str(username), label="添加用户", reason="只有牵头办公室可以管理用户。")
+    try:
+        r = _role(role)
+        username = (username or "").strip()
+        if not _USERNAME.match(username):
+            raise Invalid("用户名须以字母开头，由字母、数字、_ . - 组成，2–50 个字符")
+        display_name = (display_name or "").strip()
+        if not display_name:
+            raise Invalid("姓名（显示名）不能为空")
+        department_code = (department_code or "").strip() or None
+        if r == Role.department and not department_code:
+            raise Invalid("责任部门账号必须指定所属部门代码")
+        if r != Role.department and department_code:
+            raise Invalid(f"{ROLE_LABELS[r]}账号不属于某个部门，请不要指定部门代码")
+        if department_code and session.scalar(select(Department.id).where(Department.code == department_code).limit(1)) is None:
+            raise Invalid(f"部门代码 {department_code!r} 不存在（请先启动包含该部门的专项行动）")
+        _check_password(password)
+        if session.scalar(select(User.id).where(User.username == username)) is not None:
+            raise Invalid(f"用户名 {username!r} 已存在，请换一个")
+    except Invalid as exc:
+        fail(session, exc, actor=actor, at=at, action="user.add", entity="user", entity_key=str(username))
+    user = User(username=username, display_name=display_name, role=r.value, department_code=department_code,
+                email=(email or "").strip() or None, password_hash=hash_password(password), disabled=False,
+                created_at=at)
+    session.add(user)
+    session.flush()
+    audit.record(session, at=at, actor=actor, action="user.add", entity="user", entity_key=username,
+                 after=_snapshot(user))
+    return _dto(user)
+
+
+def authenticate(session: Session, username: str, password: str, *, at: dt.datetime) -> Actor:
+    user = session.scalar(select(User).where(User.username == username))
+    who = Actor(username or "?", Role.leader, None, "")  # only a name for the audit record
+    if user is None:
+        record_refusal(session, actor=who, at=at, action="user.login", entity="user",
+                       entity_key=str(username), reason=AuthFailed.WRONG)
+        raise AuthFailed(AuthFailed.WRONG)
+    try:
+        _hasher.verify(user.password_hash, password or "")
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        record_refusal(session, actor=who, at=at, action="user.login", entity="user",
+                       entity_key=username, reason=AuthFailed.WRONG)
+        raise AuthFailed(AuthFailed.WRONG) from None
+    if user.disabled:
+        record_refusal(session, actor=who, at=at, action="user.login", entity="user",
+                       entity_key=username, reason=AuthFailed.DISABLED)
+        raise AuthFailed(AuthFailed.DISABLED)
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return to_actor(user)
+
+
+def actor_for(session: Session, username: str) -> Actor:
+    """The actor of a user already authenticated elsewhere (a web session); disabled users refused."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise AuthFailed(AuthFailed.WRONG)
+    if user.disabled:
+        raise AuthFailed(AuthFailed.DISABLED)
+    return to_actor(user)
+
+
+def list_users(session: Session, *, actor: Actor, at: dt.datetime | None = None) -> list[UserDTO]:
+    check(session, actor.role in (Role.office, Role.leader, Role.system), actor=actor, at=at,
+          action="user.list", entity="user", entity_key="*", label="查看用户列表",
+          reason="只有牵头办公室和领导可以查看用户。")
+    return [_dto(u) for u in session.scalars(select(User).order_by(User.role, User.department_code, User.username))]
+
+
+def disable_user(session: Session, *, actor: Actor, at: dt.datetime, username: str) -> UserDTO:
+    check(session, can_administer(actor), actor=actor, at=at, action="user.disable", entity="user",
+          entity_key=username, label="停用用户", reason="只有牵头办公室可以管理用户。")
+    try:
+        user = _get(session, username)
+        if user.username == actor.username:
+            raise Invalid("不能停用自己的账号")
+    except (Invalid, NotFound) as exc:
+        fail(session, exc, actor=actor, at=at, action="user.disable", entity="user", entity_key=username)
+    before = _snapshot(user)
+    if not user.disabled:
+        user.disabled = True
+        session.flush()
+        audit.record(session, at=at, actor=actor, action="user.disable", entity="user", entity_key=username,
+                     before=before, after=_snapshot(user))
+    return _dto(user)
+
+
+def set_password(session: Session, *, actor: Actor, at: dt.datetime, username: str, password: str) -> None:
+    """The office resets anyone's password; every user may change their own."""
+    check(session, can_administer(actor) or actor.username == username, actor=actor, at=at,
+          action="user.set_password", entity="user", entity_key=username, label="修改他人密码",
+          reason="只能修改自己的密码，或由牵头办公室重置。")
+    try:
+        user = _get(session, username)
+        _check_password(password)
+    except (Invalid, NotFound) as exc:
+        fail(session, exc, actor=actor, at=at, action="user.set_password", entity="user", entity_key=username)
+    user.password_hash = hash_password(password)
+    session.flush()
+    audit.record(session, at=at, actor=actor, action="user.set_password", entity="user", entity_key=username,
+                 after={"password": "（已更改）"})

@@ -1,0 +1,237 @@
+"""Every service call as every role and department: only the allowed succeed, every refusal is audited.
+
+The target of every call belongs to department zjj. A call is allowed for the office (administers),
+the leader (reads only) and zjj's own user as the matrix says; every other department user must be
+refused with Forbidden, and each refusal must leave exactly one committed audit record
+(outcome 'refused') even though the unit of work is rolled back. Unfiltered lists run as a
+department must only ever contain that department's rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import func, select
+
+from domain.access import Forbidden
+from services import leads as ld
+from services import problems as pb
+from services import projects as pj
+from services import submissions as sub
+from services import users as us
+from store.models import AuditEntry
+
+UTC = dt.timezone.utc
+AT = dt.datetime(2020, 7, 6, 2, tzinfo=UTC)
+CSV = "项目编号,项目名称,监管部门代码,招标日期,合同估算价（万元）\nZJ-9,住建项目,zjj,2020-03-01,10\n".encode()
+
+OFFICE, LEADER, OWN = "office", "leader", "dept_zjj"
+ADMIN = {OFFICE}
+READ = {OFFICE, LEADER, OWN}
+OWN_ONLY = {OWN}
+ADMIN_OR_OWN = {OFFICE, OWN}
+ADMIN_OR_LEADER = {OFFICE, LEADER}
+
+
+@dataclass
+class World:
+    code: str
+    open_assignment: int
+    submitted: tuple[int, int]
+    problem_open: tuple[int, int]
+    problem_closing: tuple[int, int]
+    problem_closed: tuple[int, int]
+    lead_assigned: tuple[int, int]
+    lead_reported: tuple[int, int]
+
+
+@pytest.fixture
+def world(uow_factory, launched_campaign, actors) -> World:
+    code, office, dept = launched_campaign.code, actors[OFFICE], actors[OWN]
+    with uow_factory() as uow:
+        s = uow.session
+        mine = sub.list_assignments(s, actor=dept, campaign_code=code)
+        opened = next(a for a in mine if a.template_key == "self_check_ledger")
+        to_submit = next(a for a in mine if a.template_key == "self_check_report")
+        sub.submit(s, actor=dept, at=AT, assignment_id=to_submit.id, text="自查报告")
+        submitted = sub.get_assignment(s, actor=office, assignment_id=to_submit.id)[0]
+
+        def problem():
+            return pb.record_problem(s, actor=office, at=AT, campaign_code=code, department_code="zjj",
+                                     phase_key="self_check", category="弄虚作假", description="资质造假",
+                                     handling_class="立行立改", deadline_on=dt.date(2020, 7, 31))
+
+        p_open, p_closing, p_closed = problem(), problem(), problem()
+        p_closing = pb.request_close(s, actor=dept, at=AT, problem_id=p_closing.id,
+                                     expected_version=p_closing.version, evidence="已整改")
+        p_closed = pb.request_close(s, actor=dept, at=AT, problem_id=p_closed.id, expected_version=p_closed.version,
+                                    evidence="已整改")
+        p_closed = pb.approve_close(s, actor=office, at=AT, problem_id=p_closed.id, expected_version=p_closed.version)
+
+        def lead():
+            x = ld.intake_lead(s, actor=office, at=AT, campaign_code=code, source="举报",
+                               received_on=dt.date(2020, 7, 1), category="围标串标", summary="串标",
+                               reporter_name="王五", reporter_phone="13900000000")
+            return ld.assign_lead(s, actor=office, at=AT, lead_id=x.id, expected_version=x.version,
+                                  department_code="zjj", working_days=10)
+
+        l_assigned, l_reported = lead(), lead()
+        l_reported = ld.report_outcome(s, actor=dept, at=AT, lead_id=l_reported.id,
+                                       expected_version=l_reported.version, outcome="不实")
+        pj.import_projects(s, actor=office, at=AT, campaign_code=code, data=CSV, filename="r.csv")
+        uow.commit()
+    v = lambda x: (x.id, x.version)  # noqa: E731
+    return World(code, opened.id, v(submitted), v(p_open), v(p_closing), v(p_closed), v(l_assigned), v(l_reported))
+
+
+def _operations(w: World):
+    c = w.code
+    return [
+        ("user.add", ADMIN, lambda s, a: us.add_user(s, actor=a, at=AT, username="newbie", display_name="新人",
+                                                      role="department", department_code="zjj", email=None,
+                                                      password="long-enough-1")),
+        ("user.list", ADMIN_OR_LEADER, lambda s, a: us.list_users(s, actor=a, at=AT)),
+        ("user.disable", ADMIN, lambda s, a: us.disable_user(s, actor=a, at=AT, username="dept_swj")),
+        ("user.set_password", ADMIN_OR_OWN, lambda s, a: us.set_password(s, actor=a, at=AT, username=OWN,
+                                                                          password="another-pass-1")),
+        ("assignment.list", READ, lambda s, a: sub.list_assignments(s, actor=a, campaign_code=c,
+                                                                     department_code="zjj", at=AT)),
+        ("assignment.read", READ, lambda s, a: sub.get_assignment(s, actor=a, assignment_id=w.submitted[0], at=AT)),
+        ("submission.submit", OWN_ONLY, lambda s, a: sub.submit(s, actor=a, at=AT, assignment_id=w.open_assignment,
+                                                                 text="台账")),
+        ("submission.accept", ADMIN, lambda s, a: sub.accept(s, actor=a, at=AT, assignment_id=w.submitted[0],
+                                                              expected_version=w.submitted[1])),
+        ("submission.return", ADMIN, lambda s, a: sub.return_submission(
+            s, actor=a, at=AT, assignment_id=w.submitted[0], expected_version=w.submitted[1], reason="补充")),
+        ("review.queue", ADMIN_OR_LEADER, lambda s, a: sub.review_queue(s, actor=a, campaign_code=c, at=AT)),
+        ("problem.record", ADMIN_OR_OWN, lambda s, a: pb.record_problem(
+            s, actor=a, at=AT, campaign_code=c, department_code="zjj", phase_key="self_check", category="规避招标",
+            description="x", handling_class="限时整改", deadline_on=dt.date(2020, 8, 1))),
+        ("problem.list", READ, lambda s, a: pb.list_problems(s, actor=a, campaign_code=c, department_code="zjj",
+                                                              at=AT)),
+        ("problem.read", READ, lambda s, a: pb.get_problem(s, actor=a, problem_id=w.problem_open[0], at=AT)),
+        ("problem.request_close", OWN_ONLY, lambda s, a: pb.request_close(
+            s, actor=a, at=AT, problem_id=w.problem_open[0], expected_version=w.problem_open[1], evidence="佐证")),
+        ("problem.approve", ADMIN, lambda s, a: pb.approve_close(
+            s, actor=a, at=AT, problem_id=w.problem_closing[0], expected_version=w.problem_closing[1])),
+        ("problem.reject", ADMIN, lambda s, a: pb.reject_close(
+            s, actor=a, at=AT, problem_id=w.problem_closing[0], expected_version=w.problem_closing[1], reason="不足")),
+        ("problem.rebound", ADMIN, lambda s, a: pb.reopen_rebound(
+            s, actor=a, at=AT, problem_id=w.problem_closed[0], expected_version=w.problem_closed[1], reason="反弹")),
+        ("project.import", ADMIN_OR_OWN, lambda s, a: pj.import_projects(s, actor=a, at=AT, campaign_code=c, data=CSV,
+                                                                          filename="r.csv")),
+        ("project.list", READ, lambda s, a: pj.list_projects(s, actor=a, campaign_code=c, department_code="zjj",
+                                                              at=AT)),
+        ("sampling.verify", ADMIN_OR_LEADER, lambda s, a: pj.verify_draws(s, actor=a, campaign_code=c)),
+        ("lead.intake", ADMIN, lambda s, a: ld.intake_lead(
+            s, actor=a, at=AT, campaign_code=c, source="举报", received_on=dt.date(2020, 7, 1), category="其他",
+            summary="x")),
+        ("lead.list", READ, lambda s, a: ld.list_leads(s, actor=a, campaign_code=c, department_code="zjj", at=AT)),
+        ("lead.read", READ, lambda s, a: ld.get_lead(s, actor=a, lead_id=w.lead_assigned[0], at=AT)),
+        ("lead.assign", ADMIN, lambda s, a: ld.assign_lead(
+            s, actor=a, at=AT, lead_id=w.lead_assigned[0], expected_version=w.lead_assigned[1],
+            department_code="jyj", working_days=5)),
+        ("lead.report", OWN_ONLY, lambda s, a: ld.report_outcome(
+            s, actor=a, at=AT, lead_id=w.lead_assigned[0], expected_version=w.lead_assigned[1], outcome="不实")),
+        ("lead.close", ADMIN, lambda s, a: ld.close_lead(
+            s, actor=a, at=AT, lead_id=w.lead_reported[0], expected_version=w.lead_reported[1])),
+        ("lead.figures", READ, lambda s, a: ld.lead_figures(s, actor=a, campaign_code=c, department_code="zjj",
+                                                             at=AT)),
+    ]
+
+
+def _refused(uow_factory) -> list[tuple[str, str]]:
+    with uow_factory() as uow:
+        return [tuple(r) for r in uow.session.execute(
+            select(AuditEntry.actor, AuditEntry.action).where(AuditEntry.outcome == "refused")
+            .order_by(AuditEntry.id))]
+
+
+def test_permission_matrix(uow_factory, world, actors):
+    everyone = [name for name in actors if name != "system"]
+    assert len(everyone) == 9  # office, leader, seven department users
+    failures = []
+    calls = 0
+    for op, allowed, call in _operations(world):
+        for name in everyone:
+            before = len(_refused(uow_factory))
+            expected = name in allowed
+            with uow_factory() as uow:  # never committed: every call starts from the same world
+                try:
+                    result = call(uow.session, actors[name])
+                    outcome = "ok"
+                except Forbidden:
+                    outcome = "forbidden"
+            calls += 1
+            after = _refused(uow_factory)
+            if outcome != ("ok" if expected else "forbidden"):
+                failures.append(f"{op} as {name}: {outcome}, expected {'ok' if expected else 'forbidden'}")
+            elif not expected and (len(after) != before + 1 or after[-1][0] != name):
+                failures.append(f"{op} as {name}: refusal not audited ({after[-1:]})")
+            elif expected and op.endswith(".read") and name != OFFICE and op == "lead.read":
+                if result.reporter_name is not None:
+                    failures.append(f"{op} as {name}: confidential reporter shown")
+    assert calls == 27 * 9
+    assert not failures, "\n".join(failures)
+
+
+def test_department_lists_never_show_other_departments(uow_factory, world, actors):
+    c = world.code
+    for name, actor in actors.items():
+        if not name.startswith("dept_"):
+            continue
+        own = actor.department_code
+        with uow_factory() as uow:
+            s = uow.session
+            assert {a.department_code for a in sub.list_assignments(s, actor=actor, campaign_code=c)} <= {own}
+            assert {p.department_code for p in pb.list_problems(s, actor=actor, campaign_code=c)} <= {own}
+            assert {p.department_code for p in pj.list_projects(s, actor=actor, campaign_code=c)} <= {own}
+            assert {x.department_code for x in ld.list_leads(s, actor=actor, campaign_code=c)} <= {own}
+            assert all(x.reporter_name is None for x in ld.list_leads(s, actor=actor, campaign_code=c))
+            assert {d.department_code for d in pj.list_draws(s, actor=actor, campaign_code=c)} <= {own}
+    with uow_factory() as uow:
+        office_view = ld.list_leads(uow.session, actor=actors[OFFICE], campaign_code=c)
+        assert office_view and all(x.reporter_name == "王五" for x in office_view)
+        leader_view = ld.list_leads(uow.session, actor=actors[LEADER], campaign_code=c)
+        assert leader_view and all(x.reporter_name is None for x in leader_view)
+        assert uow.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.outcome == "refused")) == 0
+
+
+def test_failed_logins_are_audited(uow_factory, users, actors):
+    with uow_factory() as uow:
+        assert us.authenticate(uow.session, OWN, users[OWN], at=AT).department_code == "zjj"
+        with pytest.raises(us.AuthFailed, match="用户名或密码错误"):
+            us.authenticate(uow.session, OWN, "wrong-password", at=AT)
+        with pytest.raises(us.AuthFailed, match="用户名或密码错误"):
+            us.authenticate(uow.session, "nobody", "whatever1", at=AT)
+        us.disable_user(uow.session, actor=actors[OFFICE], at=AT, username="dept_swj")
+        uow.commit()
+    with uow_factory() as uow, pytest.raises(us.AuthFailed, match="已停用"):
+        us.authenticate(uow.session, "dept_swj", users["dept_swj"], at=AT)
+    assert [a for _u, a in _refused(uow_factory)] == ["user.login"] * 3
+
+
+def test_user_rules(uow_factory, users, actors):
+    from services.errors import Invalid
+
+    base = dict(at=AT, display_name="某人", email=None)
+    with uow_factory() as uow:
+        s = uow.session
+        with pytest.raises(Invalid, match="已存在"):
+            us.add_user(s, actor=actors[OFFICE], username=OWN, role="department", department_code="zjj",
+                        password="long-enough-1", **base)
+        with pytest.raises(Invalid, match="必须指定所属部门"):
+            us.add_user(s, actor=actors[OFFICE], username="x1", role="department", department_code=None,
+                        password="long-enough-1", **base)
+        with pytest.raises(Invalid, match="至少需要 8"):
+            us.add_user(s, actor=actors[OFFICE], username="x2", role="leader", department_code=None,
+                        password="short", **base)
+        with pytest.raises(Invalid, match="角色"):
+            us.add_user(s, actor=actors[OFFICE], username="x3", role="boss", department_code=None,
+                        password="long-enough-1", **base)
+        u = us.add_user(s, actor=actors[OFFICE], username="x4", role="leader", department_code=None,
+                        password="long-enough-1", **base)
+        assert u == us.UserDTO("x4", "某人", "leader", None, None, False)
+        assert "long-enough-1" not in s.scalar(select(us.User.password_hash).where(us.User.username == "x4"))
