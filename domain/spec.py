@@ -277,8 +277,12 @@ class CampaignSpec(Strict):
             self._check_assignees(report.assignees, f"recurring_reports[{i}].assignees")
             if report.phase and report.phase not in {p.key for p in self.phases}:
                 raise ValueError(f"recurring_reports[{i}].phase: 没有 key 为 {report.phase!r} 的阶段")
-        if self.sampling and self.sampling.phase not in {p.key for p in self.phases}:
-            raise ValueError(f"sampling.phase: 没有 key 为 {self.sampling.phase!r} 的阶段")
+        if self.sampling:
+            kinds = {p.key: p.kind for p in self.phases}
+            if self.sampling.phase not in kinds:
+                raise ValueError(f"sampling.phase: 没有 key 为 {self.sampling.phase!r} 的阶段")
+            if kinds[self.sampling.phase] is not PhaseKind.verification:
+                raise ValueError(f"sampling.phase: 抽查只能在重点核查（verification）阶段进行，{self.sampling.phase!r} 不是")
         return self
 
     def _check_assignees(self, assignees: Assignees, where: str) -> None:

@@ -12,6 +12,7 @@ from domain.spec import CampaignSpec, PhaseKind
 from services.campaigns import LaunchReport
 from services.ticking import PhaseTick, StepCounts
 from tasks import campaign_tasks as t
+from tasks import work_tasks as w
 
 
 @flow(name="launch-campaign", flow_run_name="launch-{spec.id}")
@@ -37,7 +38,14 @@ def _phase_flow(kind: PhaseKind):  # noqa: ANN202
     return run
 
 
-PHASE_FLOWS = {kind: _phase_flow(kind) for kind in PhaseKind}
+@flow(name="phase-verification", flow_run_name="{campaign}-{phase.key}-{as_of}")
+def verification_phase(campaign: str, phase: PhaseTick, as_of: dt.date, db_url: str | None = None) -> StepCounts:
+    """重点核查: draw each department's sample (once) before the shared steps see its assignments."""
+    w.draw_samples(campaign, phase, as_of, db_url)
+    return _phase_steps(campaign, phase, as_of, db_url)
+
+
+PHASE_FLOWS = {kind: _phase_flow(kind) for kind in PhaseKind} | {PhaseKind.verification: verification_phase}
 
 
 @dataclass(frozen=True)
