@@ -15,6 +15,8 @@ from cli import output
 # Modules that add sub-commands: each has register(subparsers).
 COMMAND_MODULES: list[str] = [
     "cli.campaign_commands",
+    "cli.work_commands",
+    "cli.serve_commands",
 ]
 
 EXIT_BAD_INPUT = 2

@@ -1,0 +1,84 @@
+"""serve (the embedded daily scheduler), deliver (send owed notifications now), deliveries (problems)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+
+from cli import output
+from cli.main import CliError, parse_date
+
+
+def _hhmm(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise argparse.ArgumentTypeError(f"时间 {text!r} 格式不对，应为 HH:MM（例如 07:30）")
+    return int(m.group(1)), int(m.group(2))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="内置调度：每天（北京时间）推进全部进行中的专项行动并发送通知；重启后补齐漏掉的日期")
+    p.add_argument("--once", action="store_true", help="只补齐到今天（或 --as-of）后退出，不常驻")
+    p.add_argument("--as-of", type=parse_date, help="与 --once 一起使用：补齐到该日期")
+    p.add_argument("--at", type=_hhmm, default=(7, 30), help="每日运行时间 HH:MM（北京时间，默认 07:30）")
+    p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser("deliver", help="立即发送某专项行动某日应发的通知（站内信、邮件、webhook）")
+    p.add_argument("--campaign", required=True, help="专项行动编号")
+    p.add_argument("--day", type=parse_date, help="日期（默认：今天，北京时间）")
+    p.set_defaults(handler=cmd_deliver)
+
+    p = sub.add_parser("deliveries", help="列出发送失败、已放弃或待确认的通知")
+    p.add_argument("--campaign", required=True, help="专项行动编号")
+    p.set_defaults(handler=cmd_deliveries)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from flows.schedule import serve
+    from store.db import database_url
+
+    if args.as_of and not args.once:
+        raise CliError("--as-of 只能与 --once 一起使用（常驻调度总是按北京时间的今天运行）")
+    hour, minute = args.at
+    serve(database_url(), hour=hour, minute=minute, once=args.once, as_of=args.as_of, report=output.out)
+    return 0
+
+
+def cmd_deliver(args: argparse.Namespace) -> int:
+    from flows.delivery_flows import deliver
+    from flows.runtime import embedded_engine
+    from flows.schedule import today_in_shanghai
+    from store.db import database_url
+
+    day: dt.date = args.day or today_in_shanghai()
+    with embedded_engine():
+        summary = deliver(args.campaign, day, db_url=database_url())
+    plan = summary.plan
+    if plan.skipped:
+        output.out(plan.skipped)
+        return 0
+    output.out(f"{args.campaign} {day}：新计划 站内信 {plan.inbox_items} 条、推送 {plan.push_messages} 条")
+    for channel, report in summary.sent.items():
+        output.out(f"  {channel}：已发送 {report.sent}，待重试 {report.failed}，放弃 {report.gave_up}，待确认 {report.uncertain}")
+    for channel, text in summary.failures.items():
+        output.err(f"  {channel}：{text}")
+    return 0
+
+
+def cmd_deliveries(args: argparse.Namespace) -> int:
+    from services.delivery import problems
+    from store.uow import UnitOfWork
+
+    with UnitOfWork() as uow:
+        rows = problems(uow.session, args.campaign)
+    labels = {"failed": "待重试", "gave_up": "已放弃", "uncertain": "待确认"}
+    if not rows:
+        output.out("没有需要处理的通知。")
+        return 0
+    output.out(output.table(
+        ["编号", "渠道", "接收方", "状态", "次数", "错误"],
+        [(r.id, r.channel, r.target, labels.get(r.state, r.state), r.attempts, (r.last_error or "")[:60]) for r in rows],
+        numeric_from=9,
+    ))
+    return 0

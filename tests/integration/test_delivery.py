@@ -1,0 +1,451 @@
+"""Delivery of the outbox to real loopback receivers: aiosmtpd for e-mail, an HTTP server for
+webhooks (generic JSON, DingTalk with 加签, WeCom), plus the in-app inbox.
+
+The crash test runs the sender in a child process that SIGKILLs itself between the send and the
+record (CAMPAIGN_TEST_CRASH_AFTER_SEND, see services/delivery.py) and proves the re-run sends
+nobody a second copy. Self-contained fixtures: a SQLite file per test, the yanjiang-2020 campaign
+ticked to 2020-06-22 with the service steps (no Prefect needed for most tests).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import policy
+from email.parser import BytesParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from domain.access import SYSTEM
+from notify import WebhookTarget, verify_dingtalk_signature
+from services import campaigns, delivery, ticking
+from services.delivery import DeliverySettings
+from services.spec_files import load_spec
+from store.db import make_engine
+from store.migrate import upgrade
+from store.models import Outbox, OutboxDelivery, User
+from store.uow import UnitOfWork
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = ROOT / "config" / "campaigns" / "yanjiang-2020.yaml"
+CODE = "yanjiang-2020"
+DAY = dt.date(2020, 6, 22)  # Monday: reminders, overdue notices and all three escalation levels
+AT = dt.datetime(2020, 6, 22, 1, 30, tzinfo=dt.timezone.utc)  # 09:30 in Shanghai
+DING_SECRET = "SECtest-ding-secret-0123456789"
+SMTP_SENDER = "专项整治办 <campaign@yanjiang.example.gov.cn>"
+
+
+@pytest.fixture(autouse=True)
+def _clean_campaign_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.upper().startswith("CAMPAIGN_"):
+            monkeypatch.delenv(name)
+
+
+# --------------------------------------------------------------------------- receivers
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Mailbox:
+    messages: list[Any] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802 - aiosmtpd hook
+        msg = BytesParser(policy=policy.default).parsebytes(envelope.content)
+        with self.lock:
+            self.messages.append((list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+    def per_recipient(self) -> Counter[str]:
+        return Counter(r.lower() for rcpts, _ in self.messages for r in rcpts)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    box = Mailbox()
+    port = _free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Http:
+    port: int
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    # path -> statuses to answer in turn (the last one repeats); default 200
+    script: dict[str, list[int]] = field(default_factory=dict)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def to(self, path: str) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["path"] == path]
+
+
+@pytest.fixture
+def http() -> Iterator[Http]:
+    state = Http(0)
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            parts = urlsplit(self.path)
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with lock:
+                statuses = state.script.get(parts.path, [200])
+                status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
+                state.requests.append({"path": parts.path, "query": parse_qs(parts.query), "status": status,
+                                       "json": json.loads(body.decode("utf-8"))})
+            answer = json.dumps({"errcode": 0, "errmsg": "ok"} if status == 200 else {"error": "boom"}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# --------------------------------------------------------------------------- campaign
+
+
+def tick_directly(engine, code: str, day: dt.date) -> None:  # noqa: ANN001
+    """The tick's service steps without Prefect (the flow composes exactly these)."""
+    with UnitOfWork(engine) as uow:
+        s = uow.session
+        for phase in ticking.sync_phases(s, code, day):
+            if phase.needs_work:
+                ticking.open_assignments(s, phase, day)
+                ticking.mark_overdue(s, phase, day, code)
+                ticking.record_escalations(s, phase, day, code)
+                ticking.record_reminders(s, phase, day, code)
+        ticking.write_rollup(s, code, day)
+        ticking.finish_tick(s, code, day)
+        uow.commit()
+
+
+def launch_with_users(db_url: str) -> Any:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with UnitOfWork(engine) as uow:
+        campaigns.launch(uow.session, load_spec(SPEC), actor=SYSTEM, at=AT - dt.timedelta(days=60))
+        for username, name, role, dept, email in [
+            ("zjj_li", "李住建", "department", "zjj", "li@zjj.example.gov.cn"),
+            ("fgj_wang", "王发改", "office", "fgj", "wang@fgj.example.gov.cn"),
+            ("leader_zhao", "赵领导", "leader", None, "zhao@yanjiang.example.gov.cn"),
+            ("jyj_noemail", "交运无邮箱", "department", "jyj", None),
+        ]:
+            uow.session.add(User(username=username, display_name=name, role=role, department_code=dept,
+                                 email=email, password_hash="x", created_at=AT))
+        uow.commit()
+    return engine
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    engine = launch_with_users(url)
+    tick_directly(engine, CODE, DAY)
+    engine.dispose()
+    return url
+
+
+def settings_for(smtp_port: int | None, http: Http | None, **extra: Any) -> DeliverySettings:
+    hooks = []
+    if http is not None:
+        hooks = [
+            WebhookTarget(name="纪检组钉钉群", format="dingtalk", url=http.url("/ding?access_token=tok123"),
+                          secret=DING_SECRET),
+            WebhookTarget(name="办公室企业微信群", format="wecom", url=http.url("/wecom?key=k-1")),
+            WebhookTarget(name="json", format="json", url=http.url("/json")),
+        ]
+    values: dict[str, Any] = dict(
+        smtp_host="127.0.0.1" if smtp_port else None, smtp_port=smtp_port or 25, smtp_starttls=False,
+        smtp_sender=SMTP_SENDER, webhooks=hooks, dashboard_base_url="https://campaign.example.gov.cn",
+        delivery_retry_delays_s=[60, 600],
+    )
+    values.update(extra)
+    return DeliverySettings(**values)
+
+
+def plan(db_url: str, settings: DeliverySettings, day: dt.date = DAY) -> delivery.PlanReport:
+    with UnitOfWork(db_url) as uow:
+        report = delivery.plan_deliveries(uow.session, CODE, day, settings)
+        uow.commit()
+        return report
+
+
+def send(db_url: str, channel: str, settings: DeliverySettings, at: dt.datetime = AT) -> delivery.SendReport:
+    with UnitOfWork(db_url) as uow:
+        return delivery.send_pending(uow.session, CODE, channel, settings, at)
+
+
+def deliveries(db_url: str, channel: str | None = None) -> list[OutboxDelivery]:
+    with UnitOfWork(db_url) as uow:
+        q = select(OutboxDelivery).order_by(OutboxDelivery.id)
+        if channel:
+            q = q.where(OutboxDelivery.channel == channel)
+        rows = list(uow.session.scalars(q))
+        uow.session.expunge_all()  # plain snapshots: the unit of work's rollback must not expire them
+        return rows
+
+
+def _text(msg: Any) -> str:
+    return msg.get_body(preferencelist=("plain",)).get_content()
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_email_digest_one_message_per_person_in_chinese(db_url: str, smtp: tuple[Mailbox, int]) -> None:
+    box, port = smtp
+    settings = settings_for(port, None)
+    report = plan(db_url, settings)
+    assert report.skipped is None and report.outbox_rows > 0
+    sent = send(db_url, "email", settings)
+    assert sent.sent == len(deliveries(db_url, "email")) and sent.failed == sent.gave_up == 0
+
+    # One digest per mailbox for the day: nobody is flooded, nobody gets two.
+    counts = box.per_recipient()
+    assert counts and set(counts.values()) == {1}
+    assert "zjj@yanjiang.example.gov.cn" in counts and "li@zjj.example.gov.cn" in counts
+    assert "zhao@yanjiang.example.gov.cn" in counts  # leaders hear about 通报批评 / 约谈
+
+    by_rcpt = {rcpts[0]: msg for rcpts, msg in box.messages}
+    zjj = by_rcpt["zjj@yanjiang.example.gov.cn"]
+    assert zjj["Subject"].startswith("【每日汇总】2020年6月22日")
+    body = _text(zjj)
+    assert "截止日期" in body and "个工作日" in body
+    assert "https://campaign.example.gov.cn/?assignment=" in body
+    assert "区住建局" in body
+    assert zjj["Message-ID"].endswith("@yanjiang.example.gov.cn>")
+
+    office = _text(by_rcpt["fgj@yanjiang.example.gov.cn"])
+    for level in ("预警", "通报批评", "约谈"):
+        assert level in office
+    assert "抄送" in office and "分管领导" in office  # who else was told
+
+    # Re-planning and re-sending the same day changes nothing and sends nothing.
+    again = plan(db_url, settings)
+    assert again.outbox_rows == 0
+    assert send(db_url, "email", settings, AT + dt.timedelta(hours=1)).sent == 0
+    assert len(box.messages) == len(counts)
+    with UnitOfWork(db_url) as uow:
+        assert set(uow.session.scalars(select(Outbox.state).where(Outbox.created_on <= DAY))) == {"planned"}
+
+
+def test_webhooks_dingtalk_wecom_json_with_signature(db_url: str, http: Http) -> None:
+    settings = settings_for(None, http)
+    plan(db_url, settings)
+    report = send(db_url, "webhook", settings, at=dt.datetime.now(dt.timezone.utc))
+    assert report.sent == 3 and report.failed == 0
+
+    [ding] = http.to("/ding")
+    assert ding["query"]["access_token"] == ["tok123"]
+    timestamp, sign = ding["query"]["timestamp"][0], ding["query"]["sign"][0]
+    assert verify_dingtalk_signature(DING_SECRET, timestamp, sign, now=dt.datetime.now(dt.timezone.utc))
+    assert not verify_dingtalk_signature("wrong-secret", timestamp, sign)
+    payload = ding["json"]
+    assert payload["msgtype"] == "markdown"
+    assert payload["markdown"]["title"].startswith("【每日汇总】")
+    assert payload["markdown"]["text"].startswith("### 【每日汇总】")
+    assert "约谈" in payload["markdown"]["text"] and "/?assignment=" in payload["markdown"]["text"]
+
+    [wecom] = http.to("/wecom")
+    assert wecom["json"]["msgtype"] == "markdown"
+    content = wecom["json"]["markdown"]["content"]
+    assert content.startswith("### 【每日汇总】") and len(content.encode("utf-8")) <= 4096
+    assert "sign" not in wecom["query"]
+
+    [generic] = http.to("/json")
+    assert generic["json"]["dedupe_key"].startswith(f"webhook|json|{CODE}|2020-06-22")
+    assert "截止日期" in generic["json"]["body_markdown"]
+
+    assert send(db_url, "webhook", settings, at=dt.datetime.now(dt.timezone.utc)).sent == 0
+    assert len(http.requests) == 3
+
+
+def test_inbox_items_and_mark_read(db_url: str) -> None:
+    settings = settings_for(None, None)
+    report = plan(db_url, settings)
+    assert report.inbox_items > 0
+    with UnitOfWork(db_url) as uow:
+        items = delivery.inbox_for(uow.session, "zjj_li")
+        assert items and all(i.read_at is None for i in items)
+        assert all("区住建局" in i.body for i in items)
+        assert all(i.campaign_code == CODE and i.assignment_id for i in items)
+        no_email_user = delivery.inbox_for(uow.session, "jyj_noemail")
+        assert no_email_user  # the inbox needs no e-mail address
+        leader = delivery.inbox_for(uow.session, "leader_zhao")
+        assert leader and all(("通报批评" in i.subject) or ("约谈" in i.subject) for i in leader)
+        first = items[0].id
+        assert not delivery.mark_read(uow.session, "leader_zhao", first, AT)  # not theirs
+        assert delivery.mark_read(uow.session, "zjj_li", first, AT)
+        uow.commit()
+    with UnitOfWork(db_url) as uow:
+        assert delivery.unread_count(uow.session, "zjj_li") == len(items) - 1
+    # Planning again does not duplicate inbox items.
+    plan(db_url, settings)
+    with UnitOfWork(db_url) as uow:
+        assert len(delivery.inbox_for(uow.session, "zjj_li")) == len(items)
+
+
+def test_failing_channel_is_visible_and_blocks_nothing(db_url: str, smtp: tuple[Mailbox, int], http: Http) -> None:
+    box, port = smtp
+    http.script["/ding"] = [503, 200]  # temporary outage, then fine
+    http.script["/wecom"] = [400]  # rejected: a config problem, no point retrying
+    settings = settings_for(port, http)
+    plan(db_url, settings)
+    now = dt.datetime.now(dt.timezone.utc)
+
+    hooks = send(db_url, "webhook", settings, at=now)
+    mails = send(db_url, "email", settings, at=now)
+    assert mails.sent == len(box.messages) > 0  # e-mail unaffected by the webhook trouble
+    assert hooks.sent == 1 and hooks.failed == 1 and hooks.gave_up == 1
+    rows = {d.target: d for d in deliveries(db_url, "webhook")}
+    ding, wecom = rows["纪检组钉钉群"], rows["办公室企业微信群"]
+    assert ding.state == "failed" and ding.attempts == 1 and "503" in (ding.last_error or "")
+    assert ding.next_attempt_at == now + dt.timedelta(seconds=60)
+    assert "tok123" not in (ding.last_error or "")
+    assert wecom.state == "gave_up" and wecom.attempts == 1 and "400" in (wecom.last_error or "")
+    with UnitOfWork(db_url) as uow:
+        states = {p.target: p.state for p in delivery.problems(uow.session, CODE)}
+    assert states == {"纪检组钉钉群": "failed", "办公室企业微信群": "gave_up"}
+
+    # Before the backoff has passed nothing is retried; afterwards it is, once.
+    assert send(db_url, "webhook", settings, at=now + dt.timedelta(seconds=30)).sent == 0
+    later = send(db_url, "webhook", settings, at=now + dt.timedelta(seconds=61))
+    assert later.sent == 1
+    ding = {d.target: d for d in deliveries(db_url, "webhook")}["纪检组钉钉群"]
+    assert ding.state == "sent" and ding.attempts == 2 and ding.last_error is None
+    assert len(http.to("/ding")) == 2 and len(http.to("/wecom")) == 1
+
+
+def test_no_sends_on_holidays_unless_configured(tmp_path: Path, smtp: tuple[Mailbox, int]) -> None:
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    engine = launch_with_users(url)
+    tick_directly(engine, CODE, DAY)
+    holiday = dt.date(2020, 6, 25)  # 端午节
+    box, port = smtp
+    report = plan(url, settings_for(port, None), day=holiday)
+    assert report.skipped and "端午" in report.skipped
+    assert deliveries(url) == []
+    report = plan(url, settings_for(port, None, send_on_holidays=True), day=holiday)
+    assert report.skipped is None and report.outbox_rows > 0
+
+
+CRASH_SCRIPT = """
+import datetime as dt, sys
+from services import delivery
+from services.delivery import DeliverySettings
+from store.uow import UnitOfWork
+at = dt.datetime.fromisoformat(sys.argv[2])
+with UnitOfWork(sys.argv[1]) as uow:
+    report = delivery.send_pending(uow.session, "yanjiang-2020", "email", DeliverySettings(), at)
+print("finished", report.sent)
+"""
+
+
+def test_crash_between_send_and_record_never_sends_twice(db_url: str, smtp: tuple[Mailbox, int]) -> None:
+    box, port = smtp
+    settings = settings_for(port, None)
+    plan(db_url, settings)
+    planned = deliveries(db_url, "email")
+    assert len(planned) >= 3
+
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CAMPAIGN_")}
+    env.update(CAMPAIGN_SMTP_HOST="127.0.0.1", CAMPAIGN_SMTP_PORT=str(port), CAMPAIGN_SMTP_STARTTLS="false",
+               CAMPAIGN_SMTP_SENDER=SMTP_SENDER, CAMPAIGN_TEST_CRASH_AFTER_SEND="1", PYTHONPATH=str(ROOT))
+    child = subprocess.run([sys.executable, "-c", CRASH_SCRIPT, db_url, AT.isoformat()], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    assert "finished" not in child.stdout
+    assert len(box.messages) == 1  # the message went out, the record did not happen
+    first = deliveries(db_url, "email")[0]
+    assert first.state == "sending" and first.attempts == 1
+
+    # The re-run (a later run of the schedule) sends everything else, and not the interrupted one.
+    report = send(db_url, "email", settings, AT + dt.timedelta(hours=1))
+    assert report.uncertain == 1 and report.sent == len(planned) - 1
+    counts = box.per_recipient()
+    assert len(counts) == len(planned) and set(counts.values()) == {1}
+    rows = deliveries(db_url, "email")
+    interrupted = next(r for r in rows if r.id == first.id)
+    assert interrupted.state == "uncertain" and "不会自动重发" in (interrupted.last_error or "")
+    assert all(r.state == "sent" for r in rows if r.id != first.id)
+
+    # Yet another run still does not touch it; the office confirms it by hand.
+    assert send(db_url, "email", settings, AT + dt.timedelta(hours=2)).sent == 0
+    with UnitOfWork(db_url) as uow:
+        delivery.confirm_uncertain(uow.session, first.id, delivered=True, at=AT + dt.timedelta(hours=3))
+        uow.commit()
+    assert deliveries(db_url, "email")[0].state == "sent"
+    assert set(box.per_recipient().values()) == {1}
+
+
+def test_deliver_flow_retries_only_what_failed(prefect_harness, db_url: str, smtp: tuple[Mailbox, int], http: Http,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Prefect flow: e-mail and webhooks side by side; a 503 is retried by the task after
+    the backoff and succeeds, and nothing already sent is sent again."""
+    from flows.delivery_flows import deliver
+
+    box, port = smtp
+    http.script["/ding"] = [503, 200]
+    monkeypatch.setenv("CAMPAIGN_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CAMPAIGN_SMTP_PORT", str(port))
+    monkeypatch.setenv("CAMPAIGN_SMTP_STARTTLS", "false")
+    monkeypatch.setenv("CAMPAIGN_SMTP_SENDER", SMTP_SENDER)
+    monkeypatch.setenv("CAMPAIGN_WEBHOOKS", json.dumps([
+        {"name": "纪检组钉钉群", "format": "dingtalk", "url": http.url("/ding?access_token=tok123"),
+         "secret": DING_SECRET},
+        {"name": "json", "format": "json", "url": http.url("/json")},
+    ], ensure_ascii=False))
+    monkeypatch.setenv("CAMPAIGN_DELIVERY_RETRY_DELAYS_S", "[0.2, 0.2]")
+    summary = deliver(CODE, DAY, db_url=db_url)
+    assert summary.failures == {}
+    assert summary.sent["email"].sent == len(box.messages) > 0
+    assert len(http.to("/ding")) == 2 and len(http.to("/json")) == 1
+    rows = deliveries(db_url)
+    assert {r.state for r in rows if r.channel != "inbox"} == {"sent"}
+    ding = next(r for r in rows if r.target == "纪检组钉钉群")
+    assert ding.attempts == 2
+    assert set(box.per_recipient().values()) == {1}
+
+    deliver(CODE, DAY, db_url=db_url)  # a second run the same day sends nothing new
+    assert len(http.requests) == 3 and set(box.per_recipient().values()) == {1}
