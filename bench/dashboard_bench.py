@@ -1,0 +1,266 @@
+"""Leader-board benchmark at province scale: board query times and warm first paint in Chromium.
+
+    python bench/dashboard_bench.py --departments 2000 [--days 12] [--no-browser]
+
+Generates N departments x 30 one-off tasks over six phases, launches it through the services,
+marks a seeded share of work submitted / accepted (bench data, direct SQL), ticks weekly through
+the services so the rollup has a trend, then
+  1. times every board query of dashboard.queries (uncached, median of 5) and prints ms;
+  2. starts `streamlit run dashboard/app.py`, logs in as the leader in /usr/bin/chromium and
+     measures first paint of each board page, cold and warm (cache filled), until charts are drawn.
+Targets: <= 100 ms per board query, <= 2 s warm first paint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from domain.spec import CampaignSpec  # noqa: E402
+
+AS_OF = dt.date(2020, 7, 20)
+PASSWORD = "bench-pass-2020"
+KINDS = ["industry_regulator", "purchaser", "trading_center", "police", "other"]
+PHASES = [
+    ("mobilize", "mobilization", "2020-05-06", "2020-05-29"),
+    ("self_check", "self_check", "2020-06-01", "2020-06-30"),
+    ("verify", "verification", "2020-07-01", "2020-09-30"),
+    ("cases", "case_handling", "2020-07-01", "2020-10-30"),
+    ("review", "review", "2020-11-02", "2020-11-30"),
+    ("summary", "summary", "2020-12-01", "2020-12-25"),
+]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+
+
+def generate_spec(n: int) -> CampaignSpec:
+    departments = [{"code": "office", "name": "省联席办", "kind": "office"}]
+    departments += [{"code": f"d{i:04d}", "name": f"第{i}责任单位", "kind": KINDS[i % len(KINDS)]}
+                    for i in range(1, n + 1)]
+    phases = []
+    for key, kind, start, end in PHASES:
+        start_d, end_d = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+        span = (end_d - start_d).days
+        tasks = [{"key": f"{key}_t{j}", "title": f"{key} 任务 {j}", "deliverable": "report",
+                  "assignees": {"all_members": True},
+                  "due": (start_d + dt.timedelta(days=span * (j + 1) // 6)).isoformat()} for j in range(5)]
+        phases.append({"key": key, "kind": kind, "start": start, "end": end, "tasks": tasks})
+    return CampaignSpec.model_validate({
+        "id": "province-bench", "title": "全省招投标专项整治（基准测试）", "issuer": "省联席会议办公室",
+        "start": "2020-05-06", "end": "2020-12-31", "office": "office", "departments": departments,
+        "phases": phases,
+    })
+
+
+def tick(url: str, code: str, as_of: dt.date) -> None:
+    from services import ticking
+    from store.uow import UnitOfWork
+
+    with UnitOfWork(url) as uow:
+        s = uow.session
+        for phase in ticking.sync_phases(s, code, as_of):
+            if phase.needs_work:
+                ticking.open_assignments(s, phase, as_of)
+                ticking.mark_overdue(s, phase, as_of, code)
+                ticking.record_escalations(s, phase, as_of, code)
+                ticking.record_reminders(s, phase, as_of, code)
+        ticking.write_rollup(s, code, as_of)
+        ticking.finish_tick(s, code, as_of)
+        uow.commit()
+
+
+def progress_work(url: str, as_of: dt.date, seed: int) -> None:
+    """Bench data: a seeded share of open work due by `as_of` submitted or accepted."""
+    from sqlalchemy import select, update
+
+    from store.models import Assignment
+    from store.uow import UnitOfWork
+
+    rng = random.Random(f"{seed}-{as_of}")
+    with UnitOfWork(url) as uow:
+        s = uow.session
+        ids = list(s.scalars(select(Assignment.id).where(Assignment.status == "open",
+                                                         Assignment.due_on <= as_of + dt.timedelta(days=7))))
+        accept = [i for i in ids if rng.random() < 0.55]
+        submit = [i for i in ids if i not in set(accept) and rng.random() < 0.2]
+        at = dt.datetime.combine(as_of, dt.time(3), dt.timezone.utc)
+        for chunk in range(0, len(accept), 5000):
+            part = accept[chunk:chunk + 5000]
+            s.execute(update(Assignment).where(Assignment.id.in_(part))
+                      .values(status="accepted", accepted_at=at, submitted_at=at, on_time=rng.random() < 0.8,
+                              version=Assignment.version + 1)
+                      .execution_options(synchronize_session=False))
+        for chunk in range(0, len(submit), 5000):
+            s.execute(update(Assignment).where(Assignment.id.in_(submit[chunk:chunk + 5000]))
+                      .values(status="submitted", submitted_at=at, version=Assignment.version + 1)
+                      .execution_options(synchronize_session=False))
+        uow.commit()
+
+
+def build(url: str, n: int, days: int) -> str:
+    from domain.access import SYSTEM
+    from services.campaigns import launch
+    from services.users import add_user
+    from store.uow import UnitOfWork
+
+    spec = generate_spec(n)
+    t0 = time.perf_counter()
+    with UnitOfWork(url) as uow:
+        launch(uow.session, spec, actor=SYSTEM, at=dt.datetime(2020, 5, 1, tzinfo=dt.timezone.utc))
+        add_user(uow.session, actor=SYSTEM, at=dt.datetime(2020, 5, 1, tzinfo=dt.timezone.utc), username="leader",
+                 display_name="分管领导", role="leader", department_code=None, email=None, password=PASSWORD)
+        uow.commit()
+    print(f"launch: {n} departments, {time.perf_counter() - t0:.1f} s")
+    t0 = time.perf_counter()
+    step = max(1, (AS_OF - spec.start).days // max(1, days - 1))
+    day = spec.start
+    ticks = 0
+    while day <= AS_OF:
+        tick(url, spec.id, day)
+        progress_work(url, day, 7)
+        ticks += 1
+        day += dt.timedelta(days=step)
+    tick(url, spec.id, AS_OF)
+    print(f"{ticks + 1} ticks with bench progress: {time.perf_counter() - t0:.1f} s")
+    return spec.id
+
+
+def time_queries(url: str, code: str) -> dict[str, float]:
+    from dashboard import queries as q
+
+    day = q.q_rollup_day(url, code, AS_OF)
+    kinds = ("industry_regulator", "purchaser")
+    cases = {
+        "campaigns": lambda: q.q_campaigns(url),
+        "phases": lambda: q.q_phases(url, code),
+        "departments": lambda: q.q_departments(url, code),
+        "rollup_day": lambda: q.q_rollup_day(url, code, AS_OF),
+        "department_board": lambda: q.q_department_board(url, code, day),
+        "department_board[phase,kinds]": lambda: q.q_department_board(url, code, day, "verify", kinds),
+        "heatmap": lambda: q.q_heatmap(url, code, day),
+        "trend": lambda: q.q_trend(url, code),
+        "trend[kinds]": lambda: q.q_trend(url, code, "", kinds),
+        "overdue": lambda: q.q_overdue(url, code),
+        "problems_by_department": lambda: q.q_problems_by_department(url, code),
+        "leads": lambda: q.q_leads(url, code),
+        "department_assignments": lambda: q.q_department_assignments(url, code, "d0001"),
+        "bulletin_lists": lambda: q.q_bulletin_lists(url, code, day),
+        "stamp": lambda: q.q_stamp(url),
+    }
+    out = {}
+    for name, fn in cases.items():
+        fn()  # connection and statement caches warm
+        runs = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            fn()
+            runs.append((time.perf_counter() - t0) * 1000)
+        out[name] = statistics.median(runs)
+        print(f"  query {name:32s} {out[name]:7.1f} ms {'OK' if out[name] <= 100 else 'SLOW'}")
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def paint(url: str, workdir: Path) -> dict[str, float]:
+    from playwright.sync_api import sync_playwright
+
+    from dashboard.launcher import command, environment
+
+    port = free_port()
+    env = environment(url)
+    env["CAMPAIGN_AS_OF"] = AS_OF.isoformat()
+    log = open(workdir / "streamlit.log", "w")
+    proc = subprocess.Popen(command(port), env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    out: dict[str, float] = {}
+    try:
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.3)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+
+            def settled(started: float, ready: str) -> float:
+                page.wait_for_selector(ready, timeout=60_000)
+                page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                                       timeout=60_000)
+                return time.perf_counter() - started
+
+            page.goto(base)
+            page.get_by_label("用户名").fill("leader")
+            page.get_by_label("密码").fill(PASSWORD)
+            t0 = time.perf_counter()
+            page.get_by_role("button", name="登录").click()
+            out["login -> overview (cold)"] = settled(t0, ".js-plotly-plot .main-svg")
+            for round_ in ("cold", "warm", "warm2"):
+                for name, ready in (("部门进度", "[data-testid='stDataFrame']"), ("专项总览", "[data-testid='stMetric']")):
+                    if round_ == "cold" and name == "专项总览":
+                        continue
+                    t0 = time.perf_counter()
+                    page.get_by_role("link", name=name).click()
+                    page.get_by_role("heading", name=name if name == "部门进度" else "全省招投标专项整治（基准测试）").wait_for()
+                    out[f"{name} ({round_})"] = settled(t0, ".js-plotly-plot .main-svg")
+            browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    for name, secs in out.items():
+        print(f"  paint {name:32s} {secs * 1000:7.0f} ms")
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--departments", type=int, default=2000)
+    ap.add_argument("--days", type=int, default=12, help="number of rollup snapshots (ticks)")
+    ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--db", help="reuse or create this SQLite file")
+    args = ap.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="dashboard-bench-"))
+    db = Path(args.db) if args.db else workdir / "bench.db"
+    url = f"sqlite:///{db.as_posix()}"
+    os.environ["CAMPAIGN_DATABASE_URL"] = url
+    if db.exists() and args.db:
+        code = "province-bench"
+        print(f"reusing {db}")
+    else:
+        code = build(url, args.departments, args.days)
+    print(f"board queries at {args.departments} departments (median of 5, uncached):")
+    times = time_queries(url, code)
+    worst = max(times.values())
+    paints = {} if args.no_browser else paint(url, workdir)
+    warm = max((v for k, v in paints.items() if "warm" in k), default=0.0)
+    print(f"RESULT departments={args.departments} worst_query_ms={worst:.1f} warm_first_paint_s={warm:.2f} "
+          f"query_target={'met' if worst <= 100 else 'missed'} "
+          f"paint_target={'met' if warm <= 2 else ('n/a' if not paints else 'missed')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,83 @@
+"""部门进度: sortable progress by department, department × phase heatmap, overdue list, drill-down."""
+
+import streamlit as st
+
+from dashboard import charts, queries, session, widgets
+from domain.access import Role
+
+widgets.page(Role.leader, Role.office)
+code = widgets.campaign_or_stop()
+phase_key, kinds, phase_title = widgets.board_filters(code)
+today = session.today()
+day = queries.rollup_day(code, today)
+board = queries.department_board(code, day, phase_key, kinds)
+
+st.title("部门进度")
+st.caption(f"统计口径：{phase_title}；进度快照日期 {day or '（尚未巡检）'}；共 {len(board)} 个部门")
+
+sort_options = {"completion": "完成率", "overdue": "逾期数", "assigned": "已布置", "accepted": "已通过",
+                "on_time_rate": "按时率", "escalation_level": "升级级别"}
+c1, c2, c3 = st.columns([2, 1, 1])
+sort_by = c1.selectbox("排序", list(sort_options), format_func=sort_options.get, key="sort_by")
+ascending = c2.toggle("升序", value=sort_by in ("completion", "on_time_rate"), key="sort_asc")
+top = c3.number_input("显示部门数", min_value=5, max_value=200, value=min(30, max(5, len(board))), step=5,
+                      key="top_n")
+
+event = st.plotly_chart(charts.department_progress(board, sort_by, ascending, int(top)), width="stretch",
+                        key="progress", on_select="rerun", selection_mode="points")
+picked = None
+try:
+    points = event.selection.points
+except AttributeError:
+    points = []
+if points:
+    custom = points[0].get("customdata")
+    picked = custom[0] if custom else None
+
+table = board.sort_values([sort_by, "code"], ascending=[ascending, True])
+view = table[["code", "name", "kind_label", "assigned", "submitted", "accepted", "on_time", "overdue",
+              "escalation_level", "completion", "on_time_rate", "grade"]].rename(columns=queries.BOARD_LABELS)
+view["完成率"] = (view["完成率"] * 100).round(1)
+view["按时率"] = (view["按时率"] * 100).round(1)
+selected = st.dataframe(view, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+                        key="board_table",
+                        column_config={"完成率": st.column_config.ProgressColumn("完成率", format="%.1f%%",
+                                                                               min_value=0, max_value=100),
+                                       "按时率": st.column_config.NumberColumn("按时率", format="%.1f%%")})
+rows = selected.selection.rows if selected else []
+if rows:
+    picked = table.iloc[rows[0]]["code"]
+
+st.subheader("部门 × 阶段")
+heat = queries.heatmap(code, day, kinds)
+order = list(table.head(int(top))["name"])
+st.plotly_chart(charts.phase_heatmap(heat[heat["name"].isin(order)], order), width="stretch", key="heatmap")
+
+st.subheader("逾期任务与升级")
+overdue = queries.overdue(code, phase_key, kinds)
+if overdue.empty:
+    st.success("当前没有逾期任务")
+else:
+    st.dataframe(overdue[["name", "task", "phase", "period", "due_on", "status_label", "overdue_days", "escalation"]]
+                 .rename(columns={"name": "部门", "task": "任务", "phase": "阶段", "period": "期次",
+                                  "due_on": "截止日期", "status_label": "状态", "overdue_days": "逾期工作日",
+                                  "escalation": "升级等级"}),
+                 hide_index=True, width="stretch", key="overdue_table")
+
+st.subheader("部门任务明细")
+names = dict(zip(board["code"], board["name"]))
+codes = list(table["code"])
+if picked in codes:
+    st.session_state["drill_department"] = picked
+dept = st.selectbox("选择部门（也可点击上方图表或表格）", [""] + codes,
+                    format_func=lambda c: f"{names.get(c, c)}（{c}）" if c else "（选择部门查看任务）",
+                    key="drill_department")
+if dept:
+    detail = queries.department_assignments(code, dept)
+    spec = queries.spec(code)
+    detail["进度"] = [widgets.countdown(spec, today, r.due_on, r.status, r.overdue_days)
+                    for r in detail.itertuples()]
+    st.dataframe(detail[["id", "task", "phase", "period", "due_on", "status_label", "进度", "overdue_days"]]
+                 .rename(columns={"id": "任务编号", "task": "任务", "phase": "阶段", "period": "期次",
+                                  "due_on": "截止日期", "status_label": "状态", "overdue_days": "逾期工作日"}),
+                 hide_index=True, width="stretch", key="drill_table")

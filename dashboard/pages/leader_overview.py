@@ -1,0 +1,44 @@
+"""专项总览: phase timeline, key figures, days left in the current phase, trend."""
+
+import streamlit as st
+
+from dashboard import charts, queries, session, widgets
+from domain.access import Role
+from domain.rollup import rate
+
+widgets.page(Role.leader, Role.office)
+code = widgets.campaign_or_stop()
+phase_key, kinds, phase_title = widgets.board_filters(code)
+today = session.today()
+info = queries.campaign_row(code)
+
+st.title(info.get("title", code))
+st.caption(f"{info.get('issuer', '')} · {info.get('start_on')} ～ {info.get('end_on')}")
+
+phases = queries.phases(code)
+day = queries.rollup_day(code, today)
+board = queries.department_board(code, day, phase_key, kinds)
+
+current = phases[(phases["start_on"] <= today) & (phases["end_on"] >= today)]
+cols = st.columns(5)
+if not current.empty:
+    ph = current.iloc[0]
+    cols[0].metric("当前阶段", ph["kind_label"], help=f"{ph['title']}：{ph['start_on']} ～ {ph['end_on']}")
+    cols[1].metric("本阶段剩余天数", f"{(ph['end_on'] - today).days} 天")
+elif today < info.get("start_on", today):
+    cols[0].metric("当前阶段", "尚未开始")
+    cols[1].metric("距开始", f"{(info['start_on'] - today).days} 天")
+else:
+    cols[0].metric("当前阶段", "已结束")
+    cols[1].metric("本阶段剩余天数", "—")
+assigned, accepted = int(board["assigned"].sum()), int(board["accepted"].sum())
+cols[2].metric("已布置任务", f"{assigned}")
+cols[3].metric("完成率", widgets.percent(rate(accepted, assigned)), help=f"已通过 {accepted} 项")
+cols[4].metric("逾期任务", f"{int(board['overdue'].sum())}",
+               help=f"严重滞后部门 {int((board['grade'] == '严重滞后').sum())} 个")
+st.caption(f"统计口径：{phase_title}；进度快照日期 {day or '（尚未巡检）'}")
+
+st.plotly_chart(charts.phase_gantt(phases, today), width="stretch", key="gantt")
+left, right = st.columns([2, 1])
+left.plotly_chart(charts.trend(queries.trend(code, phase_key, kinds)), width="stretch", key="trend")
+right.plotly_chart(charts.grade_pie(board), width="stretch", key="grades")

@@ -1,0 +1,75 @@
+"""巡检与通报: run a tick now, and draft a 通报 (praise and criticism) from the rollups."""
+
+import datetime as dt
+
+import streamlit as st
+
+from dashboard import queries, session, widgets
+from domain.access import Role
+from domain.rollup import rate
+
+actor = widgets.page(Role.office)
+code = widgets.campaign_or_stop()
+today = session.today()
+info = queries.campaign_row(code)
+st.title("巡检与通报")
+
+st.subheader("立即巡检")
+st.caption(f"上次巡检：{info.get('last_tick_on') or '尚未巡检'}。巡检会开启到期阶段的任务、标记逾期、升级、生成提醒并更新进度统计。")
+as_of = st.date_input("巡检日期", value=today, key="tick_day")
+if st.button("立即巡检", key="tick_now"):
+    from flows.campaign_flows import tick
+    from flows.runtime import embedded_engine
+
+    with st.spinner("巡检中……"):
+        try:
+            with embedded_engine():
+                summary = tick(code, as_of, db_url=session.db_url())
+        except session.user_errors() as exc:
+            st.error(str(exc))
+        except Exception as exc:  # noqa: BLE001 - the flow engine's own failures, shown in words
+            st.error(f"巡检失败：{exc}")
+        else:
+            c = summary.counts
+            widgets.flash(f"巡检完成（{as_of}）：开启任务 {c.opened} 项，逾期更新 {c.overdue_updated} 项，"
+                          f"升级 {c.escalations} 项，提醒 {c.reminders} 条，统计 {summary.rollup_rows} 行")
+            st.rerun()
+
+st.subheader("通报草稿")
+day = queries.rollup_day(code, today)
+if day is None:
+    st.info("尚无进度快照，请先巡检")
+    st.stop()
+board = queries.department_board(code, day)
+praise, criticise = queries.bulletin_lists(code, day)
+names = queries.escalation_names(session.db_url(), code)
+assigned, accepted = int(board["assigned"].sum()), int(board["accepted"].sum())
+lines = [
+    f"关于{info.get('title', code)}工作推进情况的通报",
+    "",
+    "各成员单位：",
+    f"　　截至{day:%Y年%m月%d日}，本次专项行动共布置任务{assigned}项，已审核通过{accepted}项，"
+    f"完成率{rate(accepted, assigned) * 100:.1f}%，逾期未完成{int(board['overdue'].sum())}项。现将有关情况通报如下：",
+    "　　一、表扬",
+]
+if praise.empty:
+    lines.append("　　暂无全部按时完成任务的单位。")
+else:
+    lines.append(f"　　{'、'.join(praise['name'])}等{len(praise)}个单位按时保质完成全部任务，予以通报表扬。")
+lines.append("　　二、批评")
+if criticise.empty:
+    lines.append("　　暂无达到通报批评等级的单位。")
+else:
+    lines.append("　　以下单位任务逾期严重，已达到“通报批评”及以上等级，予以通报批评：")
+    for i, r in enumerate(criticise.itertuples(), 1):
+        lines.append(f"　　{i}. {r.name}：逾期{r.overdue}项，最高升级等级“{names.get(int(r.escalation_level), r.escalation_level)}”。")
+lines += [
+    "　　三、下一步工作要求",
+    "　　各单位要对照实施方案和任务清单，压实责任、倒排工期，逾期事项须在3个工作日内报送并说明原因。",
+    "",
+    f"{info.get('issuer', '')}",
+    f"{today:%Y年%m月%d日}",
+]
+edited = st.text_area("通报内容（可编辑后复制或下载）", value="\n".join(lines), height=420, key=f"bulletin_{day}")
+st.download_button("下载通报（文本）", edited.encode("utf-8"), file_name=f"通报-{code}-{day}.txt",
+                   key="bulletin_download")

@@ -1,0 +1,219 @@
+"""The dashboard in Debian's Chromium through Playwright: a department submits, the office accepts,
+the leader board shows the change. Saves docs/screenshots/{leader,office,department}.png.
+
+Never downloads a browser: it drives /usr/bin/chromium, installed with apt (chromium and
+fonts-wqy-zenhei, for Chinese glyphs) in the set-up when missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+AS_OF = dt.date(2020, 7, 6)
+PASSWORD = "Passw0rd!2020"
+DEPT = "zjj"
+TEXT = "住建局月度工作报告：本月核查项目 8 个，发现问题 2 个，均已建立整改台账。"
+
+pytestmark = pytest.mark.slow
+
+
+def ensure_browser() -> None:
+    """apt-get install chromium and the Chinese font only when the browser is missing."""
+    if Path(CHROMIUM).exists() and Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc").exists():
+        return
+    apt = shutil.which("apt-get")
+    if apt is None:
+        pytest.fail("Chromium is missing and apt-get is not available: install chromium and fonts-wqy-zenhei")
+    subprocess.run([apt, "update"], check=True)
+    subprocess.run([apt, "install", "-y", "chromium", "fonts-wqy-zenhei"], check=True,
+                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare_database(url: str) -> None:
+    """yanjiang-2020 launched, simulated and ticked day by day to AS_OF (services, no Prefect); users."""
+    from domain.access import SYSTEM
+    from services.campaigns import launch
+    from services.simulation import simulate_day
+    from services.spec_files import load_spec
+    from services.users import add_user
+    from store.uow import UnitOfWork
+    from tests.conftest import run_tick
+
+    spec = load_spec(ROOT / "config" / "campaigns" / "yanjiang-2020.yaml")
+    at = dt.datetime(2020, 5, 8, 1, 0, tzinfo=dt.timezone.utc)
+    with UnitOfWork(url) as uow:
+        launch(uow.session, spec, actor=SYSTEM, at=at)
+        add_user(uow.session, actor=SYSTEM, at=at, username="office", display_name="联席办 王主任", role="office",
+                 department_code=None, email=None, password=PASSWORD)
+        add_user(uow.session, actor=SYSTEM, at=at, username="leader", display_name="分管区领导 李区长",
+                 role="leader", department_code=None, email=None, password=PASSWORD)
+        add_user(uow.session, actor=SYSTEM, at=at, username=f"dept_{DEPT}", display_name="区住建局联络员",
+                 role="department", department_code=DEPT, email=None, password=PASSWORD)
+        uow.commit()
+    day = spec.start
+    while day <= AS_OF:
+        with UnitOfWork(url) as uow:
+            simulate_day(uow.session, spec.id, day, 7)
+            uow.commit()
+        run_tick(uow.engine, spec.id, day)
+        day += dt.timedelta(days=1)
+
+
+def open_assignment(url: str) -> tuple[int, str]:
+    """An open or returned assignment of the department, to submit through the browser."""
+    from sqlalchemy import select
+
+    from store.models import Assignment, Department, TaskTemplate
+    from store.uow import UnitOfWork
+
+    with UnitOfWork(url) as uow:
+        row = uow.session.execute(
+            select(Assignment.id, TaskTemplate.title).join(Department, Department.id == Assignment.department_id)
+            .join(TaskTemplate, TaskTemplate.id == Assignment.template_id)
+            .where(Department.code == DEPT, Assignment.status.in_(("open", "returned")))
+            .order_by(Assignment.due_on).limit(1)
+        ).first()
+    assert row is not None, "the simulation left the department nothing to do"
+    return row[0], row[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    ensure_browser()
+    from dashboard.launcher import command, environment
+
+    url = f"sqlite:///{(tmp_path / 'e2e.db').as_posix()}"
+    prepare_database(url)
+    port = free_port()
+    env = environment(url)
+    env["CAMPAIGN_AS_OF"] = AS_OF.isoformat()
+    env["CAMPAIGN_ATTACHMENT_DIR"] = str(tmp_path / "attachments")
+    log = open(tmp_path / "streamlit.log", "w")
+    proc = subprocess.Popen(command(port), env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"streamlit did not start:\n{(tmp_path / 'streamlit.log').read_text()}")
+        time.sleep(0.3)
+    try:
+        yield base, url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def wait_idle(page) -> None:  # noqa: ANN001
+    """Until the script run is over (the running indicator is gone) and the charts have drawn."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
+    page.wait_for_timeout(700)
+
+
+def login(page, base: str, username: str) -> None:  # noqa: ANN001
+    page.goto(base)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_text("退出登录").wait_for(timeout=30_000)
+    wait_idle(page)
+
+
+def metric(page, label: str) -> str:  # noqa: ANN001
+    box = page.get_by_test_id("stMetric").filter(has_text=label).first
+    return box.get_by_test_id("stMetricValue").inner_text()
+
+
+def test_submit_accept_and_the_board_changes(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, url = server
+    assignment_id, title = open_assignment(url)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            def fresh():  # noqa: ANN202
+                ctx = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+                return ctx, ctx.new_page()
+
+            # The leader's board before.
+            ctx, page = fresh()
+            login(page, base, "leader")
+            expect(page.get_by_role("heading", name="雁江区工程招标投标领域突出问题系统治理")).to_be_visible()
+            before = metric(page, "完成率")
+            ctx.close()
+
+            # The department submits.
+            ctx, page = fresh()
+            login(page, base, f"dept_{DEPT}")
+            expect(page.get_by_role("heading", name="我的任务")).to_be_visible()
+            page.screenshot(path=str(SHOTS / "department.png"))
+            box = page.get_by_label("或输入任务编号打开")
+            box.fill(str(assignment_id))
+            box.press("Enter")
+            wait_idle(page)
+            page.get_by_label("报送内容").fill(TEXT)
+            page.get_by_role("button", name="提交报送").click()
+            expect(page.get_by_text(f"已提交「{title}」")).to_be_visible(timeout=30_000)
+            ctx.close()
+
+            # The office accepts.
+            ctx, page = fresh()
+            login(page, base, "office")
+            expect(page.get_by_role("heading", name="审核队列")).to_be_visible()
+            item = page.get_by_test_id("stExpander").filter(has_text=f"区住建局 · {title}").first
+            if not item.get_by_text(TEXT).is_visible():
+                item.locator("summary").click()
+            expect(item.get_by_text(TEXT)).to_be_visible()
+            page.screenshot(path=str(SHOTS / "office.png"))
+            item.get_by_role("button", name="通过").click()
+            expect(page.get_by_text(f"已通过：区住建局 · {title}")).to_be_visible(timeout=30_000)
+            ctx.close()
+
+            # The leader sees the change.
+            ctx, page = fresh()
+            login(page, base, "leader")
+            after = metric(page, "完成率")
+            assert float(after.rstrip("%")) > float(before.rstrip("%")), (before, after)
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(SHOTS / "leader.png"))
+            page.get_by_role("link", name="部门进度").click()
+            expect(page.get_by_role("heading", name="部门进度")).to_be_visible()
+            wait_idle(page)
+            page.screenshot(path=str(SHOTS / "leader-departments.png"))
+            ctx.close()
+        finally:
+            browser.close()
