@@ -1,0 +1,356 @@
+"""Row models for the four spreadsheets departments send to the office.
+
+Each field's ``title`` is the exact Chinese column header, so the header maps
+and the blank templates are derived from one definition.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
+
+from exchange.parsing import (
+    cell_text,
+    key_form,
+    nfkc,
+    parse_amount,
+    parse_choice,
+    parse_date,
+    parse_email,
+    parse_phone,
+    split_list,
+)
+
+REQUIRED = "必填，不能为空"
+T = TypeVar("T")
+
+# Vocabulary of the 雁江区 plan (规避招标, 弄虚作假, 围标串标, 转包和违法分包, 评标专家,
+# 代理机构, 插手干预). A campaign may override it via context["problem_categories"].
+DEFAULT_PROBLEM_CATEGORIES: tuple[str, ...] = (
+    "规避招标",
+    "弄虚作假",
+    "围标串标",
+    "转包",
+    "违法分包",
+    "评标专家违规",
+    "代理机构违规",
+    "插手干预",
+    "其他",
+)
+
+
+# --- choice lists -----------------------------------------------------------
+
+
+class DepartmentType(StrEnum):
+    office = "office"
+    industry_regulator = "industry_regulator"
+    police = "police"
+    discipline = "discipline"
+    trading_center = "trading_center"
+    other = "other"
+
+
+DEPARTMENT_TYPE_LABELS: dict[DepartmentType, str] = {
+    DepartmentType.office: "联席会议办公室",
+    DepartmentType.industry_regulator: "行业监管部门",
+    DepartmentType.police: "公安机关",
+    DepartmentType.discipline: "纪检监察机关",
+    DepartmentType.trading_center: "公共资源交易中心",
+    DepartmentType.other: "其他",
+}
+_DEPARTMENT_TYPE_ALIASES = {
+    "办公室": DepartmentType.office, "牵头单位": DepartmentType.office,
+    "行业主管部门": DepartmentType.industry_regulator, "监管部门": DepartmentType.industry_regulator,
+    "行业监管": DepartmentType.industry_regulator, "公安": DepartmentType.police,
+    "公安分局": DepartmentType.police, "纪委监委": DepartmentType.discipline,
+    "纪检监察": DepartmentType.discipline, "纪委": DepartmentType.discipline,
+    "交易中心": DepartmentType.trading_center, "其它": DepartmentType.other,
+}
+
+
+class UserRole(StrEnum):
+    office = "office"
+    department = "department"
+    leader = "leader"
+
+
+USER_ROLE_LABELS: dict[UserRole, str] = {
+    UserRole.office: "办公室",
+    UserRole.department: "部门",
+    UserRole.leader: "领导",
+}
+_USER_ROLE_ALIASES = {
+    "联席会议办公室": UserRole.office, "成员单位": UserRole.department,
+    "责任单位": UserRole.department, "分管领导": UserRole.leader,
+}
+
+
+class LeadSource(StrEnum):
+    report = "report"
+    inspection = "inspection"
+    big_data = "big_data"
+    assigned = "assigned"
+
+
+LEAD_SOURCE_LABELS: dict[LeadSource, str] = {
+    LeadSource.report: "举报",
+    LeadSource.inspection: "核查发现",
+    LeadSource.big_data: "大数据预警",
+    LeadSource.assigned: "上级交办",
+}
+_LEAD_SOURCE_ALIASES = {
+    "信访举报": LeadSource.report, "投诉举报": LeadSource.report, "投诉": LeadSource.report,
+    "信访": LeadSource.report, "核查": LeadSource.inspection, "自查发现": LeadSource.inspection,
+    "大数据": LeadSource.big_data, "预警": LeadSource.big_data,
+    "交办": LeadSource.assigned, "上级转办": LeadSource.assigned, "转办": LeadSource.assigned,
+}
+
+
+class TenderMethod(StrEnum):
+    open = "open"
+    invited = "invited"
+    negotiation = "negotiation"
+    consultation = "consultation"
+    single_source = "single_source"
+    inquiry = "inquiry"
+    direct = "direct"
+    other = "other"
+
+
+TENDER_METHOD_LABELS: dict[TenderMethod, str] = {
+    TenderMethod.open: "公开招标",
+    TenderMethod.invited: "邀请招标",
+    TenderMethod.negotiation: "竞争性谈判",
+    TenderMethod.consultation: "竞争性磋商",
+    TenderMethod.single_source: "单一来源",
+    TenderMethod.inquiry: "询价",
+    TenderMethod.direct: "直接发包",
+    TenderMethod.other: "其他",
+}
+_TENDER_METHOD_ALIASES = {
+    "公开": TenderMethod.open, "邀请": TenderMethod.invited, "单一来源采购": TenderMethod.single_source,
+    "询价采购": TenderMethod.inquiry, "其它": TenderMethod.other,
+}
+
+
+def _choice(labels: Mapping[StrEnum, str], extra: Mapping[str, StrEnum]) -> Callable[[Any], str]:
+    aliases: dict[str, str] = {str(code): str(code) for code in labels}
+    aliases |= {label: str(code) for code, label in labels.items()}
+    aliases |= {alias: str(code) for alias, code in extra.items()}
+    shown = list(labels.values())
+    return lambda value: parse_choice(value, aliases, shown)
+
+
+# --- field types --------------------------------------------------------------
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _required(parse: Callable[[Any], T]) -> Callable[[Any], T]:
+    def validate(value: Any) -> T:
+        if _blank(value):
+            raise ValueError(REQUIRED)
+        return parse(value)
+
+    return validate
+
+
+def _optional(parse: Callable[[Any], T]) -> Callable[[Any], T | None]:
+    def validate(value: Any) -> T | None:
+        return None if _blank(value) else parse(value)
+
+    return validate
+
+
+def _text(value: Any) -> str:
+    return cell_text(value) if not isinstance(value, str) else value.strip()
+
+
+def _code(value: Any) -> str:
+    text = nfkc(_text(value)).strip()
+    if re.search(r"\s", text):
+        raise ValueError("编号/代码中不能有空格")
+    return text
+
+
+def _username(value: Any) -> str:
+    text = nfkc(_text(value)).strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.@\-]{2,64}", text):
+        raise ValueError("只能由字母、数字和 _ . - @ 组成，2 至 64 位")
+    return text
+
+
+def _password(value: Any) -> str:
+    text = _text(value)
+    if len(text) < 8:
+        raise ValueError("初始密码至少 8 位")
+    return text
+
+
+def _email(value: Any) -> str:
+    return parse_email(_text(value))
+
+
+def _phone(value: Any) -> str:
+    return parse_phone(_text(value))
+
+
+Text = Annotated[str, BeforeValidator(_required(_text)), Field(max_length=200)]
+LongText = Annotated[str, BeforeValidator(_required(_text)), Field(max_length=4000)]
+# The length limit sits on the inner str so it is skipped for None.
+OptText = Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_optional(_text))]
+Code = Annotated[str, BeforeValidator(_required(_code)), Field(max_length=64)]
+OptCode = Annotated[Annotated[str, Field(max_length=64)] | None, BeforeValidator(_optional(_code))]
+Day = Annotated[date, BeforeValidator(_required(parse_date))]
+Amount = Annotated[Decimal, BeforeValidator(_required(parse_amount))]
+OptEmail = Annotated[str | None, BeforeValidator(_optional(_email))]
+OptPhone = Annotated[str | None, BeforeValidator(_optional(_phone))]
+NameList = Annotated[list[str], BeforeValidator(split_list)]
+
+
+def _check_known(code: str | None, info: ValidationInfo, key: str, what: str) -> str | None:
+    """Cross-file reference check, active only when the caller passes the known codes."""
+    known: Collection[str] | None = (info.context or {}).get(key)
+    if code is None or known is None:
+        return code
+    if key_form(code) not in {key_form(k) for k in known}:
+        raise ValueError(f"{what}「{code}」在系统中不存在")
+    return code
+
+
+# --- row models -------------------------------------------------------------------
+
+
+class ImportRow(BaseModel):
+    """Base for imported rows; ``natural_key`` names the fields that must be unique."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    natural_key: ClassVar[tuple[str, ...]] = ()
+    sheet_title: ClassVar[str] = "数据"
+
+
+class DepartmentRow(ImportRow):
+    natural_key: ClassVar[tuple[str, ...]] = ("code",)
+    sheet_title: ClassVar[str] = "部门"
+
+    code: Code = Field(title="代码", description="部门代码，全区唯一，如 ZJJ（区住建局）", examples=["ZJJ"])
+    name: Text = Field(title="名称", description="部门全称或规范简称", examples=["区住建局"])
+    type: Annotated[DepartmentType, BeforeValidator(_required(_choice(DEPARTMENT_TYPE_LABELS, _DEPARTMENT_TYPE_ALIASES)))] = Field(
+        title="类型", description="联席会议办公室 / 行业监管部门 / 公安机关 / 纪检监察机关 / 公共资源交易中心 / 其他",
+        examples=["行业监管部门"],
+    )
+    contact_person: OptText = Field(default=None, title="联系人", description="工作联络员姓名，可不填", examples=["张三"])
+    phone: OptPhone = Field(default=None, title="电话", description="联系电话，可不填", examples=["028-26000000"])
+    email: OptEmail = Field(default=None, title="邮箱", description="接收通知的邮箱，可不填", examples=["zjj@example.gov.cn"])
+    tags: NameList = Field(default_factory=list, title="标签", description="多个标签用顿号、逗号或分号隔开，可不填", examples=["成员单位、行业监管"])
+
+
+class UserRow(ImportRow):
+    natural_key: ClassVar[tuple[str, ...]] = ("username",)
+    sheet_title: ClassVar[str] = "用户"
+
+    username: Annotated[str, BeforeValidator(_required(_username))] = Field(
+        title="用户名", description="登录名，字母、数字和 _ . - @，全区唯一", examples=["zhangsan"]
+    )
+    full_name: Text = Field(title="姓名", description="真实姓名", examples=["张三"])
+    role: Annotated[UserRole, BeforeValidator(_required(_choice(USER_ROLE_LABELS, _USER_ROLE_ALIASES)))] = Field(
+        title="角色", description="办公室（联席会议办公室工作人员）/ 部门（成员单位联络员）/ 领导（只读查看）", examples=["部门"]
+    )
+    department_code: OptCode = Field(default=None, title="部门代码", description="所属部门代码；角色为“部门”时必填", examples=["ZJJ"])
+    email: OptEmail = Field(default=None, title="邮箱", description="可不填", examples=["zhangsan@example.gov.cn"])
+    initial_password: Annotated[SecretStr | None, BeforeValidator(_optional(_password))] = Field(
+        default=None, title="初始密码", description="至少 8 位；不填则由系统生成。首次登录须修改，导入后请删除本文件中的密码", examples=["Chushi#2020"]
+    )
+
+    @field_validator("department_code", mode="after")
+    @classmethod
+    def _department_user_needs_department(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("role") == UserRole.department:
+            raise ValueError("角色为“部门”时必须填写部门代码")
+        return _check_known(value, info, "known_department_codes", "部门代码")
+
+
+class ProjectRow(ImportRow):
+    natural_key: ClassVar[tuple[str, ...]] = ("code",)
+    sheet_title: ClassVar[str] = "项目"
+
+    code: Code = Field(title="项目编号", description="项目编号，全区唯一", examples=["YJ-2020-001"])
+    name: Text = Field(title="项目名称", description="与招标公告一致", examples=["雁江区某道路改造工程"])
+    regulator_code: Code = Field(title="监管部门代码", description="负责监管的部门代码（见部门表）", examples=["ZJJ"])
+    tender_date: Day = Field(title="招标日期", description="如 2020-06-20、2020/6/20 或 2020年6月20日", examples=["2020-03-15"])
+    estimated_price_wan: Amount = Field(title="合同估算价（万元）", description="单位万元，可带千分位，如 1,234.5", examples=["1,234.5"])
+    winning_bidder: OptText = Field(default=None, title="中标人", description="尚未定标可不填", examples=["某建设有限公司"])
+    bidders: NameList = Field(default_factory=list, title="投标人", description="全部投标人，用；、或逗号隔开", examples=["某建设有限公司；某路桥有限公司"])
+    tender_method: Annotated[TenderMethod | None, BeforeValidator(_optional(_choice(TENDER_METHOD_LABELS, _TENDER_METHOD_ALIASES)))] = Field(
+        default=None, title="招标方式", description="公开招标 / 邀请招标 / 竞争性谈判 / 竞争性磋商 / 单一来源 / 询价 / 直接发包 / 其他，可不填",
+        examples=["公开招标"],
+    )
+
+    @field_validator("regulator_code", mode="after")
+    @classmethod
+    def _regulator_exists(cls, value: str, info: ValidationInfo) -> str | None:
+        return _check_known(value, info, "known_department_codes", "部门代码")
+
+
+class LeadRow(ImportRow):
+    natural_key: ClassVar[tuple[str, ...]] = ("code",)
+    sheet_title: ClassVar[str] = "线索"
+
+    code: Code = Field(title="线索编号", description="线索编号，全区唯一", examples=["XS-2020-001"])
+    source: Annotated[LeadSource, BeforeValidator(_required(_choice(LEAD_SOURCE_LABELS, _LEAD_SOURCE_ALIASES)))] = Field(
+        title="来源", description="举报 / 核查发现 / 大数据预警 / 上级交办", examples=["举报"]
+    )
+    received_on: Day = Field(title="收到日期", description="如 2020-06-20", examples=["2020-06-10"])
+    project_code: OptCode = Field(default=None, title="涉及项目编号", description="可不填", examples=["YJ-2020-001"])
+    handling_department_code: Code = Field(title="承办部门代码", description="承办部门代码（见部门表）", examples=["ZJJ"])
+    category: Text = Field(title="问题类别", description="规避招标、弄虚作假、围标串标、转包、违法分包、评标专家违规、代理机构违规、插手干预、其他", examples=["围标串标"])
+    summary: LongText = Field(title="内容摘要", description="反映的主要问题", examples=["反映某项目投标人之间存在串通投标行为"])
+    # Whistle-blower identity is confidential: kept out of repr/logs.
+    reporter_name: OptText = Field(default=None, repr=False, title="举报人姓名", description="可不填（匿名）；严格保密", examples=[""])
+    reporter_phone: OptPhone = Field(default=None, repr=False, title="举报人电话", description="可不填；严格保密", examples=[""])
+
+    @field_validator("received_on", mode="after")
+    @classmethod
+    def _not_in_future(cls, value: date) -> date:
+        if value > date.today():
+            raise ValueError("收到日期不能晚于今天")
+        return value
+
+    @field_validator("project_code", mode="after")
+    @classmethod
+    def _project_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _check_known(value, info, "known_project_codes", "项目编号")
+
+    @field_validator("handling_department_code", mode="after")
+    @classmethod
+    def _department_exists(cls, value: str, info: ValidationInfo) -> str | None:
+        return _check_known(value, info, "known_department_codes", "部门代码")
+
+    @field_validator("category", mode="after")
+    @classmethod
+    def _known_category(cls, value: str, info: ValidationInfo) -> str:
+        allowed = tuple((info.context or {}).get("problem_categories") or DEFAULT_PROBLEM_CATEGORIES)
+        if value not in allowed:
+            raise ValueError("取值无效，应为以下之一：" + "、".join(allowed))
+        return value
+
+
+def header_map_for(model: type[BaseModel]) -> dict[str, str]:
+    """Chinese header → field name, from each field's ``title``."""
+    return {field.title or name: name for name, field in model.model_fields.items()}
+
+
+DEPARTMENT_HEADERS = header_map_for(DepartmentRow)
+USER_HEADERS = header_map_for(UserRow)
+PROJECT_HEADERS = header_map_for(ProjectRow)
+LEAD_HEADERS = header_map_for(LeadRow)
