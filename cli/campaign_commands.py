@@ -13,8 +13,9 @@ from cli import output
 from cli.main import existing_file, parse_date
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-EXAMPLE = Path("config/campaigns/yanjiang-2020.yaml")
-DEMO_DB = Path("data/demo.db")
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "config" / "campaigns" / "yanjiang-2020.yaml"
+DEMO_DB = Path("data/demo.db")  # under the directory the demo is run from
 DEMO_AS_OF = dt.date(2020, 7, 15)
 DEMO_PASSWORD = "demo-pass-2020"
 
@@ -199,10 +200,12 @@ def print_status(code: str, as_of: dt.date | None) -> None:
     levels = {0: "", 1: "预警", 2: "通报批评", 3: "约谈"}
     output.out(f"\n{code} 截至 {day} 的进度")
     output.out(output.table(
-        ["部门", "已布置", "已提交", "已通过", "按时", "逾期", "升级", "完成率", "状态"],
+        ["部门", "已布置", "已提交", "已通过", "按时", "逾期", "升级", "完成率", "状态", "问题 未销号/已销号",
+         "抽查 已抽/监管", "线索 在办/办结"],
         [[r.department_name, r.counts.assigned, r.counts.submitted, r.counts.accepted, r.counts.on_time,
           r.counts.overdue, levels.get(r.counts.escalation_level, str(r.counts.escalation_level)),
-          f"{r.completion:.0%}", r.grade.value] for r in rows],
+          f"{r.completion:.0%}", r.grade.value, f"{r.problems_open}/{r.problems_closed}",
+          f"{r.projects_sampled}/{r.projects_supervised}", f"{r.leads_open}/{r.leads_closed}"] for r in rows],
     ))
 
 
@@ -216,7 +219,7 @@ def run_simulation(path: Path, until: dt.date, seed: int) -> str:
     """Launch into the configured database and tick day by day; returns the campaign code."""
     from domain.access import SYSTEM
     from flows.runtime import embedded_engine
-    from services.simulation import simulate_day
+    from services.simulation import simulate_day, simulate_work
     from services.spec_files import load_spec
     from store.uow import UnitOfWork
 
@@ -233,15 +236,20 @@ def run_simulation(path: Path, until: dt.date, seed: int) -> str:
             output.out(line)
         progress = output.Progress(len(days), "模拟推进")
         totals = [0, 0, 0]
+        work = dict.fromkeys(("projects", "problems_found", "problems_closed", "leads_received", "leads_closed"), 0)
         for day in days:
-            with UnitOfWork(url) as uow:
+            with UnitOfWork(url) as uow:  # one day's work by everyone is one transaction
                 activity = simulate_day(uow.session, spec.id, day, seed)
+                done = simulate_work(uow.session, spec.id, day, seed)
                 uow.commit()
             totals = [totals[0] + activity.submitted, totals[1] + activity.accepted, totals[2] + activity.returned]
+            work = {k: v + getattr(done, k) for k, v in work.items()}
             tick(spec.id, day, url)
             progress.step(day.isoformat())
         progress.close()
-    output.out(f"模拟 {spec.start} ～ {until}：部门提交 {totals[0]} 次，办公室通过 {totals[1]} 项，退回 {totals[2]} 项")
+    output.out(f"模拟 {spec.start} ～ {until}：部门提交 {totals[0]} 次，办公室通过 {totals[1]} 项，退回 {totals[2]} 项；"
+               f"导入监管项目 {work['projects']} 个，发现问题 {work['problems_found']} 个、销号 {work['problems_closed']} 个；"
+               f"受理线索 {work['leads_received']} 条、办结 {work['leads_closed']} 条")
     return spec.id
 
 
@@ -280,13 +288,15 @@ def create_demo_users(campaign_code: str) -> list[tuple[str, str, str]]:
 def cmd_demo(args: argparse.Namespace) -> int:
     if not EXAMPLE.is_file():
         raise LookupError(f"找不到示例 {EXAMPLE}（请在项目根目录运行 campaign demo）")
-    if DEMO_DB.exists():
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
-    if (DEMO_DB.parent / "attachments-demo").exists():
-        shutil.rmtree(DEMO_DB.parent / "attachments-demo")
-    os.environ["CAMPAIGN_DATABASE_URL"] = f"sqlite:///{DEMO_DB.as_posix()}"
-    output.out(f"演示数据库：{DEMO_DB}")
+    demo_db = DEMO_DB.resolve()  # absolute: the dashboard process runs from the project root
+    demo_db.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{demo_db}{suffix}").unlink(missing_ok=True)
+    if (demo_db.parent / "attachments-demo").exists():
+        shutil.rmtree(demo_db.parent / "attachments-demo")
+    os.environ["CAMPAIGN_DATABASE_URL"] = f"sqlite:///{demo_db.as_posix()}"
+    os.environ["CAMPAIGN_ATTACHMENT_DIR"] = str(demo_db.parent / "attachments-demo")
+    output.out(f"演示数据库：{demo_db}")
     code = run_simulation(EXAMPLE, DEMO_AS_OF, seed=7)
     print_status(code, DEMO_AS_OF)
     users = create_demo_users(code)

@@ -19,7 +19,7 @@ from domain.calendar import WorkingCalendar
 from services import submissions
 from services.campaigns import get_campaign, stored_spec
 from services.holidays import campaign_calendar
-from store.models import Assignment, AssignmentStatus, Department, Submission, TaskTemplate
+from store.models import Assignment, AssignmentStatus, Department, Lead, Problem, Project, Submission, TaskTemplate
 
 OFFICE_ACTOR_NAME = "sim-office"
 
@@ -109,3 +109,143 @@ def simulate_day(session: Session, campaign_code: str, day: dt.date, seed: int) 
                            text=f"{r.title}：已按要求完成，详见附表。（模拟数据）")
         submitted += 1
     return DayActivity(submitted, accepted, returned)
+
+
+# --- the ledger, the register and the leads: the rest of a campaign's work --------------------
+
+REGISTER_HEADER = "项目编号,项目名称,监管部门代码,招标日期,合同估算价（万元）,中标人,投标人\n"
+PROJECT_KINDS = ("道路改造工程", "污水管网工程", "安置房建设项目", "河道整治工程", "学校改扩建工程", "农村公路工程")
+BIDDERS = ("四川某建设工程有限公司", "资阳某路桥有限公司", "成都某市政工程有限公司", "某水利水电建设有限公司")
+DEMO_PROBLEMS = (
+    ("规避招标", "将依法必须招标的项目拆分发包，规避公开招标", "限时整改"),
+    ("围标串标", "不同投标人的投标文件由同一单位编制，存在串通投标迹象", "立行立改"),
+    ("弄虚作假", "中标人提供的项目经理业绩证明与实际不符", "限时整改"),
+    ("代理机构违规", "招标代理机构擅自修改招标文件评分标准", "立行立改"),
+    ("评标专家违规", "评标专家未按评标办法打分，评分畸高畸低", "限时整改"),
+    ("转包/违法分包", "中标后将主体工程违法分包给无资质单位", "制定时间表路线图"),
+)
+LEAD_SOURCES = ("举报", "大数据预警", "上级交办", "核查发现")
+
+
+@dataclass(frozen=True)
+class WorkActivity:
+    projects: int = 0
+    problems_found: int = 0
+    problems_closed: int = 0
+    leads_received: int = 0
+    leads_closed: int = 0
+
+
+def _first_workday_from(cal: WorkingCalendar, day: dt.date) -> dt.date:
+    while not cal.is_workday(day):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def simulate_work(session: Session, campaign_code: str, day: dt.date, seed: int) -> WorkActivity:
+    """Register, 整改台账 with 销号, and leads, through the same services the dashboard calls.
+
+    - the office imports the project register on the first working day of 自查自纠;
+    - each regulator records its self-check problems two weeks into 自查自纠, the office records
+      verification findings on sampled projects ten days into 重点核查;
+    - departments ask for 销号 some working days after finding (a silent department often never
+      does), the office approves the next working day, rejecting a first request now and then;
+    - leads arrive on some working days, are assigned the next working day, reported and closed.
+    """
+    from services import leads, problems, projects
+
+    campaign = get_campaign(session, campaign_code)
+    spec = stored_spec(campaign)
+    cal = campaign_calendar(spec)
+    if not cal.is_workday(day):
+        return WorkActivity()
+    at = _local_noon(day)
+    office = Actor(OFFICE_ACTOR_NAME, Role.office, None, "办公室（模拟）")
+    regulators = [d.code for d in spec.departments if d.kind == "industry_regulator"]
+    by_kind = {p.kind.value: p for p in spec.phases}
+    out = dict(projects=0, problems_found=0, problems_closed=0, leads_received=0, leads_closed=0)
+
+    self_check = by_kind.get("self_check")
+    if self_check and regulators and day == _first_workday_from(cal, self_check.start):
+        lines = [REGISTER_HEADER]
+        for code in regulators:
+            for i in range(1, 6 + int(_unit(seed, "projects", code) * 10)):
+                u = _unit(seed, "project", code, i)
+                lines.append(
+                    f"{code.upper()}-2019-{i:03d},{code.upper()}-{PROJECT_KINDS[int(u * 6)]}{i},{code},"
+                    f"2019-{1 + int(u * 12):02d}-{1 + int(u * 27):02d},{50 + int(u * 5000)},"
+                    f"{BIDDERS[int(u * 4)]},{'；'.join(BIDDERS[:2 + int(u * 3)])}\n")
+        report = projects.import_projects(session, actor=office, at=at, campaign_code=campaign_code,
+                                          data="".join(lines).encode(), filename="监管项目台账.csv")
+        out["projects"] = report.added
+
+    def record(dept: str, phase_key: str, n: int, project_code: str | None, actor: Actor) -> None:
+        u = _unit(seed, "problem", dept, phase_key, n)
+        category, text, handling = DEMO_PROBLEMS[int(u * len(DEMO_PROBLEMS))]
+        problems.record_problem(session, actor=actor, at=at, campaign_code=campaign_code, department_code=dept,
+                                phase_key=phase_key, category=category, description=text, handling_class=handling,
+                                deadline_on=cal.add_workdays(day, 10 + int(u * 20)), found_on=day,
+                                project_code=project_code, responsible_person=f"{dept}科室负责人",
+                                measure="责令限期整改，约谈相关责任人")
+        out["problems_found"] += 1
+
+    if self_check and day == _first_workday_from(cal, self_check.start + dt.timedelta(days=14)):
+        for dept in regulators:
+            actor = Actor(f"sim-{dept}", Role.department, dept, f"{dept}（模拟）")
+            for n in range(1 + int(_unit(seed, "found", dept) * 4)):
+                record(dept, self_check.key, n, None, actor)
+    verification = by_kind.get("verification")
+    if verification and day == _first_workday_from(cal, verification.start + dt.timedelta(days=10)):
+        sampled = session.execute(select(Department.code, Project.code).join(Department, Department.id == Project.department_id)
+                                  .where(Project.campaign_id == campaign.id, Project.sampled.is_(True))
+                                  .order_by(Project.code)).all()
+        for n, (dept, project_code) in enumerate(sampled):
+            if _unit(seed, "verified", project_code) < 0.4:
+                record(dept, verification.key, n, project_code, office)
+
+    for p in session.scalars(select(Problem).where(Problem.campaign_id == campaign.id, Problem.status != "closed")
+                             .order_by(Problem.id)).all():
+        dept = session.get(Department, p.department_id).code
+        if p.status == "closing":
+            if _unit(seed, "reject", p.code, p.version) < 0.15:
+                problems.reject_close(session, actor=office, at=at, problem_id=p.id, expected_version=p.version,
+                                      reason="整改佐证不充分，请补充整改前后对比材料")
+            else:
+                problems.approve_close(session, actor=office, at=at, problem_id=p.id, expected_version=p.version)
+                out["problems_closed"] += 1
+            continue
+        if profile(seed, dept) == "silent" and _unit(seed, "never", p.code) < 0.6:
+            continue
+        if day >= cal.add_workdays(p.found_on, 3 + int(_unit(seed, "fix", p.code, p.version) * 20)):
+            problems.request_close(session, actor=Actor(f"sim-{dept}", Role.department, dept, f"{dept}（模拟）"),
+                                   at=at, problem_id=p.id, expected_version=p.version,
+                                   evidence="已完成整改：责令重新招标，对相关责任人进行约谈，整改报告附后。")
+
+    for lead in session.scalars(select(Lead).where(Lead.campaign_id == campaign.id, Lead.status != "closed")
+                                .order_by(Lead.id)).all():
+        u = _unit(seed, "lead", lead.code)
+        if lead.status == "received" and regulators:
+            dept = "gafj" if lead.category == "围标串标" and "gafj" in {d.code for d in spec.departments} \
+                else regulators[int(u * len(regulators))]
+            leads.assign_lead(session, actor=office, at=at, lead_id=lead.id, expected_version=lead.version,
+                              department_code=dept, working_days=15)
+        elif lead.status == "assigned" and day >= cal.add_workdays(lead.received_on, 4 + int(u * 14)):
+            dept = session.get(Department, lead.department_id).code
+            found = u < 0.6
+            leads.report_outcome(
+                session, actor=Actor(f"sim-{dept}", Role.department, dept, f"{dept}（模拟）"), at=at, lead_id=lead.id,
+                expected_version=lead.version, outcome="查实" if found else "不实",
+                measures=(["罚款", "列入黑名单"] + (["移送公安机关"] if u < 0.15 else [])) if found else [],
+                fine_wan=round(2 + u * 30, 2) if found else 0, enterprises_involved=1 + int(u * 3) if found else 0,
+                people_dealt_with=int(u * 4) if found else 0)
+        elif lead.status == "reported":
+            leads.close_lead(session, actor=office, at=at, lead_id=lead.id, expected_version=lead.version)
+            out["leads_closed"] += 1
+    if spec.start <= day and _unit(seed, "new-lead", day) < 0.15:
+        u = _unit(seed, "lead-kind", day)
+        category, text, _handling = DEMO_PROBLEMS[int(u * len(DEMO_PROBLEMS))]
+        leads.intake_lead(session, actor=office, at=at, campaign_code=campaign_code,
+                          source=LEAD_SOURCES[int(u * len(LEAD_SOURCES))], received_on=day, category=category,
+                          summary=f"反映：{text}（模拟线索）", reporter_name="（实名举报人）" if u < 0.3 else None)
+        out["leads_received"] += 1
+    return WorkActivity(**out)

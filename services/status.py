@@ -19,6 +19,12 @@ class DepartmentStatus:
     department_name: str
     counts: Counts
     grade: Grade
+    problems_open: int = 0
+    problems_closed: int = 0
+    projects_sampled: int = 0
+    projects_supervised: int = 0
+    leads_open: int = 0
+    leads_closed: int = 0
 
     @property
     def completion(self) -> float:
@@ -49,5 +55,6 @@ def department_status(session: Session, campaign_code: str, as_of: dt.date) -> l
     out = []
     for code, name, r in rows:
         c = Counts(r.assigned, r.submitted, r.accepted, r.on_time, r.overdue, r.escalation_level)
-        out.append(DepartmentStatus(code, name, c, grade(c)))
+        out.append(DepartmentStatus(code, name, c, grade(c), r.problems_open, r.problems_closed, r.projects_sampled,
+                                    r.projects_supervised, r.leads_open, r.leads_closed))
     return out

@@ -1,0 +1,145 @@
+"""The `campaign` command as users run it: real processes, a real SQLite file, exit codes and messages.
+
+The demo (the README's main job) runs end to end, dashboard included, in the slow tier.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SPEC_PATH
+
+EXAMPLES = sorted((ROOT / "config" / "campaigns").glob("*.yaml"))
+
+
+def campaign(*args: str, cwd: Path, db: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CAMPAIGN_", "PREFECT_API_URL"))}
+    env["PREFECT_HOME"] = str(cwd / "prefect-home")
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    if db is not None:
+        env["CAMPAIGN_DATABASE_URL"] = f"sqlite:///{db}"
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def no_traceback(proc: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr[-3000:]
+
+
+def test_validate_names_file_line_and_column_of_each_mistake(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    text = SPEC_PATH.read_text(encoding="utf-8")
+    text = text.replace("office: fgj\n", "office: fgj\nowner: 张三\n", 1)          # unknown key
+    text = text.replace("due: 2020-06-20          #", "due: 2020-06-31          #", 1)  # no such day
+    broken.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    owner_line = lines.index("owner: 张三") + 1
+
+    proc = campaign("validate", str(broken), str(SPEC_PATH), cwd=tmp_path)
+
+    assert proc.returncode == 2
+    no_traceback(proc)
+    assert f"{broken}:{owner_line}:1: owner:" in proc.stderr
+    bad_day_line = next(i for i, line in enumerate(lines, 1) if "2020-06-31" in line)
+    assert f"{broken}:{bad_day_line}:" in proc.stderr and "phases[1].tasks[0].due" in proc.stderr
+    assert f"{SPEC_PATH}: 通过" in proc.stdout  # the good file is still checked and reported
+
+
+def test_every_example_campaign_validates(tmp_path):
+    proc = campaign("validate", *map(str, EXAMPLES), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("通过") == len(EXAMPLES) >= 2
+
+
+def test_broken_yaml_syntax_and_bad_arguments_are_messages_not_tracebacks(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\nphases: [\n", encoding="utf-8")
+    proc = campaign("validate", str(bad), cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.startswith(f"{bad}:")
+    no_traceback(proc)
+
+    proc = campaign("tick", "--as-of", "2020-13-01", cwd=tmp_path)
+    assert proc.returncode == 2 and "--as-of" in proc.stderr and "YYYY-MM-DD" in proc.stderr
+    proc = campaign("plan", str(tmp_path / "missing.yaml"), cwd=tmp_path)
+    assert proc.returncode == 2 and "missing.yaml" in proc.stderr
+    proc = campaign("status", "--campaign", "nope", cwd=tmp_path, db=tmp_path / "empty.db")
+    assert proc.returncode != 0 and "nope" in proc.stderr
+    no_traceback(proc)
+
+
+def test_schema_is_json_schema_an_editor_can_use(tmp_path):
+    proc = campaign("schema", cwd=tmp_path)
+    schema = json.loads(proc.stdout)
+    assert proc.returncode == 0
+    assert {"phases", "departments", "escalation", "sampling"} <= set(schema["properties"])
+
+
+def test_plan_lists_working_day_deadlines_per_department(tmp_path):
+    proc = campaign("plan", str(SPEC_PATH), "--department", "zjj", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "区住建局" in proc.stdout and "2020-06-20" in proc.stdout and "报送自查报告" in proc.stdout
+
+
+def test_launch_dry_run_tick_and_status_on_a_sqlite_file(tmp_path):
+    db = tmp_path / "campaign.db"
+    dry = campaign("launch", str(SPEC_PATH), "--dry-run", cwd=tmp_path, db=db)
+    assert dry.returncode == 0, dry.stderr
+    assert "70" in dry.stdout
+    assert campaign("status", cwd=tmp_path, db=db).returncode != 0  # the dry run wrote nothing
+
+    assert campaign("launch", str(SPEC_PATH), cwd=tmp_path, db=db).returncode == 0
+    ticked = campaign("tick", "--campaign", "yanjiang-2020", "--as-of", "2020-06-23", cwd=tmp_path, db=db)
+    assert ticked.returncode == 0, ticked.stderr
+    status = campaign("status", "--campaign", "yanjiang-2020", cwd=tmp_path, db=db)
+    assert status.returncode == 0, status.stderr
+    assert "截至 2020-06-23" in status.stdout and "区住建局" in status.stdout
+    # nothing was submitted: the 动员部署 work due in May is > 10 working days late by now
+    assert "约谈" in status.stdout and "严重滞后" in status.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_demo_simulates_prints_status_and_serves_the_dashboard(tmp_path):
+    """The README's first command, as a user runs it: everything ends in a live dashboard."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CAMPAIGN_", "PREFECT_API_URL"))}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    log = tmp_path / "demo.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "cli.main", "demo", "--port", str(port)], cwd=tmp_path,
+                                env=env, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 240
+            healthy = False
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                        healthy = r.status == 200
+                        break
+                except OSError:
+                    time.sleep(1)
+            text = log.read_text()
+            assert healthy, text[-3000:]
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+    assert "Traceback" not in text
+    assert "截至 2020-07-15" in text and "区住建局" in text
+    assert "演示账号" in text and "dept-zjj" in text and "demo-pass-2020" in text
+    assert "导入监管项目" in text and "受理线索" in text
+    assert (tmp_path / "data" / "demo.db").is_file()  # under the directory it was run from
