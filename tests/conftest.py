@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,7 +73,14 @@ def _cheap_password_hashing():
 def _pg_database():
     import psycopg
 
+    from tests.machine import ensure_postgres
+
     name = f"cm_test_{uuid.uuid4().hex[:12]}"
+    if "127.0.0.1" in PG_ADMIN_URL or "localhost" in PG_ADMIN_URL:
+        try:
+            ensure_postgres()
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+            pytest.fail(f"PostgreSQL: {exc}", pytrace=False)
     admin_conninfo = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
     try:
         admin = psycopg.connect(admin_conninfo, autocommit=True, connect_timeout=5)
