@@ -17,6 +17,7 @@ COMMAND_MODULES: list[str] = [
     "cli.campaign_commands",
     "cli.work_commands",
     "cli.serve_commands",
+    "cli.report_commands",
 ]
 
 EXIT_BAD_INPUT = 2

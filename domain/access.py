@@ -13,6 +13,9 @@ class Role(StrEnum):
     system = "system"  # the scheduler and flows
 
 
+USERNAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{1,49}$"
+USERNAME_HINT = "用户名须以字母开头，由字母、数字、_ . - 组成，2–50 个字符"
+
 ROLE_LABELS = {Role.office: "牵头办公室", Role.department: "责任部门", Role.leader: "领导", Role.system: "系统"}
 
 

@@ -11,7 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Code = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]{0,39}$")]
+CODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]{0,39}$"  # department, phase and task codes
+CODE_HINT = "代码须以字母开头，由字母、数字、_、- 组成，最长 40 个字符"
+Code = Annotated[str, Field(pattern=CODE_PATTERN)]
 
 
 class Strict(BaseModel):

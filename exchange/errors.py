@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -42,9 +43,12 @@ class ImportProblem(Exception):
 class ImportRejected(ImportProblem):
     """Some rows are invalid; nothing from the file is imported (all or nothing)."""
 
-    def __init__(self, filename: str, errors: Sequence[RowError]) -> None:
+    def __init__(self, filename: str, errors: Sequence[RowError], valid: Sequence[tuple[int, Any]] = ()) -> None:
         # Stable by row: within a row, errors keep the file's column order.
         self.errors: list[RowError] = sorted(errors, key=lambda e: e.row_number)
+        # The rows that did validate, (row number, model): a caller can check its own rules on them
+        # too and name every bad row of the file at once.
+        self.valid: list[tuple[int, Any]] = list(valid)
         super().__init__(filename, self._render(filename))
 
     def _render(self, filename: str) -> str:

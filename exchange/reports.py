@@ -9,6 +9,7 @@ with 核查项目情况表 and 信访举报办理情况表; the office rolls the
 from __future__ import annotations
 
 import io
+from copy import deepcopy
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,6 +19,7 @@ from typing import Any, ClassVar
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
+from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
@@ -36,6 +38,7 @@ NO_ROWS = "本期无数据"
 CHINESE_NUMERALS = "一二三四五六七八九十"
 
 BODY_FONT, HEADING_FONT, TITLE_FONT, TABLE_FONT, LATIN_FONT = "仿宋", "黑体", "宋体", "宋体", "Times New Roman"
+TABLE_STYLE = "表格文字"
 
 
 # --- figures & narrative ---------------------------------------------------------
@@ -62,6 +65,11 @@ class ReportFigures(BaseModel):
     fines_wan_yuan: Decimal = Field(default=Decimal(0), ge=0)
     transfers_police: NonNegativeInt = 0
     transfers_discipline: NonNegativeInt = 0
+    # What happened within the report's own period, beside the running totals above (None: not given).
+    problems_found_in_period: NonNegativeInt | None = None
+    problems_closed_in_period: NonNegativeInt | None = None
+    leads_received_in_period: NonNegativeInt | None = None
+    leads_closed_in_period: NonNegativeInt | None = None
 
     @model_validator(mode="after")
     def _fill_ratio(self) -> ReportFigures:
@@ -91,6 +99,10 @@ FIGURE_LABELS: dict[str, str] = {
     "fines_wan_yuan": "罚款（万元）",
     "transfers_police": "移送公安机关（件）",
     "transfers_discipline": "移送纪检监察机关（件）",
+    "problems_found_in_period": "其中本期新发现问题（个）",
+    "problems_closed_in_period": "其中本期销号（个）",
+    "leads_received_in_period": "其中本期新受理线索（件）",
+    "leads_closed_in_period": "其中本期办结线索（件）",
 }
 
 
@@ -318,14 +330,22 @@ def figures_sentence(data: ReportData) -> str:
     return (
         f"{period_text(data)}，{subject}工作任务{f.tasks_assigned}项，已报送{f.tasks_submitted}项、"
         f"审核通过{f.tasks_accepted}项，其中按期完成{f.tasks_on_time}项、逾期{f.tasks_overdue}项；"
-        f"监管项目{f.projects_supervised}个，核查{f.projects_sampled}个，{_ratio_text(f)}；"
-        f"发现问题{f.problems_found}个，已整改{f.problems_rectified}个、已销号{f.problems_closed}个，"
-        f"销号后反弹{f.problems_rebound}个；受理信访举报等问题线索{f.leads_received}件，办结{f.leads_closed}件，"
+        f"截至{_cn_date(data.period_end)}，累计监管项目{f.projects_supervised}个，核查{f.projects_sampled}个，"
+        f"{_ratio_text(f)}；"
+        f"发现问题{f.problems_found}个{_in_period('新发现', f.problems_found_in_period, '个')}，"
+        f"已整改{f.problems_rectified}个、已销号{f.problems_closed}个{_in_period('销号', f.problems_closed_in_period, '个')}，"
+        f"销号后反弹{f.problems_rebound}个；受理信访举报等问题线索{f.leads_received}件"
+        f"{_in_period('新受理', f.leads_received_in_period, '件')}，办结{f.leads_closed}件"
+        f"{_in_period('办结', f.leads_closed_in_period, '件')}，"
         f"其中查实{f.leads_substantiated}件；涉及企业{f.enterprises_involved}家，处理人员{f.people_dealt_with}人，"
         f"罚款{_number(f.fines_wan_yuan)}万元，移送公安机关{f.transfers_police}件、"
         f"移送纪检监察机关{f.transfers_discipline}件。"
         f"（数据截至{_cn_date(moment)} {moment:%H:%M}，由系统自动统计）"
     )
+
+
+def _in_period(verb: str, count: int | None, unit: str) -> str:
+    return "" if count is None else f"（本期{verb}{count}{unit}）"
 
 
 def _ratio_text(f: ReportFigures) -> str:
@@ -368,7 +388,7 @@ def build_docx(data: ReportData, chart_png: bytes | None = None) -> bytes:
         document.add_heading(f"{CHINESE_NUMERALS[index]}、{heading}", level=1)
         _narrative(document, getattr(data.narrative, key))
     if chart_png:
-        _chart(document, chart_png)
+        _chart(document, chart_png, "各单位工作推进情况" if data.is_rollup else f"{data.unit_name}工作推进情况")
     _annex_tables(document, data)
     buffer = io.BytesIO()
     document.save(buffer)
@@ -404,6 +424,15 @@ def _setup_page_and_styles(document: DocxDocument) -> None:
         style.font.size, style.font.bold, style.font.italic = Pt(size), False, False
         style.font.color.rgb = RGBColor(0, 0, 0)
         _set_fonts(style.element, HEADING_FONT)
+    # Table text as a style: the cells then carry no formatting of their own (a province-wide
+    # annex has tens of thousands of cells; per-run formatting made it several times slower).
+    cell_style = document.styles.add_style(TABLE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+    cell_style.base_style = normal
+    cell_style.font.size = Pt(10.5)  # 五号
+    _set_fonts(cell_style.element, TABLE_FONT)
+    cell_style.paragraph_format.first_line_indent = Pt(0)
+    cell_style.paragraph_format.line_spacing = 1.0
+    cell_style.paragraph_format.space_after = Pt(0)
 
 
 def _title(document: DocxDocument, data: ReportData) -> None:
@@ -432,11 +461,12 @@ def _narrative(document: DocxDocument, text: str) -> None:
         _body_paragraph(document, line)
 
 
-def _chart(document: DocxDocument, png: bytes) -> None:
+def _chart(document: DocxDocument, png: bytes, caption: str) -> None:
     document.add_picture(io.BytesIO(png), width=Cm(15))
-    document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-    caption = document.add_paragraph("图1　各单位工作推进情况")
-    caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    picture = document.paragraphs[-1]
+    picture.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    picture.paragraph_format.keep_with_next = True  # the caption never lands alone on the next page
+    document.add_paragraph(f"图1　{caption}").alignment = WD_ALIGN_PARAGRAPH.CENTER
 
 
 def _annex_tables(document: DocxDocument, data: ReportData) -> None:
@@ -455,31 +485,49 @@ def _table(document: DocxDocument, headers: Sequence[str], rows: Sequence[Sequen
     table = document.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    style = document.styles[TABLE_STYLE]
     for cell, header in zip(table.rows[0].cells, headers):
-        _cell(cell, header, bold=True)
+        _cell(cell, header, style, bold=True)
         _shade(cell, "D9D9D9")
     _repeat_header(table.rows[0])
-    for values in rows:
-        for cell, value in zip(table.add_row().cells, values):
-            _cell(cell, cell_text(value))
-    if not rows:
+    if rows:
+        # One empty styled row, copied for every data row: python-docx's add_row per row costs
+        # about a millisecond each, a copy of the XML a few microseconds.
+        template = table.add_row()
+        for cell in template.cells:
+            cell.paragraphs[0].style = style
+        blank = deepcopy(template._tr)
+        template._tr.getparent().remove(template._tr)
+        for values in rows:
+            tr = deepcopy(blank)
+            table._tbl.append(tr)
+            for tc, value in zip(tr.tc_lst, values):
+                _lines(tc.p_lst[0], cell_text(value))
+    else:
         cells = table.add_row().cells
         merged = cells[0].merge(cells[-1])
-        _cell(merged, NO_ROWS)
+        _cell(merged, NO_ROWS, style)
     return table
 
 
-def _cell(cell: Any, text: str, *, bold: bool = False) -> None:
+def _cell(cell: Any, text: str, style: Any, *, bold: bool = False) -> None:
     paragraph = cell.paragraphs[0]
+    paragraph.style = style
+    for run in _lines(paragraph._p, text):
+        if bold:
+            run.get_or_add_rPr().get_or_add_b()
+
+
+def _lines(p: Any, text: str) -> list[Any]:
+    """Text into a cell paragraph, one run per line (keeps multi-line cells such as 销号过程 apart)."""
+    runs = []
     for index, line in enumerate(text.split("\n")):
-        run = paragraph.add_run()
+        r = p.add_r()
         if index:
-            run.add_break()  # keep multi-line cells (e.g. 销号过程) on separate lines
-        run.add_text(line)
-        run.bold, run.font.size = bold, Pt(10.5)  # 五号
-        _set_fonts(run._r, TABLE_FONT)
-    paragraph.paragraph_format.first_line_indent = Pt(0)
-    paragraph.paragraph_format.line_spacing = 1.0
+            r.add_br()
+        r.add_t(line)
+        runs.append(r)
+    return runs
 
 
 def _shade(cell: Any, fill: str) -> None:

@@ -15,6 +15,8 @@ from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
+from domain.access import USERNAME_HINT, USERNAME_PATTERN
+from domain.spec import CODE_HINT, CODE_PATTERN, DepartmentKind
 from exchange.parsing import (
     cell_text,
     key_form,
@@ -48,14 +50,9 @@ DEFAULT_PROBLEM_CATEGORIES: tuple[str, ...] = (
 # --- choice lists -----------------------------------------------------------
 
 
-class DepartmentType(StrEnum):
-    office = "office"
-    industry_regulator = "industry_regulator"
-    police = "police"
-    discipline = "discipline"
-    trading_center = "trading_center"
-    other = "other"
-
+# The spreadsheet's 类型 column is the campaign spec's department kind: one vocabulary, so an
+# imported department goes into the YAML spec unchanged.
+DepartmentType = DepartmentKind
 
 DEPARTMENT_TYPE_LABELS: dict[DepartmentType, str] = {
     DepartmentType.office: "联席会议办公室",
@@ -63,6 +60,7 @@ DEPARTMENT_TYPE_LABELS: dict[DepartmentType, str] = {
     DepartmentType.police: "公安机关",
     DepartmentType.discipline: "纪检监察机关",
     DepartmentType.trading_center: "公共资源交易中心",
+    DepartmentType.purchaser: "采购单位",
     DepartmentType.other: "其他",
 }
 _DEPARTMENT_TYPE_ALIASES = {
@@ -72,6 +70,8 @@ _DEPARTMENT_TYPE_ALIASES = {
     "公安分局": DepartmentType.police, "纪委监委": DepartmentType.discipline,
     "纪检监察": DepartmentType.discipline, "纪委": DepartmentType.discipline,
     "交易中心": DepartmentType.trading_center, "其它": DepartmentType.other,
+    "牵头办公室": DepartmentType.office, "项目法人": DepartmentType.purchaser, "招标人": DepartmentType.purchaser,
+    "其他单位": DepartmentType.other,
 }
 
 
@@ -184,8 +184,16 @@ def _code(value: Any) -> str:
 
 def _username(value: Any) -> str:
     text = nfkc(_text(value)).strip()
-    if not re.fullmatch(r"[A-Za-z0-9_.@\-]{2,64}", text):
-        raise ValueError("只能由字母、数字和 _ . - @ 组成，2 至 64 位")
+    if not re.fullmatch(USERNAME_PATTERN, text):
+        raise ValueError(USERNAME_HINT)
+    return text
+
+
+def _department_code(value: Any) -> str:
+    """A department's own code is a campaign spec code (the YAML's rule)."""
+    text = _code(value)
+    if not re.fullmatch(CODE_PATTERN, text):
+        raise ValueError(CODE_HINT)
     return text
 
 
@@ -217,6 +225,16 @@ OptPhone = Annotated[str | None, BeforeValidator(_optional(_phone))]
 NameList = Annotated[list[str], BeforeValidator(split_list)]
 
 
+def _working_days(value: Any) -> int:
+    text = nfkc(_text(value)).strip()
+    if not re.fullmatch(r"\d+(\.0+)?", text) or not 1 <= int(float(text)) <= 250:
+        raise ValueError("应为 1 至 250 之间的整数（工作日）")
+    return int(float(text))
+
+
+OptWorkingDays = Annotated[int | None, BeforeValidator(_optional(_working_days))]
+
+
 def _check_known(code: str | None, info: ValidationInfo, key: str, what: str) -> str | None:
     """Cross-file reference check, active only when the caller passes the known codes."""
     known: Collection[str] | None = (info.context or {}).get(key)
@@ -243,16 +261,17 @@ class DepartmentRow(ImportRow):
     natural_key: ClassVar[tuple[str, ...]] = ("code",)
     sheet_title: ClassVar[str] = "部门"
 
-    code: Code = Field(title="代码", description="部门代码，全区唯一，如 ZJJ（区住建局）", examples=["ZJJ"])
+    code: Annotated[str, BeforeValidator(_required(_department_code))] = Field(
+        title="代码", description="部门代码，全区唯一，字母开头，由字母、数字、_、- 组成，如 ZJJ（区住建局）", examples=["ZJJ"])
     name: Text = Field(title="名称", description="部门全称或规范简称", examples=["区住建局"])
     type: Annotated[DepartmentType, BeforeValidator(_required(_choice(DEPARTMENT_TYPE_LABELS, _DEPARTMENT_TYPE_ALIASES)))] = Field(
-        title="类型", description="联席会议办公室 / 行业监管部门 / 公安机关 / 纪检监察机关 / 公共资源交易中心 / 其他",
+        title="类型", description="联席会议办公室 / 行业监管部门 / 公安机关 / 纪检监察机关 / 公共资源交易中心 / 采购单位 / 其他",
         examples=["行业监管部门"],
     )
-    contact_person: OptText = Field(default=None, title="联系人", description="工作联络员姓名，可不填", examples=["张三"])
-    phone: OptPhone = Field(default=None, title="电话", description="联系电话，可不填", examples=["028-26000000"])
-    email: OptEmail = Field(default=None, title="邮箱", description="接收通知的邮箱，可不填", examples=["zjj@example.gov.cn"])
-    tags: NameList = Field(default_factory=list, title="标签", description="多个标签用顿号、逗号或分号隔开，可不填", examples=["成员单位、行业监管"])
+    contact_person: OptText = Field(default=None, title="联系人", description="工作联络员姓名，可不填（已有部门留空则保持原值）", examples=["张三"])
+    phone: OptPhone = Field(default=None, title="电话", description="联系电话，可不填（已有部门留空则保持原值）", examples=["028-26000000"])
+    email: OptEmail = Field(default=None, title="邮箱", description="接收通知的邮箱，可不填（已有部门留空则保持原值）", examples=["zjj@example.gov.cn"])
+    tags: NameList = Field(default_factory=list, title="标签", description="多个标签用顿号、逗号或分号隔开；标签决定部门承担哪些任务。已有部门留空则保持原标签", examples=["成员单位、行业监管"])
 
 
 class UserRow(ImportRow):
@@ -260,7 +279,7 @@ class UserRow(ImportRow):
     sheet_title: ClassVar[str] = "用户"
 
     username: Annotated[str, BeforeValidator(_required(_username))] = Field(
-        title="用户名", description="登录名，字母、数字和 _ . - @，全区唯一", examples=["zhangsan"]
+        title="用户名", description="登录名，字母开头，由字母、数字和 _ . - 组成，2–50 位，全区唯一", examples=["zhangsan"]
     )
     full_name: Text = Field(title="姓名", description="真实姓名", examples=["张三"])
     role: Annotated[UserRole, BeforeValidator(_required(_choice(USER_ROLE_LABELS, _USER_ROLE_ALIASES)))] = Field(
@@ -318,11 +337,17 @@ class LeadRow(ImportRow):
     # Whistle-blower identity is confidential: kept out of repr/logs.
     reporter_name: OptText = Field(default=None, repr=False, title="举报人姓名", description="可不填（匿名）；严格保密", examples=[""])
     reporter_phone: OptPhone = Field(default=None, repr=False, title="举报人电话", description="可不填；严格保密", examples=[""])
+    time_limit_working_days: OptWorkingDays = Field(
+        default=None, title="办理时限（工作日）", description="交办承办部门后几个工作日内办结，1–250；可不填（默认 15 个工作日）",
+        examples=["15"],
+    )
 
     @field_validator("received_on", mode="after")
     @classmethod
-    def _not_in_future(cls, value: date) -> date:
-        if value > date.today():
+    def _not_in_future(cls, value: date, info: ValidationInfo) -> date:
+        # The caller passes context["today"] (the import's own date); exchange never reads a clock.
+        today: date | None = (info.context or {}).get("today")
+        if today is not None and value > today:
             raise ValueError("收到日期不能晚于今天")
         return value
 

@@ -47,7 +47,7 @@ __all__ = [
     "DEPARTMENT_HEADERS", "USER_HEADERS", "PROJECT_HEADERS", "LEAD_HEADERS", "KINDS",
     "DepartmentRow", "UserRow", "ProjectRow", "LeadRow", "TableRow",
     "ImportProblem", "ImportRejected", "RowError",
-    "read_table", "validate_rows", "import_table", "template_xlsx", "header_map_for",
+    "read_table", "validate_rows", "import_table", "import_numbered", "template_xlsx", "header_map_for",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -269,18 +269,19 @@ def validate_rows(
     _check_required_fields(rows, model, header_map, filename)
     header_of = {field: h for h, field in header_map.items()}
     errors: list[RowError] = []
-    models: list[M] = []
+    models: list[tuple[int, M]] = []
     for index, row in enumerate(rows):
         number = getattr(row, "row_number", index + 2)
         data = {columns[header_key(h)][1]: v for h, v in row.items() if header_key(h) in columns}
         try:
-            models.append(model.model_validate(data, context=dict(context or {})))
+            models.append((number, model.model_validate(data, context=dict(context or {}))))
         except ValidationError as exc:
             errors += [_row_error(number, err, header_of) for err in exc.errors()]
     errors += _duplicate_errors(rows, model, header_map)
     if errors:
-        raise ImportRejected(filename, errors)
-    return models
+        duplicated = {e.row_number for e in errors}
+        raise ImportRejected(filename, errors, [(n, m) for n, m in models if n not in duplicated])
+    return [m for _, m in models]
 
 
 def _check_required_fields(
@@ -354,12 +355,25 @@ def import_table(
     context: Mapping[str, Any] | None = None,
 ) -> list[ImportRow]:
     """read_table + validate_rows for one of ``KINDS``."""
+    return [row for _, row in import_numbered(path_or_bytes, kind, filename=filename, sheet=sheet, context=context)]
+
+
+def import_numbered(
+    path_or_bytes: Source,
+    kind: str,
+    *,
+    filename: str,
+    sheet: str | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> list[tuple[int, ImportRow]]:
+    """Like ``import_table``, each row with its spreadsheet row number (for errors found later)."""
     model = _model_for(kind)
     header_map = header_map_for(model)
     required = [h for h, f in header_map.items() if model.model_fields[f].is_required()]
     optional = [h for h in header_map if h not in required]
     rows = read_table(path_or_bytes, filename=filename, sheet=sheet, required=required, optional=optional)
-    return validate_rows(rows, model, filename=filename, header_map=header_map, context=context)
+    models = validate_rows(rows, model, filename=filename, header_map=header_map, context=context)
+    return [(getattr(row, "row_number", index + 2), m) for index, (row, m) in enumerate(zip(rows, models))]
 
 
 def _model_for(kind: str) -> type[ImportRow]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import GetCoreSchemaHandler
@@ -27,6 +27,7 @@ LINE_HEIGHT_PT = 15
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 PERCENT_FORMAT = "0.0%"
+DATA_STYLE = "数据单元格"
 
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -82,9 +83,10 @@ def write_sheet(
         cell.font, cell.fill, cell.border = _HEADER_FONT, _HEADER_FILL, _BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     widths = [display_width(h) for h in headers]
+    style = _data_style(sheet)
     texts: list[list[str]] = []
     for r, values in enumerate(rows, start=2):
-        texts.append([_write_cell(sheet, r, c, v) for c, v in enumerate(values, start=1)])
+        texts.append([_write_cell(sheet, r, c, v, style) for c, v in enumerate(values, start=1)])
         if r <= WIDTH_SAMPLE_ROWS:
             widths = _widen(widths, texts[-1])
     final = [min(max(w + 2, MIN_WIDTH), MAX_WIDTH) for w in widths]
@@ -99,16 +101,24 @@ def _widen(widths: list[int], texts: Sequence[str]) -> list[int]:
     return [max(w, display_width(texts[i]) if i < len(texts) else 0) for i, w in enumerate(widths)]
 
 
-def _write_cell(sheet: Worksheet, row: int, col: int, value: Any) -> str:
+def _data_style(sheet: Worksheet) -> str:
+    """The data cells' border and alignment as one named style: set per cell, it is several times
+    cheaper than a border and an alignment each (a province-wide annex has ~10^5 cells)."""
+    book = sheet.parent
+    if DATA_STYLE not in book.named_styles:
+        book.add_named_style(NamedStyle(name=DATA_STYLE, border=_BORDER, alignment=Alignment(vertical="top")))
+    return DATA_STYLE
+
+
+def _write_cell(sheet: Worksheet, row: int, col: int, value: Any, style: str) -> str:
     """Write one value with its number format; return its text for sizing."""
     converted, number_format = _excel_value(value)
     cell = sheet.cell(row=row, column=col, value=converted)
     if isinstance(converted, str):
         cell.data_type = "s"  # user text starting with "=" must never become a formula
+    cell.style = style
     if number_format:
         cell.number_format = number_format
-    cell.border = _BORDER
-    cell.alignment = Alignment(vertical="top")
     if isinstance(converted, (date, datetime)):
         return "2020-06-20 00:00" if isinstance(converted, datetime) else "2020-06-20"
     if isinstance(value, Percent):

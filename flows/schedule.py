@@ -32,6 +32,7 @@ from sqlalchemy import select
 
 from flows.campaign_flows import tick
 from flows.delivery_flows import deliver
+from flows.report_flows import monthly_reports
 from store.db import database_url, describe, shared_engine
 from store.models import ScheduledRun
 from store.sql import insert_ignoring_duplicates
@@ -63,7 +64,8 @@ def _now() -> dt.datetime:
 def daily(as_of: dt.date | None = None, db_url: str | None = None, send: bool = True) -> dict[str, str]:
     """Tick every campaign whose dates cover ``as_of`` (default: today in Asia/Shanghai), then
     deliver its notifications (unless ``send`` is False: catching up past days only ticks, and
-    the next delivery sends one digest instead of a burst)."""
+    the next delivery sends one digest instead of a burst), then file the monthly reports due that
+    day (flows.report_flows; CAMPAIGN_REPORTS_DIR, default data/reports)."""
     as_of = as_of or today_in_shanghai()
     out: dict[str, str] = {}
     for code in t.live_campaigns(as_of, db_url):
@@ -77,6 +79,9 @@ def daily(as_of: dt.date | None = None, db_url: str | None = None, send: bool = 
             )
         else:
             out[code] = "ticked"
+        filed = monthly_reports(code, as_of, db_url)  # the reports due today (none on most days)
+        if filed:
+            out[code] += f"; reports filed {len(filed) // 2}"
     return out
 
 

@@ -17,3 +17,15 @@ class Conflict(ServiceError):
 
 class Invalid(ServiceError):
     """Input that breaks a rule (bad upload, missing reason, wrong state)."""
+
+
+class RowsRejected(Invalid):
+    """An imported file has bad rows: nothing was imported; `rows` names every bad row.
+
+    The message lists them (file:row N: 列「…」: …); `rows` carries exchange.RowError items
+    (row_number, column, message) for a screen to show as a table.
+    """
+
+    def __init__(self, message: str, rows: list) -> None:  # list[exchange.RowError]
+        super().__init__(message)
+        self.rows = rows

@@ -17,38 +17,24 @@ from sqlalchemy.orm import Session
 
 from domain import sampling
 from domain.access import SYSTEM, Actor, Role, can_administer
+from exchange.errors import RowError
+from exchange.parsing import key_form
+from exchange.rows import ProjectRow
 from services import audit
 from services.campaigns import get_campaign, stored_spec
-from services.errors import Invalid, NotFound
-from services.guard import check, fail
+from services.errors import NotFound, RowsRejected
+from services.guard import check
 from services.holidays import campaign_calendar
-from store.models import Assignment, AssignmentStatus, Department, Phase, Project, SampleDraw, TaskTemplate
+from services.imports import ImportReport, import_file
+from store.models import Assignment, AssignmentStatus, Campaign, Department, Phase, Project, SampleDraw, TaskTemplate
 
 VERIFY_TEMPLATE = "verify_sample"
 
 
-@dataclass(frozen=True)
-class RowProblem:
-    row_number: int
-    column: str | None
-    message: str
-
-
-class RegisterRejected(Invalid):
-    """Bad rows: nothing was imported; `rows` names every bad row."""
-
-    def __init__(self, message: str, rows: list[RowProblem]):
-        super().__init__(message)
-        self.rows = rows
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    added: int
-    updated: int
-
-    def lines(self) -> list[str]:
-        return [f"项目台账导入完成：新增 {self.added} 个，更新 {self.updated} 个"]
+# The register import goes through services.imports (one way to read every exchange table);
+# these names stay for the callers that knew them here.
+RegisterRejected = RowsRejected  # bad rows: nothing imported; .rows names every one (exchange.RowError)
+RowProblem = RowError
 
 
 @dataclass(frozen=True)
@@ -85,49 +71,38 @@ def import_projects(
     campaign_code: str,
     data: bytes | Path | str,
     filename: str,
+    sheet: str | None = None,
 ) -> ImportReport:
     """Office imports any department's rows; a department only its own. Existing codes are updated."""
-    from exchange.errors import ImportProblem, ImportRejected
-    from exchange.parsing import key_form
-    from exchange.tabular import TableRow, header_map_for, read_table, validate_rows
-    from exchange.rows import ProjectRow
+    return import_file(session, actor=actor, at=at, campaign_code=campaign_code, kind="projects", data=data,
+                       filename=filename, sheet=sheet)
 
-    key = f"{campaign_code}/{filename}"
-    check(session, can_administer(actor) or actor.role == Role.department, actor=actor, at=at,
-          action="project.import", entity="project_register", entity_key=key, label="导入项目台账",
-          reason="只有牵头办公室和责任部门可以导入项目台账。")
-    campaign = get_campaign(session, campaign_code)
-    depts = {key_form(d.code): d for d in session.scalars(select(Department).where(
-        Department.campaign_id == campaign.id, Department.active.is_(True)))}
-    try:
-        header_map = header_map_for(ProjectRow)
-        required = [h for h, f in header_map.items() if ProjectRow.model_fields[f].is_required()]
-        table = read_table(data, filename=filename, required=required,
-                           optional=[h for h in header_map if h not in required])
-        # Blank optional cells are left out (exchange's optional text fields reject an empty cell).
-        table = [TableRow({k: v for k, v in r.items() if k in required or (v or "").strip()}, r.row_number)
-                 for r in table]
-        rows = validate_rows(table, ProjectRow, filename=filename, header_map=header_map,
-                             context={"known_department_codes": [d.code for d in depts.values()]})
-    except ImportRejected as exc:
-        problems = [RowProblem(e.row_number, e.column, e.message) for e in exc.errors]
-        fail(session, RegisterRejected(str(exc), problems), actor=actor, at=at, action="project.import",
-             entity="project_register", entity_key=key)
-    except ImportProblem as exc:
-        fail(session, Invalid(str(exc)), actor=actor, at=at, action="project.import", entity="project_register",
-             entity_key=key)
-    numbered = list(enumerate(rows, start=2))
+
+def apply_register(
+    session: Session,
+    *,
+    actor: Actor,
+    at: dt.datetime,
+    campaign: Campaign,
+    rows: list[tuple[int, ProjectRow]],
+    departments: dict[str, Department],
+    entity_key: str,
+) -> tuple[int, int]:
+    """Upsert validated register rows (row number, row) by project code; returns (added, updated).
+
+    `departments` maps key_form(code) to the campaign's departments. A department may only bring
+    its own projects: a foreign row refuses the whole file, naming the rows.
+    """
     if actor.role == Role.department:
-        foreign = [RowProblem(n, "监管部门代码", f"只能导入本部门（{actor.department_code}）的项目")
-                   for n, r in numbered if depts[key_form(r.regulator_code)].code != actor.department_code]
+        foreign = [n for n, r in rows if departments[key_form(r.regulator_code)].code != actor.department_code]
         if foreign:
             check(session, False, actor=actor, at=at, action="project.import", entity="project_register",
-                  entity_key=key, label="导入其他部门的项目",
-                  reason="第 " + "、".join(str(p.row_number) for p in foreign) + " 行不属于本部门。")
+                  entity_key=entity_key, label="导入其他部门的项目",
+                  reason="第 " + "、".join(str(n) for n in foreign) + " 行不属于本部门。")
     existing = {p.code: p for p in session.scalars(select(Project).where(Project.campaign_id == campaign.id))}
     added = updated = 0
-    for _n, r in numbered:
-        dept = depts[key_form(r.regulator_code)]
+    for _n, r in rows:
+        dept = departments[key_form(r.regulator_code)]
         p = existing.get(r.code)
         if p is None:
             p = Project(campaign_id=campaign.id, code=r.code, sampled=False)
@@ -141,10 +116,7 @@ def import_projects(
         p.winner = r.winning_bidder
         p.bidders = "、".join(r.bidders)
     session.flush()
-    report = ImportReport(added, updated)
-    audit.record(session, at=at, actor=actor, action="project.import", entity="project_register", entity_key=key,
-                 after={"added": added, "updated": updated, "codes": [r.code for r in rows][:500]})
-    return report
+    return added, updated
 
 
 def list_projects(session: Session, *, actor: Actor, campaign_code: str, department_code: str | None = None,
@@ -278,5 +250,5 @@ def sampled_ratio(session: Session, campaign_code: str) -> dict[str, tuple[int, 
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
-__all__ = ["import_projects", "list_projects", "draw_verification_samples", "list_draws", "verify_draws",
+__all__ = ["import_projects", "apply_register", "list_projects", "draw_verification_samples", "list_draws", "verify_draws",
            "sampled_ratio", "RegisterRejected", "RowProblem", "ImportReport", "ProjectDTO", "DrawDTO"]

@@ -186,3 +186,99 @@ def load_spec(path: str | Path) -> CampaignSpec:
 
 def json_schema() -> str:
     return json.dumps(CampaignSpec.model_json_schema(), ensure_ascii=False, indent=2)
+
+
+# --- writing a spec back as YAML (departments imported from a spreadsheet) ----------------------
+
+plain_message = _plain  # pydantic's English message in the plain Chinese words used above
+
+
+def _yaml_value(value: Any) -> Any:
+    """model_dump(mode='json') output with ISO dates turned back into dates (unquoted in YAML)."""
+    import datetime as dt
+
+    if isinstance(value, dict):
+        return {k: _yaml_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_yaml_value(v) for v in value]
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _department_yaml(department: Any) -> dict[str, Any]:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    data = department.model_dump(mode="json", exclude_defaults=True)
+    out = CommentedMap()
+    for key in ("code", "name", "kind"):
+        out[key] = data[key]
+    if data.get("contact"):
+        contact = CommentedMap(data["contact"])
+        contact.fa.set_flow_style()
+        out["contact"] = contact
+    if data.get("tags"):
+        tags = CommentedSeq(data["tags"])
+        tags.fa.set_flow_style()
+        out["tags"] = tags
+    return out
+
+
+def _dump(yaml: Any, data: Any) -> str:
+    import io
+
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    return buffer.getvalue()
+
+
+def spec_to_yaml(spec: CampaignSpec, base_text: str | None = None) -> str:
+    """The campaign YAML for `spec`, to save back to the campaign's file.
+
+    Given `base_text` — the file the campaign was launched from, whose other parts still match
+    `spec` — only its `departments` list changes (entries updated in place, new ones appended), so
+    every other key keeps its comments and layout. Without it, or if the edit would not read back
+    as exactly `spec`, the whole spec is written out plainly (comments cannot be kept then).
+    The result always parses back to `spec`.
+    """
+    from ruamel.yaml import YAML
+
+    from services.campaigns import spec_digest
+
+    yaml = YAML()
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    if base_text is not None:
+        try:
+            data = yaml.load(base_text)
+            items = data["departments"]
+            by_code = {str(item["code"]): item for item in items}
+            for department in spec.departments:
+                fresh = _department_yaml(department)
+                item = by_code.get(department.code)
+                if item is None:
+                    items.append(fresh)
+                    continue
+                for key in [k for k in item if k not in fresh]:
+                    del item[key]
+                for key, value in fresh.items():
+                    if _yaml_value(_plain_data(item.get(key))) != _yaml_value(_plain_data(value)):
+                        item[key] = value
+            text = _dump(yaml, data)
+            if spec_digest(parse_spec(text)) == spec_digest(spec):
+                return text
+        except Exception:  # noqa: BLE001 - any surprise in the old file: fall back to a plain dump
+            pass
+    header = f"# {spec.title}\n# 由系统根据导入的部门表生成（原文件中的注释未能保留）。\n"
+    return header + _dump(yaml, _yaml_value(spec.model_dump(mode="json", exclude_defaults=True)))
+
+
+def _plain_data(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_data(v) for v in value]
+    return value

@@ -14,14 +14,14 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.access import ROLE_LABELS, Actor, Role, can_administer
+from domain.access import ROLE_LABELS, USERNAME_HINT, USERNAME_PATTERN, Actor, Role, can_administer
 from services import audit
 from services.errors import Invalid, NotFound, ServiceError
 from services.guard import check, fail, record_refusal
 from store.models import Department, User
 
 MIN_PASSWORD = 8
-_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{1,49}$")
+_USERNAME = re.compile(USERNAME_PATTERN)
 _hasher = PasswordHasher()
 
 
@@ -79,6 +79,27 @@ def to_actor(user: User) -> Actor:
     return Actor(user.username, Role(user.role), user.department_code, user.display_name)
 
 
+def check_user_fields(session: Session, *, username: str, display_name: str, role: Role | str,
+                      department_code: str | None) -> tuple[str, str, Role, str | None]:
+    """The account rules (raising Invalid), shared by add_user, update_user and the users import;
+    returns the cleaned (username, display name, role, department code)."""
+    r = _role(role)
+    username = (username or "").strip()
+    if not _USERNAME.match(username):
+        raise Invalid(USERNAME_HINT)
+    display_name = (display_name or "").strip()
+    if not display_name:
+        raise Invalid("姓名（显示名）不能为空")
+    department_code = (department_code or "").strip() or None
+    if r == Role.department and not department_code:
+        raise Invalid("责任部门账号必须指定所属部门代码")
+    if r != Role.department and department_code:
+        raise Invalid(f"{ROLE_LABELS[r]}账号不属于某个部门，请不要指定部门代码")
+    if department_code and session.scalar(select(Department.id).where(Department.code == department_code).limit(1)) is None:
+        raise Invalid(f"部门代码 {department_code!r} 不存在（请先启动包含该部门的专项行动）")
+    return username, display_name, r, department_code
+
+
 def add_user(
     session: Session,
     *,
@@ -94,20 +115,8 @@ def add_user(
     check(session, can_administer(actor), actor=actor, at=at, action="user.add", entity="user",
           entity_key=str(username), label="添加用户", reason="只有牵头办公室可以管理用户。")
     try:
-        r = _role(role)
-        username = (username or "").strip()
-        if not _USERNAME.match(username):
-            raise Invalid("用户名须以字母开头，由字母、数字、_ . - 组成，2–50 个字符")
-        display_name = (display_name or "").strip()
-        if not display_name:
-            raise Invalid("姓名（显示名）不能为空")
-        department_code = (department_code or "").strip() or None
-        if r == Role.department and not department_code:
-            raise Invalid("责任部门账号必须指定所属部门代码")
-        if r != Role.department and department_code:
-            raise Invalid(f"{ROLE_LABELS[r]}账号不属于某个部门，请不要指定部门代码")
-        if department_code and session.scalar(select(Department.id).where(Department.code == department_code).limit(1)) is None:
-            raise Invalid(f"部门代码 {department_code!r} 不存在（请先启动包含该部门的专项行动）")
+        username, display_name, r, department_code = check_user_fields(
+            session, username=username, display_name=display_name, role=role, department_code=department_code)
         _check_password(password)
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise Invalid(f"用户名 {username!r} 已存在，请换一个")
@@ -194,3 +203,42 @@ def set_password(session: Session, *, actor: Actor, at: dt.datetime, username: s
     session.flush()
     audit.record(session, at=at, actor=actor, action="user.set_password", entity="user", entity_key=username,
                  after={"password": "（已更改）"})
+
+
+def enable_user(session: Session, *, actor: Actor, at: dt.datetime, username: str) -> UserDTO:
+    """Re-enable a disabled account (the office only); enabling an active account changes nothing."""
+    check(session, can_administer(actor), actor=actor, at=at, action="user.enable", entity="user",
+          entity_key=username, label="启用用户", reason="只有牵头办公室可以管理用户。")
+    try:
+        user = _get(session, username)
+    except NotFound as exc:
+        fail(session, exc, actor=actor, at=at, action="user.enable", entity="user", entity_key=username)
+    before = _snapshot(user)
+    if user.disabled:
+        user.disabled = False
+        session.flush()
+        audit.record(session, at=at, actor=actor, action="user.enable", entity="user", entity_key=username,
+                     before=before, after=_snapshot(user))
+    return _dto(user)
+
+
+def update_user(session: Session, *, actor: Actor, at: dt.datetime, username: str, display_name: str,
+                role: Role | str, department_code: str | None, email: str | None) -> UserDTO:
+    """Change an account's name, role, department and email (the office only); the password and the
+    disabled flag are left alone. Nothing changed: nothing written."""
+    check(session, can_administer(actor), actor=actor, at=at, action="user.update", entity="user",
+          entity_key=str(username), label="修改用户", reason="只有牵头办公室可以管理用户。")
+    try:
+        user = _get(session, username)
+        _name, display_name, r, department_code = check_user_fields(
+            session, username=username, display_name=display_name, role=role, department_code=department_code)
+    except (Invalid, NotFound) as exc:
+        fail(session, exc, actor=actor, at=at, action="user.update", entity="user", entity_key=str(username))
+    before = _snapshot(user)
+    user.display_name, user.role, user.department_code = display_name, r.value, department_code
+    user.email = (email or "").strip() or None
+    if _snapshot(user) != before:
+        session.flush()
+        audit.record(session, at=at, actor=actor, action="user.update", entity="user", entity_key=username,
+                     before=before, after=_snapshot(user))
+    return _dto(user)

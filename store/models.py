@@ -425,3 +425,47 @@ class Lead(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+class ReportNarrative(Base):
+    """The editable text of one monthly report; the figures and tables are computed, never stored.
+
+    department_code '' is the office rollup (NULL would not be unique under a UNIQUE constraint).
+    `version` is the optimistic lock: two editors of one report cannot silently overwrite each other.
+    """
+
+    __tablename__ = "report_narrative"
+    __table_args__ = (UniqueConstraint("campaign_id", "period", "department_code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    department_code: Mapped[str] = mapped_column(String(40), default="")
+    practices: Mapped[str] = mapped_column(Text, default="")  # 开展情况和主要做法
+    problems: Mapped[str] = mapped_column(Text, default="")  # 发现的问题及处理情况
+    experience: Mapped[str] = mapped_column(Text, default="")  # 可复制推广的典型经验
+    next_steps: Mapped[str] = mapped_column(Text, default="")  # 下一步工作打算和意见建议
+    updated_by: Mapped[str] = mapped_column(String(50))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class GeneratedReport(Base):
+    """A report the scheduled flow filed on its due date; the natural key stops a re-run filing it twice."""
+
+    __tablename__ = "generated_report"
+    __table_args__ = (UniqueConstraint("campaign_id", "period", "department_code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(7))
+    department_code: Mapped[str] = mapped_column(String(40), default="")  # '' = the office rollup
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    docx_path: Mapped[str] = mapped_column(String(500))
+    xlsx_path: Mapped[str] = mapped_column(String(500))
+    docx_sha256: Mapped[str] = mapped_column(String(64))
+    xlsx_sha256: Mapped[str] = mapped_column(String(64))
+    generated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -24,7 +24,7 @@ from services import campaigns
 from services.spec_files import load_spec
 from store.db import make_engine
 from store.migrate import upgrade
-from store.models import Campaign, ScheduledRun
+from store.models import Campaign, GeneratedReport, ScheduledRun
 from store.uow import UnitOfWork
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -100,7 +100,8 @@ def test_deployment_run_ticks_campaign_in_postgres(databases: tuple[str, str], t
                 PYTHONPATH=str(ROOT), PATH=f"{BIN}{os.pathsep}{base.get('PATH', '')}")
     server_env = dict(base, PREFECT_API_DATABASE_CONNECTION_URL=f"postgresql+asyncpg://{PG}/{prefect_db}")
     client_env = dict(base, PREFECT_API_URL=api)
-    worker_env = dict(client_env, CAMPAIGN_DATABASE_URL=app_url)  # the worker's env, not a job variable
+    worker_env = dict(client_env, CAMPAIGN_DATABASE_URL=app_url,  # the worker's env, not a job variable
+                      CAMPAIGN_REPORTS_DIR=str(tmp_path / "reports"))
 
     server_log = open(tmp_path / "server.log", "w")  # noqa: SIM115
     worker_log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
@@ -147,6 +148,18 @@ def test_deployment_run_ticks_campaign_in_postgres(databases: tuple[str, str], t
         # Deployments are scheduled by Prefect, not by `campaign serve`'s record.
         with UnitOfWork(engine) as uow:
             assert uow.session.scalar(select(ScheduledRun.id)) is None
+
+        # The on-demand report deployment files the departments' June reports (due Monday 22 June).
+        out = _run([prefect, "deployment", "run", "monthly-reports/reports-on-demand", "-p", "campaign=yanjiang-2020",
+                    "-p", 'as_of="2020-06-22"'], client_env)
+        assert "Created flow run" in out, out
+        filed: list[str] = []
+        while time.monotonic() < deadline and len(filed) < 5:
+            with UnitOfWork(engine) as uow:
+                filed = list(uow.session.scalars(select(GeneratedReport.department_code)))
+            time.sleep(1)
+        assert sorted(filed) == ["gafj", "gtfj", "jyj", "swj", "zjj"], (tmp_path / "worker.log").read_text()[-4000:]
+        assert len(list((tmp_path / "reports" / "yanjiang-2020").glob("*.docx"))) == 5
     finally:
         if worker is not None:
             _stop(worker)

@@ -26,7 +26,7 @@ from services import campaigns
 from services.spec_files import load_spec
 from store.db import make_engine
 from store.migrate import upgrade
-from store.models import Campaign, RollupSnapshot, ScheduledRun
+from store.models import Campaign, GeneratedReport, RollupSnapshot, ScheduledRun
 from store.uow import UnitOfWork
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,13 +41,18 @@ def test_days_to_run() -> None:
     assert len(days_to_run(D(2020, 1, 1), D(2020, 6, 24))) == 31  # bounded catch-up
 
 
+def reports_dir(db_url: str) -> Path:
+    """Filed monthly reports go beside the test's database, not into the checkout's data/."""
+    return Path(db_url.removeprefix("sqlite:///")).parent / "reports"
+
+
 class Serve:
     """`campaign serve` as a child process, its stdout collected line by line."""
 
     def __init__(self, db_url: str, today: str):
         env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("CAMPAIGN_", "PREFECT_"))}
         env.update(CAMPAIGN_DATABASE_URL=db_url, CAMPAIGN_FAKE_TODAY=today, PYTHONPATH=str(ROOT),
-                   PYTHONUNBUFFERED="1")
+                   PYTHONUNBUFFERED="1", CAMPAIGN_REPORTS_DIR=str(reports_dir(db_url)))
         self.proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve"], cwd=ROOT, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.lines: list[str] = []
@@ -130,4 +135,8 @@ def test_restarted_serve_ticks_each_day_exactly_once(db_url: str) -> None:
         # The persistent job store holds the one daily job under its fixed id (replace_existing).
         jobs = s.execute(text(f"SELECT id FROM {JOBS_TABLE}")).scalars().all()
         assert jobs == [JOB_ID]
+        # The departments' June reports fell due on Monday the 22nd (the 20th was a Saturday): filed once.
+        filed = sorted(s.execute(select(GeneratedReport.period, GeneratedReport.department_code)).tuples())
+        assert filed == [("2020-06", code) for code in ("gafj", "gtfj", "jyj", "swj", "zjj")]
+        assert len(list(reports_dir(db_url).glob("yanjiang-2020/*_2020-06_*.docx"))) == 5
     engine.dispose()

@@ -276,3 +276,62 @@ def test_blank_template_is_rejected_as_empty() -> None:
 def test_project_header_map_uses_chinese_headers() -> None:
     assert PROJECT_HEADERS["合同估算价（万元）"] == "estimated_price_wan"
     assert list(PROJECT_HEADERS) == PROJECT_COLUMNS
+
+
+# --- blank optional cells, shared vocabularies ----------------------------------------------------
+
+REQUIRED_ONLY: dict[str, dict[str, object]] = {
+    "departments": {"code": "ZJJ", "name": "区住建局", "type": "行业监管部门"},
+    "users": {"username": "zhangsan", "full_name": "张三", "role": "领导"},
+    "projects": {"code": "P-1", "name": "某工程", "regulator_code": "ZJJ", "tender_date": "2020-03-01",
+                 "estimated_price_wan": "100"},
+    "leads": {"code": "XS-1", "source": "举报", "received_on": "2020-06-01", "handling_department_code": "ZJJ",
+              "category": "其他", "summary": "某事"},
+}
+
+
+@pytest.mark.parametrize("blank", ["", "   ", None, "\u3000", "\t"])
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_blank_optional_cells_are_none_not_errors(kind: str, blank: object) -> None:
+    """Regression: a blank optional text cell once raised TypeError (a length limit applied to None)."""
+    model = KINDS[kind]
+    optional = [name for name, f in model.model_fields.items() if not f.is_required()]
+    row = model.model_validate({**REQUIRED_ONLY[kind], **{name: blank for name in optional}})
+    for name in optional:
+        assert getattr(row, name) in (None, []), name
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_blank_optional_columns_in_a_file(kind: str) -> None:
+    model = KINDS[kind]
+    titles = [f.title for f in model.model_fields.values()]
+    values = [str(REQUIRED_ONLY[kind].get(name, "")) for name in model.model_fields]
+    csv_bytes = (",".join(titles) + "\n" + ",".join(values) + "\n").encode("gbk")
+    [row] = import_table(csv_bytes, kind, filename=f"{kind}.csv")
+    assert isinstance(row, model)
+    book = openpyxl.Workbook()
+    book.active.append(titles)
+    book.active.append([REQUIRED_ONLY[kind].get(name) for name in model.model_fields])  # None cells
+    buffer = io.BytesIO()
+    book.save(buffer)
+    assert import_table(buffer.getvalue(), kind, filename=f"{kind}.xlsx") == [row]
+
+
+def test_department_types_are_the_spec_kinds_and_codes_follow_the_spec_rule() -> None:
+    from domain.spec import DepartmentKind
+
+    assert DepartmentType is DepartmentKind
+    rows = [{"代码": "CGDW", "名称": "某项目法人", "类型": "采购单位"}, {"代码": "2abc", "名称": "某单位", "类型": "其他"}]
+    with pytest.raises(ImportRejected) as caught:
+        validate_rows(rows, DepartmentRow, filename="d.csv", header_map=DEPARTMENT_HEADERS)
+    assert [(e.row_number, e.column) for e in caught.value.errors] == [(3, "代码")]
+    assert [(n, m.type) for n, m in caught.value.valid] == [(2, DepartmentType.purchaser)]  # the rows that passed
+
+
+def test_lead_dates_are_checked_against_the_callers_today() -> None:
+    row = {"code": "XS-1", "source": "举报", "received_on": "2020-06-02", "handling_department_code": "ZJJ",
+           "category": "其他", "summary": "某事"}
+    assert LeadRow.model_validate(row).received_on == date(2020, 6, 2)  # no today given: not checked
+    assert LeadRow.model_validate(row, context={"today": date(2020, 6, 2)}).received_on == date(2020, 6, 2)
+    with pytest.raises(ValueError, match="收到日期不能晚于今天"):
+        LeadRow.model_validate(row, context={"today": date(2020, 6, 1)})

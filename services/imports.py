@@ -1,0 +1,353 @@
+"""Imports of the four exchange tables — departments, users, supervised projects, leads — from .xlsx/.csv.
+
+One way in: exchange.tabular reads the file (Chinese headers, spreadsheet row numbers, the sheet,
+UTF-8 or GBK CSV) and validates every row; then each row goes to the service that owns it, in the
+caller's transaction. All or nothing: every row is checked — by exchange and by the service rules —
+before anything is written, and any bad row rejects the file with every bad row named
+(services.errors.RowsRejected); a file that cannot be read at all is an Invalid with a plain message.
+
+- departments: a campaign's departments live in its YAML spec. The import builds the updated spec
+  (rows update departments by code and add new ones; departments not in the file stay; a blank
+  optional cell keeps the department's current value) and applies it through
+  services.campaigns.launch, exactly like applying a changed YAML — new departments get the tasks
+  their kind and tags select. The report carries the updated YAML (`spec_yaml`): the campaign's own
+  file with only its departments list rewritten, comments kept, when that file is still what runs;
+  save it over the file, or the next `campaign launch` of the old file would retire the new
+  departments again.
+- users: services.users.add_user for new usernames (an empty 初始密码 gets a generated one, returned
+  once in `passwords`), update_user for existing ones (their password is left alone).
+- projects: services.projects (the register; a department may import its own projects).
+- leads: services.leads.intake_lead, then assign_lead to the 承办部门 with the row's time limit
+  (default 15 working days). A code already in the campaign with the same content is left as it
+  is; with different content the row is rejected (a lead being handled is changed in the app).
+
+Only the office imports, except that a department may import its own projects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.access import Actor, Role, can_administer
+from domain.spec import CampaignSpec, Contact
+from domain.spec import Department as SpecDepartment
+from exchange.errors import ImportProblem, ImportRejected, RowError
+from exchange.parsing import key_form
+from exchange.rows import LEAD_SOURCE_LABELS, DepartmentRow, LeadRow, UserRow
+from exchange.tabular import import_numbered, template_xlsx
+from services import audit
+from services.campaigns import get_campaign, spec_digest, stored_spec
+from services.errors import Invalid, RowsRejected
+from services.guard import check, fail
+from services.submissions import local_day
+from store.models import Campaign, Department, Lead, Project, User
+
+KINDS = ("departments", "users", "projects", "leads")
+KIND_LABELS = {"departments": "部门", "users": "用户", "projects": "项目台账", "leads": "线索"}
+DEFAULT_LEAD_WORKING_DAYS = 15
+Numbered = list[tuple[int, Any]]
+
+__all__ = ["KINDS", "KIND_LABELS", "ImportReport", "import_file", "template", "template_filename"]
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    kind: str
+    added: int
+    updated: int
+    unchanged: int = 0
+    spec_yaml: str | None = None  # departments: the campaign YAML to save back (see the module doc)
+    launch_lines: tuple[str, ...] = ()  # departments: what applying the new spec changed
+    passwords: dict[str, str] = field(default_factory=dict, repr=False)  # users: generated, shown once
+
+    def lines(self) -> list[str]:
+        text = f"{KIND_LABELS[self.kind]}导入完成：新增 {self.added} 个，更新 {self.updated} 个"
+        if self.unchanged:
+            text += f"，未变 {self.unchanged} 个"
+        return [text, *self.launch_lines]
+
+
+def _action(kind: str) -> tuple[str, str]:
+    """(audit action, entity); the register keeps the names it had before this module."""
+    return ("project.import", "project_register") if kind == "projects" else (f"{kind[:-1]}.import", "import")
+
+
+def template(kind: str) -> bytes:
+    """The blank .xlsx template of a kind: Chinese headers (required ones red), dropdowns, a 说明 sheet."""
+    from services.problems import CATEGORIES
+
+    if kind not in KINDS:
+        raise Invalid(f"导入类型 {kind!r} 无效，可选：{'、'.join(f'{k}（{v}）' for k, v in KIND_LABELS.items())}")
+    return template_xlsx(kind, problem_categories=CATEGORIES if kind == "leads" else None)
+
+
+def template_filename(kind: str) -> str:
+    return f"{KIND_LABELS.get(kind, kind)}导入模板.xlsx"
+
+
+def import_file(
+    session: Session,
+    *,
+    actor: Actor,
+    at: dt.datetime,
+    campaign_code: str,
+    kind: str,
+    data: bytes | Path | str,
+    filename: str,
+    sheet: str | None = None,
+) -> ImportReport:
+    """Import one file of `kind` into a campaign; the caller commits (or rolls everything back)."""
+    action, entity = _action(kind) if kind in KINDS else ("import", "import")
+    key = f"{campaign_code}/{filename}"
+    if kind not in KINDS:
+        try:
+            template(kind)
+        except Invalid as exc:
+            fail(session, exc, actor=actor, at=at, action=action, entity=entity, entity_key=key)
+    allowed = can_administer(actor) or (kind == "projects" and actor.role == Role.department)
+    reason = ("只有牵头办公室和责任部门可以导入项目台账。" if kind == "projects"
+              else f"{KIND_LABELS[kind]}由牵头办公室统一导入。")
+    check(session, allowed, actor=actor, at=at, action=action, entity=entity, entity_key=key,
+          label=f"导入{KIND_LABELS[kind]}", reason=reason)
+    try:
+        campaign = get_campaign(session, campaign_code)
+    except LookupError as exc:
+        fail(session, Invalid(str(exc)), actor=actor, at=at, action=action, entity=entity, entity_key=key)
+    ctx = _Context(session, actor, at, campaign, filename, action, entity, key)
+    rows, errors = ctx.read(kind, data, sheet)
+    plan = _PLANS[kind](ctx, rows)  # the service's own rules, on every row that parsed
+    ctx.reject(errors + plan.errors)  # every bad row of the file, named at once; nothing written
+    report = plan.apply()
+    audit.record(session, at=at, actor=actor, action=action, entity=entity, entity_key=key,
+                 after={"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
+                        "codes": [_natural_key(r) for _, r in rows][:500]})
+    return report
+
+
+@dataclass(frozen=True)
+class _Plan:
+    errors: list[RowError]
+    apply: Callable[[], ImportReport]
+
+
+def _natural_key(row: Any) -> str:
+    return "/".join(str(getattr(row, name)) for name in type(row).natural_key)
+
+
+@dataclass
+class _Context:
+    session: Session
+    actor: Actor
+    at: dt.datetime
+    campaign: Campaign
+    filename: str
+    action: str
+    entity: str
+    key: str
+
+    def departments(self) -> dict[str, Department]:
+        """key_form(code) -> the campaign's active departments."""
+        return {key_form(d.code): d for d in self.session.scalars(select(Department).where(
+            Department.campaign_id == self.campaign.id, Department.active.is_(True)))}
+
+    def read(self, kind: str, data: bytes | Path | str, sheet: str | None) -> tuple[Numbered, list[RowError]]:
+        """(rows that validated, errors of the others); a file that cannot be read fails here."""
+        from services.problems import CATEGORIES
+
+        context: dict[str, Any] = {"today": local_day(self.at)}
+        if kind in ("users", "projects", "leads"):
+            context["known_department_codes"] = [d.code for d in self.departments().values()]
+        if kind == "leads":
+            context["known_project_codes"] = list(self.session.scalars(
+                select(Project.code).where(Project.campaign_id == self.campaign.id)))
+            context["problem_categories"] = CATEGORIES
+        try:
+            return import_numbered(data, kind, filename=self.filename, sheet=sheet, context=context), []
+        except ImportRejected as exc:
+            return exc.valid, exc.errors
+        except ImportProblem as exc:
+            fail(self.session, Invalid(str(exc)), actor=self.actor, at=self.at, action=self.action,
+                 entity=self.entity, entity_key=self.key)
+
+    def reject(self, errors: list[RowError]) -> None:
+        """Name every bad row and import nothing (the refusal is audited)."""
+        if errors:
+            rejected = ImportRejected(self.filename, errors)
+            fail(self.session, RowsRejected(str(rejected), rejected.errors), actor=self.actor, at=self.at,
+                 action=self.action, entity=self.entity, entity_key=self.key)
+
+
+# --- departments: a new spec, applied like a changed YAML -----------------------------------------------
+
+
+def _spec_department(row: DepartmentRow, old: SpecDepartment | None) -> SpecDepartment:
+    contact = old.contact if old else Contact()
+    return SpecDepartment.model_validate({
+        "code": old.code if old else row.code,
+        "name": row.name,
+        "kind": row.type,
+        "contact": {"name": row.contact_person or contact.name, "phone": row.phone or contact.phone,
+                    "email": row.email or contact.email},
+        "tags": list(row.tags) or list(old.tags if old else ()),
+    })
+
+
+def _validation_text(exc: ValidationError) -> str:
+    from services.spec_files import plain_message
+
+    return "；".join(plain_message(e["msg"]) for e in exc.errors(include_url=False))
+
+
+def _departments(ctx: _Context, rows: Numbered) -> _Plan:
+    spec = stored_spec(ctx.campaign)
+    existing = {key_form(d.code): d for d in spec.departments}
+    merged = dict(existing)
+    errors: list[RowError] = []
+    added = updated = unchanged = 0
+    for number, row in rows:
+        old = existing.get(key_form(row.code))
+        try:
+            new = _spec_department(row, old)
+        except ValidationError as exc:
+            errors.append(RowError(row_number=number, column=None, message=_validation_text(exc)))
+            continue
+        merged[key_form(new.code)] = new
+        added += old is None
+        updated += old is not None and new != old
+        unchanged += old is not None and new == old
+
+    def apply() -> ImportReport:
+        from services.campaigns import launch
+        from services.spec_files import SpecInvalid, parse_spec, spec_to_yaml
+
+        try:
+            new_spec = CampaignSpec.model_validate({**spec.model_dump(), "departments": [
+                d.model_dump() for d in merged.values()]})
+        except ValidationError as exc:
+            fail(ctx.session, Invalid("导入后专项行动配置不成立：" + _validation_text(exc)), actor=ctx.actor,
+                 at=ctx.at, action=ctx.action, entity=ctx.entity, entity_key=ctx.key)
+        result = launch(ctx.session, new_spec, actor=ctx.actor, at=ctx.at, source_path=ctx.campaign.source_path)
+        base = None
+        if ctx.campaign.source_path:
+            try:
+                text = Path(ctx.campaign.source_path).read_text(encoding="utf-8")
+                if spec_digest(parse_spec(text, ctx.campaign.source_path)) == spec_digest(spec):
+                    base = text  # the file still says what was running: edit it, keeping its comments
+            except (OSError, UnicodeDecodeError, SpecInvalid):
+                base = None
+        return ImportReport("departments", added, updated, unchanged, spec_to_yaml(new_spec, base),
+                            tuple(result.lines()) if not result.unchanged else ())
+
+    return _Plan(errors, apply)
+
+
+# --- users ------------------------------------------------------------------------------------------------
+
+
+def _users(ctx: _Context, rows: Numbered) -> _Plan:
+    from services.users import add_user, check_user_fields, update_user
+
+    s = ctx.session
+    depts = ctx.departments()
+    existing = {u.username: u for u in s.scalars(select(User).where(User.username.in_([r.username for _, r in rows])))}
+    errors: list[RowError] = []
+    plans: list[tuple[UserRow, str | None]] = []
+    for number, row in rows:
+        code = depts[key_form(row.department_code)].code if row.department_code else None
+        try:
+            check_user_fields(s, username=row.username, display_name=row.full_name, role=row.role.value,
+                              department_code=code)
+        except Invalid as exc:
+            errors.append(RowError(row_number=number, column=None, message=str(exc)))
+            continue
+        plans.append((row, code))
+
+    def apply() -> ImportReport:
+        added = updated = unchanged = 0
+        passwords: dict[str, str] = {}
+        for row, code in plans:
+            user = existing.get(row.username)
+            if user is None:
+                password = row.initial_password.get_secret_value() if row.initial_password else None
+                if password is None:
+                    password = passwords[row.username] = secrets.token_urlsafe(9)
+                add_user(s, actor=ctx.actor, at=ctx.at, username=row.username, display_name=row.full_name,
+                         role=row.role.value, department_code=code, email=row.email, password=password)
+                added += 1
+            elif (user.display_name, user.role, user.department_code, user.email) == (
+                    row.full_name, row.role.value, code, row.email):
+                unchanged += 1
+            else:
+                update_user(s, actor=ctx.actor, at=ctx.at, username=row.username, display_name=row.full_name,
+                            role=row.role.value, department_code=code, email=row.email)
+                updated += 1
+        return ImportReport("users", added, updated, unchanged, passwords=passwords)
+
+    return _Plan(errors, apply)
+
+
+# --- projects --------------------------------------------------------------------------------------------------
+
+
+def _projects(ctx: _Context, rows: Numbered) -> _Plan:
+    from services.projects import apply_register
+
+    def apply() -> ImportReport:
+        added, updated = apply_register(ctx.session, actor=ctx.actor, at=ctx.at, campaign=ctx.campaign, rows=rows,
+                                        departments=ctx.departments(), entity_key=ctx.key)
+        return ImportReport("projects", added, updated)
+
+    return _Plan([], apply)
+
+
+# --- leads -------------------------------------------------------------------------------------------------------
+
+
+def _same_lead(lead: Lead, row: LeadRow) -> bool:
+    return (lead.source, lead.received_on, lead.category, lead.summary) == (
+        LEAD_SOURCE_LABELS[row.source], row.received_on, row.category, row.summary)
+
+
+def _leads(ctx: _Context, rows: Numbered) -> _Plan:
+    from services.leads import assign_lead, intake_lead
+
+    s = ctx.session
+    existing = {key_form(lead.code): lead for lead in s.scalars(select(Lead).where(
+        Lead.campaign_id == ctx.campaign.id, Lead.code.in_([r.code for _, r in rows])))}
+    errors = [RowError(row_number=n, column="线索编号",
+                       message=f"线索编号「{r.code}」已存在且内容不同；已受理的线索请在系统中办理，不能用导入覆盖")
+              for n, r in rows if key_form(r.code) in existing and not _same_lead(existing[key_form(r.code)], r)]
+
+    def apply() -> ImportReport:
+        depts = ctx.departments()
+        projects = {key_form(c): c for c in s.scalars(select(Project.code).where(Project.campaign_id == ctx.campaign.id))}
+        added = unchanged = 0
+        for _n, row in rows:
+            if key_form(row.code) in existing:
+                unchanged += 1
+                continue
+            lead = intake_lead(s, actor=ctx.actor, at=ctx.at, campaign_code=ctx.campaign.code,
+                               source=LEAD_SOURCE_LABELS[row.source], received_on=row.received_on,
+                               category=row.category, summary=row.summary,
+                               project_code=projects[key_form(row.project_code)] if row.project_code else None,
+                               reporter_name=row.reporter_name, reporter_phone=row.reporter_phone, code=row.code)
+            assign_lead(s, actor=ctx.actor, at=ctx.at, lead_id=lead.id, expected_version=lead.version,
+                        department_code=depts[key_form(row.handling_department_code)].code,
+                        working_days=row.time_limit_working_days or DEFAULT_LEAD_WORKING_DAYS)
+            added += 1
+        return ImportReport("leads", added, 0, unchanged)
+
+    return _Plan(errors, apply)
+
+
+_PLANS: dict[str, Callable[[_Context, Numbered], _Plan]] = {
+    "departments": _departments, "users": _users, "projects": _projects, "leads": _leads}
