@@ -8,6 +8,7 @@ import re
 
 from cli import output
 from cli.main import CliError, parse_date
+from cli.work_commands import _add_actor, _login, _now
 
 
 def _hhmm(text: str) -> tuple[int, int]:
@@ -29,8 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--day", type=parse_date, help="日期（默认：今天，北京时间）")
     p.set_defaults(handler=cmd_deliver)
 
-    p = sub.add_parser("deliveries", help="列出发送失败、已放弃或待确认的通知")
+    p = sub.add_parser("deliveries", help="列出发送失败、已放弃或待确认的通知；确认送达或重新发送（牵头办公室）")
     p.add_argument("--campaign", required=True, help="专项行动编号")
+    p.add_argument("--confirm", type=int, metavar="编号", help="处理一条待确认或已放弃的通知")
+    p.add_argument("--delivered", action="store_true", help="与 --confirm 一起：已核实送达（否则重新发送）")
+    _add_actor(p)
     p.set_defaults(handler=cmd_deliveries)
 
 
@@ -67,11 +71,17 @@ def cmd_deliver(args: argparse.Namespace) -> int:
 
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
-    from services.delivery import problems
+    from services.delivery import confirm_uncertain, problems
     from store.uow import UnitOfWork
 
     with UnitOfWork() as uow:
-        rows = problems(uow.session, args.campaign)
+        actor = _login(uow.session, args)
+        if args.confirm is not None:
+            confirm_uncertain(uow.session, actor=actor, at=_now(), delivery_id=args.confirm, delivered=args.delivered)
+            uow.commit()
+            output.out(f"通知 #{args.confirm}：{'已确认送达' if args.delivered else '将重新发送'}")
+            return 0
+        rows = problems(uow.session, actor=actor, campaign_code=args.campaign, at=_now())
     labels = {"failed": "待重试", "gave_up": "已放弃", "uncertain": "待确认"}
     if not rows:
         output.out("没有需要处理的通知。")

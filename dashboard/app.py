@@ -15,29 +15,9 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import session  # noqa: E402
-from domain.access import Role  # noqa: E402
+from dashboard.navigation import PAGES  # noqa: E402
 
 st.set_page_config(page_title="招投标专项整治工作台", page_icon=":material/assignment:", layout="wide")
-
-PAGES: dict[Role, list[tuple[str, str, str]]] = {
-    Role.leader: [
-        ("pages/leader_overview.py", "专项总览", ":material/dashboard:"),
-        ("pages/leader_departments.py", "部门进度", ":material/apartment:"),
-        ("pages/leader_ledger.py", "台账与线索", ":material/menu_book:"),
-    ],
-    Role.office: [
-        ("pages/office_review.py", "审核队列", ":material/fact_check:"),
-        ("pages/leader_overview.py", "专项总览", ":material/dashboard:"),
-        ("pages/leader_departments.py", "部门进度", ":material/apartment:"),
-        ("pages/leader_ledger.py", "台账与线索", ":material/menu_book:"),
-        ("pages/office_campaign.py", "专项行动配置", ":material/settings:"),
-        ("pages/office_operations.py", "巡检与通报", ":material/campaign:"),
-    ],
-    Role.department: [
-        ("pages/dept_assignments.py", "我的任务", ":material/assignment:"),
-        ("pages/dept_ledger.py", "问题台账与线索", ":material/menu_book:"),
-    ],
-}
 
 
 def login_page() -> None:
@@ -73,9 +53,10 @@ if actor is None:
     session.set_login_page(login)
     nav = st.navigation([login])
 else:
-    pages = [st.Page(path, title=title, icon=icon) for path, title, icon in PAGES.get(actor.role, [])]
-    if not pages:
+    sections = {name: [st.Page(path, title=title, icon=icon) for path, title, icon in entries]
+                for name, entries in PAGES.get(actor.role, {}).items()}
+    if not any(sections.values()):
         st.error("该账号的角色没有可用页面")
         st.stop()
-    nav = st.navigation(pages)
+    nav = st.navigation(sections if len(sections) > 1 else next(iter(sections.values())))
 nav.run()

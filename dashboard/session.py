@@ -84,6 +84,24 @@ def run_service(fn: Callable[..., T], *args: Any, commit: bool = False, **kwargs
         return None
 
 
+def unread_messages(actor: Actor) -> int:
+    """Unread in-app inbox items of the logged-in user (the sidebar badge)."""
+    from services.delivery import unread_count
+
+    with unit_of_work() as uow:
+        return unread_count(uow.session, actor.username)
+
+
+def run_action(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+    """A committed service call whose result does not matter: True when it succeeded."""
+
+    def call(session: Any, *a: Any, **kw: Any) -> bool:
+        fn(session, *a, **kw)
+        return True
+
+    return run_service(call, *args, commit=True, **kwargs) is True
+
+
 # --- login ------------------------------------------------------------------------------------
 
 

@@ -1,15 +1,22 @@
-"""Render helpers shared by pages: filters, flash messages, badges, submission history."""
+"""Render helpers shared by pages: filters, flash messages, badges, submission history, Excel downloads."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dashboard import queries, session
 from domain.access import ROLE_LABELS, Actor, Role
 from domain.spec import DEPARTMENT_KIND_LABELS, CampaignSpec
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+INBOX_PAGE = "pages/inbox.py"
 
 
 def page(*roles: Role) -> Actor:
@@ -19,6 +26,9 @@ def page(*roles: Role) -> Actor:
         st.markdown(f"**{actor.display_name or actor.username}**")
         dept = f" · {actor.department_code}" if actor.department_code else ""
         st.caption(f"{ROLE_LABELS[actor.role]}{dept}")
+        unread = session.unread_messages(actor)
+        if unread:
+            st.page_link(INBOX_PAGE, label=f"未读消息 {unread} 条", icon=":material/mark_email_unread:")
         if st.button("退出登录", key="logout"):
             session.logout()
             st.session_state["login_message"] = "已退出登录"
@@ -27,6 +37,104 @@ def page(*roles: Role) -> Actor:
         st.caption(f"今天：{session.today():%Y-%m-%d}")
     show_flash()
     return actor
+
+
+# --- Excel downloads (every table the dashboard shows) -------------------------------------------
+
+
+def _excel_cell(value: Any) -> Any:
+    """pandas / numpy scalars as the plain Python values exchange.xlsx_export understands."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple, set, dict)):
+        return value
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        return value
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def xlsx_bytes(df: pd.DataFrame, sheet: str = "数据") -> bytes:
+    """The frame as an .xlsx workbook; its column names (Chinese) are the headers."""
+    from exchange.xlsx_export import to_xlsx
+
+    rows = [[_excel_cell(v) for v in row] for row in df.itertuples(index=False, name=None)]
+    return to_xlsx({sheet: ([str(c) for c in df.columns], rows)})
+
+
+def download(data: bytes | Callable[[], bytes], *, filename: str, key: str, label: str = "下载 Excel",
+             mime: str = XLSX_MIME) -> None:
+    st.download_button(label, data=data, file_name=filename, mime=mime, key=key, on_click="ignore",
+                       icon=":material/download:")
+
+
+def xlsx_download(df: pd.DataFrame, *, filename: str, key: str, sheet: str = "数据",
+                  label: str = "下载 Excel") -> None:
+    """One download button; the workbook is built only when it is clicked."""
+    name = filename if filename.endswith(".xlsx") else f"{filename}.xlsx"
+    download(lambda: xlsx_bytes(df, sheet), filename=name, key=key, label=label)
+
+
+def table(df: pd.DataFrame, *, key: str, filename: str, sheet: str | None = None,
+          export: pd.DataFrame | None = None, **kwargs: Any) -> Any:
+    """st.dataframe plus its .xlsx download (``export``: a different frame to download, e.g. raw ratios)."""
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("width", "stretch")
+    event = st.dataframe(df, key=key, **kwargs)
+    xlsx_download(df if export is None else export, filename=filename, key=f"{key}_xlsx",
+                  sheet=sheet or filename.removesuffix(".xlsx"))
+    return event
+
+
+def ledger_download(actor: Actor, code: str, *, key: str, department_code: str | None = None) -> None:
+    """The 整改台账 with every problem's full close-out history, read through the service on click."""
+    from services.exports import ledger_xlsx
+
+    def build() -> bytes:
+        with session.unit_of_work() as uow:
+            return ledger_xlsx(uow.session, actor=actor, campaign_code=code, department_code=department_code)
+
+    suffix = f"-{department_code}" if department_code else ""
+    download(build, filename=f"整改台账-{code}{suffix}.xlsx", key=key, label="下载整改台账（含销号过程）")
+
+
+# --- imports ------------------------------------------------------------------------------------
+
+
+def row_error_table(problems: Sequence[Any], *, key: str) -> None:
+    """Row-numbered import errors (exchange.RowError or services.projects.RowProblem) as a table."""
+    df = pd.DataFrame([{"行号": p.row_number, "列": p.column or "（整行）", "问题": p.message} for p in problems])
+    table(df, key=key, filename="导入错误清单.xlsx", sheet="导入错误")
+
+
+def run_import(fn: Callable[..., Any], *args: Any, key: str, **kwargs: Any) -> Any:
+    """Call an import service and commit; bad rows are listed by row number, nothing is imported."""
+    from exchange.errors import ImportProblem, ImportRejected
+    from services.errors import RowsRejected
+
+    try:
+        with session.unit_of_work() as uow:
+            result = fn(uow.session, *args, **kwargs)
+            uow.commit()
+            return result
+    except RowsRejected as exc:
+        st.error(f"文件有 {len({p.row_number for p in exc.rows})} 行不符合要求，整个文件未导入，请修改后重新上传：")
+        row_error_table(exc.rows, key=key)
+    except ImportRejected as exc:
+        st.error(f"「{exc.filename}」有 {len({e.row_number for e in exc.errors})} 行不符合要求，"
+                 "整个文件未导入，请修改后重新上传：")
+        row_error_table(exc.errors, key=key)
+    except ImportProblem as exc:
+        st.error(f"文件无法导入：{exc}")
+    except session.user_errors() as exc:
+        st.error(str(exc))
+    return None
 
 
 def flash(message: str, kind: str = "success") -> None:
@@ -109,7 +217,19 @@ def countdown(spec: CampaignSpec | None, today: dt.date, due_on: dt.date, status
     return f"{prefix}剩 {days} 个工作日"
 
 
-def submission_history(subs: list) -> None:  # noqa: ANN001
+def _attachment_reader(actor: Actor, attachment_id: int) -> Callable[[], bytes]:
+    def read() -> bytes:
+        from services.submissions import read_attachment
+
+        with session.unit_of_work() as uow:
+            _dto, data = read_attachment(uow.session, actor=actor, attachment_id=attachment_id,
+                                         attachment_dir=session.attachment_dir(), at=session.now())
+            return data
+
+    return read
+
+
+def submission_history(subs: list, actor: Actor) -> None:  # noqa: ANN001
     if not subs:
         st.caption("尚无报送记录")
         return
@@ -121,12 +241,104 @@ def submission_history(subs: list) -> None:  # noqa: ANN001
             if s.text:
                 st.text(s.text)
             if s.rows:
-                st.dataframe(pd.DataFrame(s.rows), hide_index=True, width="stretch")
-            if s.attachments:
-                st.caption("附件：" + "、".join(f"{a.filename}（{a.size:,} 字节）" for a in s.attachments))
+                table(pd.DataFrame(s.rows), key=f"submission_rows_{s.id}",
+                      filename=f"报送明细-{s.assignment_id}-{s.seq}.xlsx", sheet="报送明细")
+            for a in s.attachments:  # read through the service (permission-checked) only when clicked
+                download(_attachment_reader(actor, a.id), filename=a.filename, key=f"attachment_{s.id}_{a.id}",
+                         label=f"附件：{a.filename}（{a.size:,} 字节）", mime=a.content_type or "application/octet-stream")
             if s.review_note:
                 st.warning(f"退回原因：{s.review_note}")
 
 
 def percent(x: float) -> str:
     return f"{x * 100:.1f}%"
+
+
+# --- problems and leads -------------------------------------------------------------------------
+
+
+def problem_frame(problems: Sequence[Any]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "编号": p.code, "责任单位": p.department_name, "项目编号": p.project_code or "", "类别": p.category,
+        "问题描述": p.description, "责任人": p.responsible_person or "", "整改措施": p.measure or "",
+        "处置方式": p.handling_class, "发现日期": p.found_on, "整改时限": p.deadline_on,
+        "状态": queries.PROBLEM_STATUS_LABELS.get(p.status, p.status), "反弹": "是" if p.rebound else "",
+        "销号日期": p.closed_on,
+    } for p in problems])
+
+
+def lead_frame(leads: Sequence[Any], *, show_reporter: bool = False) -> pd.DataFrame:
+    """Reporter identities only where the page asks for them (the office's own page); the service has
+    already blanked them for everyone else."""
+    rows = []
+    for x in leads:
+        row = {"序号": x.id, "编号": x.code, "来源": x.source, "收到日期": x.received_on, "类别": x.category, "摘要": x.summary,
+               "涉及项目": x.project_code or "", "承办部门": x.department_code or "（未交办）",
+               "办理期限": x.due_on, "状态": queries.LEAD_STATUS_LABELS.get(x.status, x.status),
+               "结果": x.outcome or "", "处理措施": "、".join(x.measures), "罚款（万元）": float(x.fine_wan),
+               "涉及企业": x.enterprises_involved, "处理人数": x.people_dealt_with, "办结日期": x.closed_on}
+        if show_reporter:
+            row["举报人"] = x.reporter_name or ""
+            row["举报人电话"] = x.reporter_phone or ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def problem_form(actor: Actor, code: str, *, key: str) -> None:
+    """登记问题: the office for any department, a department for itself (the service decides)."""
+    from services import problems as problem_service
+
+    phases = queries.phases(code)
+    if phases.empty:
+        st.info("专项行动尚无阶段")
+        return
+    titles = dict(zip(phases["key"], phases["title"]))
+    today = session.today()
+    with st.form(key, clear_on_submit=True):
+        if actor.role == Role.department:
+            dept = actor.department_code
+            st.caption(f"责任单位：{dept}")
+        else:
+            depts = queries.departments(code)
+            names = dict(zip(depts["code"], depts["name"]))
+            dept = st.selectbox("责任单位", list(depts["code"]), format_func=lambda c: f"{names[c]}（{c}）",
+                                key=f"{key}_dept")
+        c1, c2, c3 = st.columns(3)
+        phase = c1.selectbox("发现阶段", list(titles), format_func=titles.get, key=f"{key}_phase")
+        category = c2.selectbox("问题类别", list(problem_service.CATEGORIES), key=f"{key}_category")
+        handling = c3.selectbox("整改方式", list(problem_service.HANDLING_CLASSES), key=f"{key}_handling")
+        description = st.text_area("问题描述", key=f"{key}_description")
+        c4, c5, c6 = st.columns(3)
+        project = c4.text_input("项目编号（可不填）", key=f"{key}_project")
+        person = c5.text_input("责任人（可不填）", key=f"{key}_person")
+        deadline = c6.date_input("整改时限", value=today + dt.timedelta(days=30), key=f"{key}_deadline")
+        measure = st.text_input("整改措施", key=f"{key}_measure")
+        go = st.form_submit_button("登记问题", type="primary")
+    if go:
+        done = session.run_service(problem_service.record_problem, actor=actor, at=session.now(), campaign_code=code,
+                                   department_code=dept, phase_key=phase, category=category, description=description,
+                                   handling_class=handling, deadline_on=deadline, found_on=today,
+                                   project_code=project.strip() or None, responsible_person=person.strip() or None,
+                                   measure=measure.strip() or None, commit=True)
+        if done is not None:
+            flash(f"已登记问题 {done.code}")
+            st.rerun()
+
+
+def import_kinds() -> dict[str, str]:
+    from services.imports import KIND_LABELS
+
+    return dict(KIND_LABELS)
+
+
+def import_template_download(kind: str, *, key: str) -> None:
+    from services.imports import KIND_LABELS, template, template_filename
+
+    download(lambda: template(kind), filename=template_filename(kind), key=key,
+             label=f"下载{KIND_LABELS.get(kind, kind)}导入模板")
+
+
+def report_text(report: Any) -> str:
+    """An import report in words (its own lines() when it has them)."""
+    lines = getattr(report, "lines", None)
+    return "；".join(lines()) if callable(lines) else str(report)

@@ -36,10 +36,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pydantic import Field
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from domain.access import Actor, can_administer
 from domain.rules import standing
 from domain.spec import CampaignSpec
 from notify import (
@@ -53,7 +54,10 @@ from notify import (
     send_email,
     send_webhook,
 )
+from services import audit
 from services.campaigns import get_campaign, stored_spec
+from services.errors import Invalid
+from services.guard import check, fail
 from services.holidays import campaign_calendar
 from store.models import Assignment, Campaign, Department, Outbox, OutboxDelivery, TaskTemplate, User
 
@@ -476,7 +480,11 @@ def inbox_for(session: Session, username: str, *, unread_only: bool = False, lim
 
 
 def unread_count(session: Session, username: str) -> int:
-    return len(inbox_for(session, username, unread_only=True, limit=1000))
+    """One COUNT query: the dashboard asks on every page."""
+    return int(session.scalar(
+        select(func.count(OutboxDelivery.id))
+        .where(OutboxDelivery.channel == "inbox", OutboxDelivery.target == username, OutboxDelivery.read_at.is_(None))
+    ) or 0)
 
 
 def mark_read(session: Session, username: str, delivery_id: int, at: dt.datetime) -> bool:
@@ -503,8 +511,11 @@ class DeliveryProblem:
     next_attempt_at: dt.datetime | None
 
 
-def problems(session: Session, campaign_code: str) -> list[DeliveryProblem]:
-    """Deliveries that need attention (failed, gave_up, uncertain), for the dashboard and CLI."""
+def problems(session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None
+             ) -> list[DeliveryProblem]:
+    """Deliveries that need attention (failed, gave_up, uncertain): the office's list, in the dashboard and CLI."""
+    check(session, can_administer(actor), actor=actor, at=at, action="delivery.list", entity="campaign",
+          entity_key=campaign_code, label="查看发送失败的通知", reason="通知发送情况由牵头办公室处理。")
     campaign = get_campaign(session, campaign_code)
     rows = session.scalars(
         select(OutboxDelivery)
@@ -515,16 +526,23 @@ def problems(session: Session, campaign_code: str) -> list[DeliveryProblem]:
                             r.last_error, r.next_attempt_at) for r in rows]
 
 
-def confirm_uncertain(session: Session, delivery_id: int, *, delivered: bool, at: dt.datetime) -> None:
+def confirm_uncertain(session: Session, *, actor: Actor, at: dt.datetime, delivery_id: int, delivered: bool) -> None:
     """The office checked an interrupted / abandoned delivery: it arrived, or it should be sent again."""
+    key = str(delivery_id)
+    check(session, can_administer(actor), actor=actor, at=at, action="delivery.confirm", entity="delivery",
+          entity_key=key, label="确认通知送达情况", reason="通知发送情况由牵头办公室处理。")
     row = session.get(OutboxDelivery, delivery_id)
     if row is None or row.state not in (UNCERTAIN, GAVE_UP):
-        raise ValueError(f"通知 #{delivery_id} 不处于待确认或已放弃状态")
+        fail(session, Invalid(f"通知 #{delivery_id} 不处于待确认或已放弃状态"), actor=actor, at=at,
+             action="delivery.confirm", entity="delivery", entity_key=key)
+    before = {"state": row.state, "attempts": row.attempts}
     if delivered:
         row.state, row.sent_at = SENT, at
         row.last_error = (row.last_error or "") + "（已人工确认送达）"
     else:
         row.state, row.next_attempt_at, row.attempts = PENDING, None, 0
+    audit.record(session, at=at, actor=actor, action="delivery.confirm", entity="delivery", entity_key=key,
+                 before=before, after={"state": row.state, "attempts": row.attempts})
 
 
 def counts(session: Session, campaign_code: str) -> dict[tuple[str, str], int]:
@@ -538,3 +556,13 @@ def counts(session: Session, campaign_code: str) -> dict[tuple[str, str], int]:
     return dict(out)
 
 
+
+
+def mark_all_read(session: Session, username: str, at: dt.datetime) -> int:
+    """Mark every unread inbox item of this user read; returns how many."""
+    return int(session.execute(
+        update(OutboxDelivery)
+        .where(OutboxDelivery.channel == "inbox", OutboxDelivery.target == username, OutboxDelivery.read_at.is_(None))
+        .values(read_at=at)
+        .execution_options(synchronize_session=False)
+    ).rowcount or 0)

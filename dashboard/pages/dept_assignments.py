@@ -35,7 +35,7 @@ table = pd.DataFrame([{
 if table.empty:
     st.info("目前没有需要办理的任务")
 else:
-    st.dataframe(table, hide_index=True, width="stretch", key="my_tasks")
+    widgets.table(table, key="my_tasks", filename=f"我的任务-{code}.xlsx", sheet="我的任务")
 
 st.subheader("办理任务")
 ids = [a.id for a in shown]
@@ -44,8 +44,10 @@ params_id = st.query_params.get("assignment")
 choice = st.selectbox("选择任务", [0] + ids, key="pick_assignment",
                       format_func=lambda i: "（请选择）" if i == 0 else
                       f"{by_id[i].title}{' · ' + by_id[i].period if by_id[i].period else ''}（截止 {by_id[i].due_on}）")
-manual = st.number_input("或输入任务编号打开", min_value=0, step=1, value=int(params_id or 0) if str(params_id or "0").isdigit() else 0,
-                         key="open_assignment_id")
+initial = {}
+if "open_assignment_id" not in st.session_state:  # set by 消息 → 去办理, or the ?assignment= link of a reminder
+    initial["value"] = int(params_id) if str(params_id or "").isdigit() else 0
+manual = st.number_input("或输入任务编号打开", min_value=0, step=1, key="open_assignment_id", **initial)
 target = int(choice or manual or 0)
 if target:
     result = session.run_service(sub.get_assignment, actor=actor, assignment_id=target)
@@ -53,7 +55,7 @@ if target:
         a, history = result
         st.markdown(f"**{a.title}** · {a.phase_title}{' · ' + a.period if a.period else ''} · 截止 {a.due_on} · "
                     f"{widgets.countdown(spec, today, a.due_on, a.status, a.overdue_days)}")
-        widgets.submission_history(history)
+        widgets.submission_history(history, actor)
         if a.status in ("open", "returned"):
             with st.form(f"submit_{a.id}", clear_on_submit=True):
                 text = st.text_area("报送内容", key=f"text_{a.id}", placeholder="填写工作情况、整改进展等")

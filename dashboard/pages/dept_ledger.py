@@ -1,6 +1,5 @@
 """问题台账与线索: the department's ledger rows, 销号 requests, and the leads assigned to it."""
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import queries, session, widgets
@@ -19,56 +18,64 @@ with tab_problems:
     if not problems:
         st.info("本部门台账暂无问题")
     else:
-        st.dataframe(pd.DataFrame([{
-            "编号": p.code, "类别": p.category, "问题描述": p.description, "处置方式": p.handling_class,
-            "整改时限": p.deadline_on, "状态": queries.PROBLEM_STATUS_LABELS.get(p.status, p.status),
-            "反弹": "是" if p.rebound else "",
-        } for p in problems]), hide_index=True, width="stretch", key="dept_problems")
-        open_ones = {p.id: p for p in problems if p.status == "open"}
-        if open_ones:
-            st.subheader("申请销号")
-            pid = st.selectbox("问题", list(open_ones), key="close_pick",
-                               format_func=lambda i: f"{open_ones[i].code} · {open_ones[i].description[:30]}")
-            with st.form("request_close", clear_on_submit=True):
-                evidence = st.text_area("整改佐证说明")
-                files = st.file_uploader("佐证附件", accept_multiple_files=True)
-                go = st.form_submit_button("提交销号申请", type="primary")
-            if go:
-                p = open_ones[pid]
-                uploads = [Upload(f.name, f.type or "application/octet-stream", f.getvalue()) for f in files or []]
-                if session.run_service(problem_service.request_close, actor=actor, at=session.now(), problem_id=p.id,
-                                       expected_version=p.version, evidence=evidence, attachments=uploads,
-                                       attachment_dir=session.attachment_dir(), commit=True):
-                    widgets.flash(f"已提交问题 {p.code} 的销号申请")
-                    st.rerun()
+        widgets.table(widgets.problem_frame(problems), key="dept_problems",
+                      filename=f"问题台账-{actor.department_code}.xlsx", sheet="问题台账")
+        widgets.ledger_download(actor, code, key="dept_ledger_xlsx", department_code=actor.department_code)
+    with st.expander("登记问题（自查发现）"):
+        widgets.problem_form(actor, code, key="dept_problem")
+    open_ones = {p.id: p for p in problems if p.status == "open"}
+    if open_ones:
+        st.subheader("申请销号")
+        pid = st.selectbox("问题", list(open_ones), key="close_pick",
+                           format_func=lambda i: f"{open_ones[i].code} · {open_ones[i].description[:30]}")
+        with st.form("request_close", clear_on_submit=True):
+            evidence = st.text_area("整改佐证说明", key="close_evidence")
+            files = st.file_uploader("佐证附件", accept_multiple_files=True, key="close_files")
+            go = st.form_submit_button("提交销号申请", type="primary")
+        if go:
+            p = open_ones[pid]
+            uploads = [Upload(f.name, f.type or "application/octet-stream", f.getvalue()) for f in files or []]
+            if session.run_service(problem_service.request_close, actor=actor, at=session.now(), problem_id=p.id,
+                                   expected_version=p.version, evidence=evidence, attachments=uploads,
+                                   attachment_dir=session.attachment_dir(), commit=True):
+                widgets.flash(f"已提交问题 {p.code} 的销号申请")
+                st.rerun()
 
 with tab_leads:
     leads = session.run_service(lead_service.list_leads, actor=actor, campaign_code=code) or []
     if not leads:
         st.info("暂无交办本部门的线索")
     else:
-        st.dataframe(pd.DataFrame([{
-            "编号": x.code, "来源": x.source, "类别": x.category, "摘要": x.summary, "办理期限": x.due_on,
-            "状态": queries.LEAD_STATUS_LABELS.get(x.status, x.status), "结果": x.outcome or "",
-        } for x in leads]), hide_index=True, width="stretch", key="dept_leads")
+        widgets.table(widgets.lead_frame(leads), key="dept_leads", filename=f"交办线索-{actor.department_code}.xlsx",
+                      sheet="交办线索")
+    lead_id = st.number_input("按线索序号打开", min_value=0, step=1, key="open_lead_id")
+    if lead_id:
+        x = session.run_service(lead_service.get_lead, actor=actor, lead_id=int(lead_id), at=session.now())
+        if x is not None:
+            with st.container(border=True):
+                st.markdown(f"**{x.code}** · {x.source} · {x.category} · 收到 {x.received_on} · 办理期限 {x.due_on or '—'}"
+                            f" · {queries.LEAD_STATUS_LABELS.get(x.status, x.status)}")
+                st.write(x.summary)
+    if leads:
         mine = {x.id: x for x in leads if x.status == "assigned"}
         if mine:
             st.subheader("报送办理结果")
             lid = st.selectbox("线索", list(mine), key="lead_pick",
-                               format_func=lambda i: f"{mine[i].code} · {mine[i].summary[:30]}")
+                               format_func=lambda i: f"{mine[i].code} · {mine[i].summary[:30]}（期限 {mine[i].due_on}）")
             with st.form("lead_outcome"):
-                outcome = st.radio("核查结果", ["查实", "不实"], horizontal=True)
-                measures = st.text_input("处理措施（用、分隔）")
-                fine = st.number_input("罚款（万元）", min_value=0.0, step=0.1)
-                ent = st.number_input("涉及企业数", min_value=0, step=1)
-                ppl = st.number_input("处理人数", min_value=0, step=1)
+                outcome = st.radio("核查结果", list(lead_service.OUTCOMES), horizontal=True, key="lead_outcome_result")
+                measures = st.multiselect("处理措施", list(lead_service.MEASURES), key="lead_measures",
+                                          placeholder="查实时选择；不实则不选")
+                c = st.columns(3)
+                fine = c[0].number_input("罚款（万元）", min_value=0.0, step=0.1, key="lead_fine")
+                ent = c[1].number_input("涉及企业数", min_value=0, step=1, key="lead_enterprises")
+                ppl = c[2].number_input("处理人数", min_value=0, step=1, key="lead_people")
                 go = st.form_submit_button("报送结果", type="primary")
             if go:
                 x = mine[lid]
                 if session.run_service(lead_service.report_outcome, actor=actor, at=session.now(), lead_id=x.id,
-                                       expected_version=x.version, outcome=outcome,
-                                       measures=[m for m in measures.replace(",", "、").split("、") if m.strip()],
-                                       fine_wan=fine, enterprises_involved=int(ent), people_dealt_with=int(ppl),
-                                       commit=True):
-                    widgets.flash(f"已报送线索 {x.code} 的办理结果")
+                                       expected_version=x.version, outcome=outcome, measures=measures,
+                                       fine_wan=round(fine, 2), enterprises_involved=int(ent),
+                                       people_dealt_with=int(ppl), commit=True):
+                    widgets.flash(f"已报送线索 {x.code} 的办理结果，等待牵头办公室办结")
                     st.rerun()

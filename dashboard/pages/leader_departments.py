@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import charts, queries, session, widgets
 from domain.access import Role
+from exchange.xlsx_export import Percent
 
 widgets.page(Role.leader, Role.office)
 code = widgets.campaign_or_stop()
@@ -39,9 +40,13 @@ view = table[["code", "name", "kind_label", "assigned", "submitted", "accepted",
               "escalation_level", "completion", "on_time_rate", "grade"]].rename(columns=queries.BOARD_LABELS)
 view["完成率"] = (view["完成率"] * 100).round(1)
 view["按时率"] = (view["按时率"] * 100).round(1)
-selected = st.dataframe(view, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                        key="board_table",
-                        column_config={"完成率": st.column_config.ProgressColumn("完成率", format="%.1f%%",
+export = table[["code", "name", "kind_label", "assigned", "submitted", "accepted", "on_time", "overdue",
+                "escalation_level", "completion", "on_time_rate", "grade"]].rename(columns=queries.BOARD_LABELS)
+export["完成率"] = export["完成率"].map(Percent)
+export["按时率"] = export["按时率"].map(Percent)
+selected = widgets.table(view, key="board_table", filename=f"部门进度-{code}-{day or today}.xlsx", sheet="部门进度",
+                         export=export, on_select="rerun", selection_mode="single-row",
+                         column_config={"完成率": st.column_config.ProgressColumn("完成率", format="%.1f%%",
                                                                                min_value=0, max_value=100),
                                        "按时率": st.column_config.NumberColumn("按时率", format="%.1f%%")})
 rows = selected.selection.rows if selected else []
@@ -58,11 +63,11 @@ overdue = queries.overdue(code, phase_key, kinds)
 if overdue.empty:
     st.success("当前没有逾期任务")
 else:
-    st.dataframe(overdue[["name", "task", "phase", "period", "due_on", "status_label", "overdue_days", "escalation"]]
-                 .rename(columns={"name": "部门", "task": "任务", "phase": "阶段", "period": "期次",
-                                  "due_on": "截止日期", "status_label": "状态", "overdue_days": "逾期工作日",
-                                  "escalation": "升级等级"}),
-                 hide_index=True, width="stretch", key="overdue_table")
+    widgets.table(overdue[["name", "task", "phase", "period", "due_on", "status_label", "overdue_days", "escalation"]]
+                  .rename(columns={"name": "部门", "task": "任务", "phase": "阶段", "period": "期次",
+                                   "due_on": "截止日期", "status_label": "状态", "overdue_days": "逾期工作日",
+                                   "escalation": "升级等级"}),
+                  key="overdue_table", filename=f"逾期任务-{code}.xlsx", sheet="逾期任务")
 
 st.subheader("部门任务明细")
 names = dict(zip(board["code"], board["name"]))
@@ -77,7 +82,7 @@ if dept:
     spec = queries.spec(code)
     detail["进度"] = [widgets.countdown(spec, today, r.due_on, r.status, r.overdue_days)
                     for r in detail.itertuples()]
-    st.dataframe(detail[["id", "task", "phase", "period", "due_on", "status_label", "进度", "overdue_days"]]
-                 .rename(columns={"id": "任务编号", "task": "任务", "phase": "阶段", "period": "期次",
-                                  "due_on": "截止日期", "status_label": "状态", "overdue_days": "逾期工作日"}),
-                 hide_index=True, width="stretch", key="drill_table")
+    widgets.table(detail[["id", "task", "phase", "period", "due_on", "status_label", "进度", "overdue_days"]]
+                  .rename(columns={"id": "任务编号", "task": "任务", "phase": "阶段", "period": "期次",
+                                   "due_on": "截止日期", "status_label": "状态", "overdue_days": "逾期工作日"}),
+                  key="drill_table", filename=f"部门任务-{dept}.xlsx", sheet="部门任务")

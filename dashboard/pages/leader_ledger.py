@@ -7,6 +7,9 @@ import streamlit as st
 
 from dashboard import charts, queries, session, widgets
 from domain.access import Role
+from exchange.xlsx_export import Percent
+from services import leads as lead_service
+from services import problems as problem_service
 
 actor = widgets.page(Role.leader, Role.office)
 code = widgets.campaign_or_stop()
@@ -30,13 +33,33 @@ right.plotly_chart(charts.leads_funnel(leads), width="stretch", key="funnel")
 st.plotly_chart(charts.penalties(leads[leads["status"] == "closed"]), width="stretch", key="penalties")
 
 if not probs.empty:
-    st.dataframe(probs.rename(columns={"code": "部门代码", "name": "部门", "total": "问题数", "closed": "已销号",
-                                       "closing": "待销号审核", "rebound": "反弹", "close_rate": "销号率"}),
-                 hide_index=True, width="stretch", key="problems_table",
-                 column_config={"销号率": st.column_config.NumberColumn(format="percent")})
+    by_dept = probs.rename(columns={"code": "部门代码", "name": "部门", "total": "问题数", "closed": "已销号",
+                                    "closing": "待销号审核", "rebound": "反弹", "close_rate": "销号率"})
+    export = by_dept.copy()
+    export["销号率"] = export["销号率"].map(Percent)
+    widgets.table(by_dept, key="problems_table", filename=f"问题台账按部门-{code}.xlsx", sheet="按部门",
+                  export=export, column_config={"销号率": st.column_config.NumberColumn(format="percent")})
+
+tab_problems, tab_leads = st.tabs(["问题清单", "线索清单"])
+with tab_problems:
+    problems = session.run_service(problem_service.list_problems, actor=actor, campaign_code=code) or []
+    if not problems:
+        st.info("台账暂无问题")
+    else:
+        widgets.table(widgets.problem_frame(problems), key="all_problems", filename=f"问题清单-{code}.xlsx",
+                      sheet="问题清单")
+    widgets.ledger_download(actor, code, key="ledger_xlsx")
+with tab_leads:
+    leads_list = session.run_service(lead_service.list_leads, actor=actor, campaign_code=code) or []
+    if not leads_list:
+        st.info("暂无线索")
+    else:
+        widgets.table(widgets.lead_frame(leads_list), key="all_leads", filename=f"线索清单-{code}.xlsx",
+                      sheet="线索清单")
 
 if actor.role == Role.office:
-    from services import problems as problem_service
+    with st.expander("登记问题（核查、回头看发现）"):
+        widgets.problem_form(actor, code, key="office_problem")
 
     st.subheader("待销号审核")
     pending = session.run_service(problem_service.list_problems, actor=actor, campaign_code=code, status="closing")
@@ -58,3 +81,20 @@ if actor.role == Role.office:
                                        problem_id=p.id, expected_version=p.version, reason=note, commit=True):
                     widgets.flash(f"已驳回问题 {p.code} 的销号申请", "warning")
                     st.rerun()
+
+    st.subheader("回头看：认定反弹")
+    closed = [p for p in problems if p.status == "closed"]
+    if not closed:
+        st.caption("没有已销号的问题")
+    else:
+        by_id = {p.id: p for p in closed}
+        pid = st.selectbox("已销号问题", list(by_id), key="rebound_pick",
+                           format_func=lambda i: f"{by_id[i].code} · {by_id[i].department_name} · "
+                                                 f"{by_id[i].description[:30]}")
+        reason = st.text_area("回头看发现的情况（必填）", key="rebound_reason")
+        if st.button("认定反弹并重新整改", key="rebound_go"):
+            p = by_id[pid]
+            if session.run_service(problem_service.reopen_rebound, actor=actor, at=session.now(), problem_id=p.id,
+                                   expected_version=p.version, reason=reason, commit=True):
+                widgets.flash(f"问题 {p.code} 已认定反弹，重新进入整改", "warning")
+                st.rerun()

@@ -41,8 +41,9 @@ try:
     spec = parse_spec(text, name)
 except SpecInvalid as exc:
     st.error(f"YAML 校验未通过：{len(exc.problems)} 处问题")
-    st.dataframe(pd.DataFrame([{"行": p.line, "列": p.column, "字段": p.field, "问题": p.message}
-                               for p in exc.problems]), hide_index=True, width="stretch", key="spec_problems")
+    widgets.table(pd.DataFrame([{"行": p.line, "列": p.column, "字段": p.field, "问题": p.message}
+                                for p in exc.problems]), key="spec_problems", filename="YAML校验问题.xlsx",
+                  sheet="校验问题")
     st.stop()
 
 st.success(f"校验通过：{spec.title}（{spec.id}）")
@@ -58,7 +59,7 @@ preview = pd.DataFrame([{"任务": titles[a.template_key].title, "部门": a.dep
                          "成果": DELIVERABLE_LABELS.get(titles[a.template_key].deliverable, ""),
                          "牵头": "牵头" if a.is_lead else ""} for a in plan.assignments])
 with st.expander("任务计划预览", expanded=False):
-    st.dataframe(preview, hide_index=True, width="stretch", key="plan_preview")
+    widgets.table(preview, key="plan_preview", filename=f"任务计划-{spec.id}.xlsx", sheet="任务计划")
 
 # Dry run: launch in a unit of work that is rolled back, to show what would change.
 try:

@@ -2,11 +2,13 @@
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import queries, session, widgets
 from domain.access import Role
 from domain.rollup import rate
+from services import delivery
 
 actor = widgets.page(Role.office)
 code = widgets.campaign_or_stop()
@@ -34,6 +36,34 @@ if st.button("立即巡检", key="tick_now"):
             widgets.flash(f"巡检完成（{as_of}）：开启任务 {c.opened} 项，逾期更新 {c.overdue_updated} 项，"
                           f"升级 {c.escalations} 项，提醒 {c.reminders} 条，统计 {summary.rollup_rows} 行")
             st.rerun()
+
+st.subheader("通知发送情况")
+stuck = session.run_service(delivery.problems, actor=actor, campaign_code=code, at=session.now())
+STATE_LABELS = {"failed": "待重试", "gave_up": "已放弃", "uncertain": "待确认（发送中断）"}
+if not stuck:
+    st.caption("所有通知均已送达或正在按计划发送。")
+else:
+    st.warning(f"{len(stuck)} 条通知需要处理：失败的渠道不影响其他渠道；“待确认”的通知不会自动重发，以免重复打扰。")
+    widgets.table(pd.DataFrame([{
+        "编号": d.id, "渠道": d.channel, "接收方": d.target, "主题": d.subject, "状态": STATE_LABELS.get(d.state, d.state),
+        "尝试次数": d.attempts, "最近错误": d.last_error or "",
+        "下次重试": d.next_attempt_at.astimezone(session.LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if d.next_attempt_at else "",
+    } for d in stuck]), key="delivery_problems", filename=f"通知发送问题-{code}.xlsx", sheet="通知发送问题")
+    confirmable = [d for d in stuck if d.state in ("uncertain", "gave_up")]
+    if confirmable:
+        pick = st.selectbox("处理一条待确认 / 已放弃的通知", confirmable, key="delivery_pick",
+                            format_func=lambda d: f"#{d.id} {d.channel} → {d.target}：{d.subject}")
+        left, right = st.columns(2)
+        if left.button("已核实送达", key="delivery_delivered"):
+            if session.run_action(delivery.confirm_uncertain, actor=actor, at=session.now(), delivery_id=pick.id,
+                                  delivered=True):
+                widgets.flash(f"通知 #{pick.id} 已确认送达")
+                st.rerun()
+        if right.button("重新发送", key="delivery_resend"):
+            if session.run_action(delivery.confirm_uncertain, actor=actor, at=session.now(), delivery_id=pick.id,
+                                  delivered=False):
+                widgets.flash(f"通知 #{pick.id} 将在下次发送时重发")
+                st.rerun()
 
 st.subheader("通报草稿")
 day = queries.rollup_day(code, today)

@@ -24,7 +24,7 @@ for a in queue:
         if result is None:
             continue
         _dto, history = result
-        widgets.submission_history(history)
+        widgets.submission_history(history, actor)
         reason = st.text_input("退回原因（退回时必填）", key=f"reason_{a.id}")
         left, right = st.columns(2)
         if left.button("通过", key=f"accept_{a.id}", type="primary"):

@@ -1,5 +1,7 @@
 """The dashboard in Debian's Chromium through Playwright: a department submits, the office accepts,
-the leader board shows the change. Saves docs/screenshots/{leader,office,department}.png.
+the leader board shows the change; on the way the department reads its inbox and each role downloads
+an .xlsx that is opened and checked. Saves docs/screenshots/{leader,office,department}.png and a few
+more (leader-departments, office-leads, department-inbox).
 
 Never downloads a browser: it drives /usr/bin/chromium, installed with apt (chromium and
 fonts-wqy-zenhei, for Chinese glyphs) in the set-up when missing.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -50,10 +53,13 @@ def free_port() -> int:
 
 
 def prepare_database(url: str) -> None:
-    """yanjiang-2020 launched, simulated and ticked day by day to AS_OF (services, no Prefect); users."""
+    """yanjiang-2020 launched, simulated (submissions, register, ledger, leads) and ticked day by day to
+    AS_OF, with the in-app inbox planned each day (services, no Prefect); users."""
     from domain.access import SYSTEM
+    from notify import NotifySettings
     from services.campaigns import launch
-    from services.simulation import simulate_day
+    from services.delivery import plan_deliveries
+    from services.simulation import simulate_day, simulate_work
     from services.spec_files import load_spec
     from services.users import add_user
     from store.uow import UnitOfWork
@@ -70,12 +76,17 @@ def prepare_database(url: str) -> None:
         add_user(uow.session, actor=SYSTEM, at=at, username=f"dept_{DEPT}", display_name="区住建局联络员",
                  role="department", department_code=DEPT, email=None, password=PASSWORD)
         uow.commit()
+    inbox_only = NotifySettings(smtp_host=None, webhooks=[])
     day = spec.start
     while day <= AS_OF:
         with UnitOfWork(url) as uow:
             simulate_day(uow.session, spec.id, day, 7)
+            simulate_work(uow.session, spec.id, day, 7)
             uow.commit()
         run_tick(uow.engine, spec.id, day)
+        with UnitOfWork(url) as uow:
+            plan_deliveries(uow.session, spec.id, day, inbox_only)
+            uow.commit()
         day += dt.timedelta(days=1)
 
 
@@ -156,6 +167,28 @@ def metric(page, label: str) -> str:  # noqa: ANN001
     return box.get_by_test_id("stMetricValue").inner_text()
 
 
+def download_xlsx(page, button) -> list[tuple]:  # noqa: ANN001
+    """Click a download button; the rows of the first sheet of the .xlsx the browser receives."""
+    import io
+
+    import openpyxl
+
+    with page.expect_download(timeout=30_000) as info:
+        button.click()
+    path = info.value.path()
+    assert info.value.suggested_filename.endswith(".xlsx"), info.value.suggested_filename
+    book = openpyxl.load_workbook(io.BytesIO(Path(path).read_bytes()))
+    return list(book.active.iter_rows(values_only=True))
+
+
+def open_nav(page, name: str) -> None:  # noqa: ANN001
+    from playwright.sync_api import expect
+
+    page.get_by_role("link", name=name, exact=True).click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible(timeout=30_000)
+    wait_idle(page)
+
+
 def test_submit_accept_and_the_board_changes(server):
     from playwright.sync_api import expect, sync_playwright
 
@@ -176,11 +209,23 @@ def test_submit_accept_and_the_board_changes(server):
             before = metric(page, "完成率")
             ctx.close()
 
-            # The department submits.
+            # The department: its unread messages, its task list as Excel, then it submits.
             ctx, page = fresh()
             login(page, base, f"dept_{DEPT}")
             expect(page.get_by_role("heading", name="我的任务")).to_be_visible()
+            badge = page.get_by_role("link", name=re.compile(r"未读消息 \d+ 条"))
+            expect(badge).to_be_visible()
             page.screenshot(path=str(SHOTS / "department.png"))
+            rows = download_xlsx(page, page.get_by_role("button", name="下载 Excel").first)
+            assert rows[0][:3] == ("任务编号", "任务", "截止日期") and len(rows) > 1, rows[:2]
+            badge.click()
+            expect(page.get_by_role("heading", name="消息")).to_be_visible(timeout=30_000)
+            wait_idle(page)
+            page.screenshot(path=str(SHOTS / "department-inbox.png"))
+            page.get_by_role("button", name="全部标为已读").click()
+            expect(page.get_by_text(re.compile(r"已将 \d+ 条消息标为已读"))).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("link", name=re.compile("未读消息"))).to_have_count(0)
+            open_nav(page, "我的任务")
             box = page.get_by_label("或输入任务编号打开")
             box.fill(str(assignment_id))
             box.press("Enter")
@@ -201,6 +246,13 @@ def test_submit_accept_and_the_board_changes(server):
             page.screenshot(path=str(SHOTS / "office.png"))
             item.get_by_role("button", name="通过").click()
             expect(page.get_by_text(f"已通过：区住建局 · {title}")).to_be_visible(timeout=30_000)
+            open_nav(page, "线索办理")
+            page.screenshot(path=str(SHOTS / "office-leads.png"))
+            page.get_by_role("link", name="台账与线索", exact=True).click()
+            expect(page.get_by_role("heading", name="问题台账与案件线索")).to_be_visible(timeout=30_000)
+            wait_idle(page)
+            ledger = download_xlsx(page, page.get_by_role("button", name="下载整改台账（含销号过程）"))
+            assert ledger[0][0] == "序号" and ledger[0][-1] == "销号过程" and len(ledger) > 1, ledger[:2]
             ctx.close()
 
             # The leader sees the change.

@@ -31,14 +31,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from domain.access import SYSTEM
+from domain.access import SYSTEM, Actor, Forbidden, Role
 from notify import WebhookTarget, verify_dingtalk_signature
 from services import campaigns, delivery, ticking
 from services.delivery import DeliverySettings
 from services.spec_files import load_spec
 from store.db import make_engine
 from store.migrate import upgrade
-from store.models import Outbox, OutboxDelivery, User
+from store.models import AuditEntry, Outbox, OutboxDelivery, User
 from store.uow import UnitOfWork
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +46,8 @@ SPEC = ROOT / "config" / "campaigns" / "yanjiang-2020.yaml"
 CODE = "yanjiang-2020"
 DAY = dt.date(2020, 6, 22)  # Monday: reminders, overdue notices and all three escalation levels
 AT = dt.datetime(2020, 6, 22, 1, 30, tzinfo=dt.timezone.utc)  # 09:30 in Shanghai
+OFFICE = Actor("office", Role.office, None, "联席办")
+DEPARTMENT = Actor("dept-zjj", Role.department, "zjj", "住建局联络员")
 DING_SECRET = "SECtest-ding-secret-0123456789"
 SMTP_SENDER = "专项整治办 <campaign@yanjiang.example.gov.cn>"
 
@@ -345,7 +347,9 @@ def test_failing_channel_is_visible_and_blocks_nothing(db_url: str, smtp: tuple[
     assert "tok123" not in (ding.last_error or "")
     assert wecom.state == "gave_up" and wecom.attempts == 1 and "400" in (wecom.last_error or "")
     with UnitOfWork(db_url) as uow:
-        states = {p.target: p.state for p in delivery.problems(uow.session, CODE)}
+        states = {p.target: p.state for p in delivery.problems(uow.session, actor=OFFICE, campaign_code=CODE)}
+        with pytest.raises(Forbidden):
+            delivery.problems(uow.session, actor=DEPARTMENT, campaign_code=CODE, at=now)
     assert states == {"纪检组钉钉群": "failed", "办公室企业微信群": "gave_up"}
 
     # Before the backoff has passed nothing is retried; afterwards it is, once.
@@ -413,9 +417,18 @@ def test_crash_between_send_and_record_never_sends_twice(db_url: str, smtp: tupl
     # Yet another run still does not touch it; the office confirms it by hand.
     assert send(db_url, "email", settings, AT + dt.timedelta(hours=2)).sent == 0
     with UnitOfWork(db_url) as uow:
-        delivery.confirm_uncertain(uow.session, first.id, delivered=True, at=AT + dt.timedelta(hours=3))
+        with pytest.raises(Forbidden):
+            delivery.confirm_uncertain(uow.session, actor=DEPARTMENT, at=AT + dt.timedelta(hours=3),
+                                       delivery_id=first.id, delivered=True)
+    with UnitOfWork(db_url) as uow:
+        delivery.confirm_uncertain(uow.session, actor=OFFICE, at=AT + dt.timedelta(hours=3), delivery_id=first.id,
+                                   delivered=True)
         uow.commit()
     assert deliveries(db_url, "email")[0].state == "sent"
+    with UnitOfWork(db_url) as uow:
+        actions = [(e.actor, e.action, e.outcome) for e in uow.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "delivery.confirm").order_by(AuditEntry.id))]
+    assert actions[-1] == ("office", "delivery.confirm", "ok") and any(a[0] == "dept-zjj" for a in actions)
     assert set(box.per_recipient().values()) == {1}
 
 
