@@ -36,9 +36,10 @@ PHASES = [
 ]
 
 
-def generate_spec(n: int) -> CampaignSpec:
+def generate_spec(n: int, kinds: tuple[str, ...] = ("industry_regulator",)) -> CampaignSpec:
+    """N departments (kinds in turn) x 30 one-off tasks over six phases, all members assigned."""
     departments = [{"code": "office", "name": "省联席办", "kind": "office"}]
-    departments += [{"code": f"d{i:04d}", "name": f"第{i}监管部门", "kind": "industry_regulator", "tags": ["成员"]}
+    departments += [{"code": f"d{i:04d}", "name": f"第{i}责任单位", "kind": kinds[i % len(kinds)], "tags": ["成员"]}
                     for i in range(1, n + 1)]
     phases = []
     for key, kind, start, end in PHASES:
