@@ -88,7 +88,8 @@ USER_ROLE_LABELS: dict[UserRole, str] = {
 }
 _USER_ROLE_ALIASES = {
     "联席会议办公室": UserRole.office, "成员单位": UserRole.department,
-    "责任单位": UserRole.department, "分管领导": UserRole.leader,
+    "责任单位": UserRole.department, "部门联络员": UserRole.department, "联络员": UserRole.department,
+    "分管领导": UserRole.leader, "领导": UserRole.leader,
 }
 
 

@@ -16,7 +16,12 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.access import Forbidden
+from exchange.reports import Narrative
+from services import delivery as dl
+from services import exports as ex
+from services import imports as im
 from services import leads as ld
+from services import reports as rp
 from services import problems as pb
 from services import projects as pj
 from services import submissions as sub
@@ -26,6 +31,8 @@ from store.models import AuditEntry
 UTC = dt.timezone.utc
 AT = dt.datetime(2020, 7, 6, 2, tzinfo=UTC)
 CSV = "项目编号,项目名称,监管部门代码,招标日期,合同估算价（万元）\nZJ-9,住建项目,zjj,2020-03-01,10\n".encode()
+
+USERS_CSV = "用户名,姓名,角色,部门代码,初始密码\nnewuser,新同事,部门联络员,zjj,Passw0rd!2020x\n".encode()
 
 OFFICE, LEADER, OWN = "office", "leader", "dept_zjj"
 ADMIN = {OFFICE}
@@ -139,6 +146,20 @@ def _operations(w: World):
             s, actor=a, at=AT, lead_id=w.lead_reported[0], expected_version=w.lead_reported[1])),
         ("lead.figures", READ, lambda s, a: ld.lead_figures(s, actor=a, campaign_code=c, department_code="zjj",
                                                              at=AT)),
+        ("user.enable", ADMIN, lambda s, a: us.enable_user(s, actor=a, at=AT, username="dept_swj")),
+        ("problem.ledger", READ, lambda s, a: pb.problem_ledger(s, actor=a, campaign_code=c, department_code="zjj",
+                                                                at=AT)),
+        ("export.ledger", READ, lambda s, a: ex.ledger_xlsx(s, actor=a, campaign_code=c, department_code="zjj", at=AT)),
+        ("report.department", READ, lambda s, a: rp.report_data(s, actor=a, campaign_code=c, period="2020-06",
+                                                                department_code="zjj", at=AT)),
+        ("report.rollup", ADMIN_OR_LEADER, lambda s, a: rp.report_data(s, actor=a, campaign_code=c, period="2020-06",
+                                                                       department_code=None, at=AT)),
+        ("report.narrative.save", OWN_ONLY, lambda s, a: rp.save_narrative(
+            s, actor=a, at=AT, campaign_code=c, period="2020-06", department_code="zjj",
+            narrative=Narrative(practices="住建局自查情况"))),
+        ("import.users", ADMIN, lambda s, a: im.import_file(s, actor=a, at=AT, campaign_code=c, kind="users",
+                                                           data=USERS_CSV, filename="users.csv")),
+        ("delivery.list", ADMIN, lambda s, a: dl.problems(s, actor=a, campaign_code=c, at=AT)),
     ]
 
 
@@ -173,7 +194,7 @@ def test_permission_matrix(uow_factory, world, actors):
             elif expected and op.endswith(".read") and name != OFFICE and op == "lead.read":
                 if result.reporter_name is not None:
                     failures.append(f"{op} as {name}: confidential reporter shown")
-    assert calls == 27 * 9
+    assert calls == len(_operations(world)) * 9 == 35 * 9
     assert not failures, "\n".join(failures)
 
 
