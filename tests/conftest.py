@@ -19,6 +19,7 @@ Password hashing uses cheap argon2 parameters in tests (the production parameter
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import subprocess
 import uuid
@@ -52,6 +53,8 @@ def prefect_harness():
     configure_embedded()  # before the harness starts its server, which reads these settings
     with prefect_test_harness(server_startup_timeout=60), embedded_engine():
         yield
+        # Its "stopping server" message would go to a stream pytest has already closed.
+        logging.getLogger("prefect").setLevel(logging.WARNING)
 
 
 @pytest.fixture(autouse=True, scope="session")
