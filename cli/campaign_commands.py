@@ -174,8 +174,14 @@ def cmd_launch(args: argparse.Namespace) -> int:
 def cmd_tick(args: argparse.Namespace) -> int:
     from flows.runtime import embedded_engine
 
+    from services.ticking import check_tick_date
+    from store.uow import UnitOfWork
+
     as_of = args.as_of or _today()
     codes = _campaign_codes(args.campaign)
+    with UnitOfWork(_db_url()) as uow:  # refuse before the flow starts: a message, not a failed run
+        for code in codes:
+            check_tick_date(uow.session, code, as_of)
     with embedded_engine():
         from flows.campaign_flows import tick
 

@@ -147,8 +147,14 @@ def _uow():  # noqa: ANN202
 def cmd_user_add(args: argparse.Namespace) -> int:
     from services.users import add_user
 
+    from domain.access import SYSTEM
+    from services.errors import Invalid
+
     with _uow() as uow:
         actor = _login(uow.session, args, bootstrap=True)
+        if actor is SYSTEM and args.role != "office":
+            # Only the office administers users: a first account of any other role would lock everyone out.
+            raise Invalid("数据库中还没有用户：第一个账号必须是牵头办公室（--role office），之后由它添加其他用户")
         u = add_user(uow.session, actor=actor, at=_now(), username=args.username, display_name=args.name,
                      role=args.role, department_code=args.department, email=args.email, password=_new_password())
         uow.commit()

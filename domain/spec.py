@@ -122,6 +122,11 @@ class RelativeDue(Strict):
     days: int = Field(ge=0, le=250)
 
 
+# The template of the verification assignments the tick creates per sampled project. It is not in
+# the YAML: applying a changed YAML leaves its assignments alone, and no YAML task may use the key.
+SAMPLE_TEMPLATE_KEY = "verify_sample"
+
+
 class TaskTemplate(Strict):
     key: Code
     title: str = Field(min_length=1)
@@ -268,6 +273,8 @@ class CampaignSpec(Strict):
         _no_duplicates([p.key for p in self.phases], "phases", "阶段 key")
         template_keys = [t.key for p in self.phases for t in p.tasks] + [r.key for r in self.recurring_reports]
         _no_duplicates(template_keys, "tasks", "任务 key")
+        if SAMPLE_TEMPLATE_KEY in template_keys:
+            raise ValueError(f"tasks: 任务 key {SAMPLE_TEMPLATE_KEY!r} 由系统保留（重点核查抽取项目的核查任务），请换一个")
         if self.office not in codes:
             raise ValueError(f"office: 牵头办公室 {self.office!r} 不在 departments 中")
         for i, phase in enumerate(self.phases):
@@ -275,8 +282,17 @@ class CampaignSpec(Strict):
                 raise ValueError(f"phases[{i}]: 阶段 {phase.key} 的时间超出专项行动起止日期 {self.start}～{self.end}")
             for j, task in enumerate(phase.tasks):
                 self._check_assignees(task.assignees, f"phases[{i}].tasks[{j}].assignees")
+                if isinstance(task.due, dt.date) and not self.start <= task.due <= self.end:
+                    raise ValueError(f"phases[{i}].tasks[{j}].due: 截止日期 {task.due} 不在专项行动起止日期 "
+                                     f"{self.start}～{self.end} 之内")
         for i, report in enumerate(self.recurring_reports):
             self._check_assignees(report.assignees, f"recurring_reports[{i}].assignees")
+            for name in ("first_month", "last_month"):
+                month = getattr(report, name)
+                if month is not None and not (self.start.year, self.start.month) <= (month.year, month.month) \
+                        <= (self.end.year, self.end.month):
+                    raise ValueError(f"recurring_reports[{i}].{name}: {month} 不在专项行动起止月份 "
+                                     f"{self.start:%Y-%m}～{self.end:%Y-%m} 之内")
             if report.phase and report.phase not in {p.key for p in self.phases}:
                 raise ValueError(f"recurring_reports[{i}].phase: 没有 key 为 {report.phase!r} 的阶段")
         if self.sampling:

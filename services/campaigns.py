@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from domain.access import Actor, can_administer, require
 from domain.plan import CampaignPlan, PlanChange, build_plan, diff_plan
-from domain.spec import CampaignSpec
+from domain.spec import SAMPLE_TEMPLATE_KEY, CampaignSpec
 from services import audit
 from services.holidays import campaign_calendar
 from store.models import Assignment, AssignmentStatus, Campaign, Department, Phase, TaskTemplate
@@ -179,7 +179,9 @@ def _sync_assignments(
     rows = session.execute(
         select(Assignment.id, Assignment.template_id, Assignment.department_id, Assignment.period,
                Assignment.due_on, Assignment.status)
-        .where(Assignment.campaign_id == campaign_id, Assignment.status != AssignmentStatus.cancelled.value)
+        .where(Assignment.campaign_id == campaign_id, Assignment.status != AssignmentStatus.cancelled.value,
+               Assignment.template_id.not_in(  # the tick's sample assignments are not the YAML's to change
+                   [tid for key, tid in template_ids.items() if key == SAMPLE_TEMPLATE_KEY]))
     ).all()
     stored = {(template_keys[r.template_id], dept_codes[r.department_id], r.period): r for r in rows}
     change: PlanChange = diff_plan({k: r.due_on for k, r in stored.items()}, plan)

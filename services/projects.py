@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from domain import sampling
 from domain.access import SYSTEM, Actor, Role, can_administer
+from domain.spec import SAMPLE_TEMPLATE_KEY
 from exchange.errors import RowError
 from exchange.parsing import key_form
 from exchange.rows import ProjectRow
@@ -28,7 +29,6 @@ from services.holidays import campaign_calendar
 from services.imports import ImportReport, import_file
 from store.models import Assignment, AssignmentStatus, Campaign, Department, Phase, Project, SampleDraw, TaskTemplate
 
-VERIFY_TEMPLATE = "verify_sample"
 
 
 # The register import goes through services.imports (one way to read every exchange table);
@@ -146,9 +146,9 @@ def _sampling_phase(session: Session, campaign_id: int, phase_key: str) -> Phase
 
 def _template(session: Session, campaign_id: int, phase: Phase) -> int:
     tid = session.scalar(select(TaskTemplate.id).where(TaskTemplate.campaign_id == campaign_id,
-                                                       TaskTemplate.key == VERIFY_TEMPLATE))
+                                                       TaskTemplate.key == SAMPLE_TEMPLATE_KEY))
     if tid is None:
-        t = TaskTemplate(campaign_id=campaign_id, key=VERIFY_TEMPLATE, phase_id=phase.id,
+        t = TaskTemplate(campaign_id=campaign_id, key=SAMPLE_TEMPLATE_KEY, phase_id=phase.id,
                          title="重点核查抽取项目核查情况", deliverable="report", review_required=True,
                          recurring_day=None)
         session.add(t)

@@ -61,7 +61,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from domain.access import SYSTEM, Actor, Role, can_act_for_department, can_administer, can_read_department
-from domain.spec import PHASE_KIND_LABELS, CampaignSpec, PhaseKind
+from domain.spec import PHASE_KIND_LABELS, SAMPLE_TEMPLATE_KEY, CampaignSpec, PhaseKind
 from exchange.reports import (CheckedProjectRow, DepartmentProgressRow, InProcessSupervisionRow, LeadHandlingRow,
                               Narrative, PostCheckRow, RectificationRow, ReportData, ReportFigures, build_annex_xlsx,
                               build_docx, progress_chart_png)
@@ -92,7 +92,6 @@ MAX_SECTION_CHARS = 20_000
 CHART_MAX_UNITS = 30  # a chart of 2,000 units would be 200,000 px tall; the table lists them all
 ROLLUP_KEY = ""  # department_code of the office rollup in report_narrative / generated_report
 NARRATIVE_STALE = "该报告的文字已被{who}于{when}修改，请刷新后在最新内容上编辑"
-VERIFY_TEMPLATE = "verify_sample"
 PROBLEM_STATUS = {"open": "整改中", "closing": "待销号审核", "closed": "已销号"}
 FINDINGS = {"查实": "属实", "不实": "不属实"}
 LEAD_STATUS = {"received": "已受理", "assigned": "办理中", "reported": "待办结审核", "closed": "已办结"}
@@ -563,7 +562,7 @@ class _Collector:
     def checked_rows(self, sampled: list[Project],
                      all_found: dict[str, list[tuple[Problem, _ProblemState]]]) -> list[CheckedProjectRow]:
         template = self.s.scalar(select(TaskTemplate.id).where(TaskTemplate.campaign_id == self.campaign.id,
-                                                               TaskTemplate.key == VERIFY_TEMPLATE))
+                                                               TaskTemplate.key == SAMPLE_TEMPLATE_KEY))
         checked: dict[str, dt.datetime] = {}
         if template is not None:
             checked = {period: at for period, at in self.s.execute(

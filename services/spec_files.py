@@ -146,9 +146,30 @@ def parse_spec(text: str, path: str = "<campaign>") -> CampaignSpec:
     if not isinstance(data, dict):
         raise SpecInvalid([SpecProblem(path, 1, 1, "", "文件内容应为一个专项行动（键值映射），而不是空文件或列表")])
     try:
-        return CampaignSpec.model_validate(data)
+        spec = CampaignSpec.model_validate(data)
     except ValidationError as exc:
         raise SpecInvalid(_problems(exc, root, path)) from None
+    _check_calendar_known(spec, root, path)
+    return spec
+
+
+def _check_calendar_known(spec: CampaignSpec, root: yaml.Node | None, path: str) -> None:
+    """Every year the campaign runs in must be known to chinese-calendar or declared in `calendar`,
+    so that a campaign is refused here, with its line, rather than failing at its first tick."""
+    import datetime as dt
+
+    from domain.calendar import CalendarUnknown
+    from services.holidays import campaign_calendar
+
+    cal = campaign_calendar(spec)
+    for year in range(spec.start.year, spec.end.year + 1):
+        try:
+            cal.is_workday(max(spec.start, dt.date(year, 1, 1)))
+        except CalendarUnknown as exc:
+            field = "start" if year == spec.start.year else "end"
+            node = _locate(root, (field,), at_key=False)
+            line, col = (node.start_mark.line + 1, node.start_mark.column + 1) if node is not None else (1, 1)
+            raise SpecInvalid([SpecProblem(path, line, col, field, str(exc))]) from None
 
 
 def _problems(exc: ValidationError, root: yaml.Node | None, path: str) -> list[SpecProblem]:

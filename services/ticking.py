@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from domain.rules import reminder_due, rungs_reached, standing
 from services import rollup_extras
 from services.campaigns import get_campaign, stored_spec
+from services.errors import Invalid
 from services.holidays import campaign_calendar
 from store.models import (
     ACTIVE,
@@ -58,8 +59,17 @@ def _phase_state(start: dt.date, end: dt.date, as_of: dt.date) -> str:
     return "pending" if as_of < start else ("open" if as_of <= end else "closed")
 
 
+def check_tick_date(session: Session, campaign_code: str, as_of: dt.date) -> None:
+    """A campaign moves forward only: re-ticking its last day is fine, an earlier day is refused
+    (escalations and reminders already recorded cannot be taken back)."""
+    last = get_campaign(session, campaign_code).last_tick_on
+    if last is not None and as_of < last:
+        raise Invalid(f"专项行动 {campaign_code} 已推进到 {last}，不能再推进到更早的日期 {as_of}")
+
+
 def sync_phases(session: Session, campaign_code: str, as_of: dt.date) -> list[PhaseTick]:
     """Open and close phases for the date; say which phases have assignments to look after."""
+    check_tick_date(session, campaign_code, as_of)
     campaign = get_campaign(session, campaign_code)
     out: list[PhaseTick] = []
     for phase in session.scalars(select(Phase).where(Phase.campaign_id == campaign.id).order_by(Phase.ordinal)):

@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import queries, session, widgets
 from domain.access import Role
 from domain.rollup import rate
-from services import delivery
+from services import delivery, ticking
 
 actor = widgets.page(Role.office)
 code = widgets.campaign_or_stop()
@@ -19,7 +19,8 @@ st.title("巡检与通报")
 st.subheader("立即巡检")
 st.caption(f"上次巡检：{info.get('last_tick_on') or '尚未巡检'}。巡检会开启到期阶段的任务、标记逾期、升级、生成提醒并更新进度统计。")
 as_of = st.date_input("巡检日期", value=today, key="tick_day")
-if st.button("立即巡检", key="tick_now"):
+if st.button("立即巡检", key="tick_now") and session.run_service(
+        lambda s: ticking.check_tick_date(s, code, as_of) or True):
     from flows.campaign_flows import tick
     from flows.runtime import embedded_engine
 

@@ -22,8 +22,10 @@ from tests.conftest import ROOT, SPEC_PATH
 EXAMPLES = sorted((ROOT / "config" / "campaigns").glob("*.yaml"))
 
 
-def campaign(*args: str, cwd: Path, db: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def campaign(*args: str, cwd: Path, db: Path | None = None, timeout: float = 300,
+             extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CAMPAIGN_", "PREFECT_API_URL"))}
+    env.update(extra_env or {})
     env["PREFECT_HOME"] = str(cwd / "prefect-home")
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     if db is not None:
@@ -143,3 +145,34 @@ def test_demo_simulates_prints_status_and_serves_the_dashboard(tmp_path):
     assert "演示账号" in text and "dept-zjj" in text and "demo-pass-2020" in text
     assert "导入监管项目" in text and "受理线索" in text
     assert (tmp_path / "data" / "demo.db").is_file()  # under the directory it was run from
+
+
+def test_first_user_must_be_the_office_then_the_office_adds_the_rest(tmp_path):
+    db = tmp_path / "users.db"
+    assert campaign("launch", str(SPEC_PATH), cwd=tmp_path, db=db).returncode == 0
+    secret = {"CAMPAIGN_NEW_PASSWORD": "Passw0rd!2020"}
+
+    first = campaign("user", "add", "zj1", "--name", "住建联络员", "--role", "department", "--department", "zjj",
+                     cwd=tmp_path, db=db, extra_env=secret)
+    assert first.returncode == 2 and "第一个账号必须是牵头办公室" in first.stderr
+    no_traceback(first)
+    office = campaign("user", "add", "admin", "--name", "联席办", "--role", "office", cwd=tmp_path, db=db,
+                      extra_env=secret)
+    assert office.returncode == 0, office.stderr
+    as_office = {**secret, "CAMPAIGN_USER": "admin", "CAMPAIGN_PASSWORD": "Passw0rd!2020"}
+    dept = campaign("user", "add", "zj1", "--name", "住建联络员", "--role", "department", "--department", "zjj",
+                    cwd=tmp_path, db=db, extra_env=as_office)
+    assert dept.returncode == 0, dept.stderr
+    listed = campaign("user", "list", cwd=tmp_path, db=db, extra_env=as_office)
+    assert "admin" in listed.stdout and "zj1" in listed.stdout
+    verified = campaign("audit", "verify", cwd=tmp_path, db=db, extra_env=as_office)
+    assert verified.returncode == 0, verified.stderr
+
+
+def test_ticking_backwards_is_refused_with_a_message(tmp_path):
+    db = tmp_path / "back.db"
+    assert campaign("launch", str(SPEC_PATH), cwd=tmp_path, db=db).returncode == 0
+    assert campaign("tick", "--as-of", "2020-06-24", cwd=tmp_path, db=db).returncode == 0
+    back = campaign("tick", "--as-of", "2020-06-01", cwd=tmp_path, db=db)
+    assert back.returncode == 2 and "已推进到 2020-06-24" in back.stderr
+    no_traceback(back)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import func, select, text
 
 from domain.access import SYSTEM, Actor, Role
 from services import submissions
 from services.campaigns import launch
-from services.spec_files import parse_spec
+from services.spec_files import SpecInvalid, parse_spec
 from store.models import Assignment, AssignmentStatus, Base, Escalation, Outbox, Phase, RollupSnapshot
 from store.uow import UnitOfWork
 from tests.conftest import LAUNCH_AT, SPEC_PATH
@@ -150,3 +151,49 @@ def test_removing_a_started_task_cancels_it_and_keeps_the_record(engine, launche
         uow.commit()
     assert report.assignments_cancelled == 5  # four regulators + the trading centre; open since 2020-06-01
     assert count(engine, Assignment, Assignment.status == "cancelled") == 5
+
+
+def test_applying_a_changed_yaml_after_the_draw_keeps_the_sample_assignments(engine, launched_campaign, tick):
+    from services import projects
+
+    register = "项目编号,项目名称,监管部门代码,招标日期,合同估算价（万元）\n" + "".join(
+        f"ZJ-{i},住建项目{i},zjj,2020-03-0{i},100\n" for i in range(1, 6))
+    office = Actor("office", Role.office, None)
+    with UnitOfWork(engine) as uow:
+        projects.import_projects(uow.session, actor=office, at=LAUNCH_AT, campaign_code=launched_campaign.code,
+                                 data=register.encode(), filename="register.csv")
+        uow.commit()
+    tick(D(2020, 7, 1))
+    sample_rows = ("SELECT a.id, a.status FROM assignment a JOIN task_template t ON t.id=a.template_id "
+                   "WHERE t.key='verify_sample' ORDER BY a.id")
+    with UnitOfWork(engine) as uow:
+        [(sample_id, status)] = uow.session.execute(text(sample_rows)).all()
+        assert status == "open"
+        submissions.submit(uow.session, actor=_department_actor("zjj"), at=LAUNCH_AT.replace(month=7, day=2),
+                           assignment_id=sample_id, text="核查情况")
+        uow.commit()
+
+    changed = parse_spec(SPEC_PATH.read_text(encoding="utf-8").replace(
+        "due: 2020-06-20          # 二(二)", "due: 2020-06-24          # 二(二)"), "changed.yaml")
+    with UnitOfWork(engine) as uow:
+        report = launch(uow.session, changed, actor=SYSTEM, at=LAUNCH_AT.replace(month=7, day=3))
+        uow.commit()
+    assert report.assignments_cancelled == 0 and report.assignments_removed == 0
+    tick(D(2020, 7, 3))
+    with UnitOfWork(engine) as uow:
+        assert uow.session.execute(text(sample_rows)).all() == [(sample_id, "submitted")]
+
+
+def test_no_yaml_task_may_take_the_sample_template_key():
+    text_yaml = SPEC_PATH.read_text(encoding="utf-8").replace("key: self_check_report", "key: verify_sample")
+    with pytest.raises(SpecInvalid, match="verify_sample"):
+        parse_spec(text_yaml, "reserved.yaml")
+
+
+def test_a_campaign_cannot_be_ticked_back_to_an_earlier_day(engine, launched_campaign, tick):
+    from services.errors import Invalid
+
+    tick(D(2020, 6, 24))
+    tick(D(2020, 6, 24))  # the same day again is fine
+    with pytest.raises(Invalid, match="已推进到 2020-06-24"):
+        tick(D(2020, 6, 1))

@@ -83,3 +83,32 @@ def test_moved_deadline_and_new_department_show_in_the_diff():
     change = diff_plan({a.natural_key: a.due_on for a in old.assignments}, build_plan(changed, cal))
     assert not change.added and not change.removed
     assert {k[0] for k, _, _ in change.moved} == {"petition_table"}
+
+
+YANJIANG = Path(__file__).resolve().parents[2] / "config" / "campaigns" / "yanjiang-2020.yaml"
+
+
+def test_a_year_the_holiday_tables_do_not_know_is_refused_at_validation():
+    text = YANJIANG.read_text(encoding="utf-8").replace("2020-", "2027-")
+    with pytest.raises(SpecInvalid) as info:
+        parse_spec(text, "y2027.yaml")
+    [problem] = info.value.problems
+    start_line = next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith("start:"))
+    assert (problem.path, problem.line, problem.field) == ("y2027.yaml", start_line, "start")
+    assert "2027" in problem.message and "declared_years" in problem.message
+
+
+def test_a_year_declared_in_the_yaml_is_accepted():
+    text = YANJIANG.read_text(encoding="utf-8").replace("2020-", "2027-")
+    text += "calendar:\n  declared_years: [2027]\n  extra_holidays:\n    - {date: 2027-10-01, name: 国庆节}\n"
+    assert parse_spec(text, "y2027.yaml").start.year == 2027
+
+
+@pytest.mark.parametrize("due", ["2019-12-31", "2021-03-01"])
+def test_a_deadline_outside_the_campaign_is_refused_with_its_line(due):
+    text = YANJIANG.read_text(encoding="utf-8").replace("due: 2020-06-20          #", f"due: {due}          #", 1)
+    with pytest.raises(SpecInvalid) as info:
+        parse_spec(text, "late.yaml")
+    [problem] = info.value.problems
+    assert problem.field == "phases[1].tasks[0].due" and "不在专项行动起止日期" in problem.message
+    assert problem.line == next(i for i, line in enumerate(text.splitlines(), 1) if f"due: {due}" in line)
