@@ -83,7 +83,7 @@ FIGURE_LABELS: dict[str, str] = {
     "tasks_submitted": "已报送（项）",
     "tasks_accepted": "审核通过（项）",
     "tasks_on_time": "按期完成（项）",
-    "tasks_overdue": "逾期（项）",
+    "tasks_overdue": "逾期未完成（项）",
     "problems_found": "发现问题（个）",
     "problems_rectified": "已整改（个）",
     "problems_closed": "已销号（个）",
@@ -329,7 +329,8 @@ def figures_sentence(data: ReportData) -> str:
     moment = china_time(data.generated_at)
     return (
         f"{period_text(data)}，{subject}工作任务{f.tasks_assigned}项，已报送{f.tasks_submitted}项、"
-        f"审核通过{f.tasks_accepted}项，其中按期完成{f.tasks_on_time}项、逾期{f.tasks_overdue}项；"
+        # 逾期 counts unfinished work past its deadline, so it is not a part of 审核通过.
+        f"审核通过{f.tasks_accepted}项（其中按期完成{f.tasks_on_time}项），逾期未完成{f.tasks_overdue}项；"
         f"截至{_cn_date(data.period_end)}，累计监管项目{f.projects_supervised}个，核查{f.projects_sampled}个，"
         f"{_ratio_text(f)}；"
         f"发现问题{f.problems_found}个{_in_period('新发现', f.problems_found_in_period, '个')}，"
