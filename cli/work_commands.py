@@ -241,13 +241,14 @@ def cmd_projects_draws(args: argparse.Namespace) -> int:
     with _uow() as uow:
         actor = _login(uow.session, args)
         draws = list_draws(uow.session, actor=actor, campaign_code=args.campaign)
-        checks = dict(verify_draws(uow.session, actor=actor, campaign_code=args.campaign)) if actor.role in (
-            "office", "leader") else {}
+        checks = verify_draws(uow.session, actor=actor, campaign_code=args.campaign) if actor.role in (
+            "office", "leader") else [None] * len(draws)
     output.out(output.table(
-        ["部门", "种子", "最低比例", "项目数", "抽中", "实际比例", "复核", "抽中项目"],
-        [(d.department_code, d.seed, f"{d.min_ratio:.0%}", d.population, len(d.sampled_codes), f"{d.ratio:.1%}",
-          {True: "一致", False: "不一致"}.get(checks.get(d.department_code), ""), "、".join(d.sampled_codes))
-         for d in draws], numeric_from=99))
+        ["部门", "轮次", "种子", "最低比例", "项目数", "本轮抽中", "累计比例", "复核", "本轮抽中项目"],
+        [(d.department_code, d.round, d.seed, f"{d.min_ratio:.0%}", d.population, len(d.sampled_codes),
+          f"{d.ratio:.1%}", {True: "一致", False: "不一致"}.get(check[1] if check else None, ""),
+          "、".join(d.sampled_codes))
+         for d, check in zip(draws, checks)], numeric_from=99))
     return 0
 
 

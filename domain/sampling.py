@@ -19,15 +19,26 @@ def sample_size(population: int, min_ratio: float) -> int:
     return max(1, min(population, math.ceil(round(population * min_ratio, 9))))
 
 
+def _rank(seed: int, department_code: str, code: str) -> str:
+    return hashlib.sha256(f"{seed}|{department_code}|{code}".encode()).hexdigest()
+
+
 def draw(project_codes: Iterable[str], min_ratio: float, seed: int, department_code: str) -> list[str]:
     """The sampled project codes, ordered by draw rank (independent of input order)."""
+    return top_up(project_codes, (), min_ratio, seed, department_code)
+
+
+def top_up(project_codes: Iterable[str], already_sampled: Iterable[str], min_ratio: float, seed: int,
+           department_code: str) -> list[str]:
+    """The further projects to draw so that the sampled share of the register reaches the ratio again
+    (the register grew after an earlier draw). Same ranking as the first draw, so earlier draws are
+    never redrawn and each round can be replayed from its seed and recorded population."""
     codes = sorted(set(project_codes))
-    n = sample_size(len(codes), min_ratio)
-
-    def rank(code: str) -> str:
-        return hashlib.sha256(f"{seed}|{department_code}|{code}".encode()).hexdigest()
-
-    return sorted(codes, key=rank)[:n]
+    done = set(already_sampled) & set(codes)
+    need = sample_size(len(codes), min_ratio) - len(done)
+    if need <= 0:
+        return []
+    return sorted((c for c in codes if c not in done), key=lambda c: _rank(seed, department_code, c))[:need]
 
 
 def ratio(sampled: int, population: int) -> float:

@@ -55,12 +55,16 @@ class DrawDTO:
     seed: int
     min_ratio: float
     population: int
-    sampled_codes: list[str]
+    sampled_codes: list[str]  # this round's
     drawn_on: dt.date
+    round: int = 1
+    sampled_total: int | None = None  # this round and the earlier ones
+    population_codes: list[str] | None = None
 
     @property
     def ratio(self) -> float:
-        return sampling.ratio(len(self.sampled_codes), self.population)
+        """The share of the register sampled once this round was drawn."""
+        return sampling.ratio(self.sampled_total or len(self.sampled_codes), self.population)
 
 
 def import_projects(
@@ -158,10 +162,12 @@ def _template(session: Session, campaign_id: int, phase: Phase) -> int:
 
 
 def draw_verification_samples(session: Session, campaign_code: str, as_of: dt.date) -> int:
-    """Draw each department's sample once (idempotent); returns the verification assignments created.
+    """Draw each department's sample (idempotent); returns the verification assignments created.
 
     Runs only once the sampling phase has started. A department whose register arrives later is
-    drawn on the first tick after; a drawn department is never redrawn (the record is the draw).
+    drawn on the first tick after; a register that grows after its draw is topped up in a further
+    round so the sampled share never falls below the ratio. Earlier rounds are never redrawn: each
+    round is recorded with its seed and the register it drew from, so it can be replayed.
     """
     campaign = get_campaign(session, campaign_code)
     spec = stored_spec(campaign)
@@ -173,7 +179,13 @@ def draw_verification_samples(session: Session, campaign_code: str, as_of: dt.da
         return 0
     cal = campaign_calendar(spec)
     due = cal.add_workdays(as_of, rule.due_working_days)
-    drawn = set(session.scalars(select(SampleDraw.department_id).where(SampleDraw.campaign_id == campaign.id)))
+    rounds: dict[int, int] = {}
+    already: dict[int, set[str]] = {}
+    for dept_id, rnd, codes in session.execute(select(SampleDraw.department_id, SampleDraw.round,
+                                                      SampleDraw.sampled_codes)
+                                               .where(SampleDraw.campaign_id == campaign.id)):
+        rounds[dept_id] = max(rounds.get(dept_id, 0), rnd)
+        already.setdefault(dept_id, set()).update(json.loads(codes))
     per_dept: dict[int, list[str]] = {}
     for dept_id, code in session.execute(select(Project.department_id, Project.code)
                                          .where(Project.campaign_id == campaign.id)):
@@ -182,11 +194,16 @@ def draw_verification_samples(session: Session, campaign_code: str, as_of: dt.da
                                       .where(Department.campaign_id == campaign.id)).all())
     created = 0
     template_id: int | None = None
-    for dept_id in sorted(set(per_dept) - drawn):
-        codes = per_dept[dept_id]
-        chosen = sampling.draw(codes, float(rule.min_ratio), rule.seed, dept_codes[dept_id])
-        session.add(SampleDraw(campaign_id=campaign.id, department_id=dept_id, seed=rule.seed,
-                               min_ratio=rule.min_ratio, population=len(set(codes)),
+    for dept_id in sorted(per_dept):
+        population = sorted(set(per_dept[dept_id]))
+        chosen = sampling.top_up(population, already.get(dept_id, ()), float(rule.min_ratio), rule.seed,
+                                 dept_codes[dept_id])
+        if not chosen:
+            continue
+        rnd = rounds.get(dept_id, 0) + 1
+        session.add(SampleDraw(campaign_id=campaign.id, department_id=dept_id, seed=rule.seed, round=rnd,
+                               min_ratio=rule.min_ratio, population=len(population),
+                               population_codes=json.dumps(population, ensure_ascii=False),
                                sampled_codes=json.dumps(chosen, ensure_ascii=False), drawn_on=as_of))
         session.execute(update(Project).where(Project.campaign_id == campaign.id, Project.code.in_(chosen))
                         .values(sampled=True).execution_options(synchronize_session=False))
@@ -204,34 +221,46 @@ def draw_verification_samples(session: Session, campaign_code: str, as_of: dt.da
         session.flush()
         audit.record(session, at=dt.datetime.combine(as_of, dt.time(), dt.timezone.utc), actor=SYSTEM,
                      action="sampling.draw", entity="sample_draw",
-                     entity_key=f"{campaign_code}/{dept_codes[dept_id]}",
-                     after={"seed": rule.seed, "min_ratio": float(rule.min_ratio), "population": len(set(codes)),
-                            "sampled": chosen, "due_on": str(due)})
+                     entity_key=f"{campaign_code}/{dept_codes[dept_id]}/{rnd}",
+                     after={"seed": rule.seed, "min_ratio": float(rule.min_ratio), "round": rnd,
+                            "population": len(population), "sampled": chosen, "due_on": str(due)})
     return created
 
 
 def list_draws(session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None) -> list[DrawDTO]:
-    """Every draw with its seed (office and leaders; a department sees its own)."""
+    """Every draw round with its seed (office and leaders; a department sees its own)."""
     campaign = get_campaign(session, campaign_code)
     q = (select(SampleDraw, Department.code).join(Department, Department.id == SampleDraw.department_id)
          .where(SampleDraw.campaign_id == campaign.id))
     if actor.role == Role.department:
         q = q.where(Department.code == actor.department_code)
-    return [DrawDTO(code, d.seed, float(d.min_ratio), d.population, json.loads(d.sampled_codes), d.drawn_on)
-            for d, code in session.execute(q.order_by(Department.code))]
+    out: list[DrawDTO] = []
+    total: dict[str, int] = {}
+    for d, code in session.execute(q.order_by(Department.code, SampleDraw.round)):
+        sampled = json.loads(d.sampled_codes)
+        total[code] = total.get(code, 0) + len(sampled)
+        out.append(DrawDTO(code, d.seed, float(d.min_ratio), d.population, sampled, d.drawn_on, d.round,
+                           total[code], json.loads(d.population_codes) if d.population_codes else None))
+    return out
 
 
 def verify_draws(session: Session, *, actor: Actor, campaign_code: str) -> list[tuple[str, bool]]:
-    """Re-run each recorded draw from its seed over the register; (department, same result?)."""
+    """Re-run each recorded round from its seed over the register it drew from; (department, same result?)."""
     check(session, can_administer(actor) or actor.role == Role.leader, actor=actor, at=None,
           action="sampling.verify", entity="campaign", entity_key=campaign_code, label="复核抽查结果")
     campaign = get_campaign(session, campaign_code)
     out = []
+    earlier: dict[str, list[str]] = {}
     for d in list_draws(session, actor=actor, campaign_code=campaign_code):
-        codes = session.scalars(select(Project.code).join(Department, Department.id == Project.department_id)
-                                .where(Project.campaign_id == campaign.id, Department.code == d.department_code))
-        again = sampling.draw(list(codes), d.min_ratio, d.seed, d.department_code)
+        population = d.population_codes
+        if population is None:  # recorded before rounds existed: the register as it stands
+            population = list(session.scalars(
+                select(Project.code).join(Department, Department.id == Project.department_id)
+                .where(Project.campaign_id == campaign.id, Department.code == d.department_code)))
+        prior = earlier.setdefault(d.department_code, [])
+        again = sampling.top_up(population, prior, d.min_ratio, d.seed, d.department_code)
         out.append((d.department_code, again == d.sampled_codes))
+        prior.extend(d.sampled_codes)
     return out
 
 

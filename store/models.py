@@ -387,15 +387,18 @@ class SampleDraw(Base):
     """The record of one department's verification draw, with the seed, so it can be re-run and audited."""
 
     __tablename__ = "sample_draw"
-    __table_args__ = (UniqueConstraint("campaign_id", "department_id"),)
+    # Round 1 is the first draw; a later round tops the sample up after the register grew.
+    __table_args__ = (UniqueConstraint("campaign_id", "department_id", "round"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
     seed: Mapped[int] = mapped_column(Integer)
     min_ratio: Mapped[float] = mapped_column(Numeric(5, 4))
     population: Mapped[int] = mapped_column(Integer)
-    sampled_codes: Mapped[str] = mapped_column(Text)  # JSON list in draw order
+    sampled_codes: Mapped[str] = mapped_column(Text)  # JSON list in draw order (this round's)
     drawn_on: Mapped[dt.date] = mapped_column(Date)
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    population_codes: Mapped[str | None] = mapped_column(Text)  # JSON: the register drawn from, for replay
 
 
 class Lead(Base):

@@ -61,24 +61,24 @@ if department:
 if not draws:
     st.info("尚未抽查。进入重点核查阶段后，巡检会按随机种子抽取每个部门不少于规定比例的项目。")
 else:
-    rows = [{"部门": d.department_code, "随机种子": d.seed, "规定最低比例": d.min_ratio, "监管项目数": d.population,
-             "抽取项目数": len(d.sampled_codes), "实际抽查比例": d.ratio, "抽取项目": "、".join(d.sampled_codes),
-             "抽取日期": d.drawn_on} for d in draws]
+    rows = [{"部门": d.department_code, "轮次": d.round, "随机种子": d.seed, "规定最低比例": d.min_ratio,
+             "监管项目数": d.population, "本轮抽取项目数": len(d.sampled_codes), "累计抽查比例": d.ratio,
+             "本轮抽取项目": "、".join(d.sampled_codes), "抽取日期": d.drawn_on} for d in draws]
     view = pd.DataFrame(rows)
     export = view.copy()
     export["规定最低比例"] = export["规定最低比例"].map(Percent)
-    export["实际抽查比例"] = export["实际抽查比例"].map(Percent)
+    export["累计抽查比例"] = export["累计抽查比例"].map(Percent)
     widgets.table(view, key="draws_table", filename=f"抽查记录-{code}.xlsx", sheet="抽查记录", export=export,
                   column_config={"规定最低比例": st.column_config.NumberColumn(format="percent"),
-                                 "实际抽查比例": st.column_config.NumberColumn(format="percent")})
+                                 "累计抽查比例": st.column_config.NumberColumn(format="percent")})
     if actor.role in (Role.office, Role.leader):
         if st.button("按记录的种子复核抽查结果", key="verify_draws"):
             checked = session.run_service(project_service.verify_draws, actor=actor, campaign_code=code)
             if checked is not None:
-                bad = [d for d, same in checked if not same]
+                bad = sorted({d for d, same in checked if not same})
                 if bad:
                     st.error(f"以下部门按原种子重抽结果与记录不一致（项目台账可能已变更）：{'、'.join(bad)}")
                 else:
-                    st.success(f"复核通过：{len(checked)} 个部门按原种子重抽，结果与记录一致")
+                    st.success(f"复核通过：{len(checked)} 轮抽查按原种子和当时的项目台账重抽，结果与记录一致")
                 widgets.table(pd.DataFrame([{"部门": d, "复核结果": "一致" if same else "不一致"} for d, same in checked]),
                               key="verify_table", filename=f"抽查复核-{code}.xlsx", sheet="抽查复核")

@@ -116,3 +116,31 @@ def test_draw_is_independent_of_import_order():
 def test_file_level_problem_is_invalid(uow_factory, launched_campaign, actors):
     with uow_factory() as uow, pytest.raises(Invalid, match="缺少必需的列"):
         _import(uow, actors["office"], launched_campaign.code, b"a,b\n1,2\n")
+
+
+def test_a_register_that_grows_after_the_draw_is_topped_up_and_every_round_replays(
+        uow_factory, launched_campaign, actors):
+    code = launched_campaign.code
+    with uow_factory() as uow:
+        _import(uow, actors["office"], code, _csv({"zjj": 11}))
+        uow.commit()
+    with uow_factory() as uow:
+        assert pj.draw_verification_samples(uow.session, code, dt.date(2020, 7, 1)) == 3
+        uow.commit()
+    with uow_factory() as uow:  # 20 more projects arrive after the draw: 3 / 31 would be under 20 %
+        _import(uow, actors["office"], code, _csv({"zjj": 31}))
+        uow.commit()
+    with uow_factory() as uow:
+        assert pj.draw_verification_samples(uow.session, code, dt.date(2020, 7, 27)) == 4  # ceil(6.2) - 3
+        uow.commit()
+    with uow_factory() as uow:
+        assert pj.draw_verification_samples(uow.session, code, dt.date(2020, 7, 28)) == 0  # idempotent
+        draws = pj.list_draws(uow.session, actor=actors["office"], campaign_code=code)
+        assert [(d.round, d.population, len(d.sampled_codes), d.sampled_total) for d in draws] == [
+            (1, 11, 3, 3), (2, 31, 4, 7)]
+        assert not set(draws[0].sampled_codes) & set(draws[1].sampled_codes)  # nothing is drawn twice
+        assert draws[1].ratio >= 0.2 and pj.sampled_ratio(uow.session, code)["zjj"] == (7, 31)
+        assert pj.verify_draws(uow.session, actor=actors["leader"], campaign_code=code) == [("zjj", True)] * 2
+        verify_rows = sum(1 for a in sub.list_assignments(uow.session, actor=actors["dept_zjj"], campaign_code=code)
+                          if a.template_key == "verify_sample")
+        assert verify_rows == 7
