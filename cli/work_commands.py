@@ -79,6 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     # --- audit -----------------------------------------------------------------------------
     audit_p = sub.add_parser("audit", help="审计记录").add_subparsers(dest="audit_command", required=True)
     p = audit_p.add_parser("verify", help="校验审计记录哈希链：发现被改动或删除的记录")
+    p.add_argument("--expect", metavar="条数:哈希", help="先前记下的链头（上次校验时打印），用于发现最新记录被删除")
     p.set_defaults(handler=cmd_audit_verify)
 
     # --- projects --------------------------------------------------------------------------
@@ -201,11 +202,13 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     from services.audit import verify
 
     with _uow() as uow:
-        report = verify(uow.session)
+        report = verify(uow.session, args.expect)
     if report.ok:
         output.out(f"审计记录完整：共 {report.entries} 条，哈希链校验通过。")
+        output.out(f"当前链头：{report.head}（请记在数据库之外；下次用 --expect {report.head} 校验，可发现最新记录被删除）")
         return 0
-    output.err(f"审计记录被改动：第 {report.broken_at} 号记录校验失败——{report.reason}（已检查 {report.entries} 条）")
+    where = "末尾" if report.broken_at == 0 else f"第 {report.broken_at} 号记录"
+    output.err(f"审计记录被改动：{where}校验失败——{report.reason}（已检查 {report.entries} 条）")
     return 1
 
 

@@ -62,15 +62,24 @@ def record(
 @dataclass(frozen=True)
 class ChainReport:
     entries: int
-    broken_at: int | None  # id of the first entry that does not match
+    broken_at: int | None  # id of the first entry that does not match (0: the end is missing)
     reason: str = ""
+    head: str = ""  # "N:hash" of the last entry, to be kept outside the database
 
     @property
     def ok(self) -> bool:
         return self.broken_at is None
 
 
-def verify(session: Session) -> ChainReport:
+def head_text(count: int, digest: str) -> str:
+    return f"{count}:{digest[:16]}"
+
+
+def verify(session: Session, expect_head: str | None = None) -> ChainReport:
+    """Check every link of the chain. A chain cannot notice its newest entries being cut off on its
+    own; `expect_head` ("N:hash-prefix", a head printed by an earlier verify and kept elsewhere)
+    proves entry N is still there, unchanged."""
+    want_n, want_hash = _parse_head(expect_head) if expect_head else (None, None)
     prev = GENESIS
     count = 0
     for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id)).yield_per(1000):
@@ -80,5 +89,17 @@ def verify(session: Session) -> ChainReport:
         expected = _digest(prev, e.at, e.actor, e.action, e.entity, e.entity_key, e.before_json, e.after_json, e.outcome)
         if e.hash != expected:
             return ChainReport(count, e.id, "记录内容被改动（哈希不符）")
+        if count == want_n and not e.hash.startswith(want_hash):
+            return ChainReport(count, e.id, f"第 {want_n} 条记录与先前记下的链头 {expect_head} 不符")
         prev = e.hash
-    return ChainReport(count, None)
+    if want_n is not None and count < want_n:
+        return ChainReport(count, 0, f"最新的记录被删除：先前记下的链头是第 {want_n} 条，现在只有 {count} 条",
+                           head_text(count, prev))
+    return ChainReport(count, None, head=head_text(count, prev))
+
+
+def _parse_head(text: str) -> tuple[int, str]:
+    n, _, digest = text.partition(":")
+    if not n.isdigit() or int(n) < 1 or len(digest) < 8 or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError(f"链头 {text!r} 格式不对，应为 条数:哈希前缀（如 1234:9f86d081884c7d65）")
+    return int(n), digest

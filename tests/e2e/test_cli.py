@@ -167,6 +167,12 @@ def test_first_user_must_be_the_office_then_the_office_adds_the_rest(tmp_path):
     assert "admin" in listed.stdout and "zj1" in listed.stdout
     verified = campaign("audit", "verify", cwd=tmp_path, db=db, extra_env=as_office)
     assert verified.returncode == 0, verified.stderr
+    head = verified.stdout.split("当前链头：")[1].split("（")[0]
+    again = campaign("audit", "verify", "--expect", head, cwd=tmp_path, db=db, extra_env=as_office)
+    assert again.returncode == 0, again.stderr
+    bad = campaign("audit", "verify", "--expect", "9999:" + head.split(":")[1], cwd=tmp_path, db=db,
+                   extra_env=as_office)
+    assert bad.returncode == 1 and "最新的记录被删除" in bad.stderr
 
 
 def test_ticking_backwards_is_refused_with_a_message(tmp_path):

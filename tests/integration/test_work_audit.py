@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import delete, select, update
 
 from services import audit
@@ -41,3 +42,21 @@ def test_chain_detects_a_deleted_row(uow_factory, launched_campaign, actors):
     with uow_factory() as uow:
         report = audit.verify(uow.session)
         assert not report.ok and report.broken_at == ids[3] and "链接断开" in report.reason
+
+
+def test_cutting_off_the_newest_rows_is_found_against_a_head_kept_elsewhere(uow_factory, launched_campaign, actors):
+    _some_history(uow_factory, actors)
+    with uow_factory() as uow:
+        report = audit.verify(uow.session)
+        head = report.head  # what the office writes down outside the database
+        assert report.ok and head.startswith(f"{report.entries}:")
+        assert audit.verify(uow.session, head).ok
+        ids = uow.session.scalars(select(AuditEntry.id).order_by(AuditEntry.id)).all()
+        uow.session.execute(delete(AuditEntry).where(AuditEntry.id >= ids[-2]))
+        uow.commit()
+    with uow_factory() as uow:
+        assert audit.verify(uow.session).ok  # a chain alone cannot see its end cut off
+        cut = audit.verify(uow.session, head)
+        assert not cut.ok and cut.broken_at == 0 and "最新的记录被删除" in cut.reason
+        with pytest.raises(ValueError, match="格式不对"):
+            audit.verify(uow.session, "abc")
