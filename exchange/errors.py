@@ -22,7 +22,7 @@ class RowError(BaseModel):
     message: str
 
     def describe(self, filename: str) -> str:
-        where = f"{filename}:row {self.row_number}"
+        where = f"{filename}：第 {self.row_number} 行"
         if self.column:
             return f"{where}: 列「{self.column}」: {self.message}"
         return f"{where}: {self.message}"

@@ -22,7 +22,7 @@ class Invalid(ServiceError):
 class RowsRejected(Invalid):
     """An imported file has bad rows: nothing was imported; `rows` names every bad row.
 
-    The message lists them (file:row N: 列「…」: …); `rows` carries exchange.RowError items
+    The message lists them (文件：第 N 行: 列「…」: …); `rows` carries exchange.RowError items
     (row_number, column, message) for a screen to show as a table.
     """
 

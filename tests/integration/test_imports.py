@@ -86,12 +86,12 @@ def test_bad_rows_are_all_named_and_nothing_is_imported(uow_factory, launched_ca
     assert {r.column for r in caught.value.rows if r.row_number == 5} == {"涉及项目编号", "承办部门代码",
                                                                            "办理时限（工作日）"}
     message = str(caught.value)
-    assert "整个文件未导入" in message and "线索.xlsx:row 4: 列「收到日期」: 收到日期不能晚于今天" in message
+    assert "整个文件未导入" in message and "线索.xlsx：第 4 行: 列「收到日期」: 收到日期不能晚于今天" in message
     assert count(uow_factory, Lead) == 0
     with uow_factory() as uow:
         refused = uow.session.scalar(select(AuditEntry).where(AuditEntry.action == "lead.import",
                                                               AuditEntry.outcome == "refused"))
-        assert refused is not None and "row 6" in refused.after_json
+        assert refused is not None and "第 6 行" in refused.after_json
     clean = rows[:2] + [["XS-2", "大数据预警", "2020-06-11", None, "jyj", "规避招标", "拆分发包", None, None, None]]
     report = run(uow_factory, actors["office"], "leads", xlsx(clean, "线索"), "线索.xlsx")
     assert (report.added, report.unchanged) == (2, 0)

@@ -46,7 +46,7 @@ def test_register_with_bad_rows_imports_nothing(uow_factory, launched_campaign, 
     with uow_factory() as uow, pytest.raises(pj.RegisterRejected) as info:
         _import(uow, actors["office"], launched_campaign.code, bad.encode())
     assert {r.row_number for r in info.value.rows} == {3, 4, 5, 6}
-    assert "整个文件未导入" in str(info.value) and "row 5" in str(info.value)
+    assert "整个文件未导入" in str(info.value) and "第 5 行" in str(info.value)
     with uow_factory() as uow:
         assert uow.session.scalar(select(func.count(Project.id))) == 0
 

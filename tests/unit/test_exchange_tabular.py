@@ -140,11 +140,11 @@ def test_xlsx_bad_rows_are_all_reported_and_nothing_imported(tmp_path: Path) -> 
     error = caught.value
     assert {e.row_number for e in error.errors} == {3, 4, 6}
     text = str(error)
-    assert "bad.xlsx:row 3: 列「合同估算价（万元）」: 不是有效数字" in text
-    assert "bad.xlsx:row 4: 列「项目名称」: 必填，不能为空" in text
-    assert "bad.xlsx:row 4: 列「招标日期」:" in text
-    assert "bad.xlsx:row 6: 列「合同估算价（万元）」: 不能为负数" in text
-    assert "bad.xlsx:row 6: 列「招标方式」: 取值无效" in text
+    assert "bad.xlsx：第 3 行: 列「合同估算价（万元）」: 不是有效数字" in text
+    assert "bad.xlsx：第 4 行: 列「项目名称」: 必填，不能为空" in text
+    assert "bad.xlsx：第 4 行: 列「招标日期」:" in text
+    assert "bad.xlsx：第 6 行: 列「合同估算价（万元）」: 不能为负数" in text
+    assert "bad.xlsx：第 6 行: 列「招标方式」: 取值无效" in text
     assert "Traceback" not in text and "pydantic" not in text
 
 
@@ -175,7 +175,7 @@ def test_duplicate_natural_keys_inside_the_file(tmp_path: Path) -> None:
     with pytest.raises(ImportRejected) as caught:
         import_table(path, "departments", filename="d.csv")
     assert len(caught.value.errors) == 1
-    assert "d.csv:row 4: 列「代码」: 与第 2 行重复" in str(caught.value)
+    assert "d.csv：第 4 行: 列「代码」: 与第 2 行重复" in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -217,7 +217,7 @@ def test_users_department_role_needs_department_and_password_stays_secret(tmp_pa
     )
     with pytest.raises(ImportRejected) as caught:
         import_table(path, "users", filename="u.csv")
-    assert "u.csv:row 3: 列「部门代码」: 角色为“部门”时必须填写部门代码" in str(caught.value)
+    assert "u.csv：第 3 行: 列「部门代码」: 角色为“部门”时必须填写部门代码" in str(caught.value)
     good = import_table(path.read_bytes().rsplit(b"\n", 2)[0] + b"\n", "users", filename="u.csv")
     user = good[0]
     assert isinstance(user, UserRow) and user.role is UserRole.department and user.email == "zs@example.gov.cn"
