@@ -24,7 +24,8 @@ class SpecProblem:
 
     def __str__(self) -> str:
         where = f"{self.field}: " if self.field else ""
-        return f"{self.path}:{self.line}:{self.column}: {where}{self.message}"
+        position = f":{self.line}:{self.column}" if self.line else ""  # no position for a file that cannot be read
+        return f"{self.path}{position}: {where}{self.message}"
 
 
 class SpecInvalid(Exception):
