@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.access import ROLE_LABELS, USERNAME_HINT, USERNAME_PATTERN, Actor, Role, can_administer
@@ -118,8 +118,9 @@ def add_user(
         username, display_name, r, department_code = check_user_fields(
             session, username=username, display_name=display_name, role=role, department_code=department_code)
         _check_password(password)
-        if session.scalar(select(User.id).where(User.username == username)) is not None:
-            raise Invalid(f"用户名 {username!r} 已存在，请换一个")
+        # zj1 and ZJ1 would be two accounts people cannot tell apart.
+        if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
+            raise Invalid(f"用户名 {username!r} 已存在（用户名不区分大小写），请换一个")
     except Invalid as exc:
         fail(session, exc, actor=actor, at=at, action="user.add", entity="user", entity_key=str(username))
     user = User(username=username, display_name=display_name, role=r.value, department_code=department_code,

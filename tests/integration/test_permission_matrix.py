@@ -256,3 +256,11 @@ def test_user_rules(uow_factory, users, actors):
                         password="long-enough-1", **base)
         assert u == us.UserDTO("x4", "某人", "leader", None, None, False)
         assert "long-enough-1" not in s.scalar(select(us.User.password_hash).where(us.User.username == "x4"))
+
+
+def test_usernames_differing_only_in_case_are_one_name(uow_factory, users, actors):
+    from services.errors import Invalid
+
+    with uow_factory() as uow, pytest.raises(Invalid, match="不区分大小写"):
+        us.add_user(uow.session, actor=actors[OFFICE], at=AT, username="Dept_ZJJ", display_name="另一个",
+                    role="department", department_code="zjj", email=None, password="Passw0rd!2020")
