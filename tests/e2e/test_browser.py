@@ -1,7 +1,8 @@
 """The dashboard in Debian's Chromium through Playwright: a department submits, the office accepts,
 the leader board shows the change; on the way the department reads its inbox and each role downloads
-an .xlsx that is opened and checked. Saves docs/screenshots/{leader,office,department}.png and a few
-more (leader-departments, office-leads, department-inbox).
+an .xlsx that is opened and checked. Saves screenshots of each role's pages under
+test-artifacts/screenshots; to refresh the ones in the README run it with
+CAMPAIGN_SCREENSHOTS_DIR=docs/screenshots.
 
 Never downloads a browser: it drives /usr/bin/chromium, installed with apt (chromium and
 fonts-wqy-zenhei, for Chinese glyphs) in the set-up when missing.
@@ -12,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -21,8 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.machine import ensure_browser
+
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = Path(os.environ.get("CAMPAIGN_SCREENSHOTS_DIR") or ROOT / "test-artifacts" / "screenshots")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]
@@ -32,18 +34,6 @@ DEPT = "zjj"
 TEXT = "住建局月度工作报告：本月核查项目 8 个，发现问题 2 个，均已建立整改台账。"
 
 pytestmark = pytest.mark.slow
-
-
-def ensure_browser() -> None:
-    """apt-get install chromium and the Chinese font only when the browser is missing."""
-    if Path(CHROMIUM).exists() and Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc").exists():
-        return
-    apt = shutil.which("apt-get")
-    if apt is None:
-        pytest.fail("Chromium is missing and apt-get is not available: install chromium and fonts-wqy-zenhei")
-    subprocess.run([apt, "update"], check=True)
-    subprocess.run([apt, "install", "-y", "chromium", "fonts-wqy-zenhei"], check=True,
-                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
 def free_port() -> int:
@@ -110,7 +100,10 @@ def open_assignment(url: str) -> tuple[int, str]:
 
 @pytest.fixture
 def server(tmp_path):
-    ensure_browser()
+    try:
+        ensure_browser()
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        pytest.fail(f"Chromium: {exc}", pytrace=False)
     from dashboard.launcher import command, environment
 
     url = f"sqlite:///{(tmp_path / 'e2e.db').as_posix()}"

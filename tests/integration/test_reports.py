@@ -344,17 +344,15 @@ def test_department_document_has_its_own_chart_and_no_unit_table(uow_factory, sc
 
 @pytest.fixture(scope="session")
 def soffice() -> str:
-    """LibreOffice's soffice; installed from Debian (libreoffice-writer-nogui) when missing."""
+    """LibreOffice's soffice; installed from Debian (tests/machine.py) when missing."""
+    from tests.machine import ensure_libreoffice
+
+    try:
+        ensure_libreoffice()
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        pytest.fail(f"LibreOffice is needed to prove the report opens outside Python: {exc}", pytrace=False)
     found = shutil.which("soffice")
-    if found is None:
-        install = subprocess.run("apt-get install -y libreoffice-writer-nogui || "
-                                 "(apt-get update && apt-get install -y libreoffice-writer-nogui)",
-                                 shell=True, capture_output=True, text=True, timeout=900)
-        found = shutil.which("soffice")
-        if found is None:
-            pytest.fail("LibreOffice is needed to prove the report opens outside Python, and installing "
-                        f"libreoffice-writer-nogui failed:\n{install.stdout[-2000:]}\n{install.stderr[-2000:]}",
-                        pytrace=False)
+    assert found, "soffice is not on PATH after installing libreoffice-writer-nogui"
     return found
 
 
