@@ -254,12 +254,16 @@ def q_department_assignments(url: str, code: str, department_code: str) -> pd.Da
 
 
 def q_bulletin_lists(url: str, code: str, day: dt.date | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(praise, criticise): all accepted on time vs escalation level ≥ 2, from the rollup of `day`."""
+    """(praise, criticise) by domain.rollup's 通报 rules, from the rollup of `day`."""
+    from domain.rollup import Counts, criticised, praised
+
     board = q_department_board(url, code, day)
     if board.empty:
         return board, board
-    praise = board[(board["assigned"] > 0) & (board["on_time"] == board["assigned"])]
-    criticise = board[board["escalation_level"] >= 2].sort_values(["escalation_level", "overdue"], ascending=False)
+    counts = [Counts(int(r.assigned), int(r.submitted), int(r.accepted), int(r.on_time), int(r.overdue),
+                     int(r.escalation_level)) for r in board.itertuples()]
+    praise = board[[praised(c) for c in counts]]
+    criticise = board[[criticised(c) for c in counts]].sort_values(["escalation_level", "overdue"], ascending=False)
     return praise, criticise
 
 

@@ -39,6 +39,19 @@ def on_time_rate(c: Counts) -> float:
     return rate(c.on_time, c.accepted)
 
 
+CRITICISM_LEVEL = 2  # 通报批评 in the ladders of the seeds: from this level a department is named in the 通报
+
+
+def praised(c: Counts) -> bool:
+    """Named for praise in a 通报: everything assigned so far accepted, and on time."""
+    return c.assigned > 0 and c.on_time == c.assigned
+
+
+def criticised(c: Counts) -> bool:
+    """Named for criticism in a 通报: outstanding work has reached 通报批评 or beyond."""
+    return c.escalation_level >= CRITICISM_LEVEL
+
+
 class Grade(StrEnum):
     green = "正常"
     yellow = "滞后"
@@ -47,7 +60,7 @@ class Grade(StrEnum):
 
 def grade(c: Counts) -> Grade:
     """Traffic light for a department board: red once escalated to 通报批评 or beyond, or a third overdue."""
-    if c.escalation_level >= 2 or (c.assigned and c.overdue / c.assigned >= 1 / 3):
+    if criticised(c) or (c.assigned and c.overdue / c.assigned >= 1 / 3):
         return Grade.red
     if c.overdue or c.escalation_level == 1:
         return Grade.yellow

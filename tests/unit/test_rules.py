@@ -71,3 +71,14 @@ def test_draw_is_reproducible_and_independent_of_input_order():
     assert draw(list(reversed(codes)), 0.2, 2020, "zjj") == first
     assert len(first) == 8
     assert draw(codes, 0.2, 2021, "zjj") != first  # another seed, another draw
+
+
+def test_bulletin_praises_all_on_time_and_criticises_from_the_criticism_level():
+    from domain.rollup import Counts, Grade, criticised, grade, praised
+
+    assert praised(Counts(assigned=4, submitted=4, accepted=4, on_time=4))
+    assert not praised(Counts(assigned=4, submitted=4, accepted=4, on_time=3))  # one was late
+    assert not praised(Counts())  # nothing assigned yet is not a merit
+    assert not criticised(Counts(assigned=3, overdue=1, escalation_level=1))  # 预警 only
+    assert criticised(Counts(assigned=3, overdue=1, escalation_level=2))  # 通报批评
+    assert grade(Counts(assigned=9, overdue=1, escalation_level=2)) is Grade.red
