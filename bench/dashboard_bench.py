@@ -39,19 +39,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 def tick(url: str, code: str, as_of: dt.date) -> None:
-    from services import ticking
+    from services.ticking import tick_without_prefect
     from store.uow import UnitOfWork
 
     with UnitOfWork(url) as uow:
-        s = uow.session
-        for phase in ticking.sync_phases(s, code, as_of):
-            if phase.needs_work:
-                ticking.open_assignments(s, phase, as_of)
-                ticking.mark_overdue(s, phase, as_of, code)
-                ticking.record_escalations(s, phase, as_of, code)
-                ticking.record_reminders(s, phase, as_of, code)
-        ticking.write_rollup(s, code, as_of)
-        ticking.finish_tick(s, code, as_of)
+        tick_without_prefect(uow.session, code, as_of)
         uow.commit()
 
 

@@ -244,3 +244,26 @@ def finish_tick(session: Session, campaign_code: str, as_of: dt.date) -> None:
     campaign = get_campaign(session, campaign_code)
     if campaign.last_tick_on is None or campaign.last_tick_on < as_of:
         campaign.last_tick_on = as_of
+
+
+def tick_without_prefect(session: Session, campaign_code: str, as_of: dt.date) -> StepCounts:
+    """Every step of flows.campaign_flows.tick in the caller's session, in the flow's order, for
+    simulations, tests and benchmarks that need the tick's effect but not the engine. Ticks in
+    production run as the flow (a task and a commit per step)."""
+    from services.projects import draw_verification_samples  # projects does not depend on ticking
+
+    counts = StepCounts()
+    for phase in sync_phases(session, campaign_code, as_of):
+        if not phase.needs_work:
+            continue
+        if phase.kind == "verification":
+            draw_verification_samples(session, campaign_code, as_of)
+        counts = counts + StepCounts(
+            open_assignments(session, phase, as_of),
+            mark_overdue(session, phase, as_of, campaign_code),
+            record_escalations(session, phase, as_of, campaign_code),
+            record_reminders(session, phase, as_of, campaign_code),
+        )
+    write_rollup(session, campaign_code, as_of)
+    finish_tick(session, campaign_code, as_of)
+    return counts

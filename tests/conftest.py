@@ -152,27 +152,11 @@ class Launched:
 
 
 def run_tick(engine: Engine, code: str, as_of: dt.date) -> None:
-    """Every step of flows.campaign_flows.tick, called directly (no Prefect), one commit per step."""
-    from services import projects, ticking
+    """Every step of flows.campaign_flows.tick, called directly (no Prefect), committed."""
+    from services.ticking import tick_without_prefect
 
     with UnitOfWork(engine) as uow:
-        phases = ticking.sync_phases(uow.session, code, as_of)
-        uow.commit()
-    for phase in phases:
-        if not phase.needs_work:
-            continue
-        with UnitOfWork(engine) as uow:
-            s = uow.session
-            if phase.kind == "verification":
-                projects.draw_verification_samples(s, code, as_of)
-            ticking.open_assignments(s, phase, as_of)
-            ticking.mark_overdue(s, phase, as_of, code)
-            ticking.record_escalations(s, phase, as_of, code)
-            ticking.record_reminders(s, phase, as_of, code)
-            uow.commit()
-    with UnitOfWork(engine) as uow:
-        ticking.write_rollup(uow.session, code, as_of)
-        ticking.finish_tick(uow.session, code, as_of)
+        tick_without_prefect(uow.session, code, as_of)
         uow.commit()
 
 

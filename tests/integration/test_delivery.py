@@ -33,13 +33,14 @@ from sqlalchemy import select
 
 from domain.access import SYSTEM, Actor, Forbidden, Role
 from notify import WebhookTarget, verify_dingtalk_signature
-from services import campaigns, delivery, ticking
+from services import campaigns, delivery
 from services.delivery import DeliverySettings
 from services.spec_files import load_spec
 from store.db import make_engine
 from store.migrate import upgrade
 from store.models import AuditEntry, Outbox, OutboxDelivery, User
 from store.uow import UnitOfWork
+from tests.conftest import run_tick
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "config" / "campaigns" / "yanjiang-2020.yaml"
@@ -147,21 +148,6 @@ def http() -> Iterator[Http]:
 # --------------------------------------------------------------------------- campaign
 
 
-def tick_directly(engine, code: str, day: dt.date) -> None:  # noqa: ANN001
-    """The tick's service steps without Prefect (the flow composes exactly these)."""
-    with UnitOfWork(engine) as uow:
-        s = uow.session
-        for phase in ticking.sync_phases(s, code, day):
-            if phase.needs_work:
-                ticking.open_assignments(s, phase, day)
-                ticking.mark_overdue(s, phase, day, code)
-                ticking.record_escalations(s, phase, day, code)
-                ticking.record_reminders(s, phase, day, code)
-        ticking.write_rollup(s, code, day)
-        ticking.finish_tick(s, code, day)
-        uow.commit()
-
-
 def launch_with_users(db_url: str) -> Any:
     engine = make_engine(db_url)
     upgrade(engine)
@@ -183,7 +169,7 @@ def launch_with_users(db_url: str) -> Any:
 def db_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'app.db'}"
     engine = launch_with_users(url)
-    tick_directly(engine, CODE, DAY)
+    run_tick(engine, CODE, DAY)
     engine.dispose()
     return url
 
@@ -364,7 +350,7 @@ def test_failing_channel_is_visible_and_blocks_nothing(db_url: str, smtp: tuple[
 def test_no_sends_on_holidays_unless_configured(tmp_path: Path, smtp: tuple[Mailbox, int]) -> None:
     url = f"sqlite:///{tmp_path / 'h.db'}"
     engine = launch_with_users(url)
-    tick_directly(engine, CODE, DAY)
+    run_tick(engine, CODE, DAY)
     holiday = dt.date(2020, 6, 25)  # 端午节
     box, port = smtp
     report = plan(url, settings_for(port, None), day=holiday)
