@@ -57,6 +57,14 @@ def prefect_harness():
         logging.getLogger("prefect").setLevel(logging.WARNING)
 
 
+@pytest.fixture
+def clean_campaign_env(monkeypatch):
+    """Settings come only from what a test sets, not from the developer's shell."""
+    for name in list(os.environ):
+        if name.upper().startswith("CAMPAIGN_"):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _cheap_password_hashing():
     from argon2 import PasswordHasher

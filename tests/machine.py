@@ -42,6 +42,13 @@ def ensure_libreoffice() -> None:
                             "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc": "fonts-wqy-zenhei"})
 
 
+def free_port() -> int:
+    """A loopback port free right now (bound to 0 and released: aiosmtpd and streamlit want a number)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def postgres_up() -> bool:
     try:
         with socket.create_connection((PG_HOST, PG_PORT), timeout=2):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import socket
 import subprocess
 import time
 import urllib.request
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.machine import ensure_browser
+from tests.machine import ensure_browser, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("CAMPAIGN_SCREENSHOTS_DIR") or ROOT / "test-artifacts" / "screenshots")
@@ -34,12 +33,6 @@ DEPT = "zjj"
 TEXT = "住建局月度工作报告：本月核查项目 8 个，发现问题 2 个，均已建立整改台账。"
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prepare_database(url: str) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, SPEC_PATH
+from tests.machine import free_port
 
 EXAMPLES = sorted((ROOT / "config" / "campaigns").glob("*.yaml"))
 
@@ -109,16 +109,10 @@ def test_launch_dry_run_tick_and_status_on_a_sqlite_file(tmp_path):
     assert "约谈" in status.stdout and "严重滞后" in status.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_demo_simulates_prints_status_and_serves_the_dashboard(tmp_path):
     """The README's first command, as a user runs it: everything ends in a live dashboard."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CAMPAIGN_", "PREFECT_API_URL"))}
     env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     log = tmp_path / "demo.log"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from store.db import make_engine
 from store.migrate import upgrade
 from store.models import Campaign, GeneratedReport, ScheduledRun
 from store.uow import UnitOfWork
+from tests.machine import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -61,12 +61,6 @@ def databases() -> Iterator[tuple[str, str]]:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _run(args: list[str], env: dict[str, str]) -> str:
     done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, f"{args} failed:\n{done.stdout}\n{done.stderr}"
@@ -93,7 +87,7 @@ def test_deployment_run_ticks_campaign_in_postgres(databases: tuple[str, str], t
                          at=dt.datetime(2020, 5, 1, tzinfo=dt.timezone.utc))
         uow.commit()
 
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     base = {k: v for k, v in os.environ.items() if not k.upper().startswith(("PREFECT_", "CAMPAIGN_"))}
     base.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false",

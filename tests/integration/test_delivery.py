@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -41,32 +40,21 @@ from store.migrate import upgrade
 from store.models import AuditEntry, Outbox, OutboxDelivery, User
 from store.uow import UnitOfWork
 from tests.conftest import run_tick
+from tests.machine import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "config" / "campaigns" / "yanjiang-2020.yaml"
 CODE = "yanjiang-2020"
 DAY = dt.date(2020, 6, 22)  # Monday: reminders, overdue notices and all three escalation levels
 AT = dt.datetime(2020, 6, 22, 1, 30, tzinfo=dt.timezone.utc)  # 09:30 in Shanghai
+pytestmark = pytest.mark.usefixtures("clean_campaign_env")
 OFFICE = Actor("office", Role.office, None, "联席办")
 DEPARTMENT = Actor("dept-zjj", Role.department, "zjj", "住建局联络员")
 DING_SECRET = "SECtest-ding-secret-0123456789"
 SMTP_SENDER = "专项整治办 <campaign@yanjiang.example.gov.cn>"
 
 
-@pytest.fixture(autouse=True)
-def _clean_campaign_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.upper().startswith("CAMPAIGN_"):
-            monkeypatch.delenv(name)
-
-
 # --------------------------------------------------------------------------- receivers
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -87,7 +75,7 @@ class Mailbox:
 @pytest.fixture
 def smtp() -> Iterator[tuple[Mailbox, int]]:
     box = Mailbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     try:

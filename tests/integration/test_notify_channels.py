@@ -14,7 +14,6 @@ import hmac
 import ipaddress
 import json
 import logging
-import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -52,30 +51,15 @@ from notify import (
     send_webhook,
     verify_dingtalk_signature,
 )
+from tests.machine import free_port
 
+pytestmark = pytest.mark.usefixtures("clean_campaign_env")  # settings only from what each test sets
 SMTP_USER = "campaign"
 SMTP_PASSWORD = "pw-do-not-leak-7f3a9c"
 DING_SECRET = "SEC0123456789abcdef-ding-secret"
 ACCESS_TOKEN = "tok-9f8e7d6c5b4a"
 AT = dt.datetime(2020, 6, 22, 9, 30, 15, 123000, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 AT_MS = 1592789415123  # 2020-06-22T01:30:15.123Z, computed independently
-
-
-@pytest.fixture(autouse=True)
-def _clean_campaign_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings must come only from what each test sets, not the developer's shell."""
-    import os
-
-    for name in list(os.environ):
-        if name.upper().startswith("CAMPAIGN_"):
-            monkeypatch.delenv(name)
-
-
-def _free_port() -> int:
-    # aiosmtpd's Controller probes its own port after start, so port 0 cannot be used.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _message(**overrides: Any) -> Message:
@@ -204,7 +188,7 @@ def _authenticator(
 @pytest.fixture
 def smtp_plain() -> Iterator[SmtpServer]:
     handler = RecordingSmtpHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield SmtpServer(handler, controller.port)
@@ -221,7 +205,7 @@ def smtp_tls(tls_files: TlsFiles) -> Iterator[SmtpServer]:
     controller = Controller(
         handler,
         hostname="127.0.0.1",
-        port=_free_port(),
+        port=free_port(),
         tls_context=context,
         require_starttls=True,
         authenticator=_authenticator,
@@ -328,7 +312,7 @@ def test_email_server_requiring_starttls_rejects_plain_client(smtp_tls: SmtpServ
 def test_email_refuses_password_without_tls() -> None:
     settings = NotifySettings(
         smtp_host="127.0.0.1",
-        smtp_port=_free_port(),
+        smtp_port=free_port(),
         smtp_starttls=False,
         smtp_username=SMTP_USER,
         smtp_password=SMTP_PASSWORD,
@@ -355,7 +339,7 @@ def test_email_data_rejection_classified_by_smtp_code(
 def test_email_connection_refused_is_retryable() -> None:
     settings = NotifySettings(
         smtp_host="127.0.0.1",
-        smtp_port=_free_port(),
+        smtp_port=free_port(),
         smtp_starttls=False,
         smtp_sender="campaign@example.gov.cn",
         smtp_timeout_s=2,
@@ -582,7 +566,7 @@ def test_http_status_classification(
 
 
 def test_webhook_connection_refused_is_retryable() -> None:
-    target = WebhookTarget(name="down", url=f"http://127.0.0.1:{_free_port()}/hook")
+    target = WebhookTarget(name="down", url=f"http://127.0.0.1:{free_port()}/hook")
     with pytest.raises(ChannelError) as info:
         send_webhook(target, _message(), at=AT, timeout_s=2)
     assert info.value.retryable is True and info.value.target == "down"
