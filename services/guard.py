@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from domain.access import Actor, Forbidden
+from domain.access import Actor, Forbidden, Role
 from services import audit
 from services.errors import ServiceError
 
@@ -140,3 +140,17 @@ def fail(
     record_refusal(session, actor=actor, at=at, action=action, entity=entity, entity_key=entity_key,
                    reason=str(error))
     raise error
+
+
+def department_scope(session: Session, *, actor: Actor, at: dt.datetime | None, action: str, campaign_code: str,
+                     department_code: str | None, what: str, reason: str) -> str | None:
+    """The department a list call may show. A department actor gets its own only (asking for
+    another is refused and audited); the office and leaders get what they asked for (None: all).
+    what: the listed things, as in 查看部门 X 的{what}."""
+    if actor.role != Role.department:
+        return department_code
+    if department_code is not None and department_code != actor.department_code:
+        check(session, False, actor=actor, at=at, action=action, entity="department",
+              entity_key=f"{campaign_code}/{department_code}", label=f"查看部门 {department_code} 的{what}",
+              reason=reason)
+    return actor.department_code

@@ -19,7 +19,7 @@ from domain.access import Actor, Role, can_act_for_department, can_administer, c
 from services import audit
 from services.campaigns import get_campaign, stored_spec
 from services.errors import Conflict, Invalid, NotFound
-from services.guard import check, fail
+from services.guard import check, department_scope, fail
 from services.holidays import campaign_calendar
 from services.submissions import local_day
 from store.models import Campaign, Department, Lead
@@ -146,12 +146,9 @@ def intake_lead(
 def list_leads(session: Session, *, actor: Actor, campaign_code: str, department_code: str | None = None,
                status: str | None = None, at: dt.datetime | None = None) -> list[LeadDTO]:
     """Office and leaders see every lead; a department only those assigned to it."""
-    if actor.role == Role.department:
-        if department_code is not None and department_code != actor.department_code:
-            check(session, False, actor=actor, at=at, action="lead.list", entity="department",
-                  entity_key=f"{campaign_code}/{department_code}", label=f"查看部门 {department_code} 的线索",
-                  reason="责任部门只能查看交办本部门的线索。")
-        department_code = actor.department_code
+    department_code = department_scope(session, actor=actor, at=at, action="lead.list", campaign_code=campaign_code,
+                                       department_code=department_code, what="线索",
+                                       reason="责任部门只能查看交办本部门的线索。")
     campaign = get_campaign(session, campaign_code)
     q = (select(Lead, Department.code).outerjoin(Department, Department.id == Lead.department_id)
          .where(Lead.campaign_id == campaign.id))

@@ -18,13 +18,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from domain.access import Actor, Role, can_act_for_department, can_administer, can_read_department
+from domain.access import Actor, can_act_for_department, can_administer, can_read_department
 from services import attachments as att
 from services import audit
 from services.attachments import AttachmentDTO, Upload
 from services.campaigns import get_campaign
 from services.errors import Conflict, Invalid, NotFound
-from services.guard import check, fail
+from services.guard import check, department_scope, fail
 from services.submissions import local_day
 from store.models import Attachment, Department, Phase, Problem, ProblemEvent
 
@@ -171,12 +171,9 @@ def list_problems(
     status: str | None = None,
     at: dt.datetime | None = None,
 ) -> list[ProblemDTO]:
-    if actor.role == Role.department:
-        if department_code is not None and department_code != actor.department_code:
-            check(session, False, actor=actor, at=at, action="problem.list", entity="department",
-                  entity_key=f"{campaign_code}/{department_code}", label=f"查看部门 {department_code} 的问题台账",
-                  reason="责任部门只能查看本部门的问题。")
-        department_code = actor.department_code
+    department_code = department_scope(session, actor=actor, at=at, action="problem.list", campaign_code=campaign_code,
+                                       department_code=department_code, what="问题台账",
+                                       reason="责任部门只能查看本部门的问题。")
     campaign = get_campaign(session, campaign_code)
     q = (select(Problem, Department).join(Department, Department.id == Problem.department_id)
          .where(Problem.campaign_id == campaign.id))

@@ -24,7 +24,7 @@ from exchange.rows import ProjectRow
 from services import audit
 from services.campaigns import get_campaign, stored_spec
 from services.errors import NotFound, RowsRejected
-from services.guard import check
+from services.guard import check, department_scope
 from services.holidays import campaign_calendar
 from services.imports import ImportReport, import_file
 from store.models import Assignment, AssignmentStatus, Campaign, Department, Phase, Project, SampleDraw, TaskTemplate
@@ -125,12 +125,9 @@ def apply_register(
 
 def list_projects(session: Session, *, actor: Actor, campaign_code: str, department_code: str | None = None,
                   at: dt.datetime | None = None) -> list[ProjectDTO]:
-    if actor.role == Role.department:
-        if department_code is not None and department_code != actor.department_code:
-            check(session, False, actor=actor, at=at, action="project.list", entity="department",
-                  entity_key=f"{campaign_code}/{department_code}", label=f"查看部门 {department_code} 的项目",
-                  reason="责任部门只能查看本部门的项目。")
-        department_code = actor.department_code
+    department_code = department_scope(session, actor=actor, at=at, action="project.list", campaign_code=campaign_code,
+                                       department_code=department_code, what="项目",
+                                       reason="责任部门只能查看本部门的项目。")
     campaign = get_campaign(session, campaign_code)
     q = (select(Project, Department.code).join(Department, Department.id == Project.department_id)
          .where(Project.campaign_id == campaign.id))

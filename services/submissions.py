@@ -23,7 +23,7 @@ from services import audit
 from services.attachments import AttachmentDTO, Upload
 from services.campaigns import get_campaign
 from services.errors import Conflict, Invalid, NotFound
-from services.guard import check, fail
+from services.guard import check, department_scope, fail
 from store.models import (
     Assignment,
     AssignmentStatus,
@@ -143,12 +143,9 @@ def list_assignments(
     at: dt.datetime | None = None,
 ) -> list[AssignmentDTO]:
     """A department actor only ever gets its own; asking for another department is refused and audited."""
-    if actor.role == Role.department:
-        if department_code is not None and department_code != actor.department_code:
-            check(session, False, actor=actor, at=at, action="assignment.list", entity="department",
-                  entity_key=f"{campaign_code}/{department_code}", label=f"查看部门 {department_code} 的任务",
-                  reason="责任部门只能查看本部门的任务。")
-        department_code = actor.department_code
+    department_code = department_scope(session, actor=actor, at=at, action="assignment.list", campaign_code=campaign_code,
+                                       department_code=department_code, what="任务",
+                                       reason="责任部门只能查看本部门的任务。")
     check(session, department_code is None or can_read_department(actor, department_code), actor=actor, at=at,
           action="assignment.list", entity="department", entity_key=f"{campaign_code}/{department_code}",
           label="查看任务")
