@@ -284,6 +284,22 @@ def lead_frame(leads: Sequence[Any], *, show_reporter: bool = False) -> pd.DataF
     return pd.DataFrame(rows)
 
 
+def lead_outcome_inputs(key: str, outcome_label: str) -> dict[str, Any]:
+    """The outcome fields of a lead (inside the caller's form), as keyword arguments for
+    services.leads.report_outcome / close_lead."""
+    from services import leads as lead_service
+
+    outcome = st.radio(outcome_label, list(lead_service.OUTCOMES), horizontal=True, key=f"{key}_outcome")
+    measures = st.multiselect("处理措施", list(lead_service.MEASURES), key=f"{key}_measures",
+                              placeholder="查实时选择；不实则不选")
+    c = st.columns(3)
+    fine = c[0].number_input("罚款（万元）", min_value=0.0, step=0.1, key=f"{key}_fine")
+    ent = c[1].number_input("涉及企业数", min_value=0, step=1, key=f"{key}_enterprises")
+    ppl = c[2].number_input("处理人数", min_value=0, step=1, key=f"{key}_people")
+    return dict(outcome=outcome, measures=measures, fine_wan=round(fine, 2), enterprises_involved=int(ent),
+                people_dealt_with=int(ppl))
+
+
 def problem_form(actor: Actor, code: str, *, key: str) -> None:
     """登记问题: the office for any department, a department for itself (the service decides)."""
     from services import problems as problem_service

@@ -63,19 +63,11 @@ with tab_leads:
             lid = st.selectbox("线索", list(mine), key="lead_pick",
                                format_func=lambda i: f"{mine[i].code} · {mine[i].summary[:30]}（期限 {mine[i].due_on}）")
             with st.form("lead_outcome"):
-                outcome = st.radio("核查结果", list(lead_service.OUTCOMES), horizontal=True, key="lead_outcome_result")
-                measures = st.multiselect("处理措施", list(lead_service.MEASURES), key="lead_measures",
-                                          placeholder="查实时选择；不实则不选")
-                c = st.columns(3)
-                fine = c[0].number_input("罚款（万元）", min_value=0.0, step=0.1, key="lead_fine")
-                ent = c[1].number_input("涉及企业数", min_value=0, step=1, key="lead_enterprises")
-                ppl = c[2].number_input("处理人数", min_value=0, step=1, key="lead_people")
+                result = widgets.lead_outcome_inputs("lead_report", "核查结果")
                 go = st.form_submit_button("报送结果", type="primary")
             if go:
                 x = mine[lid]
                 if session.run_service(lead_service.report_outcome, actor=actor, at=session.now(), lead_id=x.id,
-                                       expected_version=x.version, outcome=outcome, measures=measures,
-                                       fine_wan=round(fine, 2), enterprises_involved=int(ent),
-                                       people_dealt_with=int(ppl), commit=True):
+                                       expected_version=x.version, **result, commit=True):
                     widgets.flash(f"已报送线索 {x.code} 的办理结果，等待牵头办公室办结")
                     st.rerun()

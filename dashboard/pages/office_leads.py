@@ -109,19 +109,11 @@ with tab_close:
                     st.rerun()
             st.caption("如需更正办理结果，可在下方填写后办结。")
         with st.form("close_lead_form"):
-            outcome = st.radio("办理结果", list(lead_service.OUTCOMES), horizontal=True, key="close_outcome")
-            measures = st.multiselect("处理措施", list(lead_service.MEASURES), key="close_measures",
-                                      placeholder="查实时选择；不实则不选")
-            c = st.columns(3)
-            fine = c[0].number_input("罚款（万元）", min_value=0.0, step=0.1, key="close_fine")
-            ent = c[1].number_input("涉及企业数", min_value=0, step=1, key="close_enterprises")
-            ppl = c[2].number_input("处理人数", min_value=0, step=1, key="close_people")
+            result = widgets.lead_outcome_inputs("close", "办理结果")
             go = st.form_submit_button("填写结果并办结")
         if go:
             done = session.run_service(lead_service.close_lead, actor=actor, at=session.now(), lead_id=x.id,
-                                       expected_version=x.version, outcome=outcome, measures=measures,
-                                       fine_wan=round(fine, 2), enterprises_involved=int(ent),
-                                       people_dealt_with=int(ppl), commit=True)
+                                       expected_version=x.version, **result, commit=True)
             if done is not None:
                 widgets.flash(f"线索 {done.code} 已办结（{done.outcome}）")
                 st.rerun()
