@@ -24,6 +24,7 @@ from store.models import (
     UNFINISHED,
     Assignment,
     AssignmentStatus,
+    Campaign,
     Escalation,
     Outbox,
     Phase,
@@ -62,15 +63,18 @@ def _phase_state(start: dt.date, end: dt.date, as_of: dt.date) -> str:
 def check_tick_date(session: Session, campaign_code: str, as_of: dt.date) -> None:
     """A campaign moves forward only: re-ticking its last day is fine, an earlier day is refused
     (escalations and reminders already recorded cannot be taken back)."""
-    last = get_campaign(session, campaign_code).last_tick_on
-    if last is not None and as_of < last:
-        raise Invalid(f"专项行动 {campaign_code} 已推进到 {last}，不能再推进到更早的日期 {as_of}")
+    _refuse_earlier_day(get_campaign(session, campaign_code), as_of)
+
+
+def _refuse_earlier_day(campaign: Campaign, as_of: dt.date) -> None:
+    if campaign.last_tick_on is not None and as_of < campaign.last_tick_on:
+        raise Invalid(f"专项行动 {campaign.code} 已推进到 {campaign.last_tick_on}，不能再推进到更早的日期 {as_of}")
 
 
 def sync_phases(session: Session, campaign_code: str, as_of: dt.date) -> list[PhaseTick]:
     """Open and close phases for the date; say which phases have assignments to look after."""
-    check_tick_date(session, campaign_code, as_of)
     campaign = get_campaign(session, campaign_code)
+    _refuse_earlier_day(campaign, as_of)
     out: list[PhaseTick] = []
     for phase in session.scalars(select(Phase).where(Phase.campaign_id == campaign.id).order_by(Phase.ordinal)):
         state = _phase_state(phase.start_on, phase.end_on, as_of)

@@ -1,6 +1,5 @@
 """巡检与通报: run a tick now, and draft a 通报 (praise and criticism) from the rollups."""
 
-
 import pandas as pd
 import streamlit as st
 
