@@ -14,7 +14,7 @@ import os
 import sys
 
 from cli import output
-from cli.main import existing_file, parse_date
+from cli.main import existing_file
 
 ACTOR_HELP = "以哪个用户身份执行（默认读取环境变量 CAMPAIGN_USER；密码读取 CAMPAIGN_PASSWORD，未设置时提示输入）"
 ROLE_NAMES = {"office": "牵头办公室", "department": "责任部门", "leader": "领导"}
@@ -99,10 +99,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--campaign", required=True)
     _add_actor(p)
     p.set_defaults(handler=cmd_projects_draws)
-    p = proj.add_parser("draw", help="（系统）在核查阶段按比例抽取项目并生成核查任务（tick 会自动执行）")
-    p.add_argument("--campaign", required=True)
-    p.add_argument("--as-of", type=parse_date, required=True)
-    p.set_defaults(handler=cmd_projects_draw)
 
     # --- problems / leads ------------------------------------------------------------------
     p = sub.add_parser("problems", help="问题台账（整改台账）")
@@ -252,16 +248,6 @@ def cmd_projects_draws(args: argparse.Namespace) -> int:
           f"{d.ratio:.1%}", {True: "一致", False: "不一致"}.get(check[1] if check else None, ""),
           "、".join(d.sampled_codes))
          for d, check in zip(draws, checks)], numeric_from=99))
-    return 0
-
-
-def cmd_projects_draw(args: argparse.Namespace) -> int:
-    from services.projects import draw_verification_samples
-
-    with _uow() as uow:
-        n = draw_verification_samples(uow.session, args.campaign, args.as_of)
-        uow.commit()
-    output.out(f"抽查完成：新生成核查任务 {n} 项")
     return 0
 
 
