@@ -60,7 +60,7 @@ def report_exception(exc: BaseException) -> int:
     """Known errors become one message; anything else a short notice (details with CAMPAIGN_DEBUG=1)."""
     from domain.access import Forbidden
     from domain.calendar import CalendarUnknown
-    from services.errors import ServiceError
+    from domain.errors import UserError
     from services.spec_files import SpecInvalid
     from sqlalchemy.exc import OperationalError
 
@@ -69,7 +69,7 @@ def report_exception(exc: BaseException) -> int:
             err(str(problem))
         err(f"共 {len(exc.problems)} 处问题。")
         return EXIT_BAD_INPUT
-    if isinstance(exc, (ServiceError, Forbidden, CalendarUnknown, LookupError, ValueError)):
+    if isinstance(exc, (UserError, Forbidden, CalendarUnknown, LookupError, ValueError)):
         err(f"错误：{exc}")
         return EXIT_BAD_INPUT
     if isinstance(exc, OperationalError):

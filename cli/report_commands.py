@@ -91,7 +91,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_narrative(args: argparse.Namespace) -> int:
-    from services.errors import Invalid
+    from domain.errors import Invalid
     from services.reports import get_narrative, save_narrative
 
     if bool(args.section) != bool(args.file):
@@ -121,7 +121,7 @@ def cmd_narrative(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from services.errors import Invalid
+    from domain.errors import Invalid
     from services.imports import import_file
 
     if args.yaml_out and args.kind != "departments":

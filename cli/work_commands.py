@@ -32,7 +32,7 @@ def _login(session, args: argparse.Namespace, *, bootstrap: bool = False):  # no
     from sqlalchemy import func, select
 
     from domain.access import SYSTEM
-    from services.errors import Invalid
+    from domain.errors import Invalid
     from services.users import authenticate
     from store.models import User
 
@@ -122,7 +122,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _new_password() -> str:
-    from services.errors import Invalid
+    from domain.errors import Invalid
 
     password = os.environ.get("CAMPAIGN_NEW_PASSWORD")
     if password is not None:
@@ -145,7 +145,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     from services.users import add_user
 
     from domain.access import SYSTEM
-    from services.errors import Invalid
+    from domain.errors import Invalid
 
     with _uow() as uow:
         actor = _login(uow.session, args, bootstrap=True)
@@ -195,7 +195,7 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from services.audit import verify
+    from store.audit import verify
 
     with _uow() as uow:
         report = verify(uow.session, args.expect)

@@ -67,9 +67,9 @@ def unit_of_work() -> Iterator[UnitOfWork]:
 def user_errors() -> tuple[type[BaseException], ...]:
     from domain.calendar import CalendarUnknown
     from services.campaigns import CampaignNotFound
-    from services.errors import ServiceError
+    from domain.errors import UserError
 
-    return (ServiceError, Forbidden, CampaignNotFound, CalendarUnknown)
+    return (UserError, Forbidden, CampaignNotFound, CalendarUnknown)
 
 
 def run_service(fn: Callable[..., T], *args: Any, commit: bool = False, **kwargs: Any) -> T | None:

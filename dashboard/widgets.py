@@ -116,7 +116,7 @@ def row_error_table(problems: Sequence[Any], *, key: str) -> None:
 def run_import(fn: Callable[..., Any], *args: Any, key: str, **kwargs: Any) -> Any:
     """Call an import service and commit; bad rows are listed by row number, nothing is imported."""
     from exchange.errors import ImportProblem, ImportRejected
-    from services.errors import RowsRejected
+    from domain.errors import RowsRejected
 
     try:
         with session.unit_of_work() as uow:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from domain.errors import Forbidden
+from domain.vocabulary import Vocabulary
+
 
 class Role(StrEnum):
     office = "office"  # 联席会议办公室: administers campaigns and reviews
@@ -16,7 +19,16 @@ class Role(StrEnum):
 USERNAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{1,49}$"
 USERNAME_HINT = "用户名须以字母开头，由字母、数字、_ . - 组成，2–50 个字符"
 
-ROLE_LABELS = {Role.office: "牵头办公室", Role.department: "责任部门", Role.leader: "领导", Role.system: "系统"}
+ROLE = Vocabulary(
+    Role,
+    {Role.office: "牵头办公室", Role.department: "责任部门", Role.leader: "领导", Role.system: "系统"},
+    aliases={"联席会议办公室": Role.office, "办公室": Role.office, "联席办": Role.office, "成员单位": Role.department,
+             "责任单位": Role.department, "部门": Role.department, "部门联络员": Role.department,
+             "联络员": Role.department, "分管领导": Role.leader},
+)
+ROLE_LABELS = ROLE.labels
+# The roles a person's account may have (system is the scheduler).
+PERSON_ROLES: tuple[Role, ...] = (Role.office, Role.department, Role.leader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,12 +40,6 @@ class Actor:
 
 
 SYSTEM = Actor("system", Role.system, None, "系统")
-
-
-class Forbidden(PermissionError):
-    def __init__(self, actor: Actor, action: str, reason: str):
-        self.actor, self.action, self.reason = actor, action, reason
-        super().__init__(f"无权限：{actor.username}（{ROLE_LABELS[actor.role]}）不能{action}。{reason}")
 
 
 def can_read_department(actor: Actor, department_code: str) -> bool:
@@ -55,6 +61,8 @@ def can_read_confidential(actor: Actor) -> bool:
     return actor.role == Role.office
 
 
-def require(allowed: bool, actor: Actor, action: str, reason: str = "") -> None:
-    if not allowed:
-        raise Forbidden(actor, action, reason)
+def refusal(actor: Actor, action: str, reason: str = "") -> Forbidden:
+    """The Forbidden error for an actor who may not do `action` (what was attempted, in Chinese)."""
+    who = actor.display_name or actor.username
+    return Forbidden(f"无权限：{who}（{ROLE.label(actor.role)}）不能{action}。{reason}".rstrip(),
+                     username=actor.username, action=action)

@@ -10,10 +10,12 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from domain.errors import Invalid
+
 WEEKDAY_NAMES = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 
 
-class CalendarUnknown(ValueError):
+class CalendarUnknown(Invalid):
     """A date falls in a year whose holiday schedule nobody told us."""
 
     def __init__(self, day: dt.date, known_years: range):

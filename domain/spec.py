@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.department import DepartmentKind
+
 CODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]{0,39}$"  # department, phase and task codes
 CODE_HINT = "代码须以字母开头，由字母、数字、_、- 组成，最长 40 个字符"
 Code = Annotated[str, Field(pattern=CODE_PATTERN)]
@@ -37,27 +39,6 @@ PHASE_KIND_LABELS: dict[PhaseKind, str] = {
     PhaseKind.case_handling: "案件查处",
     PhaseKind.review: "回头看",
     PhaseKind.summary: "总结",
-}
-
-
-class DepartmentKind(StrEnum):
-    office = "office"  # 联席会议办公室 / 监管办
-    industry_regulator = "industry_regulator"  # 行业监管部门: 住建、交通、水务…
-    police = "police"
-    discipline = "discipline"  # 纪检监察
-    trading_center = "trading_center"  # 公共资源交易中心
-    purchaser = "purchaser"  # 采购单位 / 项目法人
-    other = "other"
-
-
-DEPARTMENT_KIND_LABELS: dict[DepartmentKind, str] = {
-    DepartmentKind.office: "牵头办公室",
-    DepartmentKind.industry_regulator: "行业监管部门",
-    DepartmentKind.police: "公安机关",
-    DepartmentKind.discipline: "纪检监察机关",
-    DepartmentKind.trading_center: "公共资源交易中心",
-    DepartmentKind.purchaser: "采购单位",
-    DepartmentKind.other: "其他单位",
 }
 
 

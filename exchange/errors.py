@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.errors import Invalid
+
 # Long rejections are still fully available on ``.errors``; the text form is
 # capped so a 5,000-row mistake does not flood a web page or a log line.
 MAX_LISTED_ERRORS = 200
@@ -28,7 +30,7 @@ class RowError(BaseModel):
         return f"{where}: {self.message}"
 
 
-class ImportProblem(Exception):
+class ImportProblem(Invalid):
     """The file as a whole cannot be read as the expected table."""
 
     def __init__(self, filename: str, message: str) -> None:

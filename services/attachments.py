@@ -18,7 +18,7 @@ from typing import Iterable
 
 from sqlalchemy.orm import Session
 
-from services.errors import Invalid
+from domain.errors import Invalid
 from store.models import Attachment
 
 MAX_FILES = 20

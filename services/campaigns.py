@@ -10,15 +10,18 @@ from functools import lru_cache
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from domain.access import Actor, can_administer, require
+from domain.access import Actor, can_administer
+from domain.errors import NotFound
 from domain.plan import CampaignPlan, PlanChange, build_plan, diff_plan
 from domain.spec import SAMPLE_TEMPLATE_KEY, CampaignSpec
-from services import audit
+from store import audit
+from services.guard import check
 from services.holidays import campaign_calendar
-from store.models import Assignment, AssignmentStatus, Campaign, Department, Phase, TaskTemplate
+from domain.assignment import AssignmentStatus
+from store.models import Assignment, Campaign, Department, Phase, TaskTemplate
 
 
-class CampaignNotFound(LookupError):
+class CampaignNotFound(NotFound):
     def __init__(self, code: str):
         super().__init__(f"没有编号为 {code!r} 的专项行动（先用 `campaign launch 文件.yaml` 启动）")
 
@@ -84,7 +87,8 @@ def launch(
     session: Session, spec: CampaignSpec, *, actor: Actor, at: dt.datetime, source_path: str | None = None
 ) -> LaunchReport:
     """Create or reconcile; the caller commits (or, for a dry run, lets the unit of work roll back)."""
-    require(can_administer(actor), actor, "启动或变更专项行动")
+    check(can_administer(actor), actor=actor, at=at, action="campaign.launch", entity="campaign",
+          entity_key=spec.id, label="启动或变更专项行动")
     plan = build_plan(spec, campaign_calendar(spec))
     campaign = session.scalar(select(Campaign).where(Campaign.code == spec.id))
     created = campaign is None

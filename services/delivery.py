@@ -54,12 +54,20 @@ from notify import (
     send_email,
     send_webhook,
 )
-from services import audit
+from store import audit
 from services.campaigns import get_campaign, stored_spec
-from services.errors import Invalid
+from domain.errors import Invalid
 from services.guard import check, fail
 from services.holidays import campaign_calendar
-from store.models import Assignment, Campaign, Department, Outbox, OutboxDelivery, TaskTemplate, User
+from store.models import (
+    Assignment,
+    Campaign,
+    Department,
+    Outbox,
+    OutboxDelivery,
+    TaskTemplate,
+    User,
+)
 
 log = logging.getLogger(__name__)
 
@@ -514,7 +522,7 @@ class DeliveryProblem:
 def problems(session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None
              ) -> list[DeliveryProblem]:
     """Deliveries that need attention (failed, gave_up, uncertain): the office's list, in the dashboard and CLI."""
-    check(session, can_administer(actor), actor=actor, at=at, action="delivery.list", entity="campaign",
+    check(can_administer(actor), actor=actor, at=at, action="delivery.list", entity="campaign",
           entity_key=campaign_code, label="查看发送失败的通知", reason="通知发送情况由牵头办公室处理。")
     campaign = get_campaign(session, campaign_code)
     rows = session.scalars(
@@ -529,11 +537,11 @@ def problems(session: Session, *, actor: Actor, campaign_code: str, at: dt.datet
 def confirm_uncertain(session: Session, *, actor: Actor, at: dt.datetime, delivery_id: int, delivered: bool) -> None:
     """The office checked an interrupted / abandoned delivery: it arrived, or it should be sent again."""
     key = str(delivery_id)
-    check(session, can_administer(actor), actor=actor, at=at, action="delivery.confirm", entity="delivery",
+    check(can_administer(actor), actor=actor, at=at, action="delivery.confirm", entity="delivery",
           entity_key=key, label="确认通知送达情况", reason="通知发送情况由牵头办公室处理。")
     row = session.get(OutboxDelivery, delivery_id)
     if row is None or row.state not in (UNCERTAIN, GAVE_UP):
-        fail(session, Invalid(f"通知 #{delivery_id} 不处于待确认或已放弃状态"), actor=actor, at=at,
+        fail(Invalid(f"通知 #{delivery_id} 不处于待确认或已放弃状态"), actor=actor, at=at,
              action="delivery.confirm", entity="delivery", entity_key=key)
     before = {"state": row.state, "attempts": row.attempts}
     if delivered:

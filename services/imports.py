@@ -44,9 +44,9 @@ from exchange.errors import ImportProblem, ImportRejected, RowError
 from exchange.parsing import key_form
 from exchange.rows import LEAD_SOURCE_LABELS, DepartmentRow, LeadRow, UserRow
 from exchange.tabular import import_numbered, template_xlsx
-from services import audit
+from store import audit
 from services.campaigns import get_campaign, spec_digest, stored_spec
-from services.errors import Invalid, RowsRejected
+from domain.errors import Invalid, RowsRejected
 from services.guard import check, fail
 from services.submissions import local_day
 from store.models import Campaign, Department, Lead, Project, User
@@ -112,16 +112,16 @@ def import_file(
         try:
             template(kind)
         except Invalid as exc:
-            fail(session, exc, actor=actor, at=at, action=action, entity=entity, entity_key=key)
+            fail(exc, actor=actor, at=at, action=action, entity=entity, entity_key=key)
     allowed = can_administer(actor) or (kind == "projects" and actor.role == Role.department)
     reason = ("只有牵头办公室和责任部门可以导入项目台账。" if kind == "projects"
               else f"{KIND_LABELS[kind]}由牵头办公室统一导入。")
-    check(session, allowed, actor=actor, at=at, action=action, entity=entity, entity_key=key,
+    check(allowed, actor=actor, at=at, action=action, entity=entity, entity_key=key,
           label=f"导入{KIND_LABELS[kind]}", reason=reason)
     try:
         campaign = get_campaign(session, campaign_code)
     except LookupError as exc:
-        fail(session, Invalid(str(exc)), actor=actor, at=at, action=action, entity=entity, entity_key=key)
+        fail(Invalid(str(exc)), actor=actor, at=at, action=action, entity=entity, entity_key=key)
     ctx = _Context(session, actor, at, campaign, filename, action, entity, key)
     rows, errors = ctx.read(kind, data, sheet)
     plan = _PLANS[kind](ctx, rows)  # the service's own rules, on every row that parsed

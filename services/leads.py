@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from domain.access import Actor, Role, can_act_for_department, can_administer, can_read_confidential
-from services import audit
+from store import audit
 from services.campaigns import get_campaign, stored_spec
-from services.errors import Conflict, Invalid, NotFound
+from domain.errors import Conflict, Invalid, NotFound
 from services.guard import check, department_scope, fail
 from services.holidays import campaign_calendar
 from services.submissions import local_day
@@ -111,7 +111,7 @@ def intake_lead(
     code: str | None = None,
 ) -> LeadDTO:
     key = f"{campaign_code}/{code or '?'}"
-    check(session, can_administer(actor), actor=actor, at=at, action="lead.intake", entity="lead", entity_key=key,
+    check(can_administer(actor), actor=actor, at=at, action="lead.intake", entity="lead", entity_key=key,
           label="受理线索", reason="线索由牵头办公室统一受理。")
     try:
         campaign = get_campaign(session, campaign_code)
@@ -127,9 +127,9 @@ def intake_lead(
         if session.scalar(select(Lead.id).where(Lead.campaign_id == campaign.id, Lead.code == code)):
             raise Invalid(f"线索编号 {code} 已存在")
     except Invalid as exc:
-        fail(session, exc, actor=actor, at=at, action="lead.intake", entity="lead", entity_key=key)
+        fail(exc, actor=actor, at=at, action="lead.intake", entity="lead", entity_key=key)
     except LookupError as exc:
-        fail(session, NotFound(str(exc)), actor=actor, at=at, action="lead.intake", entity="lead", entity_key=key)
+        fail(NotFound(str(exc)), actor=actor, at=at, action="lead.intake", entity="lead", entity_key=key)
     lead = Lead(campaign_id=campaign.id, code=code, source=source, received_on=received_on,
                 project_code=project_code or None, category=category.strip(), summary=summary.strip(),
                 reporter_name=reporter_name or None, reporter_phone=reporter_phone or None, status="received",
@@ -146,7 +146,7 @@ def intake_lead(
 def list_leads(session: Session, *, actor: Actor, campaign_code: str, department_code: str | None = None,
                status: str | None = None, at: dt.datetime | None = None) -> list[LeadDTO]:
     """Office and leaders see every lead; a department only those assigned to it."""
-    department_code = department_scope(session, actor=actor, at=at, action="lead.list", campaign_code=campaign_code,
+    department_code = department_scope(actor=actor, at=at, action="lead.list", campaign_code=campaign_code,
                                        department_code=department_code, what="线索",
                                        reason="责任部门只能查看交办本部门的线索。")
     campaign = get_campaign(session, campaign_code)
@@ -163,9 +163,9 @@ def get_lead(session: Session, *, actor: Actor, lead_id: int, at: dt.datetime | 
     try:
         lead, ccode, dcode = _load(session, lead_id)
     except NotFound as exc:
-        fail(session, exc, actor=actor, at=at, action="lead.read", entity="lead", entity_key=str(lead_id))
+        fail(exc, actor=actor, at=at, action="lead.read", entity="lead", entity_key=str(lead_id))
     allowed = actor.role != Role.department or (dcode is not None and dcode == actor.department_code)
-    check(session, allowed, actor=actor, at=at, action="lead.read", entity="lead", entity_key=f"{ccode}/{lead.code}",
+    check(allowed, actor=actor, at=at, action="lead.read", entity="lead", entity_key=f"{ccode}/{lead.code}",
           label="查看未交办本部门的线索", reason="责任部门只能查看交办本部门的线索。")
     return _dto(lead, ccode, dcode, actor)
 
@@ -174,9 +174,9 @@ def _change(session, *, actor, at, lead_id, expected_version, action, label, all
     try:
         lead, ccode, dcode = _load(session, lead_id, for_update=True)
     except NotFound as exc:
-        fail(session, exc, actor=actor, at=at, action=action, entity="lead", entity_key=str(lead_id))
+        fail(exc, actor=actor, at=at, action=action, entity="lead", entity_key=str(lead_id))
     key = f"{ccode}/{lead.code}"
-    check(session, allowed_fn(dcode), actor=actor, at=at, action=action, entity="lead", entity_key=key, label=label)
+    check(allowed_fn(dcode), actor=actor, at=at, action=action, entity="lead", entity_key=key, label=label)
     try:
         if lead.version != expected_version:
             raise Conflict(STALE)
@@ -185,12 +185,12 @@ def _change(session, *, actor, at, lead_id, expected_version, action, label, all
         before = _state(lead, dcode)
         dcode = apply(lead, ccode) or dcode
     except (Conflict, Invalid) as exc:
-        fail(session, exc, actor=actor, at=at, action=action, entity="lead", entity_key=key)
+        fail(exc, actor=actor, at=at, action=action, entity="lead", entity_key=key)
     try:
         session.flush()
     except StaleDataError:
         session.rollback()
-        fail(session, Conflict(STALE), actor=actor, at=at, action=action, entity="lead", entity_key=key)
+        fail(Conflict(STALE), actor=actor, at=at, action=action, entity="lead", entity_key=key)
     audit.record(session, at=at, actor=actor, action=action, entity="lead", entity_key=key, before=before,
                  after=_state(lead, dcode))
     return _dto(lead, ccode, dcode, actor)
@@ -276,7 +276,7 @@ def lead_figures(session: Session, *, actor: Actor, campaign_code: str, departme
                  at: dt.datetime | None = None) -> LeadFigures:
     if actor.role == Role.department:
         if department_code is not None and department_code != actor.department_code:
-            check(session, False, actor=actor, at=at, action="lead.figures", entity="department",
+            check(False, actor=actor, at=at, action="lead.figures", entity="department",
                   entity_key=f"{campaign_code}/{department_code}", label=f"查看部门 {department_code} 的线索统计")
         department_code = actor.department_code
     campaign = get_campaign(session, campaign_code)

@@ -20,10 +20,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from domain.access import Actor, can_act_for_department, can_administer, can_read_department
 from services import attachments as att
-from services import audit
+from store import audit
 from services.attachments import AttachmentDTO, Upload
 from services.campaigns import get_campaign
-from services.errors import Conflict, Invalid, NotFound
+from domain.errors import Conflict, Invalid, NotFound
 from services.guard import check, department_scope, fail
 from services.submissions import local_day
 from store.models import Attachment, Department, Phase, Problem, ProblemEvent
@@ -112,7 +112,7 @@ def record_problem(
 ) -> ProblemDTO:
     """Office records problems of any department (verification, review); a department its own (self-check)."""
     key = f"{campaign_code}/{code or '?'}"
-    check(session, can_administer(actor) or can_act_for_department(actor, department_code), actor=actor, at=at,
+    check(can_administer(actor) or can_act_for_department(actor, department_code), actor=actor, at=at,
           action="problem.record", entity="problem", entity_key=key,
           label=f"为部门 {department_code} 登记问题", reason="责任部门只能登记本部门的问题。")
     try:
@@ -141,9 +141,9 @@ def record_problem(
         elif session.scalar(select(Problem.id).where(Problem.campaign_id == campaign.id, Problem.code == code)):
             raise Invalid(f"问题编号 {code} 已存在")
     except Invalid as exc:
-        fail(session, exc, actor=actor, at=at, action="problem.record", entity="problem", entity_key=key)
+        fail(exc, actor=actor, at=at, action="problem.record", entity="problem", entity_key=key)
     except LookupError as exc:
-        fail(session, NotFound(str(exc)), actor=actor, at=at, action="problem.record", entity="problem",
+        fail(NotFound(str(exc)), actor=actor, at=at, action="problem.record", entity="problem",
              entity_key=key)
     p = Problem(campaign_id=campaign.id, code=code, department_id=dept.id, phase_key=phase_key,
                 project_code=project_code or None, category=category, description=description.strip(),
@@ -171,7 +171,7 @@ def list_problems(
     status: str | None = None,
     at: dt.datetime | None = None,
 ) -> list[ProblemDTO]:
-    department_code = department_scope(session, actor=actor, at=at, action="problem.list", campaign_code=campaign_code,
+    department_code = department_scope(actor=actor, at=at, action="problem.list", campaign_code=campaign_code,
                                        department_code=department_code, what="问题台账",
                                        reason="责任部门只能查看本部门的问题。")
     campaign = get_campaign(session, campaign_code)
@@ -189,8 +189,8 @@ def get_problem(session: Session, *, actor: Actor, problem_id: int,
     try:
         _p, dto = _load(session, problem_id)
     except NotFound as exc:
-        fail(session, exc, actor=actor, at=at, action="problem.read", entity="problem", entity_key=str(problem_id))
-    check(session, can_read_department(actor, dto.department_code), actor=actor, at=at, action="problem.read",
+        fail(exc, actor=actor, at=at, action="problem.read", entity="problem", entity_key=str(problem_id))
+    check(can_read_department(actor, dto.department_code), actor=actor, at=at, action="problem.read",
           entity="problem", entity_key=f"{dto.campaign_code}/{dto.code}",
           label=f"查看部门 {dto.department_code} 的问题", reason="责任部门只能查看本部门的问题。")
     events = list(session.scalars(select(ProblemEvent).where(ProblemEvent.problem_id == problem_id)
@@ -261,11 +261,11 @@ def _transition(
     try:
         p, dto = _load(session, problem_id, for_update=True)
     except NotFound as exc:
-        fail(session, exc, actor=actor, at=at, action=action, entity="problem", entity_key=str(problem_id))
+        fail(exc, actor=actor, at=at, action=action, entity="problem", entity_key=str(problem_id))
     key = f"{dto.campaign_code}/{dto.code}"
     if allowed is None:  # the department's own action
         allowed = can_act_for_department(actor, dto.department_code)
-    check(session, allowed, actor=actor, at=at, action=action, entity="problem", entity_key=key, label=label)
+    check(allowed, actor=actor, at=at, action=action, entity="problem", entity_key=key, label=label)
     try:
         if p.version != expected_version:
             raise Conflict(STALE)
@@ -276,7 +276,7 @@ def _transition(
         if note_required and not note and not (verb == "request_close" and files):
             raise Invalid(note_required)
     except (Conflict, Invalid) as exc:
-        fail(session, exc, actor=actor, at=at, action=action, entity="problem", entity_key=key)
+        fail(exc, actor=actor, at=at, action=action, entity="problem", entity_key=key)
     before = _state(p)
     if verb == "request_close":
         p.status = "closing"
@@ -290,7 +290,7 @@ def _transition(
         session.flush()
     except StaleDataError:
         session.rollback()
-        fail(session, Conflict(STALE), actor=actor, at=at, action=action, entity="problem", entity_key=key)
+        fail(Conflict(STALE), actor=actor, at=at, action=action, entity="problem", entity_key=key)
     event = ProblemEvent(problem_id=p.id, at=at, actor=actor.username, action=verb, note=note)
     session.add(event)
     session.flush()

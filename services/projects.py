@@ -21,13 +21,22 @@ from domain.spec import SAMPLE_TEMPLATE_KEY
 from exchange.errors import RowError
 from exchange.parsing import key_form
 from exchange.rows import ProjectRow
-from services import audit
+from store import audit
 from services.campaigns import get_campaign, stored_spec
-from services.errors import NotFound, RowsRejected
+from domain.errors import NotFound, RowsRejected
 from services.guard import check, department_scope
 from services.holidays import campaign_calendar
 from services.imports import ImportReport, import_file
-from store.models import Assignment, AssignmentStatus, Campaign, Department, Phase, Project, SampleDraw, TaskTemplate
+from domain.assignment import AssignmentStatus
+from store.models import (
+    Assignment,
+    Campaign,
+    Department,
+    Phase,
+    Project,
+    SampleDraw,
+    TaskTemplate,
+)
 
 
 
@@ -100,7 +109,7 @@ def apply_register(
     if actor.role == Role.department:
         foreign = [n for n, r in rows if departments[key_form(r.regulator_code)].code != actor.department_code]
         if foreign:
-            check(session, False, actor=actor, at=at, action="project.import", entity="project_register",
+            check(False, actor=actor, at=at, action="project.import", entity="project_register",
                   entity_key=entity_key, label="导入其他部门的项目",
                   reason="第 " + "、".join(str(n) for n in foreign) + " 行不属于本部门。")
     existing = {p.code: p for p in session.scalars(select(Project).where(Project.campaign_id == campaign.id))}
@@ -125,7 +134,7 @@ def apply_register(
 
 def list_projects(session: Session, *, actor: Actor, campaign_code: str, department_code: str | None = None,
                   at: dt.datetime | None = None) -> list[ProjectDTO]:
-    department_code = department_scope(session, actor=actor, at=at, action="project.list", campaign_code=campaign_code,
+    department_code = department_scope(actor=actor, at=at, action="project.list", campaign_code=campaign_code,
                                        department_code=department_code, what="项目",
                                        reason="责任部门只能查看本部门的项目。")
     campaign = get_campaign(session, campaign_code)
@@ -243,7 +252,7 @@ def list_draws(session: Session, *, actor: Actor, campaign_code: str, at: dt.dat
 
 def verify_draws(session: Session, *, actor: Actor, campaign_code: str) -> list[tuple[str, bool]]:
     """Re-run each recorded round from its seed over the register it drew from; (department, same result?)."""
-    check(session, can_administer(actor) or actor.role == Role.leader, actor=actor, at=None,
+    check(can_administer(actor) or actor.role == Role.leader, actor=actor, at=None,
           action="sampling.verify", entity="campaign", entity_key=campaign_code, label="复核抽查结果")
     campaign = get_campaign(session, campaign_code)
     out = []

@@ -65,13 +65,13 @@ from domain.spec import PHASE_KIND_LABELS, SAMPLE_TEMPLATE_KEY, CampaignSpec, Ph
 from exchange.reports import (CheckedProjectRow, DepartmentProgressRow, InProcessSupervisionRow, LeadHandlingRow,
                               Narrative, PostCheckRow, RectificationRow, ReportData, ReportFigures, build_annex_xlsx,
                               build_docx, progress_chart_png)
-from services import audit
+from store import audit
 from services.campaigns import get_campaign, stored_spec
-from services.errors import Conflict, Invalid, NotFound
+from domain.errors import Conflict, Invalid, NotFound
 from services.guard import check, fail
+from domain.assignment import AssignmentStatus
 from store.models import (
     Assignment,
-    AssignmentStatus,
     Campaign,
     Department,
     GeneratedReport,
@@ -287,7 +287,7 @@ def _check_read(session: Session, actor: Actor, at: dt.datetime | None, campaign
                 department_code: str | None, action: str) -> None:
     what = "全区汇总报告" if department_code is None else f"部门 {department_code} 的报告"
     reason = "汇总报告由牵头办公室编写，领导可查看。" if department_code is None else "责任部门只能查看本部门的报告。"
-    check(session, _can_read(actor, department_code), actor=actor, at=at, action=action, entity="report",
+    check(_can_read(actor, department_code), actor=actor, at=at, action=action, entity="report",
           entity_key=_key(campaign_code, period, department_code), label=f"查看{what}", reason=reason)
 
 
@@ -347,7 +347,7 @@ def save_narrative(
     action = "report.narrative"
     label = "编写全区汇总报告" if department_code is None else f"编写部门 {department_code} 的报告"
     reason = "汇总报告的文字由牵头办公室编写。" if department_code is None else "责任部门只能编写本部门的报告。"
-    check(session, _can_write(actor, department_code), actor=actor, at=at, action=action, entity="report",
+    check(_can_write(actor, department_code), actor=actor, at=at, action=action, entity="report",
           entity_key=key, label=label, reason=reason)
     try:
         _parse_period(period)
@@ -363,9 +363,9 @@ def save_narrative(
             raise Conflict(NARRATIVE_STALE.format(who=row.updated_by if row else "他人",
                                                   when=_when(row.updated_at) if row else ""))
     except (Invalid, Conflict, NotFound) as exc:
-        fail(session, exc, actor=actor, at=at, action=action, entity="report", entity_key=key)
+        fail(exc, actor=actor, at=at, action=action, entity="report", entity_key=key)
     except LookupError as exc:
-        fail(session, NotFound(str(exc)), actor=actor, at=at, action=action, entity="report", entity_key=key)
+        fail(NotFound(str(exc)), actor=actor, at=at, action=action, entity="report", entity_key=key)
     before = None if row is None else _narrative_dto(campaign_code, period, department_code, row).narrative.model_dump()
     if row is None:
         row = ReportNarrative(campaign_id=campaign.id, period=period, department_code=department_code or ROLLUP_KEY)
@@ -377,7 +377,7 @@ def save_narrative(
         session.flush()
     except (IntegrityError, StaleDataError):  # another editor saved first, between our read and write
         session.rollback()
-        fail(session, Conflict(NARRATIVE_STALE.format(who="他人", when="刚才")), actor=actor, at=at, action=action,
+        fail(Conflict(NARRATIVE_STALE.format(who="他人", when="刚才")), actor=actor, at=at, action=action,
              entity="report", entity_key=key)
     audit.record(session, at=at, actor=actor, action=action, entity="report", entity_key=key, before=before,
                  after={**text, "version": row.version})
@@ -708,9 +708,9 @@ def report_data(
         window = report_window(spec, period, department_code, at)
         dept = _department(session, campaign, department_code) if department_code is not None else None
     except (Invalid, NotFound) as exc:
-        fail(session, exc, actor=actor, at=at, action="report.read", entity="report", entity_key=key)
+        fail(exc, actor=actor, at=at, action="report.read", entity="report", entity_key=key)
     except LookupError as exc:
-        fail(session, NotFound(str(exc)), actor=actor, at=at, action="report.read", entity="report", entity_key=key)
+        fail(NotFound(str(exc)), actor=actor, at=at, action="report.read", entity="report", entity_key=key)
     data = _collect(session, campaign, spec, window, dept)
     narrative = _narrative_row(session, campaign.id, period, department_code)
     data["narrative"] = _narrative_dto(campaign_code, period, department_code, narrative).narrative

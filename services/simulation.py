@@ -19,7 +19,16 @@ from domain.calendar import WorkingCalendar
 from services import submissions
 from services.campaigns import get_campaign, stored_spec
 from services.holidays import campaign_calendar
-from store.models import Assignment, AssignmentStatus, Department, Lead, Problem, Project, Submission, TaskTemplate
+from domain.assignment import AssignmentStatus
+from store.models import (
+    Assignment,
+    Department,
+    Lead,
+    Problem,
+    Project,
+    Submission,
+    TaskTemplate,
+)
 
 OFFICE_ACTOR_NAME = "sim-office"
 

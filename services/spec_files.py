@@ -9,29 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from domain.errors import SpecInvalid, SpecProblem
 from pydantic import ValidationError
 
 from domain.spec import CampaignSpec
-
-
-@dataclass(frozen=True)
-class SpecProblem:
-    path: str
-    line: int
-    column: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.field}: " if self.field else ""
-        position = f":{self.line}:{self.column}" if self.line else ""  # no position for a file that cannot be read
-        return f"{self.path}{position}: {where}{self.message}"
-
-
-class SpecInvalid(Exception):
-    def __init__(self, problems: list[SpecProblem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
 
 
 class _Loader(yaml.SafeLoader):

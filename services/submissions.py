@@ -19,14 +19,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from domain.access import Actor, Role, can_act_for_department, can_administer, can_read_department
 from domain.rules import on_time as rule_on_time
 from services import attachments as att
-from services import audit
+from store import audit
 from services.attachments import AttachmentDTO, Upload
 from services.campaigns import get_campaign
-from services.errors import Conflict, Invalid, NotFound
+from domain.errors import Conflict, Invalid, NotFound
 from services.guard import check, department_scope, fail
+from domain.assignment import AssignmentStatus
 from store.models import (
     Assignment,
-    AssignmentStatus,
     Attachment,
     Campaign,
     Department,
@@ -143,10 +143,10 @@ def list_assignments(
     at: dt.datetime | None = None,
 ) -> list[AssignmentDTO]:
     """A department actor only ever gets its own; asking for another department is refused and audited."""
-    department_code = department_scope(session, actor=actor, at=at, action="assignment.list", campaign_code=campaign_code,
+    department_code = department_scope(actor=actor, at=at, action="assignment.list", campaign_code=campaign_code,
                                        department_code=department_code, what="任务",
                                        reason="责任部门只能查看本部门的任务。")
-    check(session, department_code is None or can_read_department(actor, department_code), actor=actor, at=at,
+    check(department_code is None or can_read_department(actor, department_code), actor=actor, at=at,
           action="assignment.list", entity="department", entity_key=f"{campaign_code}/{department_code}",
           label="查看任务")
     campaign = get_campaign(session, campaign_code)
@@ -177,9 +177,9 @@ def get_assignment(session: Session, *, actor: Actor, assignment_id: int,
     try:
         _a, dto = _load(session, assignment_id)
     except NotFound as exc:
-        fail(session, exc, actor=actor, at=at, action="assignment.read", entity="assignment",
+        fail(exc, actor=actor, at=at, action="assignment.read", entity="assignment",
              entity_key=str(assignment_id))
-    check(session, can_read_department(actor, dto.department_code), actor=actor, at=at, action="assignment.read",
+    check(can_read_department(actor, dto.department_code), actor=actor, at=at, action="assignment.read",
           entity="assignment", entity_key=str(assignment_id), label=f"查看部门 {dto.department_code} 的任务",
           reason="责任部门只能查看本部门的任务。")
     return dto, _submissions(session, assignment_id)
@@ -187,7 +187,7 @@ def get_assignment(session: Session, *, actor: Actor, assignment_id: int,
 
 def review_queue(session: Session, *, actor: Actor, campaign_code: str,
                  at: dt.datetime | None = None) -> list[AssignmentDTO]:
-    check(session, actor.role in (Role.office, Role.leader, Role.system), actor=actor, at=at,
+    check(actor.role in (Role.office, Role.leader, Role.system), actor=actor, at=at,
           action="review.queue", entity="campaign", entity_key=campaign_code, label="查看待审核材料",
           reason="只有牵头办公室审核材料。")
     return list_assignments(session, actor=actor, campaign_code=campaign_code, status=AssignmentStatus.submitted.value)
@@ -201,7 +201,7 @@ def read_attachment(session: Session, *, actor: Actor, attachment_id: int, attac
         raise NotFound(f"没有编号为 {attachment_id} 的附件")
     sub = session.get(Submission, f.submission_id)
     _a, dto = _load(session, sub.assignment_id)
-    check(session, can_read_department(actor, dto.department_code), actor=actor, at=at, action="attachment.read",
+    check(can_read_department(actor, dto.department_code), actor=actor, at=at, action="attachment.read",
           entity="attachment", entity_key=str(attachment_id), label=f"下载部门 {dto.department_code} 的附件")
     return att.to_dto(f), att.read_blob(attachment_dir, f.sha256)
 
@@ -237,8 +237,8 @@ def submit(
     try:
         a, dto = _load(session, assignment_id, for_update=True)
     except NotFound as exc:
-        fail(session, exc, actor=actor, at=at, action="submission.submit", entity="assignment", entity_key=key)
-    check(session, can_act_for_department(actor, dto.department_code), actor=actor, at=at,
+        fail(exc, actor=actor, at=at, action="submission.submit", entity="assignment", entity_key=key)
+    check(can_act_for_department(actor, dto.department_code), actor=actor, at=at,
           action="submission.submit", entity="assignment", entity_key=key,
           label=f"代部门 {dto.department_code} 报送材料", reason="只有该任务的责任部门可以报送。")
     try:
@@ -256,7 +256,7 @@ def submit(
         if not text and not clean and not files:
             raise Invalid("请填写报送内容、表格数据或上传附件（至少一项）")
     except Invalid as exc:
-        fail(session, exc, actor=actor, at=at, action="submission.submit", entity="assignment", entity_key=key)
+        fail(exc, actor=actor, at=at, action="submission.submit", entity="assignment", entity_key=key)
 
     before = {"status": a.status, "version": a.version}
     seq = (session.scalar(select(func.max(Submission.seq)).where(Submission.assignment_id == a.id)) or 0) + 1
@@ -277,7 +277,7 @@ def submit(
         session.flush()
     except StaleDataError:
         session.rollback()
-        fail(session, Conflict("该任务刚被其他人更新，请刷新后再试"), actor=actor, at=at,
+        fail(Conflict("该任务刚被其他人更新，请刷新后再试"), actor=actor, at=at,
              action="submission.submit", entity="assignment", entity_key=key)
     att.store_blobs(attachment_dir, files)  # after the rows are in; an unreferenced blob is harmless
     audit.record(session, at=at, actor=actor, action="submission.submit", entity="assignment", entity_key=key,
@@ -300,7 +300,7 @@ def _review(
 ) -> AssignmentDTO:
     action = f"submission.{verb}"
     key = str(assignment_id)
-    check(session, can_administer(actor), actor=actor, at=at, action=action, entity="assignment", entity_key=key,
+    check(can_administer(actor), actor=actor, at=at, action=action, entity="assignment", entity_key=key,
           label="审核材料" if verb == "accept" else "退回材料", reason="只有牵头办公室可以审核。")
     try:
         a, _dto0 = _load(session, assignment_id, for_update=True)
@@ -318,7 +318,7 @@ def _review(
                 raise Conflict(CONFLICT_MESSAGE)
             raise Invalid("没有待审核的材料")
     except (Conflict, Invalid, NotFound) as exc:
-        fail(session, exc, actor=actor, at=at, action=action, entity="assignment", entity_key=key)
+        fail(exc, actor=actor, at=at, action=action, entity="assignment", entity_key=key)
 
     before = {"status": a.status, "version": a.version, "on_time": a.on_time}
     if verb == "accept":
@@ -331,7 +331,7 @@ def _review(
         session.flush()  # UPDATE … WHERE version = :seen; a concurrent winner leaves it matching nothing
     except StaleDataError:
         session.rollback()
-        fail(session, Conflict(CONFLICT_MESSAGE), actor=actor, at=at, action=action, entity="assignment",
+        fail(Conflict(CONFLICT_MESSAGE), actor=actor, at=at, action=action, entity="assignment",
              entity_key=key)
     pending.state = "accepted" if verb == "accept" else "returned"
     pending.reviewed_by, pending.reviewed_at = actor.username, at

@@ -17,13 +17,11 @@ from sqlalchemy.orm import Session
 from domain.rules import reminder_due, rungs_reached, standing
 from services import rollup_extras
 from services.campaigns import get_campaign, stored_spec
-from services.errors import Invalid
+from domain.errors import Invalid
 from services.holidays import campaign_calendar
+from domain.assignment import ACTIVE, AssignmentStatus, UNFINISHED
 from store.models import (
-    ACTIVE,
-    UNFINISHED,
     Assignment,
-    AssignmentStatus,
     Campaign,
     Escalation,
     Outbox,

@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.access import ROLE_LABELS, USERNAME_HINT, USERNAME_PATTERN, Actor, Role, can_administer
-from services import audit
-from services.errors import Invalid, NotFound, ServiceError
-from services.guard import check, fail, record_refusal
+from store import audit
+from domain.errors import Invalid, NotFound, UserError
+from services.guard import check, fail
 from store.models import Department, User
 
 MIN_PASSWORD = 8
@@ -25,7 +25,7 @@ _USERNAME = re.compile(USERNAME_PATTERN)
 _hasher = PasswordHasher()
 
 
-class AuthFailed(ServiceError):
+class AuthFailed(UserError):
     WRONG = "用户名或密码错误"
     DISABLED = "账号已停用，请联系牵头办公室"
 
@@ -112,7 +112,7 @@ def add_user(
     email: str | None,
     password: str,
 ) -> UserDTO:
-    check(session, can_administer(actor), actor=actor, at=at, action="user.add", entity="user",
+    check(can_administer(actor), actor=actor, at=at, action="user.add", entity="user",
           entity_key=str(username), label="添加用户", reason="只有牵头办公室可以管理用户。")
     try:
         username, display_name, r, department_code = check_user_fields(
@@ -122,7 +122,7 @@ def add_user(
         if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
             raise Invalid(f"用户名 {username!r} 已存在（用户名不区分大小写），请换一个")
     except Invalid as exc:
-        fail(session, exc, actor=actor, at=at, action="user.add", entity="user", entity_key=str(username))
+        fail(exc, actor=actor, at=at, action="user.add", entity="user", entity_key=str(username))
     user = User(username=username, display_name=display_name, role=r.value, department_code=department_code,
                 email=(email or "").strip() or None, password_hash=hash_password(password), disabled=False,
                 created_at=at)
@@ -137,19 +137,16 @@ def authenticate(session: Session, username: str, password: str, *, at: dt.datet
     user = session.scalar(select(User).where(User.username == username))
     who = Actor(username or "?", Role.leader, None, "")  # only a name for the audit record
     if user is None:
-        record_refusal(session, actor=who, at=at, action="user.login", entity="user",
-                       entity_key=str(username), reason=AuthFailed.WRONG)
-        raise AuthFailed(AuthFailed.WRONG)
+        fail(AuthFailed(AuthFailed.WRONG), actor=who, at=at, action="user.login", entity="user",
+             entity_key=str(username))
     try:
         _hasher.verify(user.password_hash, password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        record_refusal(session, actor=who, at=at, action="user.login", entity="user",
-                       entity_key=username, reason=AuthFailed.WRONG)
-        raise AuthFailed(AuthFailed.WRONG) from None
+        fail(AuthFailed(AuthFailed.WRONG), actor=who, at=at, action="user.login", entity="user",
+             entity_key=username)
     if user.disabled:
-        record_refusal(session, actor=who, at=at, action="user.login", entity="user",
-                       entity_key=username, reason=AuthFailed.DISABLED)
-        raise AuthFailed(AuthFailed.DISABLED)
+        fail(AuthFailed(AuthFailed.DISABLED), actor=who, at=at, action="user.login", entity="user",
+             entity_key=username)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return to_actor(user)
@@ -166,21 +163,21 @@ def actor_for(session: Session, username: str) -> Actor:
 
 
 def list_users(session: Session, *, actor: Actor, at: dt.datetime | None = None) -> list[UserDTO]:
-    check(session, actor.role in (Role.office, Role.leader, Role.system), actor=actor, at=at,
+    check(actor.role in (Role.office, Role.leader, Role.system), actor=actor, at=at,
           action="user.list", entity="user", entity_key="*", label="查看用户列表",
           reason="只有牵头办公室和领导可以查看用户。")
     return [_dto(u) for u in session.scalars(select(User).order_by(User.role, User.department_code, User.username))]
 
 
 def disable_user(session: Session, *, actor: Actor, at: dt.datetime, username: str) -> UserDTO:
-    check(session, can_administer(actor), actor=actor, at=at, action="user.disable", entity="user",
+    check(can_administer(actor), actor=actor, at=at, action="user.disable", entity="user",
           entity_key=username, label="停用用户", reason="只有牵头办公室可以管理用户。")
     try:
         user = _get(session, username)
         if user.username == actor.username:
             raise Invalid("不能停用自己的账号")
     except (Invalid, NotFound) as exc:
-        fail(session, exc, actor=actor, at=at, action="user.disable", entity="user", entity_key=username)
+        fail(exc, actor=actor, at=at, action="user.disable", entity="user", entity_key=username)
     before = _snapshot(user)
     if not user.disabled:
         user.disabled = True
@@ -192,14 +189,14 @@ def disable_user(session: Session, *, actor: Actor, at: dt.datetime, username: s
 
 def set_password(session: Session, *, actor: Actor, at: dt.datetime, username: str, password: str) -> None:
     """The office resets anyone's password; every user may change their own."""
-    check(session, can_administer(actor) or actor.username == username, actor=actor, at=at,
+    check(can_administer(actor) or actor.username == username, actor=actor, at=at,
           action="user.set_password", entity="user", entity_key=username, label="修改他人密码",
           reason="只能修改自己的密码，或由牵头办公室重置。")
     try:
         user = _get(session, username)
         _check_password(password)
     except (Invalid, NotFound) as exc:
-        fail(session, exc, actor=actor, at=at, action="user.set_password", entity="user", entity_key=username)
+        fail(exc, actor=actor, at=at, action="user.set_password", entity="user", entity_key=username)
     user.password_hash = hash_password(password)
     session.flush()
     audit.record(session, at=at, actor=actor, action="user.set_password", entity="user", entity_key=username,
@@ -208,12 +205,12 @@ def set_password(session: Session, *, actor: Actor, at: dt.datetime, username: s
 
 def enable_user(session: Session, *, actor: Actor, at: dt.datetime, username: str) -> UserDTO:
     """Re-enable a disabled account (the office only); enabling an active account changes nothing."""
-    check(session, can_administer(actor), actor=actor, at=at, action="user.enable", entity="user",
+    check(can_administer(actor), actor=actor, at=at, action="user.enable", entity="user",
           entity_key=username, label="启用用户", reason="只有牵头办公室可以管理用户。")
     try:
         user = _get(session, username)
     except NotFound as exc:
-        fail(session, exc, actor=actor, at=at, action="user.enable", entity="user", entity_key=username)
+        fail(exc, actor=actor, at=at, action="user.enable", entity="user", entity_key=username)
     before = _snapshot(user)
     if user.disabled:
         user.disabled = False
@@ -227,14 +224,14 @@ def update_user(session: Session, *, actor: Actor, at: dt.datetime, username: st
                 role: Role | str, department_code: str | None, email: str | None) -> UserDTO:
     """Change an account's name, role, department and email (the office only); the password and the
     disabled flag are left alone. Nothing changed: nothing written."""
-    check(session, can_administer(actor), actor=actor, at=at, action="user.update", entity="user",
+    check(can_administer(actor), actor=actor, at=at, action="user.update", entity="user",
           entity_key=str(username), label="修改用户", reason="只有牵头办公室可以管理用户。")
     try:
         user = _get(session, username)
         _name, display_name, r, department_code = check_user_fields(
             session, username=username, display_name=display_name, role=role, department_code=department_code)
     except (Invalid, NotFound) as exc:
-        fail(session, exc, actor=actor, at=at, action="user.update", entity="user", entity_key=str(username))
+        fail(exc, actor=actor, at=at, action="user.update", entity="user", entity_key=str(username))
     before = _snapshot(user)
     user.display_name, user.role, user.department_code = display_name, r.value, department_code
     user.email = (email or "").strip() or None

@@ -1,19 +1,14 @@
-"""Engines: SQLite file by default (`CAMPAIGN_DATABASE_URL` overrides), PostgreSQL in production."""
+"""Engines: a SQLite file in the embedded default, PostgreSQL in production. Opening an engine
+never changes the schema: migrations are an explicit step (`campaign db upgrade`, run by
+launch / demo / serve), see store.migrate."""
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-
-DEFAULT_SQLITE_PATH = Path("data") / "campaign.db"
-
-
-def database_url() -> str:
-    return os.environ.get("CAMPAIGN_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH.as_posix()}"
 
 
 def describe(url: str) -> str:
@@ -21,8 +16,7 @@ def describe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def make_engine(url: str | None = None) -> Engine:
-    url = url or database_url()
+def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -30,7 +24,7 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")  # readers (the dashboard) never block the tick
@@ -46,8 +40,4 @@ def make_engine(url: str | None = None) -> Engine:
 @lru_cache(maxsize=8)
 def shared_engine(url: str) -> Engine:
     """One engine per URL per process (Prefect tasks receive the URL, not the engine)."""
-    from store.migrate import upgrade
-
-    engine = make_engine(url)
-    upgrade(engine)
-    return engine
+    return make_engine(url)

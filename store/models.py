@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
+from domain.assignment import AssignmentStatus
 from sqlalchemy import (
     Boolean,
     Date,
@@ -55,24 +56,6 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-
-
-class AssignmentStatus(StrEnum):
-    scheduled = "scheduled"  # planned, its phase or period has not opened yet
-    open = "open"
-    submitted = "submitted"  # waiting for office review
-    returned = "returned"  # sent back by the office, reminders resume
-    accepted = "accepted"
-    cancelled = "cancelled"  # removed from the plan after work had started; kept for the record
-
-
-UNFINISHED = (AssignmentStatus.open.value, AssignmentStatus.returned.value)
-ACTIVE = (
-    AssignmentStatus.open.value,
-    AssignmentStatus.submitted.value,
-    AssignmentStatus.returned.value,
-    AssignmentStatus.accepted.value,
-)
 
 
 class Campaign(Base):

@@ -116,7 +116,7 @@ def test_office_re_enables_a_user_and_others_cannot(uow_factory, actors):
 
 
 def test_enable_unknown_user_is_a_clear_error(uow_factory, actors):
-    from services.errors import NotFound
+    from domain.errors import NotFound
 
     with uow_factory() as uow:
         with pytest.raises(NotFound, match="nobody"):

@@ -11,7 +11,15 @@ from domain.access import SYSTEM, Actor, Role
 from services import submissions
 from services.campaigns import launch
 from services.spec_files import SpecInvalid, parse_spec
-from store.models import Assignment, AssignmentStatus, Base, Escalation, Outbox, Phase, RollupSnapshot
+from domain.assignment import AssignmentStatus
+from store.models import (
+    Assignment,
+    Base,
+    Escalation,
+    Outbox,
+    Phase,
+    RollupSnapshot,
+)
 from store.uow import UnitOfWork
 from tests.conftest import LAUNCH_AT, SPEC_PATH
 
@@ -191,7 +199,7 @@ def test_no_yaml_task_may_take_the_sample_template_key():
 
 
 def test_a_campaign_cannot_be_ticked_back_to_an_earlier_day(engine, launched_campaign, tick):
-    from services.errors import Invalid
+    from domain.errors import Invalid
 
     tick(D(2020, 6, 24))
     tick(D(2020, 6, 24))  # the same day again is fine

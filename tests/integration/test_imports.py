@@ -12,12 +12,19 @@ from sqlalchemy import func, select
 from domain.access import Forbidden
 from services import exports, imports
 from services.campaigns import get_campaign, stored_spec
-from services.errors import Invalid, RowsRejected
+from domain.errors import Invalid, RowsRejected
 from services.leads import list_leads
 from services.problems import approve_close, record_problem, request_close
 from services.spec_files import parse_spec
 from services.users import authenticate
-from store.models import Assignment, AuditEntry, Department, Lead, Project, User
+from store.models import (
+    Assignment,
+    AuditEntry,
+    Department,
+    Lead,
+    Project,
+    User,
+)
 
 CODE = "yanjiang-2020"
 AT = dt.datetime(2020, 6, 15, 2, tzinfo=dt.timezone.utc)

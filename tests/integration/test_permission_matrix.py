@@ -235,7 +235,7 @@ def test_failed_logins_are_audited(uow_factory, users, actors):
 
 
 def test_user_rules(uow_factory, users, actors):
-    from services.errors import Invalid
+    from domain.errors import Invalid
 
     base = dict(at=AT, display_name="某人", email=None)
     with uow_factory() as uow:
@@ -259,7 +259,7 @@ def test_user_rules(uow_factory, users, actors):
 
 
 def test_usernames_differing_only_in_case_are_one_name(uow_factory, users, actors):
-    from services.errors import Invalid
+    from domain.errors import Invalid
 
     with uow_factory() as uow, pytest.raises(Invalid, match="不区分大小写"):
         us.add_user(uow.session, actor=actors[OFFICE], at=AT, username="Dept_ZJJ", display_name="另一个",

@@ -28,9 +28,16 @@ from services import leads as lead_service
 from services import problems as problem_service
 from services import reports
 from services import submissions as sub
-from services.errors import Conflict, Invalid
+from domain.errors import Conflict, Invalid
 from services.imports import import_file
-from store.models import Assignment, AuditEntry, Department, GeneratedReport, Submission, TaskTemplate
+from store.models import (
+    Assignment,
+    AuditEntry,
+    Department,
+    GeneratedReport,
+    Submission,
+    TaskTemplate,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CODE = "yanjiang-2020"

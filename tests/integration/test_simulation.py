@@ -11,7 +11,15 @@ from domain.access import SYSTEM
 from services.campaigns import launch
 from services.simulation import simulate_day, simulate_work
 from services.spec_files import load_spec
-from store.models import AuditEntry, Lead, Problem, ProblemEvent, Project, RollupSnapshot, SampleDraw
+from store.models import (
+    AuditEntry,
+    Lead,
+    Problem,
+    ProblemEvent,
+    Project,
+    RollupSnapshot,
+    SampleDraw,
+)
 from store.uow import UnitOfWork
 from tests.conftest import LAUNCH_AT, SPEC_PATH, run_tick
 

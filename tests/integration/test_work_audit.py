@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import delete, select, update
 
-from services import audit
+from store import audit
 from services.users import disable_user
 from store.models import AuditEntry
 

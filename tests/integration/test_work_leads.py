@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from domain.access import Forbidden
 from services import leads as ld
-from services.errors import Invalid
+from domain.errors import Invalid
 from services.rollup_extras import add_work_counts
 from services.ticking import write_rollup
 from store.models import AuditEntry, Department, RollupSnapshot

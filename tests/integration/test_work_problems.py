@@ -10,7 +10,7 @@ from sqlalchemy import select
 from domain.access import Forbidden
 from services import problems as pb
 from services.attachments import Upload
-from services.errors import Conflict, Invalid
+from domain.errors import Conflict, Invalid
 from services.rollup_extras import add_work_counts
 from services.ticking import write_rollup
 from store.models import AuditEntry, Department, RollupSnapshot

@@ -14,7 +14,7 @@ from domain import sampling
 from domain.access import Forbidden
 from services import projects as pj
 from services import submissions as sub
-from services.errors import Invalid
+from domain.errors import Invalid
 from services.ticking import write_rollup
 from store.models import Assignment, Department, Project, RollupSnapshot, SampleDraw
 

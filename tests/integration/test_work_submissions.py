@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from domain.access import Forbidden
 from services import submissions as sub
-from services.errors import Conflict, Invalid
+from domain.errors import Conflict, Invalid
 from services.submissions import Upload
 from store.models import AuditEntry
 
@@ -223,7 +223,7 @@ def test_two_reviewers_at_once_only_one_wins(engine, uow_factory, launched_campa
         assert dto.status == ("accepted" if results["accept"] == "won" else "returned")
         refused = _refusals(uow)
         assert any("已被其他审核人处理" in (e.after_json or "") for e in refused)
-        from services.audit import verify
+        from store.audit import verify
 
         assert verify(uow.session).ok
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from domain.access import (
-    SYSTEM, Actor, Forbidden, Role, can_act_for_department, can_administer, can_read_confidential,
-    can_read_department, require,
+    SYSTEM, Actor, Role, can_act_for_department, can_administer, can_read_confidential, can_read_department, refusal,
 )
+from domain.errors import Forbidden, UserError
 from services.attachments import MAX_BYTES, Upload, check_uploads, safe_filename
-from services.errors import Invalid
+from domain.errors import Invalid
 
 OFFICE = Actor("o", Role.office)
 LEADER = Actor("l", Role.leader)
@@ -38,10 +38,12 @@ def test_department_never_reaches_another():
     assert not can_act_for_department(Actor("n", Role.department, None), "zjj")
 
 
-def test_require_message_is_plain_chinese():
-    with pytest.raises(Forbidden) as info:
-        require(False, ZJJ, "审核材料", "只有牵头办公室可以审核。")
-    assert str(info.value) == "无权限：z（责任部门）不能审核材料。只有牵头办公室可以审核。"
+def test_refusal_message_is_plain_chinese_and_a_user_error():
+    error = refusal(ZJJ, "审核材料", "只有牵头办公室可以审核。")
+    assert isinstance(error, Forbidden) and isinstance(error, UserError)
+    assert str(error) == "无权限：z（责任部门）不能审核材料。只有牵头办公室可以审核。"
+    named = refusal(Actor("z", Role.department, "zjj", "区住建局联络员"), "审核材料")
+    assert str(named) == "无权限：区住建局联络员（责任部门）不能审核材料。"
 
 
 @pytest.mark.parametrize(

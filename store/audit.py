@@ -33,6 +33,34 @@ def _dump(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """An attempt the service layer refused: it is recorded by the unit of work after the
+    operation's own transaction has been rolled back (see store.uow)."""
+
+    actor: Actor
+    at: dt.datetime | None  # None: the database server's time
+    action: str
+    entity: str
+    entity_key: str
+    reason: str
+
+
+def record_refusal(session: Session, refusal: Refusal) -> None:
+    at = refusal.at or db_clock(session)
+    record(session, at=at, actor=refusal.actor, action=refusal.action, entity=refusal.entity,
+           entity_key=refusal.entity_key, after={"reason": refusal.reason}, outcome="refused")
+
+
+def db_clock(session: Session) -> dt.datetime:
+    """The database server's time, for records of refused reads made without an `at`."""
+    if session.get_bind().dialect.name == "postgresql":
+        value = session.scalar(text("SELECT now()"))
+        return value.astimezone(dt.timezone.utc)
+    raw = session.scalar(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"))
+    return dt.datetime.fromisoformat(raw).replace(tzinfo=dt.timezone.utc)
+
+
 def record(
     session: Session,
     *,

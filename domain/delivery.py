@@ -1,0 +1,52 @@
+"""The vocabulary of notifications: the outbox (what the tick decided to tell) and each delivery
+(one message on one channel to one recipient), with the moves of the send protocol."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from domain.vocabulary import Vocabulary
+
+
+class OutboxState(StrEnum):
+    pending = "pending"  # decided by the tick, not yet planned into deliveries
+    planned = "planned"  # its deliveries exist
+
+
+OUTBOX = Vocabulary(OutboxState, {OutboxState.pending: "待投递", OutboxState.planned: "已安排"},
+                    transitions={OutboxState.pending: (OutboxState.planned,)})
+
+
+class DeliveryState(StrEnum):
+    pending = "pending"
+    sending = "sending"  # claimed by a sender; a crash here leaves it uncertain
+    sent = "sent"
+    failed = "failed"  # will be retried
+    gave_up = "gave_up"
+    uncertain = "uncertain"  # the sender died between handing it over and recording it
+
+
+D = DeliveryState
+DELIVERY = Vocabulary(
+    DeliveryState,
+    {D.pending: "待发送", D.sending: "发送中", D.sent: "已送达", D.failed: "待重试", D.gave_up: "已放弃",
+     D.uncertain: "待确认（发送中断）"},
+    transitions={
+        D.pending: (D.sending,),
+        D.failed: (D.sending,),
+        D.sending: (D.sent, D.failed, D.gave_up, D.uncertain),
+        D.uncertain: (D.sent, D.gave_up),  # settled by the office
+    },
+)
+# What a sender may claim.
+SENDABLE: tuple[str, ...] = DELIVERY.sources_of(D.sending)
+
+
+class Channel(StrEnum):
+    inbox = "inbox"
+    email = "email"
+    webhook = "webhook"
+
+
+CHANNEL = Vocabulary(Channel, {Channel.inbox: "站内消息", Channel.email: "电子邮件", Channel.webhook: "群机器人"})
+PUSH_CHANNELS: tuple[str, ...] = (Channel.email.value, Channel.webhook.value)
