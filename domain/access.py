@@ -22,9 +22,17 @@ USERNAME_HINT = "用户名须以字母开头，由字母、数字、_ . - 组成
 ROLE = Vocabulary(
     Role,
     {Role.office: "牵头办公室", Role.department: "责任部门", Role.leader: "领导", Role.system: "系统"},
-    aliases={"联席会议办公室": Role.office, "办公室": Role.office, "联席办": Role.office, "成员单位": Role.department,
-             "责任单位": Role.department, "部门": Role.department, "部门联络员": Role.department,
-             "联络员": Role.department, "分管领导": Role.leader},
+    aliases={
+        "联席会议办公室": Role.office,
+        "办公室": Role.office,
+        "联席办": Role.office,
+        "成员单位": Role.department,
+        "责任单位": Role.department,
+        "部门": Role.department,
+        "部门联络员": Role.department,
+        "联络员": Role.department,
+        "分管领导": Role.leader,
+    },
 )
 ROLE_LABELS = ROLE.labels
 # The roles a person's account may have (system is the scheduler).
@@ -64,5 +72,8 @@ def can_read_confidential(actor: Actor) -> bool:
 def refusal(actor: Actor, action: str, reason: str = "") -> Forbidden:
     """The Forbidden error for an actor who may not do `action` (what was attempted, in Chinese)."""
     who = actor.display_name or actor.username
-    return Forbidden(f"无权限：{who}（{ROLE.label(actor.role)}）不能{action}。{reason}".rstrip(),
-                     username=actor.username, action=action)
+    return Forbidden(
+        f"无权限：{who}（{ROLE.label(actor.role)}）不能{action}。{reason}".rstrip(),
+        username=actor.username,
+        action=action,
+    )

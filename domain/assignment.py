@@ -20,8 +20,14 @@ class AssignmentStatus(StrEnum):
 S = AssignmentStatus
 ASSIGNMENT = Vocabulary(
     AssignmentStatus,
-    {S.scheduled: "未开始", S.open: "办理中", S.submitted: "待审核", S.returned: "已退回", S.accepted: "已通过",
-     S.cancelled: "已撤销"},
+    {
+        S.scheduled: "未开始",
+        S.open: "办理中",
+        S.submitted: "待审核",
+        S.returned: "已退回",
+        S.accepted: "已通过",
+        S.cancelled: "已撤销",
+    },
     transitions={
         S.scheduled: (S.open, S.cancelled),
         S.open: (S.submitted, S.accepted, S.cancelled),  # accepted at once when the task needs no review
@@ -61,6 +67,9 @@ class PhaseState(StrEnum):
 PHASE_STATE = Vocabulary(
     PhaseState,
     {PhaseState.pending: "未开始", PhaseState.open: "进行中", PhaseState.closed: "已结束"},
-    transitions={PhaseState.pending: (PhaseState.open, PhaseState.closed), PhaseState.open: (PhaseState.closed,),
-                 PhaseState.closed: (PhaseState.open,)},  # a changed YAML may move a phase's end later
+    transitions={
+        PhaseState.pending: (PhaseState.open, PhaseState.closed),
+        PhaseState.open: (PhaseState.closed,),
+        PhaseState.closed: (PhaseState.open,),
+    },  # a changed YAML may move a phase's end later
 )

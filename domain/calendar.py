@@ -39,7 +39,7 @@ class WorkingCalendar:
         extra_holidays: Mapping[dt.date, str],
         extra_workdays: Iterable[dt.date],
         declared_years: Iterable[int] = (),
-    ) -> "WorkingCalendar":
+    ) -> WorkingCalendar:
         extra_workdays = frozenset(extra_workdays)
         holidays = {d: n for d, n in self.holidays.items() if d not in extra_workdays}
         holidays.update(extra_holidays)

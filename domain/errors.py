@@ -2,8 +2,8 @@
 
 Everything that derives from `UserError` is shown as is (CLI: exit 2; dashboard: st.error) and is
 the user's to fix: bad input, something not found, not allowed, a stale form, a calendar nobody
-declared (domain.calendar.CalendarUnknown), an invalid campaign file. Any other exception is a bug: the CLI and the dashboard show a
-one-line notice with an incident id and write the traceback to the log."""
+declared (domain.calendar.CalendarUnknown), an invalid campaign file. Any other exception is a bug:
+the CLI and the dashboard show a one-line notice with an incident id and write the traceback to the log."""
 
 from __future__ import annotations
 

@@ -39,10 +39,17 @@ LEAD_SOURCE = Vocabulary(
     LeadSource,
     {s: s.value for s in LeadSource},
     aliases={
-        "信访举报": LeadSource.report, "投诉举报": LeadSource.report, "投诉": LeadSource.report,
-        "信访": LeadSource.report, "核查": LeadSource.inspection, "自查发现": LeadSource.inspection,
-        "大数据": LeadSource.big_data, "预警": LeadSource.big_data,
-        "交办": LeadSource.assigned, "上级转办": LeadSource.assigned, "转办": LeadSource.assigned,
+        "信访举报": LeadSource.report,
+        "投诉举报": LeadSource.report,
+        "投诉": LeadSource.report,
+        "信访": LeadSource.report,
+        "核查": LeadSource.inspection,
+        "自查发现": LeadSource.inspection,
+        "大数据": LeadSource.big_data,
+        "预警": LeadSource.big_data,
+        "交办": LeadSource.assigned,
+        "上级转办": LeadSource.assigned,
+        "转办": LeadSource.assigned,
     },
 )
 

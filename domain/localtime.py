@@ -15,7 +15,7 @@ def local_day(moment: dt.datetime) -> dt.date:
 
 def local_midnight(day: dt.date) -> dt.datetime:
     """The aware UTC instant at which a Beijing day begins."""
-    return dt.datetime.combine(day, dt.time(0, 0), LOCAL_TZ).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time(0, 0), LOCAL_TZ).astimezone(dt.UTC)
 
 
 def local_text(moment: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

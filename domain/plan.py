@@ -75,7 +75,7 @@ def resolve_due(task: TaskTemplate, phase: Phase, spec: CampaignSpec, cal: Worki
             Anchor.phase_start: phase.start,
             Anchor.phase_end: phase.end,
         }.get(anchor, anchor)  # type: ignore[arg-type]
-        due = cal.add_workdays(base, task.due.days)  # type: ignore[arg-type]
+        due = cal.add_workdays(base, task.due.days)
         return due, due
     return cal.next_workday(task.due), task.due
 
@@ -155,7 +155,9 @@ def build_plan(spec: CampaignSpec, cal: WorkingCalendar) -> CampaignPlan:
                 )
     for report in spec.recurring_reports:
         templates.append(
-            PlannedTemplate(report.key, None, report.title, report.deliverable, report.review_required, report.day_of_month)
+            PlannedTemplate(
+                report.key, None, report.title, report.deliverable, report.review_required, report.day_of_month
+            )
         )
         assignments.extend(_recurring(spec, report, cal))
     assignments.sort(key=lambda a: (a.due_on, a.template_key, a.department_code, a.period))
@@ -173,14 +175,10 @@ class PlanChange:
         return not (self.added or self.removed or self.moved)
 
 
-def diff_plan(
-    stored: dict[tuple[str, str, str], dt.date], plan: CampaignPlan
-) -> PlanChange:
+def diff_plan(stored: dict[tuple[str, str, str], dt.date], plan: CampaignPlan) -> PlanChange:
     """What applying `plan` to a campaign whose live assignments are `stored` (key -> due) changes."""
     planned = {a.natural_key: a for a in plan.assignments}
     added = tuple(a for k, a in planned.items() if k not in stored)
     removed = tuple(sorted(k for k in stored if k not in planned))
-    moved = tuple(
-        sorted((k, stored[k], a.due_on) for k, a in planned.items() if k in stored and stored[k] != a.due_on)
-    )
+    moved = tuple(sorted((k, stored[k], a.due_on) for k, a in planned.items() if k in stored and stored[k] != a.due_on))
     return PlanChange(added, removed, moved)

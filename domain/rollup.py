@@ -15,7 +15,7 @@ class Counts:
     overdue: int = 0
     escalation_level: int = 0
 
-    def __add__(self, other: "Counts") -> "Counts":
+    def __add__(self, other: Counts) -> Counts:
         return Counts(
             self.assigned + other.assigned,
             self.submitted + other.submitted,

@@ -42,9 +42,7 @@ class Reminder:
         return {"before": "临期提醒", "due": "到期提醒", "overdue": "逾期催办"}[self.kind]
 
 
-def reminder_due(
-    due_on: dt.date, as_of: dt.date, policy: ReminderPolicy, cal: WorkingCalendar
-) -> Reminder | None:
+def reminder_due(due_on: dt.date, as_of: dt.date, policy: ReminderPolicy, cal: WorkingCalendar) -> Reminder | None:
     """The reminder that falls on `as_of` for an unfinished assignment due on `due_on`, if any.
 
     Reminders only go out on working days, so a holiday never triggers one; the key carries the due

@@ -28,8 +28,9 @@ def draw(project_codes: Iterable[str], min_ratio: float, seed: int, department_c
     return top_up(project_codes, (), min_ratio, seed, department_code)
 
 
-def top_up(project_codes: Iterable[str], already_sampled: Iterable[str], min_ratio: float, seed: int,
-           department_code: str) -> list[str]:
+def top_up(
+    project_codes: Iterable[str], already_sampled: Iterable[str], min_ratio: float, seed: int, department_code: str
+) -> list[str]:
     """The further projects to draw so that the sampled share of the register reaches the ratio again
     (the register grew after an earlier draw). Same ranking as the first draw, so earlier draws are
     never redrawn and each round can be replayed from its seed and recorded population."""

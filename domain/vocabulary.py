@@ -16,9 +16,14 @@ class Vocabulary(Generic[E]):
     `parse` accepts the stored value, the Chinese label or a listed alias (imports, CLI);
     `allows(a, b)` says whether a record may move from a to b (pure, tested once)."""
 
-    def __init__(self, enum: type[E], labels: Mapping[E, str], *,
-                 aliases: Mapping[str, E] | None = None,
-                 transitions: Mapping[E, Iterable[E]] | None = None) -> None:
+    def __init__(
+        self,
+        enum: type[E],
+        labels: Mapping[E, str],
+        *,
+        aliases: Mapping[str, E] | None = None,
+        transitions: Mapping[E, Iterable[E]] | None = None,
+    ) -> None:
         missing = [m.value for m in enum if m not in labels]
         if missing:
             raise ValueError(f"{enum.__name__}: no label for {missing}")

@@ -167,7 +167,7 @@ class Settings(BaseSettings):
         real = dt.datetime.now(LOCAL_TZ)
         if self.as_of is not None:
             real = dt.datetime.combine(self.as_of, real.timetz().replace(tzinfo=None), LOCAL_TZ)
-        return real.astimezone(dt.timezone.utc)
+        return real.astimezone(dt.UTC)
 
     def child_environment(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """The environment for a child process of ours (the dashboard) that must see these
@@ -176,8 +176,16 @@ class Settings(BaseSettings):
         for name, value in self.model_dump(mode="json", exclude_none=True).items():
             if name == "webhooks":
                 env[f"{ENV_PREFIX}WEBHOOKS"] = json.dumps(
-                    [{**t.model_dump(mode="json"), "secret": t.secret.get_secret_value() if t.secret else None,
-                      "url": t.url} for t in self.webhooks], ensure_ascii=False)
+                    [
+                        {
+                            **t.model_dump(mode="json"),
+                            "secret": t.secret.get_secret_value() if t.secret else None,
+                            "url": t.url,
+                        }
+                        for t in self.webhooks
+                    ],
+                    ensure_ascii=False,
+                )
                 continue
             if isinstance(value, list):
                 env[f"{ENV_PREFIX}{name.upper()}"] = json.dumps(value)

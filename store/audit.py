@@ -17,10 +17,19 @@ from store.models import AuditEntry
 GENESIS = "0" * 64
 
 
-def _digest(prev: str, at: dt.datetime, actor: str, action: str, entity: str, key: str,
-            before: str | None, after: str | None, outcome: str) -> str:
+def _digest(
+    prev: str,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    key: str,
+    before: str | None,
+    after: str | None,
+    outcome: str,
+) -> str:
     payload = json.dumps(
-        [prev, at.astimezone(dt.timezone.utc).isoformat(), actor, action, entity, key, before, after, outcome],
+        [prev, at.astimezone(dt.UTC).isoformat(), actor, action, entity, key, before, after, outcome],
         ensure_ascii=False,
         separators=(",", ":"),
     )
@@ -48,17 +57,25 @@ class Refusal:
 
 def record_refusal(session: Session, refusal: Refusal) -> None:
     at = refusal.at or db_clock(session)
-    record(session, at=at, actor=refusal.actor, action=refusal.action, entity=refusal.entity,
-           entity_key=refusal.entity_key, after={"reason": refusal.reason}, outcome="refused")
+    record(
+        session,
+        at=at,
+        actor=refusal.actor,
+        action=refusal.action,
+        entity=refusal.entity,
+        entity_key=refusal.entity_key,
+        after={"reason": refusal.reason},
+        outcome="refused",
+    )
 
 
 def db_clock(session: Session) -> dt.datetime:
     """The database server's time, for records of refused reads made without an `at`."""
     if session.get_bind().dialect.name == "postgresql":
         value = session.scalar(text("SELECT now()"))
-        return value.astimezone(dt.timezone.utc)
+        return value.astimezone(dt.UTC)
     raw = session.scalar(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"))
-    return dt.datetime.fromisoformat(raw).replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.fromisoformat(raw).replace(tzinfo=dt.UTC)
 
 
 def record(
@@ -79,8 +96,15 @@ def record(
     prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
     b, a = _dump(before), _dump(after)
     entry = AuditEntry(
-        at=at, actor=actor.username, action=action, entity=entity, entity_key=entity_key,
-        before_json=b, after_json=a, outcome=outcome, prev_hash=prev,
+        at=at,
+        actor=actor.username,
+        action=action,
+        entity=entity,
+        entity_key=entity_key,
+        before_json=b,
+        after_json=a,
+        outcome=outcome,
+        prev_hash=prev,
         hash=_digest(prev, at, actor.username, action, entity, entity_key, b, a, outcome),
     )
     session.add(entry)
@@ -114,15 +138,18 @@ def verify(session: Session, expect_head: str | None = None) -> ChainReport:
         count += 1
         if e.prev_hash != prev:
             return ChainReport(count, e.id, "上一条记录被删除或改动（链接断开）")
-        expected = _digest(prev, e.at, e.actor, e.action, e.entity, e.entity_key, e.before_json, e.after_json, e.outcome)
+        expected = _digest(
+            prev, e.at, e.actor, e.action, e.entity, e.entity_key, e.before_json, e.after_json, e.outcome
+        )
         if e.hash != expected:
             return ChainReport(count, e.id, "记录内容被改动（哈希不符）")
-        if count == want_n and not e.hash.startswith(want_hash):
+        if count == want_n and want_hash is not None and not e.hash.startswith(want_hash):
             return ChainReport(count, e.id, f"第 {want_n} 条记录与先前记下的链头 {expect_head} 不符")
         prev = e.hash
     if want_n is not None and count < want_n:
-        return ChainReport(count, 0, f"最新的记录被删除：先前记下的链头是第 {want_n} 条，现在只有 {count} 条",
-                           head_text(count, prev))
+        return ChainReport(
+            count, 0, f"最新的记录被删除：先前记下的链头是第 {want_n} 条，现在只有 {count} 条", head_text(count, prev)
+        )
     return ChainReport(count, None, head=head_text(count, prev))
 
 
