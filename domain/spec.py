@@ -6,6 +6,7 @@ Pure pydantic; loading YAML (and mapping errors to file:line:col) lives in servi
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -84,7 +85,7 @@ class Assignees(Strict):
     lead: Code | None = None
 
     @model_validator(mode="after")
-    def _not_empty(self) -> "Assignees":
+    def _not_empty(self) -> Assignees:
         if not (self.departments or self.tags or self.kinds or self.all_members):
             raise ValueError("至少指定 departments、tags、kinds 或 all_members 之一")
         return self
@@ -97,7 +98,7 @@ class Anchor(StrEnum):
 
 
 class RelativeDue(Strict):
-    """"N working days after X": X is an anchor name or a date."""
+    """ "N working days after X": X is an anchor name or a date."""
 
     working_days_after: Anchor | dt.date
     days: int = Field(ge=0, le=250)
@@ -131,7 +132,7 @@ class Phase(Strict):
         return self.title or PHASE_KIND_LABELS[self.kind]
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Phase":
+    def _ordered(self) -> Phase:
         if self.end < self.start:
             raise ValueError(f"结束日期 {self.end} 早于开始日期 {self.start}")
         return self
@@ -192,7 +193,7 @@ class CalendarOverrides(Strict):
     declared_years: tuple[int, ...] = ()
 
     @model_validator(mode="after")
-    def _disjoint(self) -> "CalendarOverrides":
+    def _disjoint(self) -> CalendarOverrides:
         both = {h.date for h in self.extra_holidays} & set(self.extra_workdays)
         if both:
             raise ValueError(f"同一天既是节假日又是调休工作日: {sorted(both)[0]}")
@@ -240,13 +241,13 @@ class CampaignSpec(Strict):
     @field_validator("escalation")
     @classmethod
     def _ladder_increases(cls, ladder: tuple[EscalationLevel, ...]) -> tuple[EscalationLevel, ...]:
-        for lower, higher in zip(ladder, ladder[1:]):
+        for lower, higher in itertools.pairwise(ladder):
             if higher.level <= lower.level or higher.after_overdue_working_days <= lower.after_overdue_working_days:
                 raise ValueError("升级梯度必须按级别和逾期工作日数递增")
         return ladder
 
     @model_validator(mode="after")
-    def _consistent(self) -> "CampaignSpec":
+    def _consistent(self) -> CampaignSpec:
         if self.end < self.start:
             raise ValueError(f"end: 结束日期 {self.end} 早于开始日期 {self.start}")
         codes = [d.code for d in self.departments]
@@ -255,7 +256,9 @@ class CampaignSpec(Strict):
         template_keys = [t.key for p in self.phases for t in p.tasks] + [r.key for r in self.recurring_reports]
         _no_duplicates(template_keys, "tasks", "任务 key")
         if SAMPLE_TEMPLATE_KEY in template_keys:
-            raise ValueError(f"tasks: 任务 key {SAMPLE_TEMPLATE_KEY!r} 由系统保留（重点核查抽取项目的核查任务），请换一个")
+            raise ValueError(
+                f"tasks: 任务 key {SAMPLE_TEMPLATE_KEY!r} 由系统保留（重点核查抽取项目的核查任务），请换一个"
+            )
         if self.office not in codes:
             raise ValueError(f"office: 牵头办公室 {self.office!r} 不在 departments 中")
         for i, phase in enumerate(self.phases):
@@ -264,16 +267,22 @@ class CampaignSpec(Strict):
             for j, task in enumerate(phase.tasks):
                 self._check_assignees(task.assignees, f"phases[{i}].tasks[{j}].assignees")
                 if isinstance(task.due, dt.date) and not self.start <= task.due <= self.end:
-                    raise ValueError(f"phases[{i}].tasks[{j}].due: 截止日期 {task.due} 不在专项行动起止日期 "
-                                     f"{self.start}～{self.end} 之内")
+                    raise ValueError(
+                        f"phases[{i}].tasks[{j}].due: 截止日期 {task.due} 不在专项行动起止日期 "
+                        f"{self.start}～{self.end} 之内"
+                    )
         for i, report in enumerate(self.recurring_reports):
             self._check_assignees(report.assignees, f"recurring_reports[{i}].assignees")
             for name in ("first_month", "last_month"):
                 month = getattr(report, name)
-                if month is not None and not (self.start.year, self.start.month) <= (month.year, month.month) \
-                        <= (self.end.year, self.end.month):
-                    raise ValueError(f"recurring_reports[{i}].{name}: {month} 不在专项行动起止月份 "
-                                     f"{self.start:%Y-%m}～{self.end:%Y-%m} 之内")
+                if month is not None and not (self.start.year, self.start.month) <= (month.year, month.month) <= (
+                    self.end.year,
+                    self.end.month,
+                ):
+                    raise ValueError(
+                        f"recurring_reports[{i}].{name}: {month} 不在专项行动起止月份 "
+                        f"{self.start:%Y-%m}～{self.end:%Y-%m} 之内"
+                    )
             if report.phase and report.phase not in {p.key for p in self.phases}:
                 raise ValueError(f"recurring_reports[{i}].phase: 没有 key 为 {report.phase!r} 的阶段")
         if self.sampling:
@@ -281,7 +290,9 @@ class CampaignSpec(Strict):
             if self.sampling.phase not in kinds:
                 raise ValueError(f"sampling.phase: 没有 key 为 {self.sampling.phase!r} 的阶段")
             if kinds[self.sampling.phase] is not PhaseKind.verification:
-                raise ValueError(f"sampling.phase: 抽查只能在重点核查（verification）阶段进行，{self.sampling.phase!r} 不是")
+                raise ValueError(
+                    f"sampling.phase: 抽查只能在重点核查（verification）阶段进行，{self.sampling.phase!r} 不是"
+                )
         return self
 
     def _check_assignees(self, assignees: Assignees, where: str) -> None:
