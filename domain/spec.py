@@ -7,16 +7,60 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain import limits
 from domain.department import DepartmentKind
 
-CODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]{0,39}$"  # department, phase and task codes
-CODE_HINT = "代码须以字母开头，由字母、数字、_、- 组成，最长 40 个字符"
+# Department, phase and task codes.
+CODE_PATTERN = rf"^[A-Za-z][A-Za-z0-9_\-]{{0,{limits.CODE_MAX - 1}}}$"
+CODE_HINT = f"代码须以字母开头，由字母、数字、_、- 组成，最长 {limits.CODE_MAX} 个字符"
 Code = Annotated[str, Field(pattern=CODE_PATTERN)]
+
+
+def _clean_line(text: str) -> str:
+    problem = limits.unsafe_character(text)
+    if problem:
+        raise ValueError(problem)
+    return text
+
+
+def _clean_paragraph(text: str) -> str:
+    problem = limits.unsafe_character(text, multiline=True)
+    if problem:
+        raise ValueError(problem)
+    return text
+
+
+def _named(text: str) -> str:
+    """A name or title: one clean line with something visible in it."""
+    _clean_line(text)
+    if limits.is_blank(text):
+        raise ValueError("不能为空白（只有空格或零宽字符）")
+    return text
+
+
+def _email(text: str) -> str:
+    _clean_line(text)
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
+        raise ValueError(f"不是有效的邮箱地址: {text!r}")
+    return text
+
+
+# Texts that end up in a column are no longer than that column (domain.limits) and hold no control characters.
+Title = Annotated[str, Field(min_length=1, max_length=limits.TITLE_MAX), AfterValidator(_named)]
+Name = Annotated[str, Field(min_length=1, max_length=limits.NAME_MAX), AfterValidator(_named)]
+Tag = Annotated[str, Field(min_length=1, max_length=limits.TAG_MAX), AfterValidator(_named)]
+PersonName = Annotated[str, Field(max_length=limits.PERSON_NAME_MAX), AfterValidator(_clean_line)]
+Phone = Annotated[str, Field(max_length=limits.PHONE_MAX), AfterValidator(_clean_line)]
+Email = Annotated[str, Field(max_length=limits.EMAIL_MAX), AfterValidator(_email)]
+LegalBasis = Annotated[str, Field(min_length=1, max_length=limits.LEGAL_BASIS_MAX), AfterValidator(_named)]
+Description = Annotated[str, Field(max_length=limits.DESCRIPTION_MAX), AfterValidator(_clean_paragraph)]
+EscalationName = Annotated[str, Field(min_length=1, max_length=limits.ESCALATION_NAME_MAX), AfterValidator(_named)]
 
 
 class Strict(BaseModel):
@@ -59,17 +103,24 @@ DELIVERABLE_LABELS: dict[Deliverable, str] = {
 
 
 class Contact(Strict):
-    name: str | None = None
-    phone: str | None = None
-    email: str | None = None
+    name: PersonName | None = None
+    phone: Phone | None = None
+    email: Email | None = None
 
 
 class Department(Strict):
     code: Code
-    name: str = Field(min_length=1)
+    name: Name
     kind: DepartmentKind
     contact: Contact = Contact()
-    tags: tuple[str, ...] = ()
+    tags: tuple[Tag, ...] = ()
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_fit(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
+        if len("、".join(tags)) > limits.TAGS_JOINED_MAX:
+            raise ValueError(f"标签合计过长：用“、”连接后最多 {limits.TAGS_JOINED_MAX} 个字符")
+        return tags
 
 
 class Assignees(Strict):
@@ -79,7 +130,7 @@ class Assignees(Strict):
     """
 
     departments: tuple[Code, ...] = ()
-    tags: tuple[str, ...] = ()
+    tags: tuple[Tag, ...] = ()
     kinds: tuple[DepartmentKind, ...] = ()
     all_members: bool = False
     lead: Code | None = None
@@ -111,18 +162,18 @@ SAMPLE_TEMPLATE_KEY = "verify_sample"
 
 class TaskTemplate(Strict):
     key: Code
-    title: str = Field(min_length=1)
+    title: Title
     deliverable: Deliverable
     assignees: Assignees
     due: dt.date | RelativeDue
     review_required: bool = True
-    description: str | None = None
+    description: Description | None = None
 
 
 class Phase(Strict):
     key: Code
     kind: PhaseKind
-    title: str | None = None
+    title: Name | None = None
     start: dt.date
     end: dt.date
     tasks: tuple[TaskTemplate, ...] = ()
@@ -142,7 +193,7 @@ class RecurringReport(Strict):
     """A report due every month on a day (e.g. departments by the 20th, the office by the 25th)."""
 
     key: Code
-    title: str = Field(min_length=1)
+    title: Title
     deliverable: Deliverable = Deliverable.report
     assignees: Assignees
     day_of_month: int = Field(ge=1, le=28)
@@ -167,7 +218,7 @@ class EscalationAudience(StrEnum):
 
 class EscalationLevel(Strict):
     level: int = Field(ge=1, le=9)
-    name: str = Field(min_length=1)  # 预警 / 通报批评 / 约谈 / 问责
+    name: EscalationName  # 预警 / 通报批评 / 约谈 / 问责
     after_overdue_working_days: int = Field(ge=1, le=250)
     notify: tuple[EscalationAudience, ...] = (EscalationAudience.department, EscalationAudience.office)
 
@@ -175,13 +226,13 @@ class EscalationLevel(Strict):
 class SamplingRule(Strict):
     phase: Code
     min_ratio: float = Field(gt=0, le=1)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, lt=limits.SEED_LIMIT)  # stored in a 32-bit INTEGER column
     due_working_days: int = Field(default=10, ge=1, le=120)
 
 
 class HolidayOverride(Strict):
     date: dt.date
-    name: str = "节假日"
+    name: Name = "节假日"
 
 
 class CalendarOverrides(Strict):
@@ -223,14 +274,14 @@ DEFAULT_ESCALATION = (
 
 class CampaignSpec(Strict):
     id: Code
-    title: str = Field(min_length=1)
-    issuer: str = Field(min_length=1)
-    legal_basis: tuple[str, ...] = ()
+    title: Title
+    issuer: Title
+    legal_basis: tuple[LegalBasis, ...] = ()
     timezone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
     start: dt.date
     end: dt.date
     office: Code
-    departments: tuple[Department, ...] = Field(min_length=1)
+    departments: tuple[Department, ...] = Field(min_length=1, max_length=limits.DEPARTMENTS_MAX)
     phases: tuple[Phase, ...] = Field(min_length=1)
     recurring_reports: tuple[RecurringReport, ...] = ()
     reminders: ReminderPolicy = ReminderPolicy()
@@ -250,6 +301,7 @@ class CampaignSpec(Strict):
     def _consistent(self) -> CampaignSpec:
         if self.end < self.start:
             raise ValueError(f"end: 结束日期 {self.end} 早于开始日期 {self.start}")
+        self._check_window()
         codes = [d.code for d in self.departments]
         _no_duplicates(codes, "departments", "部门代码")
         _no_duplicates([p.key for p in self.phases], "phases", "阶段 key")
@@ -271,6 +323,12 @@ class CampaignSpec(Strict):
                         f"phases[{i}].tasks[{j}].due: 截止日期 {task.due} 不在专项行动起止日期 "
                         f"{self.start}～{self.end} 之内"
                     )
+                anchor = task.due.working_days_after if isinstance(task.due, RelativeDue) else None
+                if isinstance(anchor, dt.date) and not self.start <= anchor <= self.end:
+                    raise ValueError(
+                        f"phases[{i}].tasks[{j}].due.working_days_after: 起算日期 {anchor} 不在专项行动起止日期 "
+                        f"{self.start}～{self.end} 之内"
+                    )
         for i, report in enumerate(self.recurring_reports):
             self._check_assignees(report.assignees, f"recurring_reports[{i}].assignees")
             for name in ("first_month", "last_month"):
@@ -283,6 +341,14 @@ class CampaignSpec(Strict):
                         f"recurring_reports[{i}].{name}: {month} 不在专项行动起止月份 "
                         f"{self.start:%Y-%m}～{self.end:%Y-%m} 之内"
                     )
+            if report.first_month and report.last_month and (report.first_month.year, report.first_month.month) > (
+                report.last_month.year,
+                report.last_month.month,
+            ):
+                raise ValueError(
+                    f"recurring_reports[{i}].last_month: 末月 {report.last_month:%Y-%m} 早于首月 "
+                    f"{report.first_month:%Y-%m}，报告将永远不会派发"
+                )
             if report.phase and report.phase not in {p.key for p in self.phases}:
                 raise ValueError(f"recurring_reports[{i}].phase: 没有 key 为 {report.phase!r} 的阶段")
         if self.sampling:
@@ -294,6 +360,27 @@ class CampaignSpec(Strict):
                     f"sampling.phase: 抽查只能在重点核查（verification）阶段进行，{self.sampling.phase!r} 不是"
                 )
         return self
+
+    def _check_window(self) -> None:
+        """Dates a campaign can really mean: no year 1 or 9999, no century-long campaign, and calendar
+        overrides only around the campaign's own years (the tick and the holiday tables depend on it)."""
+        for name in ("start", "end"):
+            day: dt.date = getattr(self, name)
+            if not limits.YEAR_MIN <= day.year <= limits.YEAR_MAX:
+                raise ValueError(f"{name}: 日期 {day} 应在 {limits.YEAR_MIN}～{limits.YEAR_MAX} 年之间")
+        if self.end.year - self.start.year >= limits.CAMPAIGN_YEARS_MAX:
+            raise ValueError(f"end: 专项行动最长 {limits.CAMPAIGN_YEARS_MAX} 年（{self.start}～{self.end} 过长）")
+        first, last = self.start.year - limits.CALENDAR_YEAR_MARGIN, self.end.year + limits.CALENDAR_YEAR_MARGIN
+        window = f"应在 {first}～{last} 年之间（专项行动所在年份及前后各 {limits.CALENDAR_YEAR_MARGIN} 年）"
+        for i, year in enumerate(self.calendar.declared_years):
+            if not first <= year <= last:
+                raise ValueError(f"calendar.declared_years[{i}]: 年份 {year} {window}")
+        for i, holiday in enumerate(self.calendar.extra_holidays):
+            if not first <= holiday.date.year <= last:
+                raise ValueError(f"calendar.extra_holidays[{i}].date: 日期 {holiday.date} {window}")
+        for i, workday in enumerate(self.calendar.extra_workdays):
+            if not first <= workday.year <= last:
+                raise ValueError(f"calendar.extra_workdays[{i}]: 日期 {workday} {window}")
 
     def _check_assignees(self, assignees: Assignees, where: str) -> None:
         known = {d.code for d in self.departments}

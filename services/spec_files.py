@@ -1,7 +1,14 @@
-"""Load campaign YAML into a CampaignSpec with errors that point at file:line:col in plain words."""
+"""Load campaign YAML into a CampaignSpec with errors that point at file:line:col in plain words.
+
+Whatever the file holds, loading ends in a CampaignSpec or a SpecInvalid listing every problem found:
+the size is checked before reading, nesting while composing, aliases before constructing (a
+billion-laughs file is refused, not expanded), and the plan is built so that a spec that validates
+also launches (every deadline's year known, relative deadlines inside the campaign, a bounded size).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass
@@ -9,21 +16,61 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from domain.errors import SpecInvalid, SpecProblem
 from pydantic import ValidationError
 
-from domain.spec import CampaignSpec
+from domain import limits
+from domain.calendar import CalendarUnknown
+from domain.errors import SpecInvalid, SpecProblem
+from domain.plan import build_plan, resolve_due
+from domain.spec import CODE_HINT, CampaignSpec, RelativeDue
+from services.holidays import campaign_calendar
+
+PROBLEMS_SHOWN = 100  # a file with thousands of bad entries lists the first hundred and counts the rest
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """A YAML document this loader will not build (too deep, complex keys, alias bombs); `problem` is Chinese."""
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+    """SafeLoader that refuses duplicate and complex keys and stops at SPEC_NESTING_MAX levels.
+
+    PyYAML composes recursively: without the depth stop a deeply nested file ends in RecursionError."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self.first_alias: yaml.Mark | None = None  # where a refused alias expansion is reported
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.first_alias is None and self.check_event(yaml.AliasEvent):
+            self.first_alias = self.peek_event().start_mark
+        collection = self.check_event(yaml.MappingStartEvent, yaml.SequenceStartEvent)
+        if collection:
+            self._depth += 1
+            if self._depth > limits.SPEC_NESTING_MAX:
+                raise _Refused(None, None, f"嵌套过深：映射和列表最多嵌套 {limits.SPEC_NESTING_MAX} 层",
+                               self.peek_event().start_mark)
+        try:
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            if collection:
+                self._depth -= 1
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: dict[Any, yaml.Node] = {}
     for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG:
+            raise _Refused(None, None, "不支持合并键 <<：请把内容直接写出", key_node.start_mark)
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise _Refused(None, None, "键必须是简单的文本，不能是列表或映射（“? ”复杂键）", key_node.start_mark)
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, str):
+            raise _Refused(None, None, f"键 {key_node.value!r} 应为文本（不能是数字、日期、true/false 或 null）",
+                           key_node.start_mark)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"键 {key!r} 重复（第 {seen[key].start_mark.line + 1} 行已出现）", key_node.start_mark
@@ -43,22 +90,103 @@ def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
+
+def _check_expansion(root: yaml.Node, first_alias: yaml.Mark | None) -> None:
+    """Refuse before constructing when aliases would multiply the document (billion laughs), nest it
+    beyond the limit or make it refer to itself: construction shares aliased objects, but validation
+    walks every copy."""
+    sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (nodes when expanded, depth)
+    open_nodes: set[int] = set()
+    where = first_alias or root.start_mark
+
+    def expand(node: yaml.Node) -> tuple[int, int]:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        if id(node) in open_nodes:
+            raise _Refused(None, None, "别名引用了包含它自身的内容（循环引用）", where)
+        if isinstance(node, yaml.ScalarNode):
+            return 1, 0
+        open_nodes.add(id(node))
+        count, depth = 1, 0
+        children = [part for pair in node.value for part in pair] if isinstance(node, yaml.MappingNode) else node.value
+        for child in children:
+            child_count, child_depth = expand(child)
+            count, depth = count + child_count, max(depth, child_depth + 1)
+            if depth > limits.SPEC_NESTING_MAX:
+                raise _Refused(None, None, f"别名展开后嵌套过深：映射和列表最多嵌套 {limits.SPEC_NESTING_MAX} 层", where)
+            if count > limits.SPEC_NODES_MAX:
+                raise _Refused(None, None, f"别名（*）展开后内容过多：超过 {limits.SPEC_NODES_MAX} 个节点，"
+                                           "疑似“十亿笑声”攻击，请直接写出内容", where)
+        open_nodes.discard(id(node))
+        sizes[id(node)] = count, depth
+        return count, depth
+
+    expand(root)
+
+
+def _load(text: str, path: str) -> tuple[yaml.Node | None, Any]:
+    """The node tree (for positions) and the plain data of one YAML document, or SpecInvalid."""
+    loader: _Loader | None = None
+    try:
+        loader = _Loader(text)  # the reader checks every character here
+        root = loader.get_single_node()
+        if root is None:
+            return None, None
+        _check_expansion(root, loader.first_alias)
+        return root, loader.construct_document(root)
+    except _Refused as exc:
+        raise SpecInvalid([_at_mark(path, exc.problem_mark, "", str(exc.problem))]) from None
+    except yaml.reader.ReaderError as exc:
+        line, col = _position(text, exc.position)
+        message = f"文件含有不允许的字符 U+{exc.character:04X}（控制字符），请删除" if isinstance(exc.character, int) \
+            else f"文件含有无法识别的字节: {exc.reason}"
+        raise SpecInvalid([SpecProblem(path, line, col, "", message)]) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise SpecInvalid([_at_mark(path, mark, "", f"YAML 语法错误: {exc.problem or exc}")]) from None
+    except yaml.YAMLError as exc:
+        raise SpecInvalid([SpecProblem(path, 1, 1, "", f"YAML 语法错误: {exc}")]) from None
+    except RecursionError:  # a guard only: the depth limit above stops nesting long before Python's limit
+        raise SpecInvalid([SpecProblem(path, 1, 1, "", f"嵌套过深：映射和列表最多嵌套 {limits.SPEC_NESTING_MAX} 层")]) \
+            from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    before = text[:index]
+    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
+
+
+def _at_mark(path: str, mark: Any, field: str, message: str) -> SpecProblem:
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    return SpecProblem(path, line, col, field, message)
+
+
 _TRANSLATIONS = [
     (r"^Extra inputs are not permitted$", "未知的键（拼写错误？可用 `campaign schema` 查看允许的键）"),
     (r"^Field required$", "缺少必填项"),
+    (r"^Datetimes provided to dates should have zero time.*", "应为日期（YYYY-MM-DD），不能带时间"),
     (r"^Input should be a valid date.*", "不是有效日期（格式 YYYY-MM-DD）"),
     (r"^Input should be a valid integer.*", "应为整数"),
+    (r"^Input should be a finite number.*", "应为有限的数字"),
     (r"^Input should be a valid number.*", "应为数字"),
     (r"^Input should be a valid boolean.*", "应为 true 或 false"),
     (r"^Input should be a valid (list|tuple).*", "应为列表"),
     (r"^Input should be a valid dictionary.*", "应为键值映射"),
+    (r"^Input should be an object.*", "应为键值映射"),
     (r"^Input should be a valid string.*", "应为文本"),
-    (r"^String should match pattern.*", "代码只能用字母开头，由字母、数字、_、- 组成，最长 40 个字符"),
+    (r"^String should match pattern.*", CODE_HINT),
     (r"^String should have at least 1 character.*", "不能为空"),
-    (r"^List should have at least 1 item.*", "至少需要一项"),
-    (r"^Tuple should have at least 1 item.*", "至少需要一项"),
+    (r"^String should have at most (\d+) characters?$", r"过长：最多 \1 个字符"),
+    (r"^(List|Tuple) should have at least 1 item.*", "至少需要一项"),
+    (r"^(List|Tuple) should have at most (\d+) items?.*", r"项数过多：最多 \2 项"),
     (r"^Input should be (greater than or equal to|greater than) (.*)$", r"应不小于 \2"),
-    (r"^Input should be less than or equal to (.*)$", r"应不大于 \1"),
+    (r"^Input should be (less than or equal to) (.*)$", r"应不大于 \2"),
+    (r"^Input should be less than (.*)$", r"应小于 \1"),
+    (r"^Recursion error - cyclic reference detected$", "内容引用了自身（循环引用）"),
     (r"^Input should be (.*)$", r"取值应为 \1"),
     (r"^Value error, ", ""),
 ]
@@ -82,7 +210,7 @@ def _locate(root: yaml.Node | None, loc: tuple[Any, ...], at_key: bool = False) 
             if at_key and i == len(loc) - 1:
                 return pair[0]
             node = pair[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
             node = node.value[part]
         else:
             return node
@@ -116,16 +244,15 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return out
 
 
+def _too_big(size: int, path: str) -> SpecInvalid:
+    return SpecInvalid([SpecProblem(path, 1, 1, "", f"文件过大（{size / 1024 / 1024:.1f} MB），"
+                                                    f"专项行动 YAML 最大 {limits.SPEC_FILE_MAX_BYTES // 1024 // 1024} MB")])
+
+
 def parse_spec(text: str, path: str = "<campaign>") -> CampaignSpec:
-    try:
-        root = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise SpecInvalid([SpecProblem(path, line, col, "", f"YAML 语法错误: {exc.problem or exc}")]) from None
-    except yaml.YAMLError as exc:
-        raise SpecInvalid([SpecProblem(path, 1, 1, "", f"YAML 语法错误: {exc}")]) from None
+    if len(text) > limits.SPEC_FILE_MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > limits.SPEC_FILE_MAX_BYTES:
+        raise _too_big(len(text.encode("utf-8", "surrogatepass")), path)
+    root, data = _load(text, path)
     if not isinstance(data, dict):
         raise SpecInvalid([SpecProblem(path, 1, 1, "", "文件内容应为一个专项行动（键值映射），而不是空文件或列表")])
     try:
@@ -133,26 +260,57 @@ def parse_spec(text: str, path: str = "<campaign>") -> CampaignSpec:
     except ValidationError as exc:
         raise SpecInvalid(_problems(exc, root, path)) from None
     _check_calendar_known(spec, root, path)
+    _check_plan(spec, root, path)
     return spec
 
 
 def _check_calendar_known(spec: CampaignSpec, root: yaml.Node | None, path: str) -> None:
     """Every year the campaign runs in must be known to chinese-calendar or declared in `calendar`,
     so that a campaign is refused here, with its line, rather than failing at its first tick."""
-    import datetime as dt
-
-    from domain.calendar import CalendarUnknown
-    from services.holidays import campaign_calendar
-
     cal = campaign_calendar(spec)
     for year in range(spec.start.year, spec.end.year + 1):
         try:
             cal.is_workday(max(spec.start, dt.date(year, 1, 1)))
         except CalendarUnknown as exc:
             field = "start" if year == spec.start.year else "end"
-            node = _locate(root, (field,), at_key=False)
-            line, col = (node.start_mark.line + 1, node.start_mark.column + 1) if node is not None else (1, 1)
-            raise SpecInvalid([SpecProblem(path, line, col, field, str(exc))]) from None
+            raise SpecInvalid([_at_node(path, root, (field,), str(exc))]) from None
+
+
+def _check_plan(spec: CampaignSpec, root: yaml.Node | None, path: str) -> None:
+    """What launch would build must be buildable: every deadline resolves in a known calendar year,
+    a relative deadline lands inside the campaign, and the plan has a bounded number of assignments."""
+    cal = campaign_calendar(spec)
+    problems: list[SpecProblem] = []
+    planned = 0
+    for i, phase in enumerate(spec.phases):
+        for j, task in enumerate(phase.tasks):
+            loc = ("phases", i, "tasks", j, "due")
+            planned += len(spec.resolve(task.assignees))
+            try:
+                due, _nominal = resolve_due(task, phase, spec, cal)
+            except CalendarUnknown as exc:
+                problems.append(_at_node(path, root, loc, str(exc)))
+                continue
+            if isinstance(task.due, RelativeDue) and due > spec.end:
+                problems.append(_at_node(path, root, loc, f"按工作日推算的截止日期 {due} 晚于专项行动结束日期 {spec.end}"))
+    for i, report in enumerate(spec.recurring_reports):
+        first, last = report.first_month or spec.start, report.last_month or spec.end
+        months = (last.year - first.year) * 12 + last.month - first.month + 1
+        planned += max(months, 0) * len(spec.resolve(report.assignees))
+    if planned > limits.PLANNED_ASSIGNMENTS_MAX:
+        problems.append(_at_node(path, root, ("departments",), f"计划派发任务 {planned} 项，超过单个专项行动的上限 "
+                                                              f"{limits.PLANNED_ASSIGNMENTS_MAX} 项，请拆分"))
+    if problems:
+        raise SpecInvalid(problems)
+    try:
+        build_plan(spec, cal)
+    except CalendarUnknown as exc:  # a monthly report whose due date rolls into an undeclared year
+        raise SpecInvalid([_at_node(path, root, ("recurring_reports",), str(exc))]) from None
+
+
+def _at_node(path: str, root: yaml.Node | None, loc: tuple[Any, ...], message: str) -> SpecProblem:
+    node = _locate(root, loc)
+    return _at_mark(path, node.start_mark if node is not None else None, _field_name(loc), message)
 
 
 def _problems(exc: ValidationError, root: yaml.Node | None, path: str) -> list[SpecProblem]:
@@ -166,26 +324,56 @@ def _problems(exc: ValidationError, root: yaml.Node | None, path: str) -> list[S
             loc = loc + _parse_path(m.group(1))
             message = m.group(2)
         node = _locate(root, loc, at_key=err["type"] == "extra_forbidden")
-        line, col = (node.start_mark.line + 1, node.start_mark.column + 1) if node is not None else (1, 1)
         field = _field_name(loc)
         if (field, message) in seen:
             continue
         seen.add((field, message))
-        problems.append(SpecProblem(path, line, col, field, message))
-    return sorted(problems, key=lambda p: (p.line, p.column))
+        problems.append(_at_mark(path, node.start_mark if node is not None else None, field, message))
+    problems.sort(key=lambda p: (p.line, p.column))
+    if len(problems) > PROBLEMS_SHOWN:
+        rest = len(problems) - PROBLEMS_SHOWN
+        problems = problems[:PROBLEMS_SHOWN] + [SpecProblem(path, problems[PROBLEMS_SHOWN].line,
+                                                            problems[PROBLEMS_SHOWN].column, "",
+                                                            f"……另有 {rest} 处问题未列出")]
+    return problems
 
 
 def load_spec(path: str | Path) -> CampaignSpec:
     p = Path(path)
     try:
+        size = p.stat().st_size
+        if size > limits.SPEC_FILE_MAX_BYTES:  # refused before reading: a huge file costs nothing
+            raise _too_big(size, str(p))
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecInvalid([SpecProblem(str(p), 0, 0, "", "文件不存在")]) from None
+    except IsADirectoryError:
+        raise SpecInvalid([SpecProblem(str(p), 0, 0, "", "这是一个目录，不是 YAML 文件")]) from None
     except UnicodeDecodeError:
         raise SpecInvalid([SpecProblem(str(p), 1, 1, "", "文件不是 UTF-8 编码，请另存为 UTF-8")]) from None
     except OSError as exc:
         raise SpecInvalid([SpecProblem(str(p), 0, 0, "", f"无法读取: {exc.strerror}")]) from None
     return parse_spec(text, str(p))
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """The outcome of validating one file: its spec, or the problems that refused it."""
+
+    path: str
+    spec: CampaignSpec | None
+    problems: tuple[SpecProblem, ...] = ()
+
+
+def validate_files(paths: list[str] | list[Path]) -> list[FileCheck]:
+    """Validate every file, one broken file never hiding the others (`campaign validate a.yaml b.yaml`)."""
+    results: list[FileCheck] = []
+    for path in paths:
+        try:
+            results.append(FileCheck(str(path), load_spec(path)))
+        except SpecInvalid as exc:
+            results.append(FileCheck(str(path), None, tuple(exc.problems)))
+    return results
 
 
 def json_schema() -> str:
@@ -199,8 +387,6 @@ plain_message = _plain  # pydantic's English message in the plain Chinese words 
 
 def _yaml_value(value: Any) -> Any:
     """model_dump(mode='json') output with ISO dates turned back into dates (unquoted in YAML)."""
-    import datetime as dt
-
     if isinstance(value, dict):
         return {k: _yaml_value(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
+from domain import limits
 from domain.assignment import AssignmentStatus
 from sqlalchemy import (
     Boolean,
@@ -61,14 +62,14 @@ class Base(DeclarativeBase):
 class Campaign(Base):
     __tablename__ = "campaign"
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
-    title: Mapped[str] = mapped_column(String(200))
-    issuer: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(limits.CODE_MAX), unique=True)
+    title: Mapped[str] = mapped_column(String(limits.TITLE_MAX))
+    issuer: Mapped[str] = mapped_column(String(limits.TITLE_MAX))
     start_on: Mapped[dt.date] = mapped_column(Date)
     end_on: Mapped[dt.date] = mapped_column(Date)
     spec_json: Mapped[str] = mapped_column(Text)
     spec_sha256: Mapped[str] = mapped_column(String(64))
-    source_path: Mapped[str | None] = mapped_column(String(500))
+    source_path: Mapped[str | None] = mapped_column(String(limits.PATH_MAX))
     last_tick_on: Mapped[dt.date | None] = mapped_column(Date)
     launched_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -79,13 +80,13 @@ class Department(Base):
     __table_args__ = (UniqueConstraint("campaign_id", "code"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
-    code: Mapped[str] = mapped_column(String(40))
-    name: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str] = mapped_column(String(limits.CODE_MAX))
+    name: Mapped[str] = mapped_column(String(limits.NAME_MAX))
     kind: Mapped[str] = mapped_column(String(30))
-    tags: Mapped[str] = mapped_column(String(500), default="")  # 、-joined, for display and filtering
-    contact_name: Mapped[str | None] = mapped_column(String(50))
-    contact_phone: Mapped[str | None] = mapped_column(String(50))
-    contact_email: Mapped[str | None] = mapped_column(String(200))
+    tags: Mapped[str] = mapped_column(String(limits.TAGS_JOINED_MAX), default="")  # 、-joined, for display and filtering
+    contact_name: Mapped[str | None] = mapped_column(String(limits.PERSON_NAME_MAX))
+    contact_phone: Mapped[str | None] = mapped_column(String(limits.PHONE_MAX))
+    contact_email: Mapped[str | None] = mapped_column(String(limits.EMAIL_MAX))
     is_office: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -95,9 +96,9 @@ class Phase(Base):
     __table_args__ = (UniqueConstraint("campaign_id", "key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(limits.CODE_MAX))
     kind: Mapped[str] = mapped_column(String(30))
-    title: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(limits.NAME_MAX))
     start_on: Mapped[dt.date] = mapped_column(Date)
     end_on: Mapped[dt.date] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(10), default="pending")  # pending / open / closed
@@ -109,9 +110,9 @@ class TaskTemplate(Base):
     __table_args__ = (UniqueConstraint("campaign_id", "key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(limits.CODE_MAX))
     phase_id: Mapped[int | None] = mapped_column(ForeignKey("phase.id"))
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(limits.TITLE_MAX))
     deliverable: Mapped[str] = mapped_column(String(20))
     review_required: Mapped[bool] = mapped_column(Boolean, default=True)
     recurring_day: Mapped[int | None] = mapped_column(Integer)
@@ -130,7 +131,8 @@ class Assignment(Base):
     template_id: Mapped[int] = mapped_column(ForeignKey("task_template.id"))
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
     phase_id: Mapped[int] = mapped_column(ForeignKey("phase.id"))
-    period: Mapped[str] = mapped_column(String(60), default="")  # a month, or a sampled project code
+    # A month, or a sampled project code.
+    period: Mapped[str] = mapped_column(String(limits.PROJECT_CODE_MAX), default="")
     is_lead: Mapped[bool] = mapped_column(Boolean, default=False)
     opens_on: Mapped[dt.date] = mapped_column(Date)
     due_on: Mapped[dt.date] = mapped_column(Date)
@@ -154,12 +156,12 @@ class Submission(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
-    submitted_by: Mapped[str] = mapped_column(String(50))
+    submitted_by: Mapped[str] = mapped_column(String(limits.USERNAME_MAX))
     submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     text: Mapped[str] = mapped_column(Text, default="")
     rows_json: Mapped[str] = mapped_column(Text, default="[]")
     state: Mapped[str] = mapped_column(String(10), default="pending")  # pending / accepted / returned
-    reviewed_by: Mapped[str | None] = mapped_column(String(50))
+    reviewed_by: Mapped[str | None] = mapped_column(String(limits.USERNAME_MAX))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     review_note: Mapped[str | None] = mapped_column(Text)
 
@@ -171,7 +173,7 @@ class Attachment(Base):
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"))
     problem_event_id: Mapped[int | None] = mapped_column(ForeignKey("problem_event.id", ondelete="CASCADE"))
     sha256: Mapped[str] = mapped_column(String(64))
-    filename: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(limits.FILENAME_MAX))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
 
@@ -183,7 +185,7 @@ class Escalation(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"))
     level: Mapped[int] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(limits.ESCALATION_NAME_MAX))
     overdue_days: Mapped[int] = mapped_column(Integer)
     reached_on: Mapped[dt.date] = mapped_column(Date)
 
@@ -262,7 +264,7 @@ class RollupSnapshot(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
     as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), primary_key=True)
-    phase_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    phase_key: Mapped[str] = mapped_column(String(limits.CODE_MAX), primary_key=True)
     assigned: Mapped[int] = mapped_column(Integer, default=0)
     submitted: Mapped[int] = mapped_column(Integer, default=0)
     accepted: Mapped[int] = mapped_column(Integer, default=0)
@@ -283,11 +285,11 @@ class RollupSnapshot(Base):
 class User(Base):
     __tablename__ = "app_user"
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(50), unique=True)
-    display_name: Mapped[str] = mapped_column(String(50))
+    username: Mapped[str] = mapped_column(String(limits.USERNAME_MAX), unique=True)
+    display_name: Mapped[str] = mapped_column(String(limits.PERSON_NAME_MAX))
     role: Mapped[str] = mapped_column(String(12))  # office / department / leader
-    department_code: Mapped[str | None] = mapped_column(String(40))
-    email: Mapped[str | None] = mapped_column(String(200))
+    department_code: Mapped[str | None] = mapped_column(String(limits.CODE_MAX))
+    email: Mapped[str | None] = mapped_column(String(limits.EMAIL_MAX))
     password_hash: Mapped[str] = mapped_column(String(200))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -299,7 +301,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_entry"
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    actor: Mapped[str] = mapped_column(String(50))
+    actor: Mapped[str] = mapped_column(String(limits.USERNAME_MAX))
     action: Mapped[str] = mapped_column(String(60))
     entity: Mapped[str] = mapped_column(String(40))
     entity_key: Mapped[str] = mapped_column(String(120))
@@ -320,13 +322,13 @@ class Problem(Base):
     __table_args__ = (UniqueConstraint("campaign_id", "code"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
-    code: Mapped[str] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(limits.LEDGER_CODE_MAX))
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
-    phase_key: Mapped[str] = mapped_column(String(40))
-    project_code: Mapped[str | None] = mapped_column(String(60))
-    category: Mapped[str] = mapped_column(String(30))
+    phase_key: Mapped[str] = mapped_column(String(limits.CODE_MAX))
+    project_code: Mapped[str | None] = mapped_column(String(limits.PROJECT_CODE_MAX))
+    category: Mapped[str] = mapped_column(String(limits.CATEGORY_MAX))
     description: Mapped[str] = mapped_column(Text)
-    responsible_person: Mapped[str | None] = mapped_column(String(50))
+    responsible_person: Mapped[str | None] = mapped_column(String(limits.PERSON_NAME_MAX))
     measure: Mapped[str | None] = mapped_column(Text)
     handling_class: Mapped[str] = mapped_column(String(20))  # 立行立改 / 限时整改 / 制定时间表路线图
     deadline_on: Mapped[dt.date] = mapped_column(Date)
@@ -344,7 +346,7 @@ class ProblemEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     problem_id: Mapped[int] = mapped_column(ForeignKey("problem.id", ondelete="CASCADE"))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    actor: Mapped[str] = mapped_column(String(50))
+    actor: Mapped[str] = mapped_column(String(limits.USERNAME_MAX))
     action: Mapped[str] = mapped_column(String(20))  # found / request_close / approve / reject / rebound
     note: Mapped[str] = mapped_column(Text, default="")
 
@@ -356,12 +358,12 @@ class Project(Base):
     __table_args__ = (UniqueConstraint("campaign_id", "code"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
-    code: Mapped[str] = mapped_column(String(60))
-    name: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(limits.PROJECT_CODE_MAX))
+    name: Mapped[str] = mapped_column(String(limits.TITLE_MAX))
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
     tender_on: Mapped[dt.date | None] = mapped_column(Date)
     amount_wan: Mapped[float | None] = mapped_column(Numeric(14, 2))
-    winner: Mapped[str | None] = mapped_column(String(200))
+    winner: Mapped[str | None] = mapped_column(String(limits.TITLE_MAX))
     bidders: Mapped[str] = mapped_column(Text, default="")
     sampled: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -391,14 +393,14 @@ class Lead(Base):
     __table_args__ = (UniqueConstraint("campaign_id", "code"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
-    code: Mapped[str] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(limits.LEDGER_CODE_MAX))
     source: Mapped[str] = mapped_column(String(20))  # 举报 / 核查发现 / 大数据预警 / 上级交办
     received_on: Mapped[dt.date] = mapped_column(Date)
-    project_code: Mapped[str | None] = mapped_column(String(60))
-    category: Mapped[str] = mapped_column(String(30))
+    project_code: Mapped[str | None] = mapped_column(String(limits.PROJECT_CODE_MAX))
+    category: Mapped[str] = mapped_column(String(limits.CATEGORY_MAX))
     summary: Mapped[str] = mapped_column(Text)
-    reporter_name: Mapped[str | None] = mapped_column(String(50))  # confidential: office only
-    reporter_phone: Mapped[str | None] = mapped_column(String(50))  # confidential: office only
+    reporter_name: Mapped[str | None] = mapped_column(String(limits.PERSON_NAME_MAX))  # confidential: office only
+    reporter_phone: Mapped[str | None] = mapped_column(String(limits.PHONE_MAX))  # confidential: office only
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     due_on: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12), default="received")  # received / assigned / closed
@@ -428,12 +430,12 @@ class ReportNarrative(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
-    department_code: Mapped[str] = mapped_column(String(40), default="")
+    department_code: Mapped[str] = mapped_column(String(limits.CODE_MAX), default="")
     practices: Mapped[str] = mapped_column(Text, default="")  # 开展情况和主要做法
     problems: Mapped[str] = mapped_column(Text, default="")  # 发现的问题及处理情况
     experience: Mapped[str] = mapped_column(Text, default="")  # 可复制推广的典型经验
     next_steps: Mapped[str] = mapped_column(Text, default="")  # 下一步工作打算和意见建议
-    updated_by: Mapped[str] = mapped_column(String(50))
+    updated_by: Mapped[str] = mapped_column(String(limits.USERNAME_MAX))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -448,10 +450,10 @@ class GeneratedReport(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     period: Mapped[str] = mapped_column(String(7))
-    department_code: Mapped[str] = mapped_column(String(40), default="")  # '' = the office rollup
+    department_code: Mapped[str] = mapped_column(String(limits.CODE_MAX), default="")  # '' = the office rollup
     due_on: Mapped[dt.date] = mapped_column(Date)
-    docx_path: Mapped[str] = mapped_column(String(500))
-    xlsx_path: Mapped[str] = mapped_column(String(500))
+    docx_path: Mapped[str] = mapped_column(String(limits.PATH_MAX))
+    xlsx_path: Mapped[str] = mapped_column(String(limits.PATH_MAX))
     docx_sha256: Mapped[str] = mapped_column(String(64))
     xlsx_sha256: Mapped[str] = mapped_column(String(64))
     generated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
