@@ -13,8 +13,20 @@ class OutboxState(StrEnum):
     planned = "planned"  # its deliveries exist
 
 
-OUTBOX = Vocabulary(OutboxState, {OutboxState.pending: "待投递", OutboxState.planned: "已安排"},
-                    transitions={OutboxState.pending: (OutboxState.planned,)})
+class OutboxKind(StrEnum):
+    """Why the tick owes the message (`Outbox.kind`): a reminder (`domain.rules.Reminder.kind`) or a rung reached."""
+
+    before = "before"
+    due = "due"
+    overdue = "overdue"
+    escalation = "escalation"
+
+
+OUTBOX = Vocabulary(
+    OutboxState,
+    {OutboxState.pending: "待投递", OutboxState.planned: "已安排"},
+    transitions={OutboxState.pending: (OutboxState.planned,)},
+)
 
 
 class DeliveryState(StrEnum):
@@ -29,17 +41,27 @@ class DeliveryState(StrEnum):
 D = DeliveryState
 DELIVERY = Vocabulary(
     DeliveryState,
-    {D.pending: "待发送", D.sending: "发送中", D.sent: "已送达", D.failed: "待重试", D.gave_up: "已放弃",
-     D.uncertain: "待确认（发送中断）"},
+    {
+        D.pending: "待发送",
+        D.sending: "发送中",
+        D.sent: "已送达",
+        D.failed: "待重试",
+        D.gave_up: "已放弃",
+        D.uncertain: "待确认（发送中断）",
+    },
     transitions={
         D.pending: (D.sending,),
         D.failed: (D.sending,),
         D.sending: (D.sent, D.failed, D.gave_up, D.uncertain),
-        D.uncertain: (D.sent, D.gave_up),  # settled by the office
+        # settled by the office: it did arrive, or it is to be sent again
+        D.uncertain: (D.sent, D.pending),
+        D.gave_up: (D.sent, D.pending),
     },
 )
 # What a sender may claim.
 SENDABLE: tuple[str, ...] = DELIVERY.sources_of(D.sending)
+# What the office settles by hand (services.delivery.problems.confirm_uncertain).
+SETTLED_BY_OFFICE: tuple[str, ...] = DELIVERY.sources_of(D.pending)
 
 
 class Channel(StrEnum):

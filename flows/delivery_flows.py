@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 from prefect import flow
 
-from services.delivery import PUSH_CHANNELS, DeliverySettings, PlanReport, SendReport
+from domain.delivery import PUSH_CHANNELS
+from services.delivery import PlanReport, SendReport
+from settings import load_settings
 from tasks import delivery_tasks as t
 
 
@@ -26,12 +28,13 @@ class DeliverySummary:
 
 @flow(name="deliver-notifications", flow_run_name="deliver-{campaign}-{day}")
 def deliver(campaign: str, day: dt.date, db_url: str | None = None) -> DeliverySummary:
-    settings = DeliverySettings()
-    plan = t.plan_deliveries(campaign, day, db_url)
+    # The flow entry is an edge: it builds the settings (they hold secrets, so never a parameter).
+    settings = load_settings(database_url=db_url)
+    plan = t.plan_deliveries(campaign, day, settings)
     if plan.skipped:
         return DeliverySummary(campaign, day, plan)
     sender = t.send_channel.with_options(**t.send_options(settings))
-    futures = {channel: sender.submit(campaign, channel, db_url) for channel in PUSH_CHANNELS}
+    futures = {channel: sender.submit(campaign, channel, settings) for channel in PUSH_CHANNELS}
     sent: dict[str, SendReport] = {}
     failures: dict[str, str] = {}
     for channel, future in futures.items():

@@ -1,7 +1,7 @@
 """Delivery channels for reminders and escalations (e-mail, DingTalk, WeCom, JSON).
 
-Pure I/O adapters without database access; the outbox / scheduler decides what
-to send and when, these modules only render and deliver.
+Pure I/O adapters without database access; services.delivery decides what to send and when,
+these modules only render and deliver. Their configuration is `settings.Settings`.
 """
 
 from notify.channels import (
@@ -17,22 +17,17 @@ from notify.channels import (
 )
 from notify.messages import DEDUPE_HEADER, Message
 from notify.render import (
-    EscalationLevel,
     format_cn_date,
     render_digest,
     render_escalation,
     render_overdue,
     render_reminder,
 )
-from notify.settings import NotifySettings, WebhookTarget
 
 __all__ = [
     "DEDUPE_HEADER",
     "ChannelError",
-    "EscalationLevel",
     "Message",
-    "NotifySettings",
-    "WebhookTarget",
     "build_email",
     "build_webhook_payload",
     "dingtalk_sign",

@@ -17,7 +17,7 @@ import json
 import re
 import smtplib
 import ssl
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any
@@ -26,9 +26,9 @@ from urllib.parse import parse_qsl, quote_plus, unquote_plus, urlsplit
 import httpx
 
 from notify.messages import DEDUPE_HEADER, Message
-from notify.settings import NotifySettings, WebhookTarget
+from settings import Settings, WebhookTarget
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EXCERPT_CHARS = 200
 # WeCom rejects markdown content above 4096 bytes (errcode 40058).
 WECOM_MARKDOWN_MAX_BYTES = 4096
@@ -85,9 +85,7 @@ def message_id_for(dedupe_key: str, sender: str | None) -> str:
     return f"<{digest}.campaign@{domain}>"
 
 
-def build_email(
-    settings: NotifySettings, message: Message, *, at: datetime | None = None
-) -> EmailMessage:
+def build_email(settings: Settings, message: Message, *, at: datetime | None = None) -> EmailMessage:
     """Build the UTF-8 e-mail (plain text; the markdown stays readable as text)."""
     email = EmailMessage()
     email["From"] = settings.smtp_sender or ""
@@ -101,9 +99,7 @@ def build_email(
     return email
 
 
-def send_email(
-    settings: NotifySettings, message: Message, *, at: datetime | None = None
-) -> None:
+def send_email(settings: Settings, message: Message, *, at: datetime | None = None) -> None:
     """Send ``message`` to ``message.recipient_email`` via the configured SMTP server.
 
     Uses STARTTLS when ``smtp_starttls`` and logs in when ``smtp_username`` is
@@ -115,18 +111,14 @@ def send_email(
     email = build_email(settings, message, at=at)
     envelope_from = parseaddr(settings.smtp_sender or "")[1]
     try:
-        with smtplib.SMTP(
-            settings.smtp_host or "", settings.smtp_port, timeout=settings.smtp_timeout_s
-        ) as smtp:
+        with smtplib.SMTP(settings.smtp_host or "", settings.smtp_port, timeout=settings.smtp_timeout_s) as smtp:
             _secure_and_login(smtp, settings)
-            smtp.send_message(
-                email, from_addr=envelope_from, to_addrs=[message.recipient_email or ""]
-            )
+            smtp.send_message(email, from_addr=envelope_from, to_addrs=[message.recipient_email or ""])
     except (smtplib.SMTPException, OSError) as exc:
         raise _email_error(exc, target) from exc
 
 
-def _check_email_config(settings: NotifySettings, message: Message, target: str) -> None:
+def _check_email_config(settings: Settings, message: Message, target: str) -> None:
     def fail(text: str) -> ChannelError:
         return ChannelError("email", target, text, retryable=False)
 
@@ -149,7 +141,7 @@ def _check_email_config(settings: NotifySettings, message: Message, target: str)
         raise fail("SMTP 用户名或口令包含非 ASCII 字符（如中文），邮件登录不支持，请更换口令")
 
 
-def _secure_and_login(smtp: smtplib.SMTP, settings: NotifySettings) -> None:
+def _secure_and_login(smtp: smtplib.SMTP, settings: Settings) -> None:
     smtp.ehlo()
     if settings.smtp_starttls:
         smtp.starttls(context=_tls_context(settings))
@@ -159,7 +151,7 @@ def _secure_and_login(smtp: smtplib.SMTP, settings: NotifySettings) -> None:
         smtp.login(settings.smtp_username, password)
 
 
-def _tls_context(settings: NotifySettings) -> ssl.SSLContext:
+def _tls_context(settings: Settings) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if settings.smtp_ca_file is not None:
         context.load_verify_locations(cafile=str(settings.smtp_ca_file))
@@ -220,7 +212,7 @@ def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
 
     Returned *not* URL-encoded; ``send_webhook`` applies ``quote_plus``.
     """
-    string_to_sign = f"{timestamp_ms}\n{secret}".encode("utf-8")
+    string_to_sign = f"{timestamp_ms}\n{secret}".encode()
     digest = hmac.new(secret.encode("utf-8"), string_to_sign, hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
 
@@ -259,9 +251,7 @@ def build_webhook_payload(target: WebhookTarget, message: Message) -> dict[str, 
         text = f"### {message.subject}\n\n{message.body_with_link()}"
         return {"msgtype": "markdown", "markdown": {"title": message.subject, "text": text}}
     if target.format == "wecom":
-        content = _truncate_utf8(
-            f"### {message.subject}\n\n{message.body_with_link()}", WECOM_MARKDOWN_MAX_BYTES
-        )
+        content = _truncate_utf8(f"### {message.subject}\n\n{message.body_with_link()}", WECOM_MARKDOWN_MAX_BYTES)
         return {"msgtype": "markdown", "markdown": {"content": content}}
     return {
         "dedupe_key": message.dedupe_key,
@@ -285,9 +275,7 @@ def webhook_url(target: WebhookTarget, *, at: datetime) -> str:
     return f"{target.url}{separator}timestamp={timestamp_ms}&sign={quote_plus(sign)}"
 
 
-def send_webhook(
-    target: WebhookTarget, message: Message, *, at: datetime, timeout_s: float = 10.0
-) -> None:
+def send_webhook(target: WebhookTarget, message: Message, *, at: datetime, timeout_s: float = 10.0) -> None:
     """POST ``message`` to the target; ``at`` (timezone-aware) is the signing time."""
     channel = f"webhook:{target.format}"
     url = webhook_url(target, at=at)
@@ -329,16 +317,12 @@ def _check_robot_errcode(channel: str, target: WebhookTarget, response: httpx.Re
         errmsg = str(data.get("errmsg", ""))
     except (ValueError, AttributeError, TypeError):
         text = f"机器人返回了无法解析的应答：{_excerpt(response, target)}"
-        raise ChannelError(
-            channel, target.name, text, retryable=False, status_code=response.status_code
-        ) from None
+        raise ChannelError(channel, target.name, text, retryable=False, status_code=response.status_code) from None
     if errcode == 0:
         return
     retryable = errcode in _RETRYABLE_ERRCODES[target.format]
     text = f"机器人拒绝消息（errcode={errcode}，errmsg={_scrub(errmsg, target)[:_EXCERPT_CHARS]}）"
-    raise ChannelError(
-        channel, target.name, text, retryable=retryable, status_code=response.status_code
-    )
+    raise ChannelError(channel, target.name, text, retryable=retryable, status_code=response.status_code)
 
 
 def _excerpt(response: httpx.Response, target: WebhookTarget) -> str:

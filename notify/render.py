@@ -11,19 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Literal
-
-EscalationLevel = Literal["预警", "通报批评", "约谈"]
 
 _WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 
-# Level-specific sentence. Kept free of concrete sanctions or deadlines, which
-# differ per campaign and belong in the campaign's own notice.
+# The sentence for the rungs of the usual ladder (预警 → 通报批评 → 约谈). Kept free of concrete
+# sanctions or deadlines, which differ per campaign and belong in the campaign's own notice.
 _ESCALATION_TEXT: dict[str, str] = {
     "预警": "现予以**预警**，请立即组织提交。",
     "通报批评": "经多次提醒仍未提交，现予以**通报批评**，请立即提交并书面说明逾期原因。",
     "约谈": "经预警、通报批评后仍未提交，将按程序对单位主要负责人进行**约谈**，请立即整改。",
 }
+# A rung the campaign names otherwise (e.g. 问责) is announced by its own name.
+_OTHER_ESCALATION_TEXT = "现予以**{name}**，请立即提交并书面说明逾期原因。"
 
 
 def format_cn_date(day: date, *, weekday: bool = True) -> str:
@@ -64,15 +63,13 @@ def render_overdue(
     """Notice that the deadline has passed. ``working_days_overdue`` >= 1."""
     _require_overdue(working_days_overdue)
     subject = f"【逾期】{campaign_title}：{task_title}（已逾期{working_days_overdue}个工作日）"
-    action = (
-        f"该任务已逾期 **{working_days_overdue}** 个工作日，请尽快提交并说明逾期原因。"
-    )
+    action = f"该任务已逾期 **{working_days_overdue}** 个工作日，请尽快提交并说明逾期原因。"
     body = _compose(_facts(department_name, campaign_title, task_title, due_date), action, link)
     return subject, body
 
 
 def render_escalation(
-    level_name: EscalationLevel,
+    level_name: str,
     overdue_working_days: int,
     also_notified: Sequence[str],
     *,
@@ -82,17 +79,15 @@ def render_escalation(
     due_date: date,
     link: str | None = None,
 ) -> tuple[str, str]:
-    """Escalation notice (预警 / 通报批评 / 约谈); ``also_notified`` lists 抄送 parties."""
-    if level_name not in _ESCALATION_TEXT:
-        raise ValueError(f"未知的督办级别：{level_name!r}（应为 预警、通报批评 或 约谈）")
+    """Escalation notice for the rung the campaign's spec names (预警 / 通报批评 / 约谈 / …);
+    ``also_notified`` lists 抄送 parties."""
+    if not level_name.strip():
+        raise ValueError("督办级别名称不能为空")
     _require_overdue(overdue_working_days)
-    subject = (
-        f"【{level_name}】{campaign_title}：{department_name}"
-        f"「{task_title}」逾期{overdue_working_days}个工作日"
-    )
+    subject = f"【{level_name}】{campaign_title}：{department_name}「{task_title}」逾期{overdue_working_days}个工作日"
     action = (
         f"该任务已逾期 **{overdue_working_days}** 个工作日，"
-        f"{_ESCALATION_TEXT[level_name]}"
+        f"{_ESCALATION_TEXT.get(level_name) or _OTHER_ESCALATION_TEXT.format(name=level_name)}"
     )
     facts = _facts(department_name, campaign_title, task_title, due_date)
     if also_notified:
@@ -100,17 +95,12 @@ def render_escalation(
     return subject, _compose(facts, action, link)
 
 
-def render_digest(
-    recipient_name: str, items: Sequence[tuple[str, str]], day: date
-) -> tuple[str, str]:
+def render_digest(recipient_name: str, items: Sequence[tuple[str, str]], day: date) -> tuple[str, str]:
     """Combine several (subject, body) pairs into one daily digest for one person."""
     if not items:
         raise ValueError("每日汇总至少需要一条消息")
     subject = f"【每日汇总】{format_cn_date(day)}待办提醒{len(items)}条"
-    header = (
-        f"{recipient_name}，您好：\n\n"
-        f"以下是{format_cn_date(day)}需要您关注的 {len(items)} 条事项："
-    )
+    header = f"{recipient_name}，您好：\n\n以下是{format_cn_date(day)}需要您关注的 {len(items)} 条事项："
     sections = [
         f"#### {index}. {item_subject}\n\n{item_body.strip()}"
         for index, (item_subject, item_body) in enumerate(items, start=1)

@@ -1,10 +1,10 @@
 """Delivery of the outbox to real loopback receivers: aiosmtpd for e-mail, an HTTP server for
 webhooks (generic JSON, DingTalk with 加签, WeCom), plus the in-app inbox.
 
-The crash test runs the sender in a child process that SIGKILLs itself between the send and the
-record (CAMPAIGN_TEST_CRASH_AFTER_SEND, see services/delivery.py) and proves the re-run sends
-nobody a second copy. Self-contained fixtures: a SQLite file per test, the yanjiang-2020 campaign
-ticked to 2020-06-22 with the service steps (no Prefect needed for most tests).
+The crash test runs the send loop in a child process with an injected e-mail sender that hands the
+message to the real receiver and then SIGKILLs its own process, between the send and the record,
+and proves the re-run sends nobody a second copy. Self-contained fixtures: a SQLite file per test,
+the yanjiang-2020 campaign ticked to 2020-06-22 with the service steps (no Prefect needed for most tests).
 """
 
 from __future__ import annotations
@@ -30,12 +30,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from domain.access import SYSTEM, Actor, Forbidden, Role
-from notify import WebhookTarget, verify_dingtalk_signature
+from domain.access import SYSTEM, Actor, Role
+from domain.errors import Forbidden
+from notify import verify_dingtalk_signature
 from services import campaigns, delivery
-from services.delivery import DeliverySettings
 from services.spec_files import load_spec
-from store.db import make_engine
+from settings import Settings, WebhookTarget
+from store import audit
+from store.db import make_engine, shared_engine
 from store.migrate import upgrade
 from store.models import AuditEntry, Outbox, OutboxDelivery, User
 from store.uow import UnitOfWork
@@ -46,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "config" / "campaigns" / "yanjiang-2020.yaml"
 CODE = "yanjiang-2020"
 DAY = dt.date(2020, 6, 22)  # Monday: reminders, overdue notices and all three escalation levels
-AT = dt.datetime(2020, 6, 22, 1, 30, tzinfo=dt.timezone.utc)  # 09:30 in Shanghai
+AT = dt.datetime(2020, 6, 22, 1, 30, tzinfo=dt.UTC)  # 09:30 in Shanghai
 pytestmark = pytest.mark.usefixtures("clean_campaign_env")
 OFFICE = Actor("office", Role.office, None, "联席办")
 DEPARTMENT = Actor("dept-zjj", Role.department, "zjj", "住建局联络员")
@@ -62,7 +64,7 @@ class Mailbox:
     messages: list[Any] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802 - aiosmtpd hook
+    async def handle_DATA(self, server, session, envelope):
         msg = BytesParser(policy=policy.default).parsebytes(envelope.content)
         with self.lock:
             self.messages.append((list(envelope.rcpt_tos), msg))
@@ -104,14 +106,20 @@ def http() -> Iterator[Http]:
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             parts = urlsplit(self.path)
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             with lock:
                 statuses = state.script.get(parts.path, [200])
                 status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
-                state.requests.append({"path": parts.path, "query": parse_qs(parts.query), "status": status,
-                                       "json": json.loads(body.decode("utf-8"))})
+                state.requests.append(
+                    {
+                        "path": parts.path,
+                        "query": parse_qs(parts.query),
+                        "status": status,
+                        "json": json.loads(body.decode("utf-8")),
+                    }
+                )
             answer = json.dumps({"errcode": 0, "errmsg": "ok"} if status == 200 else {"error": "boom"}).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -147,8 +155,17 @@ def launch_with_users(db_url: str) -> Any:
             ("leader_zhao", "赵领导", "leader", None, "zhao@yanjiang.example.gov.cn"),
             ("jyj_noemail", "交运无邮箱", "department", "jyj", None),
         ]:
-            uow.session.add(User(username=username, display_name=name, role=role, department_code=dept,
-                                 email=email, password_hash="x", created_at=AT))
+            uow.session.add(
+                User(
+                    username=username,
+                    display_name=name,
+                    role=role,
+                    department_code=dept,
+                    email=email,
+                    password_hash="x",
+                    created_at=AT,
+                )
+            )
         uow.commit()
     return engine
 
@@ -162,34 +179,48 @@ def db_url(tmp_path: Path) -> str:
     return url
 
 
-def settings_for(smtp_port: int | None, http: Http | None, **extra: Any) -> DeliverySettings:
+def settings_for(smtp_port: int | None, http: Http | None, **extra: Any) -> Settings:
     hooks = []
     if http is not None:
         hooks = [
-            WebhookTarget(name="纪检组钉钉群", format="dingtalk", url=http.url("/ding?access_token=tok123"),
-                          secret=DING_SECRET),
+            WebhookTarget(
+                name="纪检组钉钉群", format="dingtalk", url=http.url("/ding?access_token=tok123"), secret=DING_SECRET
+            ),
             WebhookTarget(name="办公室企业微信群", format="wecom", url=http.url("/wecom?key=k-1")),
             WebhookTarget(name="json", format="json", url=http.url("/json")),
         ]
-    values: dict[str, Any] = dict(
-        smtp_host="127.0.0.1" if smtp_port else None, smtp_port=smtp_port or 25, smtp_starttls=False,
-        smtp_sender=SMTP_SENDER, webhooks=hooks, dashboard_base_url="https://campaign.example.gov.cn",
-        delivery_retry_delays_s=[60, 600],
-    )
+    values: dict[str, Any] = {
+        "smtp_host": "127.0.0.1" if smtp_port else None,
+        "smtp_port": smtp_port or 25,
+        "smtp_starttls": False,
+        "smtp_sender": SMTP_SENDER,
+        "webhooks": hooks,
+        "dashboard_base_url": "https://campaign.example.gov.cn",
+        "delivery_retry_delays_s": [60, 600],
+    }
     values.update(extra)
-    return DeliverySettings(**values)
+    return Settings(**values)
 
 
-def plan(db_url: str, settings: DeliverySettings, day: dt.date = DAY) -> delivery.PlanReport:
+def plan(db_url: str, settings: Settings, day: dt.date = DAY) -> delivery.PlanReport:
     with UnitOfWork(db_url) as uow:
-        report = delivery.plan_deliveries(uow.session, CODE, day, settings)
+        report = delivery.plan_deliveries(uow.session, CODE, day, settings, at=AT)
         uow.commit()
         return report
 
 
-def send(db_url: str, channel: str, settings: DeliverySettings, at: dt.datetime = AT) -> delivery.SendReport:
+def send(db_url: str, channel: str, settings: Settings, at: dt.datetime = AT) -> delivery.SendReport:
+    return delivery.send_pending(shared_engine(db_url), CODE, channel, settings, at)
+
+
+def audited(db_url: str, action: str) -> list[AuditEntry]:
     with UnitOfWork(db_url) as uow:
-        return delivery.send_pending(uow.session, CODE, channel, settings, at)
+        entries = list(
+            uow.session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id))
+        )
+        assert audit.verify(uow.session).ok
+        uow.session.expunge_all()
+        return entries
 
 
 def deliveries(db_url: str, channel: str | None = None) -> list[OutboxDelivery]:
@@ -237,11 +268,18 @@ def test_email_digest_one_message_per_person_in_chinese(db_url: str, smtp: tuple
         assert level in office
     assert "抄送" in office and "分管领导" in office  # who else was told
 
+    # Every sent delivery is in the audit chain, and so is the planning run (one batch entry).
+    sent_ids = {str(d.id) for d in deliveries(db_url, "email")}
+    assert {e.entity_key for e in audited(db_url, "delivery.sent")} == sent_ids
+    [planned] = audited(db_url, "delivery.plan")
+    assert json.loads(planned.after_json or "{}")["outbox_rows"] == report.outbox_rows
+
     # Re-planning and re-sending the same day changes nothing and sends nothing.
     again = plan(db_url, settings)
     assert again.outbox_rows == 0
     assert send(db_url, "email", settings, AT + dt.timedelta(hours=1)).sent == 0
     assert len(box.messages) == len(counts)
+    assert len(audited(db_url, "delivery.plan")) == 1 and len(audited(db_url, "delivery.sent")) == len(sent_ids)
     with UnitOfWork(db_url) as uow:
         assert set(uow.session.scalars(select(Outbox.state).where(Outbox.created_on <= DAY))) == {"planned"}
 
@@ -249,13 +287,13 @@ def test_email_digest_one_message_per_person_in_chinese(db_url: str, smtp: tuple
 def test_webhooks_dingtalk_wecom_json_with_signature(db_url: str, http: Http) -> None:
     settings = settings_for(None, http)
     plan(db_url, settings)
-    report = send(db_url, "webhook", settings, at=dt.datetime.now(dt.timezone.utc))
+    report = send(db_url, "webhook", settings, at=dt.datetime.now(dt.UTC))
     assert report.sent == 3 and report.failed == 0
 
     [ding] = http.to("/ding")
     assert ding["query"]["access_token"] == ["tok123"]
     timestamp, sign = ding["query"]["timestamp"][0], ding["query"]["sign"][0]
-    assert verify_dingtalk_signature(DING_SECRET, timestamp, sign, now=dt.datetime.now(dt.timezone.utc))
+    assert verify_dingtalk_signature(DING_SECRET, timestamp, sign, now=dt.datetime.now(dt.UTC))
     assert not verify_dingtalk_signature("wrong-secret", timestamp, sign)
     payload = ding["json"]
     assert payload["msgtype"] == "markdown"
@@ -273,8 +311,13 @@ def test_webhooks_dingtalk_wecom_json_with_signature(db_url: str, http: Http) ->
     assert generic["json"]["dedupe_key"].startswith(f"webhook|json|{CODE}|2020-06-22")
     assert "截止日期" in generic["json"]["body_markdown"]
 
-    assert send(db_url, "webhook", settings, at=dt.datetime.now(dt.timezone.utc)).sent == 0
+    assert send(db_url, "webhook", settings, at=dt.datetime.now(dt.UTC)).sent == 0
     assert len(http.requests) == 3
+
+
+ZJJ_LI = Actor("zjj_li", Role.department, "zjj", "李住建")
+JYJ_NOEMAIL = Actor("jyj_noemail", Role.department, "jyj", "交运无邮箱")
+LEADER_ZHAO = Actor("leader_zhao", Role.leader, None, "赵领导")
 
 
 def test_inbox_items_and_mark_read(db_url: str) -> None:
@@ -282,24 +325,41 @@ def test_inbox_items_and_mark_read(db_url: str) -> None:
     report = plan(db_url, settings)
     assert report.inbox_items > 0
     with UnitOfWork(db_url) as uow:
-        items = delivery.inbox_for(uow.session, "zjj_li")
+        items = delivery.inbox_for(uow.session, actor=ZJJ_LI)
         assert items and all(i.read_at is None for i in items)
         assert all("区住建局" in i.body for i in items)
         assert all(i.campaign_code == CODE and i.assignment_id for i in items)
-        no_email_user = delivery.inbox_for(uow.session, "jyj_noemail")
+        no_email_user = delivery.inbox_for(uow.session, actor=JYJ_NOEMAIL)
         assert no_email_user  # the inbox needs no e-mail address
-        leader = delivery.inbox_for(uow.session, "leader_zhao")
+        assert not {i.id for i in no_email_user} & {i.id for i in items}  # each sees only their own
+        leader = delivery.inbox_for(uow.session, actor=LEADER_ZHAO)
         assert leader and all(("通报批评" in i.subject) or ("约谈" in i.subject) for i in leader)
         first = items[0].id
-        assert not delivery.mark_read(uow.session, "leader_zhao", first, AT)  # not theirs
-        assert delivery.mark_read(uow.session, "zjj_li", first, AT)
+        assert not delivery.mark_read(uow.session, actor=LEADER_ZHAO, delivery_id=first, at=AT)  # not theirs
+        assert delivery.mark_read(uow.session, actor=ZJJ_LI, delivery_id=first, at=AT)
+        assert not delivery.mark_read(uow.session, actor=ZJJ_LI, delivery_id=first, at=AT)  # already read
         uow.commit()
     with UnitOfWork(db_url) as uow:
-        assert delivery.unread_count(uow.session, "zjj_li") == len(items) - 1
+        assert delivery.unread_count(uow.session, actor=ZJJ_LI) == len(items) - 1
+        assert delivery.unread_count(uow.session, actor=LEADER_ZHAO) == len(leader)
+    [read] = audited(db_url, "message.read")
+    assert (read.actor, read.entity_key) == ("zjj_li", str(first))
+
+    # Marking all read is one audited batch, with a digest of the ids it marked.
+    with UnitOfWork(db_url) as uow:
+        assert delivery.mark_all_read(uow.session, actor=ZJJ_LI, at=AT) == len(items) - 1
+        assert delivery.mark_all_read(uow.session, actor=ZJJ_LI, at=AT) == 0  # nothing left: no entry
+        uow.commit()
+    batch = audited(db_url, "message.read")[-1]
+    assert (batch.actor, batch.entity) == ("zjj_li", "inbox")
+    assert json.loads(batch.after_json or "{}")["messages"] == len(items) - 1
+    with UnitOfWork(db_url) as uow:
+        assert delivery.unread_count(uow.session, actor=ZJJ_LI) == 0
+        assert delivery.unread_count(uow.session, actor=LEADER_ZHAO) == len(leader)  # others untouched
     # Planning again does not duplicate inbox items.
     plan(db_url, settings)
     with UnitOfWork(db_url) as uow:
-        assert len(delivery.inbox_for(uow.session, "zjj_li")) == len(items)
+        assert len(delivery.inbox_for(uow.session, actor=ZJJ_LI)) == len(items)
 
 
 def test_failing_channel_is_visible_and_blocks_nothing(db_url: str, smtp: tuple[Mailbox, int], http: Http) -> None:
@@ -308,7 +368,7 @@ def test_failing_channel_is_visible_and_blocks_nothing(db_url: str, smtp: tuple[
     http.script["/wecom"] = [400]  # rejected: a config problem, no point retrying
     settings = settings_for(port, http)
     plan(db_url, settings)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
 
     hooks = send(db_url, "webhook", settings, at=now)
     mails = send(db_url, "email", settings, at=now)
@@ -325,6 +385,8 @@ def test_failing_channel_is_visible_and_blocks_nothing(db_url: str, smtp: tuple[
         with pytest.raises(Forbidden):
             delivery.problems(uow.session, actor=DEPARTMENT, campaign_code=CODE, at=now)
     assert states == {"纪检组钉钉群": "failed", "办公室企业微信群": "gave_up"}
+    assert [e.entity_key for e in audited(db_url, "delivery.failed")] == [str(ding.id)]
+    assert [e.entity_key for e in audited(db_url, "delivery.gave_up")] == [str(wecom.id)]
 
     # Before the backoff has passed nothing is retried; afterwards it is, once.
     assert send(db_url, "webhook", settings, at=now + dt.timedelta(seconds=30)).sent == 0
@@ -340,7 +402,7 @@ def test_no_sends_on_holidays_unless_configured(tmp_path: Path, smtp: tuple[Mail
     engine = launch_with_users(url)
     run_tick(engine, CODE, DAY)
     holiday = dt.date(2020, 6, 25)  # 端午节
-    box, port = smtp
+    _, port = smtp
     report = plan(url, settings_for(port, None), day=holiday)
     assert report.skipped and "端午" in report.skipped
     assert deliveries(url) == []
@@ -349,13 +411,20 @@ def test_no_sends_on_holidays_unless_configured(tmp_path: Path, smtp: tuple[Mail
 
 
 CRASH_SCRIPT = """
-import datetime as dt, sys
-from services import delivery
-from services.delivery import DeliverySettings
-from store.uow import UnitOfWork
+import datetime as dt, os, signal, sys
+from services.delivery import CHANNEL_SENDERS, send_pending
+from settings import load_settings
+from store.db import make_engine
+
+
+def send_then_die(out, settings, at):
+    CHANNEL_SENDERS["email"](out, settings, at)  # the real SMTP receiver gets the message ...
+    os.kill(os.getpid(), signal.SIGKILL)  # ... and the process dies before the send is recorded
+
+
 at = dt.datetime.fromisoformat(sys.argv[2])
-with UnitOfWork(sys.argv[1]) as uow:
-    report = delivery.send_pending(uow.session, "yanjiang-2020", "email", DeliverySettings(), at)
+report = send_pending(make_engine(sys.argv[1]), "yanjiang-2020", "email", load_settings(), at,
+                      senders={**CHANNEL_SENDERS, "email": send_then_die})
 print("finished", report.sent)
 """
 
@@ -367,11 +436,17 @@ def test_crash_between_send_and_record_never_sends_twice(db_url: str, smtp: tupl
     planned = deliveries(db_url, "email")
     assert len(planned) >= 3
 
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CAMPAIGN_")}
-    env.update(CAMPAIGN_SMTP_HOST="127.0.0.1", CAMPAIGN_SMTP_PORT=str(port), CAMPAIGN_SMTP_STARTTLS="false",
-               CAMPAIGN_SMTP_SENDER=SMTP_SENDER, CAMPAIGN_TEST_CRASH_AFTER_SEND="1", PYTHONPATH=str(ROOT))
-    child = subprocess.run([sys.executable, "-c", CRASH_SCRIPT, db_url, AT.isoformat()], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=60)
+    # The child is another process: it gets the same mail settings as its environment.
+    env = settings.child_environment({k: v for k, v in os.environ.items() if not k.upper().startswith("CAMPAIGN_")})
+    env["PYTHONPATH"] = str(ROOT)
+    child = subprocess.run(
+        [sys.executable, "-c", CRASH_SCRIPT, db_url, AT.isoformat()],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert child.returncode == -signal.SIGKILL, child.stderr
     assert "finished" not in child.stdout
     assert len(box.messages) == 1  # the message went out, the record did not happen
@@ -387,27 +462,39 @@ def test_crash_between_send_and_record_never_sends_twice(db_url: str, smtp: tupl
     interrupted = next(r for r in rows if r.id == first.id)
     assert interrupted.state == "uncertain" and "不会自动重发" in (interrupted.last_error or "")
     assert all(r.state == "sent" for r in rows if r.id != first.id)
+    assert [e.entity_key for e in audited(db_url, "delivery.uncertain")] == [str(first.id)]
+    assert str(first.id) not in {e.entity_key for e in audited(db_url, "delivery.sent")}
+    # ... and it is on the office's list, labelled for what it is.
+    with UnitOfWork(db_url) as uow:
+        listed = {p.id: p for p in delivery.problems(uow.session, actor=OFFICE, campaign_code=CODE)}
+    assert listed[first.id].state == "uncertain" and listed[first.id].state_label == "待确认（发送中断）"
 
     # Yet another run still does not touch it; the office confirms it by hand.
     assert send(db_url, "email", settings, AT + dt.timedelta(hours=2)).sent == 0
+    with pytest.raises(Forbidden), UnitOfWork(db_url) as uow:  # the unit of work records the refusal
+        delivery.confirm_uncertain(
+            uow.session, actor=DEPARTMENT, at=AT + dt.timedelta(hours=3), delivery_id=first.id, delivered=True
+        )
     with UnitOfWork(db_url) as uow:
-        with pytest.raises(Forbidden):
-            delivery.confirm_uncertain(uow.session, actor=DEPARTMENT, at=AT + dt.timedelta(hours=3),
-                                       delivery_id=first.id, delivered=True)
-    with UnitOfWork(db_url) as uow:
-        delivery.confirm_uncertain(uow.session, actor=OFFICE, at=AT + dt.timedelta(hours=3), delivery_id=first.id,
-                                   delivered=True)
+        delivery.confirm_uncertain(
+            uow.session, actor=OFFICE, at=AT + dt.timedelta(hours=3), delivery_id=first.id, delivered=True
+        )
         uow.commit()
     assert deliveries(db_url, "email")[0].state == "sent"
     with UnitOfWork(db_url) as uow:
-        actions = [(e.actor, e.action, e.outcome) for e in uow.session.scalars(
-            select(AuditEntry).where(AuditEntry.action == "delivery.confirm").order_by(AuditEntry.id))]
+        actions = [
+            (e.actor, e.action, e.outcome)
+            for e in uow.session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "delivery.confirm").order_by(AuditEntry.id)
+            )
+        ]
     assert actions[-1] == ("office", "delivery.confirm", "ok") and any(a[0] == "dept-zjj" for a in actions)
     assert set(box.per_recipient().values()) == {1}
 
 
-def test_deliver_flow_retries_only_what_failed(prefect_harness, db_url: str, smtp: tuple[Mailbox, int], http: Http,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deliver_flow_retries_only_what_failed(
+    prefect_harness, db_url: str, smtp: tuple[Mailbox, int], http: Http, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The Prefect flow: e-mail and webhooks side by side; a 503 is retried by the task after
     the backoff and succeeds, and nothing already sent is sent again."""
     from flows.delivery_flows import deliver
@@ -418,11 +505,21 @@ def test_deliver_flow_retries_only_what_failed(prefect_harness, db_url: str, smt
     monkeypatch.setenv("CAMPAIGN_SMTP_PORT", str(port))
     monkeypatch.setenv("CAMPAIGN_SMTP_STARTTLS", "false")
     monkeypatch.setenv("CAMPAIGN_SMTP_SENDER", SMTP_SENDER)
-    monkeypatch.setenv("CAMPAIGN_WEBHOOKS", json.dumps([
-        {"name": "纪检组钉钉群", "format": "dingtalk", "url": http.url("/ding?access_token=tok123"),
-         "secret": DING_SECRET},
-        {"name": "json", "format": "json", "url": http.url("/json")},
-    ], ensure_ascii=False))
+    monkeypatch.setenv(
+        "CAMPAIGN_WEBHOOKS",
+        json.dumps(
+            [
+                {
+                    "name": "纪检组钉钉群",
+                    "format": "dingtalk",
+                    "url": http.url("/ding?access_token=tok123"),
+                    "secret": DING_SECRET,
+                },
+                {"name": "json", "format": "json", "url": http.url("/json")},
+            ],
+            ensure_ascii=False,
+        ),
+    )
     monkeypatch.setenv("CAMPAIGN_DELIVERY_RETRY_DELAYS_S", "[0.2, 0.2]")
     summary = deliver(CODE, DAY, db_url=db_url)
     assert summary.failures == {}

@@ -35,12 +35,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pydantic import ValidationError
 
+from domain.errors import Invalid
 from notify import (
     DEDUPE_HEADER,
     ChannelError,
     Message,
-    NotifySettings,
-    WebhookTarget,
     format_cn_date,
     message_id_for,
     render_digest,
@@ -51,6 +50,7 @@ from notify import (
     send_webhook,
     verify_dingtalk_signature,
 )
+from settings import Settings, WebhookTarget, load_settings
 from tests.machine import free_port
 
 pytestmark = pytest.mark.usefixtures("clean_campaign_env")  # settings only from what each test sets
@@ -89,7 +89,7 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     """Self-signed certificate for 127.0.0.1 (EC key: generated in milliseconds)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -99,9 +99,7 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -162,7 +160,7 @@ class SmtpServer:
     handler: RecordingSmtpHandler
     port: int
 
-    def settings(self, **overrides: Any) -> NotifySettings:
+    def settings(self, **overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "smtp_host": "127.0.0.1",
             "smtp_port": self.port,
@@ -171,12 +169,10 @@ class SmtpServer:
             "smtp_timeout_s": 5,
         }
         values.update(overrides)
-        return NotifySettings(**values)
+        return Settings(**values)
 
 
-def _authenticator(
-    server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
-) -> AuthResult:
+def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
     ok = (
         isinstance(auth_data, LoginPassword)
         and auth_data.login == SMTP_USER.encode()
@@ -219,7 +215,7 @@ def smtp_tls(tls_files: TlsFiles) -> Iterator[SmtpServer]:
         controller.stop()
 
 
-def _tls_settings(server: SmtpServer, tls_files: TlsFiles, **overrides: Any) -> NotifySettings:
+def _tls_settings(server: SmtpServer, tls_files: TlsFiles, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "smtp_starttls": True,
         "smtp_username": SMTP_USER,
@@ -274,9 +270,7 @@ def test_email_starttls_and_login(smtp_tls: SmtpServer, tls_files: TlsFiles) -> 
     assert got.message["Subject"] == _message().subject
 
 
-def test_email_wrong_password_is_permanent_and_not_leaked(
-    smtp_tls: SmtpServer, tls_files: TlsFiles
-) -> None:
+def test_email_wrong_password_is_permanent_and_not_leaked(smtp_tls: SmtpServer, tls_files: TlsFiles) -> None:
     wrong = "wrong-secret-1234"
     with pytest.raises(ChannelError) as info:
         send_email(_tls_settings(smtp_tls, tls_files, smtp_password=wrong), _message())
@@ -286,9 +280,7 @@ def test_email_wrong_password_is_permanent_and_not_leaked(
     assert smtp_tls.handler.received == []
 
 
-def test_email_untrusted_certificate_is_permanent(
-    smtp_tls: SmtpServer, tls_files: TlsFiles
-) -> None:
+def test_email_untrusted_certificate_is_permanent(smtp_tls: SmtpServer, tls_files: TlsFiles) -> None:
     with pytest.raises(ChannelError) as info:
         send_email(_tls_settings(smtp_tls, tls_files, smtp_ca_file=None), _message())
     assert info.value.retryable is False
@@ -310,7 +302,7 @@ def test_email_server_requiring_starttls_rejects_plain_client(smtp_tls: SmtpServ
 
 
 def test_email_refuses_password_without_tls() -> None:
-    settings = NotifySettings(
+    settings = Settings(
         smtp_host="127.0.0.1",
         smtp_port=free_port(),
         smtp_starttls=False,
@@ -337,7 +329,7 @@ def test_email_data_rejection_classified_by_smtp_code(
 
 
 def test_email_connection_refused_is_retryable() -> None:
-    settings = NotifySettings(
+    settings = Settings(
         smtp_host="127.0.0.1",
         smtp_port=free_port(),
         smtp_starttls=False,
@@ -375,12 +367,10 @@ class HttpRequestRecord:
 class _RecordingHandler(BaseHTTPRequestHandler):
     server: _RecordingServer
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length)
-        self.server.requests.append(
-            HttpRequestRecord(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-        )
+        self.server.requests.append(HttpRequestRecord(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
         status, reply = self.server.reply
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -481,9 +471,7 @@ def test_dingtalk_markdown_shape_and_valid_signature(http_receiver: _RecordingSe
     sign = query["sign"][0]
     # Independent recomputation of DingTalk's documented algorithm.
     string_to_sign = f"{AT_MS}\n{DING_SECRET}".encode()
-    expected = base64.b64encode(
-        hmac.new(DING_SECRET.encode(), string_to_sign, hashlib.sha256).digest()
-    ).decode()
+    expected = base64.b64encode(hmac.new(DING_SECRET.encode(), string_to_sign, hashlib.sha256).digest()).decode()
     assert sign == expected
     assert f"sign={quote_plus(expected)}" in req.raw_path  # URL-encoded on the wire
     # The helper accepts both the decoded value and the raw encoded one.
@@ -506,9 +494,7 @@ def test_dingtalk_without_secret_is_unsigned(http_receiver: _RecordingServer) ->
 def test_dingtalk_errcode_is_permanent_failure_without_leaking(
     http_receiver: _RecordingServer,
 ) -> None:
-    http_receiver.respond(
-        200, {"errcode": 310000, "errmsg": f"sign not match, token {ACCESS_TOKEN}"}
-    )
+    http_receiver.respond(200, {"errcode": 310000, "errmsg": f"sign not match, token {ACCESS_TOKEN}"})
     with pytest.raises(ChannelError) as info:
         send_webhook(_dingtalk(http_receiver), _message(), at=AT)
     err = info.value
@@ -549,12 +535,8 @@ def test_wecom_errcode_is_permanent_failure(http_receiver: _RecordingServer) -> 
     assert info.value.retryable is False and info.value.channel == "webhook:wecom"
 
 
-@pytest.mark.parametrize(
-    ("status", "retryable"), [(500, True), (503, True), (429, True), (404, False), (400, False)]
-)
-def test_http_status_classification(
-    http_receiver: _RecordingServer, status: int, retryable: bool
-) -> None:
+@pytest.mark.parametrize(("status", "retryable"), [(500, True), (503, True), (429, True), (404, False), (400, False)])
+def test_http_status_classification(http_receiver: _RecordingServer, status: int, retryable: bool) -> None:
     http_receiver.respond(status, "服务器内部错误 " * 100 + DING_SECRET)
     with pytest.raises(ChannelError) as info:
         send_webhook(_dingtalk(http_receiver), _message(), at=AT)
@@ -574,7 +556,7 @@ def test_webhook_connection_refused_is_retryable() -> None:
 
 def test_webhook_requires_timezone_aware_time(http_receiver: _RecordingServer) -> None:
     with pytest.raises(ValueError):
-        send_webhook(_dingtalk(http_receiver), _message(), at=dt.datetime(2020, 6, 22, 9, 0))
+        send_webhook(_dingtalk(http_receiver), _message(), at=dt.datetime(2020, 6, 22, 9, 0))  # noqa: DTZ001 - naive on purpose
 
 
 # --------------------------------------------------------------------------- settings
@@ -601,7 +583,7 @@ def test_settings_from_env_and_secrets_never_shown(
             ensure_ascii=False,
         ),
     )
-    settings = NotifySettings()
+    settings = load_settings()
     assert settings.smtp_host == "mail.example.gov.cn" and settings.smtp_starttls is True
     assert settings.smtp_password is not None
     assert settings.smtp_password.get_secret_value() == SMTP_PASSWORD
@@ -615,8 +597,7 @@ def test_settings_from_env_and_secrets_never_shown(
 
     with caplog.at_level(logging.INFO):
         logging.getLogger("notify.test").info("settings: %s / %r / %s", settings, settings, ding)
-    shown = [repr(settings), str(settings), repr(ding), str(ding), caplog.text,
-             settings.model_dump_json()]
+    shown = [repr(settings), str(settings), repr(ding), str(ding), caplog.text, settings.model_dump_json()]
     for text in shown:
         assert SMTP_PASSWORD not in text
         assert DING_SECRET not in text
@@ -624,9 +605,7 @@ def test_settings_from_env_and_secrets_never_shown(
         assert ACCESS_TOKEN not in text  # URL with token is kept out of repr
 
 
-def test_settings_from_toml_file_with_env_override(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_settings_from_toml_file_with_env_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     toml = tmp_path / "settings.toml"
     toml.write_text(
         """
@@ -645,7 +624,7 @@ url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc"
     )
     monkeypatch.setenv("CAMPAIGN_SETTINGS_FILE", str(toml))
     monkeypatch.setenv("CAMPAIGN_SMTP_PORT", "465")
-    settings = NotifySettings()
+    settings = load_settings()
     assert settings.smtp_host == "file.example.gov.cn"
     assert settings.smtp_port == 465  # env wins over file
     assert settings.send_on_holidays is True
@@ -654,13 +633,15 @@ url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc"
 
 def test_settings_file_missing_fails_loudly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CAMPAIGN_SETTINGS_FILE", str(tmp_path / "nope.toml"))
-    with pytest.raises(FileNotFoundError):
-        NotifySettings()
+    with pytest.raises(Invalid, match=r"nope\.toml"):
+        load_settings()
 
 
 def test_settings_reject_duplicate_webhook_names_and_bad_urls() -> None:
     with pytest.raises(ValidationError):
-        NotifySettings(webhooks=[{"name": "a", "url": "https://x/1"}, {"name": "a", "url": "https://x/2"}])
+        Settings(webhooks=[{"name": "a", "url": "https://x/1"}, {"name": "a", "url": "https://x/2"}])
+    with pytest.raises(Invalid, match="webhook 名称重复"):  # at the edge: a message, not a traceback
+        load_settings(webhooks=[{"name": "a", "url": "https://x/1"}, {"name": "a", "url": "https://x/2"}])
     with pytest.raises(ValidationError):
         WebhookTarget(name="a", url="ftp://x/1")
 
@@ -681,7 +662,11 @@ def test_format_cn_date() -> None:
 
 def test_render_reminder() -> None:
     subject, body = render_reminder(
-        "自查报告", "2020年招投标专项整治", "市住建局", dt.date(2020, 6, 22), 3,
+        "自查报告",
+        "2020年招投标专项整治",
+        "市住建局",
+        dt.date(2020, 6, 22),
+        3,
         "http://localhost:8501/tasks/42",
     )
     assert subject == "【提醒】2020年招投标专项整治：自查报告（剩余3个工作日）"
@@ -706,7 +691,7 @@ def test_render_overdue() -> None:
 @pytest.mark.parametrize("level", ["预警", "通报批评", "约谈"])
 def test_render_escalation_levels(level: str) -> None:
     subject, body = render_escalation(
-        level,  # type: ignore[arg-type]
+        level,
         5,
         ["分管副局长", "纪检监察组"],
         task_title="整改台账",
@@ -720,12 +705,21 @@ def test_render_escalation_levels(level: str) -> None:
     assert "**抄送**：分管副局长、纪检监察组" in body
 
 
-def test_render_escalation_rejects_unknown_level() -> None:
+def test_render_escalation_uses_the_campaigns_own_rung_name() -> None:
+    # A campaign may name a rung otherwise (e.g. 问责): the notice says what the spec says.
+    subject, body = render_escalation(
+        "问责",
+        12,
+        [],
+        task_title="t",
+        campaign_title="c",
+        department_name="d",
+        due_date=dt.date(2020, 6, 19),
+    )
+    assert subject.startswith("【问责】") and "**问责**" in body and "约谈" not in body
     with pytest.raises(ValueError):
         render_escalation(
-            "警告",  # type: ignore[arg-type]
-            1, [], task_title="t", campaign_title="c", department_name="d",
-            due_date=dt.date(2020, 6, 19),
+            " ", 1, [], task_title="t", campaign_title="c", department_name="d", due_date=dt.date(2020, 6, 19)
         )
 
 

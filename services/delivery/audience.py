@@ -1,0 +1,76 @@
+"""Who an outbox row speaks to: the people behind an escalation audience, and how the others
+who were told are named in the 抄送 line."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from domain.access import Role
+from domain.spec import EscalationAudience
+from store.models import Department, Outbox, User
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Person:
+    key: str  # username, or dept:<code> for a department's contact mailbox
+    name: str
+    email: str | None
+    username: str | None  # has an in-app inbox
+
+
+@dataclass(frozen=True)
+class Audiences:
+    """The campaign's departments and the active users, loaded once per planning run."""
+
+    departments: dict[int, Department]
+    users: list[User]
+
+    @property
+    def office(self) -> Department | None:
+        return next((d for d in self.departments.values() if d.is_office), None)
+
+    def people(self, outbox: Outbox) -> list[Person]:
+        dept = self.departments[outbox.department_id]
+        audience = outbox.audience
+        if audience == EscalationAudience.department:
+            return self._department(dept)
+        if audience == EscalationAudience.department_head:
+            return self._department(dept, with_users=False)
+        if audience == EscalationAudience.office:
+            office = self.office
+            people = self._department(office) if office is not None else []
+            known = {p.key for p in people}
+            return people + [_user(u) for u in self.users if u.role == Role.office and u.username not in known]
+        if audience == EscalationAudience.leaders:
+            return [_user(u) for u in self.users if u.role == Role.leader]
+        log.warning("未知的通知对象 %s（outbox %s），已跳过", outbox.audience, outbox.natural_key)
+        return []
+
+    def label(self, audience: str, dept: Department) -> str:
+        """How a message names an audience (the 抄送 line)."""
+        office = self.office
+        return {
+            EscalationAudience.department.value: dept.name,
+            EscalationAudience.department_head.value: f"{dept.name}主要负责人",
+            EscalationAudience.office.value: f"{office.name if office is not None else '牵头办公室'}（牵头办公室）",
+            EscalationAudience.leaders.value: "分管领导",
+        }.get(audience, audience)
+
+    def _department(self, dept: Department, *, with_users: bool = True) -> list[Person]:
+        people: list[Person] = []
+        if dept.contact_email:
+            people.append(Person(f"dept:{dept.code}", dept.contact_name or dept.name, dept.contact_email, None))
+        if with_users:
+            people += [
+                _user(u)
+                for u in self.users
+                if u.department_code == dept.code and u.role in (Role.department, Role.office)
+            ]
+        return people
+
+
+def _user(user: User) -> Person:
+    return Person(user.username, user.display_name, user.email, user.username)
