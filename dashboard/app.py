@@ -1,6 +1,7 @@
 """Dashboard entry: login gate, then the pages of the user's role (st.navigation).
 
-Run: `streamlit run dashboard/app.py` (or `campaign dashboard`), CAMPAIGN_DATABASE_URL selects the store.
+Run: `campaign dashboard` (or `streamlit run dashboard/app.py`); the settings (CAMPAIGN_DATABASE_URL …) select
+the store. A page that fails with a bug shows one line with an incident id (dashboard.session).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard import session  # noqa: E402
 from dashboard.navigation import PAGES  # noqa: E402
+from services.users import AuthFailed  # noqa: E402
 
 st.set_page_config(page_title="招投标专项整治工作台", page_icon=":material/assignment:", layout="wide")
 
@@ -30,8 +32,6 @@ def login_page() -> None:
         password = st.text_input("密码", type="password", key="login_password")
         submitted = st.form_submit_button("登录", type="primary")
     if submitted:
-        from services.users import AuthFailed
-
         if not username.strip() or not password:
             st.error("请输入用户名和密码")
             return
@@ -40,13 +40,14 @@ def login_page() -> None:
         except AuthFailed as exc:
             st.error(str(exc))
             return
-        except session.user_errors() as exc:
-            st.error(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a refusal in words, a bug as an incident
+            session.show_error(exc)
             return
         st.rerun()
     st.caption("账号由牵头办公室统一开设；忘记密码请联系牵头办公室重置。")
 
 
+session.require_schema()
 actor = session.revalidate()
 if actor is None:
     login = st.Page(login_page, title="登录", icon=":material/login:", url_path="login")
@@ -59,4 +60,7 @@ else:
         st.error("该账号的角色没有可用页面")
         st.stop()
     nav = st.navigation(sections if len(sections) > 1 else next(iter(sections.values())))
-nav.run()
+try:
+    nav.run()
+except Exception as exc:  # noqa: BLE001 - a page's bug: an incident line, not a traceback (st.stop/rerun pass)
+    session.show_error(exc)

@@ -1,106 +1,159 @@
-"""Login state, the current actor, the clock, and database access for the dashboard.
+"""The dashboard's edge: its one Settings, the clock, the database, login state, and how an action runs.
 
-The dashboard is an edge: it may read the clock. `at` is aware UTC; 'today' is the date in
-Asia/Shanghai, unless CAMPAIGN_AS_OF (YYYY-MM-DD) overrides it (the 2020 demo and the tests).
+- Settings are built once per process (`settings()`); the clock is theirs (`CAMPAIGN_AS_OF` overrides
+  'today' for the demo and the tests), and so are the database URL and the attachment directory.
+- A dashboard action is one unit of work, committed when it succeeds (`run_service`). Reads commit
+  too: a refused read leaves its audit record either way (store.uow), and nothing else is written.
+- A `domain.errors.UserError` is shown as its message; anything else is a bug: one line with an
+  incident id on screen, the traceback in `<logs>/dashboard.log` under that id.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
+import logging
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import streamlit as st
+from sqlalchemy import Engine
 
-from domain.access import Actor, Forbidden, Role
-from store.db import database_url
+from domain.access import Actor, Role
+from domain.errors import UserError
+from services.delivery import unread_count
+from services.users import AuthFailed, actor_for, authenticate
+from settings import Settings, load_settings
+from store.db import shared_engine
+from store.migrate import require_current
 from store.uow import UnitOfWork
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-AS_OF_ENV = "CAMPAIGN_AS_OF"
-ATTACHMENT_DIR_ENV = "CAMPAIGN_ATTACHMENT_DIR"
 T = TypeVar("T")
+INCIDENT_LOG = "dashboard.log"
 
 
-# --- clock ------------------------------------------------------------------------------------
+# --- settings, clock, database ------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def settings() -> Settings:
+    """The one Settings of this dashboard process (environment and settings file, read once)."""
+    return load_settings()
 
 
 def today() -> dt.date:
-    raw = os.environ.get(AS_OF_ENV, "").strip()
-    if raw:
-        return dt.date.fromisoformat(raw)
-    return dt.datetime.now(LOCAL_TZ).date()
+    return settings().today()
 
 
 def now() -> dt.datetime:
-    """Aware UTC. With CAMPAIGN_AS_OF, the simulated day at the current Beijing time of day."""
-    real = dt.datetime.now(LOCAL_TZ)
-    raw = os.environ.get(AS_OF_ENV, "").strip()
-    if raw:
-        day = dt.date.fromisoformat(raw)
-        real = dt.datetime.combine(day, real.timetz().replace(tzinfo=None), LOCAL_TZ)
-    return real.astimezone(dt.timezone.utc)
-
-
-# --- database ---------------------------------------------------------------------------------
+    """Aware UTC."""
+    return settings().now()
 
 
 def db_url() -> str:
-    return database_url()
+    return settings().db_url
 
 
-def attachment_dir() -> Path | None:
-    raw = os.environ.get(ATTACHMENT_DIR_ENV)
-    return Path(raw) if raw else None
+def engine() -> Engine:
+    return shared_engine(db_url())
+
+
+def attachment_dir() -> Path:
+    return settings().attachments_path
+
+
+@st.cache_resource(show_spinner=False)
+def _schema_checked(url: str) -> bool:
+    require_current(shared_engine(url))  # raises (and is then not cached) until the schema is current
+    return True
+
+
+def require_schema() -> None:
+    """Stop with the migration message when the database is not at this program's schema."""
+    try:
+        _schema_checked(db_url())
+    except UserError as exc:
+        st.error(str(exc))
+        st.stop()
 
 
 @contextlib.contextmanager
 def unit_of_work() -> Iterator[UnitOfWork]:
-    with UnitOfWork(db_url()) as uow:
+    with UnitOfWork(engine()) as uow:
         yield uow
 
 
-def user_errors() -> tuple[type[BaseException], ...]:
-    from domain.calendar import CalendarUnknown
-    from services.campaigns import CampaignNotFound
-    from domain.errors import UserError
-
-    return (UserError, Forbidden, CampaignNotFound, CalendarUnknown)
+# --- errors -------------------------------------------------------------------------------------
 
 
-def run_service(fn: Callable[..., T], *args: Any, commit: bool = False, **kwargs: Any) -> T | None:
-    """Call a service in a unit of work; show a service's own message with st.error, never a traceback."""
+@st.cache_resource(show_spinner=False)
+def _incident_logger(log_dir: str) -> logging.Logger:
+    path = Path(log_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger("dashboard.incidents")
+    logger.setLevel(logging.ERROR)
+    logger.propagate = False
+    handler = logging.FileHandler(path / INCIDENT_LOG, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    return logger
+
+
+def report_incident(exc: BaseException) -> str:
+    """Log a bug's traceback under a new incident id, show the one-line notice; returns the id."""
+    incident = uuid.uuid4().hex[:8].upper()
+    _incident_logger(str(settings().logs_path)).error("incident %s", incident, exc_info=exc)
+    st.error(f"系统内部错误（事件编号 {incident}），已记录，请联系管理员")
+    return incident
+
+
+def show_error(exc: Exception) -> None:
+    """A user's error as its message, anything else as an incident."""
+    if isinstance(exc, UserError):
+        st.error(str(exc))
+    else:
+        report_incident(exc)
+
+
+def run_service(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    """One dashboard action: `fn(session, ...)` in a unit of work committed when it succeeds.
+    On failure the error is shown (see show_error) and None is returned."""
     try:
         with unit_of_work() as uow:
             result = fn(uow.session, *args, **kwargs)
-            if commit:
-                uow.commit()
+            uow.commit()
             return result
-    except user_errors() as exc:
-        st.error(str(exc))
+    except Exception as exc:  # noqa: BLE001 - shown in words; a bug also goes to the incident log
+        show_error(exc)
         return None
 
 
-def unread_messages(actor: Actor) -> int:
-    """Unread in-app inbox items of the logged-in user (the sidebar badge)."""
-    from services.delivery import unread_count
-
-    with unit_of_work() as uow:
-        return unread_count(uow.session, actor.username)
-
-
 def run_action(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
-    """A committed service call whose result does not matter: True when it succeeded."""
+    """run_service for a service whose result does not matter: True when it succeeded."""
 
     def call(session: Any, *a: Any, **kw: Any) -> bool:
         fn(session, *a, **kw)
         return True
 
-    return run_service(call, *args, commit=True, **kwargs) is True
+    return run_service(call, *args, **kwargs) is True
+
+
+def preview(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    """A dry run: `fn(session, ...)` in a unit of work that is always rolled back (shows what an action
+    would change). Errors as in run_service."""
+    try:
+        with unit_of_work() as uow:
+            return fn(uow.session, *args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - see run_service
+        show_error(exc)
+        return None
+
+
+def unread_messages(actor: Actor) -> int:
+    """Unread in-app inbox items of the logged-in user (the sidebar badge)."""
+    return run_service(unread_count, actor=actor) or 0
 
 
 # --- login ------------------------------------------------------------------------------------
@@ -112,8 +165,6 @@ def current_actor() -> Actor | None:
 
 def login(username: str, password: str) -> Actor:
     """Raises services.users.AuthFailed (wrong password, unknown or disabled user)."""
-    from services.users import authenticate
-
     with unit_of_work() as uow:
         actor = authenticate(uow.session, username.strip(), password, at=now())
         uow.commit()  # a re-hashed password, and the audit of the login
@@ -128,8 +179,6 @@ def logout() -> None:
 
 def revalidate() -> Actor | None:
     """A user disabled while logged in is logged out at the next interaction."""
-    from services.users import AuthFailed, actor_for
-
     actor = current_actor()
     if actor is None:
         return None
@@ -159,23 +208,3 @@ def require_actor(*roles: Role) -> Actor:
         st.error("无权访问此页面")
         st.stop()
     return actor  # type: ignore[return-value]
-
-
-# --- the campaign being looked at ---------------------------------------------------------------
-
-
-def pick_campaign(container: Any = None) -> str | None:
-    """Campaign selector (sidebar); remembered in the session."""
-    from dashboard import queries
-
-    codes = queries.campaign_codes()
-    where = container or st.sidebar
-    if not codes:
-        where.info("尚无专项行动")
-        return None
-    current = st.session_state.get("campaign_code")
-    index = codes.index(current) if current in codes else 0
-    code = where.selectbox("专项行动", codes, index=index, key="campaign_pick",
-                           format_func=lambda c: queries.campaign_title(c))
-    st.session_state["campaign_code"] = code
-    return code

@@ -11,8 +11,24 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import queries, session
-from domain.access import ROLE_LABELS, Actor, Role
-from domain.spec import DEPARTMENT_KIND_LABELS, CampaignSpec
+from domain.access import ROLE_LABELS, SYSTEM, Actor, Role
+from domain.assignment import ASSIGNMENT, SUBMISSION, AssignmentStatus
+from domain.calendar import WorkingCalendar
+from domain.department import DEPARTMENT_KIND
+from domain.errors import RowsRejected, UserError
+from domain.lead import LEAD, LEAD_MEASURE, LEAD_OUTCOME
+from domain.localtime import local_text
+from domain.problem import HANDLING_CLASS, PROBLEM, PROBLEM_CATEGORY
+from domain.rules import standing
+from domain.spec import CampaignSpec
+from exchange.errors import ImportProblem, ImportRejected
+from exchange.xlsx_export import to_xlsx
+from services import problems as problem_service
+from services.exports import ledger_xlsx
+from services.holidays import campaign_calendar
+from services.imports import KIND_LABELS, template, template_filename
+from services.submissions import read_attachment
+from services.ticking import check_tick_date
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -33,10 +49,24 @@ def page(*roles: Role) -> Actor:
             session.logout()
             st.session_state["login_message"] = "已退出登录"
             st.rerun()
-        session.pick_campaign()
+        pick_campaign(actor)
         st.caption(f"今天：{session.today():%Y-%m-%d}")
     show_flash()
     return actor
+
+
+def pick_campaign(actor: Actor) -> str | None:
+    """Campaign selector (sidebar); remembered in the session."""
+    codes = queries.campaign_codes(actor)
+    if not codes:
+        st.sidebar.info("尚无专项行动")
+        return None
+    current = st.session_state.get("campaign_code")
+    index = codes.index(current) if current in codes else 0
+    code = st.sidebar.selectbox("专项行动", codes, index=index, key="campaign_pick",
+                                format_func=lambda c: queries.campaign_title(actor, c))
+    st.session_state["campaign_code"] = code
+    return code
 
 
 # --- Excel downloads (every table the dashboard shows) -------------------------------------------
@@ -62,8 +92,6 @@ def _excel_cell(value: Any) -> Any:
 
 def xlsx_bytes(df: pd.DataFrame, sheet: str = "数据") -> bytes:
     """The frame as an .xlsx workbook; its column names (Chinese) are the headers."""
-    from exchange.xlsx_export import to_xlsx
-
     rows = [[_excel_cell(v) for v in row] for row in df.itertuples(index=False, name=None)]
     return to_xlsx({sheet: ([str(c) for c in df.columns], rows)})
 
@@ -94,11 +122,13 @@ def table(df: pd.DataFrame, *, key: str, filename: str, sheet: str | None = None
 
 def ledger_download(actor: Actor, code: str, *, key: str, department_code: str | None = None) -> None:
     """The 整改台账 with every problem's full close-out history, read through the service on click."""
-    from services.exports import ledger_xlsx
 
     def build() -> bytes:
         with session.unit_of_work() as uow:
-            return ledger_xlsx(uow.session, actor=actor, campaign_code=code, department_code=department_code)
+            data = ledger_xlsx(uow.session, actor=actor, campaign_code=code, department_code=department_code,
+                               at=session.now())
+            uow.commit()
+            return data
 
     suffix = f"-{department_code}" if department_code else ""
     download(build, filename=f"整改台账-{code}{suffix}.xlsx", key=key, label="下载整改台账（含销号过程）")
@@ -115,9 +145,6 @@ def row_error_table(problems: Sequence[Any], *, key: str) -> None:
 
 def run_import(fn: Callable[..., Any], *args: Any, key: str, **kwargs: Any) -> Any:
     """Call an import service and commit; bad rows are listed by row number, nothing is imported."""
-    from exchange.errors import ImportProblem, ImportRejected
-    from domain.errors import RowsRejected
-
     try:
         with session.unit_of_work() as uow:
             result = fn(uow.session, *args, **kwargs)
@@ -132,8 +159,8 @@ def run_import(fn: Callable[..., Any], *args: Any, key: str, **kwargs: Any) -> A
         row_error_table(exc.errors, key=key)
     except ImportProblem as exc:
         st.error(f"文件无法导入：{exc}")
-    except session.user_errors() as exc:
-        st.error(str(exc))
+    except Exception as exc:  # noqa: BLE001 - a refusal in words, a bug as an incident
+        session.show_error(exc)
     return None
 
 
@@ -154,62 +181,67 @@ def campaign_or_stop() -> str:
     return code
 
 
-def board_filters(code: str) -> tuple[str, tuple[str, ...] | None, str]:
+def board_filters(actor: Actor, code: str) -> tuple[str, tuple[str, ...] | None, str]:
     """Phase and department-kind filters (sidebar); returns (phase_key, kinds, phase title)."""
-    phases = queries.phases(code)
+    phases = queries.phases(actor, campaign_code=code)
     options = [""] + list(phases["key"])
     titles = dict(zip(phases["key"], phases["title"]))
     titles[""] = "全部阶段"
     phase = st.sidebar.selectbox("阶段", options, format_func=lambda k: titles.get(k, k), key="filter_phase")
-    depts = queries.departments(code)
-    kinds_present = [k for k in DEPARTMENT_KIND_LABELS if k.value in set(depts["kind"])]
-    chosen = st.sidebar.multiselect("部门类别", [k.value for k in kinds_present],
-                                    format_func=lambda k: DEPARTMENT_KIND_LABELS.get(k, k), key="filter_kinds",
+    depts = queries.departments(actor, campaign_code=code)
+    kinds_present = [k.value for k in DEPARTMENT_KIND.choices() if k.value in set(depts["kind"])]
+    chosen = st.sidebar.multiselect("部门类别", kinds_present, format_func=DEPARTMENT_KIND.label, key="filter_kinds",
                                     placeholder="全部类别")
     return phase, (tuple(sorted(chosen)) or None), titles[phase]
 
 
-def refresh_rollup(code: str) -> None:
-    """Re-run the rollup step of the campaign's last tick so the boards show a review at once.
-
-    The rollup step is idempotent for its day: this is what re-ticking that day writes.
-    """
-    from services import ticking
-    from services.campaigns import get_campaign
+def tick_campaign(actor: Actor, code: str, as_of: dt.date) -> Any | None:
+    """巡检: the one tick entry point (what `campaign tick` runs). A refused date is shown as its
+    message before the tick starts; returns the tick's summary, or None."""
+    if not session.run_action(check_tick_date, code, as_of):
+        return None
+    # Prefect is imported only when a tick runs: it is heavy, and pages that never tick need not load it.
+    from flows.campaign_flows import tick
+    from flows.runtime import embedded_engine
 
     try:
-        with session.unit_of_work() as uow:
-            day = get_campaign(uow.session, code).last_tick_on
-            if day is not None:
-                ticking.write_rollup(uow.session, code, day)
-                uow.commit()
-    except session.user_errors() as exc:
-        st.warning(f"进度统计未能刷新：{exc}")
+        with embedded_engine():
+            return tick(code, as_of, db_url=session.db_url())
+    except Exception as exc:  # noqa: BLE001 - a refusal in words, a bug (or the engine's failure) as an incident
+        session.show_error(exc)
+        return None
 
 
-def countdown(spec: CampaignSpec | None, today: dt.date, due_on: dt.date, status: str, overdue_days: int) -> str:
-    if status == "accepted":
-        return "已通过"
-    if status == "submitted":
-        return "待审核"
-    if status == "scheduled":
-        return "未开始"
-    if status == "cancelled":
-        return "已撤销"
-    prefix = "已退回 · " if status == "returned" else ""
-    days = None
-    if spec is not None:
-        from services.holidays import campaign_calendar
+def refresh_rollup(actor: Actor, code: str) -> None:
+    """After a submission or a review, tick the campaign's last tick day again (idempotent for its
+    day) so the boards show the change at once. The system ticks, on behalf of the change the
+    actor made (a department may not tick, but its submission must show)."""
+    day = queries.campaign_row(actor, code).get("last_tick_on")
+    if day is not None:
+        tick_campaign(SYSTEM, code, day)
 
-        try:
-            days = campaign_calendar(spec).workdays_between(today, due_on)
-        except Exception:  # noqa: BLE001 - a year the holiday tables do not know
-            days = None
-    if days is None:
-        days = (due_on - today).days
-    if today > due_on or days < 0:
-        late = max(overdue_days, abs(days), 1)
-        return f"{prefix}逾期 {late} 个工作日"
+
+def calendar_of(spec: CampaignSpec | None) -> WorkingCalendar | None:
+    """The campaign's working calendar (holidays, 调休 and the YAML's overrides) for countdowns."""
+    return campaign_calendar(spec) if spec is not None else None
+
+
+def countdown(calendar: WorkingCalendar | None, today: dt.date, due_on: dt.date, status: str,
+              overdue_days: int) -> str:
+    """What a person reads beside a task: its state, or the working days left / overdue
+    (domain.rules.standing; the stored overdue days of the last tick when they are more)."""
+    if status not in (AssignmentStatus.open, AssignmentStatus.returned):
+        return ASSIGNMENT.label(status)
+    prefix = f"{ASSIGNMENT.label(AssignmentStatus.returned)} · " if status == AssignmentStatus.returned else ""
+    try:
+        where = standing(due_on, today, calendar) if calendar is not None else None
+    except UserError:  # a year the holiday tables do not know: the date, not a guessed count
+        where = None
+    if where is None:
+        return f"{prefix}截止 {due_on:%Y-%m-%d}"
+    if where.overdue or overdue_days > 0:
+        return f"{prefix}逾期 {max(overdue_days, where.overdue_working_days, 1)} 个工作日"
+    days = where.working_days_left
     if days == 0:
         return f"{prefix}今天到期"
     if days <= 3:
@@ -219,11 +251,10 @@ def countdown(spec: CampaignSpec | None, today: dt.date, due_on: dt.date, status
 
 def _attachment_reader(actor: Actor, attachment_id: int) -> Callable[[], bytes]:
     def read() -> bytes:
-        from services.submissions import read_attachment
-
         with session.unit_of_work() as uow:
             _dto, data = read_attachment(uow.session, actor=actor, attachment_id=attachment_id,
                                          attachment_dir=session.attachment_dir(), at=session.now())
+            uow.commit()
             return data
 
     return read
@@ -234,10 +265,9 @@ def submission_history(subs: list, actor: Actor) -> None:  # noqa: ANN001
         st.caption("尚无报送记录")
         return
     for s in reversed(subs):
-        state = {"pending": "待审核", "accepted": "已通过", "returned": "已退回"}.get(s.state, s.state)
-        local = s.submitted_at.astimezone(session.LOCAL_TZ)
         with st.container(border=True):
-            st.markdown(f"**第 {s.seq} 次报送** · {s.submitted_by} · {local:%Y-%m-%d %H:%M} · {state}")
+            st.markdown(f"**第 {s.seq} 次报送** · {s.submitted_by} · {local_text(s.submitted_at)} · "
+                        f"{SUBMISSION.label(s.state)}")
             if s.text:
                 st.text(s.text)
             if s.rows:
@@ -262,7 +292,7 @@ def problem_frame(problems: Sequence[Any]) -> pd.DataFrame:
         "编号": p.code, "责任单位": p.department_name, "项目编号": p.project_code or "", "类别": p.category,
         "问题描述": p.description, "责任人": p.responsible_person or "", "整改措施": p.measure or "",
         "处置方式": p.handling_class, "发现日期": p.found_on, "整改时限": p.deadline_on,
-        "状态": queries.PROBLEM_STATUS_LABELS.get(p.status, p.status), "反弹": "是" if p.rebound else "",
+        "状态": PROBLEM.label(p.status), "反弹": "是" if p.rebound else "",
         "销号日期": p.closed_on,
     } for p in problems])
 
@@ -274,7 +304,7 @@ def lead_frame(leads: Sequence[Any], *, show_reporter: bool = False) -> pd.DataF
     for x in leads:
         row = {"序号": x.id, "编号": x.code, "来源": x.source, "收到日期": x.received_on, "类别": x.category, "摘要": x.summary,
                "涉及项目": x.project_code or "", "承办部门": x.department_code or "（未交办）",
-               "办理期限": x.due_on, "状态": queries.LEAD_STATUS_LABELS.get(x.status, x.status),
+               "办理期限": x.due_on, "状态": LEAD.label(x.status),
                "结果": x.outcome or "", "处理措施": "、".join(x.measures), "罚款（万元）": float(x.fine_wan),
                "涉及企业": x.enterprises_involved, "处理人数": x.people_dealt_with, "办结日期": x.closed_on}
         if show_reporter:
@@ -287,10 +317,9 @@ def lead_frame(leads: Sequence[Any], *, show_reporter: bool = False) -> pd.DataF
 def lead_outcome_inputs(key: str, outcome_label: str) -> dict[str, Any]:
     """The outcome fields of a lead (inside the caller's form), as keyword arguments for
     services.leads.report_outcome / close_lead."""
-    from services import leads as lead_service
-
-    outcome = st.radio(outcome_label, list(lead_service.OUTCOMES), horizontal=True, key=f"{key}_outcome")
-    measures = st.multiselect("处理措施", list(lead_service.MEASURES), key=f"{key}_measures",
+    outcome = st.radio(outcome_label, [o.value for o in LEAD_OUTCOME.choices()], horizontal=True,
+                       key=f"{key}_outcome")
+    measures = st.multiselect("处理措施", [m.value for m in LEAD_MEASURE.choices()], key=f"{key}_measures",
                               placeholder="查实时选择；不实则不选")
     c = st.columns(3)
     fine = c[0].number_input("罚款（万元）", min_value=0.0, step=0.1, key=f"{key}_fine")
@@ -302,9 +331,7 @@ def lead_outcome_inputs(key: str, outcome_label: str) -> dict[str, Any]:
 
 def problem_form(actor: Actor, code: str, *, key: str) -> None:
     """登记问题: the office for any department, a department for itself (the service decides)."""
-    from services import problems as problem_service
-
-    phases = queries.phases(code)
+    phases = queries.phases(actor, campaign_code=code)
     if phases.empty:
         st.info("专项行动尚无阶段")
         return
@@ -315,14 +342,13 @@ def problem_form(actor: Actor, code: str, *, key: str) -> None:
             dept = actor.department_code
             st.caption(f"责任单位：{dept}")
         else:
-            depts = queries.departments(code)
-            names = dict(zip(depts["code"], depts["name"]))
-            dept = st.selectbox("责任单位", list(depts["code"]), format_func=lambda c: f"{names[c]}（{c}）",
+            names = queries.department_names(actor, code)
+            dept = st.selectbox("责任单位", list(names), format_func=lambda c: f"{names[c]}（{c}）",
                                 key=f"{key}_dept")
         c1, c2, c3 = st.columns(3)
         phase = c1.selectbox("发现阶段", list(titles), format_func=titles.get, key=f"{key}_phase")
-        category = c2.selectbox("问题类别", list(problem_service.CATEGORIES), key=f"{key}_category")
-        handling = c3.selectbox("整改方式", list(problem_service.HANDLING_CLASSES), key=f"{key}_handling")
+        category = c2.selectbox("问题类别", [c.value for c in PROBLEM_CATEGORY.choices()], key=f"{key}_category")
+        handling = c3.selectbox("整改方式", [h.value for h in HANDLING_CLASS.choices()], key=f"{key}_handling")
         description = st.text_area("问题描述", key=f"{key}_description")
         c4, c5, c6 = st.columns(3)
         project = c4.text_input("项目编号（可不填）", key=f"{key}_project")
@@ -335,21 +361,17 @@ def problem_form(actor: Actor, code: str, *, key: str) -> None:
                                    department_code=dept, phase_key=phase, category=category, description=description,
                                    handling_class=handling, deadline_on=deadline, found_on=today,
                                    project_code=project.strip() or None, responsible_person=person.strip() or None,
-                                   measure=measure.strip() or None, commit=True)
+                                   measure=measure.strip() or None)
         if done is not None:
             flash(f"已登记问题 {done.code}")
             st.rerun()
 
 
 def import_kinds() -> dict[str, str]:
-    from services.imports import KIND_LABELS
-
     return dict(KIND_LABELS)
 
 
 def import_template_download(kind: str, *, key: str) -> None:
-    from services.imports import KIND_LABELS, template, template_filename
-
     download(lambda: template(kind), filename=template_filename(kind), key=key,
              label=f"下载{KIND_LABELS.get(kind, kind)}导入模板")
 

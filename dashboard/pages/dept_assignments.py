@@ -5,32 +5,33 @@ import streamlit as st
 
 from dashboard import queries, session, widgets
 from domain.access import Role
+from domain.assignment import ASSIGNMENT, UNFINISHED, AssignmentStatus
 from services import submissions as sub
 from services.attachments import Upload
 
 actor = widgets.page(Role.department)
 code = widgets.campaign_or_stop()
 today = session.today()
-spec = queries.spec(code)
+calendar = widgets.calendar_of(queries.spec(actor, code))
 st.title("我的任务")
 
 items = session.run_service(sub.list_assignments, actor=actor, campaign_code=code)
 if items is None:
     st.stop()
-items = [a for a in items if a.status != "cancelled"]
-todo = [a for a in items if a.status in ("open", "returned")]
+items = [a for a in items if a.status != AssignmentStatus.cancelled]
+todo = [a for a in items if a.status in UNFINISHED]
 c = st.columns(4)
 c[0].metric("待办", len(todo))
 c[1].metric("逾期", sum(1 for a in todo if a.overdue_days > 0 or a.due_on < today))
-c[2].metric("待审核", sum(1 for a in items if a.status == "submitted"))
-c[3].metric("已通过", sum(1 for a in items if a.status == "accepted"))
+c[2].metric("待审核", sum(1 for a in items if a.status == AssignmentStatus.submitted))
+c[3].metric("已通过", sum(1 for a in items if a.status == AssignmentStatus.accepted))
 
 show_all = st.toggle("显示全部任务（含未开始和已通过）", key="show_all")
-shown = items if show_all else [a for a in items if a.status in ("open", "returned", "submitted")]
+shown = items if show_all else [a for a in items if a.status in (*UNFINISHED, AssignmentStatus.submitted)]
 table = pd.DataFrame([{
     "任务编号": a.id, "任务": a.title, "截止日期": a.due_on,
-    "提醒": widgets.countdown(spec, today, a.due_on, a.status, a.overdue_days),
-    "状态": queries.STATUS_LABELS.get(a.status, a.status), "期次": a.period or "—", "阶段": a.phase_title,
+    "提醒": widgets.countdown(calendar, today, a.due_on, a.status, a.overdue_days),
+    "状态": ASSIGNMENT.label(a.status), "期次": a.period or "—", "阶段": a.phase_title,
 } for a in shown])
 if table.empty:
     st.info("目前没有需要办理的任务")
@@ -50,13 +51,13 @@ if "open_assignment_id" not in st.session_state:  # set by 消息 → 去办理,
 manual = st.number_input("或输入任务编号打开", min_value=0, step=1, key="open_assignment_id", **initial)
 target = int(choice or manual or 0)
 if target:
-    result = session.run_service(sub.get_assignment, actor=actor, assignment_id=target)
+    result = session.run_service(sub.get_assignment, actor=actor, assignment_id=target, at=session.now())
     if result is not None:
         a, history = result
         st.markdown(f"**{a.title}** · {a.phase_title}{' · ' + a.period if a.period else ''} · 截止 {a.due_on} · "
-                    f"{widgets.countdown(spec, today, a.due_on, a.status, a.overdue_days)}")
+                    f"{widgets.countdown(calendar, today, a.due_on, a.status, a.overdue_days)}")
         widgets.submission_history(history, actor)
-        if a.status in ("open", "returned"):
+        if a.status in UNFINISHED:
             with st.form(f"submit_{a.id}", clear_on_submit=True):
                 text = st.text_area("报送内容", key=f"text_{a.id}", placeholder="填写工作情况、整改进展等")
                 rows = st.data_editor(pd.DataFrame({"项目名称": pd.Series(dtype=str), "情况说明": pd.Series(dtype=str),
@@ -72,10 +73,10 @@ if target:
                 uploads = [Upload(f.name, f.type or "application/octet-stream", f.getvalue()) for f in files or []]
                 done = session.run_service(sub.submit, actor=actor, at=session.now(), assignment_id=a.id, text=text,
                                            rows=clean or None, attachments=uploads,
-                                           attachment_dir=session.attachment_dir(), commit=True)
+                                           attachment_dir=session.attachment_dir())
                 if done is not None:
-                    widgets.refresh_rollup(code)
+                    widgets.refresh_rollup(actor, code)
                     widgets.flash(f"已提交「{a.title}」，等待牵头办公室审核")
                     st.rerun()
-        elif a.status == "scheduled":
+        elif a.status == AssignmentStatus.scheduled:
             st.info(f"任务将于 {a.opens_on} 开始")

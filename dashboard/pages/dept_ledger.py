@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from dashboard import queries, session, widgets
+from dashboard import session, widgets
 from domain.access import Role
+from domain.lead import LEAD, LeadStatus
+from domain.problem import ProblemStatus
 from services import leads as lead_service
 from services import problems as problem_service
 from services.attachments import Upload
@@ -14,7 +16,8 @@ st.title("问题台账与线索")
 
 tab_problems, tab_leads = st.tabs(["问题台账", "交办线索"])
 with tab_problems:
-    problems = session.run_service(problem_service.list_problems, actor=actor, campaign_code=code) or []
+    problems = session.run_service(problem_service.list_problems, actor=actor, campaign_code=code,
+                                   at=session.now()) or []
     if not problems:
         st.info("本部门台账暂无问题")
     else:
@@ -23,7 +26,7 @@ with tab_problems:
         widgets.ledger_download(actor, code, key="dept_ledger_xlsx", department_code=actor.department_code)
     with st.expander("登记问题（自查发现）"):
         widgets.problem_form(actor, code, key="dept_problem")
-    open_ones = {p.id: p for p in problems if p.status == "open"}
+    open_ones = {p.id: p for p in problems if p.status == ProblemStatus.open}
     if open_ones:
         st.subheader("申请销号")
         pid = st.selectbox("问题", list(open_ones), key="close_pick",
@@ -37,12 +40,12 @@ with tab_problems:
             uploads = [Upload(f.name, f.type or "application/octet-stream", f.getvalue()) for f in files or []]
             if session.run_service(problem_service.request_close, actor=actor, at=session.now(), problem_id=p.id,
                                    expected_version=p.version, evidence=evidence, attachments=uploads,
-                                   attachment_dir=session.attachment_dir(), commit=True):
+                                   attachment_dir=session.attachment_dir()):
                 widgets.flash(f"已提交问题 {p.code} 的销号申请")
                 st.rerun()
 
 with tab_leads:
-    leads = session.run_service(lead_service.list_leads, actor=actor, campaign_code=code) or []
+    leads = session.run_service(lead_service.list_leads, actor=actor, campaign_code=code, at=session.now()) or []
     if not leads:
         st.info("暂无交办本部门的线索")
     else:
@@ -54,10 +57,10 @@ with tab_leads:
         if x is not None:
             with st.container(border=True):
                 st.markdown(f"**{x.code}** · {x.source} · {x.category} · 收到 {x.received_on} · 办理期限 {x.due_on or '—'}"
-                            f" · {queries.LEAD_STATUS_LABELS.get(x.status, x.status)}")
+                            f" · {LEAD.label(x.status)}")
                 st.write(x.summary)
     if leads:
-        mine = {x.id: x for x in leads if x.status == "assigned"}
+        mine = {x.id: x for x in leads if x.status == LeadStatus.assigned}
         if mine:
             st.subheader("报送办理结果")
             lid = st.selectbox("线索", list(mine), key="lead_pick",
@@ -68,6 +71,6 @@ with tab_leads:
             if go:
                 x = mine[lid]
                 if session.run_service(lead_service.report_outcome, actor=actor, at=session.now(), lead_id=x.id,
-                                       expected_version=x.version, **result, commit=True):
+                                       expected_version=x.version, **result):
                     widgets.flash(f"已报送线索 {x.code} 的办理结果，等待牵头办公室办结")
                     st.rerun()

@@ -10,17 +10,17 @@ from services import delivery
 actor = widgets.page()
 st.title("消息")
 
-unread = session.run_service(delivery.unread_count, actor.username)
+unread = session.run_service(delivery.unread_count, actor=actor)
 c1, c2 = st.columns([3, 1])
 c1.metric("未读消息", unread or 0)
 if unread and c2.button("全部标为已读", key="inbox_read_all"):
-    n = session.run_service(delivery.mark_all_read, actor.username, session.now(), commit=True)
+    n = session.run_service(delivery.mark_all_read, actor=actor, at=session.now())
     if n is not None:
         widgets.flash(f"已将 {n} 条消息标为已读")
         st.rerun()
 
 only_unread = st.toggle("只看未读", key="inbox_unread_only")
-items = session.run_service(delivery.inbox_for, actor.username, unread_only=only_unread, limit=200)
+items = session.run_service(delivery.inbox_for, actor=actor, unread_only=only_unread, limit=200)
 if items is None:
     st.stop()
 if not items:
@@ -41,10 +41,10 @@ for item in items:
         with st.expander("查看内容", expanded=item.read_at is None and len(items) <= 5):
             st.markdown(item.body)
         if item.read_at is None and action.button("标为已读", key=f"read_{item.id}"):
-            if session.run_service(delivery.mark_read, actor.username, item.id, session.now(), commit=True):
+            if session.run_service(delivery.mark_read, actor=actor, delivery_id=item.id, at=session.now()):
                 st.rerun()
         if item.assignment_id and actor.role == Role.department and action.button("去办理", key=f"goto_{item.id}"):
             if item.read_at is None:
-                session.run_service(delivery.mark_read, actor.username, item.id, session.now(), commit=True)
+                session.run_service(delivery.mark_read, actor=actor, delivery_id=item.id, at=session.now())
             st.session_state["open_assignment_id"] = item.assignment_id
             st.switch_page("pages/dept_assignments.py")

@@ -6,12 +6,12 @@ from dashboard import charts, queries, session, widgets
 from domain.access import Role
 from exchange.xlsx_export import Percent
 
-widgets.page(Role.leader, Role.office)
+actor = widgets.page(Role.leader, Role.office)
 code = widgets.campaign_or_stop()
-phase_key, kinds, phase_title = widgets.board_filters(code)
+phase_key, kinds, phase_title = widgets.board_filters(actor, code)
 today = session.today()
-day = queries.rollup_day(code, today)
-board = queries.department_board(code, day, phase_key, kinds)
+day = queries.rollup_day(actor, campaign_code=code, as_of=today)
+board = queries.department_board(actor, campaign_code=code, day=day, phase_key=phase_key, kinds=kinds)
 
 st.title("部门进度")
 st.caption(f"统计口径：{phase_title}；进度快照日期 {day or '（尚未巡检）'}；共 {len(board)} 个部门")
@@ -54,12 +54,12 @@ if rows:
     picked = table.iloc[rows[0]]["code"]
 
 st.subheader("部门 × 阶段")
-heat = queries.heatmap(code, day, kinds)
+heat = queries.heatmap(actor, campaign_code=code, day=day, kinds=kinds)
 order = list(table.head(int(top))["name"])
 st.plotly_chart(charts.phase_heatmap(heat[heat["name"].isin(order)], order), width="stretch", key="heatmap")
 
 st.subheader("逾期任务与升级")
-overdue = queries.overdue(code, phase_key, kinds)
+overdue = queries.overdue(actor, campaign_code=code, phase_key=phase_key, kinds=kinds)
 if overdue.empty:
     st.success("当前没有逾期任务")
 else:
@@ -78,9 +78,9 @@ dept = st.selectbox("选择部门（也可点击上方图表或表格）", [""] 
                     format_func=lambda c: f"{names.get(c, c)}（{c}）" if c else "（选择部门查看任务）",
                     key="drill_department")
 if dept:
-    detail = queries.department_assignments(code, dept)
-    spec = queries.spec(code)
-    detail["进度"] = [widgets.countdown(spec, today, r.due_on, r.status, r.overdue_days)
+    detail = queries.department_assignments(actor, campaign_code=code, department_code=dept)
+    calendar = widgets.calendar_of(queries.spec(actor, code))
+    detail["进度"] = [widgets.countdown(calendar, today, r.due_on, r.status, r.overdue_days)
                     for r in detail.itertuples()]
     widgets.table(detail[["id", "task", "phase", "period", "due_on", "status_label", "进度", "overdue_days"]]
                   .rename(columns={"id": "任务编号", "task": "任务", "phase": "阶段", "period": "期次",

@@ -7,17 +7,19 @@ import streamlit as st
 
 from dashboard import charts, queries, session, widgets
 from domain.access import Role
+from domain.lead import LeadStatus
+from domain.problem import ProblemStatus
 from exchange.xlsx_export import Percent
 from services import leads as lead_service
 from services import problems as problem_service
 
 actor = widgets.page(Role.leader, Role.office)
 code = widgets.campaign_or_stop()
-_phase, kinds, _title = widgets.board_filters(code)
+_phase, kinds, _title = widgets.board_filters(actor, code)
 
 st.title("问题台账与案件线索")
-probs = queries.problems_by_department(code, kinds)
-leads = queries.leads(code, kinds)
+probs = queries.problems_by_department(actor, campaign_code=code, kinds=kinds)
+leads = queries.lead_funnel(actor, campaign_code=code, kinds=kinds)
 
 c = st.columns(5)
 total, closed = int(probs["total"].sum()), int(probs["closed"].sum())
@@ -30,7 +32,7 @@ c[4].metric("罚款合计（万元）", f"{leads['fine_wan'].sum():,.2f}")
 left, right = st.columns(2)
 left.plotly_chart(charts.problems(probs), width="stretch", key="problems_chart")
 right.plotly_chart(charts.leads_funnel(leads), width="stretch", key="funnel")
-st.plotly_chart(charts.penalties(leads[leads["status"] == "closed"]), width="stretch", key="penalties")
+st.plotly_chart(charts.penalties(leads[leads["status"] == LeadStatus.closed]), width="stretch", key="penalties")
 
 if not probs.empty:
     by_dept = probs.rename(columns={"code": "部门代码", "name": "部门", "total": "问题数", "closed": "已销号",
@@ -42,7 +44,8 @@ if not probs.empty:
 
 tab_problems, tab_leads = st.tabs(["问题清单", "线索清单"])
 with tab_problems:
-    problems = session.run_service(problem_service.list_problems, actor=actor, campaign_code=code) or []
+    problems = session.run_service(problem_service.list_problems, actor=actor, campaign_code=code,
+                                   at=session.now()) or []
     if not problems:
         st.info("台账暂无问题")
     else:
@@ -50,7 +53,8 @@ with tab_problems:
                       sheet="问题清单")
     widgets.ledger_download(actor, code, key="ledger_xlsx")
 with tab_leads:
-    leads_list = session.run_service(lead_service.list_leads, actor=actor, campaign_code=code) or []
+    leads_list = session.run_service(lead_service.list_leads, actor=actor, campaign_code=code,
+                                     at=session.now()) or []
     if not leads_list:
         st.info("暂无线索")
     else:
@@ -62,7 +66,8 @@ if actor.role == Role.office:
         widgets.problem_form(actor, code, key="office_problem")
 
     st.subheader("待销号审核")
-    pending = session.run_service(problem_service.list_problems, actor=actor, campaign_code=code, status="closing")
+    pending = session.run_service(problem_service.list_problems, actor=actor, campaign_code=code,
+                                  status=ProblemStatus.closing.value, at=session.now())
     if not pending:
         st.caption("没有待审核的销号申请")
     for p in pending or []:
@@ -73,17 +78,17 @@ if actor.role == Role.office:
             a, b = st.columns(2)
             if a.button("同意销号", key=f"papprove_{p.id}", type="primary"):
                 if session.run_service(problem_service.approve_close, actor=actor, at=session.now(),
-                                       problem_id=p.id, expected_version=p.version, note=note, commit=True):
+                                       problem_id=p.id, expected_version=p.version, note=note):
                     widgets.flash(f"问题 {p.code} 已销号")
                     st.rerun()
             if b.button("驳回", key=f"preject_{p.id}"):
                 if session.run_service(problem_service.reject_close, actor=actor, at=session.now(),
-                                       problem_id=p.id, expected_version=p.version, reason=note, commit=True):
+                                       problem_id=p.id, expected_version=p.version, reason=note):
                     widgets.flash(f"已驳回问题 {p.code} 的销号申请", "warning")
                     st.rerun()
 
     st.subheader("回头看：认定反弹")
-    closed = [p for p in problems if p.status == "closed"]
+    closed = [p for p in problems if p.status == ProblemStatus.closed]
     if not closed:
         st.caption("没有已销号的问题")
     else:
@@ -95,6 +100,6 @@ if actor.role == Role.office:
         if st.button("认定反弹并重新整改", key="rebound_go"):
             p = by_id[pid]
             if session.run_service(problem_service.reopen_rebound, actor=actor, at=session.now(), problem_id=p.id,
-                                   expected_version=p.version, reason=reason, commit=True):
+                                   expected_version=p.version, reason=reason):
                 widgets.flash(f"问题 {p.code} 已认定反弹，重新进入整改", "warning")
                 st.rerun()

@@ -6,18 +6,18 @@ from dashboard import charts, queries, session, widgets
 from domain.access import Role
 from domain.rollup import rate
 
-widgets.page(Role.leader, Role.office)
+actor = widgets.page(Role.leader, Role.office)
 code = widgets.campaign_or_stop()
-phase_key, kinds, phase_title = widgets.board_filters(code)
+phase_key, kinds, phase_title = widgets.board_filters(actor, code)
 today = session.today()
-info = queries.campaign_row(code)
+info = queries.campaign_row(actor, code)
 
 st.title(info.get("title", code))
 st.caption(f"{info.get('issuer', '')} · {info.get('start_on')} ～ {info.get('end_on')}")
 
-phases = queries.phases(code)
-day = queries.rollup_day(code, today)
-board = queries.department_board(code, day, phase_key, kinds)
+phases = queries.phases(actor, campaign_code=code)
+day = queries.rollup_day(actor, campaign_code=code, as_of=today)
+board = queries.department_board(actor, campaign_code=code, day=day, phase_key=phase_key, kinds=kinds)
 
 current = phases[(phases["start_on"] <= today) & (phases["end_on"] >= today)]
 cols = st.columns(5)
@@ -40,5 +40,5 @@ st.caption(f"统计口径：{phase_title}；进度快照日期 {day or '（尚�
 
 st.plotly_chart(charts.phase_gantt(phases, today), width="stretch", key="gantt")
 left, right = st.columns([2, 1])
-left.plotly_chart(charts.trend(queries.trend(code, phase_key, kinds)), width="stretch", key="trend")
+left.plotly_chart(charts.trend(queries.trend(actor, campaign_code=code, phase_key=phase_key, kinds=kinds)), width="stretch", key="trend")
 right.plotly_chart(charts.grade_pie(board), width="stretch", key="grades")

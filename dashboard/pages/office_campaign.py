@@ -11,7 +11,8 @@ from domain.plan import build_plan
 from domain.spec import DELIVERABLE_LABELS
 from services import campaigns
 from services.holidays import campaign_calendar
-from services.spec_files import SpecInvalid, parse_spec
+from domain.errors import SpecInvalid
+from services.spec_files import parse_spec
 
 actor = widgets.page(Role.office)
 st.title("专项行动配置")
@@ -62,19 +63,15 @@ with st.expander("任务计划预览", expanded=False):
     widgets.table(preview, key="plan_preview", filename=f"任务计划-{spec.id}.xlsx", sheet="任务计划")
 
 # Dry run: launch in a unit of work that is rolled back, to show what would change.
-try:
-    with session.unit_of_work() as uow:
-        report = campaigns.launch(uow.session, spec, actor=actor, at=session.now(), source_path=name)
-except session.user_errors() as exc:
-    st.error(str(exc))
+report = session.preview(campaigns.launch, spec, actor=actor, at=session.now(), source_path=name)
+if report is None:
     st.stop()
 st.subheader("变更预览")
 st.code("\n".join(report.lines()), language=None)
 if not report.unchanged:
     label = "启动专项行动" if report.created else "应用变更"
     if st.button(label, type="primary", key="launch"):
-        done = session.run_service(campaigns.launch, spec, actor=actor, at=session.now(), source_path=name,
-                                   commit=True)
+        done = session.run_service(campaigns.launch, spec, actor=actor, at=session.now(), source_path=name)
         if done is not None:
             st.session_state["campaign_code"] = spec.id
             widgets.flash("；".join(done.lines()))

@@ -5,18 +5,19 @@ import streamlit as st
 
 from dashboard import queries, session, widgets
 from domain.access import Role
+from domain.lead import LEAD, LEAD_SOURCE, LeadStatus
+from domain.problem import PROBLEM_CATEGORY
 from services import leads as lead_service
-from services import problems as problem_service
 
 actor = widgets.page(Role.office)
 code = widgets.campaign_or_stop()
 today = session.today()
 st.title("线索办理")
 
-leads = session.run_service(lead_service.list_leads, actor=actor, campaign_code=code)
+leads = session.run_service(lead_service.list_leads, actor=actor, campaign_code=code, at=session.now())
 if leads is None:
     st.stop()
-figures = session.run_service(lead_service.lead_figures, actor=actor, campaign_code=code)
+figures = session.run_service(lead_service.lead_figures, actor=actor, campaign_code=code, at=session.now())
 if figures is not None:
     c = st.columns(5)
     c[0].metric("受理线索", figures.received)
@@ -25,8 +26,7 @@ if figures is not None:
     c[3].metric("处理人数", figures.people_dealt_with, help=f"涉及企业 {figures.enterprises_involved} 家")
     c[4].metric("罚款（万元）", f"{figures.fine_wan:,.2f}")
 
-depts = queries.departments(code)
-dept_names = dict(zip(depts["code"], depts["name"]))
+dept_names = queries.department_names(actor, code)
 
 
 def label(x) -> str:  # noqa: ANN001
@@ -47,9 +47,9 @@ with tab_list:
 with tab_intake:
     with st.form("lead_intake", clear_on_submit=True):
         c1, c2, c3 = st.columns(3)
-        source = c1.selectbox("线索来源", list(lead_service.SOURCES), key="intake_source")
+        source = c1.selectbox("线索来源", [s.value for s in LEAD_SOURCE.choices()], key="intake_source")
         received = c2.date_input("收到日期", value=today, max_value=today, key="intake_received")
-        category = c3.selectbox("问题类别", list(problem_service.CATEGORIES), key="intake_category")
+        category = c3.selectbox("问题类别", [c.value for c in PROBLEM_CATEGORY.choices()], key="intake_category")
         summary = st.text_area("内容摘要", key="intake_summary", placeholder="反映的主要问题")
         c4, c5 = st.columns(2)
         project = c4.text_input("涉及项目编号（可不填）", key="intake_project")
@@ -63,47 +63,45 @@ with tab_intake:
         done = session.run_service(lead_service.intake_lead, actor=actor, at=session.now(), campaign_code=code,
                                    source=source, received_on=received, category=category, summary=summary,
                                    project_code=project.strip() or None, reporter_name=reporter.strip() or None,
-                                   reporter_phone=phone.strip() or None, code=lead_code.strip() or None,
-                                   commit=True)
+                                   reporter_phone=phone.strip() or None, code=lead_code.strip() or None)
         if done is not None:
             widgets.flash(f"已受理线索 {done.code}，请及时交办")
             st.rerun()
 
 with tab_assign:
-    open_leads = {x.id: x for x in leads if x.status in ("received", "assigned")}
+    open_leads = {x.id: x for x in leads if x.status in (LeadStatus.received, LeadStatus.assigned)}
     if not open_leads:
         st.info("没有待交办的线索")
     else:
         lid = st.selectbox("线索（已交办的可改派）", list(open_leads), key="assign_pick",
                            format_func=lambda i: label(open_leads[i]))
         c1, c2 = st.columns(2)
-        dept = c1.selectbox("承办部门", list(depts["code"]), key="assign_dept",
+        dept = c1.selectbox("承办部门", list(dept_names), key="assign_dept",
                             format_func=lambda c: f"{dept_names[c]}（{c}）")
         days = c2.number_input("办理时限（工作日）", min_value=1, max_value=250, value=15, step=1, key="assign_days")
         if st.button("交办", key="assign_go", type="primary"):
             x = open_leads[lid]
             done = session.run_service(lead_service.assign_lead, actor=actor, at=session.now(), lead_id=x.id,
-                                       expected_version=x.version, department_code=dept, working_days=int(days),
-                                       commit=True)
+                                       expected_version=x.version, department_code=dept, working_days=int(days))
             if done is not None:
                 widgets.flash(f"线索 {done.code} 已交办{dept_names.get(dept, dept)}，办理期限 {done.due_on}")
                 st.rerun()
 
 with tab_close:
-    closable = {x.id: x for x in leads if x.status in ("assigned", "reported")}
+    closable = {x.id: x for x in leads if x.status in (LeadStatus.assigned, LeadStatus.reported)}
     if not closable:
         st.info("没有待办结的线索")
     else:
         lid = st.selectbox("线索", list(closable), key="close_lead_pick",
                            format_func=lambda i: f"{label(closable[i])}（"
-                                                 f"{queries.LEAD_STATUS_LABELS.get(closable[i].status)}）")
+                                                 f"{LEAD.label(closable[i].status)}）")
         x = closable[lid]
-        if x.status == "reported":
+        if x.status == LeadStatus.reported:
             st.info(f"承办部门报送：{x.outcome}；处理措施 {'、'.join(x.measures) or '无'}；罚款 {x.fine_wan} 万元；"
                     f"涉及企业 {x.enterprises_involved} 家；处理 {x.people_dealt_with} 人")
             if st.button("按报送结果办结", key="close_as_reported", type="primary"):
                 done = session.run_service(lead_service.close_lead, actor=actor, at=session.now(), lead_id=x.id,
-                                           expected_version=x.version, commit=True)
+                                           expected_version=x.version)
                 if done is not None:
                     widgets.flash(f"线索 {done.code} 已办结（{done.outcome}）")
                     st.rerun()
@@ -113,7 +111,7 @@ with tab_close:
             go = st.form_submit_button("填写结果并办结")
         if go:
             done = session.run_service(lead_service.close_lead, actor=actor, at=session.now(), lead_id=x.id,
-                                       expected_version=x.version, **result, commit=True)
+                                       expected_version=x.version, **result)
             if done is not None:
                 widgets.flash(f"线索 {done.code} 已办结（{done.outcome}）")
                 st.rerun()

@@ -5,32 +5,24 @@ import streamlit as st
 
 from dashboard import queries, session, widgets
 from domain.access import Role
+from domain.delivery import DELIVERY, DeliveryState
+from domain.localtime import local_text
 from domain.rollup import rate
-from services import delivery, ticking
+from services import delivery
 
 actor = widgets.page(Role.office)
 code = widgets.campaign_or_stop()
 today = session.today()
-info = queries.campaign_row(code)
+info = queries.campaign_row(actor, code)
 st.title("巡检与通报")
 
 st.subheader("立即巡检")
 st.caption(f"上次巡检：{info.get('last_tick_on') or '尚未巡检'}。巡检会开启到期阶段的任务、标记逾期、升级、生成提醒并更新进度统计。")
 as_of = st.date_input("巡检日期", value=today, key="tick_day")
-if st.button("立即巡检", key="tick_now") and session.run_service(
-        lambda s: ticking.check_tick_date(s, code, as_of) or True):
-    from flows.campaign_flows import tick
-    from flows.runtime import embedded_engine
-
+if st.button("立即巡检", key="tick_now"):
     with st.spinner("巡检中……"):
-        try:
-            with embedded_engine():
-                summary = tick(code, as_of, db_url=session.db_url())
-        except session.user_errors() as exc:
-            st.error(str(exc))
-        except Exception as exc:  # noqa: BLE001 - the flow engine's own failures, shown in words
-            st.error(f"巡检失败：{exc}")
-        else:
+        summary = widgets.tick_campaign(actor, code, as_of)
+        if summary is not None:
             c = summary.counts
             widgets.flash(f"巡检完成（{as_of}）：开启任务 {c.opened} 项，逾期更新 {c.overdue_updated} 项，"
                           f"升级 {c.escalations} 项，提醒 {c.reminders} 条，统计 {summary.rollup_rows} 行")
@@ -38,17 +30,16 @@ if st.button("立即巡检", key="tick_now") and session.run_service(
 
 st.subheader("通知发送情况")
 stuck = session.run_service(delivery.problems, actor=actor, campaign_code=code, at=session.now())
-STATE_LABELS = {"failed": "待重试", "gave_up": "已放弃", "uncertain": "待确认（发送中断）"}
 if not stuck:
     st.caption("所有通知均已送达或正在按计划发送。")
 else:
     st.warning(f"{len(stuck)} 条通知需要处理：失败的渠道不影响其他渠道；“待确认”的通知不会自动重发，以免重复打扰。")
     widgets.table(pd.DataFrame([{
-        "编号": d.id, "渠道": d.channel, "接收方": d.target, "主题": d.subject, "状态": STATE_LABELS.get(d.state, d.state),
+        "编号": d.id, "渠道": d.channel, "接收方": d.target, "主题": d.subject, "状态": DELIVERY.label(d.state),
         "尝试次数": d.attempts, "最近错误": d.last_error or "",
-        "下次重试": d.next_attempt_at.astimezone(session.LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if d.next_attempt_at else "",
+        "下次重试": local_text(d.next_attempt_at),
     } for d in stuck]), key="delivery_problems", filename=f"通知发送问题-{code}.xlsx", sheet="通知发送问题")
-    confirmable = [d for d in stuck if d.state in ("uncertain", "gave_up")]
+    confirmable = [d for d in stuck if d.state in (DeliveryState.uncertain, DeliveryState.gave_up)]
     if confirmable:
         pick = st.selectbox("处理一条待确认 / 已放弃的通知", confirmable, key="delivery_pick",
                             format_func=lambda d: f"#{d.id} {d.channel} → {d.target}：{d.subject}")
@@ -65,13 +56,13 @@ else:
                 st.rerun()
 
 st.subheader("通报草稿")
-day = queries.rollup_day(code, today)
+day = queries.rollup_day(actor, campaign_code=code, as_of=today)
 if day is None:
     st.info("尚无进度快照，请先巡检")
     st.stop()
-board = queries.department_board(code, day)
-praise, criticise = queries.bulletin_lists(code, day)
-names = queries.escalation_names(session.db_url(), code)
+board = queries.department_board(actor, campaign_code=code, day=day)
+praise, criticise = queries.bulletin_lists(actor, campaign_code=code, day=day)
+names = queries.escalation_names(actor, campaign_code=code)
 assigned, accepted = int(board["assigned"].sum()), int(board["accepted"].sum())
 lines = [
     f"关于{info.get('title', code)}工作推进情况的通报",

@@ -31,8 +31,8 @@ with tab_add:
     dept_codes: list[str] = []
     names: dict[str, str] = {}
     if code:
-        depts = queries.departments(code)
-        dept_codes, names = list(depts["code"]), dict(zip(depts["code"], depts["name"]))
+        names = queries.department_names(actor, code)
+        dept_codes = list(names)
     roles = [Role.department, Role.office, Role.leader]
     role = st.radio("角色", roles, format_func=lambda r: ROLE_LABELS[r], horizontal=True, key="new_role")
     with st.form("add_user", clear_on_submit=True):
@@ -50,7 +50,7 @@ with tab_add:
     if go:
         done = session.run_service(user_service.add_user, actor=actor, at=session.now(), username=username,
                                    display_name=display, role=role, department_code=dept, email=email,
-                                   password=password, commit=True)
+                                   password=password)
         if done is not None:
             widgets.flash(f"已添加{ROLE_LABELS[Role(done.role)]}账号 {done.username}（{done.display_name}）")
             st.rerun()
@@ -64,13 +64,11 @@ with tab_state:
         u = by_name[pick]
         if u.disabled:
             if st.button("启用账号", key="enable_user", type="primary"):
-                if session.run_service(user_service.enable_user, actor=actor, at=session.now(), username=pick,
-                                       commit=True):
+                if session.run_service(user_service.enable_user, actor=actor, at=session.now(), username=pick):
                     widgets.flash(f"已启用账号 {pick}")
                     st.rerun()
         elif st.button("停用账号", key="disable_user"):
-            if session.run_service(user_service.disable_user, actor=actor, at=session.now(), username=pick,
-                                   commit=True):
+            if session.run_service(user_service.disable_user, actor=actor, at=session.now(), username=pick):
                 widgets.flash(f"已停用账号 {pick}，该用户将在下一次操作时退出登录", "warning")
                 st.rerun()
 

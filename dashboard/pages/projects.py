@@ -32,13 +32,12 @@ if actor.role in (Role.office, Role.department):
 
 department = None
 if actor.role != Role.department:
-    depts = queries.departments(code)
-    names = dict(zip(depts["code"], depts["name"]))
-    department = st.selectbox("部门", [""] + list(depts["code"]), key="projects_department",
+    names = queries.department_names(actor, code)
+    department = st.selectbox("部门", [""] + list(names), key="projects_department",
                               format_func=lambda c: f"{names[c]}（{c}）" if c else "全部部门") or None
 
 projects = session.run_service(project_service.list_projects, actor=actor, campaign_code=code,
-                               department_code=department)
+                               department_code=department, at=session.now())
 if projects is None:
     st.stop()
 st.subheader(f"监管项目（{len(projects)} 个）")
@@ -53,7 +52,7 @@ else:
         sheet="项目台账")
 
 st.subheader("重点核查抽查记录")
-draws = session.run_service(project_service.list_draws, actor=actor, campaign_code=code)
+draws = session.run_service(project_service.list_draws, actor=actor, campaign_code=code, at=session.now())
 if draws is None:
     st.stop()
 if department:

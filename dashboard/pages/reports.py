@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import queries, session, widgets
 from domain.access import Role
+from domain.localtime import local_text
 from exchange.reports import FIGURE_LABELS, SECTION_HEADINGS, Narrative
 from exchange.xlsx_export import Percent
 from services import reports as report_service
@@ -19,7 +20,6 @@ ROLLUP = ""
 actor = widgets.page()
 code = widgets.campaign_or_stop()
 today = session.today()
-info = queries.campaign_row(code)
 st.title("月度报告" if actor.role == Role.department else "工作报告")
 
 
@@ -28,9 +28,8 @@ if actor.role == Role.department:
     scope = actor.department_code
     c2.text_input("报告单位", value=actor.department_code, disabled=True, key="report_unit_fixed")
 else:
-    depts = queries.departments(code)
-    names = dict(zip(depts["code"], depts["name"]))
-    scope = c2.selectbox("报告单位", [ROLLUP] + list(depts["code"]), key="report_scope",
+    names = queries.department_names(actor, code)
+    scope = c2.selectbox("报告单位", [ROLLUP] + list(names), key="report_scope",
                          format_func=lambda c: "全区汇总（牵头办公室）" if c == ROLLUP else f"{names[c]}（{c}）")
 department = scope or None
 # Only months whose reporting window has begun (the campaign's report dates decide them).
@@ -64,8 +63,7 @@ saved = session.run_service(report_service.get_narrative, actor=actor, campaign_
                             department_code=department, at=session.now())
 st.subheader("报告正文")
 if saved is not None and saved.updated_by:
-    local = saved.updated_at.astimezone(session.LOCAL_TZ)
-    st.caption(f"最近由 {saved.updated_by} 于 {local:%Y-%m-%d %H:%M} 保存")
+    st.caption(f"最近由 {saved.updated_by} 于 {local_text(saved.updated_at)} 保存")
 if may_write and saved is not None:
     form_key = f"narrative_{code}_{period}_{scope or 'rollup'}"
     with st.form(form_key):
@@ -76,7 +74,7 @@ if may_write and saved is not None:
     if go:
         done = session.run_service(report_service.save_narrative, actor=actor, at=session.now(), campaign_code=code,
                                    period=period, department_code=department, narrative=Narrative(**texts),
-                                   expected_version=saved.version, commit=True)
+                                   expected_version=saved.version)
         if done is not None:
             widgets.flash("报告正文已保存")
             st.rerun()

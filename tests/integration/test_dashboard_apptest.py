@@ -46,9 +46,11 @@ def dashboard_db(engine, launched_campaign, users, monkeypatch, tmp_path):
     monkeypatch.setenv("CAMPAIGN_DATABASE_URL", url)
     monkeypatch.setenv("CAMPAIGN_AS_OF", AS_OF.isoformat())
     monkeypatch.setenv("CAMPAIGN_ATTACHMENT_DIR", str(tmp_path / "attachments"))
+    monkeypatch.setenv("CAMPAIGN_LOG_DIR", str(tmp_path / "logs"))
     import streamlit as st
 
     st.cache_data.clear()
+    st.cache_resource.clear()  # the dashboard's Settings are built once per process: this test's
     return url
 
 
@@ -78,8 +80,8 @@ def _actor(url: str, username: str):  # noqa: ANN202
 @pytest.fixture
 def rich_db(dashboard_db, launched_campaign):
     """What the newer pages show: inbox messages, a register, a lead assigned to zjj, a problem of zjj."""
-    from notify import NotifySettings
     from services import delivery, leads, problems, projects
+    from settings import Settings
 
     code = launched_campaign.code
     office = _actor(dashboard_db, "office")
@@ -95,7 +97,7 @@ def rich_db(dashboard_db, launched_campaign):
         problems.record_problem(s, actor=office, at=SEED_AT, campaign_code=code, department_code="zjj",
                                 phase_key="self_check", category="规避招标", description="某项目化整为零规避招标",
                                 handling_class="限时整改", deadline_on=AS_OF + dt.timedelta(days=30))
-        delivery.plan_deliveries(s, code, AS_OF, NotifySettings(smtp_host=None, webhooks=[]))
+        delivery.plan_deliveries(s, code, AS_OF, Settings(smtp_host=None, webhooks=[]), at=SEED_AT)
         uow.commit()
     return dashboard_db
 
@@ -104,8 +106,13 @@ def _errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error]
 
 
+INCIDENT = "系统内部错误"
+
+
 def _no_exceptions(at: AppTest) -> None:
+    """No traceback, and no bug caught by the dashboard's incident line either."""
     assert not at.exception, [e.value for e in at.exception]
+    assert not [e for e in _errors(at) if INCIDENT in e], _errors(at)
 
 
 def login(username: str, password: str = PASSWORD) -> AppTest:
@@ -376,8 +383,9 @@ def _refusals(url: str, action: str) -> int:
 def _inbox(url: str, username: str):  # noqa: ANN202
     from services import delivery
 
+    actor = _actor(url, username)
     with _uow(url) as uow:
-        return delivery.inbox_for(uow.session, username), delivery.unread_count(uow.session, username)
+        return delivery.inbox_for(uow.session, actor=actor), delivery.unread_count(uow.session, actor=actor)
 
 
 def test_inbox_badge_mark_read_and_mark_all(rich_db):
@@ -882,13 +890,13 @@ def test_office_sees_the_submitted_attachment_as_a_download(dashboard_db, launch
 def test_office_confirms_an_uncertain_delivery(dashboard_db, launched_campaign):
     from sqlalchemy import select
 
-    from notify import NotifySettings
     from services import delivery
+    from settings import Settings
     from store.models import AuditEntry, OutboxDelivery
 
     with _uow(dashboard_db) as uow:
         delivery.plan_deliveries(uow.session, launched_campaign.code, AS_OF,
-                                 NotifySettings(smtp_host="127.0.0.1", webhooks=[]))
+                                 Settings(smtp_host="127.0.0.1", webhooks=[]), at=SEED_AT)
         row = uow.session.scalars(select(OutboxDelivery).where(OutboxDelivery.channel == "email")).first()
         row.state, row.attempts, row.last_error = "uncertain", 1, "发送过程中断，不会自动重发"
         uow.commit()

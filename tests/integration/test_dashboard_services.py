@@ -56,10 +56,9 @@ def test_problem_ledger_has_every_problem_with_its_history(uow_factory, launched
 
 
 def test_problem_ledger_refuses_another_departments_rows_and_audits(uow_factory, launched_campaign, actors):
-    with uow_factory() as uow:
-        with pytest.raises(Forbidden):
-            problems.problem_ledger(uow.session, actor=actors["dept_zjj"], campaign_code=launched_campaign.code,
-                                    department_code="jyj", at=AT)
+    with pytest.raises(Forbidden), uow_factory() as uow:  # the unit of work records the refusal on its way out
+        problems.problem_ledger(uow.session, actor=actors["dept_zjj"], campaign_code=launched_campaign.code,
+                                department_code="jyj", at=AT)
     with uow_factory() as uow:
         assert _refused(uow.session, "problem.list") == 1
 
@@ -96,9 +95,8 @@ def test_office_re_enables_a_user_and_others_cannot(uow_factory, actors):
     with uow_factory() as uow:
         users.disable_user(uow.session, actor=office, at=AT, username="dept_zjj")
         uow.commit()
-    with uow_factory() as uow:
-        with pytest.raises(Forbidden):
-            users.enable_user(uow.session, actor=actors["leader"], at=AT, username="dept_zjj")
+    with pytest.raises(Forbidden), uow_factory() as uow:
+        users.enable_user(uow.session, actor=actors["leader"], at=AT, username="dept_zjj")
     with uow_factory() as uow:
         assert _refused(uow.session, "user.enable") == 1
         dto = users.enable_user(uow.session, actor=office, at=AT, username="dept_zjj")
@@ -124,22 +122,23 @@ def test_enable_unknown_user_is_a_clear_error(uow_factory, actors):
 
 
 def test_unread_count_and_mark_all_read_touch_only_the_owner(uow_factory, launched_campaign, actors, tick):
-    from notify import NotifySettings
+    from settings import Settings
 
     tick(dt.date(2020, 6, 29))
     with uow_factory() as uow:
         report = delivery.plan_deliveries(uow.session, launched_campaign.code, dt.date(2020, 6, 29),
-                                          NotifySettings(smtp_host=None, webhooks=[]))
+                                          Settings(smtp_host=None, webhooks=[]), at=AT)
         uow.commit()
     assert report.inbox_items > 0
+    zjj, office = actors["dept_zjj"], actors["office"]
     with uow_factory() as uow:
         s = uow.session
-        mine = delivery.unread_count(s, "dept_zjj")
-        office = delivery.unread_count(s, "office")
-        assert mine == len(delivery.inbox_for(s, "dept_zjj", unread_only=True)) > 0
-        assert delivery.mark_all_read(s, "dept_zjj", AT) == mine
+        mine = delivery.unread_count(s, actor=zjj)
+        office_unread = delivery.unread_count(s, actor=office)
+        assert mine == len(delivery.inbox_for(s, actor=zjj, unread_only=True)) > 0
+        assert delivery.mark_all_read(s, actor=zjj, at=AT) == mine
         uow.commit()
     with uow_factory() as uow:
-        assert delivery.unread_count(uow.session, "dept_zjj") == 0
-        assert delivery.unread_count(uow.session, "office") == office
-        assert delivery.mark_all_read(uow.session, "dept_zjj", AT) == 0
+        assert delivery.unread_count(uow.session, actor=zjj) == 0
+        assert delivery.unread_count(uow.session, actor=office) == office_unread
+        assert delivery.mark_all_read(uow.session, actor=zjj, at=AT) == 0
