@@ -40,7 +40,9 @@ PROBLEM_CATEGORY = Vocabulary(
     ProblemCategory,
     {c: c.value for c in ProblemCategory},
     aliases={"其它": ProblemCategory.other, "串通投标": ProblemCategory.collusion,
-             "围标": ProblemCategory.collusion, "串标": ProblemCategory.collusion},
+             "围标": ProblemCategory.collusion, "串标": ProblemCategory.collusion,
+             # The retired combined word: stored rows were split to 违法分包 by migration 0006, old files read the same.
+             "转包/违法分包": ProblemCategory.illegal_subcontracting},
 )
 
 

@@ -56,8 +56,7 @@ class ImportRejected(ImportProblem):
     def _render(self, filename: str) -> str:
         rows = len({e.row_number for e in self.errors})
         lines = [
-            f"「{filename}」有 {rows} 行数据不符合要求（共 {len(self.errors)} 处），"
-            "整个文件未导入，请修改后重新上传："
+            f"「{filename}」有 {rows} 行数据不符合要求（共 {len(self.errors)} 处），整个文件未导入，请修改后重新上传："
         ]
         lines += [e.describe(filename) for e in self.errors[:MAX_LISTED_ERRORS]]
         hidden = len(self.errors) - MAX_LISTED_ERRORS

@@ -7,7 +7,7 @@ and the blank templates are derived from one definition.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -15,14 +15,18 @@ from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
-from domain.access import USERNAME_HINT, USERNAME_PATTERN
-from domain.spec import CODE_HINT, CODE_PATTERN, DepartmentKind
+from domain.access import PERSON_ROLES, ROLE, USERNAME_HINT, USERNAME_PATTERN, Role
+from domain.department import DEPARTMENT_KIND, DepartmentKind
+from domain.lead import LEAD_SOURCE, LeadSource
+from domain.problem import PROBLEM_CATEGORY, ProblemCategory
+from domain.project import TENDER_METHOD, TenderMethod
+from domain.spec import CODE_HINT, CODE_PATTERN
+from domain.vocabulary import Vocabulary
 from exchange.parsing import (
     cell_text,
     key_form,
     nfkc,
     parse_amount,
-    parse_choice,
     parse_date,
     parse_email,
     parse_phone,
@@ -32,121 +36,28 @@ from exchange.parsing import (
 REQUIRED = "必填，不能为空"
 T = TypeVar("T")
 
-# Vocabulary of the 雁江区 plan (规避招标, 弄虚作假, 围标串标, 转包和违法分包, 评标专家,
-# 代理机构, 插手干预). A campaign may override it via context["problem_categories"].
-DEFAULT_PROBLEM_CATEGORIES: tuple[str, ...] = (
-    "规避招标",
-    "弄虚作假",
-    "围标串标",
-    "转包",
-    "违法分包",
-    "评标专家违规",
-    "代理机构违规",
-    "插手干预",
-    "其他",
-)
-
-
 # --- choice lists -----------------------------------------------------------
+# Every choice column reads through the domain's one vocabulary of its entity: the stored value,
+# the Chinese label or a listed alias; what the service accepts is exactly what an import accepts.
 
 
-# The spreadsheet's 类型 column is the campaign spec's department kind: one vocabulary, so an
-# imported department goes into the YAML spec unchanged.
-DepartmentType = DepartmentKind
+def _choice(vocabulary: Vocabulary[Any], members: Collection[StrEnum] | None = None) -> Callable[[Any], StrEnum]:
+    allowed = list(members) if members is not None else vocabulary.choices()
+    shown = [vocabulary.label(m) for m in allowed]
 
-DEPARTMENT_TYPE_LABELS: dict[DepartmentType, str] = {
-    DepartmentType.office: "联席会议办公室",
-    DepartmentType.industry_regulator: "行业监管部门",
-    DepartmentType.police: "公安机关",
-    DepartmentType.discipline: "纪检监察机关",
-    DepartmentType.trading_center: "公共资源交易中心",
-    DepartmentType.purchaser: "采购单位",
-    DepartmentType.other: "其他",
-}
-_DEPARTMENT_TYPE_ALIASES = {
-    "办公室": DepartmentType.office, "牵头单位": DepartmentType.office,
-    "行业主管部门": DepartmentType.industry_regulator, "监管部门": DepartmentType.industry_regulator,
-    "行业监管": DepartmentType.industry_regulator, "公安": DepartmentType.police,
-    "公安分局": DepartmentType.police, "纪委监委": DepartmentType.discipline,
-    "纪检监察": DepartmentType.discipline, "纪委": DepartmentType.discipline,
-    "交易中心": DepartmentType.trading_center, "其它": DepartmentType.other,
-    "牵头办公室": DepartmentType.office, "项目法人": DepartmentType.purchaser, "招标人": DepartmentType.purchaser,
-    "其他单位": DepartmentType.other,
-}
+    def parse(value: Any) -> StrEnum:
+        text = re.sub(r"[\s*]+", "", nfkc(_text(value)))
+        member = vocabulary.parse(text) or vocabulary.parse(text.casefold())
+        if member is None or member not in allowed:
+            raise ValueError("取值无效，应为以下之一：" + "、".join(shown))
+        return member
+
+    return parse
 
 
-class UserRole(StrEnum):
-    office = "office"
-    department = "department"
-    leader = "leader"
-
-
-USER_ROLE_LABELS: dict[UserRole, str] = {
-    UserRole.office: "办公室",
-    UserRole.department: "部门",
-    UserRole.leader: "领导",
-}
-_USER_ROLE_ALIASES = {
-    "联席会议办公室": UserRole.office, "成员单位": UserRole.department,
-    "责任单位": UserRole.department, "部门联络员": UserRole.department, "联络员": UserRole.department,
-    "分管领导": UserRole.leader, "领导": UserRole.leader,
-}
-
-
-class LeadSource(StrEnum):
-    report = "report"
-    inspection = "inspection"
-    big_data = "big_data"
-    assigned = "assigned"
-
-
-LEAD_SOURCE_LABELS: dict[LeadSource, str] = {
-    LeadSource.report: "举报",
-    LeadSource.inspection: "核查发现",
-    LeadSource.big_data: "大数据预警",
-    LeadSource.assigned: "上级交办",
-}
-_LEAD_SOURCE_ALIASES = {
-    "信访举报": LeadSource.report, "投诉举报": LeadSource.report, "投诉": LeadSource.report,
-    "信访": LeadSource.report, "核查": LeadSource.inspection, "自查发现": LeadSource.inspection,
-    "大数据": LeadSource.big_data, "预警": LeadSource.big_data,
-    "交办": LeadSource.assigned, "上级转办": LeadSource.assigned, "转办": LeadSource.assigned,
-}
-
-
-class TenderMethod(StrEnum):
-    open = "open"
-    invited = "invited"
-    negotiation = "negotiation"
-    consultation = "consultation"
-    single_source = "single_source"
-    inquiry = "inquiry"
-    direct = "direct"
-    other = "other"
-
-
-TENDER_METHOD_LABELS: dict[TenderMethod, str] = {
-    TenderMethod.open: "公开招标",
-    TenderMethod.invited: "邀请招标",
-    TenderMethod.negotiation: "竞争性谈判",
-    TenderMethod.consultation: "竞争性磋商",
-    TenderMethod.single_source: "单一来源",
-    TenderMethod.inquiry: "询价",
-    TenderMethod.direct: "直接发包",
-    TenderMethod.other: "其他",
-}
-_TENDER_METHOD_ALIASES = {
-    "公开": TenderMethod.open, "邀请": TenderMethod.invited, "单一来源采购": TenderMethod.single_source,
-    "询价采购": TenderMethod.inquiry, "其它": TenderMethod.other,
-}
-
-
-def _choice(labels: Mapping[StrEnum, str], extra: Mapping[str, StrEnum]) -> Callable[[Any], str]:
-    aliases: dict[str, str] = {str(code): str(code) for code in labels}
-    aliases |= {label: str(code) for code, label in labels.items()}
-    aliases |= {alias: str(code) for alias, code in extra.items()}
-    shown = list(labels.values())
-    return lambda value: parse_choice(value, aliases, shown)
+def choice_labels(vocabulary: Vocabulary[Any], members: Collection[StrEnum] | None = None) -> list[str]:
+    """The labels a template's dropdown offers for a choice column."""
+    return [vocabulary.label(m) for m in (members if members is not None else vocabulary.choices())]
 
 
 # --- field types --------------------------------------------------------------
@@ -263,16 +174,34 @@ class DepartmentRow(ImportRow):
     sheet_title: ClassVar[str] = "部门"
 
     code: Annotated[str, BeforeValidator(_required(_department_code))] = Field(
-        title="代码", description="部门代码，全区唯一，字母开头，由字母、数字、_、- 组成，如 ZJJ（区住建局）", examples=["ZJJ"])
+        title="代码",
+        description="部门代码，全区唯一，字母开头，由字母、数字、_、- 组成，如 ZJJ（区住建局）",
+        examples=["ZJJ"],
+    )
     name: Text = Field(title="名称", description="部门全称或规范简称", examples=["区住建局"])
-    type: Annotated[DepartmentType, BeforeValidator(_required(_choice(DEPARTMENT_TYPE_LABELS, _DEPARTMENT_TYPE_ALIASES)))] = Field(
-        title="类型", description="联席会议办公室 / 行业监管部门 / 公安机关 / 纪检监察机关 / 公共资源交易中心 / 采购单位 / 其他",
+    type: Annotated[DepartmentKind, BeforeValidator(_required(_choice(DEPARTMENT_KIND)))] = Field(
+        title="类型",
+        description=" / ".join(choice_labels(DEPARTMENT_KIND)),
         examples=["行业监管部门"],
     )
-    contact_person: OptText = Field(default=None, title="联系人", description="工作联络员姓名，可不填（已有部门留空则保持原值）", examples=["张三"])
-    phone: OptPhone = Field(default=None, title="电话", description="联系电话，可不填（已有部门留空则保持原值）", examples=["028-26000000"])
-    email: OptEmail = Field(default=None, title="邮箱", description="接收通知的邮箱，可不填（已有部门留空则保持原值）", examples=["zjj@example.gov.cn"])
-    tags: NameList = Field(default_factory=list, title="标签", description="多个标签用顿号、逗号或分号隔开；标签决定部门承担哪些任务。已有部门留空则保持原标签", examples=["成员单位、行业监管"])
+    contact_person: OptText = Field(
+        default=None, title="联系人", description="工作联络员姓名，可不填（已有部门留空则保持原值）", examples=["张三"]
+    )
+    phone: OptPhone = Field(
+        default=None, title="电话", description="联系电话，可不填（已有部门留空则保持原值）", examples=["028-26000000"]
+    )
+    email: OptEmail = Field(
+        default=None,
+        title="邮箱",
+        description="接收通知的邮箱，可不填（已有部门留空则保持原值）",
+        examples=["zjj@example.gov.cn"],
+    )
+    tags: NameList = Field(
+        default_factory=list,
+        title="标签",
+        description="多个标签用顿号、逗号或分号隔开；标签决定部门承担哪些任务。已有部门留空则保持原标签",
+        examples=["成员单位、行业监管"],
+    )
 
 
 class UserRow(ImportRow):
@@ -280,22 +209,32 @@ class UserRow(ImportRow):
     sheet_title: ClassVar[str] = "用户"
 
     username: Annotated[str, BeforeValidator(_required(_username))] = Field(
-        title="用户名", description="登录名，字母开头，由字母、数字和 _ . - 组成，2–50 位，全区唯一", examples=["zhangsan"]
+        title="用户名",
+        description="登录名，字母开头，由字母、数字和 _ . - 组成，2–50 位，全区唯一",
+        examples=["zhangsan"],
     )
     full_name: Text = Field(title="姓名", description="真实姓名", examples=["张三"])
-    role: Annotated[UserRole, BeforeValidator(_required(_choice(USER_ROLE_LABELS, _USER_ROLE_ALIASES)))] = Field(
-        title="角色", description="办公室（联席会议办公室工作人员）/ 部门（成员单位联络员）/ 领导（只读查看）", examples=["部门"]
+    role: Annotated[Role, BeforeValidator(_required(_choice(ROLE, PERSON_ROLES)))] = Field(
+        title="角色",
+        description=f"{ROLE.label(Role.office)}（联席会议办公室工作人员）/ {ROLE.label(Role.department)}"
+        f"（成员单位联络员）/ {ROLE.label(Role.leader)}（只读查看）",
+        examples=[ROLE.label(Role.department)],
     )
-    department_code: OptCode = Field(default=None, title="部门代码", description="所属部门代码；角色为“部门”时必填", examples=["ZJJ"])
+    department_code: OptCode = Field(
+        default=None, title="部门代码", description="所属部门代码；角色为“部门”时必填", examples=["ZJJ"]
+    )
     email: OptEmail = Field(default=None, title="邮箱", description="可不填", examples=["zhangsan@example.gov.cn"])
     initial_password: Annotated[SecretStr | None, BeforeValidator(_optional(_password))] = Field(
-        default=None, title="初始密码", description="至少 8 位；不填则由系统生成。首次登录须修改，导入后请删除本文件中的密码", examples=["Chushi#2020"]
+        default=None,
+        title="初始密码",
+        description="至少 8 位；不填则由系统生成。首次登录须修改，导入后请删除本文件中的密码",
+        examples=["Chushi#2020"],
     )
 
     @field_validator("department_code", mode="after")
     @classmethod
     def _department_user_needs_department(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None and info.data.get("role") == UserRole.department:
+        if value is None and info.data.get("role") == Role.department:
             raise ValueError("角色为“部门”时必须填写部门代码")
         return _check_known(value, info, "known_department_codes", "部门代码")
 
@@ -307,13 +246,26 @@ class ProjectRow(ImportRow):
     code: Code = Field(title="项目编号", description="项目编号，全区唯一", examples=["YJ-2020-001"])
     name: Text = Field(title="项目名称", description="与招标公告一致", examples=["雁江区某道路改造工程"])
     regulator_code: Code = Field(title="监管部门代码", description="负责监管的部门代码（见部门表）", examples=["ZJJ"])
-    tender_date: Day = Field(title="招标日期", description="如 2020-06-20、2020/6/20 或 2020年6月20日", examples=["2020-03-15"])
-    estimated_price_wan: Amount = Field(title="合同估算价（万元）", description="单位万元，可带千分位，如 1,234.5", examples=["1,234.5"])
-    winning_bidder: OptText = Field(default=None, title="中标人", description="尚未定标可不填", examples=["某建设有限公司"])
-    bidders: NameList = Field(default_factory=list, title="投标人", description="全部投标人，用；、或逗号隔开", examples=["某建设有限公司；某路桥有限公司"])
-    tender_method: Annotated[TenderMethod | None, BeforeValidator(_optional(_choice(TENDER_METHOD_LABELS, _TENDER_METHOD_ALIASES)))] = Field(
-        default=None, title="招标方式", description="公开招标 / 邀请招标 / 竞争性谈判 / 竞争性磋商 / 单一来源 / 询价 / 直接发包 / 其他，可不填",
-        examples=["公开招标"],
+    tender_date: Day = Field(
+        title="招标日期", description="如 2020-06-20、2020/6/20 或 2020年6月20日", examples=["2020-03-15"]
+    )
+    estimated_price_wan: Amount = Field(
+        title="合同估算价（万元）", description="单位万元，可带千分位，如 1,234.5", examples=["1,234.5"]
+    )
+    winning_bidder: OptText = Field(
+        default=None, title="中标人", description="尚未定标可不填", examples=["某建设有限公司"]
+    )
+    bidders: NameList = Field(
+        default_factory=list,
+        title="投标人",
+        description="全部投标人，用；、或逗号隔开",
+        examples=["某建设有限公司；某路桥有限公司"],
+    )
+    tender_method: Annotated[TenderMethod | None, BeforeValidator(_optional(_choice(TENDER_METHOD)))] = Field(
+        default=None,
+        title="招标方式",
+        description=" / ".join(choice_labels(TENDER_METHOD)) + "，可不填",
+        examples=[TENDER_METHOD.label(TenderMethod.open)],
     )
 
     @field_validator("regulator_code", mode="after")
@@ -327,19 +279,35 @@ class LeadRow(ImportRow):
     sheet_title: ClassVar[str] = "线索"
 
     code: Code = Field(title="线索编号", description="线索编号，全区唯一", examples=["XS-2020-001"])
-    source: Annotated[LeadSource, BeforeValidator(_required(_choice(LEAD_SOURCE_LABELS, _LEAD_SOURCE_ALIASES)))] = Field(
-        title="来源", description="举报 / 核查发现 / 大数据预警 / 上级交办", examples=["举报"]
+    source: Annotated[LeadSource, BeforeValidator(_required(_choice(LEAD_SOURCE)))] = Field(
+        title="来源",
+        description=" / ".join(choice_labels(LEAD_SOURCE)),
+        examples=[LEAD_SOURCE.label(LeadSource.report)],
     )
     received_on: Day = Field(title="收到日期", description="如 2020-06-20", examples=["2020-06-10"])
     project_code: OptCode = Field(default=None, title="涉及项目编号", description="可不填", examples=["YJ-2020-001"])
-    handling_department_code: Code = Field(title="承办部门代码", description="承办部门代码（见部门表）", examples=["ZJJ"])
-    category: Text = Field(title="问题类别", description="规避招标、弄虚作假、围标串标、转包、违法分包、评标专家违规、代理机构违规、插手干预、其他", examples=["围标串标"])
-    summary: LongText = Field(title="内容摘要", description="反映的主要问题", examples=["反映某项目投标人之间存在串通投标行为"])
+    handling_department_code: Code = Field(
+        title="承办部门代码", description="承办部门代码（见部门表）", examples=["ZJJ"]
+    )
+    category: Annotated[ProblemCategory, BeforeValidator(_required(_choice(PROBLEM_CATEGORY)))] = Field(
+        title="问题类别",
+        description="、".join(choice_labels(PROBLEM_CATEGORY)),
+        examples=[PROBLEM_CATEGORY.label(ProblemCategory.collusion)],
+    )
+    summary: LongText = Field(
+        title="内容摘要", description="反映的主要问题", examples=["反映某项目投标人之间存在串通投标行为"]
+    )
     # Whistle-blower identity is confidential: kept out of repr/logs.
-    reporter_name: OptText = Field(default=None, repr=False, title="举报人姓名", description="可不填（匿名）；严格保密", examples=[""])
-    reporter_phone: OptPhone = Field(default=None, repr=False, title="举报人电话", description="可不填；严格保密", examples=[""])
+    reporter_name: OptText = Field(
+        default=None, repr=False, title="举报人姓名", description="可不填（匿名）；严格保密", examples=[""]
+    )
+    reporter_phone: OptPhone = Field(
+        default=None, repr=False, title="举报人电话", description="可不填；严格保密", examples=[""]
+    )
     time_limit_working_days: OptWorkingDays = Field(
-        default=None, title="办理时限（工作日）", description="交办承办部门后几个工作日内办结，1–250；可不填（默认 15 个工作日）",
+        default=None,
+        title="办理时限（工作日）",
+        description="交办承办部门后几个工作日内办结，1–250；可不填（默认 15 个工作日）",
         examples=["15"],
     )
 
@@ -361,14 +329,6 @@ class LeadRow(ImportRow):
     @classmethod
     def _department_exists(cls, value: str, info: ValidationInfo) -> str | None:
         return _check_known(value, info, "known_department_codes", "部门代码")
-
-    @field_validator("category", mode="after")
-    @classmethod
-    def _known_category(cls, value: str, info: ValidationInfo) -> str:
-        allowed = tuple((info.context or {}).get("problem_categories") or DEFAULT_PROBLEM_CATEGORIES)
-        if value not in allowed:
-            raise ValueError("取值无效，应为以下之一：" + "、".join(allowed))
-        return value
 
 
 def header_map_for(model: type[BaseModel]) -> dict[str, str]:

@@ -21,33 +21,49 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from pydantic import BaseModel, ValidationError
 
+from domain.access import PERSON_ROLES, ROLE
+from domain.department import DEPARTMENT_KIND
+from domain.lead import LEAD_SOURCE
+from domain.problem import PROBLEM_CATEGORY
+from domain.project import TENDER_METHOD
 from exchange.errors import ImportProblem, ImportRejected, RowError
 from exchange.parsing import cell_text, header_key, key_form
 from exchange.rows import (
-    DEFAULT_PROBLEM_CATEGORIES,
     DEPARTMENT_HEADERS,
-    DEPARTMENT_TYPE_LABELS,
     LEAD_HEADERS,
-    LEAD_SOURCE_LABELS,
     PROJECT_HEADERS,
     REQUIRED,
-    TENDER_METHOD_LABELS,
     USER_HEADERS,
-    USER_ROLE_LABELS,
     DepartmentRow,
     ImportRow,
     LeadRow,
     ProjectRow,
     UserRow,
+    choice_labels,
     header_map_for,
 )
 from exchange.xlsx_export import display_width
 
 __all__ = [
-    "DEPARTMENT_HEADERS", "USER_HEADERS", "PROJECT_HEADERS", "LEAD_HEADERS", "KINDS",
-    "DepartmentRow", "UserRow", "ProjectRow", "LeadRow", "TableRow",
-    "ImportProblem", "ImportRejected", "RowError",
-    "read_table", "validate_rows", "import_table", "import_numbered", "template_xlsx", "header_map_for",
+    "DEPARTMENT_HEADERS",
+    "KINDS",
+    "LEAD_HEADERS",
+    "PROJECT_HEADERS",
+    "USER_HEADERS",
+    "DepartmentRow",
+    "ImportProblem",
+    "ImportRejected",
+    "LeadRow",
+    "ProjectRow",
+    "RowError",
+    "TableRow",
+    "UserRow",
+    "header_map_for",
+    "import_numbered",
+    "import_table",
+    "read_table",
+    "template_xlsx",
+    "validate_rows",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -131,7 +147,9 @@ def _is_xlsx(data: bytes, filename: str) -> bool:
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise ImportProblem(filename, f"「{filename}」是旧版 Excel（.xls）格式，请在 Excel 中另存为 .xlsx 后再导入")
     if head.startswith((b"<html", b"<!doctype", b"<table", b"<?xml")):
-        raise ImportProblem(filename, f"「{filename}」实际是网页/XML 格式，不是表格文件，请在 Excel 中另存为 .xlsx 后再导入")
+        raise ImportProblem(
+            filename, f"「{filename}」实际是网页/XML 格式，不是表格文件，请在 Excel 中另存为 .xlsx 后再导入"
+        )
     if ext not in XLSX_EXTS + CSV_EXTS and not (ext == ".xls" and data.startswith(b"PK")):
         raise ImportProblem(filename, f"不支持「{filename}」的文件类型，请上传 .xlsx 或 .csv 文件")
     if data.startswith(b"PK\x03\x04"):
@@ -220,9 +238,7 @@ def _find_header(grid: Grid, filename: str, expected: Sequence[str]) -> tuple[in
     if not candidates:
         raise ImportProblem(filename, f"「{filename}」没有内容，不是一张表格")
     wanted = {header_key(h) for h in expected}
-    number, cells = next(
-        ((n, c) for n, c in candidates if wanted & {header_key(x) for x in c}), candidates[0]
-    )
+    number, cells = next(((n, c) for n, c in candidates if wanted & {header_key(x) for x in c}), candidates[0])
     canonical = {header_key(h): h for h in expected}
     headers = [canonical.get(header_key(c), c.strip()) for c in cells]
     seen: set[str] = set()
@@ -263,7 +279,7 @@ def validate_rows(
     """Validate every row; return models only if all rows are clean.
 
     ``context`` is passed to pydantic; the row models understand
-    ``known_department_codes``, ``known_project_codes`` and ``problem_categories``.
+    ``known_department_codes`` and ``known_project_codes``.
     """
     columns = {header_key(h): (h, field) for h, field in header_map.items()}
     _check_required_fields(rows, model, header_map, filename)
@@ -332,15 +348,17 @@ def _duplicate_errors(
     lookup = [{header_key(h): v for h, v in row.items()} for row in rows]
     first_seen: dict[tuple[str, ...], int] = {}
     errors: list[RowError] = []
-    for index, (row, values) in enumerate(zip(rows, lookup)):
+    for index, (row, values) in enumerate(zip(rows, lookup, strict=True)):
         number = getattr(row, "row_number", index + 2)
         raw = [values.get(header_key(h), "").strip() for h in key_headers]
         if not all(raw):
             continue  # a blank key is already reported as 必填
         key = tuple(key_form(v) for v in raw)
         if key in first_seen:
-            shown = "、".join(f"{h}「{v}」" for h, v in zip(key_headers, raw))
-            errors.append(RowError(row_number=number, column=key_headers[0], message=f"与第 {first_seen[key]} 行重复（{shown}）"))
+            shown = "、".join(f"{h}「{v}」" for h, v in zip(key_headers, raw, strict=True))
+            errors.append(
+                RowError(row_number=number, column=key_headers[0], message=f"与第 {first_seen[key]} 行重复（{shown}）")
+            )
         else:
             first_seen[key] = number
     return errors
@@ -373,7 +391,7 @@ def import_numbered(
     optional = [h for h in header_map if h not in required]
     rows = read_table(path_or_bytes, filename=filename, sheet=sheet, required=required, optional=optional)
     models = validate_rows(rows, model, filename=filename, header_map=header_map, context=context)
-    return [(getattr(row, "row_number", index + 2), m) for index, (row, m) in enumerate(zip(rows, models))]
+    return [(getattr(row, "row_number", index + 2), m) for index, (row, m) in enumerate(zip(rows, models, strict=True))]
 
 
 def _model_for(kind: str) -> type[ImportRow]:
@@ -389,27 +407,24 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _TEMPLATE_ROWS = 2000  # rows that get dropdowns / text formatting
 
 
-def _choice_labels(kind: str, problem_categories: Sequence[str] | None) -> dict[str, list[str]]:
+def _choice_labels(kind: str) -> dict[str, list[str]]:
     choices: dict[str, dict[str, list[str]]] = {
-        "departments": {"type": list(DEPARTMENT_TYPE_LABELS.values())},
-        "users": {"role": list(USER_ROLE_LABELS.values())},
-        "projects": {"tender_method": list(TENDER_METHOD_LABELS.values())},
-        "leads": {
-            "source": list(LEAD_SOURCE_LABELS.values()),
-            "category": list(problem_categories or DEFAULT_PROBLEM_CATEGORIES),
-        },
+        "departments": {"type": choice_labels(DEPARTMENT_KIND)},
+        "users": {"role": choice_labels(ROLE, PERSON_ROLES)},
+        "projects": {"tender_method": choice_labels(TENDER_METHOD)},
+        "leads": {"source": choice_labels(LEAD_SOURCE), "category": choice_labels(PROBLEM_CATEGORY)},
     }
     return choices[kind]
 
 
-def template_xlsx(kind: str, *, problem_categories: Sequence[str] | None = None) -> bytes:
+def template_xlsx(kind: str) -> bytes:
     """Blank import template: header row only, plus a 说明 sheet describing each column."""
     model = _model_for(kind)
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = model.sheet_title
     fields = list(model.model_fields.items())
-    choices = _choice_labels(kind, problem_categories)
+    choices = _choice_labels(kind)
     for col, (name, field) in enumerate(fields, start=1):
         _template_column(sheet, col, name, field, choices.get(name))
     sheet.freeze_panes = "A2"
@@ -456,6 +471,8 @@ def _instructions_sheet(sheet: Any, model: type[ImportRow]) -> None:
         example = cell_text((field.examples or [""])[0])
         values = (field.title or name, "必填" if field.is_required() else "选填", field.description or "", example)
         for col, value in enumerate(values, start=1):
-            sheet.cell(row=start + offset, column=col, value=value).alignment = Alignment(wrap_text=True, vertical="top")
-    for letter, width in zip("ABCD", (18, 10, 60, 30)):
+            sheet.cell(row=start + offset, column=col, value=value).alignment = Alignment(
+                wrap_text=True, vertical="top"
+            )
+    for letter, width in zip("ABCD", (18, 10, 60, 30), strict=True):
         sheet.column_dimensions[letter].width = width

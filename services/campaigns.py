@@ -11,13 +11,13 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from domain.access import Actor, can_administer
+from domain.assignment import AssignmentStatus, PhaseState
 from domain.errors import NotFound
 from domain.plan import CampaignPlan, PlanChange, build_plan, diff_plan
 from domain.spec import SAMPLE_TEMPLATE_KEY, CampaignSpec
-from store import audit
 from services.guard import check
 from services.holidays import campaign_calendar
-from domain.assignment import AssignmentStatus
+from store import audit
 from store.models import Assignment, Campaign, Department, Phase, TaskTemplate
 
 
@@ -87,8 +87,15 @@ def launch(
     session: Session, spec: CampaignSpec, *, actor: Actor, at: dt.datetime, source_path: str | None = None
 ) -> LaunchReport:
     """Create or reconcile; the caller commits (or, for a dry run, lets the unit of work roll back)."""
-    check(can_administer(actor), actor=actor, at=at, action="campaign.launch", entity="campaign",
-          entity_key=spec.id, label="启动或变更专项行动")
+    check(
+        can_administer(actor),
+        actor=actor,
+        at=at,
+        action="campaign.launch",
+        entity="campaign",
+        entity_key=spec.id,
+        label="启动或变更专项行动",
+    )
     plan = build_plan(spec, campaign_calendar(spec))
     campaign = session.scalar(select(Campaign).where(Campaign.code == spec.id))
     created = campaign is None
@@ -106,14 +113,18 @@ def launch(
     added_depts, retired = _sync_departments(session, campaign.id, spec)
     phase_ids = _sync_phases(session, campaign.id, spec)
     template_ids = _sync_templates(session, campaign.id, plan, phase_ids)
-    dept_ids = dict(session.execute(select(Department.code, Department.id).where(Department.campaign_id == campaign.id)).all())
-    report = _sync_assignments(session, campaign.id, plan, template_ids, dept_ids, phase_ids)
-    report = LaunchReport(
-        spec.id, created, tuple(added_depts), tuple(retired), *report
+    dept_ids = dict(
+        session.execute(select(Department.code, Department.id).where(Department.campaign_id == campaign.id)).all()
     )
+    report = _sync_assignments(session, campaign.id, plan, template_ids, dept_ids, phase_ids)
+    report = LaunchReport(spec.id, created, tuple(added_depts), tuple(retired), *report)
     audit.record(
-        session, at=at, actor=actor, action="campaign.launch" if created else "campaign.apply",
-        entity="campaign", entity_key=spec.id,
+        session,
+        at=at,
+        actor=actor,
+        action="campaign.launch" if created else "campaign.apply",
+        entity="campaign",
+        entity_key=spec.id,
         after={"sha256": campaign.spec_sha256, "source": source_path, "summary": report.lines()},
     )
     return report
@@ -147,7 +158,7 @@ def _sync_phases(session: Session, campaign_id: int, spec: CampaignSpec) -> dict
     for i, p in enumerate(spec.phases):
         row = existing.get(p.key)
         if row is None:
-            row = Phase(campaign_id=campaign_id, key=p.key, state="pending")
+            row = Phase(campaign_id=campaign_id, key=p.key, state=PhaseState.pending.value)
             session.add(row)
             existing[p.key] = row
         row.kind, row.title, row.start_on, row.end_on, row.ordinal = p.kind.value, p.label, p.start, p.end, i
@@ -155,7 +166,9 @@ def _sync_phases(session: Session, campaign_id: int, spec: CampaignSpec) -> dict
     return {k: row.id for k, row in existing.items()}
 
 
-def _sync_templates(session: Session, campaign_id: int, plan: CampaignPlan, phase_ids: dict[str, int]) -> dict[str, int]:
+def _sync_templates(
+    session: Session, campaign_id: int, plan: CampaignPlan, phase_ids: dict[str, int]
+) -> dict[str, int]:
     existing = {t.key: t for t in session.scalars(select(TaskTemplate).where(TaskTemplate.campaign_id == campaign_id))}
     for t in plan.templates:
         row = existing.get(t.key)
@@ -181,11 +194,20 @@ def _sync_assignments(
     template_keys = {v: k for k, v in template_ids.items()}
     dept_codes = {v: k for k, v in dept_ids.items()}
     rows = session.execute(
-        select(Assignment.id, Assignment.template_id, Assignment.department_id, Assignment.period,
-               Assignment.due_on, Assignment.status)
-        .where(Assignment.campaign_id == campaign_id, Assignment.status != AssignmentStatus.cancelled.value,
-               Assignment.template_id.not_in(  # the tick's sample assignments are not the YAML's to change
-                   [tid for key, tid in template_ids.items() if key == SAMPLE_TEMPLATE_KEY]))
+        select(
+            Assignment.id,
+            Assignment.template_id,
+            Assignment.department_id,
+            Assignment.period,
+            Assignment.due_on,
+            Assignment.status,
+        ).where(
+            Assignment.campaign_id == campaign_id,
+            Assignment.status != AssignmentStatus.cancelled.value,
+            Assignment.template_id.not_in(  # the tick's sample assignments are not the YAML's to change
+                [tid for key, tid in template_ids.items() if key == SAMPLE_TEMPLATE_KEY]
+            ),
+        )
     ).all()
     stored = {(template_keys[r.template_id], dept_codes[r.department_id], r.period): r for r in rows}
     change: PlanChange = diff_plan({k: r.due_on for k, r in stored.items()}, plan)
@@ -228,8 +250,13 @@ def _sync_assignments(
         session.execute(
             update(Assignment)
             .where(Assignment.id == stored[key].id)
-            .values(due_on=a.due_on, nominal_due_on=a.nominal_due_on, opens_on=a.opens_on,
-                    phase_id=phase_ids[a.phase_key], is_lead=a.is_lead)
+            .values(
+                due_on=a.due_on,
+                nominal_due_on=a.nominal_due_on,
+                opens_on=a.opens_on,
+                phase_id=phase_ids[a.phase_key],
+                is_lead=a.is_lead,
+            )
         )
     moved = tuple((k[0], k[1], k[2], str(old), str(new)) for k, old, new in change.moved)
     session.flush()

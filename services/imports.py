@@ -16,7 +16,8 @@ before anything is written, and any bad row rejects the file with every bad row 
   departments again.
 - users: services.users.add_user for new usernames (an empty 初始密码 gets a generated one, returned
   once in `passwords`), update_user for existing ones (their password is left alone).
-- projects: services.projects (the register; a department may import its own projects).
+- projects: the register, upserted here by project code (a department may import its own projects;
+  services.projects.import_projects is this import under the register's name).
 - leads: services.leads.intake_lead, then assign_lead to the 承办部门 with the row's time limit
   (default 15 working days). A code already in the campaign with the same content is left as it
   is; with different content the row is rejected (a lead being handled is changed in the app).
@@ -38,17 +39,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.access import Actor, Role, can_administer
+from domain.errors import Invalid, RowsRejected, SpecInvalid
+from domain.localtime import local_day
 from domain.spec import CampaignSpec, Contact
 from domain.spec import Department as SpecDepartment
 from exchange.errors import ImportProblem, ImportRejected, RowError
 from exchange.parsing import key_form
-from exchange.rows import LEAD_SOURCE_LABELS, DepartmentRow, LeadRow, UserRow
+from exchange.rows import DepartmentRow, LeadRow, ProjectRow, UserRow
 from exchange.tabular import import_numbered, template_xlsx
-from store import audit
-from services.campaigns import get_campaign, spec_digest, stored_spec
-from domain.errors import Invalid, RowsRejected
+from services.campaigns import get_campaign, launch, spec_digest, stored_spec
 from services.guard import check, fail
-from services.submissions import local_day
+from services.leads import assign_lead, intake_lead
+from services.spec_files import parse_spec, plain_message, spec_to_yaml
+from services.users import add_user, check_user_fields, update_user
+from store import audit
 from store.models import Campaign, Department, Lead, Project, User
 
 KINDS = ("departments", "users", "projects", "leads")
@@ -56,7 +60,7 @@ KIND_LABELS = {"departments": "部门", "users": "用户", "projects": "项目�
 DEFAULT_LEAD_WORKING_DAYS = 15
 Numbered = list[tuple[int, Any]]
 
-__all__ = ["KINDS", "KIND_LABELS", "ImportReport", "import_file", "template", "template_filename"]
+__all__ = ["KINDS", "KIND_LABELS", "ImportReport", "apply_register", "import_file", "template", "template_filename"]
 
 
 @dataclass(frozen=True)
@@ -83,11 +87,9 @@ def _action(kind: str) -> tuple[str, str]:
 
 def template(kind: str) -> bytes:
     """The blank .xlsx template of a kind: Chinese headers (required ones red), dropdowns, a 说明 sheet."""
-    from services.problems import CATEGORIES
-
     if kind not in KINDS:
         raise Invalid(f"导入类型 {kind!r} 无效，可选：{'、'.join(f'{k}（{v}）' for k, v in KIND_LABELS.items())}")
-    return template_xlsx(kind, problem_categories=CATEGORIES if kind == "leads" else None)
+    return template_xlsx(kind)
 
 
 def template_filename(kind: str) -> str:
@@ -114,10 +116,21 @@ def import_file(
         except Invalid as exc:
             fail(exc, actor=actor, at=at, action=action, entity=entity, entity_key=key)
     allowed = can_administer(actor) or (kind == "projects" and actor.role == Role.department)
-    reason = ("只有牵头办公室和责任部门可以导入项目台账。" if kind == "projects"
-              else f"{KIND_LABELS[kind]}由牵头办公室统一导入。")
-    check(allowed, actor=actor, at=at, action=action, entity=entity, entity_key=key,
-          label=f"导入{KIND_LABELS[kind]}", reason=reason)
+    reason = (
+        "只有牵头办公室和责任部门可以导入项目台账。"
+        if kind == "projects"
+        else f"{KIND_LABELS[kind]}由牵头办公室统一导入。"
+    )
+    check(
+        allowed,
+        actor=actor,
+        at=at,
+        action=action,
+        entity=entity,
+        entity_key=key,
+        label=f"导入{KIND_LABELS[kind]}",
+        reason=reason,
+    )
     try:
         campaign = get_campaign(session, campaign_code)
     except LookupError as exc:
@@ -127,9 +140,20 @@ def import_file(
     plan = _PLANS[kind](ctx, rows)  # the service's own rules, on every row that parsed
     ctx.reject(errors + plan.errors)  # every bad row of the file, named at once; nothing written
     report = plan.apply()
-    audit.record(session, at=at, actor=actor, action=action, entity=entity, entity_key=key,
-                 after={"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
-                        "codes": [_natural_key(r) for _, r in rows][:500]})
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_key=key,
+        after={
+            "added": report.added,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "codes": [_natural_key(r) for _, r in rows][:500],
+        },
+    )
     return report
 
 
@@ -156,34 +180,48 @@ class _Context:
 
     def departments(self) -> dict[str, Department]:
         """key_form(code) -> the campaign's active departments."""
-        return {key_form(d.code): d for d in self.session.scalars(select(Department).where(
-            Department.campaign_id == self.campaign.id, Department.active.is_(True)))}
+        return {
+            key_form(d.code): d
+            for d in self.session.scalars(
+                select(Department).where(Department.campaign_id == self.campaign.id, Department.active.is_(True))
+            )
+        }
 
     def read(self, kind: str, data: bytes | Path | str, sheet: str | None) -> tuple[Numbered, list[RowError]]:
         """(rows that validated, errors of the others); a file that cannot be read fails here."""
-        from services.problems import CATEGORIES
-
         context: dict[str, Any] = {"today": local_day(self.at)}
         if kind in ("users", "projects", "leads"):
             context["known_department_codes"] = [d.code for d in self.departments().values()]
         if kind == "leads":
-            context["known_project_codes"] = list(self.session.scalars(
-                select(Project.code).where(Project.campaign_id == self.campaign.id)))
-            context["problem_categories"] = CATEGORIES
+            context["known_project_codes"] = list(
+                self.session.scalars(select(Project.code).where(Project.campaign_id == self.campaign.id))
+            )
         try:
             return import_numbered(data, kind, filename=self.filename, sheet=sheet, context=context), []
         except ImportRejected as exc:
             return exc.valid, exc.errors
         except ImportProblem as exc:
-            fail(self.session, Invalid(str(exc)), actor=self.actor, at=self.at, action=self.action,
-                 entity=self.entity, entity_key=self.key)
+            fail(
+                Invalid(str(exc)),
+                actor=self.actor,
+                at=self.at,
+                action=self.action,
+                entity=self.entity,
+                entity_key=self.key,
+            )
 
     def reject(self, errors: list[RowError]) -> None:
         """Name every bad row and import nothing (the refusal is audited)."""
         if errors:
             rejected = ImportRejected(self.filename, errors)
-            fail(self.session, RowsRejected(str(rejected), rejected.errors), actor=self.actor, at=self.at,
-                 action=self.action, entity=self.entity, entity_key=self.key)
+            fail(
+                RowsRejected(str(rejected), rejected.errors),
+                actor=self.actor,
+                at=self.at,
+                action=self.action,
+                entity=self.entity,
+                entity_key=self.key,
+            )
 
 
 # --- departments: a new spec, applied like a changed YAML -----------------------------------------------
@@ -191,19 +229,22 @@ class _Context:
 
 def _spec_department(row: DepartmentRow, old: SpecDepartment | None) -> SpecDepartment:
     contact = old.contact if old else Contact()
-    return SpecDepartment.model_validate({
-        "code": old.code if old else row.code,
-        "name": row.name,
-        "kind": row.type,
-        "contact": {"name": row.contact_person or contact.name, "phone": row.phone or contact.phone,
-                    "email": row.email or contact.email},
-        "tags": list(row.tags) or list(old.tags if old else ()),
-    })
+    return SpecDepartment.model_validate(
+        {
+            "code": old.code if old else row.code,
+            "name": row.name,
+            "kind": row.type,
+            "contact": {
+                "name": row.contact_person or contact.name,
+                "phone": row.phone or contact.phone,
+                "email": row.email or contact.email,
+            },
+            "tags": list(row.tags) or list(old.tags if old else ()),
+        }
+    )
 
 
 def _validation_text(exc: ValidationError) -> str:
-    from services.spec_files import plain_message
-
     return "；".join(plain_message(e["msg"]) for e in exc.errors(include_url=False))
 
 
@@ -226,15 +267,19 @@ def _departments(ctx: _Context, rows: Numbered) -> _Plan:
         unchanged += old is not None and new == old
 
     def apply() -> ImportReport:
-        from services.campaigns import launch
-        from services.spec_files import SpecInvalid, parse_spec, spec_to_yaml
-
         try:
-            new_spec = CampaignSpec.model_validate({**spec.model_dump(), "departments": [
-                d.model_dump() for d in merged.values()]})
+            new_spec = CampaignSpec.model_validate(
+                {**spec.model_dump(), "departments": [d.model_dump() for d in merged.values()]}
+            )
         except ValidationError as exc:
-            fail(ctx.session, Invalid("导入后专项行动配置不成立：" + _validation_text(exc)), actor=ctx.actor,
-                 at=ctx.at, action=ctx.action, entity=ctx.entity, entity_key=ctx.key)
+            fail(
+                Invalid("导入后专项行动配置不成立：" + _validation_text(exc)),
+                actor=ctx.actor,
+                at=ctx.at,
+                action=ctx.action,
+                entity=ctx.entity,
+                entity_key=ctx.key,
+            )
         result = launch(ctx.session, new_spec, actor=ctx.actor, at=ctx.at, source_path=ctx.campaign.source_path)
         base = None
         if ctx.campaign.source_path:
@@ -244,8 +289,14 @@ def _departments(ctx: _Context, rows: Numbered) -> _Plan:
                     base = text  # the file still says what was running: edit it, keeping its comments
             except (OSError, UnicodeDecodeError, SpecInvalid):
                 base = None
-        return ImportReport("departments", added, updated, unchanged, spec_to_yaml(new_spec, base),
-                            tuple(result.lines()) if not result.unchanged else ())
+        return ImportReport(
+            "departments",
+            added,
+            updated,
+            unchanged,
+            spec_to_yaml(new_spec, base),
+            tuple(result.lines()) if not result.unchanged else (),
+        )
 
     return _Plan(errors, apply)
 
@@ -254,8 +305,6 @@ def _departments(ctx: _Context, rows: Numbered) -> _Plan:
 
 
 def _users(ctx: _Context, rows: Numbered) -> _Plan:
-    from services.users import add_user, check_user_fields, update_user
-
     s = ctx.session
     depts = ctx.departments()
     existing = {u.username: u for u in s.scalars(select(User).where(User.username.in_([r.username for _, r in rows])))}
@@ -264,8 +313,9 @@ def _users(ctx: _Context, rows: Numbered) -> _Plan:
     for number, row in rows:
         code = depts[key_form(row.department_code)].code if row.department_code else None
         try:
-            check_user_fields(s, username=row.username, display_name=row.full_name, role=row.role.value,
-                              department_code=code)
+            check_user_fields(
+                s, username=row.username, display_name=row.full_name, role=row.role.value, department_code=code
+            )
         except Invalid as exc:
             errors.append(RowError(row_number=number, column=None, message=str(exc)))
             continue
@@ -280,15 +330,36 @@ def _users(ctx: _Context, rows: Numbered) -> _Plan:
                 password = row.initial_password.get_secret_value() if row.initial_password else None
                 if password is None:
                     password = passwords[row.username] = secrets.token_urlsafe(9)
-                add_user(s, actor=ctx.actor, at=ctx.at, username=row.username, display_name=row.full_name,
-                         role=row.role.value, department_code=code, email=row.email, password=password)
+                add_user(
+                    s,
+                    actor=ctx.actor,
+                    at=ctx.at,
+                    username=row.username,
+                    display_name=row.full_name,
+                    role=row.role.value,
+                    department_code=code,
+                    email=row.email,
+                    password=password,
+                )
                 added += 1
             elif (user.display_name, user.role, user.department_code, user.email) == (
-                    row.full_name, row.role.value, code, row.email):
+                row.full_name,
+                row.role.value,
+                code,
+                row.email,
+            ):
                 unchanged += 1
             else:
-                update_user(s, actor=ctx.actor, at=ctx.at, username=row.username, display_name=row.full_name,
-                            role=row.role.value, department_code=code, email=row.email)
+                update_user(
+                    s,
+                    actor=ctx.actor,
+                    at=ctx.at,
+                    username=row.username,
+                    display_name=row.full_name,
+                    role=row.role.value,
+                    department_code=code,
+                    email=row.email,
+                )
                 updated += 1
         return ImportReport("users", added, updated, unchanged, passwords=passwords)
 
@@ -298,12 +369,66 @@ def _users(ctx: _Context, rows: Numbered) -> _Plan:
 # --- projects --------------------------------------------------------------------------------------------------
 
 
-def _projects(ctx: _Context, rows: Numbered) -> _Plan:
-    from services.projects import apply_register
+def apply_register(
+    session: Session,
+    *,
+    actor: Actor,
+    at: dt.datetime,
+    campaign: Campaign,
+    rows: Numbered,
+    departments: dict[str, Department],
+    entity_key: str,
+) -> tuple[int, int]:
+    """Upsert validated register rows (row number, ProjectRow) by project code; returns (added, updated).
 
+    `departments` maps key_form(code) to the campaign's departments. A department may only bring
+    its own projects: a foreign row refuses the whole file, naming the rows.
+    """
+    if actor.role == Role.department:
+        foreign = [n for n, r in rows if departments[key_form(r.regulator_code)].code != actor.department_code]
+        if foreign:
+            check(
+                False,
+                actor=actor,
+                at=at,
+                action="project.import",
+                entity="project_register",
+                entity_key=entity_key,
+                label="导入其他部门的项目",
+                reason="第 " + "、".join(str(n) for n in foreign) + " 行不属于本部门。",
+            )
+    existing = {p.code: p for p in session.scalars(select(Project).where(Project.campaign_id == campaign.id))}
+    added = updated = 0
+    for _n, r in rows:
+        row: ProjectRow = r
+        dept = departments[key_form(row.regulator_code)]
+        p = existing.get(row.code)
+        if p is None:
+            p = Project(campaign_id=campaign.id, code=row.code, sampled=False)
+            session.add(p)
+            existing[row.code] = p
+            added += 1
+        else:
+            updated += 1
+        p.name, p.department_id, p.tender_on = row.name, dept.id, row.tender_date
+        p.amount_wan = row.estimated_price_wan
+        p.winner = row.winning_bidder
+        p.bidders = "、".join(row.bidders)
+    session.flush()
+    return added, updated
+
+
+def _projects(ctx: _Context, rows: Numbered) -> _Plan:
     def apply() -> ImportReport:
-        added, updated = apply_register(ctx.session, actor=ctx.actor, at=ctx.at, campaign=ctx.campaign, rows=rows,
-                                        departments=ctx.departments(), entity_key=ctx.key)
+        added, updated = apply_register(
+            ctx.session,
+            actor=ctx.actor,
+            at=ctx.at,
+            campaign=ctx.campaign,
+            rows=rows,
+            departments=ctx.departments(),
+            entity_key=ctx.key,
+        )
         return ImportReport("projects", added, updated)
 
     return _Plan([], apply)
@@ -314,35 +439,64 @@ def _projects(ctx: _Context, rows: Numbered) -> _Plan:
 
 def _same_lead(lead: Lead, row: LeadRow) -> bool:
     return (lead.source, lead.received_on, lead.category, lead.summary) == (
-        LEAD_SOURCE_LABELS[row.source], row.received_on, row.category, row.summary)
+        row.source.value,
+        row.received_on,
+        row.category.value,
+        row.summary,
+    )
 
 
 def _leads(ctx: _Context, rows: Numbered) -> _Plan:
-    from services.leads import assign_lead, intake_lead
-
     s = ctx.session
-    existing = {key_form(lead.code): lead for lead in s.scalars(select(Lead).where(
-        Lead.campaign_id == ctx.campaign.id, Lead.code.in_([r.code for _, r in rows])))}
-    errors = [RowError(row_number=n, column="线索编号",
-                       message=f"线索编号「{r.code}」已存在且内容不同；已受理的线索请在系统中办理，不能用导入覆盖")
-              for n, r in rows if key_form(r.code) in existing and not _same_lead(existing[key_form(r.code)], r)]
+    existing = {
+        key_form(lead.code): lead
+        for lead in s.scalars(
+            select(Lead).where(Lead.campaign_id == ctx.campaign.id, Lead.code.in_([r.code for _, r in rows]))
+        )
+    }
+    errors = [
+        RowError(
+            row_number=n,
+            column="线索编号",
+            message=f"线索编号「{r.code}」已存在且内容不同；已受理的线索请在系统中办理，不能用导入覆盖",
+        )
+        for n, r in rows
+        if key_form(r.code) in existing and not _same_lead(existing[key_form(r.code)], r)
+    ]
 
     def apply() -> ImportReport:
         depts = ctx.departments()
-        projects = {key_form(c): c for c in s.scalars(select(Project.code).where(Project.campaign_id == ctx.campaign.id))}
+        projects = {
+            key_form(c): c for c in s.scalars(select(Project.code).where(Project.campaign_id == ctx.campaign.id))
+        }
         added = unchanged = 0
         for _n, row in rows:
             if key_form(row.code) in existing:
                 unchanged += 1
                 continue
-            lead = intake_lead(s, actor=ctx.actor, at=ctx.at, campaign_code=ctx.campaign.code,
-                               source=LEAD_SOURCE_LABELS[row.source], received_on=row.received_on,
-                               category=row.category, summary=row.summary,
-                               project_code=projects[key_form(row.project_code)] if row.project_code else None,
-                               reporter_name=row.reporter_name, reporter_phone=row.reporter_phone, code=row.code)
-            assign_lead(s, actor=ctx.actor, at=ctx.at, lead_id=lead.id, expected_version=lead.version,
-                        department_code=depts[key_form(row.handling_department_code)].code,
-                        working_days=row.time_limit_working_days or DEFAULT_LEAD_WORKING_DAYS)
+            lead = intake_lead(
+                s,
+                actor=ctx.actor,
+                at=ctx.at,
+                campaign_code=ctx.campaign.code,
+                source=row.source.value,
+                received_on=row.received_on,
+                category=row.category.value,
+                summary=row.summary,
+                project_code=projects[key_form(row.project_code)] if row.project_code else None,
+                reporter_name=row.reporter_name,
+                reporter_phone=row.reporter_phone,
+                code=row.code,
+            )
+            assign_lead(
+                s,
+                actor=ctx.actor,
+                at=ctx.at,
+                lead_id=lead.id,
+                expected_version=lead.version,
+                department_code=depts[key_form(row.handling_department_code)].code,
+                working_days=row.time_limit_working_days or DEFAULT_LEAD_WORKING_DAYS,
+            )
             added += 1
         return ImportReport("leads", added, 0, unchanged)
 
@@ -350,4 +504,8 @@ def _leads(ctx: _Context, rows: Numbered) -> _Plan:
 
 
 _PLANS: dict[str, Callable[[_Context, Numbered], _Plan]] = {
-    "departments": _departments, "users": _users, "projects": _projects, "leads": _leads}
+    "departments": _departments,
+    "users": _users,
+    "projects": _projects,
+    "leads": _leads,
+}

@@ -8,6 +8,7 @@ Reporter identities (举报人) are returned to the office only.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -16,18 +17,16 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from domain.access import Actor, Role, can_act_for_department, can_administer, can_read_confidential
-from store import audit
-from services.campaigns import get_campaign, stored_spec
 from domain.errors import Conflict, Invalid, NotFound
+from domain.lead import LEAD, LEAD_MEASURE, LEAD_SOURCE, LeadMeasure, LeadOutcome, LeadStatus
+from domain.localtime import local_day
+from domain.problem import PROBLEM_CATEGORY
+from services.campaigns import get_campaign, stored_spec
 from services.guard import check, department_scope, fail
 from services.holidays import campaign_calendar
-from services.submissions import local_day
+from store import audit
 from store.models import Campaign, Department, Lead
 
-SOURCES = ("举报", "核查发现", "大数据预警", "上级交办")
-OUTCOMES = ("查实", "不实")
-MEASURES = ("罚款", "取消投标资格", "列入黑名单", "移送公安机关", "移送纪检监察机关")
-STATUS_LABELS = {"received": "已受理", "assigned": "办理中", "reported": "待办结审核", "closed": "已办结"}
 STALE = "该线索已被他人更新，请刷新后再试"
 
 
@@ -70,17 +69,36 @@ class LeadFigures:
 def _dto(lead: Lead, campaign_code: str, dept_code: str | None, actor: Actor) -> LeadDTO:
     secret = can_read_confidential(actor)
     return LeadDTO(
-        lead.id, campaign_code, lead.code, lead.source, lead.received_on, lead.project_code, lead.category,
-        lead.summary, lead.reporter_name if secret else None, lead.reporter_phone if secret else None, dept_code,
-        lead.due_on, lead.status, lead.outcome, lead.enterprises_involved, lead.people_dealt_with,
-        Decimal(str(lead.fine_wan or 0)), [m for m in (lead.measures or "").split("、") if m], lead.closed_on,
+        lead.id,
+        campaign_code,
+        lead.code,
+        lead.source,
+        lead.received_on,
+        lead.project_code,
+        lead.category,
+        lead.summary,
+        lead.reporter_name if secret else None,
+        lead.reporter_phone if secret else None,
+        dept_code,
+        lead.due_on,
+        lead.status,
+        lead.outcome,
+        lead.enterprises_involved,
+        lead.people_dealt_with,
+        Decimal(str(lead.fine_wan or 0)),
+        [m for m in (lead.measures or "").split("、") if m],
+        lead.closed_on,
         lead.version,
     )
 
 
 def _load(session: Session, lead_id: int, *, for_update: bool = False) -> tuple[Lead, str, str | None]:
-    q = (select(Lead, Campaign.code, Department.code).join(Campaign, Campaign.id == Lead.campaign_id)
-         .outerjoin(Department, Department.id == Lead.department_id).where(Lead.id == lead_id))
+    q = (
+        select(Lead, Campaign.code, Department.code)
+        .join(Campaign, Campaign.id == Lead.campaign_id)
+        .outerjoin(Department, Department.id == Lead.department_id)
+        .where(Lead.id == lead_id)
+    )
     if for_update:
         q = q.with_for_update(of=Lead).execution_options(populate_existing=True)
     row = session.execute(q).first()
@@ -90,9 +108,17 @@ def _load(session: Session, lead_id: int, *, for_update: bool = False) -> tuple[
 
 
 def _state(lead: Lead, dept_code: str | None) -> dict:
-    return {"status": lead.status, "department": dept_code, "due_on": str(lead.due_on) if lead.due_on else None,
-            "outcome": lead.outcome, "measures": lead.measures, "fine_wan": str(lead.fine_wan or 0),
-            "enterprises": lead.enterprises_involved, "people": lead.people_dealt_with, "version": lead.version}
+    return {
+        "status": lead.status,
+        "department": dept_code,
+        "due_on": str(lead.due_on) if lead.due_on else None,
+        "outcome": lead.outcome,
+        "measures": lead.measures,
+        "fine_wan": str(lead.fine_wan or 0),
+        "enterprises": lead.enterprises_involved,
+        "people": lead.people_dealt_with,
+        "version": lead.version,
+    }
 
 
 def intake_lead(
@@ -111,14 +137,26 @@ def intake_lead(
     code: str | None = None,
 ) -> LeadDTO:
     key = f"{campaign_code}/{code or '?'}"
-    check(can_administer(actor), actor=actor, at=at, action="lead.intake", entity="lead", entity_key=key,
-          label="受理线索", reason="线索由牵头办公室统一受理。")
+    check(
+        can_administer(actor),
+        actor=actor,
+        at=at,
+        action="lead.intake",
+        entity="lead",
+        entity_key=key,
+        label="受理线索",
+        reason="线索由牵头办公室统一受理。",
+    )
     try:
         campaign = get_campaign(session, campaign_code)
-        if source not in SOURCES:
-            raise Invalid(f"线索来源「{source}」无效，可选：{'、'.join(SOURCES)}")
+        known_source = LEAD_SOURCE.parse(source or "")
+        if known_source is None:
+            raise Invalid(f"线索来源「{source}」无效，可选：{'、'.join(LEAD_SOURCE.choice_labels())}")
         if not (summary or "").strip() or not (category or "").strip():
             raise Invalid("线索的问题类别和内容摘要不能为空")
+        known_category = PROBLEM_CATEGORY.parse(category)
+        if known_category is None:
+            raise Invalid(f"问题类别「{category}」无效，可选：{'、'.join(PROBLEM_CATEGORY.choice_labels())}")
         if received_on > local_day(at):
             raise Invalid("收到日期不能晚于今天")
         if code is None:
@@ -130,28 +168,68 @@ def intake_lead(
         fail(exc, actor=actor, at=at, action="lead.intake", entity="lead", entity_key=key)
     except LookupError as exc:
         fail(NotFound(str(exc)), actor=actor, at=at, action="lead.intake", entity="lead", entity_key=key)
-    lead = Lead(campaign_id=campaign.id, code=code, source=source, received_on=received_on,
-                project_code=project_code or None, category=category.strip(), summary=summary.strip(),
-                reporter_name=reporter_name or None, reporter_phone=reporter_phone or None, status="received",
-                enterprises_involved=0, people_dealt_with=0, fine_wan=0, measures="")
+    source, category = known_source.value, known_category.value
+    lead = Lead(
+        campaign_id=campaign.id,
+        code=code,
+        source=source,
+        received_on=received_on,
+        project_code=project_code or None,
+        category=category,
+        summary=summary.strip(),
+        reporter_name=reporter_name or None,
+        reporter_phone=reporter_phone or None,
+        status=LeadStatus.received.value,
+        enterprises_involved=0,
+        people_dealt_with=0,
+        fine_wan=0,
+        measures="",
+    )
     session.add(lead)
     session.flush()
     # The audit trail is readable by more people than the office: reporter identity stays out of it.
-    audit.record(session, at=at, actor=actor, action="lead.intake", entity="lead", entity_key=f"{campaign_code}/{code}",
-                 after={"source": source, "category": category, "received_on": str(received_on),
-                        "reporter": "（保密）" if reporter_name or reporter_phone else None})
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="lead.intake",
+        entity="lead",
+        entity_key=f"{campaign_code}/{code}",
+        after={
+            "source": source,
+            "category": category,
+            "received_on": str(received_on),
+            "reporter": "（保密）" if reporter_name or reporter_phone else None,
+        },
+    )
     return _dto(lead, campaign_code, None, actor)
 
 
-def list_leads(session: Session, *, actor: Actor, campaign_code: str, department_code: str | None = None,
-               status: str | None = None, at: dt.datetime | None = None) -> list[LeadDTO]:
+def list_leads(
+    session: Session,
+    *,
+    actor: Actor,
+    campaign_code: str,
+    department_code: str | None = None,
+    status: str | None = None,
+    at: dt.datetime | None = None,
+) -> list[LeadDTO]:
     """Office and leaders see every lead; a department only those assigned to it."""
-    department_code = department_scope(actor=actor, at=at, action="lead.list", campaign_code=campaign_code,
-                                       department_code=department_code, what="线索",
-                                       reason="责任部门只能查看交办本部门的线索。")
+    department_code = department_scope(
+        actor=actor,
+        at=at,
+        action="lead.list",
+        campaign_code=campaign_code,
+        department_code=department_code,
+        what="线索",
+        reason="责任部门只能查看交办本部门的线索。",
+    )
     campaign = get_campaign(session, campaign_code)
-    q = (select(Lead, Department.code).outerjoin(Department, Department.id == Lead.department_id)
-         .where(Lead.campaign_id == campaign.id))
+    q = (
+        select(Lead, Department.code)
+        .outerjoin(Department, Department.id == Lead.department_id)
+        .where(Lead.campaign_id == campaign.id)
+    )
     if department_code:
         q = q.where(Department.code == department_code)
     if status:
@@ -165,12 +243,34 @@ def get_lead(session: Session, *, actor: Actor, lead_id: int, at: dt.datetime | 
     except NotFound as exc:
         fail(exc, actor=actor, at=at, action="lead.read", entity="lead", entity_key=str(lead_id))
     allowed = actor.role != Role.department or (dcode is not None and dcode == actor.department_code)
-    check(allowed, actor=actor, at=at, action="lead.read", entity="lead", entity_key=f"{ccode}/{lead.code}",
-          label="查看未交办本部门的线索", reason="责任部门只能查看交办本部门的线索。")
+    check(
+        allowed,
+        actor=actor,
+        at=at,
+        action="lead.read",
+        entity="lead",
+        entity_key=f"{ccode}/{lead.code}",
+        label="查看未交办本部门的线索",
+        reason="责任部门只能查看交办本部门的线索。",
+    )
     return _dto(lead, ccode, dcode, actor)
 
 
-def _change(session, *, actor, at, lead_id, expected_version, action, label, allowed_fn, from_status, apply):  # noqa: ANN001, ANN202
+def _change(
+    session: Session,
+    *,
+    actor: Actor,
+    at: dt.datetime,
+    lead_id: int,
+    expected_version: int,
+    action: str,
+    label: str,
+    allowed_fn: Callable[[str | None], bool],
+    target: LeadStatus,
+    apply: Callable[[Lead, str], str | None],
+) -> LeadDTO:
+    """Load and lock the lead, check the actor, the version and that LEAD allows the move to `target`;
+    apply the change and audit it."""
     try:
         lead, ccode, dcode = _load(session, lead_id, for_update=True)
     except NotFound as exc:
@@ -180,111 +280,193 @@ def _change(session, *, actor, at, lead_id, expected_version, action, label, all
     try:
         if lead.version != expected_version:
             raise Conflict(STALE)
-        if lead.status not in from_status:
-            raise Invalid(f"该线索当前为「{STATUS_LABELS.get(lead.status, lead.status)}」，不能{label}")
+        if not LEAD.allows(lead.status, target):
+            raise Invalid(f"该线索当前为「{LEAD.label(lead.status)}」，不能{label}")
         before = _state(lead, dcode)
         dcode = apply(lead, ccode) or dcode
     except (Conflict, Invalid) as exc:
         fail(exc, actor=actor, at=at, action=action, entity="lead", entity_key=key)
     try:
         session.flush()
-    except StaleDataError:
-        session.rollback()
+    except StaleDataError:  # the unit of work rolls the whole request back
         fail(Conflict(STALE), actor=actor, at=at, action=action, entity="lead", entity_key=key)
-    audit.record(session, at=at, actor=actor, action=action, entity="lead", entity_key=key, before=before,
-                 after=_state(lead, dcode))
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action=action,
+        entity="lead",
+        entity_key=key,
+        before=before,
+        after=_state(lead, dcode),
+    )
     return _dto(lead, ccode, dcode, actor)
 
 
-def assign_lead(session: Session, *, actor: Actor, at: dt.datetime, lead_id: int, expected_version: int,
-                department_code: str, working_days: int) -> LeadDTO:
+def assign_lead(
+    session: Session,
+    *,
+    actor: Actor,
+    at: dt.datetime,
+    lead_id: int,
+    expected_version: int,
+    department_code: str,
+    working_days: int,
+) -> LeadDTO:
     """Hand a lead to a department with a limit in working days from the day it is assigned."""
 
     def apply(lead: Lead, ccode: str) -> str:
         if not isinstance(working_days, int) or working_days < 1 or working_days > 250:
             raise Invalid("办理时限应为 1–250 个工作日")
         campaign = get_campaign(session, ccode)
-        dept = session.scalar(select(Department).where(Department.campaign_id == campaign.id,
-                                                       Department.code == department_code))
+        dept = session.scalar(
+            select(Department).where(Department.campaign_id == campaign.id, Department.code == department_code)
+        )
         if dept is None:
             raise Invalid(f"部门代码 {department_code!r} 不在本专项行动中")
         cal = campaign_calendar(stored_spec(campaign))
-        lead.department_id, lead.status = dept.id, "assigned"
+        lead.department_id, lead.status = dept.id, LeadStatus.assigned.value
         lead.due_on = cal.add_workdays(local_day(at), working_days)
         return dept.code
 
-    return _change(session, actor=actor, at=at, lead_id=lead_id, expected_version=expected_version,
-                   action="lead.assign", label="交办线索", allowed_fn=lambda _d: can_administer(actor),
-                   from_status=("received", "assigned"), apply=apply)
+    return _change(
+        session,
+        actor=actor,
+        at=at,
+        lead_id=lead_id,
+        expected_version=expected_version,
+        action="lead.assign",
+        label="交办线索",
+        allowed_fn=lambda _d: can_administer(actor),
+        target=LeadStatus.assigned,
+        apply=apply,
+    )
 
 
-def _outcome(lead: Lead, outcome: str, measures: list[str] | tuple[str, ...], fine_wan, enterprises: int,  # noqa: ANN001
-             people: int) -> None:
-    if outcome not in OUTCOMES:
-        raise Invalid(f"办理结果应为 {'或'.join(OUTCOMES)}")
-    bad = [m for m in measures if m not in MEASURES]
+def _outcome(
+    lead: Lead,
+    outcome: str,
+    measures: list[str] | tuple[str, ...],
+    fine_wan: Decimal | float | str,
+    enterprises: int,
+    people: int,
+) -> None:
+    try:
+        found = LeadOutcome(outcome)
+    except ValueError:
+        raise Invalid(f"办理结果应为 {'或'.join(o.value for o in LeadOutcome)}") from None
+    bad = [m for m in measures if m not in set(LeadMeasure)]
     if bad:
-        raise Invalid(f"处理措施「{'、'.join(bad)}」无效，可选：{'、'.join(MEASURES)}")
+        raise Invalid(f"处理措施「{'、'.join(bad)}」无效，可选：{'、'.join(LEAD_MEASURE.choice_labels())}")
     try:
         fine = Decimal(str(fine_wan or 0)).quantize(Decimal("0.01"))
     except InvalidOperation:
         raise Invalid("罚款金额（万元）不是有效数字") from None
     if fine < 0 or enterprises < 0 or people < 0:
         raise Invalid("罚款金额、涉及企业数和处理人数不能为负数")
-    if fine > 0 and "罚款" not in measures:
-        raise Invalid("填写了罚款金额，请在处理措施中选择“罚款”")
-    if outcome == "不实" and (measures or fine or people):
-        raise Invalid("经核查不实的线索不应有处理措施")
+    if fine > 0 and LeadMeasure.fine not in measures:
+        raise Invalid(f"填写了罚款金额，请在处理措施中选择“{LeadMeasure.fine.value}”")
+    if found == LeadOutcome.unfounded and (measures or fine or people):
+        raise Invalid(f"经核查{LeadOutcome.unfounded.value}的线索不应有处理措施")
     lead.outcome, lead.measures, lead.fine_wan = outcome, "、".join(dict.fromkeys(measures)), fine
     lead.enterprises_involved, lead.people_dealt_with = enterprises, people
 
 
-def report_outcome(session: Session, *, actor: Actor, at: dt.datetime, lead_id: int, expected_version: int,
-                   outcome: str, measures: list[str] | tuple[str, ...] = (), fine_wan: Decimal | float | str = 0,
-                   enterprises_involved: int = 0, people_dealt_with: int = 0) -> LeadDTO:
+def report_outcome(
+    session: Session,
+    *,
+    actor: Actor,
+    at: dt.datetime,
+    lead_id: int,
+    expected_version: int,
+    outcome: str,
+    measures: list[str] | tuple[str, ...] = (),
+    fine_wan: Decimal | float | str = 0,
+    enterprises_involved: int = 0,
+    people_dealt_with: int = 0,
+) -> LeadDTO:
     """The department handling the lead reports what it found and did; the office then closes it."""
 
     def apply(lead: Lead, _ccode: str) -> None:
         _outcome(lead, outcome, measures, fine_wan, enterprises_involved, people_dealt_with)
-        lead.status = "reported"
+        lead.status = LeadStatus.reported.value
 
-    return _change(session, actor=actor, at=at, lead_id=lead_id, expected_version=expected_version,
-                   action="lead.report", label="报送线索办理结果",
-                   allowed_fn=lambda d: d is not None and can_act_for_department(actor, d),
-                   from_status=("assigned",), apply=apply)
+    return _change(
+        session,
+        actor=actor,
+        at=at,
+        lead_id=lead_id,
+        expected_version=expected_version,
+        action="lead.report",
+        label="报送线索办理结果",
+        allowed_fn=lambda d: d is not None and can_act_for_department(actor, d),
+        target=LeadStatus.reported,
+        apply=apply,
+    )
 
 
-def close_lead(session: Session, *, actor: Actor, at: dt.datetime, lead_id: int, expected_version: int,
-               outcome: str | None = None, measures: list[str] | tuple[str, ...] = (),
-               fine_wan: Decimal | float | str = 0, enterprises_involved: int = 0,
-               people_dealt_with: int = 0) -> LeadDTO:
+def close_lead(
+    session: Session,
+    *,
+    actor: Actor,
+    at: dt.datetime,
+    lead_id: int,
+    expected_version: int,
+    outcome: str | None = None,
+    measures: list[str] | tuple[str, ...] = (),
+    fine_wan: Decimal | float | str = 0,
+    enterprises_involved: int = 0,
+    people_dealt_with: int = 0,
+) -> LeadDTO:
     """Office closes a reported lead (outcome as reported), or an assigned one giving the outcome."""
 
     def apply(lead: Lead, _ccode: str) -> None:
-        if lead.status == "assigned" or outcome is not None:
+        if lead.status == LeadStatus.assigned or outcome is not None:
             if outcome is None:
-                raise Invalid("办结尚未报送结果的线索时须填写办理结果（查实 / 不实）")
+                raise Invalid(f"办结尚未报送结果的线索时须填写办理结果（{' / '.join(o.value for o in LeadOutcome)}）")
             _outcome(lead, outcome, measures, fine_wan, enterprises_involved, people_dealt_with)
-        lead.status, lead.closed_on = "closed", local_day(at)
+        lead.status, lead.closed_on = LeadStatus.closed.value, local_day(at)
 
-    return _change(session, actor=actor, at=at, lead_id=lead_id, expected_version=expected_version,
-                   action="lead.close", label="办结线索", allowed_fn=lambda _d: can_administer(actor),
-                   from_status=("assigned", "reported"), apply=apply)
+    return _change(
+        session,
+        actor=actor,
+        at=at,
+        lead_id=lead_id,
+        expected_version=expected_version,
+        action="lead.close",
+        label="办结线索",
+        allowed_fn=lambda _d: can_administer(actor),
+        target=LeadStatus.closed,
+        apply=apply,
+    )
 
 
-def lead_figures(session: Session, *, actor: Actor, campaign_code: str, department_code: str | None = None,
-                 at: dt.datetime | None = None) -> LeadFigures:
+def lead_figures(
+    session: Session,
+    *,
+    actor: Actor,
+    campaign_code: str,
+    department_code: str | None = None,
+    at: dt.datetime | None = None,
+) -> LeadFigures:
     if actor.role == Role.department:
         if department_code is not None and department_code != actor.department_code:
-            check(False, actor=actor, at=at, action="lead.figures", entity="department",
-                  entity_key=f"{campaign_code}/{department_code}", label=f"查看部门 {department_code} 的线索统计")
+            check(
+                False,
+                actor=actor,
+                at=at,
+                action="lead.figures",
+                entity="department",
+                entity_key=f"{campaign_code}/{department_code}",
+                label=f"查看部门 {department_code} 的线索统计",
+            )
         department_code = actor.department_code
     campaign = get_campaign(session, campaign_code)
-    closed = Lead.status == "closed"
+    closed = Lead.status == LeadStatus.closed.value
     q = select(
         func.count(Lead.id),
         func.count(Lead.id).filter(closed),
-        func.count(Lead.id).filter(closed, Lead.outcome == "查实"),
+        func.count(Lead.id).filter(closed, Lead.outcome == LeadOutcome.confirmed.value),
         func.coalesce(func.sum(Lead.enterprises_involved).filter(closed), 0),
         func.coalesce(func.sum(Lead.people_dealt_with).filter(closed), 0),
         func.coalesce(func.sum(Lead.fine_wan).filter(closed), 0),
@@ -292,5 +474,6 @@ def lead_figures(session: Session, *, actor: Actor, campaign_code: str, departme
     if department_code:
         q = q.join(Department, Department.id == Lead.department_id).where(Department.code == department_code)
     r = session.execute(q).one()
-    return LeadFigures(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]),
-                       Decimal(str(r[5])).quantize(Decimal("0.01")))
+    return LeadFigures(
+        int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), Decimal(str(r[5])).quantize(Decimal("0.01"))
+    )

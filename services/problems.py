@@ -19,19 +19,23 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from domain.access import Actor, can_act_for_department, can_administer, can_read_department
+from domain.errors import Conflict, Invalid, NotFound
+from domain.localtime import local_day
+from domain.problem import (
+    EVENT_MOVES,
+    HANDLING_CLASS,
+    PROBLEM,
+    PROBLEM_CATEGORY,
+    ProblemStatus,
+)
+from domain.problem import ProblemEvent as Event
 from services import attachments as att
-from store import audit
 from services.attachments import AttachmentDTO, Upload
 from services.campaigns import get_campaign
-from domain.errors import Conflict, Invalid, NotFound
 from services.guard import check, department_scope, fail
-from services.submissions import local_day
-from store.models import Attachment, Department, Phase, Problem, ProblemEvent
+from store import audit
+from store.models import Attachment, Campaign, Department, Phase, Problem, ProblemEvent
 
-CATEGORIES = ("规避招标", "围标串标", "弄虚作假", "转包/违法分包", "转包", "违法分包", "评标专家违规", "代理机构违规",
-              "插手干预", "其他")
-HANDLING_CLASSES = ("立行立改", "限时整改", "制定时间表路线图")
-STATUS_LABELS = {"open": "整改中", "closing": "待销号审核", "closed": "已销号"}
 STALE = "该问题已被他人更新，请刷新后再试"
 
 
@@ -67,29 +71,51 @@ class ProblemEventDTO:
 
 
 def _dto(p: Problem, campaign_code: str, dept: Department) -> ProblemDTO:
-    return ProblemDTO(p.id, campaign_code, p.code, dept.code, dept.name, p.phase_key, p.project_code, p.category,
-                      p.description, p.responsible_person, p.measure, p.handling_class, p.deadline_on, p.status,
-                      bool(p.rebound), p.found_on, p.closed_on, p.version)
+    return ProblemDTO(
+        p.id,
+        campaign_code,
+        p.code,
+        dept.code,
+        dept.name,
+        p.phase_key,
+        p.project_code,
+        p.category,
+        p.description,
+        p.responsible_person,
+        p.measure,
+        p.handling_class,
+        p.deadline_on,
+        p.status,
+        bool(p.rebound),
+        p.found_on,
+        p.closed_on,
+        p.version,
+    )
 
 
 def _load(session: Session, problem_id: int, *, for_update: bool = False) -> tuple[Problem, ProblemDTO]:
-    q = select(Problem, Department).join(Department, Department.id == Problem.department_id).where(
-        Problem.id == problem_id)
+    q = (
+        select(Problem, Department)
+        .join(Department, Department.id == Problem.department_id)
+        .where(Problem.id == problem_id)
+    )
     if for_update:
         q = q.with_for_update(of=Problem).execution_options(populate_existing=True)
     row = session.execute(q).first()
     if row is None:
         raise NotFound(f"没有编号为 {problem_id} 的问题")
     p, dept = row
-    from store.models import Campaign
-
     code = session.scalar(select(Campaign.code).where(Campaign.id == p.campaign_id))
     return p, _dto(p, code, dept)
 
 
 def _state(p: Problem) -> dict:
-    return {"status": p.status, "rebound": bool(p.rebound), "version": p.version,
-            "closed_on": str(p.closed_on) if p.closed_on else None}
+    return {
+        "status": p.status,
+        "rebound": bool(p.rebound),
+        "version": p.version,
+        "closed_on": str(p.closed_on) if p.closed_on else None,
+    }
 
 
 def record_problem(
@@ -112,21 +138,31 @@ def record_problem(
 ) -> ProblemDTO:
     """Office records problems of any department (verification, review); a department its own (self-check)."""
     key = f"{campaign_code}/{code or '?'}"
-    check(can_administer(actor) or can_act_for_department(actor, department_code), actor=actor, at=at,
-          action="problem.record", entity="problem", entity_key=key,
-          label=f"为部门 {department_code} 登记问题", reason="责任部门只能登记本部门的问题。")
+    check(
+        can_administer(actor) or can_act_for_department(actor, department_code),
+        actor=actor,
+        at=at,
+        action="problem.record",
+        entity="problem",
+        entity_key=key,
+        label=f"为部门 {department_code} 登记问题",
+        reason="责任部门只能登记本部门的问题。",
+    )
     try:
         campaign = get_campaign(session, campaign_code)
-        dept = session.scalar(select(Department).where(Department.campaign_id == campaign.id,
-                                                       Department.code == department_code))
+        dept = session.scalar(
+            select(Department).where(Department.campaign_id == campaign.id, Department.code == department_code)
+        )
         if dept is None:
             raise Invalid(f"部门代码 {department_code!r} 不在本专项行动中")
         if session.scalar(select(Phase.id).where(Phase.campaign_id == campaign.id, Phase.key == phase_key)) is None:
             raise Invalid(f"阶段 {phase_key!r} 不在本专项行动中")
-        if category not in CATEGORIES:
-            raise Invalid(f"问题类别「{category}」无效，可选：{'、'.join(CATEGORIES)}")
-        if handling_class not in HANDLING_CLASSES:
-            raise Invalid(f"整改方式「{handling_class}」无效，可选：{'、'.join(HANDLING_CLASSES)}")
+        known_category = PROBLEM_CATEGORY.parse(category or "")
+        if known_category is None:
+            raise Invalid(f"问题类别「{category}」无效，可选：{'、'.join(PROBLEM_CATEGORY.choice_labels())}")
+        known_handling = HANDLING_CLASS.parse(handling_class or "")
+        if known_handling is None:
+            raise Invalid(f"整改方式「{handling_class}」无效，可选：{'、'.join(HANDLING_CLASS.choice_labels())}")
         if not (description or "").strip():
             raise Invalid("问题描述不能为空")
         found = found_on or local_day(at)
@@ -143,22 +179,47 @@ def record_problem(
     except Invalid as exc:
         fail(exc, actor=actor, at=at, action="problem.record", entity="problem", entity_key=key)
     except LookupError as exc:
-        fail(NotFound(str(exc)), actor=actor, at=at, action="problem.record", entity="problem",
-             entity_key=key)
-    p = Problem(campaign_id=campaign.id, code=code, department_id=dept.id, phase_key=phase_key,
-                project_code=project_code or None, category=category, description=description.strip(),
-                responsible_person=responsible_person or None, measure=measure or None,
-                handling_class=handling_class, deadline_on=deadline_on, status="open", rebound=False,
-                found_on=found, closed_on=None)
+        fail(NotFound(str(exc)), actor=actor, at=at, action="problem.record", entity="problem", entity_key=key)
+    category, handling_class = known_category.value, known_handling.value
+    p = Problem(
+        campaign_id=campaign.id,
+        code=code,
+        department_id=dept.id,
+        phase_key=phase_key,
+        project_code=project_code or None,
+        category=category,
+        description=description.strip(),
+        responsible_person=responsible_person or None,
+        measure=measure or None,
+        handling_class=handling_class,
+        deadline_on=deadline_on,
+        status=ProblemStatus.open.value,
+        rebound=False,
+        found_on=found,
+        closed_on=None,
+    )
     session.add(p)
     session.flush()
-    session.add(ProblemEvent(problem_id=p.id, at=at, actor=actor.username, action="found", note=description.strip()))
+    session.add(
+        ProblemEvent(problem_id=p.id, at=at, actor=actor.username, action=Event.found.value, note=description.strip())
+    )
     session.flush()
     dto = _dto(p, campaign_code, dept)
-    audit.record(session, at=at, actor=actor, action="problem.record", entity="problem",
-                 entity_key=f"{campaign_code}/{code}",
-                 after={"department": department_code, "category": category, "handling_class": handling_class,
-                        "deadline_on": str(deadline_on), "project_code": project_code})
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="problem.record",
+        entity="problem",
+        entity_key=f"{campaign_code}/{code}",
+        after={
+            "department": department_code,
+            "category": category,
+            "handling_class": handling_class,
+            "deadline_on": str(deadline_on),
+            "project_code": project_code,
+        },
+    )
     return dto
 
 
@@ -171,12 +232,21 @@ def list_problems(
     status: str | None = None,
     at: dt.datetime | None = None,
 ) -> list[ProblemDTO]:
-    department_code = department_scope(actor=actor, at=at, action="problem.list", campaign_code=campaign_code,
-                                       department_code=department_code, what="问题台账",
-                                       reason="责任部门只能查看本部门的问题。")
+    department_code = department_scope(
+        actor=actor,
+        at=at,
+        action="problem.list",
+        campaign_code=campaign_code,
+        department_code=department_code,
+        what="问题台账",
+        reason="责任部门只能查看本部门的问题。",
+    )
     campaign = get_campaign(session, campaign_code)
-    q = (select(Problem, Department).join(Department, Department.id == Problem.department_id)
-         .where(Problem.campaign_id == campaign.id))
+    q = (
+        select(Problem, Department)
+        .join(Department, Department.id == Problem.department_id)
+        .where(Problem.campaign_id == campaign.id)
+    )
     if department_code:
         q = q.where(Department.code == department_code)
     if status:
@@ -184,27 +254,33 @@ def list_problems(
     return [_dto(p, campaign_code, d) for p, d in session.execute(q.order_by(Problem.code))]
 
 
-def get_problem(session: Session, *, actor: Actor, problem_id: int,
-                at: dt.datetime | None = None) -> tuple[ProblemDTO, list[ProblemEventDTO]]:
+def get_problem(
+    session: Session, *, actor: Actor, problem_id: int, at: dt.datetime | None = None
+) -> tuple[ProblemDTO, list[ProblemEventDTO]]:
     try:
         _p, dto = _load(session, problem_id)
     except NotFound as exc:
         fail(exc, actor=actor, at=at, action="problem.read", entity="problem", entity_key=str(problem_id))
-    check(can_read_department(actor, dto.department_code), actor=actor, at=at, action="problem.read",
-          entity="problem", entity_key=f"{dto.campaign_code}/{dto.code}",
-          label=f"查看部门 {dto.department_code} 的问题", reason="责任部门只能查看本部门的问题。")
-    events = list(session.scalars(select(ProblemEvent).where(ProblemEvent.problem_id == problem_id)
-                                  .order_by(ProblemEvent.id)))
+    check(
+        can_read_department(actor, dto.department_code),
+        actor=actor,
+        at=at,
+        action="problem.read",
+        entity="problem",
+        entity_key=f"{dto.campaign_code}/{dto.code}",
+        label=f"查看部门 {dto.department_code} 的问题",
+        reason="责任部门只能查看本部门的问题。",
+    )
+    events = list(
+        session.scalars(select(ProblemEvent).where(ProblemEvent.problem_id == problem_id).order_by(ProblemEvent.id))
+    )
     files: dict[int, list[Attachment]] = {}
     if events:
         for f in session.scalars(select(Attachment).where(Attachment.problem_event_id.in_([e.id for e in events]))):
             files.setdefault(f.problem_event_id, []).append(f)
-    return dto, [ProblemEventDTO(e.at, e.actor, e.action, e.note, [att.to_dto(f) for f in files.get(e.id, [])])
-                 for e in events]
-
-
-EVENT_LABELS = {"found": "登记问题", "request_close": "申请销号", "approve": "同意销号", "reject": "驳回销号申请",
-                "rebound": "回头看认定反弹"}
+    return dto, [
+        ProblemEventDTO(e.at, e.actor, e.action, e.note, [att.to_dto(f) for f in files.get(e.id, [])]) for e in events
+    ]
 
 
 def problem_ledger(
@@ -219,8 +295,7 @@ def problem_ledger(
 
     Readers as for list_problems: office and leaders every department, a department its own only.
     """
-    problems = list_problems(session, actor=actor, campaign_code=campaign_code, department_code=department_code,
-                             at=at)
+    problems = list_problems(session, actor=actor, campaign_code=campaign_code, department_code=department_code, at=at)
     if not problems:
         return []
     ids = {p.id for p in problems}
@@ -228,17 +303,30 @@ def problem_ledger(
     # Joined on the campaign rather than IN (ids): a province-scale ledger stays within parameter limits.
     in_campaign = select(Problem.id).where(Problem.campaign_id == campaign_id)
     events: dict[int, list[ProblemEvent]] = {}
-    for e in session.scalars(select(ProblemEvent).where(ProblemEvent.problem_id.in_(in_campaign))
-                             .order_by(ProblemEvent.problem_id, ProblemEvent.id)):
+    for e in session.scalars(
+        select(ProblemEvent)
+        .where(ProblemEvent.problem_id.in_(in_campaign))
+        .order_by(ProblemEvent.problem_id, ProblemEvent.id)
+    ):
         if e.problem_id in ids:
             events.setdefault(e.problem_id, []).append(e)
     files: dict[int, list[Attachment]] = {}
-    for f in session.scalars(select(Attachment).join(ProblemEvent, ProblemEvent.id == Attachment.problem_event_id)
-                             .where(ProblemEvent.problem_id.in_(in_campaign))):
+    for f in session.scalars(
+        select(Attachment)
+        .join(ProblemEvent, ProblemEvent.id == Attachment.problem_event_id)
+        .where(ProblemEvent.problem_id.in_(in_campaign))
+    ):
         files.setdefault(f.problem_event_id, []).append(f)
-    return [(p, [ProblemEventDTO(e.at, e.actor, e.action, e.note, [att.to_dto(f) for f in files.get(e.id, [])])
-                 for e in events.get(p.id, [])])
-            for p in problems]
+    return [
+        (
+            p,
+            [
+                ProblemEventDTO(e.at, e.actor, e.action, e.note, [att.to_dto(f) for f in files.get(e.id, [])])
+                for e in events.get(p.id, [])
+            ],
+        )
+        for p in problems
+    ]
 
 
 def _transition(
@@ -248,16 +336,16 @@ def _transition(
     at: dt.datetime,
     problem_id: int,
     expected_version: int,
-    verb: str,
+    verb: Event,
     allowed: bool | None,
     label: str,
-    from_status: str,
     note: str,
     note_required: str | None,
     uploads: list[Upload] | tuple[Upload, ...] = (),
     attachment_dir: Path | None = None,
 ) -> ProblemDTO:
-    action = f"problem.{verb}"
+    action = f"problem.{verb.value}"
+    source, target = EVENT_MOVES[verb]
     try:
         p, dto = _load(session, problem_id, for_update=True)
     except NotFound as exc:
@@ -269,66 +357,121 @@ def _transition(
     try:
         if p.version != expected_version:
             raise Conflict(STALE)
-        if p.status != from_status:
-            raise Invalid(f"该问题当前为「{STATUS_LABELS.get(p.status, p.status)}」，不能{label}")
+        if p.status != source or not PROBLEM.allows(source, target):
+            raise Invalid(f"该问题当前为「{PROBLEM.label(p.status)}」，不能{label}")
         note = (note or "").strip()
         files = att.check_uploads(uploads or ())
-        if note_required and not note and not (verb == "request_close" and files):
+        if note_required and not note and not (verb == Event.request_close and files):
             raise Invalid(note_required)
     except (Conflict, Invalid) as exc:
         fail(exc, actor=actor, at=at, action=action, entity="problem", entity_key=key)
     before = _state(p)
-    if verb == "request_close":
-        p.status = "closing"
-    elif verb == "approve":
-        p.status, p.closed_on = "closed", local_day(at)
-    elif verb == "reject":
-        p.status = "open"
-    elif verb == "rebound":
-        p.status, p.rebound, p.closed_on = "open", True, None
+    p.status = target.value
+    if verb == Event.approve:
+        p.closed_on = local_day(at)
+    elif verb == Event.rebound:
+        p.rebound, p.closed_on = True, None
     try:
         session.flush()
-    except StaleDataError:
-        session.rollback()
+    except StaleDataError:  # the unit of work rolls the whole request back
         fail(Conflict(STALE), actor=actor, at=at, action=action, entity="problem", entity_key=key)
-    event = ProblemEvent(problem_id=p.id, at=at, actor=actor.username, action=verb, note=note)
+    event = ProblemEvent(problem_id=p.id, at=at, actor=actor.username, action=verb.value, note=note)
     session.add(event)
     session.flush()
     stored = att.add_rows(session, files, problem_event_id=event.id)
     att.store_blobs(attachment_dir, files)
-    audit.record(session, at=at, actor=actor, action=action, entity="problem", entity_key=key, before=before,
-                 after={**_state(p), "note": note,
-                        "attachments": [{"filename": f.filename, "sha256": f.sha256} for f in stored]})
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action=action,
+        entity="problem",
+        entity_key=key,
+        before=before,
+        after={
+            **_state(p),
+            "note": note,
+            "attachments": [{"filename": f.filename, "sha256": f.sha256} for f in stored],
+        },
+    )
     return _load(session, problem_id)[1]
 
 
-def request_close(session: Session, *, actor: Actor, at: dt.datetime, problem_id: int, expected_version: int,
-                  evidence: str = "", attachments: list[Upload] | tuple[Upload, ...] = (),
-                  attachment_dir: Path | None = None) -> ProblemDTO:
+def request_close(
+    session: Session,
+    *,
+    actor: Actor,
+    at: dt.datetime,
+    problem_id: int,
+    expected_version: int,
+    evidence: str = "",
+    attachments: list[Upload] | tuple[Upload, ...] = (),
+    attachment_dir: Path | None = None,
+) -> ProblemDTO:
     """The responsible department asks for 销号 with evidence (a description, attachments or both)."""
-    return _transition(session, actor=actor, at=at, problem_id=problem_id, expected_version=expected_version,
-                       verb="request_close", allowed=None, label="申请销号", from_status="open", note=evidence,
-                       note_required="申请销号须提供整改佐证（说明或附件）", uploads=attachments,
-                       attachment_dir=attachment_dir)
+    return _transition(
+        session,
+        actor=actor,
+        at=at,
+        problem_id=problem_id,
+        expected_version=expected_version,
+        verb=Event.request_close,
+        allowed=None,
+        label="申请销号",
+        note=evidence,
+        note_required="申请销号须提供整改佐证（说明或附件）",
+        uploads=attachments,
+        attachment_dir=attachment_dir,
+    )
 
 
-def approve_close(session: Session, *, actor: Actor, at: dt.datetime, problem_id: int, expected_version: int,
-                  note: str = "") -> ProblemDTO:
-    return _transition(session, actor=actor, at=at, problem_id=problem_id, expected_version=expected_version,
-                       verb="approve", allowed=can_administer(actor), label="审核销号", from_status="closing",
-                       note=note, note_required=None)
+def approve_close(
+    session: Session, *, actor: Actor, at: dt.datetime, problem_id: int, expected_version: int, note: str = ""
+) -> ProblemDTO:
+    return _transition(
+        session,
+        actor=actor,
+        at=at,
+        problem_id=problem_id,
+        expected_version=expected_version,
+        verb=Event.approve,
+        allowed=can_administer(actor),
+        label="审核销号",
+        note=note,
+        note_required=None,
+    )
 
 
-def reject_close(session: Session, *, actor: Actor, at: dt.datetime, problem_id: int, expected_version: int,
-                 reason: str) -> ProblemDTO:
-    return _transition(session, actor=actor, at=at, problem_id=problem_id, expected_version=expected_version,
-                       verb="reject", allowed=can_administer(actor), label="驳回销号申请", from_status="closing",
-                       note=reason, note_required="驳回销号申请时必须填写原因")
+def reject_close(
+    session: Session, *, actor: Actor, at: dt.datetime, problem_id: int, expected_version: int, reason: str
+) -> ProblemDTO:
+    return _transition(
+        session,
+        actor=actor,
+        at=at,
+        problem_id=problem_id,
+        expected_version=expected_version,
+        verb=Event.reject,
+        allowed=can_administer(actor),
+        label="驳回销号申请",
+        note=reason,
+        note_required="驳回销号申请时必须填写原因",
+    )
 
 
-def reopen_rebound(session: Session, *, actor: Actor, at: dt.datetime, problem_id: int, expected_version: int,
-                   reason: str) -> ProblemDTO:
+def reopen_rebound(
+    session: Session, *, actor: Actor, at: dt.datetime, problem_id: int, expected_version: int, reason: str
+) -> ProblemDTO:
     """回头看: a closed problem has come back; it reopens and is counted as a rebound (反弹)."""
-    return _transition(session, actor=actor, at=at, problem_id=problem_id, expected_version=expected_version,
-                       verb="rebound", allowed=can_administer(actor), label="回头看重新打开（反弹）",
-                       from_status="closed", note=reason, note_required="认定反弹时必须填写回头看发现的情况")
+    return _transition(
+        session,
+        actor=actor,
+        at=at,
+        problem_id=problem_id,
+        expected_version=expected_version,
+        verb=Event.rebound,
+        allowed=can_administer(actor),
+        label="回头看重新打开（反弹）",
+        note=reason,
+        note_required="认定反弹时必须填写回头看发现的情况",
+    )

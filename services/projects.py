@@ -17,33 +17,22 @@ from sqlalchemy.orm import Session
 
 from domain import sampling
 from domain.access import SYSTEM, Actor, Role, can_administer
+from domain.assignment import AssignmentStatus
+from domain.errors import NotFound
 from domain.spec import SAMPLE_TEMPLATE_KEY
-from exchange.errors import RowError
-from exchange.parsing import key_form
-from exchange.rows import ProjectRow
-from store import audit
 from services.campaigns import get_campaign, stored_spec
-from domain.errors import NotFound, RowsRejected
 from services.guard import check, department_scope
 from services.holidays import campaign_calendar
 from services.imports import ImportReport, import_file
-from domain.assignment import AssignmentStatus
+from store import audit
 from store.models import (
     Assignment,
-    Campaign,
     Department,
     Phase,
     Project,
     SampleDraw,
     TaskTemplate,
 )
-
-
-
-# The register import goes through services.imports (one way to read every exchange table);
-# these names stay for the callers that knew them here.
-RegisterRejected = RowsRejected  # bad rows: nothing imported; .rows names every one (exchange.RowError)
-RowProblem = RowError
 
 
 @dataclass(frozen=True)
@@ -87,64 +76,56 @@ def import_projects(
     sheet: str | None = None,
 ) -> ImportReport:
     """Office imports any department's rows; a department only its own. Existing codes are updated."""
-    return import_file(session, actor=actor, at=at, campaign_code=campaign_code, kind="projects", data=data,
-                       filename=filename, sheet=sheet)
+    return import_file(
+        session,
+        actor=actor,
+        at=at,
+        campaign_code=campaign_code,
+        kind="projects",
+        data=data,
+        filename=filename,
+        sheet=sheet,
+    )
 
 
-def apply_register(
+def list_projects(
     session: Session,
     *,
     actor: Actor,
-    at: dt.datetime,
-    campaign: Campaign,
-    rows: list[tuple[int, ProjectRow]],
-    departments: dict[str, Department],
-    entity_key: str,
-) -> tuple[int, int]:
-    """Upsert validated register rows (row number, row) by project code; returns (added, updated).
-
-    `departments` maps key_form(code) to the campaign's departments. A department may only bring
-    its own projects: a foreign row refuses the whole file, naming the rows.
-    """
-    if actor.role == Role.department:
-        foreign = [n for n, r in rows if departments[key_form(r.regulator_code)].code != actor.department_code]
-        if foreign:
-            check(False, actor=actor, at=at, action="project.import", entity="project_register",
-                  entity_key=entity_key, label="导入其他部门的项目",
-                  reason="第 " + "、".join(str(n) for n in foreign) + " 行不属于本部门。")
-    existing = {p.code: p for p in session.scalars(select(Project).where(Project.campaign_id == campaign.id))}
-    added = updated = 0
-    for _n, r in rows:
-        dept = departments[key_form(r.regulator_code)]
-        p = existing.get(r.code)
-        if p is None:
-            p = Project(campaign_id=campaign.id, code=r.code, sampled=False)
-            session.add(p)
-            existing[r.code] = p
-            added += 1
-        else:
-            updated += 1
-        p.name, p.department_id, p.tender_on = r.name, dept.id, r.tender_date
-        p.amount_wan = r.estimated_price_wan
-        p.winner = r.winning_bidder
-        p.bidders = "、".join(r.bidders)
-    session.flush()
-    return added, updated
-
-
-def list_projects(session: Session, *, actor: Actor, campaign_code: str, department_code: str | None = None,
-                  at: dt.datetime | None = None) -> list[ProjectDTO]:
-    department_code = department_scope(actor=actor, at=at, action="project.list", campaign_code=campaign_code,
-                                       department_code=department_code, what="项目",
-                                       reason="责任部门只能查看本部门的项目。")
+    campaign_code: str,
+    department_code: str | None = None,
+    at: dt.datetime | None = None,
+) -> list[ProjectDTO]:
+    department_code = department_scope(
+        actor=actor,
+        at=at,
+        action="project.list",
+        campaign_code=campaign_code,
+        department_code=department_code,
+        what="项目",
+        reason="责任部门只能查看本部门的项目。",
+    )
     campaign = get_campaign(session, campaign_code)
-    q = (select(Project, Department.code).join(Department, Department.id == Project.department_id)
-         .where(Project.campaign_id == campaign.id))
+    q = (
+        select(Project, Department.code)
+        .join(Department, Department.id == Project.department_id)
+        .where(Project.campaign_id == campaign.id)
+    )
     if department_code:
         q = q.where(Department.code == department_code)
-    return [ProjectDTO(p.code, p.name, d, p.tender_on, p.amount_wan, p.winner,
-                       [b for b in (p.bidders or "").split("、") if b], bool(p.sampled))
-            for p, d in session.execute(q.order_by(Project.code))]
+    return [
+        ProjectDTO(
+            p.code,
+            p.name,
+            d,
+            p.tender_on,
+            p.amount_wan,
+            p.winner,
+            [b for b in (p.bidders or "").split("、") if b],
+            bool(p.sampled),
+        )
+        for p, d in session.execute(q.order_by(Project.code))
+    ]
 
 
 def _sampling_phase(session: Session, campaign_id: int, phase_key: str) -> Phase:
@@ -155,12 +136,19 @@ def _sampling_phase(session: Session, campaign_id: int, phase_key: str) -> Phase
 
 
 def _template(session: Session, campaign_id: int, phase: Phase) -> int:
-    tid = session.scalar(select(TaskTemplate.id).where(TaskTemplate.campaign_id == campaign_id,
-                                                       TaskTemplate.key == SAMPLE_TEMPLATE_KEY))
+    tid = session.scalar(
+        select(TaskTemplate.id).where(TaskTemplate.campaign_id == campaign_id, TaskTemplate.key == SAMPLE_TEMPLATE_KEY)
+    )
     if tid is None:
-        t = TaskTemplate(campaign_id=campaign_id, key=SAMPLE_TEMPLATE_KEY, phase_id=phase.id,
-                         title="重点核查抽取项目核查情况", deliverable="report", review_required=True,
-                         recurring_day=None)
+        t = TaskTemplate(
+            campaign_id=campaign_id,
+            key=SAMPLE_TEMPLATE_KEY,
+            phase_id=phase.id,
+            title="重点核查抽取项目核查情况",
+            deliverable="report",
+            review_required=True,
+            recurring_day=None,
+        )
         session.add(t)
         session.flush()
         tid = t.id
@@ -187,57 +175,109 @@ def draw_verification_samples(session: Session, campaign_code: str, as_of: dt.da
     due = cal.add_workdays(as_of, rule.due_working_days)
     rounds: dict[int, int] = {}
     already: dict[int, set[str]] = {}
-    for dept_id, rnd, codes in session.execute(select(SampleDraw.department_id, SampleDraw.round,
-                                                      SampleDraw.sampled_codes)
-                                               .where(SampleDraw.campaign_id == campaign.id)):
+    for dept_id, rnd, codes in session.execute(
+        select(SampleDraw.department_id, SampleDraw.round, SampleDraw.sampled_codes).where(
+            SampleDraw.campaign_id == campaign.id
+        )
+    ):
         rounds[dept_id] = max(rounds.get(dept_id, 0), rnd)
         already.setdefault(dept_id, set()).update(json.loads(codes))
     per_dept: dict[int, list[str]] = {}
-    for dept_id, code in session.execute(select(Project.department_id, Project.code)
-                                         .where(Project.campaign_id == campaign.id)):
+    for dept_id, code in session.execute(
+        select(Project.department_id, Project.code).where(Project.campaign_id == campaign.id)
+    ):
         per_dept.setdefault(dept_id, []).append(code)
-    dept_codes = dict(session.execute(select(Department.id, Department.code)
-                                      .where(Department.campaign_id == campaign.id)).all())
+    dept_codes = dict(
+        session.execute(select(Department.id, Department.code).where(Department.campaign_id == campaign.id)).all()
+    )
     created = 0
     template_id: int | None = None
     for dept_id in sorted(per_dept):
         population = sorted(set(per_dept[dept_id]))
-        chosen = sampling.top_up(population, already.get(dept_id, ()), float(rule.min_ratio), rule.seed,
-                                 dept_codes[dept_id])
+        chosen = sampling.top_up(
+            population, already.get(dept_id, ()), float(rule.min_ratio), rule.seed, dept_codes[dept_id]
+        )
         if not chosen:
             continue
         rnd = rounds.get(dept_id, 0) + 1
-        session.add(SampleDraw(campaign_id=campaign.id, department_id=dept_id, seed=rule.seed, round=rnd,
-                               min_ratio=rule.min_ratio, population=len(population),
-                               population_codes=json.dumps(population, ensure_ascii=False),
-                               sampled_codes=json.dumps(chosen, ensure_ascii=False), drawn_on=as_of))
-        session.execute(update(Project).where(Project.campaign_id == campaign.id, Project.code.in_(chosen))
-                        .values(sampled=True).execution_options(synchronize_session=False))
+        session.add(
+            SampleDraw(
+                campaign_id=campaign.id,
+                department_id=dept_id,
+                seed=rule.seed,
+                round=rnd,
+                min_ratio=rule.min_ratio,
+                population=len(population),
+                population_codes=json.dumps(population, ensure_ascii=False),
+                sampled_codes=json.dumps(chosen, ensure_ascii=False),
+                drawn_on=as_of,
+            )
+        )
+        session.execute(
+            update(Project)
+            .where(Project.campaign_id == campaign.id, Project.code.in_(chosen))
+            .values(sampled=True)
+            .execution_options(synchronize_session=False)
+        )
         template_id = template_id or _template(session, campaign.id, phase)
-        existing = set(session.scalars(select(Assignment.period).where(Assignment.template_id == template_id,
-                                                                       Assignment.department_id == dept_id)))
-        rows = [{"campaign_id": campaign.id, "template_id": template_id, "department_id": dept_id,
-                 "phase_id": phase.id, "period": code, "is_lead": False, "opens_on": as_of, "due_on": due,
-                 "nominal_due_on": due, "review_required": True, "status": AssignmentStatus.open.value,
-                 "overdue_days": 0, "escalation_level": 0, "version": 1}
-                for code in chosen if code not in existing]
+        existing = set(
+            session.scalars(
+                select(Assignment.period).where(
+                    Assignment.template_id == template_id, Assignment.department_id == dept_id
+                )
+            )
+        )
+        rows = [
+            {
+                "campaign_id": campaign.id,
+                "template_id": template_id,
+                "department_id": dept_id,
+                "phase_id": phase.id,
+                "period": code,
+                "is_lead": False,
+                "opens_on": as_of,
+                "due_on": due,
+                "nominal_due_on": due,
+                "review_required": True,
+                "status": AssignmentStatus.open.value,
+                "overdue_days": 0,
+                "escalation_level": 0,
+                "version": 1,
+            }
+            for code in chosen
+            if code not in existing
+        ]
         if rows:
             session.execute(insert(Assignment), rows)
         created += len(rows)
         session.flush()
-        audit.record(session, at=dt.datetime.combine(as_of, dt.time(), dt.timezone.utc), actor=SYSTEM,
-                     action="sampling.draw", entity="sample_draw",
-                     entity_key=f"{campaign_code}/{dept_codes[dept_id]}/{rnd}",
-                     after={"seed": rule.seed, "min_ratio": float(rule.min_ratio), "round": rnd,
-                            "population": len(population), "sampled": chosen, "due_on": str(due)})
+        audit.record(
+            session,
+            at=dt.datetime.combine(as_of, dt.time(), dt.UTC),
+            actor=SYSTEM,
+            action="sampling.draw",
+            entity="sample_draw",
+            entity_key=f"{campaign_code}/{dept_codes[dept_id]}/{rnd}",
+            after={
+                "seed": rule.seed,
+                "min_ratio": float(rule.min_ratio),
+                "round": rnd,
+                "population": len(population),
+                "sampled": chosen,
+                "due_on": str(due),
+            },
+        )
     return created
 
 
 def list_draws(session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None) -> list[DrawDTO]:
     """Every draw round with its seed (office and leaders; a department sees its own)."""
     campaign = get_campaign(session, campaign_code)
-    q = (select(SampleDraw, Department.code).join(Department, Department.id == SampleDraw.department_id)
-         .where(SampleDraw.campaign_id == campaign.id))
+    q = (
+        select(SampleDraw, Department.code)
+        .join(Department, Department.id == SampleDraw.department_id)
+        .where(SampleDraw.campaign_id == campaign.id)
+    )
     if actor.role == Role.department:
         q = q.where(Department.code == actor.department_code)
     out: list[DrawDTO] = []
@@ -245,24 +285,46 @@ def list_draws(session: Session, *, actor: Actor, campaign_code: str, at: dt.dat
     for d, code in session.execute(q.order_by(Department.code, SampleDraw.round)):
         sampled = json.loads(d.sampled_codes)
         total[code] = total.get(code, 0) + len(sampled)
-        out.append(DrawDTO(code, d.seed, float(d.min_ratio), d.population, sampled, d.drawn_on, d.round,
-                           total[code], json.loads(d.population_codes) if d.population_codes else None))
+        out.append(
+            DrawDTO(
+                code,
+                d.seed,
+                float(d.min_ratio),
+                d.population,
+                sampled,
+                d.drawn_on,
+                d.round,
+                total[code],
+                json.loads(d.population_codes) if d.population_codes else None,
+            )
+        )
     return out
 
 
 def verify_draws(session: Session, *, actor: Actor, campaign_code: str) -> list[tuple[str, bool]]:
     """Re-run each recorded round from its seed over the register it drew from; (department, same result?)."""
-    check(can_administer(actor) or actor.role == Role.leader, actor=actor, at=None,
-          action="sampling.verify", entity="campaign", entity_key=campaign_code, label="复核抽查结果")
+    check(
+        can_administer(actor) or actor.role == Role.leader,
+        actor=actor,
+        at=None,
+        action="sampling.verify",
+        entity="campaign",
+        entity_key=campaign_code,
+        label="复核抽查结果",
+    )
     campaign = get_campaign(session, campaign_code)
     out = []
     earlier: dict[str, list[str]] = {}
     for d in list_draws(session, actor=actor, campaign_code=campaign_code):
         population = d.population_codes
         if population is None:  # recorded before rounds existed: the register as it stands
-            population = list(session.scalars(
-                select(Project.code).join(Department, Department.id == Project.department_id)
-                .where(Project.campaign_id == campaign.id, Department.code == d.department_code)))
+            population = list(
+                session.scalars(
+                    select(Project.code)
+                    .join(Department, Department.id == Project.department_id)
+                    .where(Project.campaign_id == campaign.id, Department.code == d.department_code)
+                )
+            )
         prior = earlier.setdefault(d.department_code, [])
         again = sampling.top_up(population, prior, d.min_ratio, d.seed, d.department_code)
         out.append((d.department_code, again == d.sampled_codes))
@@ -274,7 +336,8 @@ def sampled_ratio(session: Session, campaign_code: str) -> dict[str, tuple[int, 
     """department code -> (sampled, supervised)."""
     campaign = get_campaign(session, campaign_code)
     rows = session.execute(
-        select(Department.code, Project.sampled).join(Department, Department.id == Project.department_id)
+        select(Department.code, Project.sampled)
+        .join(Department, Department.id == Project.department_id)
         .where(Project.campaign_id == campaign.id)
     )
     out: dict[str, list[int]] = {}
@@ -285,5 +348,14 @@ def sampled_ratio(session: Session, campaign_code: str) -> dict[str, tuple[int, 
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
-__all__ = ["import_projects", "apply_register", "list_projects", "draw_verification_samples", "list_draws", "verify_draws",
-           "sampled_ratio", "RegisterRejected", "RowProblem", "ImportReport", "ProjectDTO", "DrawDTO"]
+__all__ = [
+    "DrawDTO",
+    "ImportReport",
+    "ProjectDTO",
+    "draw_verification_samples",
+    "import_projects",
+    "list_draws",
+    "list_projects",
+    "sampled_ratio",
+    "verify_draws",
+]

@@ -14,20 +14,36 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, and_, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from domain.lead import LeadStatus
+from domain.problem import ProblemStatus
 from services.campaigns import get_campaign
 from store.models import Department, Lead, Problem, Project, RollupSnapshot
 from store.sql import insert_ignoring_duplicates
 
 R = RollupSnapshot
-ZERO_COLUMNS = ["assigned", "submitted", "accepted", "on_time", "overdue", "escalation_level",
-                "problems_open", "problems_closed", "problems_overdue", "problems_rebound",
-                "projects_supervised", "projects_sampled", "leads_open", "leads_closed", "leads_overdue"]
+ZERO_COLUMNS = [
+    "assigned",
+    "submitted",
+    "accepted",
+    "on_time",
+    "overdue",
+    "escalation_level",
+    "problems_open",
+    "problems_closed",
+    "problems_overdue",
+    "problems_rebound",
+    "projects_supervised",
+    "projects_sampled",
+    "leads_open",
+    "leads_closed",
+    "leads_overdue",
+]
 
 
-def _count(model, *conds):  # noqa: ANN001, ANN202
+def _count(model: type[Problem] | type[Project] | type[Lead], *conds: ColumnElement[bool]) -> ScalarSelect[int]:
     return (
         select(func.count(model.id))
         .where(model.campaign_id == R.campaign_id, model.department_id == R.department_id, *conds)
@@ -44,30 +60,39 @@ def add_work_counts(session: Session, campaign_code: str, as_of: dt.date) -> Non
         select(Lead.id).where(Lead.department_id == Department.id).exists(),
     )
     insert_ignoring_duplicates(
-        session, R.__table__, ["campaign_id", "as_of", "department_id", "phase_key", *ZERO_COLUMNS],
-        select(Department.campaign_id, literal(as_of), Department.id, literal(""),
-               *[literal(0) for _ in ZERO_COLUMNS]).where(Department.campaign_id == cid, has_work),
+        session,
+        R.__table__,
+        ["campaign_id", "as_of", "department_id", "phase_key", *ZERO_COLUMNS],
+        select(
+            Department.campaign_id, literal(as_of), Department.id, literal(""), *[literal(0) for _ in ZERO_COLUMNS]
+        ).where(Department.campaign_id == cid, has_work),
         ["campaign_id", "as_of", "department_id", "phase_key"],
     )
     mine = (R.campaign_id == cid, R.as_of == as_of)
-    not_closed = Problem.status != "closed"
+    not_closed = Problem.status != ProblemStatus.closed.value
     problem_phase = or_(R.phase_key == "", Problem.phase_key == R.phase_key)
     session.execute(
-        update(R).where(*mine).values(
+        update(R)
+        .where(*mine)
+        .values(
             problems_open=_count(Problem, problem_phase, not_closed),
-            problems_closed=_count(Problem, problem_phase, Problem.status == "closed"),
+            problems_closed=_count(Problem, problem_phase, Problem.status == ProblemStatus.closed.value),
             problems_overdue=_count(Problem, problem_phase, not_closed, Problem.deadline_on < as_of),
             problems_rebound=_count(Problem, problem_phase, Problem.rebound.is_(True)),
-        ).execution_options(synchronize_session=False)
+        )
+        .execution_options(synchronize_session=False)
     )
-    lead_open = Lead.status != "closed"
+    lead_open = Lead.status != LeadStatus.closed.value
     session.execute(
-        update(R).where(*mine, R.phase_key == "").values(
+        update(R)
+        .where(*mine, R.phase_key == "")
+        .values(
             projects_supervised=_count(Project),
             projects_sampled=_count(Project, Project.sampled.is_(True)),
             leads_open=_count(Lead, lead_open),
-            leads_closed=_count(Lead, Lead.status == "closed"),
+            leads_closed=_count(Lead, Lead.status == LeadStatus.closed.value),
             leads_overdue=_count(Lead, lead_open, and_(Lead.due_on.is_not(None), Lead.due_on < as_of)),
-        ).execution_options(synchronize_session=False)
+        )
+        .execution_options(synchronize_session=False)
     )
     session.flush()

@@ -48,13 +48,24 @@ def department_status(session: Session, campaign_code: str, as_of: dt.date) -> l
     rows = session.execute(
         select(Department.code, Department.name, RollupSnapshot)
         .join(RollupSnapshot, RollupSnapshot.department_id == Department.id)
-        .where(RollupSnapshot.campaign_id == campaign.id, RollupSnapshot.as_of == as_of,
-               RollupSnapshot.phase_key == "")
+        .where(RollupSnapshot.campaign_id == campaign.id, RollupSnapshot.as_of == as_of, RollupSnapshot.phase_key == "")
         .order_by(Department.id)
     ).all()
     out = []
     for code, name, r in rows:
         c = Counts(r.assigned, r.submitted, r.accepted, r.on_time, r.overdue, r.escalation_level)
-        out.append(DepartmentStatus(code, name, c, grade(c), r.problems_open, r.problems_closed, r.projects_sampled,
-                                    r.projects_supervised, r.leads_open, r.leads_closed))
+        out.append(
+            DepartmentStatus(
+                code,
+                name,
+                c,
+                grade(c),
+                r.problems_open,
+                r.problems_closed,
+                r.projects_sampled,
+                r.projects_supervised,
+                r.leads_open,
+                r.leads_closed,
+            )
+        )
     return out

@@ -10,21 +10,21 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from domain.access import Actor, Role, can_act_for_department, can_administer, can_read_department
+from domain.assignment import ASSIGNMENT, UNFINISHED, AssignmentStatus, SubmissionState
+from domain.errors import Conflict, Invalid, NotFound
+from domain.localtime import local_day
 from domain.rules import on_time as rule_on_time
 from services import attachments as att
-from store import audit
 from services.attachments import AttachmentDTO, Upload
 from services.campaigns import get_campaign
-from domain.errors import Conflict, Invalid, NotFound
 from services.guard import check, department_scope, fail
-from domain.assignment import AssignmentStatus
+from store import audit
 from store.models import (
     Assignment,
     Attachment,
@@ -35,10 +35,20 @@ from store.models import (
     TaskTemplate,
 )
 
-__all__ = ["AssignmentDTO", "SubmissionDTO", "Upload", "AttachmentDTO", "list_assignments", "get_assignment",
-           "submit", "accept", "return_submission", "review_queue", "CONFLICT_MESSAGE"]
+__all__ = [
+    "CONFLICT_MESSAGE",
+    "AssignmentDTO",
+    "AttachmentDTO",
+    "SubmissionDTO",
+    "Upload",
+    "accept",
+    "get_assignment",
+    "list_assignments",
+    "return_submission",
+    "review_queue",
+    "submit",
+]
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CONFLICT_MESSAGE = "该材料已被其他审核人处理，请刷新后再试"
 MAX_ROWS = 5000
 
@@ -87,8 +97,17 @@ class SubmissionDTO:
 
 def _query():  # noqa: ANN202
     return (
-        select(Assignment, Campaign.code, TaskTemplate.key, TaskTemplate.title, TaskTemplate.deliverable,
-               Department.code, Department.name, Phase.key, Phase.title)
+        select(
+            Assignment,
+            Campaign.code,
+            TaskTemplate.key,
+            TaskTemplate.title,
+            TaskTemplate.deliverable,
+            Department.code,
+            Department.name,
+            Phase.key,
+            Phase.title,
+        )
         .join(Campaign, Campaign.id == Assignment.campaign_id)
         .join(TaskTemplate, TaskTemplate.id == Assignment.template_id)
         .join(Department, Department.id == Assignment.department_id)
@@ -99,9 +118,28 @@ def _query():  # noqa: ANN202
 def _dto(row) -> AssignmentDTO:  # noqa: ANN001
     a, ccode, tkey, title, deliverable, dcode, dname, pkey, ptitle = row
     return AssignmentDTO(
-        a.id, ccode, tkey, title, deliverable, dcode, dname, pkey, ptitle, a.period, bool(a.is_lead),
-        a.opens_on, a.due_on, a.nominal_due_on, a.status, a.overdue_days, a.escalation_level,
-        bool(a.review_required), a.on_time, a.version, a.submitted_at, a.accepted_at,
+        a.id,
+        ccode,
+        tkey,
+        title,
+        deliverable,
+        dcode,
+        dname,
+        pkey,
+        ptitle,
+        a.period,
+        bool(a.is_lead),
+        a.opens_on,
+        a.due_on,
+        a.nominal_due_on,
+        a.status,
+        a.overdue_days,
+        a.escalation_level,
+        bool(a.review_required),
+        a.on_time,
+        a.version,
+        a.submitted_at,
+        a.accepted_at,
     )
 
 
@@ -120,13 +158,20 @@ def _refresh(session: Session, assignment_id: int) -> AssignmentDTO:
 
 
 def _sub_dto(s: Submission, files: list[Attachment]) -> SubmissionDTO:
-    return SubmissionDTO(s.id, s.assignment_id, s.seq, s.submitted_by, s.submitted_at, s.text,
-                         json.loads(s.rows_json or "[]"), s.state, s.reviewed_by, s.reviewed_at, s.review_note,
-                         [att.to_dto(f) for f in files])
-
-
-def local_day(at: dt.datetime) -> dt.date:
-    return at.astimezone(LOCAL_TZ).date()
+    return SubmissionDTO(
+        s.id,
+        s.assignment_id,
+        s.seq,
+        s.submitted_by,
+        s.submitted_at,
+        s.text,
+        json.loads(s.rows_json or "[]"),
+        s.state,
+        s.reviewed_by,
+        s.reviewed_at,
+        s.review_note,
+        [att.to_dto(f) for f in files],
+    )
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -143,12 +188,24 @@ def list_assignments(
     at: dt.datetime | None = None,
 ) -> list[AssignmentDTO]:
     """A department actor only ever gets its own; asking for another department is refused and audited."""
-    department_code = department_scope(actor=actor, at=at, action="assignment.list", campaign_code=campaign_code,
-                                       department_code=department_code, what="任务",
-                                       reason="责任部门只能查看本部门的任务。")
-    check(department_code is None or can_read_department(actor, department_code), actor=actor, at=at,
-          action="assignment.list", entity="department", entity_key=f"{campaign_code}/{department_code}",
-          label="查看任务")
+    department_code = department_scope(
+        actor=actor,
+        at=at,
+        action="assignment.list",
+        campaign_code=campaign_code,
+        department_code=department_code,
+        what="任务",
+        reason="责任部门只能查看本部门的任务。",
+    )
+    check(
+        department_code is None or can_read_department(actor, department_code),
+        actor=actor,
+        at=at,
+        action="assignment.list",
+        entity="department",
+        entity_key=f"{campaign_code}/{department_code}",
+        label="查看任务",
+    )
     campaign = get_campaign(session, campaign_code)
     q = _query().where(Assignment.campaign_id == campaign.id)
     if department_code is not None:
@@ -156,53 +213,83 @@ def list_assignments(
     if status is not None:
         q = q.where(Assignment.status == status)
     if overdue_only:
-        q = q.where(Assignment.overdue_days > 0, Assignment.status.in_(("open", "returned")))
+        q = q.where(Assignment.overdue_days > 0, Assignment.status.in_(UNFINISHED))
     q = q.order_by(Assignment.due_on, Department.code, TaskTemplate.key, Assignment.period)
     return [_dto(r) for r in session.execute(q)]
 
 
 def _submissions(session: Session, assignment_id: int) -> list[SubmissionDTO]:
-    subs = list(session.scalars(select(Submission).where(Submission.assignment_id == assignment_id)
-                                .order_by(Submission.seq)))
+    subs = list(
+        session.scalars(select(Submission).where(Submission.assignment_id == assignment_id).order_by(Submission.seq))
+    )
     files: dict[int, list[Attachment]] = {}
     if subs:
-        for f in session.scalars(select(Attachment).where(Attachment.submission_id.in_([s.id for s in subs]))
-                                 .order_by(Attachment.id)):
+        for f in session.scalars(
+            select(Attachment).where(Attachment.submission_id.in_([s.id for s in subs])).order_by(Attachment.id)
+        ):
             files.setdefault(f.submission_id, []).append(f)
     return [_sub_dto(s, files.get(s.id, [])) for s in subs]
 
 
-def get_assignment(session: Session, *, actor: Actor, assignment_id: int,
-                   at: dt.datetime | None = None) -> tuple[AssignmentDTO, list[SubmissionDTO]]:
+def get_assignment(
+    session: Session, *, actor: Actor, assignment_id: int, at: dt.datetime | None = None
+) -> tuple[AssignmentDTO, list[SubmissionDTO]]:
     try:
         _a, dto = _load(session, assignment_id)
     except NotFound as exc:
-        fail(exc, actor=actor, at=at, action="assignment.read", entity="assignment",
-             entity_key=str(assignment_id))
-    check(can_read_department(actor, dto.department_code), actor=actor, at=at, action="assignment.read",
-          entity="assignment", entity_key=str(assignment_id), label=f"查看部门 {dto.department_code} 的任务",
-          reason="责任部门只能查看本部门的任务。")
+        fail(exc, actor=actor, at=at, action="assignment.read", entity="assignment", entity_key=str(assignment_id))
+    check(
+        can_read_department(actor, dto.department_code),
+        actor=actor,
+        at=at,
+        action="assignment.read",
+        entity="assignment",
+        entity_key=str(assignment_id),
+        label=f"查看部门 {dto.department_code} 的任务",
+        reason="责任部门只能查看本部门的任务。",
+    )
     return dto, _submissions(session, assignment_id)
 
 
-def review_queue(session: Session, *, actor: Actor, campaign_code: str,
-                 at: dt.datetime | None = None) -> list[AssignmentDTO]:
-    check(actor.role in (Role.office, Role.leader, Role.system), actor=actor, at=at,
-          action="review.queue", entity="campaign", entity_key=campaign_code, label="查看待审核材料",
-          reason="只有牵头办公室审核材料。")
+def review_queue(
+    session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None
+) -> list[AssignmentDTO]:
+    check(
+        actor.role in (Role.office, Role.leader, Role.system),
+        actor=actor,
+        at=at,
+        action="review.queue",
+        entity="campaign",
+        entity_key=campaign_code,
+        label="查看待审核材料",
+        reason="只有牵头办公室审核材料。",
+    )
     return list_assignments(session, actor=actor, campaign_code=campaign_code, status=AssignmentStatus.submitted.value)
 
 
-def read_attachment(session: Session, *, actor: Actor, attachment_id: int, attachment_dir: Path | None = None,
-                    at: dt.datetime | None = None) -> tuple[AttachmentDTO, bytes]:
+def read_attachment(
+    session: Session,
+    *,
+    actor: Actor,
+    attachment_id: int,
+    attachment_dir: Path | None = None,
+    at: dt.datetime | None = None,
+) -> tuple[AttachmentDTO, bytes]:
     """An attachment's bytes, for whoever may read the assignment it belongs to."""
     f = session.get(Attachment, attachment_id)
     if f is None or f.submission_id is None:
         raise NotFound(f"没有编号为 {attachment_id} 的附件")
     sub = session.get(Submission, f.submission_id)
     _a, dto = _load(session, sub.assignment_id)
-    check(can_read_department(actor, dto.department_code), actor=actor, at=at, action="attachment.read",
-          entity="attachment", entity_key=str(attachment_id), label=f"下载部门 {dto.department_code} 的附件")
+    check(
+        can_read_department(actor, dto.department_code),
+        actor=actor,
+        at=at,
+        action="attachment.read",
+        entity="attachment",
+        entity_key=str(attachment_id),
+        label=f"下载部门 {dto.department_code} 的附件",
+    )
     return att.to_dto(f), att.read_blob(attachment_dir, f.sha256)
 
 
@@ -238,9 +325,16 @@ def submit(
         a, dto = _load(session, assignment_id, for_update=True)
     except NotFound as exc:
         fail(exc, actor=actor, at=at, action="submission.submit", entity="assignment", entity_key=key)
-    check(can_act_for_department(actor, dto.department_code), actor=actor, at=at,
-          action="submission.submit", entity="assignment", entity_key=key,
-          label=f"代部门 {dto.department_code} 报送材料", reason="只有该任务的责任部门可以报送。")
+    check(
+        can_act_for_department(actor, dto.department_code),
+        actor=actor,
+        at=at,
+        action="submission.submit",
+        entity="assignment",
+        entity_key=key,
+        label=f"代部门 {dto.department_code} 报送材料",
+        reason="只有该任务的责任部门可以报送。",
+    )
     try:
         if a.status == AssignmentStatus.scheduled.value:
             raise Invalid(f"任务尚未开始（{dto.opens_on} 开始），暂不能报送")
@@ -255,36 +349,60 @@ def submit(
         files = att.check_uploads(attachments or ())
         if not text and not clean and not files:
             raise Invalid("请填写报送内容、表格数据或上传附件（至少一项）")
+        target = AssignmentStatus.submitted if a.review_required else AssignmentStatus.accepted
+        if not ASSIGNMENT.allows(a.status, target):
+            raise Invalid(f"该任务当前为「{ASSIGNMENT.label(a.status)}」，不能报送")
     except Invalid as exc:
         fail(exc, actor=actor, at=at, action="submission.submit", entity="assignment", entity_key=key)
 
     before = {"status": a.status, "version": a.version}
     seq = (session.scalar(select(func.max(Submission.seq)).where(Submission.assignment_id == a.id)) or 0) + 1
-    sub = Submission(assignment_id=a.id, seq=seq, submitted_by=actor.username, submitted_at=at, text=text,
-                     rows_json=json.dumps(clean, ensure_ascii=False), state="pending")
+    sub = Submission(
+        assignment_id=a.id,
+        seq=seq,
+        submitted_by=actor.username,
+        submitted_at=at,
+        text=text,
+        rows_json=json.dumps(clean, ensure_ascii=False),
+        state=SubmissionState.pending.value,
+    )
     session.add(sub)
     session.flush()
     stored = att.add_rows(session, files, submission_id=sub.id)
     a.submitted_at = at
-    if a.review_required:
-        a.status = AssignmentStatus.submitted.value
-    else:
-        sub.state, sub.reviewed_by, sub.reviewed_at = "accepted", actor.username, at
-        a.status = AssignmentStatus.accepted.value
+    a.status = target.value
+    if target == AssignmentStatus.accepted:  # no review: accepted as handed in
+        sub.state, sub.reviewed_by, sub.reviewed_at = SubmissionState.accepted.value, actor.username, at
         a.accepted_at = at
         a.on_time = rule_on_time(local_day(at), a.due_on)
     try:
         session.flush()
-    except StaleDataError:
-        session.rollback()
-        fail(Conflict("该任务刚被其他人更新，请刷新后再试"), actor=actor, at=at,
-             action="submission.submit", entity="assignment", entity_key=key)
+    except StaleDataError:  # the unit of work rolls the whole request back
+        fail(
+            Conflict("该任务刚被其他人更新，请刷新后再试"),
+            actor=actor,
+            at=at,
+            action="submission.submit",
+            entity="assignment",
+            entity_key=key,
+        )
     att.store_blobs(attachment_dir, files)  # after the rows are in; an unreferenced blob is harmless
-    audit.record(session, at=at, actor=actor, action="submission.submit", entity="assignment", entity_key=key,
-                 before=before,
-                 after={"status": a.status, "seq": seq, "rows": len(clean), "text_chars": len(text),
-                        "attachments": [{"filename": f.filename, "sha256": f.sha256, "size": len(f.data)}
-                                        for f in files]})
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="submission.submit",
+        entity="assignment",
+        entity_key=key,
+        before=before,
+        after={
+            "status": a.status,
+            "seq": seq,
+            "rows": len(clean),
+            "text_chars": len(text),
+            "attachments": [{"filename": f.filename, "sha256": f.sha256, "size": len(f.data)} for f in files],
+        },
+    )
     return _sub_dto(sub, stored)
 
 
@@ -299,19 +417,32 @@ def _review(
     reason: str = "",
 ) -> AssignmentDTO:
     action = f"submission.{verb}"
+    target = AssignmentStatus.accepted if verb == "accept" else AssignmentStatus.returned
     key = str(assignment_id)
-    check(can_administer(actor), actor=actor, at=at, action=action, entity="assignment", entity_key=key,
-          label="审核材料" if verb == "accept" else "退回材料", reason="只有牵头办公室可以审核。")
+    check(
+        can_administer(actor),
+        actor=actor,
+        at=at,
+        action=action,
+        entity="assignment",
+        entity_key=key,
+        label="审核材料" if verb == "accept" else "退回材料",
+        reason="只有牵头办公室可以审核。",
+    )
     try:
         a, _dto0 = _load(session, assignment_id, for_update=True)
         if a.version != expected_version:
             raise Conflict(CONFLICT_MESSAGE)
-        if a.status != AssignmentStatus.submitted.value:
-            raise Invalid(f"该任务当前状态为 {a.status}，没有待审核的材料")
+        if a.status != AssignmentStatus.submitted or not ASSIGNMENT.allows(a.status, target):
+            raise Invalid(f"该任务当前为「{ASSIGNMENT.label(a.status)}」，没有待审核的材料")
         if verb == "return" and not (reason or "").strip():
             raise Invalid("退回时必须填写退回原因")
-        pending = session.scalar(select(Submission).where(Submission.assignment_id == a.id, Submission.state == "pending")
-                                 .order_by(Submission.seq.desc()).limit(1))
+        pending = session.scalar(
+            select(Submission)
+            .where(Submission.assignment_id == a.id, Submission.state == SubmissionState.pending.value)
+            .order_by(Submission.seq.desc())
+            .limit(1)
+        )
         if pending is None:
             current = session.scalar(select(Assignment.version).where(Assignment.id == assignment_id))
             if current != expected_version:  # another reviewer committed in between (SQLite has no row locks)
@@ -321,35 +452,56 @@ def _review(
         fail(exc, actor=actor, at=at, action=action, entity="assignment", entity_key=key)
 
     before = {"status": a.status, "version": a.version, "on_time": a.on_time}
-    if verb == "accept":
-        a.status = AssignmentStatus.accepted.value
+    a.status = target.value
+    if target == AssignmentStatus.accepted:
         a.accepted_at = at
         a.on_time = rule_on_time(local_day(pending.submitted_at), a.due_on)
-    else:
-        a.status = AssignmentStatus.returned.value
     try:
         session.flush()  # UPDATE … WHERE version = :seen; a concurrent winner leaves it matching nothing
-    except StaleDataError:
-        session.rollback()
-        fail(Conflict(CONFLICT_MESSAGE), actor=actor, at=at, action=action, entity="assignment",
-             entity_key=key)
-    pending.state = "accepted" if verb == "accept" else "returned"
+    except StaleDataError:  # the unit of work rolls the whole request back
+        fail(Conflict(CONFLICT_MESSAGE), actor=actor, at=at, action=action, entity="assignment", entity_key=key)
+    pending.state = (
+        SubmissionState.accepted if target == AssignmentStatus.accepted else SubmissionState.returned
+    ).value
     pending.reviewed_by, pending.reviewed_at = actor.username, at
     pending.review_note = (reason or "").strip() or None
     session.flush()
-    audit.record(session, at=at, actor=actor, action=action, entity="assignment", entity_key=key, before=before,
-                 after={"status": a.status, "version": a.version, "on_time": a.on_time, "seq": pending.seq,
-                        "reason": pending.review_note})
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action=action,
+        entity="assignment",
+        entity_key=key,
+        before=before,
+        after={
+            "status": a.status,
+            "version": a.version,
+            "on_time": a.on_time,
+            "seq": pending.seq,
+            "reason": pending.review_note,
+        },
+    )
     return _refresh(session, assignment_id)
 
 
-def accept(session: Session, *, actor: Actor, at: dt.datetime, assignment_id: int,
-           expected_version: int) -> AssignmentDTO:
-    return _review(session, actor=actor, at=at, assignment_id=assignment_id, expected_version=expected_version,
-                   verb="accept")
+def accept(
+    session: Session, *, actor: Actor, at: dt.datetime, assignment_id: int, expected_version: int
+) -> AssignmentDTO:
+    return _review(
+        session, actor=actor, at=at, assignment_id=assignment_id, expected_version=expected_version, verb="accept"
+    )
 
 
-def return_submission(session: Session, *, actor: Actor, at: dt.datetime, assignment_id: int,
-                      expected_version: int, reason: str) -> AssignmentDTO:
-    return _review(session, actor=actor, at=at, assignment_id=assignment_id, expected_version=expected_version,
-                   verb="return", reason=reason)
+def return_submission(
+    session: Session, *, actor: Actor, at: dt.datetime, assignment_id: int, expected_version: int, reason: str
+) -> AssignmentDTO:
+    return _review(
+        session,
+        actor=actor,
+        at=at,
+        assignment_id=assignment_id,
+        expected_version=expected_version,
+        verb="return",
+        reason=reason,
+    )

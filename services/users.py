@@ -14,10 +14,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.access import ROLE_LABELS, USERNAME_HINT, USERNAME_PATTERN, Actor, Role, can_administer
-from store import audit
+from domain.access import PERSON_ROLES, ROLE, USERNAME_HINT, USERNAME_PATTERN, Actor, Role, can_administer
 from domain.errors import Invalid, NotFound, UserError
 from services.guard import check, fail
+from store import audit
 from store.models import Department, User
 
 MIN_PASSWORD = 8
@@ -45,8 +45,14 @@ def _dto(u: User) -> UserDTO:
 
 
 def _snapshot(u: User) -> dict:
-    return {"username": u.username, "display_name": u.display_name, "role": u.role,
-            "department_code": u.department_code, "email": u.email, "disabled": bool(u.disabled)}
+    return {
+        "username": u.username,
+        "display_name": u.display_name,
+        "role": u.role,
+        "department_code": u.department_code,
+        "email": u.email,
+        "disabled": bool(u.disabled),
+    }
 
 
 def hash_password(password: str) -> str:
@@ -59,12 +65,12 @@ def _check_password(password: str) -> None:
 
 
 def _role(value: Role | str) -> Role:
-    try:
-        role = Role(value)
-    except ValueError:
-        raise Invalid(f"角色 {value!r} 无效，可选：office（牵头办公室）、department（责任部门）、leader（领导）") from None
+    role = ROLE.parse(str(value))
     if role == Role.system:
         raise Invalid("不能创建系统账号")
+    if role is None:
+        choices = "、".join(f"{r.value}（{ROLE.label(r)}）" for r in PERSON_ROLES)
+        raise Invalid(f"角色 {value!r} 无效，可选：{choices}")
     return role
 
 
@@ -79,8 +85,9 @@ def to_actor(user: User) -> Actor:
     return Actor(user.username, Role(user.role), user.department_code, user.display_name)
 
 
-def check_user_fields(session: Session, *, username: str, display_name: str, role: Role | str,
-                      department_code: str | None) -> tuple[str, str, Role, str | None]:
+def check_user_fields(
+    session: Session, *, username: str, display_name: str, role: Role | str, department_code: str | None
+) -> tuple[str, str, Role, str | None]:
     """The account rules (raising Invalid), shared by add_user, update_user and the users import;
     returns the cleaned (username, display name, role, department code)."""
     r = _role(role)
@@ -94,8 +101,11 @@ def check_user_fields(session: Session, *, username: str, display_name: str, rol
     if r == Role.department and not department_code:
         raise Invalid("责任部门账号必须指定所属部门代码")
     if r != Role.department and department_code:
-        raise Invalid(f"{ROLE_LABELS[r]}账号不属于某个部门，请不要指定部门代码")
-    if department_code and session.scalar(select(Department.id).where(Department.code == department_code).limit(1)) is None:
+        raise Invalid(f"{ROLE.label(r)}账号不属于某个部门，请不要指定部门代码")
+    if (
+        department_code
+        and session.scalar(select(Department.id).where(Department.code == department_code).limit(1)) is None
+    ):
         raise Invalid(f"部门代码 {department_code!r} 不存在（请先启动包含该部门的专项行动）")
     return username, display_name, r, department_code
 
@@ -112,24 +122,41 @@ def add_user(
     email: str | None,
     password: str,
 ) -> UserDTO:
-    check(can_administer(actor), actor=actor, at=at, action="user.add", entity="user",
-          entity_key=str(username), label="添加用户", reason="只有牵头办公室可以管理用户。")
+    check(
+        can_administer(actor),
+        actor=actor,
+        at=at,
+        action="user.add",
+        entity="user",
+        entity_key=str(username),
+        label="添加用户",
+        reason="只有牵头办公室可以管理用户。",
+    )
     try:
         username, display_name, r, department_code = check_user_fields(
-            session, username=username, display_name=display_name, role=role, department_code=department_code)
+            session, username=username, display_name=display_name, role=role, department_code=department_code
+        )
         _check_password(password)
         # zj1 and ZJ1 would be two accounts people cannot tell apart.
         if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
             raise Invalid(f"用户名 {username!r} 已存在（用户名不区分大小写），请换一个")
     except Invalid as exc:
         fail(exc, actor=actor, at=at, action="user.add", entity="user", entity_key=str(username))
-    user = User(username=username, display_name=display_name, role=r.value, department_code=department_code,
-                email=(email or "").strip() or None, password_hash=hash_password(password), disabled=False,
-                created_at=at)
+    user = User(
+        username=username,
+        display_name=display_name,
+        role=r.value,
+        department_code=department_code,
+        email=(email or "").strip() or None,
+        password_hash=hash_password(password),
+        disabled=False,
+        created_at=at,
+    )
     session.add(user)
     session.flush()
-    audit.record(session, at=at, actor=actor, action="user.add", entity="user", entity_key=username,
-                 after=_snapshot(user))
+    audit.record(
+        session, at=at, actor=actor, action="user.add", entity="user", entity_key=username, after=_snapshot(user)
+    )
     return _dto(user)
 
 
@@ -137,16 +164,15 @@ def authenticate(session: Session, username: str, password: str, *, at: dt.datet
     user = session.scalar(select(User).where(User.username == username))
     who = Actor(username or "?", Role.leader, None, "")  # only a name for the audit record
     if user is None:
-        fail(AuthFailed(AuthFailed.WRONG), actor=who, at=at, action="user.login", entity="user",
-             entity_key=str(username))
+        fail(
+            AuthFailed(AuthFailed.WRONG), actor=who, at=at, action="user.login", entity="user", entity_key=str(username)
+        )
     try:
         _hasher.verify(user.password_hash, password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        fail(AuthFailed(AuthFailed.WRONG), actor=who, at=at, action="user.login", entity="user",
-             entity_key=username)
+        fail(AuthFailed(AuthFailed.WRONG), actor=who, at=at, action="user.login", entity="user", entity_key=username)
     if user.disabled:
-        fail(AuthFailed(AuthFailed.DISABLED), actor=who, at=at, action="user.login", entity="user",
-             entity_key=username)
+        fail(AuthFailed(AuthFailed.DISABLED), actor=who, at=at, action="user.login", entity="user", entity_key=username)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return to_actor(user)
@@ -163,15 +189,30 @@ def actor_for(session: Session, username: str) -> Actor:
 
 
 def list_users(session: Session, *, actor: Actor, at: dt.datetime | None = None) -> list[UserDTO]:
-    check(actor.role in (Role.office, Role.leader, Role.system), actor=actor, at=at,
-          action="user.list", entity="user", entity_key="*", label="查看用户列表",
-          reason="只有牵头办公室和领导可以查看用户。")
+    check(
+        actor.role in (Role.office, Role.leader, Role.system),
+        actor=actor,
+        at=at,
+        action="user.list",
+        entity="user",
+        entity_key="*",
+        label="查看用户列表",
+        reason="只有牵头办公室和领导可以查看用户。",
+    )
     return [_dto(u) for u in session.scalars(select(User).order_by(User.role, User.department_code, User.username))]
 
 
 def disable_user(session: Session, *, actor: Actor, at: dt.datetime, username: str) -> UserDTO:
-    check(can_administer(actor), actor=actor, at=at, action="user.disable", entity="user",
-          entity_key=username, label="停用用户", reason="只有牵头办公室可以管理用户。")
+    check(
+        can_administer(actor),
+        actor=actor,
+        at=at,
+        action="user.disable",
+        entity="user",
+        entity_key=username,
+        label="停用用户",
+        reason="只有牵头办公室可以管理用户。",
+    )
     try:
         user = _get(session, username)
         if user.username == actor.username:
@@ -182,16 +223,31 @@ def disable_user(session: Session, *, actor: Actor, at: dt.datetime, username: s
     if not user.disabled:
         user.disabled = True
         session.flush()
-        audit.record(session, at=at, actor=actor, action="user.disable", entity="user", entity_key=username,
-                     before=before, after=_snapshot(user))
+        audit.record(
+            session,
+            at=at,
+            actor=actor,
+            action="user.disable",
+            entity="user",
+            entity_key=username,
+            before=before,
+            after=_snapshot(user),
+        )
     return _dto(user)
 
 
 def set_password(session: Session, *, actor: Actor, at: dt.datetime, username: str, password: str) -> None:
     """The office resets anyone's password; every user may change their own."""
-    check(can_administer(actor) or actor.username == username, actor=actor, at=at,
-          action="user.set_password", entity="user", entity_key=username, label="修改他人密码",
-          reason="只能修改自己的密码，或由牵头办公室重置。")
+    check(
+        can_administer(actor) or actor.username == username,
+        actor=actor,
+        at=at,
+        action="user.set_password",
+        entity="user",
+        entity_key=username,
+        label="修改他人密码",
+        reason="只能修改自己的密码，或由牵头办公室重置。",
+    )
     try:
         user = _get(session, username)
         _check_password(password)
@@ -199,14 +255,29 @@ def set_password(session: Session, *, actor: Actor, at: dt.datetime, username: s
         fail(exc, actor=actor, at=at, action="user.set_password", entity="user", entity_key=username)
     user.password_hash = hash_password(password)
     session.flush()
-    audit.record(session, at=at, actor=actor, action="user.set_password", entity="user", entity_key=username,
-                 after={"password": "（已更改）"})
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="user.set_password",
+        entity="user",
+        entity_key=username,
+        after={"password": "（已更改）"},
+    )
 
 
 def enable_user(session: Session, *, actor: Actor, at: dt.datetime, username: str) -> UserDTO:
     """Re-enable a disabled account (the office only); enabling an active account changes nothing."""
-    check(can_administer(actor), actor=actor, at=at, action="user.enable", entity="user",
-          entity_key=username, label="启用用户", reason="只有牵头办公室可以管理用户。")
+    check(
+        can_administer(actor),
+        actor=actor,
+        at=at,
+        action="user.enable",
+        entity="user",
+        entity_key=username,
+        label="启用用户",
+        reason="只有牵头办公室可以管理用户。",
+    )
     try:
         user = _get(session, username)
     except NotFound as exc:
@@ -215,21 +286,47 @@ def enable_user(session: Session, *, actor: Actor, at: dt.datetime, username: st
     if user.disabled:
         user.disabled = False
         session.flush()
-        audit.record(session, at=at, actor=actor, action="user.enable", entity="user", entity_key=username,
-                     before=before, after=_snapshot(user))
+        audit.record(
+            session,
+            at=at,
+            actor=actor,
+            action="user.enable",
+            entity="user",
+            entity_key=username,
+            before=before,
+            after=_snapshot(user),
+        )
     return _dto(user)
 
 
-def update_user(session: Session, *, actor: Actor, at: dt.datetime, username: str, display_name: str,
-                role: Role | str, department_code: str | None, email: str | None) -> UserDTO:
+def update_user(
+    session: Session,
+    *,
+    actor: Actor,
+    at: dt.datetime,
+    username: str,
+    display_name: str,
+    role: Role | str,
+    department_code: str | None,
+    email: str | None,
+) -> UserDTO:
     """Change an account's name, role, department and email (the office only); the password and the
     disabled flag are left alone. Nothing changed: nothing written."""
-    check(can_administer(actor), actor=actor, at=at, action="user.update", entity="user",
-          entity_key=str(username), label="修改用户", reason="只有牵头办公室可以管理用户。")
+    check(
+        can_administer(actor),
+        actor=actor,
+        at=at,
+        action="user.update",
+        entity="user",
+        entity_key=str(username),
+        label="修改用户",
+        reason="只有牵头办公室可以管理用户。",
+    )
     try:
         user = _get(session, username)
         _name, display_name, r, department_code = check_user_fields(
-            session, username=username, display_name=display_name, role=role, department_code=department_code)
+            session, username=username, display_name=display_name, role=role, department_code=department_code
+        )
     except (Invalid, NotFound) as exc:
         fail(exc, actor=actor, at=at, action="user.update", entity="user", entity_key=str(username))
     before = _snapshot(user)
@@ -237,6 +334,14 @@ def update_user(session: Session, *, actor: Actor, at: dt.datetime, username: st
     user.email = (email or "").strip() or None
     if _snapshot(user) != before:
         session.flush()
-        audit.record(session, at=at, actor=actor, action="user.update", entity="user", entity_key=username,
-                     before=before, after=_snapshot(user))
+        audit.record(
+            session,
+            at=at,
+            actor=actor,
+            action="user.update",
+            entity="user",
+            entity_key=username,
+            before=before,
+            after=_snapshot(user),
+        )
     return _dto(user)

@@ -7,10 +7,9 @@ anything twice. Calendar dates (deadlines, as-of days) are local dates; instants
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
+from collections.abc import Mapping
+from typing import Any
 
-from domain import limits
-from domain.assignment import AssignmentStatus
 from sqlalchemy import (
     Boolean,
     Date,
@@ -25,7 +24,14 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from domain import limits
+from domain.assignment import AssignmentStatus, PhaseState, SubmissionState
+from domain.delivery import DeliveryState, OutboxState
+from domain.lead import LeadStatus
+from domain.problem import ProblemStatus
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -42,17 +48,17 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: dt.datetime | None, dialect):  # type: ignore[override]
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(dt.timezone.utc)
+        return value.astimezone(dt.UTC)
 
-    def process_result_value(self, value: dt.datetime | None, dialect):  # type: ignore[override]
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -101,7 +107,7 @@ class Phase(Base):
     title: Mapped[str] = mapped_column(String(limits.NAME_MAX))
     start_on: Mapped[dt.date] = mapped_column(Date)
     end_on: Mapped[dt.date] = mapped_column(Date)
-    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending / open / closed
+    state: Mapped[str] = mapped_column(String(10), default=PhaseState.pending.value)  # domain.assignment.PHASE_STATE
     ordinal: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -147,7 +153,7 @@ class Assignment(Base):
     on_time: Mapped[bool | None] = mapped_column(Boolean)
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic lock for concurrent reviewers
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: Mapping[str, Any] = {"version_id_col": version}
 
 
 class Submission(Base):
@@ -160,7 +166,9 @@ class Submission(Base):
     submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     text: Mapped[str] = mapped_column(Text, default="")
     rows_json: Mapped[str] = mapped_column(Text, default="[]")
-    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending / accepted / returned
+    state: Mapped[str] = mapped_column(
+        String(10), default=SubmissionState.pending.value
+    )  # domain.assignment.SUBMISSION
     reviewed_by: Mapped[str | None] = mapped_column(String(limits.USERNAME_MAX))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     review_note: Mapped[str | None] = mapped_column(Text)
@@ -207,7 +215,7 @@ class Outbox(Base):
     audience: Mapped[str] = mapped_column(String(20))  # department / department_head / office / leaders
     level: Mapped[int] = mapped_column(Integer, default=0)
     created_on: Mapped[dt.date] = mapped_column(Date)  # the as-of day that owed it
-    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending / sent / failed
+    state: Mapped[str] = mapped_column(String(10), default=OutboxState.pending.value)  # domain.delivery.OUTBOX
 
 
 class OutboxDelivery(Base):
@@ -226,7 +234,7 @@ class OutboxDelivery(Base):
     recipient: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending/sending/sent/failed/gave_up/uncertain
+    state: Mapped[str] = mapped_column(String(10), default=DeliveryState.pending.value)  # domain.delivery.DELIVERY
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -287,7 +295,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(limits.USERNAME_MAX), unique=True)
     display_name: Mapped[str] = mapped_column(String(limits.PERSON_NAME_MAX))
-    role: Mapped[str] = mapped_column(String(12))  # office / department / leader
+    role: Mapped[str] = mapped_column(String(12))  # domain.access.Role (a person's: PERSON_ROLES)
     department_code: Mapped[str | None] = mapped_column(String(limits.CODE_MAX))
     email: Mapped[str | None] = mapped_column(String(limits.EMAIL_MAX))
     password_hash: Mapped[str] = mapped_column(String(200))
@@ -330,15 +338,15 @@ class Problem(Base):
     description: Mapped[str] = mapped_column(Text)
     responsible_person: Mapped[str | None] = mapped_column(String(limits.PERSON_NAME_MAX))
     measure: Mapped[str | None] = mapped_column(Text)
-    handling_class: Mapped[str] = mapped_column(String(20))  # 立行立改 / 限时整改 / 制定时间表路线图
+    handling_class: Mapped[str] = mapped_column(String(20))  # domain.problem.HandlingClass
     deadline_on: Mapped[dt.date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open / closing / closed
+    status: Mapped[str] = mapped_column(String(16), default=ProblemStatus.open.value)  # domain.problem.PROBLEM
     rebound: Mapped[bool] = mapped_column(Boolean, default=False)
     found_on: Mapped[dt.date] = mapped_column(Date)
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: Mapping[str, Any] = {"version_id_col": version}
 
 
 class ProblemEvent(Base):
@@ -347,7 +355,7 @@ class ProblemEvent(Base):
     problem_id: Mapped[int] = mapped_column(ForeignKey("problem.id", ondelete="CASCADE"))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(limits.USERNAME_MAX))
-    action: Mapped[str] = mapped_column(String(20))  # found / request_close / approve / reject / rebound
+    action: Mapped[str] = mapped_column(String(20))  # domain.problem.ProblemEvent
     note: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -394,7 +402,7 @@ class Lead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(limits.LEDGER_CODE_MAX))
-    source: Mapped[str] = mapped_column(String(20))  # 举报 / 核查发现 / 大数据预警 / 上级交办
+    source: Mapped[str] = mapped_column(String(20))  # domain.lead.LeadSource
     received_on: Mapped[dt.date] = mapped_column(Date)
     project_code: Mapped[str | None] = mapped_column(String(limits.PROJECT_CODE_MAX))
     category: Mapped[str] = mapped_column(String(limits.CATEGORY_MAX))
@@ -403,16 +411,16 @@ class Lead(Base):
     reporter_phone: Mapped[str | None] = mapped_column(String(limits.PHONE_MAX))  # confidential: office only
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     due_on: Mapped[dt.date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(12), default="received")  # received / assigned / closed
-    outcome: Mapped[str | None] = mapped_column(String(10))  # 查实 / 不实
+    status: Mapped[str] = mapped_column(String(12), default=LeadStatus.received.value)  # domain.lead.LEAD
+    outcome: Mapped[str | None] = mapped_column(String(10))  # domain.lead.LeadOutcome
     enterprises_involved: Mapped[int] = mapped_column(Integer, default=0)
     people_dealt_with: Mapped[int] = mapped_column(Integer, default=0)
     fine_wan: Mapped[float] = mapped_column(Numeric(14, 2), default=0)
-    measures: Mapped[str] = mapped_column(String(300), default="")  # 、-joined measure names
+    measures: Mapped[str] = mapped_column(String(300), default="")  # 、-joined domain.lead.LeadMeasure values
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: Mapping[str, Any] = {"version_id_col": version}
 
 
 # --- reports ---------------------------------------------------------------------------------
@@ -439,7 +447,7 @@ class ReportNarrative(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: Mapping[str, Any] = {"version_id_col": version}
 
 
 class GeneratedReport(Base):

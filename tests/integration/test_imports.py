@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.access import Forbidden
+from domain.errors import Invalid, RowsRejected
 from services import exports, imports
 from services.campaigns import get_campaign, stored_spec
-from domain.errors import Invalid, RowsRejected
 from services.leads import list_leads
 from services.problems import approve_close, record_problem, request_close
 from services.spec_files import parse_spec
@@ -27,7 +27,7 @@ from store.models import (
 )
 
 CODE = "yanjiang-2020"
-AT = dt.datetime(2020, 6, 15, 2, tzinfo=dt.timezone.utc)
+AT = dt.datetime(2020, 6, 15, 2, tzinfo=dt.UTC)
 
 
 def xlsx(rows: list[list[object]], title: str = "数据", extra_sheets: tuple[str, ...] = ()) -> bytes:
@@ -43,7 +43,7 @@ def xlsx(rows: list[list[object]], title: str = "数据", extra_sheets: tuple[st
     return buffer.getvalue()
 
 
-def run(uow_factory, actor, kind, data, filename, sheet=None, commit=True):  # noqa: ANN001, ANN201
+def run(uow_factory, actor, kind, data, filename, sheet=None, commit=True):
     with uow_factory() as uow:
         report = imports.import_file(uow.session, actor=actor, at=AT, campaign_code=CODE, kind=kind, data=data,
                                      filename=filename, sheet=sheet)
@@ -52,7 +52,7 @@ def run(uow_factory, actor, kind, data, filename, sheet=None, commit=True):  # n
         return report
 
 
-def count(uow_factory, model) -> int:  # noqa: ANN001
+def count(uow_factory, model) -> int:
     with uow_factory() as uow:
         return uow.session.scalar(select(func.count(model.id)))
 

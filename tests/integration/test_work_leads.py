@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from domain.access import Forbidden
-from services import leads as ld
 from domain.errors import Invalid
+from services import leads as ld
 from services.rollup_extras import add_work_counts
 from services.ticking import write_rollup
 from store.models import AuditEntry, Department, RollupSnapshot
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 AT = dt.datetime(2020, 7, 3, 2, tzinfo=UTC)
 
 
@@ -41,10 +41,10 @@ def test_lead_lifecycle_and_figures(uow_factory, launched_campaign, actors):
         assert ld.get_lead(uow.session, actor=actors["leader"], lead_id=lead.id).reporter_name is None
         with pytest.raises(Forbidden):
             ld.get_lead(uow.session, actor=actors["dept_jyj"], lead_id=lead.id)
-    with uow_factory() as uow, pytest.raises(Invalid, match="罚款"):
+    with pytest.raises(Invalid, match="罚款"), uow_factory() as uow:
         ld.report_outcome(uow.session, actor=dept, at=AT, lead_id=lead.id, expected_version=lead.version,
                           outcome="查实", measures=["列入黑名单"], fine_wan="12.5")
-    with uow_factory() as uow, pytest.raises(Forbidden):
+    with pytest.raises(Forbidden), uow_factory() as uow:
         ld.report_outcome(uow.session, actor=actors["dept_jyj"], at=AT, lead_id=lead.id,
                           expected_version=lead.version, outcome="不实")
     with uow_factory() as uow:
@@ -85,7 +85,7 @@ def test_lead_lifecycle_and_figures(uow_factory, launched_campaign, actors):
 def test_only_office_takes_in_and_assigns(uow_factory, launched_campaign, actors):
     code = launched_campaign.code
     for who in ("leader", "dept_zjj"):
-        with uow_factory() as uow, pytest.raises(Forbidden):
+        with pytest.raises(Forbidden), uow_factory() as uow:
             _intake(uow, actors[who], code)
-    with uow_factory() as uow, pytest.raises(Invalid, match="来源"):
+    with pytest.raises(Invalid, match="来源"), uow_factory() as uow:
         _intake(uow, actors["office"], code, source="小道消息")

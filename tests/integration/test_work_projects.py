@@ -12,13 +12,13 @@ from sqlalchemy import func, select
 
 from domain import sampling
 from domain.access import Forbidden
+from domain.errors import Invalid, RowsRejected
 from services import projects as pj
 from services import submissions as sub
-from domain.errors import Invalid
 from services.ticking import write_rollup
 from store.models import Assignment, Department, Project, RollupSnapshot, SampleDraw
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 AT = dt.datetime(2020, 6, 15, 2, tzinfo=UTC)
 HEADER = "项目编号,项目名称,监管部门代码,招标日期,合同估算价（万元）,中标人,投标人\n"
 
@@ -43,7 +43,7 @@ def test_register_with_bad_rows_imports_nothing(uow_factory, launched_campaign, 
            + "P-003,坏日期,zjj,2020-13-45,100,,\n"       # row 4: bad date
            + "P-004,未知部门,nope,2020-03-01,100,,\n"    # row 5: unknown department
            + "P-001,重复,zjj,2020-03-01,abc,,\n")        # row 6: duplicate code and bad amount
-    with uow_factory() as uow, pytest.raises(pj.RegisterRejected) as info:
+    with pytest.raises(RowsRejected) as info, uow_factory() as uow:
         _import(uow, actors["office"], launched_campaign.code, bad.encode())
     assert {r.row_number for r in info.value.rows} == {3, 4, 5, 6}
     assert "整个文件未导入" in str(info.value) and "第 5 行" in str(info.value)
@@ -58,7 +58,7 @@ def test_register_xlsx_and_department_scope(uow_factory, launched_campaign, acto
     ws.append(["JY-1", "交运项目", "jyj", dt.date(2020, 4, 1), 88.5, "中标人甲", "甲、乙"])
     buf = io.BytesIO()
     book.save(buf)
-    with uow_factory() as uow, pytest.raises(Forbidden):
+    with pytest.raises(Forbidden), uow_factory() as uow:
         _import(uow, actors["dept_zjj"], launched_campaign.code, buf.getvalue(), "r.xlsx")
     with uow_factory() as uow:
         report = _import(uow, actors["dept_jyj"], launched_campaign.code, buf.getvalue(), "r.xlsx")
@@ -114,7 +114,7 @@ def test_draw_is_independent_of_import_order():
 
 
 def test_file_level_problem_is_invalid(uow_factory, launched_campaign, actors):
-    with uow_factory() as uow, pytest.raises(Invalid, match="缺少必需的列"):
+    with pytest.raises(Invalid, match="缺少必需的列"), uow_factory() as uow:
         _import(uow, actors["office"], launched_campaign.code, b"a,b\n1,2\n")
 
 

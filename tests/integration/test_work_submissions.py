@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from domain.access import Forbidden
-from services import submissions as sub
 from domain.errors import Conflict, Invalid
+from services import submissions as sub
 from services.submissions import Upload
 from store.models import AuditEntry
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 PDF = b"%PDF-1.4\n% test\n" + b"x" * 100
 
 
@@ -109,14 +109,14 @@ def test_submit_rules(uow_factory, launched_campaign, actors):
         rows = sub.list_assignments(uow.session, actor=dept, campaign_code=code)
         scheduled = next(r for r in rows if r.status == "scheduled")
         opened = _find(uow, dept, code, "self_check_ledger")
-    with uow_factory() as uow, pytest.raises(Invalid, match="任务尚未开始"):
+    with pytest.raises(Invalid, match="任务尚未开始"), uow_factory() as uow:
         sub.submit(uow.session, actor=dept, at=at, assignment_id=scheduled.id, text="x")
-    with uow_factory() as uow, pytest.raises(Invalid, match="至少一项"):
+    with pytest.raises(Invalid, match="至少一项"), uow_factory() as uow:
         sub.submit(uow.session, actor=dept, at=at, assignment_id=opened.id, text="  ")
     with uow_factory() as uow:
         sub.submit(uow.session, actor=dept, at=at, assignment_id=opened.id, rows=[{"a": 1}])
         uow.commit()
-    with uow_factory() as uow, pytest.raises(Invalid, match="等待"):
+    with pytest.raises(Invalid, match="等待"), uow_factory() as uow:
         sub.submit(uow.session, actor=dept, at=at, assignment_id=opened.id, text="again")
     with uow_factory() as uow:
         assert len(_refusals(uow, "submission.submit")) == 3
@@ -150,7 +150,7 @@ def test_no_review_required_accepts_immediately(uow_factory, launched_campaign, 
 def test_bad_upload_rejected_whole(uow_factory, launched_campaign, actors, attachment_dir, upload, message):
     with uow_factory() as uow:
         a = _find(uow, actors["dept_zjj"], launched_campaign.code, "self_check_report")
-    with uow_factory() as uow, pytest.raises(Invalid, match=message):
+    with pytest.raises(Invalid, match=message), uow_factory() as uow:
         sub.submit(uow.session, actor=actors["dept_zjj"], at=dt.datetime(2020, 6, 5, tzinfo=UTC), assignment_id=a.id,
                    text="含一个好附件和一个坏附件",
                    attachments=[Upload("好.pdf", "application/pdf", PDF), upload], attachment_dir=attachment_dir)
@@ -172,7 +172,7 @@ def test_stale_version_is_a_conflict(uow_factory, launched_campaign, actors):
         sub.accept(uow.session, actor=actors["office"], at=dt.datetime(2020, 6, 6, tzinfo=UTC), assignment_id=a.id,
                    expected_version=v)
         uow.commit()
-    with uow_factory() as uow, pytest.raises(Conflict, match="已被其他审核人处理"):
+    with pytest.raises(Conflict, match="已被其他审核人处理"), uow_factory() as uow:
         sub.return_submission(uow.session, actor=actors["office"], at=dt.datetime(2020, 6, 6, tzinfo=UTC),
                               assignment_id=a.id, expected_version=v, reason="晚了一步")
 
@@ -205,7 +205,7 @@ def test_two_reviewers_at_once_only_one_wins(engine, uow_factory, launched_campa
                 results[name] = "won"
         except Conflict as exc:
             results[name] = exc
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+        except Exception as exc:
             results[name] = exc
 
     threads = [threading.Thread(target=review, args=(n,)) for n in ("accept", "return")]
@@ -231,12 +231,12 @@ def test_two_reviewers_at_once_only_one_wins(engine, uow_factory, launched_campa
 def test_department_cannot_review_or_read_others(uow_factory, launched_campaign, actors):
     with uow_factory() as uow:
         a = _find(uow, actors["office"], launched_campaign.code, "self_check_report", dept="zjj")
-    with uow_factory() as uow, pytest.raises(Forbidden):
+    with pytest.raises(Forbidden), uow_factory() as uow:
         sub.get_assignment(uow.session, actor=actors["dept_jyj"], assignment_id=a.id)
-    with uow_factory() as uow, pytest.raises(Forbidden):
+    with pytest.raises(Forbidden), uow_factory() as uow:
         sub.list_assignments(uow.session, actor=actors["dept_jyj"], campaign_code=launched_campaign.code,
                              department_code="zjj")
-    with uow_factory() as uow, pytest.raises(Forbidden):
+    with pytest.raises(Forbidden), uow_factory() as uow:
         sub.accept(uow.session, actor=actors["dept_zjj"], at=dt.datetime(2020, 6, 6, tzinfo=UTC), assignment_id=a.id,
                    expected_version=1)
     with uow_factory() as uow:

@@ -5,11 +5,17 @@ from __future__ import annotations
 import pytest
 
 from domain.access import (
-    SYSTEM, Actor, Role, can_act_for_department, can_administer, can_read_confidential, can_read_department, refusal,
+    SYSTEM,
+    Actor,
+    Role,
+    can_act_for_department,
+    can_administer,
+    can_read_confidential,
+    can_read_department,
+    refusal,
 )
-from domain.errors import Forbidden, UserError
+from domain.errors import Forbidden, Invalid, UserError
 from services.attachments import MAX_BYTES, Upload, check_uploads, safe_filename
-from domain.errors import Invalid
 
 OFFICE = Actor("o", Role.office)
 LEADER = Actor("l", Role.leader)

@@ -10,12 +10,16 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from domain.access import PERSON_ROLES, ROLE, Role
+from domain.department import DepartmentKind
+from domain.lead import LeadSource
+from domain.problem import PROBLEM_CATEGORY, ProblemCategory
+from domain.project import TenderMethod
 from exchange.errors import ImportProblem, ImportRejected
-from exchange.rows import DepartmentType, LeadSource, TenderMethod, UserRole
 from exchange.tabular import (
     DEPARTMENT_HEADERS,
-    PROJECT_HEADERS,
     KINDS,
+    PROJECT_HEADERS,
     DepartmentRow,
     LeadRow,
     ProjectRow,
@@ -86,9 +90,9 @@ def test_gbk_csv_departments(tmp_path: Path) -> None:
     )
     rows = import_table(path, "departments", filename="部门.csv")
     assert [(r.code, r.name, r.type) for r in rows] == [
-        ("FGJ", "区发改局", DepartmentType.office),
-        ("ZJJ", "区住建局", DepartmentType.industry_regulator),
-        ("GAJ", "区公安分局", DepartmentType.police),
+        ("FGJ", "区发改局", DepartmentKind.office),
+        ("ZJJ", "区住建局", DepartmentKind.industry_regulator),
+        ("GAJ", "区公安分局", DepartmentKind.police),
     ]
     assert rows[0].tags == ["牵头单位", "成员单位"]
     assert rows[1].tags == ["成员单位", "行业监管"]
@@ -220,7 +224,7 @@ def test_users_department_role_needs_department_and_password_stays_secret(tmp_pa
     assert "u.csv：第 3 行: 列「部门代码」: 角色为“部门”时必须填写部门代码" in str(caught.value)
     good = import_table(path.read_bytes().rsplit(b"\n", 2)[0] + b"\n", "users", filename="u.csv")
     user = good[0]
-    assert isinstance(user, UserRow) and user.role is UserRole.department and user.email == "zs@example.gov.cn"
+    assert isinstance(user, UserRow) and user.role is Role.department and user.email == "zs@example.gov.cn"
     assert user.initial_password is not None and user.initial_password.get_secret_value() == "Secret#2020"
     assert "Secret#2020" not in repr(user)
 
@@ -296,7 +300,7 @@ def test_blank_optional_cells_are_none_not_errors(kind: str, blank: object) -> N
     """Regression: a blank optional text cell once raised TypeError (a length limit applied to None)."""
     model = KINDS[kind]
     optional = [name for name, f in model.model_fields.items() if not f.is_required()]
-    row = model.model_validate({**REQUIRED_ONLY[kind], **{name: blank for name in optional}})
+    row = model.model_validate({**REQUIRED_ONLY[kind], **dict.fromkeys(optional, blank)})
     for name in optional:
         assert getattr(row, name) in (None, []), name
 
@@ -318,14 +322,14 @@ def test_blank_optional_columns_in_a_file(kind: str) -> None:
 
 
 def test_department_types_are_the_spec_kinds_and_codes_follow_the_spec_rule() -> None:
-    from domain.spec import DepartmentKind
+    from domain.spec import Department
 
-    assert DepartmentType is DepartmentKind
+    assert Department.model_fields["kind"].annotation is DepartmentRow.model_fields["type"].annotation
     rows = [{"代码": "CGDW", "名称": "某项目法人", "类型": "采购单位"}, {"代码": "2abc", "名称": "某单位", "类型": "其他"}]
     with pytest.raises(ImportRejected) as caught:
         validate_rows(rows, DepartmentRow, filename="d.csv", header_map=DEPARTMENT_HEADERS)
     assert [(e.row_number, e.column) for e in caught.value.errors] == [(3, "代码")]
-    assert [(n, m.type) for n, m in caught.value.valid] == [(2, DepartmentType.purchaser)]  # the rows that passed
+    assert [(n, m.type) for n, m in caught.value.valid] == [(2, DepartmentKind.purchaser)]  # the rows that passed
 
 
 def test_lead_dates_are_checked_against_the_callers_today() -> None:
@@ -335,3 +339,22 @@ def test_lead_dates_are_checked_against_the_callers_today() -> None:
     assert LeadRow.model_validate(row, context={"today": date(2020, 6, 2)}).received_on == date(2020, 6, 2)
     with pytest.raises(ValueError, match="收到日期不能晚于今天"):
         LeadRow.model_validate(row, context={"today": date(2020, 6, 1)})
+
+
+def test_choice_columns_read_the_domain_vocabularies() -> None:
+    """Labels, stored values and aliases of one vocabulary, nothing else; 系统 is not a person's role."""
+    base = {"code": "XS-1", "source": "举报", "received_on": "2020-06-02", "handling_department_code": "ZJJ",
+            "summary": "某事"}
+    for member in ProblemCategory:
+        for word in {PROBLEM_CATEGORY.label(member), member.value}:
+            assert LeadRow.model_validate({**base, "category": word}).category is member
+    assert LeadRow.model_validate({**base, "category": "串通投标"}).category is ProblemCategory.collusion  # alias
+    with pytest.raises(ValueError, match="取值无效，应为以下之一：" + "、".join(PROBLEM_CATEGORY.choice_labels())):
+        LeadRow.model_validate({**base, "category": "乱填"})
+    user = {"username": "zhangsan", "full_name": "张三"}
+    for role in PERSON_ROLES:
+        assert UserRow.model_validate({**user, "role": ROLE.label(role),
+                                       "department_code": "ZJJ" if role == Role.department else None}).role is role
+    for word in ("system", ROLE.label(Role.system)):
+        with pytest.raises(ValueError, match="取值无效"):
+            UserRow.model_validate({**user, "role": word})
