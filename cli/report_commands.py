@@ -1,17 +1,21 @@
 """report, narrative, import, template, export: the monthly reports and the exchange files.
 
 The acting user is named as in cli.work_commands: `--as 用户名` (or CAMPAIGN_USER), password from
-CAMPAIGN_PASSWORD or the prompt. `template` needs no user (a blank form carries no data).
+CAMPAIGN_PASSWORD or the prompt. `template` needs no user (a blank form carries no data). Every
+command works on `args.settings` (cli.main): its database, its clock, its reports directory.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from cli import output
 from cli.main import existing_file
-from cli.work_commands import _add_actor, _login, _now, _uow
+from cli.work_commands import _add_actor, _login
+from domain.errors import Invalid
+from store.uow import UnitOfWork
 
 KIND_HELP = "departments（部门）/ users（用户）/ projects（监管项目）/ leads（线索）"
 SECTIONS = {"practices": "开展情况和主要做法", "problems": "发现的问题及处理情况", "experience": "可复制推广的典型经验",
@@ -19,8 +23,6 @@ SECTIONS = {"practices": "开展情况和主要做法", "problems": "发现的�
 
 
 def _period(text: str) -> str:
-    import re
-
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text or ""):
         raise argparse.ArgumentTypeError(f"报告期 {text!r} 格式不对，应为 YYYY-MM（例如 2020-06）")
     return text
@@ -31,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--campaign", required=True, help="专项行动编号")
     p.add_argument("--period", required=True, type=_period, help="报告期 YYYY-MM，例如 2020-06")
     p.add_argument("--department", help="部门代码（不填：牵头办公室的全区汇总报告）")
-    p.add_argument("--out", type=Path, default=Path("data/reports"), help="输出目录（默认 data/reports）")
+    p.add_argument("--out", type=Path, help="输出目录（默认：配置的报告目录，data/reports）")
     _add_actor(p)
     p.set_defaults(handler=cmd_report)
 
@@ -70,6 +72,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.set_defaults(handler=cmd_export, export_kind=name)
 
 
+def _uow(args: argparse.Namespace) -> UnitOfWork:
+    return UnitOfWork(args.settings.db_url)
+
+
 def _write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -77,36 +83,38 @@ def _write(path: Path, data: bytes) -> Path:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from services.reports import render_report
+    from services.reports import chart_export, render_report
 
-    with _uow() as uow:
+    settings = args.settings
+    with _uow(args) as uow:
         actor = _login(uow.session, args)
         rendered = render_report(uow.session, actor=actor, campaign_code=args.campaign, period=args.period,
-                                 department_code=args.department, at=_now())
-    docx = _write(args.out / f"{rendered.filename_stem}.docx", rendered.docx)
-    xlsx = _write(args.out / f"{rendered.filename_stem}.xlsx", rendered.xlsx)
+                                 department_code=args.department, at=settings.now(), export=chart_export(settings))
+    out = args.out or settings.reports_path
+    docx = _write(out / f"{rendered.filename_stem}.docx", rendered.docx)
+    xlsx = _write(out / f"{rendered.filename_stem}.xlsx", rendered.xlsx)
     output.out(f"已生成报告：{docx}")
     output.out(f"已生成附表：{xlsx}")
     return 0
 
 
 def cmd_narrative(args: argparse.Namespace) -> int:
-    from domain.errors import Invalid
     from services.reports import get_narrative, save_narrative
 
     if bool(args.section) != bool(args.file):
         raise Invalid("填写时 --section 和 --file 需同时给出")
-    with _uow() as uow:
+    now = args.settings.now()
+    with _uow(args) as uow:
         actor = _login(uow.session, args)
         current = get_narrative(uow.session, actor=actor, campaign_code=args.campaign, period=args.period,
-                                department_code=args.department, at=_now())
+                                department_code=args.department, at=now)
         if args.section:
             try:
                 text = args.file.read_text(encoding="utf-8")
             except UnicodeDecodeError:
                 raise Invalid(f"{args.file} 不是 UTF-8 编码的文本文件") from None
             narrative = current.narrative.model_copy(update={args.section: text})
-            current = save_narrative(uow.session, actor=actor, at=_now(), campaign_code=args.campaign,
+            current = save_narrative(uow.session, actor=actor, at=now, campaign_code=args.campaign,
                                      period=args.period, department_code=args.department, narrative=narrative,
                                      expected_version=current.version)
             uow.commit()
@@ -121,15 +129,14 @@ def cmd_narrative(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from domain.errors import Invalid
     from services.imports import import_file
 
     if args.yaml_out and args.kind != "departments":
         raise Invalid("--yaml-out 只用于导入部门")
-    with _uow() as uow:
+    with _uow(args) as uow:
         actor = _login(uow.session, args)
-        report = import_file(uow.session, actor=actor, at=_now(), campaign_code=args.campaign, kind=args.kind,
-                             data=args.path, filename=args.path.name, sheet=args.sheet)
+        report = import_file(uow.session, actor=actor, at=args.settings.now(), campaign_code=args.campaign,
+                             kind=args.kind, data=args.path, filename=args.path.name, sheet=args.sheet)
         uow.commit()
     for line in report.lines():
         output.out(line)
@@ -159,10 +166,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     build = {"ledger": exports.ledger_xlsx, "leads": exports.leads_xlsx, "projects": exports.projects_xlsx}
     names = {"ledger": "整改台账", "leads": "线索台账", "projects": "监管项目"}
-    with _uow() as uow:
+    with _uow(args) as uow:
         actor = _login(uow.session, args)
         data = build[args.export_kind](uow.session, actor=actor, campaign_code=args.campaign,
-                                       department_code=args.department, at=_now())
+                                       department_code=args.department, at=args.settings.now())
     suffix = f"-{args.department}" if args.department else ""
     path = _write(args.out or Path(f"{names[args.export_kind]}-{args.campaign}{suffix}.xlsx"), data)
     output.out(f"已导出：{path}")

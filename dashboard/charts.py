@@ -1,143 +1,16 @@
-"""Every plotly figure of the dashboard. Builders take DataFrames from dashboard.queries."""
+"""The dashboard's charts: the figures of exchange.figures, which the monthly report prints too, so a
+chart looks the same on screen and on paper. Pages call these names and show them with st.plotly_chart."""
 
-from __future__ import annotations
+from exchange.figures import (
+    department_progress,
+    grade_pie,
+    leads_funnel,
+    penalties,
+    phase_gantt,
+    phase_heatmap,
+    problems,
+    trend,
+)
 
-import datetime as dt
-
-import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
-
-FONT = "WenQuanYi Zen Hei, Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
-COLORS = {"已布置": "#9aa5b1", "已通过": "#2e7d32", "按时": "#66bb6a", "逾期": "#c62828", "已提交": "#1565c0"}
-GRADE_COLORS = {"正常": "#2e7d32", "滞后": "#f9a825", "严重滞后": "#c62828"}
-METRICS = {"assigned": "已布置", "accepted": "已通过", "on_time": "按时", "overdue": "逾期"}
-
-
-def _style(fig: go.Figure, height: int | None = None) -> go.Figure:
-    fig.update_layout(font_family=FONT, margin=dict(l=10, r=10, t=40, b=10), legend_title_text="",
-                      hoverlabel_font_family=FONT)
-    if height:
-        fig.update_layout(height=height)
-    return fig
-
-
-def _empty(title: str) -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text="暂无数据", showarrow=False, font_size=16)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    fig.update_layout(title=title)
-    return _style(fig, 240)
-
-
-def phase_gantt(phases: pd.DataFrame, today: dt.date) -> go.Figure:
-    if phases.empty:
-        return _empty("阶段时间表")
-    df = phases.copy()
-    df["开始"] = pd.to_datetime(df["start_on"])
-    df["结束"] = pd.to_datetime(df["end_on"]) + pd.Timedelta(days=1)
-    df["阶段"] = df["title"]
-    df["状态"] = df["state_label"]
-    fig = px.timeline(df, x_start="开始", x_end="结束", y="阶段", color="状态", title="阶段时间表",
-                      color_discrete_map={"已结束": "#9aa5b1", "进行中": "#1565c0", "未开始": "#90caf9"},
-                      hover_data={"开始": "|%Y-%m-%d", "结束": False, "状态": True})
-    fig.update_yaxes(autorange="reversed", title="")
-    fig.update_xaxes(title="")
-    x = pd.Timestamp(today)
-    fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, yref="paper", line=dict(color="#c62828", dash="dash"))
-    fig.add_annotation(x=x, y=1, yref="paper", text=f"今天 {today:%m-%d}", showarrow=False, yshift=10,
-                       font_color="#c62828")
-    return _style(fig, 80 + 45 * len(df))
-
-
-def department_progress(board: pd.DataFrame, sort_by: str = "completion", ascending: bool = True,
-                        top: int = 30) -> go.Figure:
-    """Grouped horizontal bars: assigned / accepted / on time / overdue per department."""
-    title = "各部门任务进度"
-    if board.empty:
-        return _empty(title)
-    df = board.sort_values([sort_by, "code"], ascending=[ascending, True]).head(top)
-    long = df.melt(id_vars=["code", "name"], value_vars=list(METRICS), var_name="metric", value_name="count")
-    long["指标"] = long["metric"].map(METRICS)
-    fig = px.bar(long, x="count", y="name", color="指标", orientation="h", barmode="group",
-                 color_discrete_map=COLORS, custom_data=["code"], title=title,
-                 labels={"count": "任务数", "name": ""},
-                 category_orders={"name": list(df["name"]), "指标": list(METRICS.values())})
-    fig.update_yaxes(autorange="reversed")
-    return _style(fig, 120 + 70 * len(df) if len(df) < 12 else 100 + 40 * len(df))
-
-
-def phase_heatmap(heat: pd.DataFrame, department_order: list[str] | None = None) -> go.Figure:
-    title = "部门 × 阶段 完成率"
-    if heat.empty:
-        return _empty(title)
-    order = heat.drop_duplicates("phase").sort_values("ordinal")["phase"].tolist()
-    grid = heat.pivot_table(index="name", columns="phase", values="completion", aggfunc="first")
-    grid = grid.reindex(columns=order)
-    if department_order:
-        grid = grid.reindex([d for d in department_order if d in grid.index])
-    fig = px.imshow(grid * 100, color_continuous_scale="RdYlGn", zmin=0, zmax=100, aspect="auto",
-                    labels={"color": "完成率 %", "x": "", "y": ""}, title=title, text_auto=".0f")
-    return _style(fig, 140 + 28 * len(grid))
-
-
-def trend(df: pd.DataFrame) -> go.Figure:
-    title = "进度趋势（按巡检日快照）"
-    if df.empty:
-        return _empty(title)
-    long = df.melt(id_vars=["as_of"], value_vars=["assigned", "submitted", "accepted", "overdue"],
-                   var_name="metric", value_name="count")
-    long["指标"] = long["metric"].map({"assigned": "已布置", "submitted": "已提交", "accepted": "已通过",
-                                       "overdue": "逾期"})
-    fig = px.line(long, x="as_of", y="count", color="指标", markers=len(df) < 40, title=title,
-                  color_discrete_map=COLORS, labels={"as_of": "日期", "count": "任务数"})
-    return _style(fig, 360)
-
-
-def grade_pie(board: pd.DataFrame) -> go.Figure:
-    if board.empty:
-        return _empty("部门状态分布")
-    counts = board["grade"].value_counts().reset_index()
-    counts.columns = ["状态", "部门数"]
-    fig = px.pie(counts, names="状态", values="部门数", color="状态", color_discrete_map=GRADE_COLORS,
-                 title="部门状态分布", hole=0.45)
-    return _style(fig, 300)
-
-
-def problems(df: pd.DataFrame) -> go.Figure:
-    title = "问题台账销号率与反弹"
-    if df.empty:
-        return _empty(title)
-    d = df.sort_values("close_rate")
-    fig = go.Figure()
-    fig.add_bar(x=d["name"], y=d["close_rate"] * 100, name="销号率 %", marker_color="#2e7d32")
-    fig.add_scatter(x=d["name"], y=d["rebound"], name="反弹数", mode="markers", yaxis="y2",
-                    marker=dict(color="#c62828", size=12, symbol="diamond"))
-    fig.update_layout(title=title, yaxis=dict(title="销号率 %", range=[0, 100]),
-                      yaxis2=dict(title="反弹数", overlaying="y", side="right", rangemode="tozero"))
-    return _style(fig, 360)
-
-
-def leads_funnel(df: pd.DataFrame) -> go.Figure:
-    title = "线索办理漏斗"
-    if df.empty:
-        return _empty(title)
-    total = int(df["n"].sum())
-    assigned = int(df[df["status"].isin(["assigned", "reported", "closed"])]["n"].sum())
-    closed = int(df[df["status"] == "closed"]["n"].sum())
-    confirmed = int(df[(df["status"] == "closed") & (df["outcome"] == "查实")]["n"].sum())
-    fig = go.Figure(go.Funnel(y=["受理线索", "已交办", "已办结", "查实"], x=[total, assigned, closed, confirmed],
-                              textinfo="value+percent initial"))
-    fig.update_layout(title=title)
-    return _style(fig, 320)
-
-
-def penalties(df: pd.DataFrame) -> go.Figure:
-    title = "罚款金额（万元）按部门"
-    if df.empty:
-        return _empty(title)
-    d = df.groupby("name", as_index=False)["fine_wan"].sum().sort_values("fine_wan", ascending=False)
-    fig = px.bar(d, x="name", y="fine_wan", title=title, labels={"name": "", "fine_wan": "万元"},
-                 color_discrete_sequence=["#6a1b9a"])
-    return _style(fig, 320)
+__all__ = ["department_progress", "grade_pie", "leads_funnel", "penalties", "phase_gantt", "phase_heatmap",
+           "problems", "trend"]

@@ -1,4 +1,4 @@
-"""Monthly progress report: DTO, Word document, Excel annex and progress chart.
+"""Monthly progress report: DTO, Word document, Excel annex and the progress chart for paper.
 
 The 雁江区 plan asks each member unit for a monthly report (开展情况和主要做法,
 发现的问题及处理情况, 可复制推广的典型经验, 下一步工作打算和意见建议) together
@@ -24,13 +24,15 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt, RGBColor
+from docx.shared import Cm, Emu, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, computed_field, model_validator
 
-from exchange.chart import Series, bar_chart_png
-from exchange.xlsx_export import Percent, SheetData, china_time, to_xlsx
+import pandas as pd
+
+from exchange.figures import PROGRESS_TITLE, StaticExport, department_progress, to_png
+from exchange.xlsx_export import Percent, SheetData, china_time, display_width, to_xlsx
 
 MIN_SAMPLED_RATIO = 0.2  # 核查比例不低于监管项目总数的20%
 NOT_FILLED = "（未填写）"
@@ -39,6 +41,14 @@ CHINESE_NUMERALS = "一二三四五六七八九十"
 
 BODY_FONT, HEADING_FONT, TITLE_FONT, TABLE_FONT, LATIN_FONT = "仿宋", "黑体", "宋体", "宋体", "Times New Roman"
 TABLE_STYLE = "表格文字"
+CHART_MAX_UNITS = 30  # a chart of 2,000 units would be 80,000 px tall; the table lists them all
+CHART_WIDTH_PX = 1000  # CSS pixels, drawn at twice that for print; placed 15 cm wide
+# Annex table columns (landscape A4, 2 cm margins): a display-width unit (half a CJK character at 五号)
+# is about 0.19 cm, plus the cell's own padding.
+ANNEX_WIDTH_CM = 25.7
+UNIT_CM, CELL_PADDING_CM = 0.19, 0.4
+MIN_COLUMN_CM, MAX_NATURAL_CM = 1.2, 9.0
+WIDTH_SAMPLE_ROWS = 300
 
 
 # --- figures & narrative ---------------------------------------------------------
@@ -153,6 +163,7 @@ class DepartmentProgressRow(ReportTableRow):
     tasks_assigned: NonNegativeInt = Field(default=0, title="下达任务")
     tasks_submitted: NonNegativeInt = Field(default=0, title="已报送")
     tasks_accepted: NonNegativeInt = Field(default=0, title="审核通过")
+    tasks_on_time: NonNegativeInt = Field(default=0, title="按期完成")  # the chart's 按时 bar, in the table too
     tasks_overdue: NonNegativeInt = Field(default=0, title="逾期")
     projects_supervised: NonNegativeInt = Field(default=0, title="监管项目")
     projects_sampled: NonNegativeInt = Field(default=0, title="核查项目")
@@ -479,31 +490,61 @@ def _annex_tables(document: DocxDocument, data: ReportData) -> None:
     section.left_margin = section.right_margin = Cm(2)
     for number, (title, headers, rows) in enumerate(data.tables(), start=1):
         document.add_heading(f"附表{number}　{title}", level=2)
-        _table(document, headers, [row.cells() for row in rows])
+        _table(document, headers, [[cell_text(value) for value in row.cells()] for row in rows])
 
 
-def _table(document: DocxDocument, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+def column_widths_cm(headers: Sequence[str], rows: Sequence[Sequence[str]], total_cm: float = ANNEX_WIDTH_CM
+                     ) -> list[float]:
+    """Column widths that fill the page: a column whose text is short (单位, 日期, 编号, numbers) gets its
+    whole text's width, so it never wraps character by character; the long text columns share what is
+    left in proportion to their text. A header may wrap onto two lines."""
+    natural = []
+    for index, header in enumerate(headers):
+        cells = [row[index] for row in rows[:WIDTH_SAMPLE_ROWS] if index < len(row)]
+        units = max([(display_width(header) + 1) // 2, *(display_width(text) for text in cells)])
+        natural.append(min(max(units * UNIT_CM + CELL_PADDING_CM, MIN_COLUMN_CM), MAX_NATURAL_CM))
+    if sum(natural) <= total_cm:  # everything fits on one line: widen all alike
+        return [width * total_cm / sum(natural) for width in natural]
+    kept: set[int] = set()
+    while True:  # water filling: a column narrower than an equal share of the room keeps its width
+        flexible = [i for i in range(len(natural)) if i not in kept]
+        room = total_cm - sum(natural[i] for i in kept)
+        narrow = [i for i in flexible if natural[i] <= room / len(flexible)]
+        if narrow and len(narrow) < len(flexible):
+            kept.update(narrow)
+            continue
+        scale = room / sum(natural[i] for i in flexible)
+        return [natural[i] if i in kept else max(natural[i] * scale, MIN_COLUMN_CM) for i in range(len(natural))]
+
+
+def _table(document: DocxDocument, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
     table = document.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False  # fixed layout: Word and LibreOffice keep the widths below
+    widths = [Cm(w) for w in column_widths_cm(headers, rows)]
+    for column, width in zip(table.columns, widths):
+        column.width = width
     style = document.styles[TABLE_STYLE]
-    for cell, header in zip(table.rows[0].cells, headers):
+    for cell, header, width in zip(table.rows[0].cells, headers, widths):
         _cell(cell, header, style, bold=True)
         _shade(cell, "D9D9D9")
+        cell.width = Emu(width)
     _repeat_header(table.rows[0])
     if rows:
         # One empty styled row, copied for every data row: python-docx's add_row per row costs
         # about a millisecond each, a copy of the XML a few microseconds.
         template = table.add_row()
-        for cell in template.cells:
+        for cell, width in zip(template.cells, widths):
             cell.paragraphs[0].style = style
+            cell.width = Emu(width)
         blank = deepcopy(template._tr)
         template._tr.getparent().remove(template._tr)
         for values in rows:
             tr = deepcopy(blank)
             table._tbl.append(tr)
-            for tc, value in zip(tr.tc_lst, values):
-                _lines(tc.p_lst[0], cell_text(value))
+            for tc, text in zip(tr.tc_lst, values):
+                _lines(tc.p_lst[0], text)
     else:
         cells = table.add_row().cells
         merged = cells[0].merge(cells[-1])
@@ -571,18 +612,21 @@ def _summary_rows(data: ReportData) -> list[list[Any]]:
     return rows
 
 
-def progress_chart_png(
-    department_rows: Sequence[DepartmentProgressRow], *, title: str = "各单位工作推进情况"
-) -> bytes:
-    """Horizontal bars per unit: 任务完成率, 核查比例 (with the 20% line), 问题销号率."""
-    series = [
-        Series("任务完成率", [r.task_completion_rate for r in department_rows], (68, 114, 196)),
-        Series("核查比例", [r.sampled_ratio for r in department_rows], (237, 125, 49)),
-        Series("问题销号率", [r.closure_rate for r in department_rows], (112, 173, 71)),
-    ]
-    return bar_chart_png(
-        [r.department for r in department_rows],
-        series,
-        title=title,
-        reference=(MIN_SAMPLED_RATIO, f"核查比例要求（不低于{MIN_SAMPLED_RATIO:.0%}）"),
-    )
+def progress_chart_png(department_rows: Sequence[DepartmentProgressRow], *, title: str = PROGRESS_TITLE,
+                       export: StaticExport = StaticExport()) -> bytes:
+    """The dashboard's 各部门任务进度 chart (exchange.figures.department_progress) for paper: the units
+    furthest behind on their tasks first; past CHART_MAX_UNITS (a province) only those, and the title
+    says so (the annex table lists them all)."""
+    board = pd.DataFrame({
+        "code": [str(i) for i in range(len(department_rows))],
+        "name": [r.department for r in department_rows],
+        "assigned": [r.tasks_assigned for r in department_rows],
+        "accepted": [r.tasks_accepted for r in department_rows],
+        "on_time": [r.tasks_on_time for r in department_rows],
+        "overdue": [r.tasks_overdue for r in department_rows],
+        "completion": [r.task_completion_rate for r in department_rows],
+    })
+    if len(department_rows) > CHART_MAX_UNITS:
+        title = f"任务完成率最低的{CHART_MAX_UNITS}个单位（共{len(department_rows)}个单位，全部见附表1）"
+    figure = department_progress(board, "completion", True, CHART_MAX_UNITS, title=title)
+    return to_png(figure, width=CHART_WIDTH_PX, export=export)

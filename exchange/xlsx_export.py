@@ -1,4 +1,5 @@
-"""Excel exports: Chinese headers, bold frozen header row, sensible widths."""
+"""Excel exports: Chinese headers, bold frozen header row, sensible widths, and a print setup
+(A4, landscape when wide, fit to the page width, the header row repeated on every page)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import io
 import math
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -19,7 +20,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import CoreSchema, core_schema
 
-CHINA_TZ = timezone(timedelta(hours=8))  # no DST in China, a fixed offset is exact
+from domain.localtime import LOCAL_TZ
+
 MIN_WIDTH, MAX_WIDTH = 6, 60
 WIDTH_SAMPLE_ROWS = 1000
 EXCEL_MAX_CHARS = 32_767
@@ -28,6 +30,7 @@ DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 PERCENT_FORMAT = "0.0%"
 DATA_STYLE = "数据单元格"
+PORTRAIT_MAX_WIDTH = 95  # column widths (character units) that fit an A4 portrait page at 100 %
 
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -57,7 +60,7 @@ def display_width(value: object) -> int:
 
 def china_time(moment: datetime) -> datetime:
     """Excel has no time zones: show aware datetimes as Beijing wall-clock time."""
-    return moment.astimezone(CHINA_TZ).replace(tzinfo=None) if moment.tzinfo else moment
+    return moment.astimezone(LOCAL_TZ).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def to_xlsx(sheets: Mapping[str, SheetData]) -> bytes:
@@ -94,6 +97,20 @@ def write_sheet(
         sheet.column_dimensions[get_column_letter(col)].width = width
     _wrap_long_cells(sheet, texts, final, set(wrap_columns))
     sheet.freeze_panes = "A2"
+    _print_setup(sheet, sum(final))
+
+
+def _print_setup(sheet: Worksheet, total_width: float) -> None:
+    """Print on A4 at the page's width (as many pages down as needed), header row on every page."""
+    setup = sheet.page_setup
+    setup.paperSize = sheet.PAPERSIZE_A4
+    setup.orientation = sheet.ORIENTATION_LANDSCAPE if total_width > PORTRAIT_MAX_WIDTH else sheet.ORIENTATION_PORTRAIT
+    setup.fitToWidth, setup.fitToHeight = 1, 0  # 0: no limit on the number of pages down
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:1"
+    sheet.print_options.horizontalCentered = True
+    sheet.page_margins.left = sheet.page_margins.right = 0.4  # inches
+    sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
 
 
 def _widen(widths: list[int], texts: Sequence[str]) -> list[int]:

@@ -106,7 +106,9 @@ class Settings(BaseSettings):
     delivery_sending_stale_s: float = Field(default=120.0, ge=0)
 
     # --- report rendering ---
-    cjk_font: Path | None = None  # a CJK font file for charts on unusual servers
+    # Report charts are drawn by an installed Chromium (never downloaded): None finds chromium / chrome on PATH.
+    chromium_path: Path | None = None
+    cjk_font: str | None = None  # family name of an installed CJK font, tried first in report charts
 
     @field_validator("webhooks")
     @classmethod

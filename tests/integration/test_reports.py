@@ -222,14 +222,15 @@ def test_rollup_figures_tables_and_sentence(uow_factory, scenario, actors):
 
 
 def test_reading_is_checked_and_bad_periods_are_refused(uow_factory, scenario, actors):
+    # A refusal leaves the unit of work (which records it after rolling back), as at every edge.
+    with pytest.raises(Forbidden), uow_factory() as uow:
+        reports.report_data(uow.session, actor=actors["dept_jyj"], campaign_code=CODE, period="2020-07",
+                            department_code="zjj", at=ZJJ_AT)
+    with pytest.raises(Forbidden), uow_factory() as uow:
+        reports.report_data(uow.session, actor=actors["dept_zjj"], campaign_code=CODE, period="2020-07",
+                            department_code=None, at=ROLLUP_AT)
     with uow_factory() as uow:
         s = uow.session
-        with pytest.raises(Forbidden):
-            reports.report_data(s, actor=actors["dept_jyj"], campaign_code=CODE, period="2020-07",
-                                department_code="zjj", at=ZJJ_AT)
-        with pytest.raises(Forbidden):
-            reports.report_data(s, actor=actors["dept_zjj"], campaign_code=CODE, period="2020-07",
-                                department_code=None, at=ROLLUP_AT)
         for period, message in (("2020-7", "格式不对"), ("2020-05", "不在报送期间"), ("2020-11", "不在报送期间"),
                                 ("2020-09", "尚未开始")):
             with pytest.raises(Invalid, match=message):

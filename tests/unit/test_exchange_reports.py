@@ -1,8 +1,11 @@
-"""Report documents (docx, annex xlsx, chart) and the generic Excel exports."""
+"""Report documents (docx, annex xlsx, chart) and the generic Excel exports.
+
+The chart tests draw with the installed Chromium (/usr/bin/chromium, as the report does)."""
 
 from __future__ import annotations
 
 import io
+import struct
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -10,11 +13,16 @@ import docx
 import openpyxl
 import pytest
 from docx.oxml.ns import qn
-from PIL import Image
+from docx.shared import Cm, Pt
 from pydantic import ValidationError
 
-from exchange import chart
+from dashboard import charts
+from exchange import figures
+from exchange.figures import ChartUnavailable, StaticExport
 from exchange.reports import (
+    ANNEX_WIDTH_CM,
+    CHART_MAX_UNITS,
+    CHART_WIDTH_PX,
     SECTION_HEADINGS,
     CheckedProjectRow,
     DepartmentProgressRow,
@@ -33,6 +41,12 @@ from exchange.reports import (
 from exchange.xlsx_export import Percent, ledger_to_xlsx, to_xlsx
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    assert png.startswith(PNG_MAGIC)
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+    return width, height
 
 
 def department_rows() -> list[DepartmentProgressRow]:
@@ -168,21 +182,32 @@ def test_annex_xlsx_has_summary_and_one_sheet_per_table() -> None:
 # --- chart ------------------------------------------------------------------------------------------
 
 
-def test_progress_chart_is_a_png() -> None:
+def test_the_report_chart_is_the_dashboards_figure_drawn_by_chromium() -> None:
+    assert charts.department_progress is figures.department_progress  # one figure function, screen and paper
     png = progress_chart_png(department_rows())
-    assert png.startswith(PNG_MAGIC)
-    image = Image.open(io.BytesIO(png))
-    assert image.width == chart.WIDTH and image.height > 200
+    width, height = png_size(png)
+    assert width == 2 * CHART_WIDTH_PX and height > 200  # drawn at twice the CSS size, for print
+    many = [DepartmentProgressRow(department=f"单位{i}", tasks_assigned=4, tasks_accepted=i % 5) for i in range(80)]
+    capped = png_size(progress_chart_png(many))[1]
+    assert capped == png_size(progress_chart_png(many[:CHART_MAX_UNITS]))[1] > height  # the furthest behind only
+    assert png_size(progress_chart_png([]))[1] > 0  # "暂无数据", still a picture
 
 
-def test_chart_without_rows_or_cjk_font_still_renders(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(chart, "find_cjk_font", lambda: None)
-    chart._font.cache_clear()
-    try:
-        assert progress_chart_png([]).startswith(PNG_MAGIC)
-        assert progress_chart_png(department_rows()).startswith(PNG_MAGIC)
-    finally:
-        chart._font.cache_clear()
+def test_a_missing_browser_is_said_plainly() -> None:
+    with pytest.raises(ChartUnavailable, match="Chromium"):
+        progress_chart_png(department_rows(), export=StaticExport(browser=figures.Path("/nonexistent/chromium")))
+
+
+def test_docx_unit_column_is_wide_enough_for_a_unit_name() -> None:
+    longest = "区公共资源交易服务中心"
+    rows = department_rows() + [DepartmentProgressRow(department=longest, tasks_assigned=1)]
+    document = docx.Document(io.BytesIO(build_docx(report(department_rows=rows), None)))
+    progress = next(t for t in document.tables if t.rows[0].cells[0].text == "单位")
+    widths = [column.width for column in progress.columns]
+    assert widths[0] >= Pt(10.5) * len(longest)  # one line at 五号: never a character per line
+    assert sum(widths) <= Cm(ANNEX_WIDTH_CM) + Cm(0.05)  # and the table stays on the landscape page
+    ledger = next(t for t in document.tables if t.rows[0].cells[0].text == "问题编号")
+    assert all(column.width >= Cm(1) for column in ledger.columns)
 
 
 # --- generic Excel exports -----------------------------------------------------------------------------
@@ -204,6 +229,17 @@ def test_to_xlsx_formats_headers_dates_widths_and_keeps_formulas_as_text() -> No
     assert sheet["C2"].value == datetime(2020, 6, 20, 9, 0)
     assert sheet["D2"].number_format == "0.0%"
     assert sheet["E2"].value == "=1+1" and sheet["E2"].data_type == "s"
+
+
+def test_annex_sheets_print_on_a_page_width_with_the_header_on_every_page() -> None:
+    book = openpyxl.load_workbook(io.BytesIO(build_annex_xlsx(report())))
+    for sheet in book.worksheets:
+        setup = sheet.page_setup
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage and (setup.fitToWidth, setup.fitToHeight) == (1, 0)
+        assert sheet.print_title_rows == "$1:$1" and sheet.freeze_panes == "A2"
+        assert int(setup.paperSize) == int(sheet.PAPERSIZE_A4)
+    assert book["整改台账"].page_setup.orientation == "landscape"  # ten columns of text
+    assert book["汇总"].page_setup.orientation == "portrait"  # two columns
 
 
 def test_ledger_puts_full_history_in_last_column() -> None:

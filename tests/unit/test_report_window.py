@@ -10,7 +10,7 @@ import pytest
 from domain.spec import Department, DepartmentKind
 from services.campaigns import spec_digest
 from domain.errors import Invalid
-from services.reports import report_window
+from domain.reporting import report_window
 from services.spec_files import load_spec, parse_spec, spec_to_yaml
 
 ROOT = Path(__file__).resolve().parents[2]

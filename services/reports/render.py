@@ -1,0 +1,53 @@
+"""A monthly report as files: the Word document (with the dashboard's progress chart) and its Excel annex."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from domain.access import Actor
+from exchange.figures import StaticExport
+from exchange.reports import DepartmentProgressRow, build_annex_xlsx, build_docx, progress_chart_png
+from services.reports.collect import report_data
+from settings import Settings
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    docx: bytes
+    xlsx: bytes
+    filename_stem: str  # e.g. yanjiang-2020_2020-06_zjj; the rollup ends in _office-rollup
+
+
+def filename_stem(campaign_code: str, period: str, department_code: str | None) -> str:
+    return f"{campaign_code}_{period}_{department_code or 'office-rollup'}"
+
+
+def chart_export(settings: Settings) -> StaticExport:
+    """The installed browser and CJK font the edge's settings name for drawing report charts."""
+    return StaticExport(browser=settings.chromium_path, font_family=settings.cjk_font)
+
+
+def render_report(
+    session: Session,
+    *,
+    actor: Actor,
+    campaign_code: str,
+    period: str,
+    department_code: str | None,
+    at: dt.datetime,
+    export: StaticExport = StaticExport(),
+) -> RenderedReport:
+    """The report as a Word document (with the progress chart) and its Excel annex."""
+    data = report_data(session, actor=actor, campaign_code=campaign_code, period=period,
+                       department_code=department_code, at=at)
+    if data.is_rollup:
+        chart = progress_chart_png(data.department_rows, title="各单位任务进度", export=export)
+    else:
+        own = DepartmentProgressRow(department=data.unit_name, **{
+            name: getattr(data.figures, name) for name in DepartmentProgressRow.model_fields if name != "department"})
+        chart = progress_chart_png([own], title=f"{data.unit_name}任务进度", export=export)
+    return RenderedReport(build_docx(data, chart), build_annex_xlsx(data),
+                          filename_stem(campaign_code, period, department_code))
