@@ -3,8 +3,8 @@
 The target of every call belongs to department zjj. A call is allowed for the office (administers),
 the leader (reads only) and zjj's own user as the matrix says; every other department user must be
 refused with Forbidden, and each refusal must leave exactly one committed audit record
-(outcome 'refused') even though the unit of work is rolled back. Unfiltered lists run as a
-department must only ever contain that department's rows.
+(outcome 'refused') even though the unit of work is rolled back. Unfiltered lists and the read
+models (services.views) run as a department must only ever contain that department's rows.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -26,6 +27,9 @@ from services import problems as pb
 from services import projects as pj
 from services import submissions as sub
 from services import users as us
+from services.views import boards as vb
+from services.views import campaigns as vc
+from services.views import ledger as vl
 from store.models import AuditEntry
 
 UTC = dt.timezone.utc
@@ -40,6 +44,17 @@ READ = {OFFICE, LEADER, OWN}
 OWN_ONLY = {OWN}
 ADMIN_OR_OWN = {OFFICE, OWN}
 ADMIN_OR_LEADER = {OFFICE, LEADER}
+
+
+class _Everyone:
+    """Reads every role may make: what they return is scoped (test_views_show_a_department_only_its_own_rows)."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+EVERYONE = _Everyone()
+DAY = dt.date(2020, 6, 1)  # the launched campaign's rollup day (conftest.TICK_TO)
 
 
 @dataclass
@@ -160,6 +175,34 @@ def _operations(w: World):
         ("import.users", ADMIN, lambda s, a: im.import_file(s, actor=a, at=AT, campaign_code=c, kind="users",
                                                            data=USERS_CSV, filename="users.csv")),
         ("delivery.list", ADMIN, lambda s, a: dl.problems(s, actor=a, campaign_code=c, at=AT)),
+        ("delivery.inbox", EVERYONE, lambda s, a: dl.inbox_for(s, actor=a)),
+        ("project.draws", EVERYONE, lambda s, a: pj.list_draws(s, actor=a, campaign_code=c, at=AT)),
+        ("report.narrative.read", READ, lambda s, a: rp.get_narrative(s, actor=a, campaign_code=c, period="2020-06",
+                                                                      department_code="zjj", at=AT)),
+        *((f"view.{name}", allowed, call) for name, allowed, call in _views(w)),
+    ]
+
+
+def _views(w: World):
+    """Every read of services.views: scoped reads for everyone, a named department for its readers."""
+    c = w.code
+    return [
+        ("campaigns", EVERYONE, lambda s, a: vc.campaigns(s, actor=a, at=AT)),
+        ("spec", EVERYONE, lambda s, a: vc.campaign_spec(s, actor=a, campaign_code=c, at=AT)),
+        ("escalation_names", EVERYONE, lambda s, a: vc.escalation_names(s, actor=a, campaign_code=c, at=AT)),
+        ("phases", EVERYONE, lambda s, a: vc.phases(s, actor=a, campaign_code=c, at=AT)),
+        ("departments", EVERYONE, lambda s, a: vc.departments(s, actor=a, campaign_code=c, at=AT)),
+        ("rollup_day", EVERYONE, lambda s, a: vb.rollup_day(s, actor=a, campaign_code=c, as_of=DAY, at=AT)),
+        ("department_board", EVERYONE, lambda s, a: vb.department_board(s, actor=a, campaign_code=c, day=DAY, at=AT)),
+        ("heatmap", EVERYONE, lambda s, a: vb.heatmap(s, actor=a, campaign_code=c, day=DAY, at=AT)),
+        ("trend", EVERYONE, lambda s, a: vb.trend(s, actor=a, campaign_code=c, at=AT)),
+        ("overdue", EVERYONE, lambda s, a: vb.overdue(s, actor=a, campaign_code=c, at=AT)),
+        ("bulletin_lists", EVERYONE, lambda s, a: vb.bulletin_lists(s, actor=a, campaign_code=c, day=DAY, at=AT)),
+        ("department_assignments", READ, lambda s, a: vb.department_assignments(
+            s, actor=a, campaign_code=c, department_code="zjj", at=AT)),
+        ("problems_by_department", EVERYONE, lambda s, a: vl.problems_by_department(s, actor=a, campaign_code=c,
+                                                                                    at=AT)),
+        ("lead_funnel", EVERYONE, lambda s, a: vl.lead_funnel(s, actor=a, campaign_code=c, at=AT)),
     ]
 
 
@@ -179,12 +222,12 @@ def test_permission_matrix(uow_factory, world, actors):
         for name in everyone:
             before = len(_refused(uow_factory))
             expected = name in allowed
-            with uow_factory() as uow:  # never committed: every call starts from the same world
-                try:
+            try:  # outside the unit of work, which records a refusal on its way out
+                with uow_factory() as uow:  # never committed: every call starts from the same world
                     result = call(uow.session, actors[name])
-                    outcome = "ok"
-                except Forbidden:
-                    outcome = "forbidden"
+                outcome = "ok"
+            except Forbidden:
+                outcome = "forbidden"
             calls += 1
             after = _refused(uow_factory)
             if outcome != ("ok" if expected else "forbidden"):
@@ -194,7 +237,7 @@ def test_permission_matrix(uow_factory, world, actors):
             elif expected and op.endswith(".read") and name != OFFICE and op == "lead.read":
                 if result.reporter_name is not None:
                     failures.append(f"{op} as {name}: confidential reporter shown")
-    assert calls == len(_operations(world)) * 9 == 35 * 9
+    assert calls == len(_operations(world)) * 9
     assert not failures, "\n".join(failures)
 
 
@@ -223,13 +266,14 @@ def test_department_lists_never_show_other_departments(uow_factory, world, actor
 def test_failed_logins_are_audited(uow_factory, users, actors):
     with uow_factory() as uow:
         assert us.authenticate(uow.session, OWN, users[OWN], at=AT).department_code == "zjj"
-        with pytest.raises(us.AuthFailed, match="用户名或密码错误"):
-            us.authenticate(uow.session, OWN, "wrong-password", at=AT)
-        with pytest.raises(us.AuthFailed, match="用户名或密码错误"):
-            us.authenticate(uow.session, "nobody", "whatever1", at=AT)
         us.disable_user(uow.session, actor=actors[OFFICE], at=AT, username="dept_swj")
         uow.commit()
-    with uow_factory() as uow, pytest.raises(us.AuthFailed, match="已停用"):
+    # Each refused login leaves its unit of work with the error, which records the refusal.
+    with pytest.raises(us.AuthFailed, match="用户名或密码错误"), uow_factory() as uow:
+        us.authenticate(uow.session, OWN, "wrong-password", at=AT)
+    with pytest.raises(us.AuthFailed, match="用户名或密码错误"), uow_factory() as uow:
+        us.authenticate(uow.session, "nobody", "whatever1", at=AT)
+    with pytest.raises(us.AuthFailed, match="已停用"), uow_factory() as uow:
         us.authenticate(uow.session, "dept_swj", users["dept_swj"], at=AT)
     assert [a for _u, a in _refused(uow_factory)] == ["user.login"] * 3
 
@@ -264,3 +308,39 @@ def test_usernames_differing_only_in_case_are_one_name(uow_factory, users, actor
     with uow_factory() as uow, pytest.raises(Invalid, match="不区分大小写"):
         us.add_user(uow.session, actor=actors[OFFICE], at=AT, username="Dept_ZJJ", display_name="另一个",
                     role="department", department_code="zjj", email=None, password="Passw0rd!2020")
+
+
+def _departments_in(result) -> set[str]:  # noqa: ANN001
+    """The department codes (or names) a view's frame shows."""
+    frames = result if isinstance(result, tuple) else (result,)
+    out: set[str] = set()
+    for df in frames:
+        for column in ("code", "name"):
+            if column in df.columns:
+                out |= {str(v) for v in df[column]}
+    return out
+
+
+def test_views_show_a_department_only_its_own_rows(uow_factory, world, actors):
+    """Every read model as every department user: its own department's rows or nothing; the office
+    and the leader see more than one department in the department-wise views."""
+    with uow_factory() as uow:
+        depts = vc.departments(uow.session, actor=actors[OFFICE], campaign_code=world.code)
+    names = dict(zip(depts["code"], depts["name"]))
+    department_wise = {"departments", "department_board", "heatmap", "overdue"}
+    for view, _allowed, call in _views(world):
+        for name, actor in actors.items():
+            try:
+                with uow_factory() as uow:
+                    result = call(uow.session, actor)
+            except Forbidden:
+                assert view == "department_assignments" and actor.department_code not in (None, "zjj")
+                continue
+            if view == "campaigns" or not isinstance(result, (pd.DataFrame, tuple)):
+                continue  # campaigns, a day, a spec, names: no department rows to show
+            shown = _departments_in(result)
+            if name.startswith("dept_"):
+                own = {actor.department_code, names[actor.department_code]}
+                assert shown <= own, f"{view} as {name} shows {shown - own}"
+            elif view in department_wise and name != "system":
+                assert len(shown) > 2, f"{view} as {name} shows {shown}"
