@@ -6,8 +6,8 @@ the engine the caller gives:
 
 1. claim: the row turns `sending` (attempts + 1, claimed_at) and that is COMMITTED before the
    message is handed over; from then on a crash leaves evidence that a send may have happened;
-2. hand over: the channel's send function (`Senders`, by default the real `notify` channels)
-   runs outside any transaction;
+2. hand over: the channel's send function (`services.delivery.senders`, by default the real
+   `notify` channels; a parameter) runs outside any transaction;
 3. record: `sent`, or `failed` (retried after a backoff, up to `delivery_max_attempts`) or
    `gave_up` (a permanent error), with attempts and last_error, and the outcome is appended to
    the audit chain in the same transaction. One message's failure never stops the others.
@@ -22,16 +22,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 from sqlalchemy import Engine, or_, select, update
 
 from domain.access import SYSTEM
-from domain.delivery import PUSH_CHANNELS, SENDABLE, Channel, DeliveryState
-from notify import ChannelError, Message, send_email, send_webhook
+from domain.delivery import PUSH_CHANNELS, SENDABLE, DeliveryState
+from notify import ChannelError
 from services.campaigns import get_campaign
+from services.delivery.senders import CHANNEL_SENDERS, Outgoing, Senders
 from settings import Settings
 from store import audit
 from store.models import OutboxDelivery
@@ -42,58 +41,6 @@ log = logging.getLogger(__name__)
 UNCERTAIN_TEXT = (
     "发送过程中进程中断（崩溃或被终止），无法确认对方是否已收到。为避免重复打扰，系统不会自动重发；"
     "请核实后在看板中确认“已送达”或“重新发送”。"
-)
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A claimed delivery, as handed to a channel (plain data: the channel never sees the session)."""
-
-    id: int
-    channel: str
-    target: str  # e-mail address, or the webhook target's name
-    recipient: str
-    subject: str
-    body: str
-    dedupe_key: str
-
-
-Send = Callable[[Outgoing, Settings, dt.datetime], None]
-"""Hands one message to the outside world; raises notify.ChannelError when it could not."""
-Senders = Mapping[str, Send]
-
-
-def send_by_email(out: Outgoing, settings: Settings, at: dt.datetime) -> None:
-    send_email(
-        settings,
-        Message(
-            recipient_key=out.recipient,
-            recipient_email=out.target,
-            subject=out.subject,
-            body_markdown=out.body,
-            dedupe_key=out.dedupe_key,
-        ),
-        at=at,
-    )
-
-
-def send_by_webhook(out: Outgoing, settings: Settings, at: dt.datetime) -> None:
-    try:
-        target = settings.webhook(out.target)
-    except KeyError:
-        raise ChannelError("webhook", out.target, "该 webhook 目标已不在配置中", retryable=False) from None
-    message = Message(
-        recipient_key=out.recipient,
-        subject=out.subject,
-        body_markdown=out.body,
-        link=settings.dashboard_base_url,
-        dedupe_key=out.dedupe_key,
-    )
-    send_webhook(target, message, at=at, timeout_s=settings.webhook_timeout_s)
-
-
-CHANNEL_SENDERS: Senders = MappingProxyType(
-    {Channel.email.value: send_by_email, Channel.webhook.value: send_by_webhook}
 )
 
 

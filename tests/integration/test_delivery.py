@@ -3,8 +3,8 @@ webhooks (generic JSON, DingTalk with 加签, WeCom), plus the in-app inbox.
 
 The crash test runs the send loop in a child process with an injected e-mail sender that hands the
 message to the real receiver and then SIGKILLs its own process, between the send and the record,
-and proves the re-run sends nobody a second copy. Self-contained fixtures: a SQLite file per test,
-the yanjiang-2020 campaign ticked to 2020-06-22 with the service steps (no Prefect needed for most tests).
+and proves the re-run sends nobody a second copy. Each test gets the yanjiang-2020 campaign ticked to
+2020-06-22 with the service steps (no Prefect needed for most tests), on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from domain.access import SYSTEM, Actor, Role
 from domain.errors import Forbidden
@@ -37,8 +37,7 @@ from services import campaigns, delivery
 from services.spec_files import load_spec
 from settings import Settings, WebhookTarget
 from store import audit
-from store.db import make_engine, shared_engine
-from store.migrate import upgrade
+from store.db import shared_engine
 from store.models import AuditEntry, Outbox, OutboxDelivery, User
 from store.uow import UnitOfWork
 from tests.conftest import run_tick
@@ -144,9 +143,7 @@ def http() -> Iterator[Http]:
 # --------------------------------------------------------------------------- campaign
 
 
-def launch_with_users(db_url: str) -> Any:
-    engine = make_engine(db_url)
-    upgrade(engine)
+def launch_with_users(engine: Engine) -> None:
     with UnitOfWork(engine) as uow:
         campaigns.launch(uow.session, load_spec(SPEC), actor=SYSTEM, at=AT - dt.timedelta(days=60))
         for username, name, role, dept, email in [
@@ -167,16 +164,15 @@ def launch_with_users(db_url: str) -> Any:
                 )
             )
         uow.commit()
-    return engine
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    engine = launch_with_users(url)
+def db_url(engine: Engine) -> str:
+    """The campaign launched with its users and ticked to DAY, on SQLite and on PostgreSQL (the URL,
+    because the protocol under test opens its own units of work, and the crash test a process)."""
+    launch_with_users(engine)
     run_tick(engine, CODE, DAY)
-    engine.dispose()
-    return url
+    return engine.url.render_as_string(hide_password=False)
 
 
 def settings_for(smtp_port: int | None, http: Http | None, **extra: Any) -> Settings:
@@ -397,16 +393,13 @@ def test_failing_channel_is_visible_and_blocks_nothing(db_url: str, smtp: tuple[
     assert len(http.to("/ding")) == 2 and len(http.to("/wecom")) == 1
 
 
-def test_no_sends_on_holidays_unless_configured(tmp_path: Path, smtp: tuple[Mailbox, int]) -> None:
-    url = f"sqlite:///{tmp_path / 'h.db'}"
-    engine = launch_with_users(url)
-    run_tick(engine, CODE, DAY)
+def test_no_sends_on_holidays_unless_configured(db_url: str, smtp: tuple[Mailbox, int]) -> None:
     holiday = dt.date(2020, 6, 25)  # 端午节
     _, port = smtp
-    report = plan(url, settings_for(port, None), day=holiday)
+    report = plan(db_url, settings_for(port, None), day=holiday)
     assert report.skipped and "端午" in report.skipped
-    assert deliveries(url) == []
-    report = plan(url, settings_for(port, None, send_on_holidays=True), day=holiday)
+    assert deliveries(db_url) == []
+    report = plan(db_url, settings_for(port, None, send_on_holidays=True), day=holiday)
     assert report.skipped is None and report.outbox_rows > 0
 
 
