@@ -39,10 +39,14 @@ class ProblemCategory(StrEnum):
 PROBLEM_CATEGORY = Vocabulary(
     ProblemCategory,
     {c: c.value for c in ProblemCategory},
-    aliases={"其它": ProblemCategory.other, "串通投标": ProblemCategory.collusion,
-             "围标": ProblemCategory.collusion, "串标": ProblemCategory.collusion,
-             # The retired combined word: stored rows were split to 违法分包 by migration 0006, old files read the same.
-             "转包/违法分包": ProblemCategory.illegal_subcontracting},
+    aliases={
+        "其它": ProblemCategory.other,
+        "串通投标": ProblemCategory.collusion,
+        "围标": ProblemCategory.collusion,
+        "串标": ProblemCategory.collusion,
+        # The retired combined word: stored rows were split to 违法分包 by migration 0006, old files read the same.
+        "转包/违法分包": ProblemCategory.illegal_subcontracting,
+    },
 )
 
 
@@ -65,8 +69,13 @@ class ProblemEvent(StrEnum):
 
 PROBLEM_EVENT = Vocabulary(
     ProblemEvent,
-    {ProblemEvent.found: "登记问题", ProblemEvent.request_close: "申请销号", ProblemEvent.approve: "同意销号",
-     ProblemEvent.reject: "驳回销号申请", ProblemEvent.rebound: "回头看认定反弹"},
+    {
+        ProblemEvent.found: "登记问题",
+        ProblemEvent.request_close: "申请销号",
+        ProblemEvent.approve: "同意销号",
+        ProblemEvent.reject: "驳回销号申请",
+        ProblemEvent.rebound: "回头看认定反弹",
+    },
 )
 
 # Which event moves a problem from which state to which.

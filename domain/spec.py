@@ -55,7 +55,7 @@ def _email(text: str) -> str:
 Title = Annotated[str, Field(min_length=1, max_length=limits.TITLE_MAX), AfterValidator(_named)]
 Name = Annotated[str, Field(min_length=1, max_length=limits.NAME_MAX), AfterValidator(_named)]
 Tag = Annotated[str, Field(min_length=1, max_length=limits.TAG_MAX), AfterValidator(_named)]
-PersonName = Annotated[str, Field(max_length=limits.PERSON_NAME_MAX), AfterValidator(_clean_line)]
+PersonName = Annotated[str, Field(min_length=1, max_length=limits.PERSON_NAME_MAX), AfterValidator(_named)]
 Phone = Annotated[str, Field(max_length=limits.PHONE_MAX), AfterValidator(_clean_line)]
 Email = Annotated[str, Field(max_length=limits.EMAIL_MAX), AfterValidator(_email)]
 LegalBasis = Annotated[str, Field(min_length=1, max_length=limits.LEGAL_BASIS_MAX), AfterValidator(_named)]
@@ -333,18 +333,12 @@ class CampaignSpec(Strict):
             self._check_assignees(report.assignees, f"recurring_reports[{i}].assignees")
             for name in ("first_month", "last_month"):
                 month = getattr(report, name)
-                if month is not None and not (self.start.year, self.start.month) <= (month.year, month.month) <= (
-                    self.end.year,
-                    self.end.month,
-                ):
+                if month is not None and not _month(self.start) <= _month(month) <= _month(self.end):
                     raise ValueError(
                         f"recurring_reports[{i}].{name}: {month} 不在专项行动起止月份 "
                         f"{self.start:%Y-%m}～{self.end:%Y-%m} 之内"
                     )
-            if report.first_month and report.last_month and (report.first_month.year, report.first_month.month) > (
-                report.last_month.year,
-                report.last_month.month,
-            ):
+            if report.first_month and report.last_month and _month(report.first_month) > _month(report.last_month):
                 raise ValueError(
                     f"recurring_reports[{i}].last_month: 末月 {report.last_month:%Y-%m} 早于首月 "
                     f"{report.first_month:%Y-%m}，报告将永远不会派发"
@@ -424,3 +418,8 @@ def _no_duplicates(values: list[str], field: str, what: str) -> None:
         if v in seen:
             raise ValueError(f"{field}: {what} {v!r} 重复")
         seen.add(v)
+
+
+def _month(day: dt.date) -> tuple[int, int]:
+    """(year, month), for comparing dates by calendar month."""
+    return (day.year, day.month)
