@@ -1,18 +1,23 @@
-"""validate, schema, plan, launch, tick, status, simulate, demo, dashboard."""
+"""validate, schema, plan, db, launch, tick, status, simulate, demo, dashboard.
+
+Every handler works on `args.settings` (built once by cli.main). Flows are imported inside the
+handlers that run them: importing Prefect costs seconds that validate, plan or status need not pay.
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import shutil
+import tempfile
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from cli import output
-from cli.main import existing_file, parse_date
+from cli.main import existing_file, parse_date, upgrade_store
+from domain.access import SYSTEM
+from domain.errors import Invalid, NotFound
+from settings import Settings
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config" / "campaigns" / "yanjiang-2020.yaml"
 DEMO_DB = Path("data/demo.db")  # under the directory the demo is run from
@@ -32,6 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", type=existing_file)
     p.add_argument("--department", help="只看某个部门（代码）")
     p.set_defaults(handler=cmd_plan)
+
+    db = sub.add_parser("db", help="数据库结构：upgrade（升级到本程序的版本）").add_subparsers(
+        dest="db_command", required=True)
+    p = db.add_parser("upgrade", help="把数据库结构升级到本程序的版本（launch、demo、serve 会先自动执行）")
+    p.set_defaults(handler=cmd_db_upgrade)
 
     p = sub.add_parser("launch", help="启动专项行动，或把修改后的 YAML 应用到进行中的专项行动")
     p.add_argument("path", type=existing_file)
@@ -68,31 +78,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)  # the CLI is an edge: the only place the clock is read
-
-
-def _today() -> dt.date:
-    return dt.datetime.now(SHANGHAI).date()
-
-
-def _db_url() -> str:
-    from store.db import database_url
-
-    return database_url()
-
-
-def _campaign_codes(selected: str | None) -> list[str]:
+def _campaign_codes(settings: Settings, selected: str | None) -> list[str]:
     from services.campaigns import get_campaign, list_campaign_codes
     from store.uow import UnitOfWork
 
-    with UnitOfWork(_db_url()) as uow:
+    with UnitOfWork(settings.db_url) as uow:
         if selected:
             get_campaign(uow.session, selected)  # a clear error for an unknown code
             return [selected]
         codes = list_campaign_codes(uow.session)
     if not codes:
-        raise LookupError("数据库中还没有专项行动（先运行 `campaign launch 文件.yaml`）")
+        raise NotFound("数据库中还没有专项行动（先运行 `campaign launch 文件.yaml`）")
     return codes
 
 
@@ -154,16 +150,23 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from store.db import describe
+
+    settings: Settings = args.settings
+    before, after = upgrade_store(settings)
+    output.out(f"数据库 {describe(settings.db_url)}：结构版本 {before or '（空库）'} → {after}"
+               + ("（已是最新）" if before == after else ""))
+    return 0
+
+
 def cmd_launch(args: argparse.Namespace) -> int:
-    from domain.access import SYSTEM
-    from flows.runtime import embedded_engine
+    from flows.campaign_flows import run_launch  # imports Prefect: only the commands that run flows pay for it
     from services.spec_files import load_spec
 
     spec = load_spec(args.path)
-    with embedded_engine():
-        from flows.campaign_flows import launch
-
-        report = launch(spec, _now(), SYSTEM, str(args.path), args.dry_run, _db_url())
+    report = run_launch(spec, settings_or_db_url=args.settings, actor=SYSTEM, source_path=str(args.path),
+                        dry_run=args.dry_run)
     for line in report.lines():
         output.out(line)
     if args.dry_run and not report.unchanged:
@@ -172,32 +175,22 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
 
 def cmd_tick(args: argparse.Namespace) -> int:
-    from flows.runtime import embedded_engine
+    from flows.campaign_flows import run_tick  # imports Prefect: only the commands that run flows pay for it
 
-    from services.ticking import check_tick_date
-    from store.uow import UnitOfWork
-
-    as_of = args.as_of or _today()
-    codes = _campaign_codes(args.campaign)
-    with UnitOfWork(_db_url()) as uow:  # refuse before the flow starts: a message, not a failed run
-        for code in codes:
-            check_tick_date(uow.session, code, as_of)
-    with embedded_engine():
-        from flows.campaign_flows import tick
-
-        for code in codes:
-            s = tick(code, as_of, _db_url())
-            c = s.counts
-            output.out(f"{code} 推进到 {as_of}：开启任务 {c.opened}，逾期更新 {c.overdue_updated}，"
-                       f"新升级 {c.escalations}，新提醒 {c.reminders}")
+    settings: Settings = args.settings
+    as_of = args.as_of or settings.today()
+    for code in _campaign_codes(settings, args.campaign):
+        c = run_tick(code, as_of, settings_or_db_url=settings, actor=SYSTEM).counts
+        output.out(f"{code} 推进到 {as_of}：开启任务 {c.opened}，逾期更新 {c.overdue_updated}，"
+                   f"新升级 {c.escalations}，新提醒 {c.reminders}")
     return 0
 
 
-def print_status(code: str, as_of: dt.date | None) -> None:
+def print_status(settings: Settings, code: str, as_of: dt.date | None) -> None:
     from services.status import department_status, latest_rollup_day
     from store.uow import UnitOfWork
 
-    with UnitOfWork(_db_url()) as uow:
+    with UnitOfWork(settings.db_url) as uow:
         day = latest_rollup_day(uow.session, code, as_of)
         if day is None:
             output.out(f"{code}：还没有汇总（先运行 `campaign tick`）")
@@ -216,75 +209,62 @@ def print_status(code: str, as_of: dt.date | None) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    for code in _campaign_codes(args.campaign):
-        print_status(code, args.as_of)
+    for code in _campaign_codes(args.settings, args.campaign):
+        print_status(args.settings, code, args.as_of)
     return 0
 
 
-def run_simulation(path: Path, until: dt.date, seed: int) -> str:
-    """Launch into the configured database and tick day by day; returns the campaign code."""
-    from domain.access import SYSTEM
+def run_simulation(settings: Settings, path: Path, until: dt.date, seed: int) -> str:
+    """Launch into the settings' database (migrated first) and simulate day by day in one flow
+    run; returns the campaign code."""
+    from flows.campaign_flows import run_launch, simulate  # imports Prefect: only the commands that run flows
     from flows.runtime import embedded_engine
-    from services.simulation import simulate_day, simulate_work
     from services.spec_files import load_spec
-    from store.uow import UnitOfWork
 
     spec = load_spec(path)
     if not spec.start <= until:
-        raise ValueError(f"--until {until} 早于专项行动开始日期 {spec.start}")
+        raise Invalid(f"--until {until} 早于专项行动开始日期 {spec.start}")
     until = min(until, spec.end)
-    url = _db_url()
-    days = [spec.start + dt.timedelta(days=i) for i in range((until - spec.start).days + 1)]
+    upgrade_store(settings, output.err)
+    for line in run_launch(spec, settings_or_db_url=settings, actor=SYSTEM, source_path=str(path)).lines():
+        output.out(line)
+    progress = output.Progress((until - spec.start).days + 1, "模拟推进")
     with embedded_engine():
-        from flows.campaign_flows import launch, tick
-
-        for line in launch(spec, _now(), SYSTEM, str(path), False, url).lines():
-            output.out(line)
-        progress = output.Progress(len(days), "模拟推进")
-        totals = [0, 0, 0]
-        work = dict.fromkeys(("projects", "problems_found", "problems_closed", "leads_received", "leads_closed"), 0)
-        for day in days:
-            with UnitOfWork(url) as uow:  # one day's work by everyone is one transaction
-                activity = simulate_day(uow.session, spec.id, day, seed)
-                done = simulate_work(uow.session, spec.id, day, seed)
-                uow.commit()
-            totals = [totals[0] + activity.submitted, totals[1] + activity.accepted, totals[2] + activity.returned]
-            work = {k: v + getattr(done, k) for k, v in work.items()}
-            tick(spec.id, day, url)
-            progress.step(day.isoformat())
-        progress.close()
-    output.out(f"模拟 {spec.start} ～ {until}：部门提交 {totals[0]} 次，办公室通过 {totals[1]} 项，退回 {totals[2]} 项；"
-               f"导入监管项目 {work['projects']} 个，发现问题 {work['problems_found']} 个、销号 {work['problems_closed']} 个；"
-               f"受理线索 {work['leads_received']} 条、办结 {work['leads_closed']} 条")
+        t = simulate(spec.id, spec.start, until, seed, settings.db_url,
+                     on_day=lambda day: progress.step(day.isoformat()))
+    progress.close()
+    output.out(f"模拟 {spec.start} ～ {until}：部门提交 {t.submitted} 次，办公室通过 {t.accepted} 项，退回 {t.returned} 项；"
+               f"导入监管项目 {t.projects} 个，发现问题 {t.problems_found} 个、销号 {t.problems_closed} 个；"
+               f"受理线索 {t.leads_received} 条、办结 {t.leads_closed} 条")
     return spec.id
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    settings: Settings = args.settings
     if args.scratch:
-        import tempfile
-
         scratch = Path(tempfile.mkdtemp(prefix="campaign-sim-")) / "simulate.db"
-        os.environ["CAMPAIGN_DATABASE_URL"] = f"sqlite:///{scratch}"
+        settings = settings.model_copy(update={"database_url": f"sqlite:///{scratch.as_posix()}"})
         output.out(f"临时数据库：{scratch}")
-    code = run_simulation(args.path, args.until, args.seed)
-    print_status(code, args.until)
+    code = run_simulation(settings, args.path, args.until, args.seed)
+    print_status(settings, code, args.until)
     return 0
 
 
-def create_demo_users(campaign_code: str) -> list[tuple[str, str, str]]:
-    from domain.access import SYSTEM, Role
+def create_demo_users(settings: Settings, campaign_code: str) -> list[tuple[str, str, str]]:
+    from domain.access import Role
     from services.campaigns import get_campaign, stored_spec
     from services.users import add_user
     from store.uow import UnitOfWork
 
     created = []
-    with UnitOfWork(_db_url()) as uow:
+    at = settings.now()
+    with UnitOfWork(settings.db_url) as uow:
         spec = stored_spec(get_campaign(uow.session, campaign_code))
         people = [("office", "联席办 王主任", Role.office, None), ("leader", "分管区领导 李区长", Role.leader, None)]
         people += [(f"dept-{d.code}", f"{d.name}联络员", Role.department, d.code)
                    for d in spec.departments if d.code != spec.office]
         for username, name, role, code in people:
-            add_user(uow.session, actor=SYSTEM, at=_now(), username=username, display_name=name, role=role,
+            add_user(uow.session, actor=SYSTEM, at=at, username=username, display_name=name, role=role,
                      department_code=code, email=None, password=DEMO_PASSWORD)
             created.append((username, name, role.value))
         uow.commit()
@@ -293,33 +273,34 @@ def create_demo_users(campaign_code: str) -> list[tuple[str, str, str]]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     if not EXAMPLE.is_file():
-        raise LookupError(f"找不到示例 {EXAMPLE}（请在项目根目录运行 campaign demo）")
+        raise NotFound(f"找不到示例 {EXAMPLE}（请在项目根目录运行 campaign demo）")
     demo_db = DEMO_DB.resolve()  # absolute: the dashboard process runs from the project root
     demo_db.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{demo_db}{suffix}").unlink(missing_ok=True)
-    if (demo_db.parent / "attachments-demo").exists():
-        shutil.rmtree(demo_db.parent / "attachments-demo")
-    os.environ["CAMPAIGN_DATABASE_URL"] = f"sqlite:///{demo_db.as_posix()}"
-    os.environ["CAMPAIGN_ATTACHMENT_DIR"] = str(demo_db.parent / "attachments-demo")
+    attachments = demo_db.parent / "attachments-demo"
+    if attachments.exists():
+        shutil.rmtree(attachments)
+    settings: Settings = args.settings.model_copy(update={
+        "database_url": f"sqlite:///{demo_db.as_posix()}", "attachment_dir": attachments})
     output.out(f"演示数据库：{demo_db}")
-    code = run_simulation(EXAMPLE, DEMO_AS_OF, seed=7)
-    print_status(code, DEMO_AS_OF)
-    users = create_demo_users(code)
+    code = run_simulation(settings, EXAMPLE, DEMO_AS_OF, seed=7)
+    print_status(settings, code, DEMO_AS_OF)
+    users = create_demo_users(settings, code)
     output.out(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：")
     output.out(output.table(["用户名", "姓名", "角色"], [list(u) for u in users], numeric_from=99))
     if args.no_dashboard:
         return 0
-    os.environ["CAMPAIGN_AS_OF"] = DEMO_AS_OF.isoformat()
-    return _start_dashboard(args.port)
+    # The dashboard shows the campaign on the simulated day: the one clock override.
+    return _start_dashboard(settings.model_copy(update={"as_of": DEMO_AS_OF}), args.port)
 
 
-def _start_dashboard(port: int) -> int:
+def _start_dashboard(settings: Settings, port: int) -> int:
     from dashboard.launcher import run
 
     output.out(f"\n看板：http://localhost:{port}  （Ctrl+C 退出）")
-    return run(_db_url(), port)
+    return run(settings, port)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    return _start_dashboard(args.port)
+    return _start_dashboard(args.settings, args.port)

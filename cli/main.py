@@ -1,16 +1,24 @@
-"""`campaign` command line. Bad input gets a plain Chinese message and exit code 2, never a traceback."""
+"""`campaign` command line.
+
+The edge: it builds the one settings object once (`--database-url` over CAMPAIGN_DATABASE_URL /
+the settings file) and hands it to the command as `args.settings`; it prepares the store as the
+command needs (nothing, the migration step, or a check that the schema is current); and it applies
+the one error rule (cli.output.report_exception): a user's mistake is a message and exit 2, a bug
+is one line with an incident id and exit 1.
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import importlib
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from cli import output
+from domain.errors import Invalid
+from settings import DEFAULT_DATA_DIR, Settings, load_settings
 
 # Modules that add sub-commands: each has register(subparsers).
 COMMAND_MODULES: list[str] = [
@@ -22,9 +30,15 @@ COMMAND_MODULES: list[str] = [
 
 EXIT_BAD_INPUT = 2
 
+# What a command needs of the store before it runs. Not listed: the schema must be current
+# (store.migrate.require_current says to run `campaign db upgrade` otherwise).
+NO_STORE = frozenset({"validate", "schema", "plan", "template", "db",
+                      "demo", "simulate"})  # the last two migrate the database they choose themselves
+MIGRATES_FIRST = frozenset({"launch", "serve"})
 
-class CliError(Exception):
-    """A message for the user; exit code 2."""
+
+class CliError(Invalid):
+    """A message for the user about how the command was called; exit code 2."""
 
 
 def parse_date(text: str) -> dt.date:
@@ -42,7 +56,7 @@ def existing_file(text: str) -> Path:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's own usage errors, in our exit code
+    def error(self, message: str) -> None:  # type: ignore[override]  # argparse's usage errors, in our exit code
         self.print_usage(sys.stderr)
         print(f"{self.prog}: 参数错误: {message}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
@@ -57,19 +71,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def upgrade_store(settings: Settings, report: Callable[[str], None] | None = None) -> tuple[str | None, str | None]:
+    """The migration step (`campaign db upgrade`, and first thing in launch / demo / serve / simulate):
+    returns the schema revision before and after."""
+    from store.db import shared_engine
+    from store.migrate import current_revision, upgrade
+
+    engine = shared_engine(settings.db_url)
+    before = current_revision(engine)
+    upgrade(engine)
+    after = current_revision(engine)
+    if report is not None and before != after:
+        report(f"数据库结构已升级：{before or '（空库）'} → {after}")
+    return before, after
+
+
+def require_current_store(settings: Settings) -> None:
+    from store.db import shared_engine
+    from store.migrate import require_current
+
+    require_current(shared_engine(settings.db_url))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.database_url:
-        os.environ["CAMPAIGN_DATABASE_URL"] = args.database_url
     handler: Callable[[argparse.Namespace], int] = args.handler
+    logs_dir = DEFAULT_DATA_DIR / "logs"
     try:
+        args.settings = load_settings(database_url=args.database_url)
+        logs_dir = args.settings.logs_path
+        if args.command in MIGRATES_FIRST:
+            upgrade_store(args.settings, output.err)
+        elif args.command not in NO_STORE:
+            require_current_store(args.settings)
         return handler(args) or 0
     except KeyboardInterrupt:
         output.err("已中断。")
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
-        return output.report_exception(exc)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: the one error rule
+        return output.report_exception(exc, logs_dir)
 
 
 if __name__ == "__main__":

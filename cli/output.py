@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-import os
+import datetime as dt
 import sys
+import traceback
 import unicodedata
+import uuid
 from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from domain.errors import SpecInvalid, UserError
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
@@ -39,11 +46,11 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]], numeric_from
 
 
 class Progress:
-    """A one-line progress counter on stderr (only when it is a terminal or forced)."""
+    """A one-line progress counter on stderr (only when it is a terminal)."""
 
     def __init__(self, total: int, label: str):
         self.total, self.label, self.done = total, label, 0
-        self.live = sys.stderr.isatty() or os.environ.get("CAMPAIGN_PROGRESS") == "1"
+        self.live = sys.stderr.isatty()
 
     def step(self, note: str = "") -> None:
         self.done += 1
@@ -56,26 +63,45 @@ class Progress:
             sys.stderr.write("\n")
 
 
-def report_exception(exc: BaseException) -> int:
-    """Known errors become one message; anything else a short notice (details with CAMPAIGN_DEBUG=1)."""
-    from domain.access import Forbidden
-    from domain.calendar import CalendarUnknown
-    from domain.errors import UserError
-    from services.spec_files import SpecInvalid
-    from sqlalchemy.exc import OperationalError
+LOG_NAME = "campaign.log"
 
+
+def report_exception(exc: BaseException, logs_dir: Path) -> int:
+    """The one error rule: a `UserError` is the user's to fix (its message, exit 2); an unreachable
+    database is said so (exit 1); anything else is a bug — one line with an incident id (exit 1),
+    the traceback appended to <logs_dir>/campaign.log under that id."""
     if isinstance(exc, SpecInvalid):
         for problem in exc.problems:
             err(str(problem))
         err(f"共 {len(exc.problems)} 处问题。")
         return EXIT_BAD_INPUT
-    if isinstance(exc, (UserError, Forbidden, CalendarUnknown, LookupError, ValueError)):
+    if isinstance(exc, UserError):
         err(f"错误：{exc}")
         return EXIT_BAD_INPUT
-    if isinstance(exc, OperationalError):
-        err(f"数据库不可用：{str(exc.orig).strip() if exc.orig else exc}（检查 CAMPAIGN_DATABASE_URL）")
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated or _unreachable(exc):
+        orig = getattr(exc, "orig", None)
+        err(f"数据库不可用：{str(orig).strip() if orig else exc}（检查 CAMPAIGN_DATABASE_URL 或 --database-url）")
         return EXIT_FAILURE
-    if os.environ.get("CAMPAIGN_DEBUG") == "1":
-        raise exc
-    err(f"内部错误：{type(exc).__name__}: {exc}（设置 CAMPAIGN_DEBUG=1 查看详细信息）")
+    incident = uuid.uuid4().hex[:12]
+    log = logs_dir / LOG_NAME
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a", encoding="utf-8") as f:
+            stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            f.write(f"=== 事件 {incident} {stamp} campaign {' '.join(sys.argv[1:])}\n")
+            f.write("".join(traceback.format_exception(exc)))
+    except OSError as write_error:
+        err(f"内部错误（事件编号 {incident}），日志 {log} 无法写入（{write_error}）：")
+        traceback.print_exception(exc, file=sys.stderr)
+        return EXIT_FAILURE
+    err(f"内部错误（事件编号 {incident}），详细信息已写入 {log}")
     return EXIT_FAILURE
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """The database server or file cannot be reached at all (not a bad statement on a reachable one)."""
+    if not isinstance(exc, OperationalError):
+        return False
+    text = str(exc.orig).lower() if exc.orig is not None else ""
+    return any(sign in text for sign in ("connection", "could not connect", "unable to open database", "timeout",
+                                         "server closed", "no route", "name or service not known"))

@@ -8,7 +8,9 @@ import re
 
 from cli import output
 from cli.main import CliError, parse_date
-from cli.work_commands import _add_actor, _login, _now
+from cli.work_commands import _add_actor, _login, _now, _uow
+from domain.delivery import DELIVERY
+from settings import Settings
 
 
 def _hhmm(text: str) -> tuple[int, int]:
@@ -39,25 +41,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from flows.schedule import serve
-    from store.db import database_url
+    from flows.schedule import serve  # imports Prefect: only the commands that run flows pay for it
 
     if args.as_of and not args.once:
         raise CliError("--as-of 只能与 --once 一起使用（常驻调度总是按北京时间的今天运行）")
     hour, minute = args.at
-    serve(database_url(), hour=hour, minute=minute, once=args.once, as_of=args.as_of, report=output.out)
+    serve(args.settings, hour=hour, minute=minute, once=args.once, as_of=args.as_of, report=output.out)
     return 0
 
 
 def cmd_deliver(args: argparse.Namespace) -> int:
-    from flows.delivery_flows import deliver
+    from flows.delivery_flows import deliver  # imports Prefect: only the commands that run flows pay for it
     from flows.runtime import embedded_engine
-    from flows.schedule import today_in_shanghai
-    from store.db import database_url
 
-    day: dt.date = args.day or today_in_shanghai()
+    settings: Settings = args.settings
+    day: dt.date = args.day or settings.today()
     with embedded_engine():
-        summary = deliver(args.campaign, day, db_url=database_url())
+        summary = deliver(args.campaign, day, db_url=settings.db_url)
     plan = summary.plan
     if plan.skipped:
         output.out(plan.skipped)
@@ -72,23 +72,22 @@ def cmd_deliver(args: argparse.Namespace) -> int:
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
     from services.delivery import confirm_uncertain, problems
-    from store.uow import UnitOfWork
 
-    with UnitOfWork() as uow:
+    with _uow(args) as uow:
         actor = _login(uow.session, args)
         if args.confirm is not None:
-            confirm_uncertain(uow.session, actor=actor, at=_now(), delivery_id=args.confirm, delivered=args.delivered)
+            confirm_uncertain(uow.session, actor=actor, at=_now(args), delivery_id=args.confirm,
+                              delivered=args.delivered)
             uow.commit()
             output.out(f"通知 #{args.confirm}：{'已确认送达' if args.delivered else '将重新发送'}")
             return 0
-        rows = problems(uow.session, actor=actor, campaign_code=args.campaign, at=_now())
-    labels = {"failed": "待重试", "gave_up": "已放弃", "uncertain": "待确认"}
+        rows = problems(uow.session, actor=actor, campaign_code=args.campaign, at=_now(args))
     if not rows:
         output.out("没有需要处理的通知。")
         return 0
     output.out(output.table(
         ["编号", "渠道", "接收方", "状态", "次数", "错误"],
-        [(r.id, r.channel, r.target, labels.get(r.state, r.state), r.attempts, (r.last_error or "")[:60]) for r in rows],
+        [(r.id, r.channel, r.target, DELIVERY.label(r.state), r.attempts, (r.last_error or "")[:60]) for r in rows],
         numeric_from=9,
     ))
     return 0

@@ -1,8 +1,11 @@
 """user, audit, projects, problems, leads.
 
-Who is acting: `--as 用户名` (or the CAMPAIGN_USER environment variable); the password comes from
-CAMPAIGN_PASSWORD, or is asked for at the prompt. While the store has no users at all, `user add`
-runs as the system so the first office account can be created.
+Who is acting: `--as 用户名` (or the settings' `user`, CAMPAIGN_USER); the password comes from the
+settings' `password` (CAMPAIGN_PASSWORD), or is asked for at the prompt. While the store has no
+users at all, `user add` runs as the system so the first office account can be created.
+
+Shared with the other command modules: `_add_actor(parser)`, `_uow(args)` (a unit of work on the
+settings' database), `_login(session, args)` (the acting user) and `_now(args)` (the edge's clock).
 """
 
 from __future__ import annotations
@@ -10,18 +13,22 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import getpass
-import os
 import sys
 
 from cli import output
 from cli.main import existing_file
+from domain.access import PERSON_ROLES, ROLE, Role
+from domain.lead import LEAD
+from domain.problem import PROBLEM, ProblemStatus
+from settings import Settings
 
 ACTOR_HELP = "以哪个用户身份执行（默认读取环境变量 CAMPAIGN_USER；密码读取 CAMPAIGN_PASSWORD，未设置时提示输入）"
-ROLE_NAMES = {"office": "牵头办公室", "department": "责任部门", "leader": "领导"}
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+def _now(args: argparse.Namespace) -> dt.datetime:
+    """Now (aware UTC), from the settings: the CLI is an edge, where the clock is read."""
+    settings: Settings = args.settings
+    return settings.now()
 
 
 def _add_actor(p: argparse.ArgumentParser) -> None:
@@ -39,15 +46,17 @@ def _login(session, args: argparse.Namespace, *, bootstrap: bool = False):  # no
     if bootstrap and not session.scalar(select(func.count(User.id))):
         output.err("（尚无任何用户：以系统身份创建第一个账号）")
         return SYSTEM
-    username = args.as_user or os.environ.get("CAMPAIGN_USER")
+    settings: Settings = args.settings
+    username = args.as_user or settings.user
     if not username:
         raise Invalid("请用 --as 用户名 或环境变量 CAMPAIGN_USER 指定操作人")
-    password = os.environ.get("CAMPAIGN_PASSWORD")
-    if password is None:
+    if settings.password is not None:
+        password = settings.password.get_secret_value()
+    else:
         if not sys.stdin.isatty():
             raise Invalid("请设置环境变量 CAMPAIGN_PASSWORD，或在终端中运行以输入密码")
         password = getpass.getpass(f"{username} 的密码：")
-    actor = authenticate(session, username, password, at=_now())
+    actor = authenticate(session, username, password, at=_now(args))
     session.commit()  # keep a password rehash; the refusal of a failed login is committed by the service
     return actor
 
@@ -59,7 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = user.add_parser("add", help="添加用户（牵头办公室）；密码读取 CAMPAIGN_NEW_PASSWORD，未设置时提示输入")
     p.add_argument("username")
     p.add_argument("--name", required=True, help="姓名（显示名）")
-    p.add_argument("--role", required=True, choices=sorted(ROLE_NAMES), help="office 牵头办公室 / department 责任部门 / leader 领导")
+    p.add_argument("--role", required=True, choices=sorted(r.value for r in PERSON_ROLES),
+                   help=" / ".join(f"{r.value} {ROLE.label(r)}" for r in PERSON_ROLES))
     p.add_argument("--department", help="责任部门账号所属部门代码")
     p.add_argument("--email")
     _add_actor(p)
@@ -104,7 +114,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("problems", help="问题台账（整改台账）")
     p.add_argument("--campaign", required=True)
     p.add_argument("--department")
-    p.add_argument("--status", choices=["open", "closing", "closed"])
+    p.add_argument("--status", choices=[s.value for s in ProblemStatus],
+                   help=" / ".join(f"{s.value} {PROBLEM.label(s)}" for s in ProblemStatus))
     _add_actor(p)
     p.set_defaults(handler=cmd_problems)
 
@@ -121,12 +132,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_leads_figures)
 
 
-def _new_password() -> str:
+def _new_password(args: argparse.Namespace) -> str:
     from domain.errors import Invalid
 
-    password = os.environ.get("CAMPAIGN_NEW_PASSWORD")
-    if password is not None:
-        return password
+    settings: Settings = args.settings
+    if settings.new_password is not None:
+        return settings.new_password.get_secret_value()
     if not sys.stdin.isatty():
         raise Invalid("请设置环境变量 CAMPAIGN_NEW_PASSWORD，或在终端中运行以输入新密码")
     first = getpass.getpass("新密码（至少 8 位）：")
@@ -135,10 +146,11 @@ def _new_password() -> str:
     return first
 
 
-def _uow():  # noqa: ANN202
+def _uow(args: argparse.Namespace):  # noqa: ANN202
     from store.uow import UnitOfWork
 
-    return UnitOfWork()
+    settings: Settings = args.settings
+    return UnitOfWork(settings.db_url)
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
@@ -147,15 +159,15 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     from domain.access import SYSTEM
     from domain.errors import Invalid
 
-    with _uow() as uow:
+    with _uow(args) as uow:
         actor = _login(uow.session, args, bootstrap=True)
-        if actor is SYSTEM and args.role != "office":
+        if actor is SYSTEM and args.role != Role.office.value:
             # Only the office administers users: a first account of any other role would lock everyone out.
             raise Invalid("数据库中还没有用户：第一个账号必须是牵头办公室（--role office），之后由它添加其他用户")
-        u = add_user(uow.session, actor=actor, at=_now(), username=args.username, display_name=args.name,
-                     role=args.role, department_code=args.department, email=args.email, password=_new_password())
+        u = add_user(uow.session, actor=actor, at=_now(args), username=args.username, display_name=args.name,
+                     role=args.role, department_code=args.department, email=args.email, password=_new_password(args))
         uow.commit()
-    output.out(f"已添加用户 {u.username}（{u.display_name}，{ROLE_NAMES[u.role]}"
+    output.out(f"已添加用户 {u.username}（{u.display_name}，{ROLE.label(u.role)}"
                f"{'，' + u.department_code if u.department_code else ''}）")
     return 0
 
@@ -163,11 +175,11 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 def cmd_user_list(args: argparse.Namespace) -> int:
     from services.users import list_users
 
-    with _uow() as uow:
+    with _uow(args) as uow:
         actor = _login(uow.session, args)
-        rows = list_users(uow.session, actor=actor, at=_now())
+        rows = list_users(uow.session, actor=actor, at=_now(args))
     output.out(output.table(["用户名", "姓名", "角色", "部门", "邮箱", "状态"],
-                            [(u.username, u.display_name, ROLE_NAMES.get(u.role, u.role), u.department_code or "",
+                            [(u.username, u.display_name, ROLE.label(u.role), u.department_code or "",
                               u.email or "", "已停用" if u.disabled else "正常") for u in rows], numeric_from=99))
     return 0
 
@@ -175,9 +187,9 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 def cmd_user_disable(args: argparse.Namespace) -> int:
     from services.users import disable_user
 
-    with _uow() as uow:
+    with _uow(args) as uow:
         actor = _login(uow.session, args)
-        disable_user(uow.session, actor=actor, at=_now(), username=args.username)
+        disable_user(uow.session, actor=actor, at=_now(args), username=args.username)
         uow.commit()
     output.out(f"已停用用户 {args.username}")
     return 0
@@ -186,9 +198,9 @@ def cmd_user_disable(args: argparse.Namespace) -> int:
 def cmd_user_passwd(args: argparse.Namespace) -> int:
     from services.users import set_password
 
-    with _uow() as uow:
+    with _uow(args) as uow:
         actor = _login(uow.session, args)
-        set_password(uow.session, actor=actor, at=_now(), username=args.username, password=_new_password())
+        set_password(uow.session, actor=actor, at=_now(args), username=args.username, password=_new_password(args))
         uow.commit()
     output.out(f"已修改 {args.username} 的密码")
     return 0
@@ -197,7 +209,7 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from store.audit import verify
 
-    with _uow() as uow:
+    with _uow(args) as uow:
         report = verify(uow.session, args.expect)
     if report.ok:
         output.out(f"审计记录完整：共 {report.entries} 条，哈希链校验通过。")
@@ -211,9 +223,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def cmd_projects_import(args: argparse.Namespace) -> int:
     from services.projects import import_projects
 
-    with _uow() as uow:
+    with _uow(args) as uow:
         actor = _login(uow.session, args)
-        report = import_projects(uow.session, actor=actor, at=_now(), campaign_code=args.campaign,
+        report = import_projects(uow.session, actor=actor, at=_now(args), campaign_code=args.campaign,
                                  data=args.path, filename=args.path.name)
         uow.commit()
     for line in report.lines():
@@ -224,10 +236,10 @@ def cmd_projects_import(args: argparse.Namespace) -> int:
 def cmd_projects_list(args: argparse.Namespace) -> int:
     from services.projects import list_projects
 
-    with _uow() as uow:
+    with _uow(args) as uow:
         actor = _login(uow.session, args)
         rows = list_projects(uow.session, actor=actor, campaign_code=args.campaign, department_code=args.department,
-                             at=_now())
+                             at=_now(args))
     output.out(output.table(["项目编号", "项目名称", "部门", "招标日期", "估算价（万元）", "中标人", "抽中"],
                             [(p.code, p.name, p.department_code, p.tender_on or "", p.amount_wan or "",
                               p.winner or "", "是" if p.sampled else "") for p in rows], numeric_from=99))
@@ -237,11 +249,11 @@ def cmd_projects_list(args: argparse.Namespace) -> int:
 def cmd_projects_draws(args: argparse.Namespace) -> int:
     from services.projects import list_draws, verify_draws
 
-    with _uow() as uow:
+    with _uow(args) as uow:
         actor = _login(uow.session, args)
         draws = list_draws(uow.session, actor=actor, campaign_code=args.campaign)
         checks = verify_draws(uow.session, actor=actor, campaign_code=args.campaign) if actor.role in (
-            "office", "leader") else [None] * len(draws)
+            Role.office, Role.leader) else [None] * len(draws)
     output.out(output.table(
         ["部门", "轮次", "种子", "最低比例", "项目数", "本轮抽中", "累计比例", "复核", "本轮抽中项目"],
         [(d.department_code, d.round, d.seed, f"{d.min_ratio:.0%}", d.population, len(d.sampled_codes),
@@ -252,30 +264,30 @@ def cmd_projects_draws(args: argparse.Namespace) -> int:
 
 
 def cmd_problems(args: argparse.Namespace) -> int:
-    from services.problems import STATUS_LABELS, list_problems
+    from services.problems import list_problems
 
-    with _uow() as uow:
+    with _uow(args) as uow:
         actor = _login(uow.session, args)
         rows = list_problems(uow.session, actor=actor, campaign_code=args.campaign, department_code=args.department,
-                             status=args.status, at=_now())
+                             status=args.status, at=_now(args))
     output.out(output.table(["编号", "部门", "类别", "整改方式", "时限", "状态", "反弹", "问题"],
                             [(p.code, p.department_code, p.category, p.handling_class, p.deadline_on,
-                              STATUS_LABELS.get(p.status, p.status), "是" if p.rebound else "", p.description[:30])
+                              PROBLEM.label(p.status), "是" if p.rebound else "", p.description[:30])
                              for p in rows], numeric_from=99))
     return 0
 
 
 def cmd_leads_list(args: argparse.Namespace) -> int:
-    from services.leads import STATUS_LABELS, list_leads
+    from services.leads import list_leads
 
-    with _uow() as uow:
+    with _uow(args) as uow:
         actor = _login(uow.session, args)
         rows = list_leads(uow.session, actor=actor, campaign_code=args.campaign, department_code=args.department,
-                          at=_now())
+                          at=_now(args))
     output.out(output.table(["编号", "来源", "收到", "承办部门", "时限", "状态", "结果", "举报人"],
                             [(x.code, x.source, x.received_on, x.department_code or "", x.due_on or "",
-                              STATUS_LABELS.get(x.status, x.status), x.outcome or "",
-                              x.reporter_name or ("（保密）" if actor.role != "office" else "")) for x in rows],
+                              LEAD.label(x.status), x.outcome or "",
+                              x.reporter_name or ("（保密）" if actor.role != Role.office else "")) for x in rows],
                             numeric_from=99))
     return 0
 
@@ -283,10 +295,10 @@ def cmd_leads_list(args: argparse.Namespace) -> int:
 def cmd_leads_figures(args: argparse.Namespace) -> int:
     from services.leads import lead_figures
 
-    with _uow() as uow:
+    with _uow(args) as uow:
         actor = _login(uow.session, args)
         f = lead_figures(uow.session, actor=actor, campaign_code=args.campaign, department_code=args.department,
-                         at=_now())
+                         at=_now(args))
     output.out(f"受理线索 {f.received} 件，办结 {f.closed} 件（查实 {f.substantiated} 件），"
                f"涉及企业 {f.enterprises_involved} 家，处理人员 {f.people_dealt_with} 人，罚款 {f.fine_wan} 万元")
     return 0

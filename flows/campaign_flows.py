@@ -1,68 +1,98 @@
-"""Prefect flows: they only compose tasks. `as_of` is always a parameter, never read from a clock."""
+"""Prefect flows for a campaign: launch, tick, simulate. They only compose tasks.
+
+Each flow's edge (flows.runtime.flow_edge) resolves what was not passed — the database URL, the
+day, the moment — from the settings; below it nothing reads the clock or the environment.
+
+`run_tick` and `run_launch` are the one entry for each operation: the CLI, the dashboard and the
+benchmarks call them; the daily schedule calls the `tick` flow inside its own flow run.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import TypeVar
 
 from prefect import flow
+from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM, Actor
-from domain.spec import CampaignSpec, PhaseKind
+from domain.spec import CampaignSpec
+from flows.runtime import embedded_engine, flow_edge, flow_settings
+from services import ticking
 from services.campaigns import LaunchReport
-from services.ticking import PhaseTick, StepCounts
+from services.simulation import SimulationTotals, simulated_moment
+from services.ticking import StepRunner, TickSummary
+from settings import Settings
+from store.uow import UnitOfWork
 from tasks import campaign_tasks as t
 from tasks import work_tasks as w
 
+T = TypeVar("T")
 
-@flow(name="launch-campaign", flow_run_name="launch-{spec.id}")
-def launch(spec: CampaignSpec, at: dt.datetime, actor: Actor = SYSTEM, source_path: str | None = None,
-           dry_run: bool = False, db_url: str | None = None) -> LaunchReport:
-    return t.launch_campaign(spec, actor, at, source_path, dry_run, db_url)
+__all__ = ["TickSummary", "launch", "run_launch", "run_tick", "simulate", "tick"]
 
 
-def _phase_steps(campaign: str, phase: PhaseTick, as_of: dt.date, db_url: str | None) -> StepCounts:
-    """The mechanism every phase kind shares: open what is due, mark overdue, escalate, remind."""
-    opened = t.open_assignments(phase, as_of, db_url)
-    overdue = t.mark_overdue(campaign, phase, as_of, db_url)
-    escalations = t.record_escalations(campaign, phase, as_of, db_url)
-    reminders = t.record_reminders(campaign, phase, as_of, db_url)
-    return StepCounts(opened, overdue, escalations, reminders)
+def prefect_steps(db_url: str) -> StepRunner:
+    """Each tick step as a named task run of the current flow run, committed on its own."""
 
-
-def _phase_flow(kind: PhaseKind):  # noqa: ANN202
-    @flow(name=f"phase-{kind.value}", flow_run_name="{campaign}-{phase.key}-{as_of}")
-    def run(campaign: str, phase: PhaseTick, as_of: dt.date, db_url: str | None = None) -> StepCounts:
-        return _phase_steps(campaign, phase, as_of, db_url)
+    def run(name: str, step: Callable[[Session], T], /) -> T:
+        return t.tick_step(name, step, db_url)
 
     return run
 
 
-@flow(name="phase-verification", flow_run_name="{campaign}-{phase.key}-{as_of}")
-def verification_phase(campaign: str, phase: PhaseTick, as_of: dt.date, db_url: str | None = None) -> StepCounts:
-    """重点核查: draw each department's sample (once) before the shared steps see its assignments."""
-    w.draw_samples(campaign, phase, as_of, db_url)
-    return _phase_steps(campaign, phase, as_of, db_url)
-
-
-PHASE_FLOWS = {kind: _phase_flow(kind) for kind in PhaseKind} | {PhaseKind.verification: verification_phase}
-
-
-@dataclass(frozen=True)
-class TickSummary:
-    campaign: str
-    as_of: dt.date
-    phases: dict[str, str] = field(default_factory=dict)  # key -> state
-    counts: StepCounts = StepCounts()
-    rollup_rows: int = 0
+@flow(name="launch-campaign", flow_run_name="launch-{spec.id}")
+def launch(spec: CampaignSpec, at: dt.datetime | None = None, actor: Actor = SYSTEM, source_path: str | None = None,
+           dry_run: bool = False, db_url: str | None = None) -> LaunchReport:
+    url, _, moment = flow_edge(db_url, None, at)
+    return t.launch_campaign(spec, actor, moment, source_path, dry_run, url)
 
 
 @flow(name="tick-campaign", flow_run_name="tick-{campaign}-{as_of}")
-def tick(campaign: str, as_of: dt.date, db_url: str | None = None) -> TickSummary:
-    phases = t.sync_phases(campaign, as_of, db_url)
-    counts = StepCounts()
-    for phase in phases:
-        if phase.needs_work:
-            counts = counts + PHASE_FLOWS[PhaseKind(phase.kind)](campaign, phase, as_of, db_url)
-    rows = t.write_rollup(campaign, as_of, db_url)
-    return TickSummary(campaign, as_of, {p.key: p.state for p in phases}, counts, rows)
+def tick(campaign: str, as_of: dt.date | None = None, db_url: str | None = None, actor: Actor = SYSTEM,
+         at: dt.datetime | None = None) -> TickSummary:
+    url, day, moment = flow_edge(db_url, as_of, at)
+    return ticking.tick(prefect_steps(url), campaign, day, actor=actor, at=moment)
+
+
+@flow(name="simulate-campaign", flow_run_name="simulate-{campaign}-{start}-{until}")
+def simulate(campaign: str, start: dt.date, until: dt.date, seed: int = 7, db_url: str | None = None,
+             on_day: Callable[[dt.date], None] | None = None) -> SimulationTotals:
+    """Every day from `start` to `until`: the seeded departments and office work, then the day's
+    tick, all in this one flow run (the tick's steps are its named task runs)."""
+    url, _, _ = flow_edge(db_url, until, simulated_moment(until))
+    steps = prefect_steps(url)
+    totals = SimulationTotals()
+    day = start
+    while day <= until:
+        activity, work = w.simulate_day(campaign, day, seed, url)
+        totals = totals.add(activity, work)
+        ticking.tick(steps, campaign, day, actor=SYSTEM, at=simulated_moment(day))
+        if on_day is not None:
+            on_day(day)
+        day += dt.timedelta(days=1)
+    return totals
+
+
+# --------------------------------------------------------------------------- the entries
+
+
+def run_tick(campaign: str, as_of: dt.date, *, settings_or_db_url: Settings | str, actor: Actor = SYSTEM,
+             at: dt.datetime | None = None) -> TickSummary:
+    """Tick one campaign to `as_of` as `actor` (the CLI: SYSTEM; the dashboard's 巡检: the office
+    user) on the embedded engine. A refused day is a message before any flow run starts."""
+    settings = flow_settings(settings_or_db_url)
+    with UnitOfWork(settings.db_url) as uow:
+        ticking.check_tick_date(uow.session, campaign, as_of)
+    with embedded_engine():
+        return tick(campaign, as_of, settings.db_url, actor, at or settings.now())
+
+
+def run_launch(spec: CampaignSpec, *, settings_or_db_url: Settings | str, actor: Actor = SYSTEM,
+               at: dt.datetime | None = None, source_path: str | None = None, dry_run: bool = False) -> LaunchReport:
+    """Launch a campaign, or apply a changed spec to it, as `actor` (checked and audited by
+    services.campaigns.launch) through the launch flow on the embedded engine."""
+    settings = flow_settings(settings_or_db_url)
+    with embedded_engine():
+        return launch(spec, at or settings.now(), actor, source_path, dry_run, settings.db_url)

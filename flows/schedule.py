@@ -10,9 +10,9 @@ Two ways to run it, same flow:
 * production — ``prefect.yaml`` deploys ``daily`` with a cron schedule in Asia/Shanghai, run by
   a Prefect server and a process worker.
 
-This module is the edge: it is the only place that reads the clock (``today_in_shanghai``),
-and the only reader of ``CAMPAIGN_FAKE_TODAY`` (tests only: pins "today" so a restart test can
-move through days without waiting for them).
+"Today" is ``Settings.today()`` — Beijing's date, or the one clock override ``as_of``
+(``CAMPAIGN_AS_OF``: the demo and the restart test pin it) — read at the edge only: by ``serve``
+and the scheduled job here, and by a flow started without ``as_of`` (flows.runtime.flow_edge).
 """
 
 from __future__ import annotations
@@ -20,40 +20,35 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import signal
 import threading
 import time
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 from prefect import flow
-from sqlalchemy import select
+from sqlalchemy import literal, select
 
+from domain.localtime import LOCAL_TZ
 from flows.campaign_flows import tick
 from flows.delivery_flows import deliver
 from flows.report_flows import monthly_reports
-from store.db import database_url, describe, shared_engine
+from flows.runtime import embedded_engine, flow_edge, flow_settings
+from settings import Settings, load_settings
+from store.db import describe, shared_engine
 from store.models import ScheduledRun
 from store.sql import insert_ignoring_duplicates
 from store.uow import UnitOfWork
 from tasks import delivery_tasks as t
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 JOB_ID = "daily-tick"
-FAKE_TODAY_ENV = "CAMPAIGN_FAKE_TODAY"
 MAX_CATCH_UP_DAYS = 31
 JOBS_TABLE = "apscheduler_jobs"
 
 log = logging.getLogger(__name__)
 _run_lock = threading.Lock()  # the catch-up at start-up and a cron firing never overlap
-
-
-def today_in_shanghai() -> dt.date:
-    fake = os.environ.get(FAKE_TODAY_ENV)
-    if fake:
-        return dt.date.fromisoformat(fake)
-    return dt.datetime.now(SHANGHAI).date()
+# The settings `serve` was started with, for the stored job when it fires in this process (a job
+# in the persistent store is a reference to a function: it cannot carry the settings, which hold secrets).
+_serving: Settings | None = None
 
 
 def _now() -> dt.datetime:
@@ -65,13 +60,14 @@ def daily(as_of: dt.date | None = None, db_url: str | None = None, send: bool = 
     """Tick every campaign whose dates cover ``as_of`` (default: today in Asia/Shanghai), then
     deliver its notifications (unless ``send`` is False: catching up past days only ticks, and
     the next delivery sends one digest instead of a burst), then file the monthly reports due that
-    day (flows.report_flows; CAMPAIGN_REPORTS_DIR, default data/reports)."""
-    as_of = as_of or today_in_shanghai()
+    day (flows.report_flows, into the settings' reports directory)."""
+    url, day, at = flow_edge(db_url, as_of)
+    reports_dir = str(flow_settings(url).reports_path)
     out: dict[str, str] = {}
-    for code in t.live_campaigns(as_of, db_url):
-        tick(code, as_of, db_url)
+    for code in t.live_campaigns(day, url):
+        tick(code, day, url, at=at)
         if send:
-            summary = deliver(code, as_of, db_url)
+            summary = deliver(code, day, url)
             plan = summary.plan
             out[code] = plan.skipped or (
                 f"ticked; inbox {plan.inbox_items}, push {plan.push_messages}, "
@@ -79,7 +75,7 @@ def daily(as_of: dt.date | None = None, db_url: str | None = None, send: bool = 
             )
         else:
             out[code] = "ticked"
-        filed = monthly_reports(code, as_of, db_url)  # the reports due today (none on most days)
+        filed = monthly_reports(code, day, url, reports_dir)  # the reports due today (none on most days)
         if filed:
             out[code] += f"; reports filed {len(filed) // 2}"
     return out
@@ -115,7 +111,7 @@ def run_due_days(today: dt.date, db_url: str, job: str = JOB_ID,
             with UnitOfWork(db_url) as uow:  # claim the day (kept if a crash interrupts it)
                 insert_ignoring_duplicates(
                     uow.session, ScheduledRun.__table__, ["job", "day", "started_at", "summary"],
-                    select(_literal(job), _literal(day), _literal(_now()), _literal("")), ["job", "day"],
+                    select(literal(job), literal(day), literal(_now()), literal("")), ["job", "day"],
                 )
                 row = uow.session.scalar(select(ScheduledRun).where(ScheduledRun.job == job, ScheduledRun.day == day))
                 uow.commit()
@@ -135,18 +131,11 @@ def run_due_days(today: dt.date, db_url: str, job: str = JOB_ID,
         return ran
 
 
-def _literal(value: object):  # noqa: ANN202
-    from sqlalchemy import literal
-
-    return literal(value)
-
-
 def scheduled_job() -> None:
     """What APScheduler runs (stored by reference, so it survives restarts): catch up to today."""
-    from flows.runtime import embedded_engine
-
+    settings = _serving or load_settings()
     with embedded_engine():
-        run_due_days(today_in_shanghai(), database_url(), report=lambda text: print(text, flush=True))
+        run_due_days(settings.today(), settings.db_url, report=lambda text: print(text, flush=True))
 
 
 def build_scheduler(db_url: str, *, hour: int = 7, minute: int = 30):  # noqa: ANN201
@@ -156,26 +145,25 @@ def build_scheduler(db_url: str, *, hour: int = 7, minute: int = 30):  # noqa: A
 
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=shared_engine(db_url), tablename=JOBS_TABLE)},
-        timezone=SHANGHAI,
+        timezone=LOCAL_TZ,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600},
     )
     scheduler.add_job(
-        scheduled_job, CronTrigger(hour=hour, minute=minute, timezone=SHANGHAI),
+        scheduled_job, CronTrigger(hour=hour, minute=minute, timezone=LOCAL_TZ),
         id=JOB_ID, name="每日推进并发送通知", replace_existing=True,
     )
     return scheduler
 
 
-def serve(db_url: str | None = None, *, hour: int = 7, minute: int = 30, once: bool = False,
+def serve(settings: Settings, *, hour: int = 7, minute: int = 30, once: bool = False,
           as_of: dt.date | None = None, report: Callable[[str], None] = print) -> None:
     """Catch up, then (unless ``once``) run the daily job at hour:minute Asia/Shanghai forever."""
-    from flows.runtime import embedded_engine
-
-    db_url = db_url or database_url()
-    os.environ["CAMPAIGN_DATABASE_URL"] = db_url  # the stored job reads it when it fires
+    global _serving
+    _serving = settings
+    db_url = settings.db_url
     report(f"数据库：{describe(db_url)}；时区 Asia/Shanghai；每日 {hour:02d}:{minute:02d} 推进")
     with embedded_engine():
-        run_due_days(as_of or today_in_shanghai(), db_url, report=report)
+        run_due_days(as_of or settings.today(), db_url, report=report)
     if once:
         return
     scheduler = build_scheduler(db_url, hour=hour, minute=minute)
@@ -199,9 +187,9 @@ def serve(db_url: str | None = None, *, hour: int = 7, minute: int = 30, once: b
 @flow(name="deliver-due", flow_run_name="deliver-due-{as_of}")
 def deliver_due(as_of: dt.date | None = None, db_url: str | None = None) -> dict[str, str]:
     """Send what is due (retries after a backoff) for every live campaign, without ticking."""
-    as_of = as_of or today_in_shanghai()
+    url, day, _ = flow_edge(db_url, as_of)
     out: dict[str, str] = {}
-    for code in t.live_campaigns(as_of, db_url):
-        summary = deliver(code, as_of, db_url)
+    for code in t.live_campaigns(day, url):
+        summary = deliver(code, day, url)
         out[code] = summary.plan.skipped or ", ".join(f"{ch} sent {r.sent}" for ch, r in summary.sent.items())
     return out

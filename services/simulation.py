@@ -20,6 +20,9 @@ from services import submissions
 from services.campaigns import get_campaign, stored_spec
 from services.holidays import campaign_calendar
 from domain.assignment import AssignmentStatus
+from domain.lead import LeadMeasure, LeadOutcome, LeadSource, LeadStatus
+from domain.localtime import local_midnight
+from domain.problem import HandlingClass, ProblemCategory, ProblemStatus
 from store.models import (
     Assignment,
     Department,
@@ -68,9 +71,28 @@ def planned_submission_day(
     return cal.add_workdays(due_on, 1 + int(u * 8))  # 1..8 working days late
 
 
-def _local_noon(day: dt.date) -> dt.datetime:
-    # 10:00 Beijing time on the simulated day, stored as UTC.
-    return dt.datetime(day.year, day.month, day.day, 2, 0, tzinfo=dt.timezone.utc)
+def simulated_moment(day: dt.date) -> dt.datetime:
+    """10:00 Beijing time on the simulated day (aware UTC): when the simulated people act and tick."""
+    return local_midnight(day) + dt.timedelta(hours=10)
+
+
+@dataclass(frozen=True)
+class SimulationTotals:
+    submitted: int = 0
+    accepted: int = 0
+    returned: int = 0
+    projects: int = 0
+    problems_found: int = 0
+    problems_closed: int = 0
+    leads_received: int = 0
+    leads_closed: int = 0
+
+    def add(self, day: DayActivity, work: WorkActivity) -> SimulationTotals:
+        return SimulationTotals(
+            self.submitted + day.submitted, self.accepted + day.accepted, self.returned + day.returned,
+            self.projects + work.projects, self.problems_found + work.problems_found,
+            self.problems_closed + work.problems_closed, self.leads_received + work.leads_received,
+            self.leads_closed + work.leads_closed)
 
 
 def simulate_day(session: Session, campaign_code: str, day: dt.date, seed: int) -> DayActivity:
@@ -79,7 +101,7 @@ def simulate_day(session: Session, campaign_code: str, day: dt.date, seed: int) 
     cal = campaign_calendar(stored_spec(campaign))
     if not cal.is_workday(day):
         return DayActivity()
-    at = _local_noon(day)
+    at = simulated_moment(day)
     rows = session.execute(
         select(Assignment.id, Assignment.status, Assignment.due_on, Assignment.period, Department.code,
                TaskTemplate.key, TaskTemplate.title)
@@ -126,14 +148,14 @@ REGISTER_HEADER = "项目编号,项目名称,监管部门代码,招标日期,合
 PROJECT_KINDS = ("道路改造工程", "污水管网工程", "安置房建设项目", "河道整治工程", "学校改扩建工程", "农村公路工程")
 BIDDERS = ("四川某建设工程有限公司", "资阳某路桥有限公司", "成都某市政工程有限公司", "某水利水电建设有限公司")
 DEMO_PROBLEMS = (
-    ("规避招标", "将依法必须招标的项目拆分发包，规避公开招标", "限时整改"),
-    ("围标串标", "不同投标人的投标文件由同一单位编制，存在串通投标迹象", "立行立改"),
-    ("弄虚作假", "中标人提供的项目经理业绩证明与实际不符", "限时整改"),
-    ("代理机构违规", "招标代理机构擅自修改招标文件评分标准", "立行立改"),
-    ("评标专家违规", "评标专家未按评标办法打分，评分畸高畸低", "限时整改"),
-    ("转包/违法分包", "中标后将主体工程违法分包给无资质单位", "制定时间表路线图"),
+    (ProblemCategory.evasion, "将依法必须招标的项目拆分发包，规避公开招标", HandlingClass.time_limited),
+    (ProblemCategory.collusion, "不同投标人的投标文件由同一单位编制，存在串通投标迹象", HandlingClass.immediate),
+    (ProblemCategory.fraud, "中标人提供的项目经理业绩证明与实际不符", HandlingClass.time_limited),
+    (ProblemCategory.agent_misconduct, "招标代理机构擅自修改招标文件评分标准", HandlingClass.immediate),
+    (ProblemCategory.expert_misconduct, "评标专家未按评标办法打分，评分畸高畸低", HandlingClass.time_limited),
+    (ProblemCategory.illegal_subcontracting, "中标后将主体工程违法分包给无资质单位", HandlingClass.roadmap),
 )
-LEAD_SOURCES = ("举报", "大数据预警", "上级交办", "核查发现")
+LEAD_SOURCES = (LeadSource.report, LeadSource.big_data, LeadSource.assigned, LeadSource.inspection)
 
 
 @dataclass(frozen=True)
@@ -168,7 +190,7 @@ def simulate_work(session: Session, campaign_code: str, day: dt.date, seed: int)
     cal = campaign_calendar(spec)
     if not cal.is_workday(day):
         return WorkActivity()
-    at = _local_noon(day)
+    at = simulated_moment(day)
     office = Actor(OFFICE_ACTOR_NAME, Role.office, None, "办公室（模拟）")
     regulators = [d.code for d in spec.departments if d.kind == "industry_regulator"]
     by_kind = {p.kind.value: p for p in spec.phases}
@@ -212,10 +234,10 @@ def simulate_work(session: Session, campaign_code: str, day: dt.date, seed: int)
             if _unit(seed, "verified", project_code) < 0.4:
                 record(dept, verification.key, n, project_code, office)
 
-    for p in session.scalars(select(Problem).where(Problem.campaign_id == campaign.id, Problem.status != "closed")
+    for p in session.scalars(select(Problem).where(Problem.campaign_id == campaign.id, Problem.status != ProblemStatus.closed.value)
                              .order_by(Problem.id)).all():
         dept = session.get(Department, p.department_id).code
-        if p.status == "closing":
+        if p.status == ProblemStatus.closing.value:
             if _unit(seed, "reject", p.code, p.version) < 0.15:
                 problems.reject_close(session, actor=office, at=at, problem_id=p.id, expected_version=p.version,
                                       reason="整改佐证不充分，请补充整改前后对比材料")
@@ -230,24 +252,25 @@ def simulate_work(session: Session, campaign_code: str, day: dt.date, seed: int)
                                    at=at, problem_id=p.id, expected_version=p.version,
                                    evidence="已完成整改：责令重新招标，对相关责任人进行约谈，整改报告附后。")
 
-    for lead in session.scalars(select(Lead).where(Lead.campaign_id == campaign.id, Lead.status != "closed")
+    for lead in session.scalars(select(Lead).where(Lead.campaign_id == campaign.id, Lead.status != LeadStatus.closed.value)
                                 .order_by(Lead.id)).all():
         u = _unit(seed, "lead", lead.code)
-        if lead.status == "received" and regulators:
-            dept = "gafj" if lead.category == "围标串标" and "gafj" in {d.code for d in spec.departments} \
+        if lead.status == LeadStatus.received.value and regulators:
+            dept = "gafj" if lead.category == ProblemCategory.collusion.value and "gafj" in {d.code for d in spec.departments} \
                 else regulators[int(u * len(regulators))]
             leads.assign_lead(session, actor=office, at=at, lead_id=lead.id, expected_version=lead.version,
                               department_code=dept, working_days=15)
-        elif lead.status == "assigned" and day >= cal.add_workdays(lead.received_on, 4 + int(u * 14)):
+        elif lead.status == LeadStatus.assigned.value and day >= cal.add_workdays(lead.received_on, 4 + int(u * 14)):
             dept = session.get(Department, lead.department_id).code
             found = u < 0.6
             leads.report_outcome(
                 session, actor=Actor(f"sim-{dept}", Role.department, dept, f"{dept}（模拟）"), at=at, lead_id=lead.id,
-                expected_version=lead.version, outcome="查实" if found else "不实",
-                measures=(["罚款", "列入黑名单"] + (["移送公安机关"] if u < 0.15 else [])) if found else [],
+                expected_version=lead.version, outcome=LeadOutcome.confirmed if found else LeadOutcome.unfounded,
+                measures=([LeadMeasure.fine, LeadMeasure.blacklist] + ([LeadMeasure.refer_police] if u < 0.15 else []))
+                if found else [],
                 fine_wan=round(2 + u * 30, 2) if found else 0, enterprises_involved=1 + int(u * 3) if found else 0,
                 people_dealt_with=int(u * 4) if found else 0)
-        elif lead.status == "reported":
+        elif lead.status == LeadStatus.reported.value:
             leads.close_lead(session, actor=office, at=at, lead_id=lead.id, expected_version=lead.version)
             out["leads_closed"] += 1
     if spec.start <= day and _unit(seed, "new-lead", day) < 0.15:

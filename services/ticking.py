@@ -1,25 +1,41 @@
-"""Reconcile a campaign to a date, step by step, with set-based SQL.
+"""Reconcile a campaign to a date, step by step, with set-based SQL — and the one composition of
+those steps (`tick`).
 
 Each step is idempotent on its own (natural keys + ON CONFLICT DO NOTHING, or updates that only
 set values computed from the date), so re-running a tick, or resuming one killed half-way,
 changes nothing that was already right. Rules are computed once per distinct due date in the
 domain and applied to every assignment sharing that date in one statement.
+
+`tick(run, ...)` is the only place the steps are put in order. `run` decides how one named step
+is executed: the Prefect flow (flows.campaign_flows) runs each as a named task in its own unit of
+work; the tests run each in a unit of work of their own. A step that changed something writes one
+audit entry (counts and a digest of the affected ids) in its own transaction, and every tick
+writes one entry for itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Protocol, TypeVar
 
 from sqlalchemy import String, and_, case, cast, delete, distinct, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from domain.access import Actor, can_administer
+from domain.assignment import ACTIVE, UNFINISHED, AssignmentStatus
+from domain.errors import Invalid
 from domain.rules import reminder_due, rungs_reached, standing
+from domain.spec import PhaseKind
 from services import rollup_extras
 from services.campaigns import get_campaign, stored_spec
-from domain.errors import Invalid
+from services.guard import check
 from services.holidays import campaign_calendar
-from domain.assignment import ACTIVE, AssignmentStatus, UNFINISHED
+from services.projects import draw_verification_samples
+from store import audit
 from store.models import (
     Assignment,
     Campaign,
@@ -29,6 +45,14 @@ from store.models import (
     RollupSnapshot,
 )
 from store.sql import insert_ignoring_duplicates
+
+T = TypeVar("T")
+
+
+class StepRunner(Protocol):
+    """Runs one named tick step against a session and returns its result (committing it)."""
+
+    def __call__(self, name: str, step: Callable[[Session], T], /) -> T: ...
 
 
 @dataclass(frozen=True)
@@ -48,10 +72,31 @@ class StepCounts:
     overdue_updated: int = 0
     escalations: int = 0
     reminders: int = 0
+    samples_drawn: int = 0
 
-    def __add__(self, o: "StepCounts") -> "StepCounts":
+    def __add__(self, o: StepCounts) -> StepCounts:
         return StepCounts(self.opened + o.opened, self.overdue_updated + o.overdue_updated,
-                          self.escalations + o.escalations, self.reminders + o.reminders)
+                          self.escalations + o.escalations, self.reminders + o.reminders,
+                          self.samples_drawn + o.samples_drawn)
+
+
+@dataclass(frozen=True)
+class TickSummary:
+    campaign: str
+    as_of: dt.date
+    phases: dict[str, str] = field(default_factory=dict)  # key -> state
+    counts: StepCounts = StepCounts()
+    rollup_rows: int = 0
+
+
+@dataclass(frozen=True)
+class TickContext:
+    """Who ticks which campaign to which day, and when (for the audit entries)."""
+
+    campaign_code: str
+    as_of: dt.date
+    actor: Actor
+    at: dt.datetime
 
 
 def _phase_state(start: dt.date, end: dt.date, as_of: dt.date) -> str:
@@ -69,14 +114,35 @@ def _refuse_earlier_day(campaign: Campaign, as_of: dt.date) -> None:
         raise Invalid(f"专项行动 {campaign.code} 已推进到 {campaign.last_tick_on}，不能再推进到更早的日期 {as_of}")
 
 
-def sync_phases(session: Session, campaign_code: str, as_of: dt.date) -> list[PhaseTick]:
+def ids_digest(ids: Iterable[int]) -> str:
+    """A short fingerprint of a set of row ids, for the audit (the ids themselves can be thousands)."""
+    return hashlib.sha256(",".join(map(str, sorted(ids))).encode()).hexdigest()[:32]
+
+
+def _audit_step(session: Session, ctx: TickContext, step: str, ids: list[int], **details: object) -> None:
+    if not ids and not details.get("changed"):
+        return
+    details.pop("changed", None)
+    audit.record(session, at=ctx.at, actor=ctx.actor, action=f"tick.{step}", entity="campaign",
+                 entity_key=ctx.campaign_code,
+                 after={"as_of": ctx.as_of.isoformat(), "count": len(ids), "ids_sha256": ids_digest(ids), **details})
+
+
+def sync_phases(session: Session, ctx: TickContext) -> list[PhaseTick]:
     """Open and close phases for the date; say which phases have assignments to look after."""
-    campaign = get_campaign(session, campaign_code)
+    check(can_administer(ctx.actor), actor=ctx.actor, at=ctx.at, action="campaign.tick", entity="campaign",
+          entity_key=ctx.campaign_code, label="推进专项行动")
+    campaign = get_campaign(session, ctx.campaign_code)
+    as_of = ctx.as_of
     _refuse_earlier_day(campaign, as_of)
     out: list[PhaseTick] = []
+    moved: dict[str, str] = {}
+    moved_ids: list[int] = []
     for phase in session.scalars(select(Phase).where(Phase.campaign_id == campaign.id).order_by(Phase.ordinal)):
         state = _phase_state(phase.start_on, phase.end_on, as_of)
         if phase.state != state:
+            moved[phase.key] = f"{phase.state}→{state}"
+            moved_ids.append(phase.id)
             phase.state = state
         live = session.scalar(
             select(
@@ -89,22 +155,27 @@ def sync_phases(session: Session, campaign_code: str, as_of: dt.date) -> list[Ph
                 )
             )
         )
-        out.append(PhaseTick(campaign.id, phase.id, phase.key, phase.kind, phase.title, state, bool(live) or state == "open"))
+        out.append(PhaseTick(campaign.id, phase.id, phase.key, phase.kind, phase.title, state,
+                             bool(live) or state == "open"))
     session.flush()
+    _audit_step(session, ctx, "phases", moved_ids, phases=moved)
     return out
 
 
-def open_assignments(session: Session, phase: PhaseTick, as_of: dt.date) -> int:
-    return session.execute(
+def open_assignments(session: Session, ctx: TickContext, phase: PhaseTick) -> int:
+    ids = list(session.scalars(
         update(Assignment)
         .where(
             Assignment.phase_id == phase.phase_id,
             Assignment.status == AssignmentStatus.scheduled.value,
-            Assignment.opens_on <= as_of,
+            Assignment.opens_on <= ctx.as_of,
         )
         .values(status=AssignmentStatus.open.value)
+        .returning(Assignment.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
+    _audit_step(session, ctx, "open", ids, phase=phase.key)
+    return len(ids)
 
 
 def _unfinished_due_dates(session: Session, phase: PhaseTick) -> list[dt.date]:
@@ -121,24 +192,30 @@ def _unfinished_on(phase: PhaseTick, due_on: dt.date):  # noqa: ANN202
     return (Assignment.phase_id == phase.phase_id, Assignment.due_on == due_on, Assignment.status.in_(UNFINISHED))
 
 
-def mark_overdue(session: Session, phase: PhaseTick, as_of: dt.date, campaign_code: str) -> int:
-    cal = campaign_calendar(stored_spec(get_campaign(session, campaign_code)))
-    changed = 0
+def mark_overdue(session: Session, ctx: TickContext, phase: PhaseTick) -> int:
+    cal = campaign_calendar(stored_spec(get_campaign(session, ctx.campaign_code)))
+    ids: list[int] = []
     for due_on in _unfinished_due_dates(session, phase):
-        days = standing(due_on, as_of, cal).overdue_working_days
-        changed += session.execute(
+        days = standing(due_on, ctx.as_of, cal).overdue_working_days
+        ids += session.scalars(
             update(Assignment)
             .where(*_unfinished_on(phase, due_on), Assignment.overdue_days != days)
             .values(overdue_days=days)
+            .returning(Assignment.id)
             .execution_options(synchronize_session=False)
-        ).rowcount
-    return changed
+        )
+    _audit_step(session, ctx, "overdue", ids, phase=phase.key)
+    return len(ids)
 
 
-def record_escalations(session: Session, phase: PhaseTick, as_of: dt.date, campaign_code: str) -> int:
-    spec = stored_spec(get_campaign(session, campaign_code))
+def record_escalations(session: Session, ctx: TickContext, phase: PhaseTick) -> int:
+    """New rungs of the escalation ladder, and their notifications. The audit digest is over the
+    assignments raised to a new rung (the rows whose escalation level this step changed)."""
+    spec = stored_spec(get_campaign(session, ctx.campaign_code))
     cal = campaign_calendar(spec)
+    as_of = ctx.as_of
     created = 0
+    raised: list[int] = []
     for due_on in _unfinished_due_dates(session, phase):
         days = standing(due_on, as_of, cal).overdue_working_days
         for rung in rungs_reached(days, spec.escalation):
@@ -162,19 +239,25 @@ def record_escalations(session: Session, phase: PhaseTick, as_of: dt.date, campa
                     .where(*_unfinished_on(phase, due_on)),
                     ["natural_key"],
                 )
-            session.execute(
+            raised += session.scalars(
                 update(Assignment)
                 .where(*_unfinished_on(phase, due_on), Assignment.escalation_level < rung.level)
                 .values(escalation_level=rung.level)
+                .returning(Assignment.id)
                 .execution_options(synchronize_session=False)
             )
+    _audit_step(session, ctx, "escalate", raised, phase=phase.key, escalations=created, changed=created > 0)
     return created
 
 
-def record_reminders(session: Session, phase: PhaseTick, as_of: dt.date, campaign_code: str) -> int:
-    spec = stored_spec(get_campaign(session, campaign_code))
+def record_reminders(session: Session, ctx: TickContext, phase: PhaseTick) -> int:
+    """Reminders planned for the day (the outbox rows the delivery sends). The audit digest is over
+    the assignments stamped as reminded today."""
+    spec = stored_spec(get_campaign(session, ctx.campaign_code))
     cal = campaign_calendar(spec)
+    as_of = ctx.as_of
     created = 0
+    stamped: list[int] = []
     for due_on in _unfinished_due_dates(session, phase):
         reminder = reminder_due(due_on, as_of, spec.reminders, cal)
         if reminder is None:
@@ -190,14 +273,21 @@ def record_reminders(session: Session, phase: PhaseTick, as_of: dt.date, campaig
             .where(*_unfinished_on(phase, due_on)),
             ["natural_key"],
         )
-        session.execute(
+        stamped += session.scalars(
             update(Assignment)
             .where(*_unfinished_on(phase, due_on),
                    or_(Assignment.last_reminder_on.is_(None), Assignment.last_reminder_on < as_of))
             .values(last_reminder_on=as_of)
+            .returning(Assignment.id)
             .execution_options(synchronize_session=False)
         )
+    _audit_step(session, ctx, "remind", stamped, phase=phase.key, reminders=created, changed=created > 0)
     return created
+
+
+def draw_samples(session: Session, ctx: TickContext, phase: PhaseTick) -> int:
+    """重点核查: each department's sample (drawn once; services.projects audits each draw)."""
+    return draw_verification_samples(session, ctx.campaign_code, ctx.as_of)
 
 
 def _count(cond) -> object:  # noqa: ANN001
@@ -242,30 +332,43 @@ def write_rollup(session: Session, campaign_code: str, as_of: dt.date) -> int:
     return written
 
 
-def finish_tick(session: Session, campaign_code: str, as_of: dt.date) -> None:
-    campaign = get_campaign(session, campaign_code)
-    if campaign.last_tick_on is None or campaign.last_tick_on < as_of:
-        campaign.last_tick_on = as_of
+def finish_tick(session: Session, ctx: TickContext, phases: list[PhaseTick], counts: StepCounts) -> int:
+    """The rollup for the day, the campaign's last tick day, and the tick's own audit entry."""
+    rows = write_rollup(session, ctx.campaign_code, ctx.as_of)
+    campaign = get_campaign(session, ctx.campaign_code)
+    if campaign.last_tick_on is None or campaign.last_tick_on < ctx.as_of:
+        campaign.last_tick_on = ctx.as_of
+    audit.record(session, at=ctx.at, actor=ctx.actor, action="campaign.tick", entity="campaign",
+                 entity_key=ctx.campaign_code,
+                 after={"as_of": ctx.as_of.isoformat(), "phases": {p.key: p.state for p in phases},
+                        "opened": counts.opened, "overdue_updated": counts.overdue_updated,
+                        "escalations": counts.escalations, "reminders": counts.reminders,
+                        "samples_drawn": counts.samples_drawn, "rollup_rows": rows})
+    return rows
 
 
-def tick_without_prefect(session: Session, campaign_code: str, as_of: dt.date) -> StepCounts:
-    """Every step of flows.campaign_flows.tick in the caller's session, in the flow's order, for
-    simulations, tests and benchmarks that need the tick's effect but not the engine. Ticks in
-    production run as the flow (a task and a commit per step)."""
-    from services.projects import draw_verification_samples  # projects does not depend on ticking
+# --------------------------------------------------------------------------- the one composition
 
+
+def tick(run: StepRunner, campaign_code: str, as_of: dt.date, *, actor: Actor, at: dt.datetime) -> TickSummary:
+    """Every step of a tick, in order: phases, then for each phase with work to look after its
+    sample draw (重点核查), opening, overdue, escalation and reminders, then the rollup and the
+    tick's record. Phases with nothing to do cost no step at all."""
+    ctx = TickContext(campaign_code, as_of, actor, at)
+    phases = run(f"phases-{campaign_code}-{as_of}", partial(sync_phases, ctx=ctx))
     counts = StepCounts()
-    for phase in sync_phases(session, campaign_code, as_of):
+    for phase in phases:
         if not phase.needs_work:
             continue
-        if phase.kind == "verification":
-            draw_verification_samples(session, campaign_code, as_of)
+        drawn = 0
+        if phase.kind == PhaseKind.verification.value:
+            drawn = run(f"draw-samples-{phase.key}-{as_of}", partial(draw_samples, ctx=ctx, phase=phase))
         counts = counts + StepCounts(
-            open_assignments(session, phase, as_of),
-            mark_overdue(session, phase, as_of, campaign_code),
-            record_escalations(session, phase, as_of, campaign_code),
-            record_reminders(session, phase, as_of, campaign_code),
+            run(f"open-{phase.key}-{as_of}", partial(open_assignments, ctx=ctx, phase=phase)),
+            run(f"overdue-{phase.key}-{as_of}", partial(mark_overdue, ctx=ctx, phase=phase)),
+            run(f"escalate-{phase.key}-{as_of}", partial(record_escalations, ctx=ctx, phase=phase)),
+            run(f"remind-{phase.key}-{as_of}", partial(record_reminders, ctx=ctx, phase=phase)),
+            drawn,
         )
-    write_rollup(session, campaign_code, as_of)
-    finish_tick(session, campaign_code, as_of)
-    return counts
+    rows = run(f"rollup-{campaign_code}-{as_of}", partial(finish_tick, ctx=ctx, phases=phases, counts=counts))
+    return TickSummary(campaign_code, as_of, {p.key: p.state for p in phases}, counts, rows)

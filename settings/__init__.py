@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     reports_dir: Path | None = None  # default <data_dir>/reports
     attachment_dir: Path | None = None  # default <data_dir>/attachments
     log_dir: Path | None = None  # default <data_dir>/logs (incident tracebacks)
+    # The audit chain's HMAC key and its head anchor, both outside the database (store.audit):
+    # default audit.key and <db stem>.audit-anchor.log beside a SQLite database, or in data_dir.
+    audit_key_file: Path | None = None
+    audit_anchor_file: Path | None = None
 
     # --- the one clock override (demo, simulation, tests): "today" is this day in Beijing ---
     as_of: dt.date | None = None
@@ -82,6 +86,11 @@ class Settings(BaseSettings):
     dashboard_address: str = "127.0.0.1"
     dashboard_port: int = Field(default=8501, ge=1, le=65535)
     dashboard_base_url: str = "http://localhost:8501"
+
+    # --- the CLI's acting user (--as overrides `user`); never handed to a child process ---
+    user: str | None = Field(default=None, exclude=True)
+    password: SecretStr | None = Field(default=None, exclude=True)
+    new_password: SecretStr | None = Field(default=None, exclude=True)  # `user add` / `user passwd`
 
     # --- notifications: e-mail (smtp_host None: channel not configured) ---
     smtp_host: str | None = None

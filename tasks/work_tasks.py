@@ -1,20 +1,23 @@
-"""Thin Prefect tasks for department and office work done by the tick (verification sampling)."""
+"""Thin Prefect tasks for department and office work done outside the tick: the seeded model
+of a day's activity that `campaign simulate` and the demo run before each day's tick."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
-from services import projects
-from services.ticking import PhaseTick
+from services import simulation
+from services.simulation import DayActivity, WorkActivity
 from store.uow import UnitOfWork
 
 
-@task(task_run_name="draw-samples-{campaign}-{as_of}")
-def draw_samples(campaign: str, phase: PhaseTick, as_of: dt.date, db_url: str | None) -> int:
-    """Verification phase: draw each department's sample once and create its verification assignments."""
+@task(task_run_name="simulate-{campaign}-{day}", cache_policy=NO_CACHE)
+def simulate_day(campaign: str, day: dt.date, seed: int, db_url: str) -> tuple[DayActivity, WorkActivity]:
+    """Everyone's work of one simulated day, in one transaction (before that day's tick)."""
     with UnitOfWork(db_url) as uow:
-        n = projects.draw_verification_samples(uow.session, campaign, as_of)
+        activity = simulation.simulate_day(uow.session, campaign, day, seed)
+        work = simulation.simulate_work(uow.session, campaign, day, seed)
         uow.commit()
-        return n
+        return activity, work

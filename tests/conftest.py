@@ -3,11 +3,15 @@
 - `engine`: parametrised [sqlite, postgres]. SQLite is a fresh file in tmp_path; PostgreSQL is one
   database per test session (`cm_test_<random>`, created through postgres@127.0.0.1/postgres and
   dropped at the end), migrated once and emptied (TRUNCATE) before every test. If the server is
-  down the postgres tests fail with a clear message; nothing is skipped.
+  down the postgres tests fail with a clear message; nothing is skipped. The PostgreSQL variant
+  carries the `postgres` marker (`-m "not postgres"` runs SQLite only, `-m postgres` PostgreSQL only).
+- `memory_engine` / `memory_uow`: the fast service tier — an in-memory SQLite store built from the
+  models (no migration, no file), for service tests that need no PostgreSQL behaviour.
 - `uow_factory`: `uow_factory()` opens a UnitOfWork on that engine.
-- `launched_campaign`: config/campaigns/yanjiang-2020.yaml launched as SYSTEM and ticked (services,
-  not Prefect) to 2020-06-01; returns a `Launched` (code, spec, as_of, at).
-- `tick`: `tick(as_of)` runs every tick step of the flow for the launched campaign, committed.
+- `launched_campaign`: config/campaigns/yanjiang-2020.yaml launched as SYSTEM and ticked to
+  2020-06-01 (the one tick composition, services.ticking.tick, each step in a unit of work of its
+  own — what the flow runs as tasks); returns a `Launched` (code, spec, as_of, at).
+- `tick`: `tick(as_of)` runs that composition for the launched campaign.
 - `prefect_harness`: the real Prefect engine under `prefect_test_harness`, configured like the
   embedded default (one per test session / xdist worker).
 - `users`: username -> password for office / leader / one department user per department
@@ -23,14 +27,19 @@ import logging
 import os
 import subprocess
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM, Actor
 from domain.spec import CampaignSpec
+from services import ticking
+from services.ticking import StepRunner, TickSummary
 from store.db import make_engine
 from store.migrate import upgrade
 from store.uow import UnitOfWork
@@ -41,6 +50,7 @@ PG_ADMIN_URL = os.environ.get("CAMPAIGN_TEST_PG_ADMIN", "postgresql://postgres@1
 LAUNCH_AT = dt.datetime(2020, 5, 8, 1, 0, tzinfo=dt.timezone.utc)
 TICK_TO = dt.date(2020, 6, 1)
 PASSWORD = "Passw0rd!2020"
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -48,10 +58,10 @@ def prefect_harness():
     """The real Prefect engine on a throw-away database, set up as the embedded default runs it."""
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.runtime import configure_embedded, embedded_engine
+    from flows.runtime import embedded_engine
 
-    configure_embedded()  # before the harness starts its server, which reads these settings
-    with prefect_test_harness(server_startup_timeout=60), embedded_engine():
+    # The embedded settings first: the harness's server process is started with the current settings.
+    with embedded_engine(), prefect_test_harness(server_startup_timeout=60):
         yield
         # Its "stopping server" message would go to a stream pytest has already closed.
         logging.getLogger("prefect").setLevel(logging.WARNING)
@@ -120,7 +130,7 @@ def _truncate_all(engine: Engine) -> None:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def engine(request, tmp_path):
     if request.param == "sqlite":
         eng = make_engine(f"sqlite:///{(tmp_path / 'campaign.db').as_posix()}")
@@ -131,6 +141,36 @@ def engine(request, tmp_path):
         eng = request.getfixturevalue("_pg_database")
         _truncate_all(eng)
         yield eng
+
+
+@pytest.fixture
+def memory_engine() -> Engine:
+    """An in-memory SQLite store with the models' schema: one shared connection (StaticPool), so
+    every unit of work sees the same database; foreign keys on, as in the file store."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import StaticPool
+
+    from store.models import Base
+
+    eng = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+
+    @event.listens_for(eng, "connect")
+    def _foreign_keys(dbapi_conn, _record):  # noqa: ANN001, ANN202
+        dbapi_conn.execute("PRAGMA foreign_keys=ON")
+
+    Base.metadata.create_all(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def memory_uow(memory_engine):
+    """`memory_uow()` opens a UnitOfWork on the in-memory store."""
+
+    def make() -> UnitOfWork:
+        return UnitOfWork(memory_engine)
+
+    return make
 
 
 @pytest.fixture
@@ -159,13 +199,47 @@ class Launched:
     at: dt.datetime
 
 
-def run_tick(engine: Engine, code: str, as_of: dt.date) -> None:
-    """Every step of flows.campaign_flows.tick, called directly (no Prefect), committed."""
-    from services.ticking import tick_without_prefect
+def step_per_unit_of_work(engine: Engine) -> StepRunner:
+    """Run each tick step in a unit of work of its own, committed: the flow's tasks, without Prefect."""
 
-    with UnitOfWork(engine) as uow:
-        tick_without_prefect(uow.session, code, as_of)
-        uow.commit()
+    def run(name: str, step: Callable[[Session], T], /) -> T:
+        with UnitOfWork(engine) as uow:
+            result = step(uow.session)
+            uow.commit()
+            return result
+
+    return run
+
+
+def run_tick(engine: Engine, code: str, as_of: dt.date, actor: Actor = SYSTEM) -> TickSummary:
+    """The one tick composition (services.ticking.tick), as SYSTEM at 10:00 Beijing time that day."""
+    at = dt.datetime.combine(as_of, dt.time(2, 0), dt.timezone.utc)
+    return ticking.tick(step_per_unit_of_work(engine), code, as_of, actor=actor, at=at)
+
+
+# --- what the plan says, so no test hard-wires counts of the example YAML ------------------------
+
+
+def planned(spec: CampaignSpec):  # noqa: ANN201 - domain.plan.CampaignPlan
+    from domain.plan import build_plan
+    from services.holidays import campaign_calendar
+
+    return build_plan(spec, campaign_calendar(spec))
+
+
+def expected_open_by(spec: CampaignSpec, as_of: dt.date) -> int:
+    """Assignments a tick to `as_of` opens when nothing was submitted (their opening day has come)."""
+    return sum(1 for a in planned(spec).assignments if a.opens_on <= as_of)
+
+
+def expected_escalations(spec: CampaignSpec, as_of: dt.date) -> int:
+    """Rungs of the ladder reached by `as_of` when nothing was submitted: one per assignment and rung."""
+    from domain.rules import rungs_reached, standing
+    from services.holidays import campaign_calendar
+
+    cal = campaign_calendar(spec)
+    return sum(len(rungs_reached(standing(a.due_on, as_of, cal).overdue_working_days, spec.escalation))
+               for a in planned(spec).assignments if a.opens_on <= as_of)
 
 
 @pytest.fixture
@@ -183,8 +257,8 @@ def launched_campaign(engine) -> Launched:
 
 @pytest.fixture
 def tick(engine, launched_campaign):
-    def run(as_of: dt.date) -> None:
-        run_tick(engine, launched_campaign.code, as_of)
+    def run(as_of: dt.date) -> TickSummary:
+        return run_tick(engine, launched_campaign.code, as_of)
 
     return run
 

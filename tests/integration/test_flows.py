@@ -7,6 +7,7 @@ exactly the state of an uninterrupted tick.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -20,7 +21,7 @@ from domain.access import SYSTEM
 from services.spec_files import load_spec
 from store.db import make_engine
 from store.migrate import upgrade
-from tests.conftest import LAUNCH_AT, ROOT, SPEC_PATH
+from tests.conftest import LAUNCH_AT, ROOT, SPEC_PATH, expected_escalations, expected_open_by, planned
 from tests.integration.test_engine import snapshot
 
 D = dt.date
@@ -30,19 +31,91 @@ def _url(engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
+def _phase_states(spec, as_of: dt.date) -> dict[str, str]:
+    return {p.key: "pending" if as_of < p.start else ("open" if as_of <= p.end else "closed") for p in spec.phases}
+
+
 def test_launch_and_tick_flows_reconcile_the_campaign(prefect_harness, engine):
     from flows.campaign_flows import launch, tick
 
     spec = load_spec(SPEC_PATH)
+    as_of = D(2020, 6, 23)
     report = launch(spec, LAUNCH_AT, SYSTEM, str(SPEC_PATH), False, _url(engine))
-    assert report.created and report.assignments_added == 70
-    summary = tick(spec.id, D(2020, 6, 23), _url(engine))
-    assert summary.phases == {"mobilize": "closed", "self_check": "open", "verify": "pending", "cases": "pending"}
-    assert summary.counts.opened == 22 and summary.counts.escalations == 18
+    assert report.created and report.assignments_added == len(planned(spec).assignments)
+    summary = tick(spec.id, as_of, _url(engine))
+    assert summary.phases == _phase_states(spec, as_of)
+    assert summary.counts.opened == expected_open_by(spec, as_of) > 0
+    assert summary.counts.escalations == expected_escalations(spec, as_of) > 0
     first = snapshot(engine)
-    again = tick(spec.id, D(2020, 6, 23), _url(engine))
+    again = tick(spec.id, as_of, _url(engine))
     assert again.counts.opened == again.counts.escalations == again.counts.reminders == 0
     assert snapshot(engine) == first
+
+
+def test_each_tick_step_that_changed_something_is_audited_with_counts(prefect_harness, engine):
+    from sqlalchemy import func, select
+
+    from domain.access import Actor, Role
+    from flows.campaign_flows import launch, run_tick
+    from services.ticking import ids_digest
+    from store.models import Assignment, AuditEntry, Escalation, Outbox, Phase
+    from store.uow import UnitOfWork
+
+    spec = load_spec(SPEC_PATH)
+    launch(spec, LAUNCH_AT, SYSTEM, None, False, _url(engine))
+    office = Actor("office", Role.office, None)
+    as_of = D(2020, 6, 23)
+    run_tick(spec.id, as_of, settings_or_db_url=_url(engine), actor=office, at=LAUNCH_AT)
+
+    def entries(action: str) -> list[dict]:
+        with UnitOfWork(engine) as uow:
+            rows = uow.session.execute(select(AuditEntry.actor, AuditEntry.after_json)
+                                       .where(AuditEntry.action == action).order_by(AuditEntry.id)).all()
+        assert all(actor == "office" for actor, _ in rows)
+        return [json.loads(after) for _, after in rows]
+
+    with UnitOfWork(engine) as uow:
+        s = uow.session
+        opened_ids = s.scalars(select(Assignment.id).where(Assignment.status != "scheduled")).all()
+        by_phase: dict[str, list[int]] = {}
+        for key, assignment_id in s.execute(select(Phase.key, Assignment.id).join(Phase, Phase.id == Assignment.phase_id)
+                                            .where(Assignment.status != "scheduled")):
+            by_phase.setdefault(key, []).append(assignment_id)
+        escalations = s.scalar(select(func.count()).select_from(Escalation))
+        reminders = s.scalar(select(func.count()).select_from(Outbox).where(Outbox.kind != "escalation"))
+    opened = entries("tick.open")
+    assert sum(e["count"] for e in opened) == len(opened_ids) == expected_open_by(spec, as_of)
+    assert {e["phase"]: e["ids_sha256"] for e in opened} == {k: ids_digest(v) for k, v in by_phase.items()}
+    assert sum(e["escalations"] for e in entries("tick.escalate")) == escalations > 0
+    assert sum(e.get("reminders", 0) for e in entries("tick.remind")) == reminders
+    [done] = entries("campaign.tick")
+    assert (done["as_of"], done["escalations"], done["opened"]) == (as_of.isoformat(), escalations, len(opened_ids))
+
+    # Re-ticking the day changes nothing: only the tick itself is recorded again.
+    before = {a: len(entries(a)) for a in ("tick.open", "tick.overdue", "tick.escalate", "tick.remind")}
+    run_tick(spec.id, as_of, settings_or_db_url=_url(engine), actor=office, at=LAUNCH_AT)
+    assert {a: len(entries(a)) for a in before} == before
+    assert len(entries("campaign.tick")) == 2
+
+
+def test_a_department_may_not_tick_and_the_refusal_is_audited(prefect_harness, engine):
+    from sqlalchemy import select
+
+    from domain.access import Actor, Role
+    from domain.errors import Forbidden
+    from flows.campaign_flows import launch, run_tick
+    from store.models import AuditEntry
+    from store.uow import UnitOfWork
+
+    spec = load_spec(SPEC_PATH)
+    launch(spec, LAUNCH_AT, SYSTEM, None, False, _url(engine))
+    dept = Actor("dept_zjj", Role.department, "zjj")
+    with pytest.raises(Forbidden):
+        run_tick(spec.id, D(2020, 6, 23), settings_or_db_url=_url(engine), actor=dept, at=LAUNCH_AT)
+    with UnitOfWork(engine) as uow:
+        refused = uow.session.execute(select(AuditEntry.actor, AuditEntry.outcome)
+                                      .where(AuditEntry.action == "campaign.tick")).all()
+    assert [tuple(r) for r in refused] == [("dept_zjj", "refused")]
 
 
 def test_dry_run_launch_writes_nothing(prefect_harness, engine):
@@ -50,7 +123,7 @@ def test_dry_run_launch_writes_nothing(prefect_harness, engine):
 
     spec = load_spec(SPEC_PATH)
     report = launch(spec, LAUNCH_AT, SYSTEM, None, True, _url(engine))
-    assert report.assignments_added == 70
+    assert report.assignments_added == len(planned(spec).assignments)
     assert snapshot(engine)["campaign"] == []
 
 
