@@ -393,6 +393,37 @@ def test_failing_channel_is_visible_and_blocks_nothing(db_url: str, smtp: tuple[
     assert len(http.to("/ding")) == 2 and len(http.to("/wecom")) == 1
 
 
+def test_escalation_notices_use_the_rung_names_of_the_campaign(engine: Engine) -> None:
+    """A campaign that names its top rung 问责 sends 【问责】, not a built-in name."""
+    spec = load_spec(SPEC)
+    top = max(spec.escalation, key=lambda r: r.level)
+    renamed = tuple(r.model_copy(update={"name": "问责"}) if r is top else r for r in spec.escalation)
+    with UnitOfWork(engine) as uow:
+        campaigns.launch(
+            uow.session, spec.model_copy(update={"escalation": renamed}), actor=SYSTEM, at=AT - dt.timedelta(days=60)
+        )
+        uow.session.add(
+            User(
+                username="leader_zhao",
+                display_name="赵领导",
+                role="leader",
+                department_code=None,
+                email=None,
+                password_hash="x",
+                created_at=AT,
+            )
+        )
+        uow.commit()
+    run_tick(engine, CODE, DAY)
+    with UnitOfWork(engine) as uow:
+        delivery.plan_deliveries(uow.session, CODE, DAY, settings_for(None, None), at=AT)
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        subjects = [i.subject for i in delivery.inbox_for(uow.session, actor=LEADER_ZHAO)]
+    assert any(s.startswith("【问责】") for s in subjects)
+    assert not any(s.startswith(f"【{top.name}】") for s in subjects)
+
+
 def test_no_sends_on_holidays_unless_configured(db_url: str, smtp: tuple[Mailbox, int]) -> None:
     holiday = dt.date(2020, 6, 25)  # 端午节
     _, port = smtp
