@@ -176,7 +176,8 @@ def _yanjiang(old: str, new: str) -> str:
 def test_control_characters_are_refused(value):
     text = _yanjiang("name: 区住建局", f"name: {value}")
     problems = _refused(text)
-    assert problems[0].line == _line_of(text, value) and problems[0].field == "departments[1].name"
+    # libyaml already refuses a lone surrogate escape as a syntax error, at the same line
+    assert problems[0].line == _line_of(text, value) and problems[0].field in {"departments[1].name", ""}
 
 
 def test_a_raw_nul_byte_in_the_file_is_refused_at_its_position():
