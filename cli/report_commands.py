@@ -18,8 +18,12 @@ from domain.errors import Invalid
 from store.uow import UnitOfWork
 
 KIND_HELP = "departments（部门）/ users（用户）/ projects（监管项目）/ leads（线索）"
-SECTIONS = {"practices": "开展情况和主要做法", "problems": "发现的问题及处理情况", "experience": "可复制推广的典型经验",
-            "next_steps": "下一步工作打算和意见建议"}
+SECTIONS = {
+    "practices": "开展情况和主要做法",
+    "problems": "发现的问题及处理情况",
+    "experience": "可复制推广的典型经验",
+    "next_steps": "下一步工作打算和意见建议",
+}
 
 
 def _period(text: str) -> str:
@@ -41,13 +45,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--campaign", required=True)
     p.add_argument("--period", required=True, type=_period)
     p.add_argument("--department", help="部门代码（不填：全区汇总报告）")
-    p.add_argument("--section", choices=sorted(SECTIONS), help="要填写的部分："
-                   + "；".join(f"{k} {v}" for k, v in SECTIONS.items()))
+    p.add_argument(
+        "--section",
+        choices=sorted(SECTIONS),
+        help="要填写的部分：" + "；".join(f"{k} {v}" for k, v in SECTIONS.items()),
+    )
     p.add_argument("--file", type=existing_file, help="该部分的文字（UTF-8 文本文件）；不填 --section/--file 则只显示")
     _add_actor(p)
     p.set_defaults(handler=cmd_narrative)
 
-    p = sub.add_parser("import", help="从 .xlsx / .csv 导入部门、用户、监管项目或线索；有任何错误行则整个文件不导入，并列出每一行")
+    p = sub.add_parser(
+        "import", help="从 .xlsx / .csv 导入部门、用户、监管项目或线索；有任何错误行则整个文件不导入，并列出每一行"
+    )
     p.add_argument("kind", choices=["departments", "users", "projects", "leads"], help=KIND_HELP)
     p.add_argument("path", type=existing_file)
     p.add_argument("--campaign", required=True)
@@ -62,8 +71,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_template)
 
     exp = sub.add_parser("export", help="导出 Excel：整改台账（含销号过程）、线索台账、监管项目").add_subparsers(
-        dest="export_command", required=True)
-    for name, text in (("ledger", "整改台账：每个问题一行，含完整销号过程"), ("leads", "线索台账"), ("projects", "监管项目台账")):
+        dest="export_command", required=True
+    )
+    for name, text in (
+        ("ledger", "整改台账：每个问题一行，含完整销号过程"),
+        ("leads", "线索台账"),
+        ("projects", "监管项目台账"),
+    ):
         p = exp.add_parser(name, help=text)
         p.add_argument("--campaign", required=True)
         p.add_argument("--department", help="只导出某个部门（责任部门只能导出本部门）")
@@ -88,8 +102,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     settings = args.settings
     with _uow(args) as uow:
         actor = _login(uow.session, args)
-        rendered = render_report(uow.session, actor=actor, campaign_code=args.campaign, period=args.period,
-                                 department_code=args.department, at=settings.now(), export=chart_export(settings))
+        rendered = render_report(
+            uow.session,
+            actor=actor,
+            campaign_code=args.campaign,
+            period=args.period,
+            department_code=args.department,
+            at=settings.now(),
+            export=chart_export(settings),
+        )
     out = args.out or settings.reports_path
     docx = _write(out / f"{rendered.filename_stem}.docx", rendered.docx)
     xlsx = _write(out / f"{rendered.filename_stem}.xlsx", rendered.xlsx)
@@ -106,17 +127,30 @@ def cmd_narrative(args: argparse.Namespace) -> int:
     now = args.settings.now()
     with _uow(args) as uow:
         actor = _login(uow.session, args)
-        current = get_narrative(uow.session, actor=actor, campaign_code=args.campaign, period=args.period,
-                                department_code=args.department, at=now)
+        current = get_narrative(
+            uow.session,
+            actor=actor,
+            campaign_code=args.campaign,
+            period=args.period,
+            department_code=args.department,
+            at=now,
+        )
         if args.section:
             try:
                 text = args.file.read_text(encoding="utf-8")
             except UnicodeDecodeError:
                 raise Invalid(f"{args.file} 不是 UTF-8 编码的文本文件") from None
             narrative = current.narrative.model_copy(update={args.section: text})
-            current = save_narrative(uow.session, actor=actor, at=now, campaign_code=args.campaign,
-                                     period=args.period, department_code=args.department, narrative=narrative,
-                                     expected_version=current.version)
+            current = save_narrative(
+                uow.session,
+                actor=actor,
+                at=now,
+                campaign_code=args.campaign,
+                period=args.period,
+                department_code=args.department,
+                narrative=narrative,
+                expected_version=current.version,
+            )
             uow.commit()
             output.out(f"已保存「{SECTIONS[args.section]}」（第 {current.version} 版）")
             return 0
@@ -135,8 +169,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise Invalid("--yaml-out 只用于导入部门")
     with _uow(args) as uow:
         actor = _login(uow.session, args)
-        report = import_file(uow.session, actor=actor, at=args.settings.now(), campaign_code=args.campaign,
-                             kind=args.kind, data=args.path, filename=args.path.name, sheet=args.sheet)
+        report = import_file(
+            uow.session,
+            actor=actor,
+            at=args.settings.now(),
+            campaign_code=args.campaign,
+            kind=args.kind,
+            data=args.path,
+            filename=args.path.name,
+            sheet=args.sheet,
+        )
         uow.commit()
     for line in report.lines():
         output.out(line)
@@ -148,8 +190,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             _write(args.yaml_out, report.spec_yaml.encode("utf-8"))
             output.out(f"已写出更新后的专项行动 YAML：{args.yaml_out}")
         else:
-            output.out("提示：部门已写入数据库中的专项行动配置。请用 --yaml-out 文件.yaml 保存更新后的 YAML，"
-                       "否则下次用旧 YAML 执行 campaign launch 会把新导入的部门移出。")
+            output.out(
+                "提示：部门已写入数据库中的专项行动配置。请用 --yaml-out 文件.yaml 保存更新后的 YAML，"
+                "否则下次用旧 YAML 执行 campaign launch 会把新导入的部门移出。"
+            )
     return 0
 
 
@@ -168,8 +212,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     names = {"ledger": "整改台账", "leads": "线索台账", "projects": "监管项目"}
     with _uow(args) as uow:
         actor = _login(uow.session, args)
-        data = build[args.export_kind](uow.session, actor=actor, campaign_code=args.campaign,
-                                       department_code=args.department, at=args.settings.now())
+        data = build[args.export_kind](
+            uow.session,
+            actor=actor,
+            campaign_code=args.campaign,
+            department_code=args.department,
+            at=args.settings.now(),
+        )
     suffix = f"-{args.department}" if args.department else ""
     path = _write(args.out or Path(f"{names[args.export_kind]}-{args.campaign}{suffix}.xlsx"), data)
     output.out(f"已导出：{path}")

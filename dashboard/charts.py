@@ -12,5 +12,13 @@ from exchange.figures import (
     trend,
 )
 
-__all__ = ["department_progress", "grade_pie", "leads_funnel", "penalties", "phase_gantt", "phase_heatmap",
-           "problems", "trend"]
+__all__ = [
+    "department_progress",
+    "grade_pie",
+    "leads_funnel",
+    "penalties",
+    "phase_gantt",
+    "phase_heatmap",
+    "problems",
+    "trend",
+]

@@ -77,8 +77,11 @@ def due_rule(spec: CampaignSpec, department_code: str | None) -> tuple[int | Non
         if wanted in spec.resolve(report.assignees):
             return report.day_of_month, report.first_month
     if spec.recurring_reports:
-        report = max(spec.recurring_reports, key=lambda r: r.day_of_month) if department_code is None \
+        report = (
+            max(spec.recurring_reports, key=lambda r: r.day_of_month)
+            if department_code is None
             else spec.recurring_reports[0]
+        )
         return report.day_of_month, report.first_month
     return None, None
 

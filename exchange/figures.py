@@ -32,8 +32,9 @@ PROGRESS_TITLE = "各部门任务进度"
 
 
 def _style(fig: go.Figure, height: int | None = None) -> go.Figure:
-    fig.update_layout(font_family=FONT, margin=dict(l=10, r=10, t=40, b=10), legend_title_text="",
-                      hoverlabel_font_family=FONT)
+    fig.update_layout(
+        font_family=FONT, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend_title_text="", hoverlabel_font_family=FONT
+    )
     if height:
         fig.update_layout(height=height)
     return fig
@@ -56,20 +57,29 @@ def phase_gantt(phases: pd.DataFrame, today: dt.date) -> go.Figure:
     df["结束"] = pd.to_datetime(df["end_on"]) + pd.Timedelta(days=1)
     df["阶段"] = df["title"]
     df["状态"] = df["state_label"]
-    fig = px.timeline(df, x_start="开始", x_end="结束", y="阶段", color="状态", title="阶段时间表",
-                      color_discrete_map={"已结束": "#9aa5b1", "进行中": "#1565c0", "未开始": "#90caf9"},
-                      hover_data={"开始": "|%Y-%m-%d", "结束": False, "状态": True})
+    fig = px.timeline(
+        df,
+        x_start="开始",
+        x_end="结束",
+        y="阶段",
+        color="状态",
+        title="阶段时间表",
+        color_discrete_map={"已结束": "#9aa5b1", "进行中": "#1565c0", "未开始": "#90caf9"},
+        hover_data={"开始": "|%Y-%m-%d", "结束": False, "状态": True},
+    )
     fig.update_yaxes(autorange="reversed", title="")
     fig.update_xaxes(title="")
     x = pd.Timestamp(today)
-    fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, yref="paper", line=dict(color="#c62828", dash="dash"))
-    fig.add_annotation(x=x, y=1, yref="paper", text=f"今天 {today:%m-%d}", showarrow=False, yshift=10,
-                       font_color="#c62828")
+    fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, yref="paper", line={"color": "#c62828", "dash": "dash"})
+    fig.add_annotation(
+        x=x, y=1, yref="paper", text=f"今天 {today:%m-%d}", showarrow=False, yshift=10, font_color="#c62828"
+    )
     return _style(fig, 80 + 45 * len(df))
 
 
-def department_progress(board: pd.DataFrame, sort_by: str = "completion", ascending: bool = True,
-                        top: int = 30, title: str = PROGRESS_TITLE) -> go.Figure:
+def department_progress(
+    board: pd.DataFrame, sort_by: str = "completion", ascending: bool = True, top: int = 30, title: str = PROGRESS_TITLE
+) -> go.Figure:
     """Grouped horizontal bars: assigned / accepted / on time / overdue per department (columns code,
     name, assigned, accepted, on_time, overdue and the sort column); the first `top` after sorting."""
     if board.empty:
@@ -77,10 +87,19 @@ def department_progress(board: pd.DataFrame, sort_by: str = "completion", ascend
     df = board.sort_values([sort_by, "code"], ascending=[ascending, True]).head(top)
     long = df.melt(id_vars=["code", "name"], value_vars=list(METRICS), var_name="metric", value_name="count")
     long["指标"] = long["metric"].map(METRICS)
-    fig = px.bar(long, x="count", y="name", color="指标", orientation="h", barmode="group",
-                 color_discrete_map=COLORS, custom_data=["code"], title=title,
-                 labels={"count": "任务数", "name": ""},
-                 category_orders={"name": list(df["name"]), "指标": list(METRICS.values())})
+    fig = px.bar(
+        long,
+        x="count",
+        y="name",
+        color="指标",
+        orientation="h",
+        barmode="group",
+        color_discrete_map=COLORS,
+        custom_data=["code"],
+        title=title,
+        labels={"count": "任务数", "name": ""},
+        category_orders={"name": list(df["name"]), "指标": list(METRICS.values())},
+    )
     fig.update_yaxes(autorange="reversed")
     return _style(fig, 120 + 70 * len(df) if len(df) < 12 else 100 + 40 * len(df))
 
@@ -94,8 +113,16 @@ def phase_heatmap(heat: pd.DataFrame, department_order: list[str] | None = None)
     grid = grid.reindex(columns=order)
     if department_order:
         grid = grid.reindex([d for d in department_order if d in grid.index])
-    fig = px.imshow(grid * 100, color_continuous_scale="RdYlGn", zmin=0, zmax=100, aspect="auto",
-                    labels={"color": "完成率 %", "x": "", "y": ""}, title=title, text_auto=".0f")
+    fig = px.imshow(
+        grid * 100,
+        color_continuous_scale="RdYlGn",
+        zmin=0,
+        zmax=100,
+        aspect="auto",
+        labels={"color": "完成率 %", "x": "", "y": ""},
+        title=title,
+        text_auto=".0f",
+    )
     return _style(fig, 140 + 28 * len(grid))
 
 
@@ -103,12 +130,25 @@ def trend(df: pd.DataFrame) -> go.Figure:
     title = "进度趋势（按巡检日快照）"
     if df.empty:
         return _empty(title)
-    long = df.melt(id_vars=["as_of"], value_vars=["assigned", "submitted", "accepted", "overdue"],
-                   var_name="metric", value_name="count")
-    long["指标"] = long["metric"].map({"assigned": "已布置", "submitted": "已提交", "accepted": "已通过",
-                                       "overdue": "逾期"})
-    fig = px.line(long, x="as_of", y="count", color="指标", markers=len(df) < 40, title=title,
-                  color_discrete_map=COLORS, labels={"as_of": "日期", "count": "任务数"})
+    long = df.melt(
+        id_vars=["as_of"],
+        value_vars=["assigned", "submitted", "accepted", "overdue"],
+        var_name="metric",
+        value_name="count",
+    )
+    long["指标"] = long["metric"].map(
+        {"assigned": "已布置", "submitted": "已提交", "accepted": "已通过", "overdue": "逾期"}
+    )
+    fig = px.line(
+        long,
+        x="as_of",
+        y="count",
+        color="指标",
+        markers=len(df) < 40,
+        title=title,
+        color_discrete_map=COLORS,
+        labels={"as_of": "日期", "count": "任务数"},
+    )
     return _style(fig, 360)
 
 
@@ -117,8 +157,15 @@ def grade_pie(board: pd.DataFrame) -> go.Figure:
         return _empty("部门状态分布")
     counts = board["grade"].value_counts().reset_index()
     counts.columns = ["状态", "部门数"]
-    fig = px.pie(counts, names="状态", values="部门数", color="状态", color_discrete_map=GRADE_COLORS,
-                 title="部门状态分布", hole=0.45)
+    fig = px.pie(
+        counts,
+        names="状态",
+        values="部门数",
+        color="状态",
+        color_discrete_map=GRADE_COLORS,
+        title="部门状态分布",
+        hole=0.45,
+    )
     return _style(fig, 300)
 
 
@@ -129,10 +176,19 @@ def problems(df: pd.DataFrame) -> go.Figure:
     d = df.sort_values("close_rate")
     fig = go.Figure()
     fig.add_bar(x=d["name"], y=d["close_rate"] * 100, name="销号率 %", marker_color="#2e7d32")
-    fig.add_scatter(x=d["name"], y=d["rebound"], name="反弹数", mode="markers", yaxis="y2",
-                    marker=dict(color="#c62828", size=12, symbol="diamond"))
-    fig.update_layout(title=title, yaxis=dict(title="销号率 %", range=[0, 100]),
-                      yaxis2=dict(title="反弹数", overlaying="y", side="right", rangemode="tozero"))
+    fig.add_scatter(
+        x=d["name"],
+        y=d["rebound"],
+        name="反弹数",
+        mode="markers",
+        yaxis="y2",
+        marker={"color": "#c62828", "size": 12, "symbol": "diamond"},
+    )
+    fig.update_layout(
+        title=title,
+        yaxis={"title": "销号率 %", "range": [0, 100]},
+        yaxis2={"title": "反弹数", "overlaying": "y", "side": "right", "rangemode": "tozero"},
+    )
     return _style(fig, 360)
 
 
@@ -144,10 +200,16 @@ def leads_funnel(df: pd.DataFrame) -> go.Figure:
     handed_out = [LeadStatus.assigned.value, LeadStatus.reported.value, LeadStatus.closed.value]
     assigned = int(df[df["status"].isin(handed_out)]["n"].sum())
     closed = int(df[df["status"] == LeadStatus.closed.value]["n"].sum())
-    confirmed = int(df[(df["status"] == LeadStatus.closed.value)
-                       & (df["outcome"] == LeadOutcome.confirmed.value)]["n"].sum())
-    fig = go.Figure(go.Funnel(y=["受理线索", "已交办", "已办结", "查实"], x=[total, assigned, closed, confirmed],
-                              textinfo="value+percent initial"))
+    confirmed = int(
+        df[(df["status"] == LeadStatus.closed.value) & (df["outcome"] == LeadOutcome.confirmed.value)]["n"].sum()
+    )
+    fig = go.Figure(
+        go.Funnel(
+            y=["受理线索", "已交办", "已办结", "查实"],
+            x=[total, assigned, closed, confirmed],
+            textinfo="value+percent initial",
+        )
+    )
     fig.update_layout(title=title)
     return _style(fig, 320)
 
@@ -157,8 +219,14 @@ def penalties(df: pd.DataFrame) -> go.Figure:
     if df.empty:
         return _empty(title)
     d = df.groupby("name", as_index=False)["fine_wan"].sum().sort_values("fine_wan", ascending=False)
-    fig = px.bar(d, x="name", y="fine_wan", title=title, labels={"name": "", "fine_wan": "万元"},
-                 color_discrete_sequence=["#6a1b9a"])
+    fig = px.bar(
+        d,
+        x="name",
+        y="fine_wan",
+        title=title,
+        labels={"name": "", "fine_wan": "万元"},
+        color_discrete_sequence=["#6a1b9a"],
+    )
     return _style(fig, 320)
 
 
@@ -188,37 +256,43 @@ class StaticExport:
             found = shutil.which(name)
             if found:
                 return found
-        raise ChartUnavailable("报告图表需要 Chromium（或 Chrome）：未在 PATH 中找到，请安装 chromium，"
-                               "或用 CAMPAIGN_CHROMIUM_PATH 指定浏览器路径")
+        raise ChartUnavailable(
+            "报告图表需要 Chromium（或 Chrome）：未在 PATH 中找到，请安装 chromium，"
+            "或用 CAMPAIGN_CHROMIUM_PATH 指定浏览器路径"
+        )
 
 
-_export_lock = threading.Lock()  # kaleido's sync server answers one caller at a time
-_server_browser: str | None = None
+DEFAULT_EXPORT = StaticExport()
 
 
-def to_png(fig: go.Figure, *, width: int, export: StaticExport = StaticExport(), scale: float = 2.0) -> bytes:
+class _Server:
+    """kaleido's one sync server per process (a singleton of its own), and the browser it was started with."""
+
+    lock = threading.Lock()  # it answers one caller at a time
+    browser: str | None = None
+
+
+def to_png(fig: go.Figure, *, width: int, export: StaticExport = DEFAULT_EXPORT, scale: float = 2.0) -> bytes:
     """The figure as a PNG, drawn by the installed Chromium exactly as the dashboard draws it on screen
     (the figure's own height; `width` in CSS pixels, `scale` for print sharpness)."""
     import kaleido  # heavy and only for paper: the dashboard's processes never load it
 
-    global _server_browser
     browser = export.browser_path()
     paper = go.Figure(fig)
     if export.font_family:
         paper.update_layout(font_family=f"{export.font_family}, {FONT}")
-    height = paper.layout.height or 500
-    opts: dict[str, Any] = {"format": "png", "width": width, "height": height, "scale": scale}
-    with _export_lock:
-        if _server_browser != browser:
-            if _server_browser is not None:
+    opts: dict[str, Any] = {"format": "png", "width": width, "height": paper.layout.height or 500, "scale": scale}
+    with _Server.lock:
+        if _Server.browser != browser:
+            if _Server.browser is not None:
                 kaleido.stop_sync_server(silence_warnings=True)
             # mathjax=False: the page would fetch MathJax from a CDN; the charts have no formulas
             kaleido.start_sync_server(path=browser, mathjax=False, timeout=EXPORT_TIMEOUT_S, silence_warnings=True)
-            _server_browser = browser
+            _Server.browser = browser
         try:
             png: bytes = kaleido.calc_fig_sync(paper, opts=opts)
         except Exception:
             kaleido.stop_sync_server(silence_warnings=True)  # a broken browser is not reused
-            _server_browser = None
+            _Server.browser = None
             raise
     return png

@@ -9,13 +9,14 @@ with 核查项目情况表 and 信访举报办理情况表; the office rolls the
 from __future__ import annotations
 
 import io
-from copy import deepcopy
 from collections.abc import Sequence
+from copy import deepcopy
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any, ClassVar
 
+import pandas as pd
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
@@ -29,9 +30,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, computed_field, model_validator
 
-import pandas as pd
-
-from exchange.figures import PROGRESS_TITLE, StaticExport, department_progress, to_png
+from exchange.figures import DEFAULT_EXPORT, PROGRESS_TITLE, StaticExport, department_progress, to_png
 from exchange.xlsx_export import Percent, SheetData, china_time, display_width, to_xlsx
 
 MIN_SAMPLED_RATIO = 0.2  # 核查比例不低于监管项目总数的20%
@@ -345,7 +344,8 @@ def figures_sentence(data: ReportData) -> str:
         f"截至{_cn_date(data.period_end)}，累计监管项目{f.projects_supervised}个，核查{f.projects_sampled}个，"
         f"{_ratio_text(f)}；"
         f"发现问题{f.problems_found}个{_in_period('新发现', f.problems_found_in_period, '个')}，"
-        f"已整改{f.problems_rectified}个、已销号{f.problems_closed}个{_in_period('销号', f.problems_closed_in_period, '个')}，"
+        f"已整改{f.problems_rectified}个、已销号{f.problems_closed}个"
+        f"{_in_period('销号', f.problems_closed_in_period, '个')}，"
         f"销号后反弹{f.problems_rebound}个；受理信访举报等问题线索{f.leads_received}件"
         f"{_in_period('新受理', f.leads_received_in_period, '件')}，办结{f.leads_closed}件"
         f"{_in_period('办结', f.leads_closed_in_period, '件')}，"
@@ -493,8 +493,9 @@ def _annex_tables(document: DocxDocument, data: ReportData) -> None:
         _table(document, headers, [[cell_text(value) for value in row.cells()] for row in rows])
 
 
-def column_widths_cm(headers: Sequence[str], rows: Sequence[Sequence[str]], total_cm: float = ANNEX_WIDTH_CM
-                     ) -> list[float]:
+def column_widths_cm(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], total_cm: float = ANNEX_WIDTH_CM
+) -> list[float]:
     """Column widths that fill the page: a column whose text is short (单位, 日期, 编号, numbers) gets its
     whole text's width, so it never wraps character by character; the long text columns share what is
     left in proportion to their text. A header may wrap onto two lines."""
@@ -523,10 +524,10 @@ def _table(document: DocxDocument, headers: Sequence[str], rows: Sequence[Sequen
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False  # fixed layout: Word and LibreOffice keep the widths below
     widths = [Cm(w) for w in column_widths_cm(headers, rows)]
-    for column, width in zip(table.columns, widths):
+    for column, width in zip(table.columns, widths, strict=True):
         column.width = width
     style = document.styles[TABLE_STYLE]
-    for cell, header, width in zip(table.rows[0].cells, headers, widths):
+    for cell, header, width in zip(table.rows[0].cells, headers, widths, strict=True):
         _cell(cell, header, style, bold=True)
         _shade(cell, "D9D9D9")
         cell.width = Emu(width)
@@ -535,7 +536,7 @@ def _table(document: DocxDocument, headers: Sequence[str], rows: Sequence[Sequen
         # One empty styled row, copied for every data row: python-docx's add_row per row costs
         # about a millisecond each, a copy of the XML a few microseconds.
         template = table.add_row()
-        for cell, width in zip(template.cells, widths):
+        for cell, width in zip(template.cells, widths, strict=True):
             cell.paragraphs[0].style = style
             cell.width = Emu(width)
         blank = deepcopy(template._tr)
@@ -543,7 +544,7 @@ def _table(document: DocxDocument, headers: Sequence[str], rows: Sequence[Sequen
         for values in rows:
             tr = deepcopy(blank)
             table._tbl.append(tr)
-            for tc, text in zip(tr.tc_lst, values):
+            for tc, text in zip(tr.tc_lst, values, strict=True):
                 _lines(tc.p_lst[0], text)
     else:
         cells = table.add_row().cells
@@ -612,20 +613,26 @@ def _summary_rows(data: ReportData) -> list[list[Any]]:
     return rows
 
 
-def progress_chart_png(department_rows: Sequence[DepartmentProgressRow], *, title: str = PROGRESS_TITLE,
-                       export: StaticExport = StaticExport()) -> bytes:
+def progress_chart_png(
+    department_rows: Sequence[DepartmentProgressRow],
+    *,
+    title: str = PROGRESS_TITLE,
+    export: StaticExport = DEFAULT_EXPORT,
+) -> bytes:
     """The dashboard's 各部门任务进度 chart (exchange.figures.department_progress) for paper: the units
     furthest behind on their tasks first; past CHART_MAX_UNITS (a province) only those, and the title
     says so (the annex table lists them all)."""
-    board = pd.DataFrame({
-        "code": [str(i) for i in range(len(department_rows))],
-        "name": [r.department for r in department_rows],
-        "assigned": [r.tasks_assigned for r in department_rows],
-        "accepted": [r.tasks_accepted for r in department_rows],
-        "on_time": [r.tasks_on_time for r in department_rows],
-        "overdue": [r.tasks_overdue for r in department_rows],
-        "completion": [r.task_completion_rate for r in department_rows],
-    })
+    board = pd.DataFrame(
+        {
+            "code": [str(i) for i in range(len(department_rows))],
+            "name": [r.department for r in department_rows],
+            "assigned": [r.tasks_assigned for r in department_rows],
+            "accepted": [r.tasks_accepted for r in department_rows],
+            "on_time": [r.tasks_on_time for r in department_rows],
+            "overdue": [r.tasks_overdue for r in department_rows],
+            "completion": [r.task_completion_rate for r in department_rows],
+        }
+    )
     if len(department_rows) > CHART_MAX_UNITS:
         title = f"任务完成率最低的{CHART_MAX_UNITS}个单位（共{len(department_rows)}个单位，全部见附表1）"
     figure = department_progress(board, "completion", True, CHART_MAX_UNITS, title=title)

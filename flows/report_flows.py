@@ -20,8 +20,13 @@ from tasks import report_tasks as t
 
 
 @flow(name="monthly-reports", flow_run_name="reports-{campaign}-{as_of}")
-def monthly_reports(campaign: str, as_of: dt.date, db_url: str | None = None, out_dir: str | None = None,
-                    chart: StaticExport | None = None) -> list[str]:
+def monthly_reports(
+    campaign: str,
+    as_of: dt.date,
+    db_url: str | None = None,
+    out_dir: str | None = None,
+    chart: StaticExport | None = None,
+) -> list[str]:
     """Write the reports due on `as_of`; returns the paths written (empty when none were due or all were filed).
 
     The caller (the daily flow, a test) passes its database, reports directory and chart export

@@ -24,7 +24,6 @@ def due_reports(campaign: str, as_of: dt.date, db_url: str) -> list[DueReport]:
 def file_report(due: DueReport, as_of: dt.date, out_dir: str, db_url: str, export: StaticExport) -> FiledReport | None:
     """Write the report's .docx and .xlsx and record them, in one transaction; None if already filed."""
     with UnitOfWork(db_url) as uow:
-        filed = reports.file_report(uow.session, due=due, out_dir=Path(out_dir), at=report_moment(as_of),
-                                    export=export)
+        filed = reports.file_report(uow.session, due=due, out_dir=Path(out_dir), at=report_moment(as_of), export=export)
         uow.commit()
         return filed

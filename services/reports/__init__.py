@@ -13,7 +13,20 @@ from services.reports.narratives import NarrativeDTO, get_narrative, save_narrat
 from services.reports.render import RenderedReport, chart_export, filename_stem, render_report
 
 __all__ = [
-    "DueReport", "FiledReport", "NarrativeDTO", "RenderedReport", "ReportWindow",
-    "chart_export", "due_reports", "file_report", "filename_stem", "get_narrative", "render_report",
-    "report_data", "report_moment", "report_periods", "report_window", "save_narrative",
+    "DueReport",
+    "FiledReport",
+    "NarrativeDTO",
+    "RenderedReport",
+    "ReportWindow",
+    "chart_export",
+    "due_reports",
+    "file_report",
+    "filename_stem",
+    "get_narrative",
+    "render_report",
+    "report_data",
+    "report_moment",
+    "report_periods",
+    "report_window",
+    "save_narrative",
 ]

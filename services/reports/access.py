@@ -33,20 +33,38 @@ def can_write(actor: Actor, department_code: str | None) -> bool:
     return can_act_for_department(actor, department_code)
 
 
-def check_read(actor: Actor, at: dt.datetime | None, campaign_code: str, period: str, department_code: str | None,
-               action: str) -> None:
+def check_read(
+    actor: Actor, at: dt.datetime | None, campaign_code: str, period: str, department_code: str | None, action: str
+) -> None:
     what = "全区汇总报告" if department_code is None else f"部门 {department_code} 的报告"
     reason = "汇总报告由牵头办公室编写，领导可查看。" if department_code is None else "责任部门只能查看本部门的报告。"
-    check(can_read(actor, department_code), actor=actor, at=at, action=action, entity="report",
-          entity_key=report_key(campaign_code, period, department_code), label=f"查看{what}", reason=reason)
+    check(
+        can_read(actor, department_code),
+        actor=actor,
+        at=at,
+        action=action,
+        entity="report",
+        entity_key=report_key(campaign_code, period, department_code),
+        label=f"查看{what}",
+        reason=reason,
+    )
 
 
-def check_write(actor: Actor, at: dt.datetime, campaign_code: str, period: str, department_code: str | None,
-                action: str) -> None:
+def check_write(
+    actor: Actor, at: dt.datetime, campaign_code: str, period: str, department_code: str | None, action: str
+) -> None:
     label = "编写全区汇总报告" if department_code is None else f"编写部门 {department_code} 的报告"
     reason = "汇总报告的文字由牵头办公室编写。" if department_code is None else "责任部门只能编写本部门的报告。"
-    check(can_write(actor, department_code), actor=actor, at=at, action=action, entity="report",
-          entity_key=report_key(campaign_code, period, department_code), label=label, reason=reason)
+    check(
+        can_write(actor, department_code),
+        actor=actor,
+        at=at,
+        action=action,
+        entity="report",
+        entity_key=report_key(campaign_code, period, department_code),
+        label=label,
+        reason=reason,
+    )
 
 
 def department(session: Session, campaign: Campaign, code: str) -> Department:

@@ -49,8 +49,16 @@ from domain.problem import EVENT_MOVES, PROBLEM, ProblemEvent, ProblemStatus
 from domain.reporting import ReportWindow, report_window
 from domain.reporting import report_periods as periods_open_on
 from domain.spec import PHASE_KIND_LABELS, SAMPLE_TEMPLATE_KEY, CampaignSpec, PhaseKind
-from exchange.reports import (CheckedProjectRow, DepartmentProgressRow, InProcessSupervisionRow, LeadHandlingRow,
-                              PostCheckRow, RectificationRow, ReportData, ReportFigures)
+from exchange.reports import (
+    CheckedProjectRow,
+    DepartmentProgressRow,
+    InProcessSupervisionRow,
+    LeadHandlingRow,
+    PostCheckRow,
+    RectificationRow,
+    ReportData,
+    ReportFigures,
+)
 from services.campaigns import get_campaign, stored_spec
 from services.guard import fail
 from services.reports.access import check_read, department, report_key
@@ -96,11 +104,19 @@ class Counts:
 
     def progress_row(self, name: str) -> DepartmentProgressRow:
         return DepartmentProgressRow(
-            department=name, tasks_assigned=self.tasks_assigned, tasks_submitted=self.tasks_submitted,
-            tasks_accepted=self.tasks_accepted, tasks_on_time=self.tasks_on_time, tasks_overdue=self.tasks_overdue,
-            projects_supervised=self.projects_supervised, projects_sampled=self.projects_sampled,
-            problems_found=self.problems_found, problems_closed=self.problems_closed,
-            leads_received=self.leads_received, leads_closed=self.leads_closed)
+            department=name,
+            tasks_assigned=self.tasks_assigned,
+            tasks_submitted=self.tasks_submitted,
+            tasks_accepted=self.tasks_accepted,
+            tasks_on_time=self.tasks_on_time,
+            tasks_overdue=self.tasks_overdue,
+            projects_supervised=self.projects_supervised,
+            projects_sampled=self.projects_sampled,
+            problems_found=self.problems_found,
+            problems_closed=self.problems_closed,
+            leads_received=self.leads_received,
+            leads_closed=self.leads_closed,
+        )
 
 
 @dataclass(frozen=True)
@@ -135,8 +151,12 @@ class Collector:
 
     def __init__(self, session: Session, campaign: Campaign, window: ReportWindow, department_id: int | None):
         self.s, self.campaign, self.w, self.only = session, campaign, window, department_id
-        self.depts = {d.id: d for d in session.scalars(select(Department).where(Department.campaign_id == campaign.id)
-                                                          .order_by(Department.id))}
+        self.depts = {
+            d.id: d
+            for d in session.scalars(
+                select(Department).where(Department.campaign_id == campaign.id).order_by(Department.id)
+            )
+        }
         self.counts: dict[int | None, Counts] = defaultdict(Counts)
         self.projects = {p.code: p for p in session.scalars(select(Project).where(Project.campaign_id == campaign.id))}
         self.phases = {p.key: p for p in session.scalars(select(Phase).where(Phase.campaign_id == campaign.id))}
@@ -151,15 +171,28 @@ class Collector:
 
     def tasks(self) -> None:
         w = self.w
-        first = (select(Submission.assignment_id, func.min(Submission.submitted_at).label("first_at"))
-                 .group_by(Submission.assignment_id).subquery())
+        first = (
+            select(Submission.assignment_id, func.min(Submission.submitted_at).label("first_at"))
+            .group_by(Submission.assignment_id)
+            .subquery()
+        )
         rows = self.s.execute(
-            select(Assignment.department_id, Assignment.due_on, Assignment.status, Assignment.accepted_at,
-                   Assignment.on_time, first.c.first_at)
+            select(
+                Assignment.department_id,
+                Assignment.due_on,
+                Assignment.status,
+                Assignment.accepted_at,
+                Assignment.on_time,
+                first.c.first_at,
+            )
             .outerjoin(first, first.c.assignment_id == Assignment.id)
-            .where(Assignment.campaign_id == self.campaign.id, self._mine(Assignment.department_id),
-                   Assignment.status != AssignmentStatus.cancelled.value,
-                   Assignment.nominal_due_on >= w.start, Assignment.nominal_due_on <= w.window_end)
+            .where(
+                Assignment.campaign_id == self.campaign.id,
+                self._mine(Assignment.department_id),
+                Assignment.status != AssignmentStatus.cancelled.value,
+                Assignment.nominal_due_on >= w.start,
+                Assignment.nominal_due_on <= w.window_end,
+            )
         ).all()
         end = w.end_instant
         for dept_id, due_on, status, accepted_at, on_time, first_at in rows:
@@ -176,14 +209,25 @@ class Collector:
     def problems(self) -> list[tuple[Problem, ProblemState]]:
         """Every problem found by the cut-off, with its state then; counts the window's flows."""
         w = self.w
-        problems = list(self.s.scalars(select(Problem).where(
-            Problem.campaign_id == self.campaign.id, self._mine(Problem.department_id), Problem.found_on <= w.end)
-            .order_by(Problem.code)))
+        problems = list(
+            self.s.scalars(
+                select(Problem)
+                .where(
+                    Problem.campaign_id == self.campaign.id,
+                    self._mine(Problem.department_id),
+                    Problem.found_on <= w.end,
+                )
+                .order_by(Problem.code)
+            )
+        )
         events: dict[int, list[m.ProblemEvent]] = defaultdict(list)
         if problems:
             in_campaign = select(Problem.id).where(Problem.campaign_id == self.campaign.id)
-            for e in self.s.scalars(select(m.ProblemEvent).where(m.ProblemEvent.problem_id.in_(in_campaign))
-                                    .order_by(m.ProblemEvent.problem_id, m.ProblemEvent.at, m.ProblemEvent.id)):
+            for e in self.s.scalars(
+                select(m.ProblemEvent)
+                .where(m.ProblemEvent.problem_id.in_(in_campaign))
+                .order_by(m.ProblemEvent.problem_id, m.ProblemEvent.at, m.ProblemEvent.id)
+            ):
                 events[e.problem_id].append(e)
         start, end = w.start_instant, w.end_instant
         out = []
@@ -195,14 +239,19 @@ class Collector:
             c.problems_rectified += state.status in (ProblemStatus.closing, ProblemStatus.closed)
             c.problems_closed += state.status == ProblemStatus.closed
             c.problems_rebound += state.rebound
-            c.problems_closed_in_period += any(e.action == ProblemEvent.approve and start <= e.at < end
-                                               for e in events[p.id])
+            c.problems_closed_in_period += any(
+                e.action == ProblemEvent.approve and start <= e.at < end for e in events[p.id]
+            )
             out.append((p, state))
         return out
 
     def sampled(self) -> list[Project]:
-        drawn = dict(self.s.execute(select(SampleDraw.department_id, SampleDraw.drawn_on)
-                                    .where(SampleDraw.campaign_id == self.campaign.id)).all())
+        drawn: dict[int, dt.date] = {
+            dept_id: drawn_on
+            for dept_id, drawn_on in self.s.execute(
+                select(SampleDraw.department_id, SampleDraw.drawn_on).where(SampleDraw.campaign_id == self.campaign.id)
+            )
+        }
         out = []
         for p in sorted(self.projects.values(), key=lambda p: p.code):
             if self.only is not None and p.department_id != self.only:
@@ -216,18 +265,22 @@ class Collector:
 
     def leads(self) -> list[Lead]:
         w = self.w
-        leads = list(self.s.scalars(select(Lead).where(
-            Lead.campaign_id == self.campaign.id, self._mine(Lead.department_id), Lead.received_on <= w.end)
-            .order_by(Lead.code)))
+        leads = list(
+            self.s.scalars(
+                select(Lead)
+                .where(Lead.campaign_id == self.campaign.id, self._mine(Lead.department_id), Lead.received_on <= w.end)
+                .order_by(Lead.code)
+            )
+        )
         out = []
         for lead in leads:
             c = self.counts[lead.department_id]
             c.leads_received += 1
             c.leads_received_in_period += w.start <= lead.received_on
-            closed = lead.status == LeadStatus.closed and lead.closed_on is not None
-            if closed and lead.closed_on <= w.end:
+            closed_on = lead.closed_on if lead.status == LeadStatus.closed else None
+            if closed_on is not None and closed_on <= w.end:
                 c.leads_closed += 1
-                c.leads_closed_in_period += w.start <= lead.closed_on
+                c.leads_closed_in_period += w.start <= closed_on
                 c.leads_substantiated += lead.outcome == LeadOutcome.confirmed
                 c.enterprises_involved += lead.enterprises_involved or 0
                 c.people_dealt_with += lead.people_dealt_with or 0
@@ -235,33 +288,49 @@ class Collector:
                 measures = (lead.measures or "").split("、")
                 c.transfers_police += LeadMeasure.refer_police in measures
                 c.transfers_discipline += LeadMeasure.refer_discipline in measures
-            if not (closed and lead.closed_on < w.start):
+            if closed_on is None or closed_on >= w.start:
                 out.append(lead)
         return out
 
     # tables ------------------------------------------------------------------------------------
 
-    def checked_rows(self, sampled: list[Project],
-                     all_found: dict[str, list[tuple[Problem, ProblemState]]]) -> list[CheckedProjectRow]:
-        template = self.s.scalar(select(m.TaskTemplate.id).where(m.TaskTemplate.campaign_id == self.campaign.id,
-                                                                 m.TaskTemplate.key == SAMPLE_TEMPLATE_KEY))
+    def checked_rows(
+        self, sampled: list[Project], all_found: dict[str, list[tuple[Problem, ProblemState]]]
+    ) -> list[CheckedProjectRow]:
+        template = self.s.scalar(
+            select(m.TaskTemplate.id).where(
+                m.TaskTemplate.campaign_id == self.campaign.id, m.TaskTemplate.key == SAMPLE_TEMPLATE_KEY
+            )
+        )
         checked: dict[str, dt.datetime] = {}
         if template is not None:
-            checked = {period: at for period, at in self.s.execute(
-                select(Assignment.period, Assignment.accepted_at).where(
-                    Assignment.template_id == template, Assignment.accepted_at.is_not(None)))
-                if at < self.w.end_instant}
+            checked = {
+                period: at
+                for period, at in self.s.execute(
+                    select(Assignment.period, Assignment.accepted_at).where(
+                        Assignment.template_id == template, Assignment.accepted_at.is_not(None)
+                    )
+                )
+                if at < self.w.end_instant
+            }
         rows = []
         for p in sampled:
             found = all_found.get(p.code, [])
-            rows.append(CheckedProjectRow(
-                project_code=p.code, project_name=p.name, regulator=self.name(p.department_id),
-                tender_date=p.tender_on, estimated_price_wan=_decimal(p.amount_wan), winning_bidder=p.winner or "",
-                check_method="随机抽查核查", checked_on=local_day(checked[p.code]) if p.code in checked else None,
-                problem_found=bool(found),
-                problems="；".join(f"{q.category}：{q.description}" for q, _ in found),
-                handling="；".join(f"{q.code}{st.text}" for q, st in found),
-            ))
+            rows.append(
+                CheckedProjectRow(
+                    project_code=p.code,
+                    project_name=p.name,
+                    regulator=self.name(p.department_id),
+                    tender_date=p.tender_on,
+                    estimated_price_wan=_decimal(p.amount_wan),
+                    winning_bidder=p.winner or "",
+                    check_method="随机抽查核查",
+                    checked_on=local_day(checked[p.code]) if p.code in checked else None,
+                    problem_found=bool(found),
+                    problems="；".join(f"{q.category}：{q.description}" for q, _ in found),
+                    handling="；".join(f"{q.code}{st.text}" for q, st in found),
+                )
+            )
         return rows
 
     def lead_rows(self, leads: list[Lead]) -> list[LeadHandlingRow]:
@@ -270,43 +339,76 @@ class Collector:
             closed = lead.status == LeadStatus.closed and lead.closed_on is not None and lead.closed_on <= self.w.end
             project = self.projects.get(lead.project_code or "")
             # The state at the cut-off: a finding reported but not yet closed then is still being handled.
-            state = LeadStatus.closed if closed else (LeadStatus.assigned if lead.department_id else LeadStatus.received)
-            rows.append(LeadHandlingRow(
-                lead_code=lead.code, source=lead.source, received_on=lead.received_on,
-                project_name=project.name if project else (lead.project_code or ""),
-                handling_department=self.name(lead.department_id) or "未交办", category=lead.category,
-                summary=lead.summary, status=LEAD.label(state),
-                finding=LEAD_OUTCOME.label(lead.outcome) if closed else "",
-                result=_lead_result(lead) if closed else "", closed_on=lead.closed_on if closed else None,
-            ))
+            state = (
+                LeadStatus.closed if closed else (LeadStatus.assigned if lead.department_id else LeadStatus.received)
+            )
+            rows.append(
+                LeadHandlingRow(
+                    lead_code=lead.code,
+                    source=lead.source,
+                    received_on=lead.received_on,
+                    project_name=project.name if project else (lead.project_code or ""),
+                    handling_department=self.name(lead.department_id) or "未交办",
+                    category=lead.category,
+                    summary=lead.summary,
+                    status=LEAD.label(state),
+                    finding=LEAD_OUTCOME.label(lead.outcome) if closed else "",
+                    result=_lead_result(lead) if closed else "",
+                    closed_on=lead.closed_on if closed else None,
+                )
+            )
         return rows
 
-    def ledger_rows(self, problems: list[tuple[Problem, ProblemState]]) -> tuple[
-            list[RectificationRow], list[InProcessSupervisionRow], list[PostCheckRow]]:
+    def ledger_rows(
+        self, problems: list[tuple[Problem, ProblemState]]
+    ) -> tuple[list[RectificationRow], list[InProcessSupervisionRow], list[PostCheckRow]]:
         rectification, in_process, post_check = [], [], []
         for p, state in problems:
             project = self.projects.get(p.project_code or "")
             unit = self.name(p.department_id)
-            rectification.append(RectificationRow(
-                problem_code=p.code, project_name=project.name if project else (p.project_code or ""),
-                responsible_unit=unit, category=p.category, description=p.description, measures=p.measure or "",
-                deadline=p.deadline_on, status=state.text, closed_on=state.closed_on,
-                note="；".join(x for x in (p.handling_class, "销号后反弹" if state.rebound else "") if x),
-            ))
+            rectification.append(
+                RectificationRow(
+                    problem_code=p.code,
+                    project_name=project.name if project else (p.project_code or ""),
+                    responsible_unit=unit,
+                    category=p.category,
+                    description=p.description,
+                    measures=p.measure or "",
+                    deadline=p.deadline_on,
+                    status=state.text,
+                    closed_on=state.closed_on,
+                    note="；".join(x for x in (p.handling_class, "销号后反弹" if state.rebound else "") if x),
+                )
+            )
             if project is None:
                 continue
             problem_text = f"{p.category}：{p.description}"
             if _in_process(p, project):
-                in_process.append(InProcessSupervisionRow(
-                    project_code=project.code, project_name=project.name, stage=_stage(p, project),
-                    supervised_on=p.found_on, problems=problem_text,
-                    requirement="；".join(x for x in (p.handling_class, p.measure or "") if x),
-                    rectification=state.text, responsible_unit=unit))
+                in_process.append(
+                    InProcessSupervisionRow(
+                        project_code=project.code,
+                        project_name=project.name,
+                        stage=_stage(p, project),
+                        supervised_on=p.found_on,
+                        problems=problem_text,
+                        requirement="；".join(x for x in (p.handling_class, p.measure or "") if x),
+                        rectification=state.text,
+                        responsible_unit=unit,
+                    )
+                )
             else:
-                post_check.append(PostCheckRow(
-                    project_code=project.code, project_name=project.name, checked_on=p.found_on,
-                    check_method=self._phase_label(p.phase_key), problems=problem_text, measures=p.measure or "",
-                    rectification=state.text, responsible_unit=unit))
+                post_check.append(
+                    PostCheckRow(
+                        project_code=project.code,
+                        project_name=project.name,
+                        checked_on=p.found_on,
+                        check_method=self._phase_label(p.phase_key),
+                        problems=problem_text,
+                        measures=p.measure or "",
+                        rectification=state.text,
+                        responsible_unit=unit,
+                    )
+                )
         return rectification, in_process, post_check
 
     def _phase_label(self, key: str) -> str:
@@ -376,24 +478,39 @@ def report_data(
         window = report_window(spec, period, department_code, at)
         dept = department(session, campaign, department_code) if department_code is not None else None
     except (Invalid, NotFound) as exc:
-        fail(exc, actor=actor, at=at, action=ACTION_READ, entity="report",
-             entity_key=report_key(campaign_code, period, department_code))
+        fail(
+            exc,
+            actor=actor,
+            at=at,
+            action=ACTION_READ,
+            entity="report",
+            entity_key=report_key(campaign_code, period, department_code),
+        )
     data = _collect(session, campaign, spec, window, dept)
     narrative = narrative_row(session, campaign.id, period, department_code)
     data["narrative"] = narrative_dto(campaign_code, period, department_code, narrative).narrative
     generated = min(at, window.end_instant - dt.timedelta(seconds=1))
-    return ReportData(area="", campaign_title=spec.title, period_label=window.label, period_start=window.start,
-                      period_end=window.end, generated_at=generated, **data)
+    return ReportData(
+        area="",
+        campaign_title=spec.title,
+        period_label=window.label,
+        period_start=window.start,
+        period_end=window.end,
+        generated_at=generated,
+        **data,
+    )
 
 
-def _collect(session: Session, campaign: Campaign, spec: CampaignSpec, window: ReportWindow,
-             dept: Department | None) -> dict[str, Any]:
+def _collect(
+    session: Session, campaign: Campaign, spec: CampaignSpec, window: ReportWindow, dept: Department | None
+) -> dict[str, Any]:
     c = Collector(session, campaign, window, dept.id if dept else None)
     c.tasks()
     found = c.problems()
     # The ledgers list what was still being worked on in the window: not 销号 before it began.
-    live_problems = [(p, st) for p, st in found
-                     if st.status != ProblemStatus.closed or (st.closed_on or p.found_on) >= window.start]
+    live_problems = [
+        (p, st) for p, st in found if st.status != ProblemStatus.closed or (st.closed_on or p.found_on) >= window.start
+    ]
     sampled = c.sampled()
     leads = c.leads()
     by_project: dict[str, list[tuple[Problem, ProblemState]]] = defaultdict(list)
@@ -404,21 +521,22 @@ def _collect(session: Session, campaign: Campaign, spec: CampaignSpec, window: R
     total = Counts()
     for counts in c.counts.values():
         total.add(counts)
-    out: dict[str, Any] = dict(
-        figures=total.figures(),
-        checked_projects=c.checked_rows(sampled, by_project),
-        lead_handling=c.lead_rows(leads),
-        rectification_ledger=rectification,
-        in_process_ledger=in_process,
-        post_check_ledger=post_check,
-    )
+    out: dict[str, Any] = {
+        "figures": total.figures(),
+        "checked_projects": c.checked_rows(sampled, by_project),
+        "lead_handling": c.lead_rows(leads),
+        "rectification_ledger": rectification,
+        "in_process_ledger": in_process,
+        "post_check_ledger": post_check,
+    }
     if dept is None:
         office = next((d for d in c.depts.values() if d.code == spec.office), None)
         out["unit_name"] = f"{office.name}（联席会议办公室）" if office else spec.issuer
         out["is_rollup"] = True
         out["title"] = f"{spec.title}工作推进情况报告（{window.label}）"
-        out["department_rows"] = [c.counts.get(d.id, Counts()).progress_row(d.name)
-                                  for d in c.depts.values() if d.active]
+        out["department_rows"] = [
+            c.counts.get(d.id, Counts()).progress_row(d.name) for d in c.depts.values() if d.active
+        ]
     else:
         out["unit_name"] = dept.name
         out["title"] = f"{dept.name}{spec.title}工作情况报告（{window.label}）"

@@ -40,32 +40,46 @@ class NarrativeDTO:
     updated_at: dt.datetime | None
 
 
-def narrative_row(session: Session, campaign_id: int, period: str, department_code: str | None,
-                  *, for_update: bool = False) -> ReportNarrative | None:
-    q = select(ReportNarrative).where(ReportNarrative.campaign_id == campaign_id, ReportNarrative.period == period,
-                                      ReportNarrative.department_code == (department_code or ROLLUP_KEY))
+def narrative_row(
+    session: Session, campaign_id: int, period: str, department_code: str | None, *, for_update: bool = False
+) -> ReportNarrative | None:
+    q = select(ReportNarrative).where(
+        ReportNarrative.campaign_id == campaign_id,
+        ReportNarrative.period == period,
+        ReportNarrative.department_code == (department_code or ROLLUP_KEY),
+    )
     if for_update:
         q = q.with_for_update().execution_options(populate_existing=True)
     return session.scalar(q)
 
 
-def narrative_dto(campaign_code: str, period: str, department_code: str | None,
-                  row: ReportNarrative | None) -> NarrativeDTO:
+def narrative_dto(
+    campaign_code: str, period: str, department_code: str | None, row: ReportNarrative | None
+) -> NarrativeDTO:
     if row is None:
         return NarrativeDTO(campaign_code, period, department_code, Narrative(), 0, None, None)
-    text = Narrative(practices=row.practices, problems=row.problems, experience=row.experience,
-                     next_steps=row.next_steps)
+    text = Narrative(
+        practices=row.practices, problems=row.problems, experience=row.experience, next_steps=row.next_steps
+    )
     return NarrativeDTO(campaign_code, period, department_code, text, row.version, row.updated_by, row.updated_at)
 
 
-def get_narrative(session: Session, *, actor: Actor, campaign_code: str, period: str, department_code: str | None,
-                  at: dt.datetime | None = None) -> NarrativeDTO:
+def get_narrative(
+    session: Session,
+    *,
+    actor: Actor,
+    campaign_code: str,
+    period: str,
+    department_code: str | None,
+    at: dt.datetime | None = None,
+) -> NarrativeDTO:
     """The saved text of a report (empty, version 0, when nothing has been saved)."""
     parse_period(period)
     check_read(actor, at, campaign_code, period, department_code, "report.narrative.read")
     campaign = get_campaign(session, campaign_code)
-    return narrative_dto(campaign_code, period, department_code,
-                         narrative_row(session, campaign.id, period, department_code))
+    return narrative_dto(
+        campaign_code, period, department_code, narrative_row(session, campaign.id, period, department_code)
+    )
 
 
 def _clean(text: str, heading: str) -> str:
@@ -100,24 +114,42 @@ def save_narrative(
         row = narrative_row(session, campaign.id, period, department_code, for_update=True)
         current = row.version if row is not None else 0
         if current != expected_version:
-            raise Conflict(NARRATIVE_STALE.format(who=row.updated_by if row else "他人",
-                                                  when=local_text(row.updated_at) if row else ""))
+            raise Conflict(
+                NARRATIVE_STALE.format(
+                    who=row.updated_by if row else "他人", when=local_text(row.updated_at) if row else ""
+                )
+            )
     except (Invalid, Conflict, NotFound) as exc:
         fail(exc, actor=actor, at=at, action=ACTION_SAVE, entity="report", entity_key=key)
     before = None if row is None else narrative_dto(campaign_code, period, department_code, row).narrative.model_dump()
     try:
         with session.begin_nested():  # another editor may insert or save first, between our read and write
             if row is None:
-                row = ReportNarrative(campaign_id=campaign.id, period=period,
-                                      department_code=department_code or ROLLUP_KEY)
+                row = ReportNarrative(
+                    campaign_id=campaign.id, period=period, department_code=department_code or ROLLUP_KEY
+                )
                 session.add(row)
             for name, value in text.items():
                 setattr(row, name, value)
             row.updated_by, row.updated_at = actor.username, at
             session.flush()
     except (IntegrityError, StaleDataError):
-        fail(Conflict(NARRATIVE_STALE.format(who="他人", when="刚才")), actor=actor, at=at, action=ACTION_SAVE,
-             entity="report", entity_key=key)
-    audit.record(session, at=at, actor=actor, action=ACTION_SAVE, entity="report", entity_key=key, before=before,
-                 after={**text, "version": row.version})
+        fail(
+            Conflict(NARRATIVE_STALE.format(who="他人", when="刚才")),
+            actor=actor,
+            at=at,
+            action=ACTION_SAVE,
+            entity="report",
+            entity_key=key,
+        )
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action=ACTION_SAVE,
+        entity="report",
+        entity_key=key,
+        before=before,
+        after={**text, "version": row.version},
+    )
     return narrative_dto(campaign_code, period, department_code, row)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from domain.access import Actor
-from exchange.figures import StaticExport
+from exchange.figures import DEFAULT_EXPORT, StaticExport
 from exchange.reports import DepartmentProgressRow, build_annex_xlsx, build_docx, progress_chart_png
 from services.reports.collect import report_data
 from settings import Settings
@@ -38,16 +38,22 @@ def render_report(
     period: str,
     department_code: str | None,
     at: dt.datetime,
-    export: StaticExport = StaticExport(),
+    export: StaticExport = DEFAULT_EXPORT,
 ) -> RenderedReport:
     """The report as a Word document (with the progress chart) and its Excel annex."""
-    data = report_data(session, actor=actor, campaign_code=campaign_code, period=period,
-                       department_code=department_code, at=at)
+    data = report_data(
+        session, actor=actor, campaign_code=campaign_code, period=period, department_code=department_code, at=at
+    )
     if data.is_rollup:
         chart = progress_chart_png(data.department_rows, title="各单位任务进度", export=export)
     else:
-        own = DepartmentProgressRow(department=data.unit_name, **{
-            name: getattr(data.figures, name) for name in DepartmentProgressRow.model_fields if name != "department"})
+        own = DepartmentProgressRow(
+            department=data.unit_name,
+            **{
+                name: getattr(data.figures, name) for name in DepartmentProgressRow.model_fields if name != "department"
+            },
+        )
         chart = progress_chart_png([own], title=f"{data.unit_name}任务进度", export=export)
-    return RenderedReport(build_docx(data, chart), build_annex_xlsx(data),
-                          filename_stem(campaign_code, period, department_code))
+    return RenderedReport(
+        build_docx(data, chart), build_annex_xlsx(data), filename_stem(campaign_code, period, department_code)
+    )

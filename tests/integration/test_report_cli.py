@@ -13,13 +13,15 @@ from services.spec_files import parse_spec
 from tests.conftest import PASSWORD
 
 CODE = "yanjiang-2020"
-REGISTER = ("项目编号,项目名称,监管部门代码,招标日期,合同估算价（万元）,中标人,投标人\n"
-            "Z-1,城东道路工程,zjj,2019-03-01,1200,甲建设公司,甲建设公司\n"
-            "J-1,农村公路一期,jyj,2019-02-01,300,戊交通公司,戊交通公司\n")
+REGISTER = (
+    "项目编号,项目名称,监管部门代码,招标日期,合同估算价（万元）,中标人,投标人\n"
+    "Z-1,城东道路工程,zjj,2019-03-01,1200,甲建设公司,甲建设公司\n"
+    "J-1,农村公路一期,jyj,2019-02-01,300,戊交通公司,戊交通公司\n"
+)
 
 
 @pytest.fixture
-def cli(engine, users, monkeypatch, capsys):  # noqa: ANN001, ANN201
+def cli(engine, users, monkeypatch, capsys):
     """Run the CLI in-process on the test database as a user; returns (exit code, stdout, stderr)."""
     monkeypatch.setenv("CAMPAIGN_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("CAMPAIGN_PASSWORD", PASSWORD)
@@ -48,11 +50,33 @@ def test_template_import_report_and_export(cli, tmp_path):
     assert code == 0 and "项目台账导入完成：新增 2 个，更新 0 个" in out
 
     reports = tmp_path / "reports"
-    code, out, _ = cli("narrative", "--campaign", CODE, "--period", "2020-06", "--department", "zjj",
-                       "--section", "practices", "--file", str(_text(tmp_path, "召开专题会议部署自查。")), user="dept_zjj")
+    code, out, _ = cli(
+        "narrative",
+        "--campaign",
+        CODE,
+        "--period",
+        "2020-06",
+        "--department",
+        "zjj",
+        "--section",
+        "practices",
+        "--file",
+        str(_text(tmp_path, "召开专题会议部署自查。")),
+        user="dept_zjj",
+    )
     assert code == 0 and "已保存「开展情况和主要做法」（第 1 版）" in out
-    code, out, _ = cli("report", "--campaign", CODE, "--period", "2020-06", "--department", "zjj",
-                       "--out", str(reports), user="dept_zjj")
+    code, out, _ = cli(
+        "report",
+        "--campaign",
+        CODE,
+        "--period",
+        "2020-06",
+        "--department",
+        "zjj",
+        "--out",
+        str(reports),
+        user="dept_zjj",
+    )
     assert code == 0 and "yanjiang-2020_2020-06_zjj.docx" in out
     document = docx.Document(reports / "yanjiang-2020_2020-06_zjj.docx")
     assert "召开专题会议部署自查。" in [p.text for p in document.paragraphs]
@@ -67,7 +91,7 @@ def test_template_import_report_and_export(cli, tmp_path):
     assert code == 0 and [sheet.cell(row=r, column=1).value for r in range(2, sheet.max_row + 1)] == ["J-1"]
 
 
-def _text(folder, content: str):  # noqa: ANN001, ANN202
+def _text(folder, content: str):
     path = folder / "text.txt"
     path.write_text(content, encoding="utf-8")
     return path
@@ -77,12 +101,17 @@ def test_bad_input_is_a_message_and_exit_code_2(cli, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text(REGISTER + "Z-2,,zjj,2019-13-01,abc,,\n", encoding="utf-8")
     code, out, err = cli("import", "projects", str(bad), "--campaign", CODE)
-    assert code == 2 and "整个文件未导入" in err and "bad.csv：第 4 行: 列「项目名称」" in err and "第 4 行: 列「招标日期」" in err
+    assert (
+        code == 2
+        and "整个文件未导入" in err
+        and "bad.csv：第 4 行: 列「项目名称」" in err
+        and "第 4 行: 列「招标日期」" in err
+    )
     code, out, err = cli("report", "--campaign", CODE, "--period", "2020-06", "--department", "zjj", user="dept_jyj")
     assert code == 2 and "无权限" in err
-    code, out, err = cli("report", "--campaign", CODE, "--period", "2020-05", "--department", "zjj")
+    code, _out, err = cli("report", "--campaign", CODE, "--period", "2020-05", "--department", "zjj")
     assert code == 2 and "不在报送期间" in err
-    code, out, err = cli("import", "leads", str(bad), "--campaign", CODE, "--yaml-out", str(tmp_path / "x.yaml"))
+    code, _out, err = cli("import", "leads", str(bad), "--campaign", CODE, "--yaml-out", str(tmp_path / "x.yaml"))
     assert code == 2 and "--yaml-out 只用于导入部门" in err
     with pytest.raises(SystemExit) as stopped:
         cli("report", "--campaign", CODE, "--period", "2020-6")

@@ -7,20 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from domain.spec import Department, DepartmentKind
-from services.campaigns import spec_digest
 from domain.errors import Invalid
 from domain.reporting import report_window
+from domain.spec import Department, DepartmentKind
+from services.campaigns import spec_digest
 from services.spec_files import load_spec, parse_spec, spec_to_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 YANJIANG = load_spec(ROOT / "config" / "campaigns" / "yanjiang-2020.yaml")
 HEBEI = load_spec(ROOT / "config" / "campaigns" / "hebei-huitoukan-2018.yaml")
 D = dt.date
-LATE = dt.datetime(2021, 1, 1, tzinfo=dt.timezone.utc)
+LATE = dt.datetime(2021, 1, 1, tzinfo=dt.UTC)
 
 
-def window(spec, period, dept, at=LATE):  # noqa: ANN001, ANN201
+def window(spec, period, dept, at=LATE):
     w = report_window(spec, period, dept, at)
     return w.start, w.end
 
@@ -39,14 +39,18 @@ def test_windows_run_from_one_due_day_to_the_next_without_gaps():
         span = {start + dt.timedelta(days=i) for i in range((end - start).days + 1)}
         assert not days & span
         days |= span
-    assert min(days) == YANJIANG.start and max(days) == YANJIANG.end and len(days) == (YANJIANG.end - YANJIANG.start).days + 1
+    assert (
+        min(days) == YANJIANG.start
+        and max(days) == YANJIANG.end
+        and len(days) == (YANJIANG.end - YANJIANG.start).days + 1
+    )
 
 
 def test_a_report_made_early_stops_at_its_own_day():
-    made = dt.datetime(2020, 7, 10, 4, tzinfo=dt.timezone.utc)
+    made = dt.datetime(2020, 7, 10, 4, tzinfo=dt.UTC)
     w = report_window(YANJIANG, "2020-07", "zjj", made)
     assert (w.start, w.end, w.window_end, w.label) == (D(2020, 6, 21), D(2020, 7, 10), D(2020, 7, 20), "2020年7月")
-    assert w.end_instant == dt.datetime(2020, 7, 10, 16, tzinfo=dt.timezone.utc)  # midnight in Beijing
+    assert w.end_instant == dt.datetime(2020, 7, 10, 16, tzinfo=dt.UTC)  # midnight in Beijing
 
 
 def test_campaigns_without_recurring_reports_use_calendar_months():
@@ -56,9 +60,15 @@ def test_campaigns_without_recurring_reports_use_calendar_months():
     assert start == HEBEI.start and end.day >= 28 and end.month == HEBEI.start.month
 
 
-@pytest.mark.parametrize(("period", "message"), [
-    ("2020-13", "格式不对"), ("202006", "格式不对"), ("2020-05", "不在报送期间"), ("2020-11", "不在报送期间"),
-])
+@pytest.mark.parametrize(
+    ("period", "message"),
+    [
+        ("2020-13", "格式不对"),
+        ("202006", "格式不对"),
+        ("2020-05", "不在报送期间"),
+        ("2020-11", "不在报送期间"),
+    ],
+)
 def test_periods_outside_the_reports_are_refused(period, message):
     with pytest.raises(Invalid, match=message):
         report_window(YANJIANG, period, "zjj", LATE)
@@ -66,15 +76,18 @@ def test_periods_outside_the_reports_are_refused(period, message):
 
 def test_a_period_not_yet_begun_is_refused():
     with pytest.raises(Invalid, match="尚未开始"):
-        report_window(YANJIANG, "2020-08", "zjj", dt.datetime(2020, 7, 20, 4, tzinfo=dt.timezone.utc))
+        report_window(YANJIANG, "2020-08", "zjj", dt.datetime(2020, 7, 20, 4, tzinfo=dt.UTC))
 
 
 def test_spec_yaml_keeps_the_files_comments_and_reads_back_exactly():
     text = (ROOT / "config" / "campaigns" / "yanjiang-2020.yaml").read_text(encoding="utf-8")
     departments = [d.model_dump() for d in YANJIANG.departments]
     departments[1]["name"] = "区住房和城乡建设局"
-    departments.append(Department(code="scjgj", name="区市场监管局", kind=DepartmentKind.industry_regulator,
-                                  tags=("联席会议成员",)).model_dump())
+    departments.append(
+        Department(
+            code="scjgj", name="区市场监管局", kind=DepartmentKind.industry_regulator, tags=("联席会议成员",)
+        ).model_dump()
+    )
     changed = type(YANJIANG).model_validate({**YANJIANG.model_dump(), "departments": departments})
     kept = spec_to_yaml(changed, text)
     assert spec_digest(parse_spec(kept)) == spec_digest(changed)
