@@ -45,15 +45,16 @@ class _Loader(_FastSafeLoader):  # type: ignore[misc,valid-type]
     """SafeLoader that refuses duplicate keys, complex keys and merge keys (see _construct_mapping)."""
 
 
-def _scan(text: str) -> yaml.Mark | None:
+def _scan(text: str) -> Any:
     """Measure nesting on the event stream (iterative, so no RecursionError) before composing any node;
     returns where the first alias is, to point at it if expanding aliases is refused."""
-    depth, first_alias = 0, None
+    depth, first_alias = 0, None  # libyaml's marks are its own Mark type: typed Any
     for event in yaml.parse(text, Loader=_FastSafeLoader):
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > limits.SPEC_NESTING_MAX:
-                raise _Refused(None, None, f"嵌套过深：映射和列表最多嵌套 {limits.SPEC_NESTING_MAX} 层", event.start_mark)
+                message = f"嵌套过深：映射和列表最多嵌套 {limits.SPEC_NESTING_MAX} 层"
+                raise _Refused(None, None, message, event.start_mark)  # type: ignore[arg-type]  # libyaml Mark
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
         elif isinstance(event, yaml.AliasEvent) and first_alias is None:
@@ -92,7 +93,7 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
-def _check_expansion(root: yaml.Node, first_alias: yaml.Mark | None) -> None:
+def _check_expansion(root: yaml.Node, first_alias: Any) -> None:
     """Refuse before constructing when aliases would multiply the document (billion laughs), nest it
     beyond the limit or make it refer to itself: construction shares aliased objects, but validation
     walks every copy."""
@@ -115,7 +116,8 @@ def _check_expansion(root: yaml.Node, first_alias: yaml.Mark | None) -> None:
             child_count, child_depth = expand(child)
             count, depth = count + child_count, max(depth, child_depth + 1)
             if depth > limits.SPEC_NESTING_MAX:
-                raise _Refused(None, None, f"别名展开后嵌套过深：映射和列表最多嵌套 {limits.SPEC_NESTING_MAX} 层", where)
+                message = f"别名展开后嵌套过深：映射和列表最多嵌套 {limits.SPEC_NESTING_MAX} 层"
+                raise _Refused(None, None, message, where)
             if count > limits.SPEC_NODES_MAX:
                 raise _Refused(None, None, f"别名（*）展开后内容过多：超过 {limits.SPEC_NODES_MAX} 个节点，"
                                            "疑似“十亿笑声”攻击，请直接写出内容", where)
@@ -247,13 +249,15 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 
 def _too_big(size: int, path: str) -> SpecInvalid:
-    return SpecInvalid([SpecProblem(path, 1, 1, "", f"文件过大（{size / 1024 / 1024:.1f} MB），"
-                                                    f"专项行动 YAML 最大 {limits.SPEC_FILE_MAX_BYTES // 1024 // 1024} MB")])
+    megabytes = limits.SPEC_FILE_MAX_BYTES // 1024 // 1024
+    message = f"文件过大（{size / 1024 / 1024:.1f} MB），专项行动 YAML 最大 {megabytes} MB"
+    return SpecInvalid([SpecProblem(path, 1, 1, "", message)])
 
 
 def parse_spec(text: str, path: str = "<campaign>") -> CampaignSpec:
-    if len(text) > limits.SPEC_FILE_MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > limits.SPEC_FILE_MAX_BYTES:
-        raise _too_big(len(text.encode("utf-8", "surrogatepass")), path)
+    size = len(text) if len(text) > limits.SPEC_FILE_MAX_BYTES else len(text.encode("utf-8", "surrogatepass"))
+    if size > limits.SPEC_FILE_MAX_BYTES:
+        raise _too_big(size, path)
     root, data = _load(text, path)
     if not isinstance(data, dict):
         raise SpecInvalid([SpecProblem(path, 1, 1, "", "文件内容应为一个专项行动（键值映射），而不是空文件或列表")])
@@ -294,8 +298,9 @@ def _check_plan(spec: CampaignSpec, root: yaml.Node | None, path: str) -> None:
                 problems.append(_at_node(path, root, loc, str(exc)))
                 continue
             if isinstance(task.due, RelativeDue) and due > spec.end:
-                problems.append(_at_node(path, root, loc, f"按工作日推算的截止日期 {due} 晚于专项行动结束日期 {spec.end}"))
-    for i, report in enumerate(spec.recurring_reports):
+                late = f"按工作日推算的截止日期 {due} 晚于专项行动结束日期 {spec.end}"
+                problems.append(_at_node(path, root, loc, late))
+    for report in spec.recurring_reports:
         first, last = report.first_month or spec.start, report.last_month or spec.end
         months = (last.year - first.year) * 12 + last.month - first.month + 1
         planned += max(months, 0) * len(spec.resolve(report.assignees))
@@ -335,9 +340,9 @@ def _problems(exc: ValidationError, root: yaml.Node | None, path: str) -> list[S
     problems.sort(key=lambda p: (p.line, p.column))
     if len(problems) > PROBLEMS_SHOWN:
         rest = len(problems) - PROBLEMS_SHOWN
-        problems = problems[:PROBLEMS_SHOWN] + [SpecProblem(path, problems[PROBLEMS_SHOWN].line,
-                                                            problems[PROBLEMS_SHOWN].column, "",
-                                                            f"……另有 {rest} 处问题未列出")]
+        first_hidden = problems[PROBLEMS_SHOWN]
+        more = SpecProblem(path, first_hidden.line, first_hidden.column, "", f"……另有 {rest} 处问题未列出")
+        problems = [*problems[:PROBLEMS_SHOWN], more]
     return problems
 
 
@@ -463,7 +468,7 @@ def spec_to_yaml(spec: CampaignSpec, base_text: str | None = None) -> str:
             text = _dump(yaml, data)
             if spec_digest(parse_spec(text)) == spec_digest(spec):
                 return text
-        except Exception:  # noqa: BLE001 - any surprise in the old file: fall back to a plain dump
+        except Exception:  # any surprise in the old file: fall back to a plain dump
             pass
     header = f"# {spec.title}\n# 由系统根据导入的部门表生成（原文件中的注释未能保留）。\n"
     return header + _dump(yaml, _yaml_value(spec.model_dump(mode="json", exclude_defaults=True)))

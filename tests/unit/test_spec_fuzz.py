@@ -103,7 +103,7 @@ RANDOM_VALUES: list[Callable[[random.Random], Any]] = [
     lambda r: {"k": r.randint(0, 9)},
     lambda r: dt.date(r.randint(1, 9999), r.randint(1, 12), r.randint(1, 28)),
     lambda r: r.choice(["2020-02-30", "2020-13-01", "0000-01-01", "tomorrow", "2020/06/01", "20200601"]),
-    lambda r: dt.datetime(2020, 6, 1, r.randint(0, 23), 30),
+    lambda r: dt.datetime(2020, 6, 1, r.randint(0, 23), 30, tzinfo=dt.UTC),
 ]
 
 
@@ -123,7 +123,7 @@ def m_retype(r: random.Random, text: str, data: Data) -> str:
 
 
 def m_numbers(r: random.Random, text: str, data: Data) -> str:
-    numeric = [p for p in _paths(data) if isinstance(_get(data, p), (int, float)) and not isinstance(_get(data, p), bool)]
+    numeric = [p for p in _paths(data) if type(_get(data, p)) in (int, float)]
     for path in r.sample(numeric, k=min(len(numeric), r.randint(1, 3))):
         _set(data, path, r.choice([-1, 0, -(2**31), 2**31, 2**63, 10**30, -(10**30), 0.5, 1e308, r.randint(-999, 999)]))
     return _dump(data)
@@ -156,8 +156,8 @@ def m_break_lines(r: random.Random, text: str, data: Data) -> str:
             lines[i] = " " * r.randint(1, 5) + lines[i]
         else:
             k = r.randrange(len(lines[i]) + 1)
-            lines[i] = lines[i][:k] + r.choice([":", "- ", "{", "[", "&x ", "*x", "!!str ", "? ", "|", "'", '"', "\t"]) \
-                + lines[i][k:]
+            junk = r.choice([":", "- ", "{", "[", "&x ", "*x", "!!str ", "? ", "|", "'", '"', "\t"])
+            lines[i] = lines[i][:k] + junk + lines[i][k:]
     return "".join(lines)
 
 
