@@ -44,7 +44,7 @@ def test_unknown_key_is_reported_with_line_and_column():
     with pytest.raises(SpecInvalid) as exc:
         parse_spec(text, "c.yaml")
     messages = [str(p) for p in exc.value.problems]
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if "deliverabel" in l)
+    line = next(i for i, line_text in enumerate(text.splitlines(), 1) if "deliverabel" in line_text)
     assert any(m.startswith(f"c.yaml:{line}:") and "deliverabel" in m and "未知的键" in m for m in messages)
 
 
@@ -112,3 +112,34 @@ def test_a_deadline_outside_the_campaign_is_refused_with_its_line(due):
     [problem] = info.value.problems
     assert problem.field == "phases[1].tasks[0].due" and "不在专项行动起止日期" in problem.message
     assert problem.line == next(i for i, line in enumerate(text.splitlines(), 1) if f"due: {due}" in line)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_the_loader_and_its_limits_leave_every_example_meaning_the_same(path):
+    # The guarded loader (libyaml, nesting, aliases, key and plan checks) must read each example exactly as
+    # a plain YAML load + the pydantic model does, and plan it the same way.
+    import yaml
+
+    from domain.spec import CampaignSpec
+
+    plain = CampaignSpec.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    guarded = load_spec(path)
+    assert guarded == plain
+    cal = campaign_calendar(plain)
+    assert build_plan(guarded, cal) == build_plan(plain, cal)
+
+
+def test_validate_files_reports_every_file_past_a_broken_one(tmp_path):
+    from services.spec_files import validate_files
+
+    good = YANJIANG.read_text(encoding="utf-8")
+    paths = []
+    for name, text in [("a.yaml", good), ("b.yaml", "id: [" * 60), ("c.yaml", good.replace("seed: 2020", "seed: -5")),
+                       ("d.yaml", good)]:
+        paths.append(tmp_path / name)
+        paths[-1].write_text(text, encoding="utf-8")
+    results = validate_files(paths)
+    assert [(r.path, r.spec is not None) for r in results] == [(str(p), ok) for p, ok in
+                                                                 zip(paths, [True, False, False, True], strict=True)]
+    assert "嵌套过深" in results[1].problems[0].message
+    assert [p.field for p in results[2].problems] == ["sampling.seed"]
