@@ -28,7 +28,8 @@ from services.exports import ledger_xlsx
 from services.holidays import campaign_calendar
 from services.imports import KIND_LABELS, template, template_filename
 from services.submissions import read_attachment
-from services.ticking import check_tick_date
+from services.campaigns import LaunchReport
+from services.ticking import TickSummary
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -195,19 +196,29 @@ def board_filters(actor: Actor, code: str) -> tuple[str, tuple[str, ...] | None,
     return phase, (tuple(sorted(chosen)) or None), titles[phase]
 
 
-def tick_campaign(actor: Actor, code: str, as_of: dt.date) -> Any | None:
-    """巡检: the one tick entry point (what `campaign tick` runs). A refused date is shown as its
-    message before the tick starts; returns the tick's summary, or None."""
-    if not session.run_action(check_tick_date, code, as_of):
-        return None
+def tick_campaign(actor: Actor, code: str, as_of: dt.date) -> TickSummary | None:
+    """巡检 as `actor`: the one tick entry point (flows.campaign_flows.run_tick, as `campaign tick`),
+    checked and audited by the tick itself. A refused day is shown as its message; returns the tick's
+    summary, or None."""
     # Prefect is imported only when a tick runs: it is heavy, and pages that never tick need not load it.
-    from flows.campaign_flows import tick
-    from flows.runtime import embedded_engine
+    from flows.campaign_flows import run_tick
 
     try:
-        with embedded_engine():
-            return tick(code, as_of, db_url=session.db_url())
+        return run_tick(code, as_of, settings_or_db_url=session.settings(), actor=actor, at=session.now())
     except Exception as exc:  # noqa: BLE001 - a refusal in words, a bug (or the engine's failure) as an incident
+        session.show_error(exc)
+        return None
+
+
+def launch_campaign(actor: Actor, spec: CampaignSpec, *, source_path: str) -> LaunchReport | None:
+    """启动专项行动 / 应用变更 as `actor`: the one launch entry point (flows.campaign_flows.run_launch, as
+    `campaign launch`), checked and audited by services.campaigns.launch. Errors are shown; None then."""
+    from flows.campaign_flows import run_launch  # Prefect: heavy, loaded when a launch runs
+
+    try:
+        return run_launch(spec, settings_or_db_url=session.settings(), actor=actor, at=session.now(),
+                          source_path=source_path)
+    except Exception as exc:  # noqa: BLE001 - a refusal in words, a bug as an incident
         session.show_error(exc)
         return None
 

@@ -9,9 +9,9 @@ from dashboard import session, widgets
 from domain.access import Role
 from domain.plan import build_plan
 from domain.spec import DELIVERABLE_LABELS
+from domain.errors import SpecInvalid
 from services import campaigns
 from services.holidays import campaign_calendar
-from domain.errors import SpecInvalid
 from services.spec_files import parse_spec
 
 actor = widgets.page(Role.office)
@@ -62,7 +62,7 @@ preview = pd.DataFrame([{"任务": titles[a.template_key].title, "部门": a.dep
 with st.expander("任务计划预览", expanded=False):
     widgets.table(preview, key="plan_preview", filename=f"任务计划-{spec.id}.xlsx", sheet="任务计划")
 
-# Dry run: launch in a unit of work that is rolled back, to show what would change.
+# Dry run: the launch service in a unit of work that is rolled back, to show what the launch would change.
 report = session.preview(campaigns.launch, spec, actor=actor, at=session.now(), source_path=name)
 if report is None:
     st.stop()
@@ -71,7 +71,7 @@ st.code("\n".join(report.lines()), language=None)
 if not report.unchanged:
     label = "启动专项行动" if report.created else "应用变更"
     if st.button(label, type="primary", key="launch"):
-        done = session.run_service(campaigns.launch, spec, actor=actor, at=session.now(), source_path=name)
+        done = widgets.launch_campaign(actor, spec, source_path=name)
         if done is not None:
             st.session_state["campaign_code"] = spec.id
             widgets.flash("；".join(done.lines()))

@@ -14,6 +14,7 @@ import datetime as dt
 import os
 import re
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -39,12 +40,12 @@ def prepare_database(url: str) -> None:
     """yanjiang-2020 launched, simulated (submissions, register, ledger, leads) and ticked day by day to
     AS_OF, with the in-app inbox planned each day (services, no Prefect); users."""
     from domain.access import SYSTEM
-    from notify import NotifySettings
     from services.campaigns import launch
     from services.delivery import plan_deliveries
     from services.simulation import simulate_day, simulate_work
     from services.spec_files import load_spec
     from services.users import add_user
+    from settings import Settings
     from store.uow import UnitOfWork
     from tests.conftest import run_tick
 
@@ -59,7 +60,7 @@ def prepare_database(url: str) -> None:
         add_user(uow.session, actor=SYSTEM, at=at, username=f"dept_{DEPT}", display_name="区住建局联络员",
                  role="department", department_code=DEPT, email=None, password=PASSWORD)
         uow.commit()
-    inbox_only = NotifySettings(smtp_host=None, webhooks=[])
+    inbox_only = Settings(smtp_host=None, webhooks=[])
     day = spec.start
     while day <= AS_OF:
         with UnitOfWork(url) as uow:
@@ -68,7 +69,8 @@ def prepare_database(url: str) -> None:
             uow.commit()
         run_tick(uow.engine, spec.id, day)
         with UnitOfWork(url) as uow:
-            plan_deliveries(uow.session, spec.id, day, inbox_only)
+            plan_deliveries(uow.session, spec.id, day, inbox_only,
+                            at=dt.datetime.combine(day, dt.time(2, 0), dt.timezone.utc))
             uow.commit()
         day += dt.timedelta(days=1)
 
@@ -98,15 +100,16 @@ def server(tmp_path):
     except (RuntimeError, subprocess.CalledProcessError) as exc:
         pytest.fail(f"Chromium: {exc}", pytrace=False)
     from dashboard.launcher import command, environment
+    from settings import Settings
 
     url = f"sqlite:///{(tmp_path / 'e2e.db').as_posix()}"
     prepare_database(url)
-    port = free_port()
-    env = environment(url)
-    env["CAMPAIGN_AS_OF"] = AS_OF.isoformat()
-    env["CAMPAIGN_ATTACHMENT_DIR"] = str(tmp_path / "attachments")
+    settings = Settings(database_url=url, as_of=AS_OF, attachment_dir=tmp_path / "attachments",
+                        log_dir=tmp_path / "logs", dashboard_port=free_port())
     log = open(tmp_path / "streamlit.log", "w")
-    proc = subprocess.Popen(command(port), env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(command(settings), env=environment(settings), cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT)
+    port = settings.dashboard_port
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -255,3 +258,53 @@ def test_submit_accept_and_the_board_changes(server):
             ctx.close()
         finally:
             browser.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_launcher_binds_to_localhost_and_sigterm_ends_the_streamlit_child(tmp_path):
+    """`campaign dashboard`'s launcher: settings reach the child through its environment, it listens on
+    127.0.0.1 only, and SIGTERM to the launcher leaves no Streamlit process behind."""
+    import signal
+
+    from settings import Settings
+    from store.db import make_engine
+    from store.migrate import upgrade
+
+    url = f"sqlite:///{(tmp_path / 'launcher.db').as_posix()}"
+    upgrade(make_engine(url))
+    settings = Settings(database_url=url, log_dir=tmp_path / "logs", dashboard_port=free_port())
+    assert settings.dashboard_address == "127.0.0.1"
+    script = ("import sys; from dashboard.launcher import run; from settings import load_settings; "
+              "sys.exit(run(load_settings()))")
+    launcher = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=settings.child_environment(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{settings.dashboard_port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        assert launcher.poll() is None and time.monotonic() < deadline, "the dashboard did not start"
+        time.sleep(0.3)
+    children = subprocess.run(["pgrep", "-P", str(launcher.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) == 1, children
+    child = int(children[0])
+    listening = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True).stdout
+    ours = [line for line in listening.splitlines() if f":{settings.dashboard_port} " in line]
+    assert ours and all("127.0.0.1:" in line for line in ours), ours
+    launcher.send_signal(signal.SIGTERM)
+    launcher.wait(timeout=20)
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(child), "the Streamlit child outlived its launcher"
