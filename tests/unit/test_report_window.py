@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from domain.errors import Invalid
-from domain.reporting import report_window
+from domain.reporting import is_period, report_moment, report_periods, report_window
 from domain.spec import Department, DepartmentKind
 from services.campaigns import spec_digest
 from services.spec_files import load_spec, parse_spec, spec_to_yaml
@@ -77,6 +77,22 @@ def test_periods_outside_the_reports_are_refused(period, message):
 def test_a_period_not_yet_begun_is_refused():
     with pytest.raises(Invalid, match="尚未开始"):
         report_window(YANJIANG, "2020-08", "zjj", dt.datetime(2020, 7, 20, 4, tzinfo=dt.UTC))
+
+
+def test_the_scheduled_report_is_made_at_the_last_second_of_its_day_in_beijing():
+    moment = report_moment(D(2020, 7, 20))
+    assert moment == dt.datetime(2020, 7, 20, 15, 59, 59, tzinfo=dt.UTC)  # 23:59:59 in Beijing
+    assert report_window(YANJIANG, "2020-07", "zjj", moment).end == D(2020, 7, 20)
+
+
+def test_periods_offered_are_those_whose_window_has_begun():
+    # on 2020-07-21 the August window (from 07-21) has just begun; June is the first reported month
+    assert report_periods(YANJIANG, "zjj", D(2020, 7, 21)) == ["2020-08", "2020-07", "2020-06"]
+    assert report_periods(YANJIANG, "zjj", D(2020, 7, 20)) == ["2020-07", "2020-06"]
+    every = report_periods(YANJIANG, None, YANJIANG.end)
+    first = min(r.first_month or YANJIANG.start for r in YANJIANG.recurring_reports)  # the first reported month
+    assert every[-1] == f"{first:%Y-%m}" and every[0] == f"{YANJIANG.end:%Y-%m}" and every == sorted(every)[::-1]
+    assert all(is_period(p) for p in every) and not is_period("2020-6") and not is_period(None)
 
 
 def test_spec_yaml_keeps_the_files_comments_and_reads_back_exactly():
