@@ -1,0 +1,316 @@
+"""The audit chain proves itself: concurrent appends never fork it, and `campaign audit verify`
+(a real CLI process, no extra arguments) detects every tampering an intruder with database access
+but without the key can do — and a tail cut even by someone who has the key.
+
+Both databases: SQLite uses the embedded default (key and anchor beside the database file, nothing
+configured); PostgreSQL uses the operator's key and anchor files (CAMPAIGN_AUDIT_KEY_FILE,
+CAMPAIGN_AUDIT_ANCHOR_FILE), given to this process and to the CLI alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+import services.users as users_service
+from services.users import AuthFailed, authenticate
+from settings import Settings
+from store import audit
+from store.db import make_engine
+from store.models import AuditEntry
+from store.uow import UnitOfWork
+
+ROOT = Path(__file__).resolve().parents[2]
+CAMPAIGN = Path(sys.executable).parent / "campaign"
+WORKERS, APPENDS = 4, 50
+AT = dt.datetime(2020, 6, 2, 3, 0, tzinfo=dt.UTC)
+
+
+def _url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+def _settings(engine: Engine, tmp_path: Path) -> Settings:
+    if engine.dialect.name == "sqlite":
+        return Settings(database_url=_url(engine), data_dir=tmp_path / "data")  # the embedded default
+    return Settings(
+        database_url=_url(engine),
+        data_dir=tmp_path / "data",
+        audit_key_file=tmp_path / "operator" / "audit.key",
+        audit_anchor_file=tmp_path / "operator" / "audit-anchor.log",
+    )
+
+
+@pytest.fixture(autouse=True)
+def chain_settings(engine, tmp_path):
+    settings = _settings(engine, tmp_path)
+    audit.configure(settings)
+    yield settings
+    audit.forget(settings.db_url)
+
+
+def _cli_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CAMPAIGN_")}
+    env["CAMPAIGN_DATABASE_URL"] = settings.db_url
+    env["CAMPAIGN_DATA_DIR"] = str(settings.data_dir)
+    for name in ("audit_key_file", "audit_anchor_file"):
+        value = getattr(settings, name)
+        if value is not None:
+            env[f"CAMPAIGN_{name.upper()}"] = str(value)
+    return env
+
+
+def _verify_cli(settings: Settings) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CAMPAIGN), "audit", "verify"],
+        cwd=ROOT,
+        env=_cli_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+# --- no fork under concurrency -------------------------------------------------------------------
+
+
+def _append_concurrently(settings: Settings, barrier, worker: int, results) -> None:
+    """A child process: half failed logins (refusals appended by the unit of work after its
+    rollback), half successful logins with an entry in the committing transaction."""
+    users_service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # as in conftest
+    engine = make_engine(settings.db_url)
+    audit.configure(settings)
+    raw: list[str] = []
+    barrier.wait()
+    for i in range(APPENDS):
+        try:
+            with UnitOfWork(engine) as uow:
+                if i % 2:
+                    authenticate(uow.session, "office", "wrong password", at=AT)
+                else:
+                    actor = authenticate(uow.session, "office", PASSWORD_FOR_CHILDREN, at=AT)
+                    audit.record(
+                        uow.session, at=AT, actor=actor, action="test.append", entity="test", entity_key=f"{worker}/{i}"
+                    )
+                    uow.commit()
+        except AuthFailed:
+            pass
+        except Exception as exc:
+            raw.append(f"{type(exc).__name__}: {exc}")
+    engine.dispose()
+    results.put((worker, raw))
+
+
+PASSWORD_FOR_CHILDREN = "Passw0rd!2020"  # tests/conftest.py PASSWORD
+
+
+def test_concurrent_refusals_and_logins_never_fork_the_chain(engine, users, chain_settings):
+    assert users["office"] == PASSWORD_FOR_CHILDREN
+    with UnitOfWork(engine) as uow:
+        before = uow.session.scalar(select(func.count()).select_from(AuditEntry))
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(WORKERS), ctx.Queue()
+    procs = [
+        ctx.Process(target=_append_concurrently, args=(chain_settings, barrier, w, results)) for w in range(WORKERS)
+    ]
+    for p in procs:
+        p.start()
+    outcomes = dict(results.get(timeout=300) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    raw_errors = [e for errors in outcomes.values() for e in errors]
+    assert raw_errors == []
+    with UnitOfWork(engine) as uow:
+        s = uow.session
+        entries = s.scalar(select(func.count()).select_from(AuditEntry))
+        assert entries >= before + WORKERS * APPENDS  # successful logins may add their own entry
+        refused = s.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "user.login", AuditEntry.outcome == "refused")
+        )
+        appended = s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "test.append"))
+        assert (refused, appended) == (WORKERS * APPENDS // 2, WORKERS * APPENDS // 2)
+        assert s.scalar(select(func.count(func.distinct(AuditEntry.prev_hash)))) == entries  # no two share a parent
+        assert s.scalar(select(func.max(AuditEntry.id))) == entries  # seq 1..n without gaps
+        report = audit.verify(s)
+        assert report.ok, report.reason
+        assert report.entries == entries and report.anchored >= 1
+    cli = _verify_cli(chain_settings)
+    assert cli.returncode == 0, cli.stderr
+    assert f"共 {entries} 条" in cli.stdout
+
+
+def test_a_second_entry_for_a_seq_is_refused_by_the_database(engine, users):
+    """Even code that bypassed the head could not fork the chain: seq is the primary key."""
+    with UnitOfWork(engine) as uow:
+        last = uow.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).one()
+        with pytest.raises(IntegrityError):
+            uow.session.execute(
+                insert(AuditEntry).values(
+                    id=last.id,
+                    at=AT,
+                    actor="x",
+                    action="x",
+                    entity="x",
+                    entity_key="x",
+                    outcome="ok",
+                    prev_hash=last.prev_hash,
+                    hash="f" * 64,
+                )
+            )
+
+
+# --- tampering, found by the CLI alone ------------------------------------------------------------
+
+
+def _rows(s) -> list[AuditEntry]:
+    return list(s.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+
+
+def _set_head(s, seq: int, digest: str) -> None:
+    """A careful intruder keeps the head row consistent with what they left."""
+    s.execute(update(audit.AuditHead).values(seq=seq, digest=digest))
+
+
+def _edit_a_row(s, key: bytes) -> None:
+    victim = _rows(s)[len(_rows(s)) // 2]
+    s.execute(update(AuditEntry).where(AuditEntry.id == victim.id).values(actor="someone_else"))
+
+
+def _delete_a_middle_row(s, key: bytes) -> None:
+    victim = _rows(s)[len(_rows(s)) // 2]
+    s.execute(delete(AuditEntry).where(AuditEntry.id == victim.id))
+
+
+def _delete_the_tail(s, key: bytes) -> None:
+    rows = _rows(s)
+    keep = rows[-4]
+    s.execute(delete(AuditEntry).where(AuditEntry.id > keep.id))
+    _set_head(s, keep.id, keep.hash)
+
+
+def _recompute_the_chain_without_the_key(s, key: bytes) -> None:
+    """Edit a row, then recompute every hash as an unkeyed chain would (SHA-256 of the content)."""
+    prev = audit.GENESIS
+    rows = _rows(s)
+    for e in rows:
+        actor = "someone_else" if e.id == rows[len(rows) // 2].id else e.actor
+        payload = json.dumps(
+            [
+                e.id,
+                prev,
+                e.at.isoformat(),
+                actor,
+                e.action,
+                e.entity,
+                e.entity_key,
+                e.before_json,
+                e.after_json,
+                e.outcome,
+            ],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        digest = hashlib.sha256(payload.encode()).hexdigest()
+        s.execute(update(AuditEntry).where(AuditEntry.id == e.id).values(actor=actor, prev_hash=prev, hash=digest))
+        prev = digest
+    _set_head(s, rows[-1].id, prev)
+
+
+def _reorder_two_rows(s, key: bytes) -> None:
+    rows = _rows(s)
+    a, b = rows[len(rows) // 2], rows[len(rows) // 2 + 1]
+    fields = (
+        "at",
+        "actor",
+        "action",
+        "entity",
+        "entity_key",
+        "before_json",
+        "after_json",
+        "outcome",
+        "prev_hash",
+        "hash",
+    )
+    values_a, values_b = ({f: getattr(r, f) for f in fields} for r in (a, b))
+    s.execute(update(AuditEntry).where(AuditEntry.id == a.id).values(hash="swap-" + a.hash[:8]))
+    s.execute(update(AuditEntry).where(AuditEntry.id == b.id).values(**values_a))
+    s.execute(update(AuditEntry).where(AuditEntry.id == a.id).values(**values_b))
+
+
+def _fork_the_chain(s, key: bytes) -> None:
+    """What the old SQLite appends did: a new entry chained onto an older parent (a valid MAC even)."""
+    rows = _rows(s)
+    parent, seq = rows[-2], rows[-1].id + 1
+    digest = audit.mac(key, seq, parent.hash, AT, "office", "user.login", "user", "office", None, None, "refused")
+    s.execute(
+        insert(AuditEntry).values(
+            id=seq,
+            at=AT,
+            actor="office",
+            action="user.login",
+            entity="user",
+            entity_key="office",
+            outcome="refused",
+            prev_hash=parent.hash,
+            hash=digest,
+        )
+    )
+    _set_head(s, seq, digest)
+
+
+def _recompute_the_chain_with_the_key(s, key: bytes) -> None:
+    """An insider who has the key rewrites history from the middle on: the anchor still knows."""
+    rows = _rows(s)
+    start = len(rows) // 2
+    prev = rows[start - 1].hash
+    for e in rows[start:]:
+        actor = "someone_else" if e.id == rows[start].id else e.actor
+        digest = audit.mac(
+            key, e.id, prev, e.at, actor, e.action, e.entity, e.entity_key, e.before_json, e.after_json, e.outcome
+        )
+        s.execute(update(AuditEntry).where(AuditEntry.id == e.id).values(actor=actor, prev_hash=prev, hash=digest))
+        prev = digest
+    _set_head(s, rows[-1].id, prev)
+
+
+TAMPERING = {
+    "edited row": _edit_a_row,
+    "deleted middle row": _delete_a_middle_row,
+    "deleted tail": _delete_the_tail,
+    "recomputed chain without the key": _recompute_the_chain_without_the_key,
+    "reordered rows": _reorder_two_rows,
+    "forked chain": _fork_the_chain,
+    "recomputed chain with the key": _recompute_the_chain_with_the_key,
+}
+
+
+@pytest.mark.parametrize("case", list(TAMPERING))
+def test_cli_verify_detects_tampering(engine, users, chain_settings, case):
+    with pytest.raises(AuthFailed), UnitOfWork(engine) as uow:  # some history: a refusal and a login
+        authenticate(uow.session, "office", "wrong password", at=AT)
+    with UnitOfWork(engine) as uow:
+        authenticate(uow.session, "office", users["office"], at=AT)
+        uow.commit()
+    clean = _verify_cli(chain_settings)
+    assert clean.returncode == 0, clean.stderr
+    assert "审计记录完整" in clean.stdout
+    with UnitOfWork(engine) as uow:
+        TAMPERING[case](uow.session, audit.chain_key(uow.session))
+        uow.commit()
+    found = _verify_cli(chain_settings)
+    assert found.returncode == 1, (case, found.stdout, found.stderr)
+    assert "审计记录被改动" in found.stderr and "Traceback" not in found.stderr
