@@ -19,15 +19,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic import command
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 import services.users as users_service
+from domain.access import SYSTEM
 from services.users import AuthFailed, authenticate
 from settings import Settings
 from store import audit
 from store.db import make_engine
+from store.migrate import alembic_config, upgrade
 from store.models import AuditEntry
 from store.uow import UnitOfWork
 
@@ -52,7 +55,7 @@ def _settings(engine: Engine, tmp_path: Path) -> Settings:
     )
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def chain_settings(engine, tmp_path):
     settings = _settings(engine, tmp_path)
     audit.configure(settings)
@@ -115,7 +118,7 @@ def _append_concurrently(settings: Settings, barrier, worker: int, results) -> N
 PASSWORD_FOR_CHILDREN = "Passw0rd!2020"  # tests/conftest.py PASSWORD
 
 
-def test_concurrent_refusals_and_logins_never_fork_the_chain(engine, users, chain_settings):
+def test_concurrent_refusals_and_logins_never_fork_the_chain(engine, chain_settings, users):
     assert users["office"] == PASSWORD_FOR_CHILDREN
     with UnitOfWork(engine) as uow:
         before = uow.session.scalar(select(func.count()).select_from(AuditEntry))
@@ -153,7 +156,7 @@ def test_concurrent_refusals_and_logins_never_fork_the_chain(engine, users, chai
     assert f"共 {entries} 条" in cli.stdout
 
 
-def test_a_second_entry_for_a_seq_is_refused_by_the_database(engine, users):
+def test_a_second_entry_for_a_seq_is_refused_by_the_database(engine, chain_settings, users):
     """Even code that bypassed the head could not fork the chain: seq is the primary key."""
     with UnitOfWork(engine) as uow:
         last = uow.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).one()
@@ -299,7 +302,7 @@ TAMPERING = {
 
 
 @pytest.mark.parametrize("case", list(TAMPERING))
-def test_cli_verify_detects_tampering(engine, users, chain_settings, case):
+def test_cli_verify_detects_tampering(engine, chain_settings, users, case):
     with pytest.raises(AuthFailed), UnitOfWork(engine) as uow:  # some history: a refusal and a login
         authenticate(uow.session, "office", "wrong password", at=AT)
     with UnitOfWork(engine) as uow:
@@ -314,3 +317,67 @@ def test_cli_verify_detects_tampering(engine, users, chain_settings, case):
     found = _verify_cli(chain_settings)
     assert found.returncode == 1, (case, found.stdout, found.stderr)
     assert "审计记录被改动" in found.stderr and "Traceback" not in found.stderr
+
+
+# --- upgrading a database written before the chain was keyed ------------------------------------
+
+
+def _legacy_digest(prev: str, at: dt.datetime, actor: str, outcome: str) -> str:
+    """The unkeyed SHA-256 chain of revisions up to 0007 (entries with no before/after)."""
+    payload = json.dumps(
+        [prev, at.isoformat(), actor, "user.login", "user", actor, None, None, outcome],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@pytest.mark.parametrize("intact", [True, False], ids=["intact", "forked"])
+def test_upgrade_rekeys_old_entries_and_says_whether_the_old_chain_was_intact(tmp_path, intact):
+    engine = make_engine(f"sqlite:///{(tmp_path / 'old.db').as_posix()}")
+    with engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")
+    table = AuditEntry.__table__
+    prev, rows = audit.GENESIS, []
+    for n, old_id in enumerate((3, 4, 7, 8, 12)):  # ids with gaps, as PostgreSQL leaves after rollbacks
+        at = AT + dt.timedelta(minutes=n)
+        parent = prev if intact or n != 3 else rows[1]["hash"]  # the old SQLite fork: two children of one parent
+        digest = _legacy_digest(parent, at, f"user{n}", "refused")
+        rows.append(
+            {
+                "id": old_id,
+                "at": at,
+                "actor": f"user{n}",
+                "action": "user.login",
+                "entity": "user",
+                "entity_key": f"user{n}",
+                "outcome": "refused",
+                "prev_hash": parent,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    with engine.begin() as conn:
+        conn.execute(insert(table), rows)
+    upgrade(engine)
+    with UnitOfWork(engine) as uow:
+        entries = _rows(uow.session)
+        assert [e.id for e in entries] == [1, 2, 3, 4, 5, 6]
+        assert [e.actor for e in entries[:5]] == [r["actor"] for r in rows]
+        rekey = entries[-1]
+        assert rekey.action == "audit.rekey"
+        said = json.loads(rekey.after_json or "{}")
+        assert said["entries"] == 5
+        assert (said["old_chain"] == "完整") is intact
+        if not intact:
+            assert "原第 8 号记录" in said["old_chain"]
+        report = audit.verify(uow.session)
+        assert report.ok and report.entries == 6, report.reason
+    with UnitOfWork(engine) as uow:  # and the next append chains on
+        audit.record(uow.session, at=AT, actor=SYSTEM, action="test.append", entity="test", entity_key="after")
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        assert audit.verify(uow.session).entries == 7
+    engine.dispose()
