@@ -15,6 +15,9 @@ from cli import output
 from cli.main import existing_file
 from cli.work_commands import _add_actor, _login
 from domain.errors import Invalid
+from services import exports
+from services.imports import import_file, template, template_filename
+from services.reports import chart_export, get_narrative, render_report, save_narrative
 from store.uow import UnitOfWork
 
 KIND_HELP = "departments（部门）/ users（用户）/ projects（监管项目）/ leads（线索）"
@@ -97,8 +100,6 @@ def _write(path: Path, data: bytes) -> Path:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from services.reports import chart_export, render_report
-
     settings = args.settings
     with _uow(args) as uow:
         actor = _login(uow.session, args)
@@ -120,8 +121,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_narrative(args: argparse.Namespace) -> int:
-    from services.reports import get_narrative, save_narrative
-
     if bool(args.section) != bool(args.file):
         raise Invalid("填写时 --section 和 --file 需同时给出")
     now = args.settings.now()
@@ -163,8 +162,6 @@ def cmd_narrative(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from services.imports import import_file
-
     if args.yaml_out and args.kind != "departments":
         raise Invalid("--yaml-out 只用于导入部门")
     with _uow(args) as uow:
@@ -198,16 +195,12 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from services.imports import template, template_filename
-
     path = _write(args.out or Path(template_filename(args.kind)), template(args.kind))
     output.out(f"已保存空白模板：{path}")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from services import exports
-
     build = {"ledger": exports.ledger_xlsx, "leads": exports.leads_xlsx, "projects": exports.projects_xlsx}
     names = {"ledger": "整改台账", "leads": "线索台账", "projects": "监管项目"}
     with _uow(args) as uow:

@@ -22,12 +22,15 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from domain.lead import LeadOutcome, LeadStatus
+from domain.assignment import ASSIGNMENT, PHASE_STATE, AssignmentStatus, PhaseState
+from domain.lead import LEAD, LeadOutcome, LeadStatus
 
 FONT = "WenQuanYi Zen Hei, Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
-COLORS = {"已布置": "#9aa5b1", "已通过": "#2e7d32", "按时": "#66bb6a", "逾期": "#c62828", "已提交": "#1565c0"}
+ACCEPTED = ASSIGNMENT.label(AssignmentStatus.accepted)  # 已通过
+COLORS = {"已布置": "#9aa5b1", ACCEPTED: "#2e7d32", "按时": "#66bb6a", "逾期": "#c62828", "已提交": "#1565c0"}
 GRADE_COLORS = {"正常": "#2e7d32", "滞后": "#f9a825", "严重滞后": "#c62828"}
-METRICS = {"assigned": "已布置", "accepted": "已通过", "on_time": "按时", "overdue": "逾期"}
+METRICS = {"assigned": "已布置", "accepted": ACCEPTED, "on_time": "按时", "overdue": "逾期"}
+PHASE_COLORS = {PhaseState.closed: "#9aa5b1", PhaseState.open: "#1565c0", PhaseState.pending: "#90caf9"}
 PROGRESS_TITLE = "各部门任务进度"
 
 
@@ -64,7 +67,7 @@ def phase_gantt(phases: pd.DataFrame, today: dt.date) -> go.Figure:
         y="阶段",
         color="状态",
         title="阶段时间表",
-        color_discrete_map={"已结束": "#9aa5b1", "进行中": "#1565c0", "未开始": "#90caf9"},
+        color_discrete_map={PHASE_STATE.label(state): color for state, color in PHASE_COLORS.items()},
         hover_data={"开始": "|%Y-%m-%d", "结束": False, "状态": True},
     )
     fig.update_yaxes(autorange="reversed", title="")
@@ -137,7 +140,7 @@ def trend(df: pd.DataFrame) -> go.Figure:
         value_name="count",
     )
     long["指标"] = long["metric"].map(
-        {"assigned": "已布置", "submitted": "已提交", "accepted": "已通过", "overdue": "逾期"}
+        {"assigned": "已布置", "submitted": "已提交", "accepted": ACCEPTED, "overdue": "逾期"}
     )
     fig = px.line(
         long,
@@ -205,7 +208,7 @@ def leads_funnel(df: pd.DataFrame) -> go.Figure:
     )
     fig = go.Figure(
         go.Funnel(
-            y=["受理线索", "已交办", "已办结", "查实"],
+            y=["受理线索", "已交办", LEAD.label(LeadStatus.closed), "查实"],
             x=[total, assigned, closed, confirmed],
             textinfo="value+percent initial",
         )

@@ -30,6 +30,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, computed_field, model_validator
 
+from domain.problem import PROBLEM, ProblemStatus
 from exchange.figures import DEFAULT_EXPORT, PROGRESS_TITLE, StaticExport, department_progress, to_png
 from exchange.xlsx_export import Percent, SheetData, china_time, display_width, to_xlsx
 
@@ -87,7 +88,8 @@ class ReportFigures(BaseModel):
         return self
 
 
-FIGURE_LABELS: dict[str, str] = {
+# The 汇总 sheet's row headings, one per figure.
+FIGURE_HEADINGS: dict[str, str] = {
     "tasks_assigned": "下达任务（项）",
     "tasks_submitted": "已报送（项）",
     "tasks_accepted": "审核通过（项）",
@@ -113,6 +115,9 @@ FIGURE_LABELS: dict[str, str] = {
     "leads_received_in_period": "其中本期新受理线索（件）",
     "leads_closed_in_period": "其中本期办结线索（件）",
 }
+
+
+FIGURE_LABELS = FIGURE_HEADINGS  # the old name, still imported by dashboard/pages/reports.py
 
 
 class Narrative(BaseModel):
@@ -167,7 +172,7 @@ class DepartmentProgressRow(ReportTableRow):
     projects_supervised: NonNegativeInt = Field(default=0, title="监管项目")
     projects_sampled: NonNegativeInt = Field(default=0, title="核查项目")
     problems_found: NonNegativeInt = Field(default=0, title="发现问题")
-    problems_closed: NonNegativeInt = Field(default=0, title="已销号")
+    problems_closed: NonNegativeInt = Field(default=0, title=PROBLEM.label(ProblemStatus.closed))
     leads_received: NonNegativeInt = Field(default=0, title="受理线索")
     leads_closed: NonNegativeInt = Field(default=0, title="办结线索")
 
@@ -605,7 +610,7 @@ def _summary_rows(data: ReportData) -> list[list[Any]]:
         ["报告期间", f"{data.period_start.isoformat()} 至 {data.period_end.isoformat()}"],
         ["生成时间", data.generated_at],
     ]
-    for field, label in FIGURE_LABELS.items():
+    for field, label in FIGURE_HEADINGS.items():
         value = getattr(data.figures, field)
         if field == "sampled_ratio" and value is not None:
             value = Percent(value)

@@ -198,7 +198,7 @@ def _sheet_name(name: str, used: set[str]) -> str:
 HISTORY_KEY = "history"
 HISTORY_HEADER = "销号过程"
 # Chinese headers for the usual problem fields; unknown keys are shown as-is.
-LEDGER_LABELS: dict[str, str] = {
+LEDGER_HEADERS: dict[str, str] = {
     "code": "问题编号",
     "project_code": "项目编号",
     "project_name": "项目名称",
@@ -227,7 +227,7 @@ def ledger_to_xlsx(
     """One row per problem; the whole close-out history goes into a final 销号过程 column.
 
     ``columns`` is ``[(key, Chinese header)]``; by default every key except
-    ``history`` in first-seen order, labelled via ``LEDGER_LABELS``.
+    ``history`` in first-seen order, labelled via ``LEDGER_HEADERS``.
     """
     columns = list(columns) if columns is not None else _default_columns(problems)
     headers = ["序号", *(label for _, label in columns), HISTORY_HEADER]
@@ -247,7 +247,7 @@ def ledger_to_xlsx(
 
 def _default_columns(problems: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
     keys = dict.fromkeys(k for p in problems for k in p if k != HISTORY_KEY)
-    return [(key, LEDGER_LABELS.get(key, key)) for key in keys]
+    return [(key, LEDGER_HEADERS.get(key, key)) for key in keys]
 
 
 def format_history(events: Iterable[Any]) -> str:

@@ -15,7 +15,6 @@ import subprocess
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import docx
 import openpyxl
@@ -24,6 +23,7 @@ from sqlalchemy import func, select
 
 from domain.access import Forbidden
 from domain.errors import Conflict, Invalid
+from domain.localtime import LOCAL_TZ
 from exchange.reports import SECTION_HEADINGS, Narrative, figures_sentence
 from services import leads as lead_service
 from services import problems as problem_service
@@ -39,7 +39,6 @@ from store.models import (
     TaskTemplate,
 )
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 CODE = "yanjiang-2020"
 ZJJ_AT = dt.datetime(2020, 7, 21, 4, tzinfo=dt.UTC)  # 12:00 on the 21st: the zjj report is made
 ROLLUP_AT = dt.datetime(2020, 7, 27, 4, tzinfo=dt.UTC)  # the rollup (the 25th was a Saturday)
@@ -59,7 +58,7 @@ REGISTER = (
 
 def at(day: str, hour: int = 10) -> dt.datetime:
     """`hour` o'clock Beijing time on `day`, as an aware UTC instant."""
-    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), SHANGHAI).astimezone(dt.UTC)
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), LOCAL_TZ).astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -199,7 +198,7 @@ def _expected_tasks(s, dept: str | None, start: dt.date, end: dt.date) -> tuple[
     )
     if dept:
         q = q.where(Department.code == dept)
-    cut = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), SHANGHAI)
+    cut = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), LOCAL_TZ)
     assigned = submitted = accepted = on_time = overdue = 0
     for a, _code in s.execute(q):
         first = s.scalar(select(func.min(Submission.submitted_at)).where(Submission.assignment_id == a.id))
@@ -209,7 +208,7 @@ def _expected_tasks(s, dept: str | None, start: dt.date, end: dt.date) -> tuple[
         accepted += ok
         on_time += ok and bool(a.on_time)
         overdue += a.due_on < end and not (
-            first is not None and first < cut and first.astimezone(SHANGHAI).date() <= a.due_on
+            first is not None and first < cut and first.astimezone(LOCAL_TZ).date() <= a.due_on
         )
     return assigned, submitted, accepted, on_time, overdue
 
