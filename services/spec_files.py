@@ -38,7 +38,7 @@ class _Refused(yaml.MarkedYAMLError):
 # both are safe here because nesting is measured on the event stream before any node is composed.
 _FastSafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # What YAML refuses in a stream (PyYAML's reader rule), found here with its exact line and column.
-_NOT_YAML_TEXT = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+_NOT_YAML_TEXT = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class _Loader(_FastSafeLoader):  # type: ignore[misc,valid-type]
@@ -71,8 +71,12 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
             raise _Refused(None, None, "键必须是简单的文本，不能是列表或映射（“? ”复杂键）", key_node.start_mark)
         key = loader.construct_object(key_node, deep=deep)
         if not isinstance(key, str):
-            raise _Refused(None, None, f"键 {key_node.value!r} 应为文本（不能是数字、日期、true/false 或 null）",
-                           key_node.start_mark)
+            raise _Refused(
+                None,
+                None,
+                f"键 {key_node.value!r} 应为文本（不能是数字、日期、true/false 或 null）",
+                key_node.start_mark,
+            )
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"键 {key!r} 重复（第 {seen[key].start_mark.line + 1} 行已出现）", key_node.start_mark
@@ -119,8 +123,12 @@ def _check_expansion(root: yaml.Node, first_alias: Any) -> None:
                 message = f"别名展开后嵌套过深：映射和列表最多嵌套 {limits.SPEC_NESTING_MAX} 层"
                 raise _Refused(None, None, message, where)
             if count > limits.SPEC_NODES_MAX:
-                raise _Refused(None, None, f"别名（*）展开后内容过多：超过 {limits.SPEC_NODES_MAX} 个节点，"
-                                           "疑似“十亿笑声”攻击，请直接写出内容", where)
+                raise _Refused(
+                    None,
+                    None,
+                    f"别名（*）展开后内容过多：超过 {limits.SPEC_NODES_MAX} 个节点，疑似“十亿笑声”攻击，请直接写出内容",
+                    where,
+                )
         open_nodes.discard(id(node))
         sizes[id(node)] = count, depth
         return count, depth
@@ -133,8 +141,13 @@ def _load(text: str, path: str) -> tuple[yaml.Node | None, Any]:
     bad = _NOT_YAML_TEXT.search(text)
     if bad:
         line, col = _position(text, bad.start())
-        raise SpecInvalid([SpecProblem(path, line, col, "", f"文件含有不允许的字符 U+{ord(bad.group()):04X}"
-                                                            "（控制字符或无效字符），请删除")])
+        raise SpecInvalid(
+            [
+                SpecProblem(
+                    path, line, col, "", f"文件含有不允许的字符 U+{ord(bad.group()):04X}（控制字符或无效字符），请删除"
+                )
+            ]
+        )
     loader: _Loader | None = None
     try:
         first_alias = _scan(text)
@@ -305,8 +318,14 @@ def _check_plan(spec: CampaignSpec, root: yaml.Node | None, path: str) -> None:
         months = (last.year - first.year) * 12 + last.month - first.month + 1
         planned += max(months, 0) * len(spec.resolve(report.assignees))
     if planned > limits.PLANNED_ASSIGNMENTS_MAX:
-        problems.append(_at_node(path, root, ("departments",), f"计划派发任务 {planned} 项，超过单个专项行动的上限 "
-                                                              f"{limits.PLANNED_ASSIGNMENTS_MAX} 项，请拆分"))
+        problems.append(
+            _at_node(
+                path,
+                root,
+                ("departments",),
+                f"计划派发任务 {planned} 项，超过单个专项行动的上限 {limits.PLANNED_ASSIGNMENTS_MAX} 项，请拆分",
+            )
+        )
     if problems:
         raise SpecInvalid(problems)
     try:
@@ -468,7 +487,7 @@ def spec_to_yaml(spec: CampaignSpec, base_text: str | None = None) -> str:
             text = _dump(yaml, data)
             if spec_digest(parse_spec(text)) == spec_digest(spec):
                 return text
-        except Exception:  # any surprise in the old file: fall back to a plain dump
+        except Exception:  # noqa: BLE001 - any surprise in the old file (ruamel error, changed layout, SpecInvalid): the plain dump below always round-trips
             pass
     header = f"# {spec.title}\n# 由系统根据导入的部门表生成（原文件中的注释未能保留）。\n"
     return header + _dump(yaml, _yaml_value(spec.model_dump(mode="json", exclude_defaults=True)))

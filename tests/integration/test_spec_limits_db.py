@@ -37,11 +37,15 @@ def test_a_spec_at_every_limit_launches_and_reads_back_whole(engine):
         member, wanted = departments[MEMBER], spec.department(MEMBER)
         assert member.name == wanted.name and member.tags == "、".join(wanted.tags)
         assert (member.contact_name, member.contact_phone, member.contact_email) == (
-            wanted.contact.name, wanted.contact.phone, wanted.contact.email)
+            wanted.contact.name,
+            wanted.contact.phone,
+            wanted.contact.email,
+        )
         phase = s.scalar(select(Phase).where(Phase.campaign_id == campaign.id, Phase.key == PHASE))
         assert phase is not None and phase.title == spec.phase(PHASE).title
-        titles = dict(s.execute(select(TaskTemplate.key, TaskTemplate.title)
-                                .where(TaskTemplate.campaign_id == campaign.id)).all())
+        titles = dict(
+            s.execute(select(TaskTemplate.key, TaskTemplate.title).where(TaskTemplate.campaign_id == campaign.id)).all()
+        )
         assert titles[TASK] == spec.phase(PHASE).tasks[0].title
         assert titles[spec.recurring_reports[0].key] == spec.recurring_reports[0].title
         assert len(spec.title) == limits.TITLE_MAX and len(titles[TASK]) == limits.TITLE_MAX
@@ -53,11 +57,20 @@ def test_the_largest_seed_and_project_code_survive_a_verification_draw(engine):
     with UnitOfWork(engine) as uow:
         campaigns.launch(uow.session, spec, actor=SYSTEM, at=AT)
         campaign_id = uow.session.scalar(select(Campaign.id).where(Campaign.code == spec.id))
-        member_id = uow.session.scalar(select(Department.id).where(Department.campaign_id == campaign_id,
-                                                                   Department.code == MEMBER))
+        member_id = uow.session.scalar(
+            select(Department.id).where(Department.campaign_id == campaign_id, Department.code == MEMBER)
+        )
         codes = [f"{i}" + "P" * (limits.PROJECT_CODE_MAX - 1) for i in range(5)]
-        uow.session.add_all(Project(campaign_id=campaign_id, code=code, name="项" * limits.TITLE_MAX,
-                                    department_id=member_id, winner="企" * limits.TITLE_MAX) for code in codes)
+        uow.session.add_all(
+            Project(
+                campaign_id=campaign_id,
+                code=code,
+                name="项" * limits.TITLE_MAX,
+                department_id=member_id,
+                winner="企" * limits.TITLE_MAX,
+            )
+            for code in codes
+        )
         uow.commit()
     with UnitOfWork(engine) as uow:
         created = draw_verification_samples(uow.session, spec.id, spec.phase(PHASE).start)
@@ -79,8 +92,16 @@ def test_escalation_names_at_their_limit_are_stored(engine):
         campaigns.launch(uow.session, spec, actor=SYSTEM, at=AT)
         assignment = uow.session.scalars(select(Assignment)).first()
         assert assignment is not None
-        uow.session.add(Escalation(campaign_id=assignment.campaign_id, assignment_id=assignment.id, level=1,
-                                   name=name, overdue_days=3, reached_on=dt.date(2020, 6, 20)))
+        uow.session.add(
+            Escalation(
+                campaign_id=assignment.campaign_id,
+                assignment_id=assignment.id,
+                level=1,
+                name=name,
+                overdue_days=3,
+                reached_on=dt.date(2020, 6, 20),
+            )
+        )
         uow.commit()
     with UnitOfWork(engine) as uow:
         assert uow.session.scalar(select(Escalation.name)) == name

@@ -39,8 +39,9 @@ def _yaml_with(old: str, new: str) -> str:
 
 
 def test_unknown_key_is_reported_with_line_and_column():
-    text = _yaml_with("title: 报送自查报告\n        deliverable: report",
-                      "title: 报送自查报告\n        deliverabel: report")
+    text = _yaml_with(
+        "title: 报送自查报告\n        deliverable: report", "title: 报送自查报告\n        deliverabel: report"
+    )
     with pytest.raises(SpecInvalid) as exc:
         parse_spec(text, "c.yaml")
     messages = [str(p) for p in exc.value.problems]
@@ -134,12 +135,17 @@ def test_validate_files_reports_every_file_past_a_broken_one(tmp_path):
 
     good = YANJIANG.read_text(encoding="utf-8")
     paths = []
-    for name, text in [("a.yaml", good), ("b.yaml", "id: [" * 60), ("c.yaml", good.replace("seed: 2020", "seed: -5")),
-                       ("d.yaml", good)]:
+    for name, text in [
+        ("a.yaml", good),
+        ("b.yaml", "id: [" * 60),
+        ("c.yaml", good.replace("seed: 2020", "seed: -5")),
+        ("d.yaml", good),
+    ]:
         paths.append(tmp_path / name)
         paths[-1].write_text(text, encoding="utf-8")
     results = validate_files(paths)
-    assert [(r.path, r.spec is not None) for r in results] == [(str(p), ok) for p, ok in
-                                                                 zip(paths, [True, False, False, True], strict=True)]
+    assert [(r.path, r.spec is not None) for r in results] == [
+        (str(p), ok) for p, ok in zip(paths, [True, False, False, True], strict=True)
+    ]
     assert "嵌套过深" in results[1].problems[0].message
     assert [p.field for p in results[2].problems] == ["sampling.seed"]

@@ -62,8 +62,10 @@ def _set(data: Any, path: tuple[Any, ...], value: Any) -> None:
 
 # Text fields that reach a column, with their limit and whether a line break is allowed.
 def _text_fields(data: Data) -> list[tuple[tuple[Any, ...], int, bool]]:
-    fields: list[tuple[tuple[Any, ...], int, bool]] = [(("title",), limits.TITLE_MAX, False),
-                                                      (("issuer",), limits.TITLE_MAX, False)]
+    fields: list[tuple[tuple[Any, ...], int, bool]] = [
+        (("title",), limits.TITLE_MAX, False),
+        (("issuer",), limits.TITLE_MAX, False),
+    ]
     for i, dept in enumerate(data["departments"]):
         fields.append((("departments", i, "name"), limits.NAME_MAX, False))
         for j, _tag in enumerate(dept.get("tags", [])):
@@ -88,11 +90,20 @@ def _text_fields(data: Data) -> list[tuple[tuple[Any, ...], int, bool]]:
 
 
 NAME_FIELDS = re.compile(r"(name|title|issuer|tags|legal_basis)")
-CONTROLS = [chr(c) for c in range(32)] + ["\x7f", "\x9b", "\u202e", "\u202a", "\u2066", "\u2028", "\u2029",
-                                          "\ud800", "\udfff"]
+CONTROLS = [chr(c) for c in range(32)] + [
+    "\x7f",
+    "\x9b",
+    "\u202e",
+    "\u202a",
+    "\u2066",
+    "\u2028",
+    "\u2029",
+    "\ud800",
+    "\udfff",
+]
 INVISIBLE = [" ", "\u3000", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\t"]
 RANDOM_VALUES: list[Callable[[random.Random], Any]] = [
-    lambda r: r.randint(-10**20, 10**20),
+    lambda r: r.randint(-(10**20), 10**20),
     lambda r: r.choice([0, -1, 1, 2**31, 2**63, 10**100]),
     lambda r: r.random() * 10 ** r.randint(-5, 30),
     lambda r: r.choice([float("nan"), float("inf"), -float("inf")]),
@@ -109,6 +120,7 @@ RANDOM_VALUES: list[Callable[[random.Random], Any]] = [
 
 # --- the mutation classes ----------------------------------------------------------------------
 # Each takes (rng, base text, base data) and returns the YAML text. INVALID classes must all be refused.
+
 
 def m_delete_key(r: random.Random, text: str, data: Data) -> str:
     path = r.choice(_paths(data))
@@ -181,18 +193,24 @@ def m_random_keys(r: random.Random, text: str, data: Data) -> str:
 def m_valid_aliases(r: random.Random, text: str, data: Data) -> str:
     # A few legitimate anchors and aliases (a reused assignees block): validation decides, not the loader.
     return text.replace("assignees: {tags: [行业监管]}", "assignees: &regs {tags: [行业监管]}", 1).replace(
-        "assignees: {tags: [行业监管]}", "assignees: *regs")
+        "assignees: {tags: [行业监管]}", "assignees: *regs"
+    )
 
 
 # The invalid classes issue 11 lists: each generated file must be refused.
 def x_swapped_months(r: random.Random, text: str, data: Data) -> str:
     start, end = data["start"], data["end"]
-    months = [dt.date(y, m, 1) for y in range(start.year, end.year + 1) for m in range(1, 13)
-              if (start.year, start.month) <= (y, m) <= (end.year, end.month)]
+    months = [
+        dt.date(y, m, 1)
+        for y in range(start.year, end.year + 1)
+        for m in range(1, 13)
+        if (start.year, start.month) <= (y, m) <= (end.year, end.month)
+    ]
     late, early = sorted(r.sample(months, 2), reverse=True)
     if not data.get("recurring_reports"):
-        data["recurring_reports"] = [{"key": "monthly", "title": "月报", "assignees": {"all_members": True},
-                                      "day_of_month": 20}]
+        data["recurring_reports"] = [
+            {"key": "monthly", "title": "月报", "assignees": {"all_members": True}, "day_of_month": 20}
+        ]
     report = r.choice(data["recurring_reports"])
     report["first_month"], report["last_month"] = late, early
     return _dump(data)
@@ -235,8 +253,11 @@ def x_too_long(r: random.Random, text: str, data: Data) -> str:
 
 
 def x_blank_name(r: random.Random, text: str, data: Data) -> str:
-    names = [(p, lim) for p, lim, _m in _text_fields(data) if NAME_FIELDS.search(str(p[-1] if isinstance(p[-1], str)
-                                                                                  else p[-2]))]
+    names = [
+        (p, lim)
+        for p, lim, _m in _text_fields(data)
+        if NAME_FIELDS.search(str(p[-1] if isinstance(p[-1], str) else p[-2]))
+    ]
     path, _limit = r.choice(names)
     _set(data, path, "".join(r.choice(INVISIBLE) for _ in range(r.randint(0, 6))))
     return _dump(data)
@@ -284,7 +305,7 @@ def x_complex_key(r: random.Random, text: str, data: Data) -> str:
 def x_alias_bomb(r: random.Random, text: str, data: Data) -> str:
     fan = r.randint(5, 12)
     levels = 1
-    while fan ** levels <= limits.SPEC_NODES_MAX * 2:
+    while fan**levels <= limits.SPEC_NODES_MAX * 2:
         levels += 1
     levels += r.randint(0, 3)
     bomb = f"lol0: &a0 [{', '.join(['lol'] * fan)}]\n"
@@ -302,12 +323,31 @@ def x_oversize(r: random.Random, text: str, data: Data) -> str:
 
 
 MUTATIONS: list[Callable[[random.Random, str, Data], str]] = [
-    m_delete_key, m_retype, m_numbers, m_dates, m_duplicate_line, m_break_lines, m_truncate, m_long_strings,
-    m_random_keys, m_valid_aliases,
+    m_delete_key,
+    m_retype,
+    m_numbers,
+    m_dates,
+    m_duplicate_line,
+    m_break_lines,
+    m_truncate,
+    m_long_strings,
+    m_random_keys,
+    m_valid_aliases,
 ]
 INVALID: list[Callable[[random.Random, str, Data], str]] = [
-    x_swapped_months, x_anchor_outside, x_seed, x_control_char, x_raw_control_byte, x_too_long, x_blank_name,
-    x_declared_years, x_dates_out_of_window, x_deep_nesting, x_complex_key, x_alias_bomb, x_self_alias,
+    x_swapped_months,
+    x_anchor_outside,
+    x_seed,
+    x_control_char,
+    x_raw_control_byte,
+    x_too_long,
+    x_blank_name,
+    x_declared_years,
+    x_dates_out_of_window,
+    x_deep_nesting,
+    x_complex_key,
+    x_alias_bomb,
+    x_self_alias,
 ]
 OVERSIZE_FILES = 3  # each is a megabyte; refused before parsing, so a few prove it
 
@@ -348,9 +388,11 @@ def test_fuzzed_yamls_validate_or_are_refused_with_positions(capsys):
                     accepted_invalid.append((mutation.__name__, text[:300]))
     elapsed = time.perf_counter() - started
     with capsys.disabled():
-        print(f"\nfuzz: {n} files, {counts['accepted']} accepted, {counts['refused']} refused, "
-              f"{counts['invalid-class']} in invalid classes, {len(accepted_invalid)} of those accepted, "
-              f"0 internal errors, {elapsed:.1f} s")
+        print(
+            f"\nfuzz: {n} files, {counts['accepted']} accepted, {counts['refused']} refused, "
+            f"{counts['invalid-class']} in invalid classes, {len(accepted_invalid)} of those accepted, "
+            f"0 internal errors, {elapsed:.1f} s"
+        )
     assert n >= 1000
     assert accepted_invalid == []
     assert counts["accepted"] > 0 and counts["refused"] > 0  # the mutations really exercise both outcomes

@@ -69,19 +69,43 @@ def max_spec_data() -> dict[str, Any]:
         "office": OFFICE,
         "departments": [
             {"code": OFFICE, "name": None, "kind": "office"},
-            {"code": MEMBER, "name": None, "kind": "industry_regulator",
-             "contact": {"name": None, "phone": None, "email": None}, "tags": [None, *TAGS[1:]]},
+            {
+                "code": MEMBER,
+                "name": None,
+                "kind": "industry_regulator",
+                "contact": {"name": None, "phone": None, "email": None},
+                "tags": [None, *TAGS[1:]],
+            },
         ],
         "phases": [
-            {"key": PHASE, "kind": "verification", "title": None, "start": dt.date(2020, 5, 11),
-             "end": dt.date(2020, 10, 31),
-             "tasks": [{"key": TASK, "title": None, "deliverable": "report", "description": None,
+            {
+                "key": PHASE,
+                "kind": "verification",
+                "title": None,
+                "start": dt.date(2020, 5, 11),
+                "end": dt.date(2020, 10, 31),
+                "tasks": [
+                    {
+                        "key": TASK,
+                        "title": None,
+                        "deliverable": "report",
+                        "description": None,
                         "assignees": {"departments": [MEMBER], "tags": [TAGS[1]], "lead": MEMBER},
-                        "due": {"working_days_after": dt.date(2020, 6, 1), "days": 10}}]},
+                        "due": {"working_days_after": dt.date(2020, 6, 1), "days": 10},
+                    }
+                ],
+            },
         ],
-        "recurring_reports": [{"key": REPORT, "title": None, "assignees": {"departments": [MEMBER]},
-                               "day_of_month": 20, "first_month": dt.date(2020, 6, 1),
-                               "last_month": dt.date(2020, 10, 1)}],
+        "recurring_reports": [
+            {
+                "key": REPORT,
+                "title": None,
+                "assignees": {"departments": [MEMBER]},
+                "day_of_month": 20,
+                "first_month": dt.date(2020, 6, 1),
+                "last_month": dt.date(2020, 10, 1),
+            }
+        ],
         "escalation": [{"level": 1, "name": None, "after_overdue_working_days": 3}],
         "sampling": {"phase": PHASE, "min_ratio": 0.2, "seed": limits.SEED_LIMIT - 1},
         "calendar": {"extra_holidays": [{"date": dt.date(2020, 10, 9), "name": None}]},
@@ -153,8 +177,9 @@ def test_tags_that_do_not_fit_the_joined_column_are_refused():
     assert any(p.field == "departments[1].tags" and str(limits.TAGS_JOINED_MAX) in p.message for p in problems)
 
 
-@pytest.mark.parametrize(("seed", "ok"), [(0, True), (limits.SEED_LIMIT - 1, True), (limits.SEED_LIMIT, False),
-                                          (2**63, False), (-1, False)])
+@pytest.mark.parametrize(
+    ("seed", "ok"), [(0, True), (limits.SEED_LIMIT - 1, True), (limits.SEED_LIMIT, False), (2**63, False), (-1, False)]
+)
 def test_seed_is_bounded(seed, ok):
     data = max_spec_data()
     data["sampling"]["seed"] = seed
@@ -171,8 +196,18 @@ def _yanjiang(old: str, new: str) -> str:
     return text.replace(old, new, 1)
 
 
-@pytest.mark.parametrize("value", ['"区\\0住建局"', '"区\\x07住建局"', '"区\\n住建局"', '"区\\u202e住建局"',
-                                   '"区\\ud800"', '"区\\x1b[31m"', '"区\\u2028"'])
+@pytest.mark.parametrize(
+    "value",
+    [
+        '"区\\0住建局"',
+        '"区\\x07住建局"',
+        '"区\\n住建局"',
+        '"区\\u202e住建局"',
+        '"区\\ud800"',
+        '"区\\x1b[31m"',
+        '"区\\u2028"',
+    ],
+)
 def test_control_characters_are_refused(value):
     text = _yanjiang("name: 区住建局", f"name: {value}")
     problems = _refused(text)
@@ -194,19 +229,33 @@ def test_blank_and_zero_width_names_are_refused(value):
     assert problems[0].field == "departments[1].name" and problems[0].line == _line_of(text, f"name: {value}")
 
 
-@pytest.mark.parametrize(("old", "new", "field", "needle"), [
-    ("start: 2020-05-11", "start: 1999-05-11", "start", "start: 1999"),
-    ("end: 2020-10-31", "end: 2100-10-31", "end", "end: 2100"),
-    ("end: 2020-10-31", "end: 2031-10-31", "end", "end: 2031"),
-    ("first_month: 2020-06-01\n  - key: office_rollup",
-     "first_month: 2020-09-01\n    last_month: 2020-07-01\n  - key: office_rollup", "recurring_reports[0].last_month",
-     "last_month: 2020-07-01"),
-    ("due: {working_days_after: phase_start, days: 10}", "due: {working_days_after: 2015-01-01, days: 10}",
-     "phases[0].tasks[0].due.working_days_after", "2015-01-01"),
-    ("due: {working_days_after: phase_start, days: 10}", "due: {working_days_after: phase_end, days: 250}",
-     "phases[0].tasks[0].due", "days: 250"),
-    ("seed: 2020", "seed: 2147483648", "sampling.seed", "seed: 2147483648"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "field", "needle"),
+    [
+        ("start: 2020-05-11", "start: 1999-05-11", "start", "start: 1999"),
+        ("end: 2020-10-31", "end: 2100-10-31", "end", "end: 2100"),
+        ("end: 2020-10-31", "end: 2031-10-31", "end", "end: 2031"),
+        (
+            "first_month: 2020-06-01\n  - key: office_rollup",
+            "first_month: 2020-09-01\n    last_month: 2020-07-01\n  - key: office_rollup",
+            "recurring_reports[0].last_month",
+            "last_month: 2020-07-01",
+        ),
+        (
+            "due: {working_days_after: phase_start, days: 10}",
+            "due: {working_days_after: 2015-01-01, days: 10}",
+            "phases[0].tasks[0].due.working_days_after",
+            "2015-01-01",
+        ),
+        (
+            "due: {working_days_after: phase_start, days: 10}",
+            "due: {working_days_after: phase_end, days: 250}",
+            "phases[0].tasks[0].due",
+            "days: 250",
+        ),
+        ("seed: 2020", "seed: 2147483648", "sampling.seed", "seed: 2147483648"),
+    ],
+)
 def test_out_of_window_values_are_refused_with_their_field(old, new, field, needle):
     text = _yanjiang(old, new)
     problems = _refused(text)
@@ -215,12 +264,15 @@ def test_out_of_window_values_are_refused_with_their_field(old, new, field, need
     assert problem.line == _line_of(text, needle)
 
 
-@pytest.mark.parametrize(("calendar", "field"), [
-    ("  declared_years: [-1]", "calendar.declared_years[0]"),
-    ("  declared_years: [2020, 3000]", "calendar.declared_years[1]"),
-    ("  extra_workdays: [1900-01-01]", "calendar.extra_workdays[0]"),
-    ("  extra_holidays: [{date: 2080-01-01, name: 元旦}]", "calendar.extra_holidays[0].date"),
-])
+@pytest.mark.parametrize(
+    ("calendar", "field"),
+    [
+        ("  declared_years: [-1]", "calendar.declared_years[0]"),
+        ("  declared_years: [2020, 3000]", "calendar.declared_years[1]"),
+        ("  extra_workdays: [1900-01-01]", "calendar.extra_workdays[0]"),
+        ("  extra_holidays: [{date: 2080-01-01, name: 元旦}]", "calendar.extra_holidays[0].date"),
+    ],
+)
 def test_calendar_overrides_stay_near_the_campaign(calendar, field):
     text = YANJIANG.read_text(encoding="utf-8") + f"\ncalendar:\n{calendar}\n"
     problems = _refused(text)
@@ -236,12 +288,15 @@ def test_an_oversize_file_is_refused_before_reading(tmp_path):
     assert str(problem).startswith(f"{path}:1:1: ") and "文件过大" in problem.message
 
 
-@pytest.mark.parametrize("text", [
-    "id: " + "[" * 5000 + "]" * 5000,
-    "id: " + "{a: " * 2000 + "1" + "}" * 2000,
-    "".join("  " * i + f"k{i}:\n" for i in range(60)) + "  " * 60 + "x: 1\n",
-    "".join("  " * i + "-\n" for i in range(200)) + "  " * 200 + "x\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "id: " + "[" * 5000 + "]" * 5000,
+        "id: " + "{a: " * 2000 + "1" + "}" * 2000,
+        "".join("  " * i + f"k{i}:\n" for i in range(60)) + "  " * 60 + "x: 1\n",
+        "".join("  " * i + "-\n" for i in range(200)) + "  " * 200 + "x\n",
+    ],
+)
 def test_deep_nesting_is_refused_with_a_message(text):
     [problem] = _refused(text)
     assert "嵌套过深" in problem.message and str(limits.SPEC_NESTING_MAX) in problem.message
@@ -259,8 +314,17 @@ def test_a_self_referring_alias_is_refused():
     assert "循环引用" in problem.message
 
 
-@pytest.mark.parametrize("extra", ["? [a, b]\n: 1\n", "? {a: 1}\n: 1\n", "1: x\n", "null: x\n", "2020-01-01: x\n",
-                                   "base: &b {a: 1}\nmerged:\n  <<: *b\n"])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "? [a, b]\n: 1\n",
+        "? {a: 1}\n: 1\n",
+        "1: x\n",
+        "null: x\n",
+        "2020-01-01: x\n",
+        "base: &b {a: 1}\nmerged:\n  <<: *b\n",
+    ],
+)
 def test_complex_and_non_text_keys_are_refused(extra):
     text = YANJIANG.read_text(encoding="utf-8") + extra
     problems = _refused(text)
@@ -278,17 +342,24 @@ def test_the_limits_equal_the_columns():
     from store import models
 
     expected = {
-        (models.Campaign, "code"): limits.CODE_MAX, (models.Campaign, "title"): limits.TITLE_MAX,
-        (models.Campaign, "issuer"): limits.TITLE_MAX, (models.Department, "code"): limits.CODE_MAX,
-        (models.Department, "name"): limits.NAME_MAX, (models.Department, "tags"): limits.TAGS_JOINED_MAX,
+        (models.Campaign, "code"): limits.CODE_MAX,
+        (models.Campaign, "title"): limits.TITLE_MAX,
+        (models.Campaign, "issuer"): limits.TITLE_MAX,
+        (models.Department, "code"): limits.CODE_MAX,
+        (models.Department, "name"): limits.NAME_MAX,
+        (models.Department, "tags"): limits.TAGS_JOINED_MAX,
         (models.Department, "contact_name"): limits.PERSON_NAME_MAX,
         (models.Department, "contact_phone"): limits.PHONE_MAX,
-        (models.Department, "contact_email"): limits.EMAIL_MAX, (models.Phase, "key"): limits.CODE_MAX,
-        (models.Phase, "title"): limits.NAME_MAX, (models.TaskTemplate, "key"): limits.CODE_MAX,
-        (models.TaskTemplate, "title"): limits.TITLE_MAX, (models.Escalation, "name"): limits.ESCALATION_NAME_MAX,
-        (models.Assignment, "period"): limits.PROJECT_CODE_MAX, (models.Project, "code"): limits.PROJECT_CODE_MAX,
-        (models.User, "username"): limits.USERNAME_MAX, (models.Lead, "code"): limits.LEDGER_CODE_MAX,
+        (models.Department, "contact_email"): limits.EMAIL_MAX,
+        (models.Phase, "key"): limits.CODE_MAX,
+        (models.Phase, "title"): limits.NAME_MAX,
+        (models.TaskTemplate, "key"): limits.CODE_MAX,
+        (models.TaskTemplate, "title"): limits.TITLE_MAX,
+        (models.Escalation, "name"): limits.ESCALATION_NAME_MAX,
+        (models.Assignment, "period"): limits.PROJECT_CODE_MAX,
+        (models.Project, "code"): limits.PROJECT_CODE_MAX,
+        (models.User, "username"): limits.USERNAME_MAX,
+        (models.Lead, "code"): limits.LEDGER_CODE_MAX,
     }
     for (model, column), width in expected.items():
         assert model.__table__.c[column].type.length == width, (model.__name__, column)
-
