@@ -41,22 +41,32 @@ PERSON_ROLES: tuple[Role, ...] = (Role.office, Role.department, Role.leader)
 
 @dataclass(frozen=True, slots=True)
 class Actor:
+    """Who is acting. Services never trust a given Actor: services.guard.resolve rebuilds it from the
+    user record at call time. A department account belongs to one department of one campaign
+    (`campaign_code`); office and leader accounts have none (every campaign)."""
+
     username: str
     role: Role
     department_code: str | None = None
     display_name: str = ""
+    campaign_code: str | None = None
 
 
 SYSTEM = Actor("system", Role.system, None, "系统")
 
 
-def can_read_department(actor: Actor, department_code: str) -> bool:
-    return actor.role in (Role.office, Role.leader, Role.system) or actor.department_code == department_code
+def _own(actor: Actor, department_code: str, campaign_code: str | None) -> bool:
+    """The department (and, when the caller names it, the campaign) is the department actor's own."""
+    return actor.department_code == department_code and (campaign_code is None or actor.campaign_code == campaign_code)
 
 
-def can_act_for_department(actor: Actor, department_code: str) -> bool:
+def can_read_department(actor: Actor, department_code: str, campaign_code: str | None = None) -> bool:
+    return actor.role in (Role.office, Role.leader, Role.system) or _own(actor, department_code, campaign_code)
+
+
+def can_act_for_department(actor: Actor, department_code: str, campaign_code: str | None = None) -> bool:
     """Submitting work, requesting 销号, handling an assigned lead."""
-    return actor.role == Role.department and actor.department_code == department_code
+    return actor.role == Role.department and _own(actor, department_code, campaign_code)
 
 
 def can_administer(actor: Actor) -> bool:

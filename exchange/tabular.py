@@ -165,7 +165,7 @@ Grid = list[tuple[int, list[str]]]  # (spreadsheet row number, cell texts)
 def _xlsx_grid(data: bytes, filename: str, sheet: str | None) -> Grid:
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types for a damaged zip/xml
+    except Exception:  # noqa: BLE001 - openpyxl raises many types for a damaged zip/xml
         raise ImportProblem(filename, f"「{filename}」无法作为 Excel 文件打开（可能已损坏或加密）") from None
     try:
         worksheet = _pick_sheet(book, filename, sheet)
@@ -177,7 +177,7 @@ def _xlsx_grid(data: bytes, filename: str, sheet: str | None) -> Grid:
         return grid
     except ImportProblem:
         raise
-    except Exception:
+    except Exception:  # noqa: BLE001 - as above: any reading error of a damaged sheet
         raise ImportProblem(filename, f"「{filename}」的工作表内容无法读取（文件可能已损坏）") from None
     finally:
         book.close()

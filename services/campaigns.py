@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import ScalarSelect, delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from domain.access import Actor, can_administer
@@ -15,10 +15,11 @@ from domain.assignment import AssignmentStatus, PhaseState
 from domain.errors import NotFound
 from domain.plan import CampaignPlan, PlanChange, build_plan, diff_plan
 from domain.spec import SAMPLE_TEMPLATE_KEY, CampaignSpec
-from services.guard import check
+from services.guard import check, resolve
 from services.holidays import campaign_calendar
 from store import audit
-from store.models import Assignment, Campaign, Department, Phase, TaskTemplate
+from store.models import Assignment, Campaign, CampaignCounter, Department, Phase, TaskTemplate
+from store.sql import insert_ignoring_duplicates
 
 
 class CampaignNotFound(NotFound):
@@ -79,6 +80,44 @@ def stored_spec(campaign: Campaign) -> CampaignSpec:
     return _spec_from_json(campaign.spec_json)
 
 
+def _counter(session: Session, campaign_id: int, name: str, first: ScalarSelect[int] | int) -> None:
+    """Create the counter row if it is missing (concurrent creators: one wins, the others do nothing)."""
+    start = first if isinstance(first, ScalarSelect) else literal(first)
+    insert_ignoring_duplicates(
+        session,
+        CampaignCounter.__table__,
+        ["campaign_id", "name", "value"],
+        select(literal(campaign_id), literal(name), start),
+        ["campaign_id", "name"],
+    )
+
+
+def take_number(session: Session, campaign_id: int, name: str, first: ScalarSelect[int] | int = 0) -> int:
+    """The next number of a per-campaign counter (1, 2, …; a new counter starts after `first`).
+
+    UPDATE … RETURNING: on PostgreSQL the row lock makes a concurrent taker wait for this
+    transaction and then read the committed value; on SQLite the write lock does the same. The
+    lock is held until the caller commits, so a code built from the number is unique."""
+    _counter(session, campaign_id, name, first)
+    table = CampaignCounter.__table__
+    return session.execute(
+        update(table)
+        .where(table.c.campaign_id == campaign_id, table.c.name == name)
+        .values(value=table.c.value + 1)
+        .returning(table.c.value)
+    ).scalar_one()
+
+
+def lock_counter(session: Session, campaign_id: int, name: str) -> None:
+    """Hold a per-campaign counter row until the caller commits: concurrent holders of the same
+    row queue, and each then reads what the one before it committed (a sampling draw, a chosen code)."""
+    _counter(session, campaign_id, name, 0)
+    table = CampaignCounter.__table__
+    session.execute(
+        update(table).where(table.c.campaign_id == campaign_id, table.c.name == name).values(value=table.c.value)
+    )
+
+
 def list_campaign_codes(session: Session) -> list[str]:
     return list(session.scalars(select(Campaign.code).order_by(Campaign.start_on.desc())))
 
@@ -87,6 +126,7 @@ def launch(
     session: Session, spec: CampaignSpec, *, actor: Actor, at: dt.datetime, source_path: str | None = None
 ) -> LaunchReport:
     """Create or reconcile; the caller commits (or, for a dry run, lets the unit of work roll back)."""
+    actor = resolve(session, actor, at=at)
     check(
         can_administer(actor),
         actor=actor,

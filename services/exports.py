@@ -20,6 +20,7 @@ from domain.lead import LEAD
 from domain.problem import PROBLEM, PROBLEM_EVENT
 from exchange.xlsx_export import ledger_to_xlsx, to_xlsx
 from services.campaigns import get_campaign
+from services.guard import resolve
 from services.leads import list_leads
 from services.problems import problem_ledger
 from services.projects import list_projects
@@ -55,6 +56,7 @@ def ledger_records(
     at: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
     """One dict per problem (keys of LEDGER_COLUMNS plus `history`), oldest event first."""
+    actor = resolve(session, actor, at=at)
     items = problem_ledger(session, actor=actor, campaign_code=campaign_code, department_code=department_code, at=at)
     campaign = get_campaign(session, campaign_code)
     phases = dict(session.execute(select(Phase.key, Phase.title).where(Phase.campaign_id == campaign.id)).all())
@@ -115,6 +117,7 @@ def leads_xlsx(
     department_code: str | None = None,
     at: dt.datetime | None = None,
 ) -> bytes:
+    actor = resolve(session, actor, at=at)
     rows = list_leads(session, actor=actor, campaign_code=campaign_code, department_code=department_code, at=at)
     headers = [
         "线索编号",
@@ -168,6 +171,7 @@ def projects_xlsx(
     department_code: str | None = None,
     at: dt.datetime | None = None,
 ) -> bytes:
+    actor = resolve(session, actor, at=at)
     rows = list_projects(session, actor=actor, campaign_code=campaign_code, department_code=department_code, at=at)
     headers = ["项目编号", "项目名称", "监管部门代码", "招标日期", "合同估算价（万元）", "中标人", "投标人", "抽中核查"]
     body = [

@@ -39,7 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.access import Actor, Role, can_administer
-from domain.errors import Invalid, RowsRejected, SpecInvalid
+from domain.errors import Invalid, NotFound, RowsRejected, SpecInvalid
 from domain.localtime import local_day
 from domain.spec import CampaignSpec, Contact
 from domain.spec import Department as SpecDepartment
@@ -48,7 +48,7 @@ from exchange.parsing import key_form
 from exchange.rows import DepartmentRow, LeadRow, ProjectRow, UserRow
 from exchange.tabular import import_numbered, template_xlsx
 from services.campaigns import get_campaign, launch, spec_digest, stored_spec
-from services.guard import check, fail
+from services.guard import check, fail, resolve
 from services.leads import assign_lead, intake_lead
 from services.spec_files import parse_spec, plain_message, spec_to_yaml
 from services.users import add_user, check_user_fields, update_user
@@ -72,12 +72,15 @@ class ImportReport:
     spec_yaml: str | None = None  # departments: the campaign YAML to save back (see the module doc)
     launch_lines: tuple[str, ...] = ()  # departments: what applying the new spec changed
     passwords: dict[str, str] = field(default_factory=dict, repr=False)  # users: generated, shown once
+    # projects: (code, old department, new department) of each project the office moved to another department
+    transfers: tuple[tuple[str, str, str], ...] = ()
 
     def lines(self) -> list[str]:
         text = f"{KIND_LABELS[self.kind]}导入完成：新增 {self.added} 个，更新 {self.updated} 个"
         if self.unchanged:
             text += f"，未变 {self.unchanged} 个"
-        return [text, *self.launch_lines]
+        moved = [f"  移交监管部门：{code}（{old} → {new}）" for code, old, new in self.transfers]
+        return [text, *moved, *self.launch_lines]
 
 
 def _action(kind: str) -> tuple[str, str]:
@@ -108,6 +111,7 @@ def import_file(
     sheet: str | None = None,
 ) -> ImportReport:
     """Import one file of `kind` into a campaign; the caller commits (or rolls everything back)."""
+    actor = resolve(session, actor, at=at)
     action, entity = _action(kind) if kind in KINDS else ("import", "import")
     key = f"{campaign_code}/{filename}"
     if kind not in KINDS:
@@ -115,7 +119,9 @@ def import_file(
             template(kind)
         except Invalid as exc:
             fail(exc, actor=actor, at=at, action=action, entity=entity, entity_key=key)
-    allowed = can_administer(actor) or (kind == "projects" and actor.role == Role.department)
+    allowed = can_administer(actor) or (
+        kind == "projects" and actor.role == Role.department and actor.campaign_code == campaign_code
+    )
     reason = (
         "只有牵头办公室和责任部门可以导入项目台账。"
         if kind == "projects"
@@ -133,8 +139,8 @@ def import_file(
     )
     try:
         campaign = get_campaign(session, campaign_code)
-    except LookupError as exc:
-        fail(Invalid(str(exc)), actor=actor, at=at, action=action, entity=entity, entity_key=key)
+    except NotFound as exc:
+        fail(exc, actor=actor, at=at, action=action, entity=entity, entity_key=key)
     ctx = _Context(session, actor, at, campaign, filename, action, entity, key)
     rows, errors = ctx.read(kind, data, sheet)
     plan = _PLANS[kind](ctx, rows)  # the service's own rules, on every row that parsed
@@ -152,6 +158,7 @@ def import_file(
             "updated": report.updated,
             "unchanged": report.unchanged,
             "codes": [_natural_key(r) for _, r in rows][:500],
+            **({"transfers": [list(t) for t in report.transfers]} if report.transfers else {}),
         },
     )
     return report
@@ -310,11 +317,21 @@ def _users(ctx: _Context, rows: Numbered) -> _Plan:
     existing = {u.username: u for u in s.scalars(select(User).where(User.username.in_([r.username for _, r in rows])))}
     errors: list[RowError] = []
     plans: list[tuple[UserRow, str | None]] = []
+
+    def campaign_of(department_code: str | None) -> str | None:
+        """A department account imported into a campaign belongs to that campaign."""
+        return ctx.campaign.code if department_code else None
+
     for number, row in rows:
         code = depts[key_form(row.department_code)].code if row.department_code else None
         try:
             check_user_fields(
-                s, username=row.username, display_name=row.full_name, role=row.role.value, department_code=code
+                s,
+                username=row.username,
+                display_name=row.full_name,
+                role=row.role.value,
+                department_code=code,
+                campaign_code=campaign_of(code),
             )
         except Invalid as exc:
             errors.append(RowError(row_number=number, column=None, message=str(exc)))
@@ -340,12 +357,14 @@ def _users(ctx: _Context, rows: Numbered) -> _Plan:
                     department_code=code,
                     email=row.email,
                     password=password,
+                    campaign_code=campaign_of(code),
                 )
                 added += 1
-            elif (user.display_name, user.role, user.department_code, user.email) == (
+            elif (user.display_name, user.role, user.department_code, user.campaign_code, user.email) == (
                 row.full_name,
                 row.role.value,
                 code,
+                campaign_of(code),
                 row.email,
             ):
                 unchanged += 1
@@ -359,6 +378,7 @@ def _users(ctx: _Context, rows: Numbered) -> _Plan:
                     role=row.role.value,
                     department_code=code,
                     email=row.email,
+                    campaign_code=campaign_of(code),
                 )
                 updated += 1
         return ImportReport("users", added, updated, unchanged, passwords=passwords)
@@ -378,15 +398,33 @@ def apply_register(
     rows: Numbered,
     departments: dict[str, Department],
     entity_key: str,
-) -> tuple[int, int]:
-    """Upsert validated register rows (row number, ProjectRow) by project code; returns (added, updated).
+) -> tuple[int, int, tuple[tuple[str, str, str], ...]]:
+    """Upsert validated register rows (row number, ProjectRow) by project code; returns
+    (added, updated, transfers).
 
-    `departments` maps key_form(code) to the campaign's departments. A department may only bring
-    its own projects: a foreign row refuses the whole file, naming the rows.
+    `departments` maps key_form(code) to the campaign's departments. A department may only touch
+    its own projects: a row naming another department, or a code that is another department's
+    project, refuses the whole file, naming the rows. The office may move a project to another
+    department: each move is returned as (code, old department, new department) and audited as
+    `project.transfer`.
     """
+    existing = {p.code: p for p in session.scalars(select(Project).where(Project.campaign_id == campaign.id))}
+    owner: dict[int, str] = dict(
+        session.execute(select(Department.id, Department.code).where(Department.campaign_id == campaign.id))
+        .tuples()
+        .all()
+    )
     if actor.role == Role.department:
         foreign = [n for n, r in rows if departments[key_form(r.regulator_code)].code != actor.department_code]
-        if foreign:
+        taken = [
+            f"第 {n} 行的项目 {r.code} 属于部门 {owner[existing[r.code].department_id]}"
+            for n, r in rows
+            if r.code in existing and owner[existing[r.code].department_id] != actor.department_code
+        ]
+        if foreign or taken:
+            reasons = (["第 " + "、".join(str(n) for n in foreign) + " 行不属于本部门。"] if foreign else []) + (
+                ["；".join(taken) + "，部门不能改动其他部门的项目。"] if taken else []
+            )
             check(
                 False,
                 actor=actor,
@@ -395,10 +433,10 @@ def apply_register(
                 entity="project_register",
                 entity_key=entity_key,
                 label="导入其他部门的项目",
-                reason="第 " + "、".join(str(n) for n in foreign) + " 行不属于本部门。",
+                reason="".join(reasons),
             )
-    existing = {p.code: p for p in session.scalars(select(Project).where(Project.campaign_id == campaign.id))}
     added = updated = 0
+    transfers: list[tuple[str, str, str]] = []
     for _n, r in rows:
         row: ProjectRow = r
         dept = departments[key_form(row.regulator_code)]
@@ -410,17 +448,30 @@ def apply_register(
             added += 1
         else:
             updated += 1
+            if p.department_id != dept.id:
+                transfers.append((row.code, owner[p.department_id], dept.code))
         p.name, p.department_id, p.tender_on = row.name, dept.id, row.tender_date
         p.amount_wan = row.estimated_price_wan
         p.winner = row.winning_bidder
         p.bidders = "、".join(row.bidders)
     session.flush()
-    return added, updated
+    for code, old, new in transfers:
+        audit.record(
+            session,
+            at=at,
+            actor=actor,
+            action="project.transfer",
+            entity="project",
+            entity_key=f"{campaign.code}/{code}",
+            before={"department": old},
+            after={"department": new, "import": entity_key},
+        )
+    return added, updated, tuple(transfers)
 
 
 def _projects(ctx: _Context, rows: Numbered) -> _Plan:
     def apply() -> ImportReport:
-        added, updated = apply_register(
+        added, updated, transfers = apply_register(
             ctx.session,
             actor=ctx.actor,
             at=ctx.at,
@@ -429,7 +480,7 @@ def _projects(ctx: _Context, rows: Numbered) -> _Plan:
             departments=ctx.departments(),
             entity_key=ctx.key,
         )
-        return ImportReport("projects", added, updated)
+        return ImportReport("projects", added, updated, transfers=transfers)
 
     return _Plan([], apply)
 

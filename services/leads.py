@@ -21,8 +21,8 @@ from domain.errors import Conflict, Invalid, NotFound
 from domain.lead import LEAD, LEAD_MEASURE, LEAD_SOURCE, LeadMeasure, LeadOutcome, LeadStatus
 from domain.localtime import local_day
 from domain.problem import PROBLEM_CATEGORY
-from services.campaigns import get_campaign, stored_spec
-from services.guard import check, department_scope, fail
+from services.campaigns import get_campaign, lock_counter, stored_spec, take_number
+from services.guard import check, department_scope, fail, resolve
 from services.holidays import campaign_calendar
 from store import audit
 from store.models import Campaign, Department, Lead
@@ -121,6 +121,27 @@ def _state(lead: Lead, dept_code: str | None) -> dict:
     }
 
 
+def _lead_code(session: Session, campaign_id: int, code: str | None) -> str:
+    """The next free XS-nnnn, or the given code if it is free. Both hold the campaign's lead counter
+    until commit, so two concurrent intakes never pick the same code (no IntegrityError)."""
+
+    def taken(candidate: str) -> bool:
+        return (
+            session.scalar(select(Lead.id).where(Lead.campaign_id == campaign_id, Lead.code == candidate)) is not None
+        )
+
+    if code is not None:
+        lock_counter(session, campaign_id, "lead")
+        if taken(code):
+            raise Invalid(f"线索编号 {code} 已存在")
+        return code
+    existing = select(func.count(Lead.id)).where(Lead.campaign_id == campaign_id).scalar_subquery()
+    while True:  # numbers taken by hand-given codes are skipped
+        candidate = f"XS-{take_number(session, campaign_id, 'lead', existing):04d}"
+        if not taken(candidate):
+            return candidate
+
+
 def intake_lead(
     session: Session,
     *,
@@ -136,6 +157,7 @@ def intake_lead(
     reporter_phone: str | None = None,
     code: str | None = None,
 ) -> LeadDTO:
+    actor = resolve(session, actor, at=at)
     key = f"{campaign_code}/{code or '?'}"
     check(
         can_administer(actor),
@@ -159,15 +181,9 @@ def intake_lead(
             raise Invalid(f"问题类别「{category}」无效，可选：{'、'.join(PROBLEM_CATEGORY.choice_labels())}")
         if received_on > local_day(at):
             raise Invalid("收到日期不能晚于今天")
-        if code is None:
-            n = session.scalar(select(func.count(Lead.id)).where(Lead.campaign_id == campaign.id)) or 0
-            code = f"XS-{n + 1:04d}"
-        if session.scalar(select(Lead.id).where(Lead.campaign_id == campaign.id, Lead.code == code)):
-            raise Invalid(f"线索编号 {code} 已存在")
-    except Invalid as exc:
+        code = _lead_code(session, campaign.id, code)
+    except (Invalid, NotFound) as exc:
         fail(exc, actor=actor, at=at, action="lead.intake", entity="lead", entity_key=key)
-    except LookupError as exc:
-        fail(NotFound(str(exc)), actor=actor, at=at, action="lead.intake", entity="lead", entity_key=key)
     source, category = known_source.value, known_category.value
     lead = Lead(
         campaign_id=campaign.id,
@@ -215,6 +231,7 @@ def list_leads(
     at: dt.datetime | None = None,
 ) -> list[LeadDTO]:
     """Office and leaders see every lead; a department only those assigned to it."""
+    actor = resolve(session, actor, at=at)
     department_code = department_scope(
         actor=actor,
         at=at,
@@ -238,11 +255,12 @@ def list_leads(
 
 
 def get_lead(session: Session, *, actor: Actor, lead_id: int, at: dt.datetime | None = None) -> LeadDTO:
+    actor = resolve(session, actor, at=at)
     try:
         lead, ccode, dcode = _load(session, lead_id)
     except NotFound as exc:
         fail(exc, actor=actor, at=at, action="lead.read", entity="lead", entity_key=str(lead_id))
-    allowed = actor.role != Role.department or (dcode is not None and dcode == actor.department_code)
+    allowed = actor.role != Role.department or (dcode is not None and can_act_for_department(actor, dcode, ccode))
     check(
         allowed,
         actor=actor,
@@ -265,18 +283,21 @@ def _change(
     expected_version: int,
     action: str,
     label: str,
-    allowed_fn: Callable[[str | None], bool],
+    allowed_fn: Callable[[Actor, str | None, str], bool],
     target: LeadStatus,
     apply: Callable[[Lead, str], str | None],
 ) -> LeadDTO:
     """Load and lock the lead, check the actor, the version and that LEAD allows the move to `target`;
-    apply the change and audit it."""
+    apply the change and audit it. allowed_fn(actor, department, campaign) says who may."""
+    actor = resolve(session, actor, at=at)
     try:
         lead, ccode, dcode = _load(session, lead_id, for_update=True)
     except NotFound as exc:
         fail(exc, actor=actor, at=at, action=action, entity="lead", entity_key=str(lead_id))
     key = f"{ccode}/{lead.code}"
-    check(allowed_fn(dcode), actor=actor, at=at, action=action, entity="lead", entity_key=key, label=label)
+    check(
+        allowed_fn(actor, dcode, ccode), actor=actor, at=at, action=action, entity="lead", entity_key=key, label=label
+    )
     try:
         if lead.version != expected_version:
             raise Conflict(STALE)
@@ -337,7 +358,7 @@ def assign_lead(
         expected_version=expected_version,
         action="lead.assign",
         label="交办线索",
-        allowed_fn=lambda _d: can_administer(actor),
+        allowed_fn=lambda who, _d, _c: can_administer(who),
         target=LeadStatus.assigned,
         apply=apply,
     )
@@ -399,7 +420,7 @@ def report_outcome(
         expected_version=expected_version,
         action="lead.report",
         label="报送线索办理结果",
-        allowed_fn=lambda d: d is not None and can_act_for_department(actor, d),
+        allowed_fn=lambda who, d, c: d is not None and can_act_for_department(who, d, c),
         target=LeadStatus.reported,
         apply=apply,
     )
@@ -435,7 +456,7 @@ def close_lead(
         expected_version=expected_version,
         action="lead.close",
         label="办结线索",
-        allowed_fn=lambda _d: can_administer(actor),
+        allowed_fn=lambda who, _d, _c: can_administer(who),
         target=LeadStatus.closed,
         apply=apply,
     )
@@ -449,18 +470,16 @@ def lead_figures(
     department_code: str | None = None,
     at: dt.datetime | None = None,
 ) -> LeadFigures:
-    if actor.role == Role.department:
-        if department_code is not None and department_code != actor.department_code:
-            check(
-                False,
-                actor=actor,
-                at=at,
-                action="lead.figures",
-                entity="department",
-                entity_key=f"{campaign_code}/{department_code}",
-                label=f"查看部门 {department_code} 的线索统计",
-            )
-        department_code = actor.department_code
+    actor = resolve(session, actor, at=at)
+    department_code = department_scope(
+        actor=actor,
+        at=at,
+        action="lead.figures",
+        campaign_code=campaign_code,
+        department_code=department_code,
+        what="线索统计",
+        reason="责任部门只能查看交办本部门的线索。",
+    )
     campaign = get_campaign(session, campaign_code)
     closed = Lead.status == LeadStatus.closed.value
     q = select(

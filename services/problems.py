@@ -31,8 +31,8 @@ from domain.problem import (
 from domain.problem import ProblemEvent as Event
 from services import attachments as att
 from services.attachments import AttachmentDTO, Upload
-from services.campaigns import get_campaign
-from services.guard import check, department_scope, fail
+from services.campaigns import get_campaign, lock_counter, take_number
+from services.guard import check, department_scope, fail, resolve
 from store import audit
 from store.models import Attachment, Campaign, Department, Phase, Problem, ProblemEvent
 
@@ -118,6 +118,26 @@ def _state(p: Problem) -> dict:
     }
 
 
+def _problem_code(session: Session, campaign_id: int, code: str | None) -> str:
+    """The next free WT-nnnn, or the given code if it is free. Both hold the campaign's problem
+    counter until commit, so two concurrent recorders never pick the same code (no IntegrityError)."""
+
+    def taken(candidate: str) -> bool:
+        q = select(Problem.id).where(Problem.campaign_id == campaign_id, Problem.code == candidate)
+        return session.scalar(q) is not None
+
+    if code is not None:
+        lock_counter(session, campaign_id, "problem")
+        if taken(code):
+            raise Invalid(f"问题编号 {code} 已存在")
+        return code
+    existing = select(func.count(Problem.id)).where(Problem.campaign_id == campaign_id).scalar_subquery()
+    while True:  # numbers taken by hand-given codes are skipped
+        candidate = f"WT-{take_number(session, campaign_id, 'problem', existing):04d}"
+        if not taken(candidate):
+            return candidate
+
+
 def record_problem(
     session: Session,
     *,
@@ -137,9 +157,10 @@ def record_problem(
     code: str | None = None,
 ) -> ProblemDTO:
     """Office records problems of any department (verification, review); a department its own (self-check)."""
+    actor = resolve(session, actor, at=at)
     key = f"{campaign_code}/{code or '?'}"
     check(
-        can_administer(actor) or can_act_for_department(actor, department_code),
+        can_administer(actor) or can_act_for_department(actor, department_code, campaign_code),
         actor=actor,
         at=at,
         action="problem.record",
@@ -168,18 +189,9 @@ def record_problem(
         found = found_on or local_day(at)
         if deadline_on < found:
             raise Invalid("整改时限不能早于发现日期")
-        if code is None:
-            n = session.scalar(select(func.count(Problem.id)).where(Problem.campaign_id == campaign.id)) or 0
-            code = f"WT-{n + 1:04d}"
-            while session.scalar(select(Problem.id).where(Problem.campaign_id == campaign.id, Problem.code == code)):
-                n += 1
-                code = f"WT-{n + 1:04d}"
-        elif session.scalar(select(Problem.id).where(Problem.campaign_id == campaign.id, Problem.code == code)):
-            raise Invalid(f"问题编号 {code} 已存在")
-    except Invalid as exc:
+        code = _problem_code(session, campaign.id, code)
+    except (Invalid, NotFound) as exc:
         fail(exc, actor=actor, at=at, action="problem.record", entity="problem", entity_key=key)
-    except LookupError as exc:
-        fail(NotFound(str(exc)), actor=actor, at=at, action="problem.record", entity="problem", entity_key=key)
     category, handling_class = known_category.value, known_handling.value
     p = Problem(
         campaign_id=campaign.id,
@@ -232,6 +244,7 @@ def list_problems(
     status: str | None = None,
     at: dt.datetime | None = None,
 ) -> list[ProblemDTO]:
+    actor = resolve(session, actor, at=at)
     department_code = department_scope(
         actor=actor,
         at=at,
@@ -257,12 +270,13 @@ def list_problems(
 def get_problem(
     session: Session, *, actor: Actor, problem_id: int, at: dt.datetime | None = None
 ) -> tuple[ProblemDTO, list[ProblemEventDTO]]:
+    actor = resolve(session, actor, at=at)
     try:
         _p, dto = _load(session, problem_id)
     except NotFound as exc:
         fail(exc, actor=actor, at=at, action="problem.read", entity="problem", entity_key=str(problem_id))
     check(
-        can_read_department(actor, dto.department_code),
+        can_read_department(actor, dto.department_code, dto.campaign_code),
         actor=actor,
         at=at,
         action="problem.read",
@@ -295,6 +309,7 @@ def problem_ledger(
 
     Readers as for list_problems: office and leaders every department, a department its own only.
     """
+    actor = resolve(session, actor, at=at)
     problems = list_problems(session, actor=actor, campaign_code=campaign_code, department_code=department_code, at=at)
     if not problems:
         return []
@@ -337,13 +352,14 @@ def _transition(
     problem_id: int,
     expected_version: int,
     verb: Event,
-    allowed: bool | None,
+    office_only: bool,
     label: str,
     note: str,
     note_required: str | None,
     uploads: list[Upload] | tuple[Upload, ...] = (),
     attachment_dir: Path | None = None,
 ) -> ProblemDTO:
+    actor = resolve(session, actor, at=at)
     action = f"problem.{verb.value}"
     source, target = EVENT_MOVES[verb]
     try:
@@ -351,8 +367,10 @@ def _transition(
     except NotFound as exc:
         fail(exc, actor=actor, at=at, action=action, entity="problem", entity_key=str(problem_id))
     key = f"{dto.campaign_code}/{dto.code}"
-    if allowed is None:  # the department's own action
-        allowed = can_act_for_department(actor, dto.department_code)
+    if office_only:
+        allowed = can_administer(actor)
+    else:  # the responsible department's own action
+        allowed = can_act_for_department(actor, dto.department_code, dto.campaign_code)
     check(allowed, actor=actor, at=at, action=action, entity="problem", entity_key=key, label=label)
     try:
         if p.version != expected_version:
@@ -416,7 +434,7 @@ def request_close(
         problem_id=problem_id,
         expected_version=expected_version,
         verb=Event.request_close,
-        allowed=None,
+        office_only=False,
         label="申请销号",
         note=evidence,
         note_required="申请销号须提供整改佐证（说明或附件）",
@@ -435,7 +453,7 @@ def approve_close(
         problem_id=problem_id,
         expected_version=expected_version,
         verb=Event.approve,
-        allowed=can_administer(actor),
+        office_only=True,
         label="审核销号",
         note=note,
         note_required=None,
@@ -452,7 +470,7 @@ def reject_close(
         problem_id=problem_id,
         expected_version=expected_version,
         verb=Event.reject,
-        allowed=can_administer(actor),
+        office_only=True,
         label="驳回销号申请",
         note=reason,
         note_required="驳回销号申请时必须填写原因",
@@ -470,7 +488,7 @@ def reopen_rebound(
         problem_id=problem_id,
         expected_version=expected_version,
         verb=Event.rebound,
-        allowed=can_administer(actor),
+        office_only=True,
         label="回头看重新打开（反弹）",
         note=reason,
         note_required="认定反弹时必须填写回头看发现的情况",

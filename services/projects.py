@@ -20,8 +20,8 @@ from domain.access import SYSTEM, Actor, Role, can_administer
 from domain.assignment import AssignmentStatus
 from domain.errors import NotFound
 from domain.spec import SAMPLE_TEMPLATE_KEY
-from services.campaigns import get_campaign, stored_spec
-from services.guard import check, department_scope
+from services.campaigns import get_campaign, lock_counter, stored_spec
+from services.guard import check, department_scope, resolve
 from services.holidays import campaign_calendar
 from services.imports import ImportReport, import_file
 from store import audit
@@ -96,6 +96,7 @@ def list_projects(
     department_code: str | None = None,
     at: dt.datetime | None = None,
 ) -> list[ProjectDTO]:
+    actor = resolve(session, actor, at=at)
     department_code = department_scope(
         actor=actor,
         at=at,
@@ -171,6 +172,9 @@ def draw_verification_samples(session: Session, campaign_code: str, as_of: dt.da
     phase = _sampling_phase(session, campaign.id, rule.phase)
     if as_of < phase.start_on:
         return 0
+    # Concurrent draws of one campaign queue here; each then reads the rounds the one before committed,
+    # so a draw that raced another finds nothing left to draw instead of inserting the same round twice.
+    lock_counter(session, campaign.id, "draw")
     cal = campaign_calendar(spec)
     due = cal.add_workdays(as_of, rule.due_working_days)
     rounds: dict[int, int] = {}
@@ -272,14 +276,24 @@ def draw_verification_samples(session: Session, campaign_code: str, as_of: dt.da
 
 def list_draws(session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None) -> list[DrawDTO]:
     """Every draw round with its seed (office and leaders; a department sees its own)."""
+    actor = resolve(session, actor, at=at)
+    own = department_scope(
+        actor=actor,
+        at=at,
+        action="sampling.list",
+        campaign_code=campaign_code,
+        department_code=None,
+        what="抽查记录",
+        reason="责任部门只能查看本部门的抽查记录。",
+    )
     campaign = get_campaign(session, campaign_code)
     q = (
         select(SampleDraw, Department.code)
         .join(Department, Department.id == SampleDraw.department_id)
         .where(SampleDraw.campaign_id == campaign.id)
     )
-    if actor.role == Role.department:
-        q = q.where(Department.code == actor.department_code)
+    if own is not None:
+        q = q.where(Department.code == own)
     out: list[DrawDTO] = []
     total: dict[str, int] = {}
     for d, code in session.execute(q.order_by(Department.code, SampleDraw.round)):
@@ -303,6 +317,7 @@ def list_draws(session: Session, *, actor: Actor, campaign_code: str, at: dt.dat
 
 def verify_draws(session: Session, *, actor: Actor, campaign_code: str) -> list[tuple[str, bool]]:
     """Re-run each recorded round from its seed over the register it drew from; (department, same result?)."""
+    actor = resolve(session, actor)
     check(
         can_administer(actor) or actor.role == Role.leader,
         actor=actor,

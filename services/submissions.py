@@ -23,7 +23,7 @@ from domain.rules import on_time as rule_on_time
 from services import attachments as att
 from services.attachments import AttachmentDTO, Upload
 from services.campaigns import get_campaign
-from services.guard import check, department_scope, fail
+from services.guard import check, department_scope, fail, resolve
 from store import audit
 from store.models import (
     Assignment,
@@ -188,6 +188,7 @@ def list_assignments(
     at: dt.datetime | None = None,
 ) -> list[AssignmentDTO]:
     """A department actor only ever gets its own; asking for another department is refused and audited."""
+    actor = resolve(session, actor, at=at)
     department_code = department_scope(
         actor=actor,
         at=at,
@@ -198,7 +199,7 @@ def list_assignments(
         reason="责任部门只能查看本部门的任务。",
     )
     check(
-        department_code is None or can_read_department(actor, department_code),
+        department_code is None or can_read_department(actor, department_code, campaign_code),
         actor=actor,
         at=at,
         action="assignment.list",
@@ -234,12 +235,13 @@ def _submissions(session: Session, assignment_id: int) -> list[SubmissionDTO]:
 def get_assignment(
     session: Session, *, actor: Actor, assignment_id: int, at: dt.datetime | None = None
 ) -> tuple[AssignmentDTO, list[SubmissionDTO]]:
+    actor = resolve(session, actor, at=at)
     try:
         _a, dto = _load(session, assignment_id)
     except NotFound as exc:
         fail(exc, actor=actor, at=at, action="assignment.read", entity="assignment", entity_key=str(assignment_id))
     check(
-        can_read_department(actor, dto.department_code),
+        can_read_department(actor, dto.department_code, dto.campaign_code),
         actor=actor,
         at=at,
         action="assignment.read",
@@ -254,6 +256,7 @@ def get_assignment(
 def review_queue(
     session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None
 ) -> list[AssignmentDTO]:
+    actor = resolve(session, actor, at=at)
     check(
         actor.role in (Role.office, Role.leader, Role.system),
         actor=actor,
@@ -276,13 +279,21 @@ def read_attachment(
     at: dt.datetime | None = None,
 ) -> tuple[AttachmentDTO, bytes]:
     """An attachment's bytes, for whoever may read the assignment it belongs to."""
+    actor = resolve(session, actor, at=at)
     f = session.get(Attachment, attachment_id)
-    if f is None or f.submission_id is None:
-        raise NotFound(f"没有编号为 {attachment_id} 的附件")
-    sub = session.get(Submission, f.submission_id)
+    sub = session.get(Submission, f.submission_id) if f is not None and f.submission_id is not None else None
+    if f is None or sub is None:
+        fail(
+            NotFound(f"没有编号为 {attachment_id} 的附件"),
+            actor=actor,
+            at=at,
+            action="attachment.read",
+            entity="attachment",
+            entity_key=str(attachment_id),
+        )
     _a, dto = _load(session, sub.assignment_id)
     check(
-        can_read_department(actor, dto.department_code),
+        can_read_department(actor, dto.department_code, dto.campaign_code),
         actor=actor,
         at=at,
         action="attachment.read",
@@ -320,13 +331,14 @@ def submit(
     attachments: list[Upload] | tuple[Upload, ...] = (),
     attachment_dir: Path | None = None,
 ) -> SubmissionDTO:
+    actor = resolve(session, actor, at=at)
     key = str(assignment_id)
     try:
         a, dto = _load(session, assignment_id, for_update=True)
     except NotFound as exc:
         fail(exc, actor=actor, at=at, action="submission.submit", entity="assignment", entity_key=key)
     check(
-        can_act_for_department(actor, dto.department_code),
+        can_act_for_department(actor, dto.department_code, dto.campaign_code),
         actor=actor,
         at=at,
         action="submission.submit",
@@ -416,6 +428,7 @@ def _review(
     verb: str,
     reason: str = "",
 ) -> AssignmentDTO:
+    actor = resolve(session, actor, at=at)
     action = f"submission.{verb}"
     target = AssignmentStatus.accepted if verb == "accept" else AssignmentStatus.returned
     key = str(assignment_id)

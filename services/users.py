@@ -14,11 +14,11 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.access import PERSON_ROLES, ROLE, USERNAME_HINT, USERNAME_PATTERN, Actor, Role, can_administer
+from domain.access import PERSON_ROLES, ROLE, SYSTEM, USERNAME_HINT, USERNAME_PATTERN, Actor, Role, can_administer
 from domain.errors import Invalid, NotFound, UserError
-from services.guard import check, fail
+from services.guard import actor_of, check, fail, resolve
 from store import audit
-from store.models import Department, User
+from store.models import Campaign, Department, User
 
 MIN_PASSWORD = 8
 _USERNAME = re.compile(USERNAME_PATTERN)
@@ -38,18 +38,20 @@ class UserDTO:
     department_code: str | None
     email: str | None
     disabled: bool
+    campaign_code: str | None = None  # a department account's campaign; None: every campaign
 
 
 def _dto(u: User) -> UserDTO:
-    return UserDTO(u.username, u.display_name, u.role, u.department_code, u.email, bool(u.disabled))
+    return UserDTO(u.username, u.display_name, u.role, u.department_code, u.email, bool(u.disabled), u.campaign_code)
 
 
-def _snapshot(u: User) -> dict:
+def _snapshot(u: User) -> dict[str, object]:
     return {
         "username": u.username,
         "display_name": u.display_name,
         "role": u.role,
         "department_code": u.department_code,
+        "campaign_code": u.campaign_code,
         "email": u.email,
         "disabled": bool(u.disabled),
     }
@@ -81,19 +83,51 @@ def _get(session: Session, username: str) -> User:
     return user
 
 
-def to_actor(user: User) -> Actor:
-    return Actor(user.username, Role(user.role), user.department_code, user.display_name)
+to_actor = actor_of  # the actor a user record stands for (services.guard.actor_of)
+
+
+def _campaign_of(session: Session, department_code: str, campaign_code: str | None) -> str:
+    """The campaign a department account belongs to: the one named, which must have the department,
+    or — none named — the one campaign that has a department with this code."""
+    q = (
+        select(Campaign.code)
+        .join(Department, Department.campaign_id == Campaign.id)
+        .where(Department.code == department_code)
+    )
+    if campaign_code:
+        if session.scalar(select(Campaign.id).where(Campaign.code == campaign_code)) is None:
+            raise Invalid(f"专项行动 {campaign_code!r} 不存在")
+        if session.scalar(q.where(Campaign.code == campaign_code).limit(1)) is None:
+            raise Invalid(f"专项行动 {campaign_code} 中没有部门代码 {department_code!r}")
+        return campaign_code
+    found = list(session.scalars(q.order_by(Campaign.code)))
+    if not found:
+        raise Invalid(f"部门代码 {department_code!r} 不存在（请先启动包含该部门的专项行动）")
+    if len(found) > 1:
+        raise Invalid(f"部门代码 {department_code!r} 在多个专项行动中（{'、'.join(found)}），请指定所属专项行动")
+    return found[0]
 
 
 def check_user_fields(
-    session: Session, *, username: str, display_name: str, role: Role | str, department_code: str | None
-) -> tuple[str, str, Role, str | None]:
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    role: Role | str,
+    department_code: str | None,
+    campaign_code: str | None = None,
+) -> tuple[str, str, Role, str | None, str | None]:
     """The account rules (raising Invalid), shared by add_user, update_user and the users import;
-    returns the cleaned (username, display name, role, department code)."""
+    returns the cleaned (username, display name, role, department code, campaign code).
+
+    A department account belongs to one department of one campaign (campaign_code may be left out
+    when exactly one campaign has the department); office and leader accounts to no campaign."""
     r = _role(role)
     username = (username or "").strip()
     if not _USERNAME.match(username):
         raise Invalid(USERNAME_HINT)
+    if username.lower() == SYSTEM.username:
+        raise Invalid(f"用户名 {SYSTEM.username!r} 保留给系统（定时推进），请换一个")
     display_name = (display_name or "").strip()
     if not display_name:
         raise Invalid("姓名（显示名）不能为空")
@@ -102,12 +136,12 @@ def check_user_fields(
         raise Invalid("责任部门账号必须指定所属部门代码")
     if r != Role.department and department_code:
         raise Invalid(f"{ROLE.label(r)}账号不属于某个部门，请不要指定部门代码")
-    if (
-        department_code
-        and session.scalar(select(Department.id).where(Department.code == department_code).limit(1)) is None
-    ):
-        raise Invalid(f"部门代码 {department_code!r} 不存在（请先启动包含该部门的专项行动）")
-    return username, display_name, r, department_code
+    campaign_code = (campaign_code or "").strip() or None
+    if r != Role.department and campaign_code:
+        raise Invalid(f"{ROLE.label(r)}账号可查看所有专项行动，请不要指定专项行动")
+    if department_code:
+        campaign_code = _campaign_of(session, department_code, campaign_code)
+    return username, display_name, r, department_code, campaign_code
 
 
 def add_user(
@@ -121,7 +155,9 @@ def add_user(
     department_code: str | None,
     email: str | None,
     password: str,
+    campaign_code: str | None = None,
 ) -> UserDTO:
+    actor = resolve(session, actor, at=at)
     check(
         can_administer(actor),
         actor=actor,
@@ -133,8 +169,13 @@ def add_user(
         reason="只有牵头办公室可以管理用户。",
     )
     try:
-        username, display_name, r, department_code = check_user_fields(
-            session, username=username, display_name=display_name, role=role, department_code=department_code
+        username, display_name, r, department_code, campaign_code = check_user_fields(
+            session,
+            username=username,
+            display_name=display_name,
+            role=role,
+            department_code=department_code,
+            campaign_code=campaign_code,
         )
         _check_password(password)
         # zj1 and ZJ1 would be two accounts people cannot tell apart.
@@ -147,6 +188,7 @@ def add_user(
         display_name=display_name,
         role=r.value,
         department_code=department_code,
+        campaign_code=campaign_code,
         email=(email or "").strip() or None,
         password_hash=hash_password(password),
         disabled=False,
@@ -189,6 +231,7 @@ def actor_for(session: Session, username: str) -> Actor:
 
 
 def list_users(session: Session, *, actor: Actor, at: dt.datetime | None = None) -> list[UserDTO]:
+    actor = resolve(session, actor, at=at)
     check(
         actor.role in (Role.office, Role.leader, Role.system),
         actor=actor,
@@ -203,6 +246,7 @@ def list_users(session: Session, *, actor: Actor, at: dt.datetime | None = None)
 
 
 def disable_user(session: Session, *, actor: Actor, at: dt.datetime, username: str) -> UserDTO:
+    actor = resolve(session, actor, at=at)
     check(
         can_administer(actor),
         actor=actor,
@@ -238,6 +282,7 @@ def disable_user(session: Session, *, actor: Actor, at: dt.datetime, username: s
 
 def set_password(session: Session, *, actor: Actor, at: dt.datetime, username: str, password: str) -> None:
     """The office resets anyone's password; every user may change their own."""
+    actor = resolve(session, actor, at=at)
     check(
         can_administer(actor) or actor.username == username,
         actor=actor,
@@ -268,6 +313,7 @@ def set_password(session: Session, *, actor: Actor, at: dt.datetime, username: s
 
 def enable_user(session: Session, *, actor: Actor, at: dt.datetime, username: str) -> UserDTO:
     """Re-enable a disabled account (the office only); enabling an active account changes nothing."""
+    actor = resolve(session, actor, at=at)
     check(
         can_administer(actor),
         actor=actor,
@@ -309,9 +355,11 @@ def update_user(
     role: Role | str,
     department_code: str | None,
     email: str | None,
+    campaign_code: str | None = None,
 ) -> UserDTO:
-    """Change an account's name, role, department and email (the office only); the password and the
-    disabled flag are left alone. Nothing changed: nothing written."""
+    """Change an account's name, role, department (and campaign) and email (the office only); the
+    password and the disabled flag are left alone. Nothing changed: nothing written."""
+    actor = resolve(session, actor, at=at)
     check(
         can_administer(actor),
         actor=actor,
@@ -324,13 +372,19 @@ def update_user(
     )
     try:
         user = _get(session, username)
-        _name, display_name, r, department_code = check_user_fields(
-            session, username=username, display_name=display_name, role=role, department_code=department_code
+        _name, display_name, r, department_code, campaign_code = check_user_fields(
+            session,
+            username=username,
+            display_name=display_name,
+            role=role,
+            department_code=department_code,
+            campaign_code=campaign_code,
         )
     except (Invalid, NotFound) as exc:
         fail(exc, actor=actor, at=at, action="user.update", entity="user", entity_key=str(username))
     before = _snapshot(user)
     user.display_name, user.role, user.department_code = display_name, r.value, department_code
+    user.campaign_code = campaign_code
     user.email = (email or "").strip() or None
     if _snapshot(user) != before:
         session.flush()

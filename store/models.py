@@ -89,7 +89,7 @@ class Department(Base):
     code: Mapped[str] = mapped_column(String(limits.CODE_MAX))
     name: Mapped[str] = mapped_column(String(limits.NAME_MAX))
     kind: Mapped[str] = mapped_column(String(30))
-    tags: Mapped[str] = mapped_column(String(limits.TAGS_JOINED_MAX), default="")  # 、-joined, for display and filtering
+    tags: Mapped[str] = mapped_column(String(limits.TAGS_JOINED_MAX), default="")  # 、-joined, for display
     contact_name: Mapped[str | None] = mapped_column(String(limits.PERSON_NAME_MAX))
     contact_phone: Mapped[str | None] = mapped_column(String(limits.PHONE_MAX))
     contact_email: Mapped[str | None] = mapped_column(String(limits.EMAIL_MAX))
@@ -297,10 +297,24 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(limits.PERSON_NAME_MAX))
     role: Mapped[str] = mapped_column(String(12))  # domain.access.Role (a person's: PERSON_ROLES)
     department_code: Mapped[str | None] = mapped_column(String(limits.CODE_MAX))
+    # Added by 0009: a department account belongs to one department of one campaign (campaign.code);
+    # office and leader accounts have none (every campaign).
+    campaign_code: Mapped[str | None] = mapped_column(String(limits.CODE_MAX))
     email: Mapped[str | None] = mapped_column(String(limits.EMAIL_MAX))
     password_hash: Mapped[str] = mapped_column(String(200))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CampaignCounter(Base):
+    """A per-campaign counter (added by 0009): the next problem (WT-nnnn) or lead (XS-nnnn) number, and the
+    row a sampling draw locks. Taken with UPDATE … RETURNING, so concurrent callers queue instead of
+    both reading the same count."""
+
+    __tablename__ = "campaign_counter"
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)  # problem / lead / draw
+    value: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AuditEntry(Base):
