@@ -63,6 +63,7 @@ def simulate(campaign: str, start: dt.date, until: dt.date, seed: int = 7, db_ur
     tick, all in this one flow run (the tick's steps are its named task runs)."""
     url, _, _ = flow_edge(db_url, until, simulated_moment(until))
     steps = prefect_steps(url)
+    w.enlist_people(campaign, simulated_moment(start), url)
     totals = SimulationTotals()
     day = start
     while day <= until:

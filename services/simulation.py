@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.access import Actor, Role
+from domain.access import SYSTEM, Actor, Role
 from domain.calendar import WorkingCalendar
-from services import submissions
+from services import leads, problems, projects, submissions, users
 from services.campaigns import get_campaign, stored_spec
 from services.holidays import campaign_calendar
 from domain.assignment import AssignmentStatus
@@ -31,6 +32,7 @@ from store.models import (
     Project,
     Submission,
     TaskTemplate,
+    User,
 )
 
 OFFICE_ACTOR_NAME = "sim-office"
@@ -93,6 +95,26 @@ class SimulationTotals:
             self.projects + work.projects, self.problems_found + work.problems_found,
             self.problems_closed + work.problems_closed, self.leads_received + work.leads_received,
             self.leads_closed + work.leads_closed)
+
+
+def enlist_simulated_people(session: Session, campaign_code: str, at: dt.datetime) -> int:
+    """The accounts the model acts through — the office (sim-office) and each department
+    (sim-<code>) — created by the system where missing: services act only for recorded users.
+    They get random passwords nobody knows (the model never logs in). Returns accounts created."""
+    spec = stored_spec(get_campaign(session, campaign_code))
+    existing = set(session.scalars(select(User.username).where(User.username.like("sim-%"))))
+    people = [(OFFICE_ACTOR_NAME, "办公室（模拟）", Role.office, None)]
+    # the office's own department too: it has assignments of its own to hand in
+    people += [(f"sim-{d.code}", f"{d.name}（模拟）", Role.department, d.code) for d in spec.departments]
+    created = 0
+    for username, name, role, department in people:
+        if username in existing:
+            continue
+        users.add_user(session, actor=SYSTEM, at=at, username=username, display_name=name, role=role,
+                       department_code=department, email=None, password=secrets.token_urlsafe(16),
+                       campaign_code=campaign_code if department else None)
+        created += 1
+    return created
 
 
 def simulate_day(session: Session, campaign_code: str, day: dt.date, seed: int) -> DayActivity:
@@ -183,8 +205,6 @@ def simulate_work(session: Session, campaign_code: str, day: dt.date, seed: int)
       does), the office approves the next working day, rejecting a first request now and then;
     - leads arrive on some working days, are assigned the next working day, reported and closed.
     """
-    from services import leads, problems, projects
-
     campaign = get_campaign(session, campaign_code)
     spec = stored_spec(campaign)
     cal = campaign_calendar(spec)

@@ -13,6 +13,15 @@ from services.simulation import DayActivity, WorkActivity
 from store.uow import UnitOfWork
 
 
+@task(task_run_name="enlist-simulated-people-{campaign}", cache_policy=NO_CACHE)
+def enlist_people(campaign: str, at: dt.datetime, db_url: str) -> int:
+    """The accounts the seeded model acts through (created once, by the system)."""
+    with UnitOfWork(db_url) as uow:
+        created = simulation.enlist_simulated_people(uow.session, campaign, at)
+        uow.commit()
+        return created
+
+
 @task(task_run_name="simulate-{campaign}-{day}", cache_policy=NO_CACHE)
 def simulate_day(campaign: str, day: dt.date, seed: int, db_url: str) -> tuple[DayActivity, WorkActivity]:
     """Everyone's work of one simulated day, in one transaction (before that day's tick)."""

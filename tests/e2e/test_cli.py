@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SPEC_PATH
+from store.migrate import head_revision
+from tests.conftest import ROOT, SPEC_PATH, planned
+from services.spec_files import load_spec
 from tests.machine import free_port
 
 EXAMPLES = sorted((ROOT / "config" / "campaigns").glob("*.yaml"))
@@ -74,8 +77,67 @@ def test_broken_yaml_syntax_and_bad_arguments_are_messages_not_tracebacks(tmp_pa
     assert proc.returncode == 2 and "--as-of" in proc.stderr and "YYYY-MM-DD" in proc.stderr
     proc = campaign("plan", str(tmp_path / "missing.yaml"), cwd=tmp_path)
     assert proc.returncode == 2 and "missing.yaml" in proc.stderr
-    proc = campaign("status", "--campaign", "nope", cwd=tmp_path, db=tmp_path / "empty.db")
-    assert proc.returncode != 0 and "nope" in proc.stderr
+    empty = tmp_path / "empty.db"
+    proc = campaign("status", "--campaign", "nope", cwd=tmp_path, db=empty)
+    assert proc.returncode == 2 and "campaign db upgrade" in proc.stderr  # not migrated: says what to run
+    no_traceback(proc)
+    upgraded = campaign("db", "upgrade", cwd=tmp_path, db=empty)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "（空库）" in upgraded.stdout and head_revision() in upgraded.stdout
+    again = campaign("db", "upgrade", cwd=tmp_path, db=empty)
+    assert again.returncode == 0 and "已是最新" in again.stdout
+    proc = campaign("status", "--campaign", "nope", cwd=tmp_path, db=empty)
+    assert proc.returncode == 2 and "nope" in proc.stderr
+    no_traceback(proc)
+
+
+INTERNAL_ERROR = """
+import sys
+import cli.campaign_commands as commands
+import cli.main
+
+def broken(args):
+    return {}["a key the code forgot"]  # a bug, not the user's mistake
+
+commands.cmd_schema = broken
+sys.exit(cli.main.main(["schema"]))
+"""
+
+
+def test_a_bug_is_one_line_with_an_incident_id_and_the_traceback_goes_to_the_log(tmp_path):
+    logs = tmp_path / "logs"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")}
+    env["CAMPAIGN_LOG_DIR"] = str(logs)
+    proc = subprocess.run([sys.executable, "-c", INTERNAL_ERROR], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    match = re.fullmatch(r"内部错误（事件编号 ([0-9a-f]+)），详细信息已写入 (.+)", line)
+    assert match, line
+    incident, log_path = match.groups()
+    assert Path(log_path) == logs / "campaign.log"
+    logged = Path(log_path).read_text(encoding="utf-8")
+    assert f"事件 {incident}" in logged and "Traceback" in logged and "a key the code forgot" in logged
+    assert "KeyError" not in proc.stdout + proc.stderr  # the user sees no internals
+
+
+def test_a_user_mistake_is_its_message_with_exit_2_and_nothing_logged(tmp_path):
+    db = tmp_path / "mistake.db"
+    assert campaign("db", "upgrade", cwd=tmp_path, db=db).returncode == 0
+    proc = campaign("tick", "--campaign", "no-such-campaign", cwd=tmp_path, db=db,
+                    extra_env={"CAMPAIGN_LOG_DIR": str(tmp_path / "logs")})
+    assert proc.returncode == 2 and proc.stderr.startswith("错误：") and "no-such-campaign" in proc.stderr
+    no_traceback(proc)
+    assert not (tmp_path / "logs").exists()
+    bad_setting = campaign("status", cwd=tmp_path, db=db, extra_env={"CAMPAIGN_DASHBOARD_PORT": "not-a-port"})
+    assert bad_setting.returncode == 2 and "dashboard_port" in bad_setting.stderr
+    no_traceback(bad_setting)
+
+
+def test_an_unreachable_database_is_said_plainly(tmp_path):
+    proc = campaign("status", cwd=tmp_path,
+                    extra_env={"CAMPAIGN_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
+    assert proc.returncode == 1 and "数据库不可用" in proc.stderr
     no_traceback(proc)
 
 
@@ -96,7 +158,7 @@ def test_launch_dry_run_tick_and_status_on_a_sqlite_file(tmp_path):
     db = tmp_path / "campaign.db"
     dry = campaign("launch", str(SPEC_PATH), "--dry-run", cwd=tmp_path, db=db)
     assert dry.returncode == 0, dry.stderr
-    assert "70" in dry.stdout
+    assert f"新增任务 {len(planned(load_spec(SPEC_PATH)).assignments)} 项" in dry.stdout
     assert campaign("status", cwd=tmp_path, db=db).returncode != 0  # the dry run wrote nothing
 
     assert campaign("launch", str(SPEC_PATH), cwd=tmp_path, db=db).returncode == 0

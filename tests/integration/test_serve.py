@@ -1,7 +1,7 @@
 """`campaign serve` across restarts: each day is ticked exactly once, none is missed.
 
-The scheduler is the edge that reads the clock; CAMPAIGN_FAKE_TODAY (read only in
-flows/schedule.py) pins "today" so the test can move through days. Every run is killed with
+The scheduler is the edge that reads the clock; the one clock override (Settings.as_of,
+CAMPAIGN_AS_OF) pins "today" so the test can move through days. Every run is killed with
 SIGKILL — no graceful shutdown — and restarted on a later "today".
 """
 
@@ -51,7 +51,7 @@ class Serve:
 
     def __init__(self, db_url: str, today: str):
         env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("CAMPAIGN_", "PREFECT_"))}
-        env.update(CAMPAIGN_DATABASE_URL=db_url, CAMPAIGN_FAKE_TODAY=today, PYTHONPATH=str(ROOT),
+        env.update(CAMPAIGN_DATABASE_URL=db_url, CAMPAIGN_AS_OF=today, PYTHONPATH=str(ROOT),
                    PYTHONUNBUFFERED="1", CAMPAIGN_REPORTS_DIR=str(reports_dir(db_url)))
         self.proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve"], cwd=ROOT, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from domain.access import SYSTEM
 from services.campaigns import launch
-from services.simulation import simulate_day, simulate_work
+from services.simulation import enlist_simulated_people, simulate_day, simulate_work
 from services.spec_files import load_spec
 from store.models import (
     AuditEntry,
@@ -26,13 +26,14 @@ from tests.conftest import LAUNCH_AT, SPEC_PATH, run_tick
 UNTIL = dt.date(2020, 7, 15)
 
 
-def _simulate(engine, seed: int) -> None:
+def _simulate(engine, seed: int, until: dt.date = UNTIL) -> None:
     spec = load_spec(SPEC_PATH)
     with UnitOfWork(engine) as uow:
         launch(uow.session, spec, actor=SYSTEM, at=LAUNCH_AT, source_path=None)
+        enlist_simulated_people(uow.session, spec.id, LAUNCH_AT)
         uow.commit()
     day = spec.start
-    while day <= UNTIL:
+    while day <= until:
         with UnitOfWork(engine) as uow:
             simulate_day(uow.session, spec.id, day, seed)
             simulate_work(uow.session, spec.id, day, seed)
@@ -59,7 +60,8 @@ def test_simulated_campaign_has_register_ledger_and_leads_counted_in_the_rollup(
         projects = s.scalar(select(func.count(Project.id)))
         sampled = s.scalar(select(func.count(Project.id)).where(Project.sampled.is_(True)))
         assert projects > 0 and sampled >= 0.2 * projects
-        assert s.scalar(select(func.count(SampleDraw.id))) == 4  # one draw per industry regulator
+        regulators = [d for d in load_spec(SPEC_PATH).departments if d.kind == "industry_regulator"]
+        assert s.scalar(select(func.count(SampleDraw.id))) == len(regulators) > 0  # one draw per regulator
         statuses = dict(s.execute(select(Problem.status, func.count()).group_by(Problem.status)).all())
         assert statuses.get("closed", 0) > 0 and statuses.get("open", 0) + statuses.get("closing", 0) > 0
         assert s.scalar(select(func.count(ProblemEvent.id)).where(ProblemEvent.action == "approve")) \
@@ -83,3 +85,28 @@ def test_same_seed_same_campaign(engine, tmp_path):
     _simulate(engine, seed=3)
     _simulate(other, seed=3)
     assert _ledger(engine) == _ledger(other)
+
+
+def test_the_simulate_flow_runs_the_same_days_in_one_flow_run(prefect_harness, tmp_path):
+    """`campaign simulate` / the demo: the same model and the same tick composition, all days in one
+    flow run, end in the same campaign as the steps run directly."""
+    from flows.campaign_flows import launch, simulate
+    from store.db import make_engine
+    from store.migrate import upgrade
+
+    until = dt.date(2020, 6, 5)
+    direct, flowed = (make_engine(f"sqlite:///{tmp_path / name}") for name in ("direct.db", "flow.db"))
+    for engine in (direct, flowed):
+        upgrade(engine)
+    _simulate(direct, seed=5, until=until)
+    spec = load_spec(SPEC_PATH)
+    url = flowed.url.render_as_string(hide_password=False)
+    launch(spec, LAUNCH_AT, SYSTEM, None, False, url)
+    days: list[dt.date] = []
+    totals = simulate(spec.id, spec.start, until, 5, url, on_day=days.append)
+    assert days == [spec.start + dt.timedelta(days=i) for i in range((until - spec.start).days + 1)]
+    assert _ledger(flowed) == _ledger(direct)
+    with UnitOfWork(flowed) as uow:
+        assert totals.projects == uow.session.scalar(select(func.count(Project.id))) > 0
+        last = uow.session.scalar(select(func.max(RollupSnapshot.as_of)))
+    assert last == until
