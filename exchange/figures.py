@@ -103,7 +103,9 @@ def department_progress(
         labels={"count": "任务数", "name": ""},
         category_orders={"name": list(df["name"]), "指标": list(METRICS.values())},
     )
-    fig.update_yaxes(autorange="reversed")
+    # Reversed so that each department's bars read top-down in the legend's order; the departments then
+    # listed in sort order from the top (px had already reversed them for a horizontal axis).
+    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=list(df["name"]))
     return _style(fig, 120 + 70 * len(df) if len(df) < 12 else 100 + 40 * len(df))
 
 

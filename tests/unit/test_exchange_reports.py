@@ -273,6 +273,25 @@ def test_the_report_chart_is_the_dashboards_figure_drawn_by_chromium() -> None:
     assert png_size(progress_chart_png([]))[1] > 0  # "暂无数据", still a picture
 
 
+def test_the_progress_chart_lists_the_furthest_behind_at_the_top() -> None:
+    rows = department_rows()
+    board = figures.pd.DataFrame(
+        {
+            "code": [r.department for r in rows],
+            "name": [r.department for r in rows],
+            "assigned": [r.tasks_assigned for r in rows],
+            "accepted": [r.tasks_accepted for r in rows],
+            "on_time": [r.tasks_on_time for r in rows],
+            "overdue": [r.tasks_overdue for r in rows],
+            "completion": [r.task_completion_rate for r in rows],
+        }
+    )
+    axis = figures.department_progress(board).layout.yaxis
+    behind = min((r for r in rows if r.task_completion_rate is not None), key=lambda r: r.task_completion_rate)
+    # a reversed axis draws its first category at the top
+    assert axis.autorange == "reversed" and axis.categoryarray[0] == behind.department
+
+
 def test_a_missing_browser_is_said_plainly() -> None:
     with pytest.raises(ChartUnavailable, match="Chromium"):
         progress_chart_png(department_rows(), export=StaticExport(browser=figures.Path("/nonexistent/chromium")))
