@@ -33,24 +33,21 @@ from bench.tick import generate_spec  # noqa: E402
 AS_OF = dt.date(2020, 7, 20)
 PASSWORD = "bench-pass-2020"
 KINDS = ("industry_regulator", "purchaser", "trading_center", "police", "other")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 def tick(url: str, code: str, as_of: dt.date) -> None:
-    """The one tick composition, each step in a committed unit of work of its own (the flow's tasks
-    without Prefect), as the system at 10:00 Beijing time."""
-    from domain.access import SYSTEM
-    from services import ticking
-    from store.uow import UnitOfWork
+    """The one tick entry (as `campaign tick`), as the system at 10:00 Beijing time."""
+    from flows.campaign_flows import run_tick
 
-    def step(name: str, work):  # noqa: ANN001, ANN202
-        with UnitOfWork(url) as uow:
-            result = work(uow.session)
-            uow.commit()
-            return result
-
-    ticking.tick(step, code, as_of, actor=SYSTEM, at=dt.datetime.combine(as_of, dt.time(2), dt.timezone.utc))
+    run_tick(code, as_of, settings_or_db_url=url, at=dt.datetime.combine(as_of, dt.time(2), dt.UTC))
 
 
 def progress_work(url: str, as_of: dt.date, seed: int) -> None:
@@ -63,21 +60,37 @@ def progress_work(url: str, as_of: dt.date, seed: int) -> None:
     rng = random.Random(f"{seed}-{as_of}")
     with UnitOfWork(url) as uow:
         s = uow.session
-        ids = list(s.scalars(select(Assignment.id).where(Assignment.status == "open",
-                                                         Assignment.due_on <= as_of + dt.timedelta(days=7))))
+        ids = list(
+            s.scalars(
+                select(Assignment.id).where(
+                    Assignment.status == "open", Assignment.due_on <= as_of + dt.timedelta(days=7)
+                )
+            )
+        )
         accept = [i for i in ids if rng.random() < 0.55]
         submit = [i for i in ids if i not in set(accept) and rng.random() < 0.2]
-        at = dt.datetime.combine(as_of, dt.time(3), dt.timezone.utc)
+        at = dt.datetime.combine(as_of, dt.time(3), dt.UTC)
         for chunk in range(0, len(accept), 5000):
-            part = accept[chunk:chunk + 5000]
-            s.execute(update(Assignment).where(Assignment.id.in_(part))
-                      .values(status="accepted", accepted_at=at, submitted_at=at, on_time=rng.random() < 0.8,
-                              version=Assignment.version + 1)
-                      .execution_options(synchronize_session=False))
+            part = accept[chunk : chunk + 5000]
+            s.execute(
+                update(Assignment)
+                .where(Assignment.id.in_(part))
+                .values(
+                    status="accepted",
+                    accepted_at=at,
+                    submitted_at=at,
+                    on_time=rng.random() < 0.8,
+                    version=Assignment.version + 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
         for chunk in range(0, len(submit), 5000):
-            s.execute(update(Assignment).where(Assignment.id.in_(submit[chunk:chunk + 5000]))
-                      .values(status="submitted", submitted_at=at, version=Assignment.version + 1)
-                      .execution_options(synchronize_session=False))
+            s.execute(
+                update(Assignment)
+                .where(Assignment.id.in_(submit[chunk : chunk + 5000]))
+                .values(status="submitted", submitted_at=at, version=Assignment.version + 1)
+                .execution_options(synchronize_session=False)
+            )
         uow.commit()
 
 
@@ -93,9 +106,18 @@ def build(url: str, n: int, days: int) -> str:
     spec = generate_spec(n, KINDS)
     t0 = time.perf_counter()
     with UnitOfWork(url) as uow:
-        launch(uow.session, spec, actor=SYSTEM, at=dt.datetime(2020, 5, 1, tzinfo=dt.timezone.utc))
-        add_user(uow.session, actor=SYSTEM, at=dt.datetime(2020, 5, 1, tzinfo=dt.timezone.utc), username="leader",
-                 display_name="分管领导", role="leader", department_code=None, email=None, password=PASSWORD)
+        launch(uow.session, spec, actor=SYSTEM, at=dt.datetime(2020, 5, 1, tzinfo=dt.UTC))
+        add_user(
+            uow.session,
+            actor=SYSTEM,
+            at=dt.datetime(2020, 5, 1, tzinfo=dt.UTC),
+            username="leader",
+            display_name="分管领导",
+            role="leader",
+            department_code=None,
+            email=None,
+            password=PASSWORD,
+        )
         uow.commit()
     print(f"launch: {n} departments, {time.perf_counter() - t0:.1f} s")
     t0 = time.perf_counter()
@@ -122,15 +144,16 @@ def time_queries(url: str, code: str) -> dict[str, float]:
     with UnitOfWork(url) as uow:
         day = boards.rollup_day(uow.session, actor=leader, campaign_code=code, as_of=AS_OF)
     kinds = ("industry_regulator", "purchaser")
-    at = dict(actor=leader, campaign_code=code)
+    at = {"actor": leader, "campaign_code": code}
     cases = {
         "campaigns": lambda s: campaigns.campaigns(s, actor=leader),
         "phases": lambda s: campaigns.phases(s, **at),
         "departments": lambda s: campaigns.departments(s, **at),
         "rollup_day": lambda s: boards.rollup_day(s, **at, as_of=AS_OF),
         "department_board": lambda s: boards.department_board(s, **at, day=day),
-        "department_board[phase,kinds]": lambda s: boards.department_board(s, **at, day=day, phase_key="verify",
-                                                                           kinds=kinds),
+        "department_board[phase,kinds]": lambda s: boards.department_board(
+            s, **at, day=day, phase_key="verify", kinds=kinds
+        ),
         "heatmap": lambda s: boards.heatmap(s, **at, day=day),
         "trend": lambda s: boards.trend(s, **at),
         "trend[kinds]": lambda s: boards.trend(s, **at, kinds=kinds),
@@ -139,7 +162,7 @@ def time_queries(url: str, code: str) -> dict[str, float]:
         "lead_funnel": lambda s: ledger.lead_funnel(s, **at),
         "department_assignments": lambda s: boards.department_assignments(s, **at, department_code="d0001"),
         "bulletin_lists": lambda s: boards.bulletin_lists(s, **at, day=day),
-        "stamp": lambda s: campaigns.data_stamp(s),
+        "stamp": campaigns.data_stamp,
     }
 
     def timed(fn) -> float:  # noqa: ANN001
@@ -171,9 +194,10 @@ def paint(url: str, workdir: Path) -> dict[str, float]:
 
     port = free_port()
     settings = load_settings(database_url=url, as_of=AS_OF, dashboard_port=port, log_dir=workdir / "logs")
-    log = open(workdir / "streamlit.log", "w")
-    proc = subprocess.Popen(command(settings), env=environment(settings), cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT)
+    log = open(workdir / "streamlit.log", "w")  # noqa: SIM115 - the child writes it until the finally below
+    proc = subprocess.Popen(
+        command(settings), env=environment(settings), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{port}"
     out: dict[str, float] = {}
     try:
@@ -189,8 +213,9 @@ def paint(url: str, workdir: Path) -> dict[str, float]:
 
             def settled(started: float, ready: str) -> float:
                 page.wait_for_selector(ready, timeout=60_000)
-                page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                                       timeout=60_000)
+                page.wait_for_function(
+                    "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
+                )
                 return time.perf_counter() - started
 
             page.goto(base)
@@ -200,12 +225,17 @@ def paint(url: str, workdir: Path) -> dict[str, float]:
             page.get_by_role("button", name="登录").click()
             out["login -> overview (cold)"] = settled(t0, ".js-plotly-plot .main-svg")
             for round_ in ("cold", "warm", "warm2"):
-                for name, ready in (("部门进度", "[data-testid='stDataFrame']"), ("专项总览", "[data-testid='stMetric']")):
+                for name, _ready in (
+                    ("部门进度", "[data-testid='stDataFrame']"),
+                    ("专项总览", "[data-testid='stMetric']"),
+                ):
                     if round_ == "cold" and name == "专项总览":
                         continue
                     t0 = time.perf_counter()
                     page.get_by_role("link", name=name).click()
-                    page.get_by_role("heading", name=name if name == "部门进度" else "全省招投标专项整治（基准测试）").wait_for()
+                    page.get_by_role(
+                        "heading", name=name if name == "部门进度" else "全省招投标专项整治（基准测试）"
+                    ).wait_for()
                     out[f"{name} ({round_})"] = settled(t0, ".js-plotly-plot .main-svg")
             browser.close()
     finally:
@@ -242,8 +272,10 @@ def main() -> int:
     warm = max((v for k, v in paints.items() if "warm" in k), default=None)
     paint_text = "n/a" if warm is None else f"{warm:.2f}"
     paint_target = "n/a" if warm is None else ("met" if warm <= 2 else "missed")
-    print(f"RESULT departments={args.departments} worst_query_ms={worst:.1f} warm_first_paint_s={paint_text} "
-          f"query_target={'met' if worst <= 100 else 'missed'} paint_target={paint_target}")
+    print(
+        f"RESULT departments={args.departments} worst_query_ms={worst:.1f} warm_first_paint_s={paint_text} "
+        f"query_target={'met' if worst <= 100 else 'missed'} paint_target={paint_target}"
+    )
     return 0
 
 

@@ -54,8 +54,10 @@ if actor is None:
     session.set_login_page(login)
     nav = st.navigation([login])
 else:
-    sections = {name: [st.Page(path, title=title, icon=icon) for path, title, icon in entries]
-                for name, entries in PAGES.get(actor.role, {}).items()}
+    sections = {
+        name: [st.Page(path, title=title, icon=icon) for path, title, icon in entries]
+        for name, entries in PAGES.get(actor.role, {}).items()
+    }
     if not any(sections.values()):
         st.error("该账号的角色没有可用页面")
         st.stop()

@@ -24,13 +24,23 @@ STOP_TIMEOUT_S = 10
 
 def command(settings: Settings, port: int | None = None) -> list[str]:
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.headless", "true",
-        "--server.address", settings.dashboard_address,
-        "--server.port", str(port or settings.dashboard_port),
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-        "--client.toolbarMode", "viewer",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.headless",
+        "true",
+        "--server.address",
+        settings.dashboard_address,
+        "--server.port",
+        str(port or settings.dashboard_port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--client.toolbarMode",
+        "viewer",
     ]
 
 
@@ -43,8 +53,7 @@ def environment(settings: Settings) -> dict[str, str]:
 
 def start(settings: Settings, port: int | None = None) -> subprocess.Popen[bytes]:
     """The Streamlit child in a new session (its own process group, so it can be ended as a tree)."""
-    return subprocess.Popen(command(settings, port), env=environment(settings), cwd=str(ROOT),
-                            start_new_session=True)
+    return subprocess.Popen(command(settings, port), env=environment(settings), cwd=str(ROOT), start_new_session=True)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> int:

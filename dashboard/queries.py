@@ -26,13 +26,6 @@ ENTRIES = 64
 T = TypeVar("T")
 Identity = tuple[str, str, str | None, str]
 
-# Column headings of the department board (the page renames the frame's columns with these).
-BOARD_LABELS = {
-    "code": "部门代码", "name": "部门", "kind_label": "类别", "assigned": "已布置", "submitted": "已提交",
-    "accepted": "已通过", "on_time": "按时", "overdue": "逾期", "escalation_level": "升级级别",
-    "completion": "完成率", "on_time_rate": "按时率", "grade": "状态",
-}
-
 
 def _identity(actor: Actor) -> Identity:
     return (actor.username, actor.role.value, actor.department_code, actor.display_name)
@@ -46,8 +39,9 @@ def stamp() -> tuple[object, ...]:
 def _cached(view: Callable[..., T]) -> Callable[..., T]:
     """`view(session, *, actor, **kwargs)` as `call(actor, **kwargs)`, cached per actor and data stamp."""
 
-    def read(url: str, identity: Identity, stamp_: tuple[object, ...], kwargs: tuple[tuple[str, Any], ...],
-             _at: dt.datetime) -> T:
+    def read(
+        url: str, identity: Identity, stamp_: tuple[object, ...], kwargs: tuple[tuple[str, Any], ...], _at: dt.datetime
+    ) -> T:
         username, role, department, name = identity
         actor = Actor(username, Role(role), department, name)
         with session.unit_of_work() as uow:
@@ -63,7 +57,7 @@ def _cached(view: Callable[..., T]) -> Callable[..., T]:
     def call(actor: Actor, **kwargs: Any) -> T:
         try:
             return cached(session.db_url(), _identity(actor), stamp(), tuple(sorted(kwargs.items())), session.now())
-        except Exception as exc:  # noqa: BLE001 - a refusal in words, a bug as an incident; the page stops
+        except Exception as exc:
             session.show_error(exc)
             st.stop()
             raise  # st.stop() raises; this line is for type checkers
@@ -110,7 +104,7 @@ def spec(actor: Actor, code: str) -> CampaignSpec | None:
 
 def department_names(actor: Actor, code: str) -> dict[str, str]:
     depts = departments(actor, campaign_code=code)
-    return dict(zip(depts["code"], depts["name"]))
+    return dict(zip(depts["code"], depts["name"], strict=False))
 
 
 def clear() -> None:

@@ -207,4 +207,4 @@ def require_actor(*roles: Role) -> Actor:
     if actor is None or (roles and actor.role not in roles):
         st.error("无权访问此页面")
         st.stop()
-    return actor  # type: ignore[return-value]
+    return actor

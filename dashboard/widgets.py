@@ -24,11 +24,11 @@ from domain.spec import CampaignSpec
 from exchange.errors import ImportProblem, ImportRejected
 from exchange.xlsx_export import to_xlsx
 from services import problems as problem_service
+from services.campaigns import LaunchReport
 from services.exports import ledger_xlsx
 from services.holidays import campaign_calendar
 from services.imports import KIND_LABELS, template, template_filename
 from services.submissions import read_attachment
-from services.campaigns import LaunchReport
 from services.ticking import TickSummary
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -64,8 +64,9 @@ def pick_campaign(actor: Actor) -> str | None:
         return None
     current = st.session_state.get("campaign_code")
     index = codes.index(current) if current in codes else 0
-    code = st.sidebar.selectbox("专项行动", codes, index=index, key="campaign_pick",
-                                format_func=lambda c: queries.campaign_title(actor, c))
+    code = st.sidebar.selectbox(
+        "专项行动", codes, index=index, key="campaign_pick", format_func=lambda c: queries.campaign_title(actor, c)
+    )
     st.session_state["campaign_code"] = code
     return code
 
@@ -97,27 +98,39 @@ def xlsx_bytes(df: pd.DataFrame, sheet: str = "数据") -> bytes:
     return to_xlsx({sheet: ([str(c) for c in df.columns], rows)})
 
 
-def download(data: bytes | Callable[[], bytes], *, filename: str, key: str, label: str = "下载 Excel",
-             mime: str = XLSX_MIME) -> None:
-    st.download_button(label, data=data, file_name=filename, mime=mime, key=key, on_click="ignore",
-                       icon=":material/download:")
+def download(
+    data: bytes | Callable[[], bytes], *, filename: str, key: str, label: str = "下载 Excel", mime: str = XLSX_MIME
+) -> None:
+    st.download_button(
+        label, data=data, file_name=filename, mime=mime, key=key, on_click="ignore", icon=":material/download:"
+    )
 
 
-def xlsx_download(df: pd.DataFrame, *, filename: str, key: str, sheet: str = "数据",
-                  label: str = "下载 Excel") -> None:
+def xlsx_download(df: pd.DataFrame, *, filename: str, key: str, sheet: str = "数据", label: str = "下载 Excel") -> None:
     """One download button; the workbook is built only when it is clicked."""
     name = filename if filename.endswith(".xlsx") else f"{filename}.xlsx"
     download(lambda: xlsx_bytes(df, sheet), filename=name, key=key, label=label)
 
 
-def table(df: pd.DataFrame, *, key: str, filename: str, sheet: str | None = None,
-          export: pd.DataFrame | None = None, **kwargs: Any) -> Any:
+def table(
+    df: pd.DataFrame,
+    *,
+    key: str,
+    filename: str,
+    sheet: str | None = None,
+    export: pd.DataFrame | None = None,
+    **kwargs: Any,
+) -> Any:
     """st.dataframe plus its .xlsx download (``export``: a different frame to download, e.g. raw ratios)."""
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
     event = st.dataframe(df, key=key, **kwargs)
-    xlsx_download(df if export is None else export, filename=filename, key=f"{key}_xlsx",
-                  sheet=sheet or filename.removesuffix(".xlsx"))
+    xlsx_download(
+        df if export is None else export,
+        filename=filename,
+        key=f"{key}_xlsx",
+        sheet=sheet or filename.removesuffix(".xlsx"),
+    )
     return event
 
 
@@ -126,8 +139,9 @@ def ledger_download(actor: Actor, code: str, *, key: str, department_code: str |
 
     def build() -> bytes:
         with session.unit_of_work() as uow:
-            data = ledger_xlsx(uow.session, actor=actor, campaign_code=code, department_code=department_code,
-                               at=session.now())
+            data = ledger_xlsx(
+                uow.session, actor=actor, campaign_code=code, department_code=department_code, at=session.now()
+            )
             uow.commit()
             return data
 
@@ -155,8 +169,10 @@ def run_import(fn: Callable[..., Any], *args: Any, key: str, **kwargs: Any) -> A
         st.error(f"文件有 {len({p.row_number for p in exc.rows})} 行不符合要求，整个文件未导入，请修改后重新上传：")
         row_error_table(exc.rows, key=key)
     except ImportRejected as exc:
-        st.error(f"「{exc.filename}」有 {len({e.row_number for e in exc.errors})} 行不符合要求，"
-                 "整个文件未导入，请修改后重新上传：")
+        st.error(
+            f"「{exc.filename}」有 {len({e.row_number for e in exc.errors})} 行不符合要求，"
+            "整个文件未导入，请修改后重新上传："
+        )
         row_error_table(exc.errors, key=key)
     except ImportProblem as exc:
         st.error(f"文件无法导入：{exc}")
@@ -185,14 +201,15 @@ def campaign_or_stop() -> str:
 def board_filters(actor: Actor, code: str) -> tuple[str, tuple[str, ...] | None, str]:
     """Phase and department-kind filters (sidebar); returns (phase_key, kinds, phase title)."""
     phases = queries.phases(actor, campaign_code=code)
-    options = [""] + list(phases["key"])
-    titles = dict(zip(phases["key"], phases["title"]))
+    options = ["", *list(phases["key"])]
+    titles = dict(zip(phases["key"], phases["title"], strict=False))
     titles[""] = "全部阶段"
     phase = st.sidebar.selectbox("阶段", options, format_func=lambda k: titles.get(k, k), key="filter_phase")
     depts = queries.departments(actor, campaign_code=code)
     kinds_present = [k.value for k in DEPARTMENT_KIND.choices() if k.value in set(depts["kind"])]
-    chosen = st.sidebar.multiselect("部门类别", kinds_present, format_func=DEPARTMENT_KIND.label, key="filter_kinds",
-                                    placeholder="全部类别")
+    chosen = st.sidebar.multiselect(
+        "部门类别", kinds_present, format_func=DEPARTMENT_KIND.label, key="filter_kinds", placeholder="全部类别"
+    )
     return phase, (tuple(sorted(chosen)) or None), titles[phase]
 
 
@@ -216,8 +233,9 @@ def launch_campaign(actor: Actor, spec: CampaignSpec, *, source_path: str) -> La
     from flows.campaign_flows import run_launch  # Prefect: heavy, loaded when a launch runs
 
     try:
-        return run_launch(spec, settings_or_db_url=session.settings(), actor=actor, at=session.now(),
-                          source_path=source_path)
+        return run_launch(
+            spec, settings_or_db_url=session.settings(), actor=actor, at=session.now(), source_path=source_path
+        )
     except Exception as exc:  # noqa: BLE001 - a refusal in words, a bug as an incident
         session.show_error(exc)
         return None
@@ -237,8 +255,7 @@ def calendar_of(spec: CampaignSpec | None) -> WorkingCalendar | None:
     return campaign_calendar(spec) if spec is not None else None
 
 
-def countdown(calendar: WorkingCalendar | None, today: dt.date, due_on: dt.date, status: str,
-              overdue_days: int) -> str:
+def countdown(calendar: WorkingCalendar | None, today: dt.date, due_on: dt.date, status: str, overdue_days: int) -> str:
     """What a person reads beside a task: its state, or the working days left / overdue
     (domain.rules.standing; the stored overdue days of the last tick when they are more)."""
     if status not in (AssignmentStatus.open, AssignmentStatus.returned):
@@ -263,30 +280,45 @@ def countdown(calendar: WorkingCalendar | None, today: dt.date, due_on: dt.date,
 def _attachment_reader(actor: Actor, attachment_id: int) -> Callable[[], bytes]:
     def read() -> bytes:
         with session.unit_of_work() as uow:
-            _dto, data = read_attachment(uow.session, actor=actor, attachment_id=attachment_id,
-                                         attachment_dir=session.attachment_dir(), at=session.now())
+            _dto, data = read_attachment(
+                uow.session,
+                actor=actor,
+                attachment_id=attachment_id,
+                attachment_dir=session.attachment_dir(),
+                at=session.now(),
+            )
             uow.commit()
             return data
 
     return read
 
 
-def submission_history(subs: list, actor: Actor) -> None:  # noqa: ANN001
+def submission_history(subs: list, actor: Actor) -> None:
     if not subs:
         st.caption("尚无报送记录")
         return
     for s in reversed(subs):
         with st.container(border=True):
-            st.markdown(f"**第 {s.seq} 次报送** · {s.submitted_by} · {local_text(s.submitted_at)} · "
-                        f"{SUBMISSION.label(s.state)}")
+            st.markdown(
+                f"**第 {s.seq} 次报送** · {s.submitted_by} · {local_text(s.submitted_at)} · {SUBMISSION.label(s.state)}"
+            )
             if s.text:
                 st.text(s.text)
             if s.rows:
-                table(pd.DataFrame(s.rows), key=f"submission_rows_{s.id}",
-                      filename=f"报送明细-{s.assignment_id}-{s.seq}.xlsx", sheet="报送明细")
+                table(
+                    pd.DataFrame(s.rows),
+                    key=f"submission_rows_{s.id}",
+                    filename=f"报送明细-{s.assignment_id}-{s.seq}.xlsx",
+                    sheet="报送明细",
+                )
             for a in s.attachments:  # read through the service (permission-checked) only when clicked
-                download(_attachment_reader(actor, a.id), filename=a.filename, key=f"attachment_{s.id}_{a.id}",
-                         label=f"附件：{a.filename}（{a.size:,} 字节）", mime=a.content_type or "application/octet-stream")
+                download(
+                    _attachment_reader(actor, a.id),
+                    filename=a.filename,
+                    key=f"attachment_{s.id}_{a.id}",
+                    label=f"附件：{a.filename}（{a.size:,} 字节）",
+                    mime=a.content_type or "application/octet-stream",
+                )
             if s.review_note:
                 st.warning(f"退回原因：{s.review_note}")
 
@@ -299,13 +331,26 @@ def percent(x: float) -> str:
 
 
 def problem_frame(problems: Sequence[Any]) -> pd.DataFrame:
-    return pd.DataFrame([{
-        "编号": p.code, "责任单位": p.department_name, "项目编号": p.project_code or "", "类别": p.category,
-        "问题描述": p.description, "责任人": p.responsible_person or "", "整改措施": p.measure or "",
-        "处置方式": p.handling_class, "发现日期": p.found_on, "整改时限": p.deadline_on,
-        "状态": PROBLEM.label(p.status), "反弹": "是" if p.rebound else "",
-        "销号日期": p.closed_on,
-    } for p in problems])
+    return pd.DataFrame(
+        [
+            {
+                "编号": p.code,
+                "责任单位": p.department_name,
+                "项目编号": p.project_code or "",
+                "类别": p.category,
+                "问题描述": p.description,
+                "责任人": p.responsible_person or "",
+                "整改措施": p.measure or "",
+                "处置方式": p.handling_class,
+                "发现日期": p.found_on,
+                "整改时限": p.deadline_on,
+                "状态": PROBLEM.label(p.status),
+                "反弹": "是" if p.rebound else "",
+                "销号日期": p.closed_on,
+            }
+            for p in problems
+        ]
+    )
 
 
 def lead_frame(leads: Sequence[Any], *, show_reporter: bool = False) -> pd.DataFrame:
@@ -313,11 +358,24 @@ def lead_frame(leads: Sequence[Any], *, show_reporter: bool = False) -> pd.DataF
     already blanked them for everyone else."""
     rows = []
     for x in leads:
-        row = {"序号": x.id, "编号": x.code, "来源": x.source, "收到日期": x.received_on, "类别": x.category, "摘要": x.summary,
-               "涉及项目": x.project_code or "", "承办部门": x.department_code or "（未交办）",
-               "办理期限": x.due_on, "状态": LEAD.label(x.status),
-               "结果": x.outcome or "", "处理措施": "、".join(x.measures), "罚款（万元）": float(x.fine_wan),
-               "涉及企业": x.enterprises_involved, "处理人数": x.people_dealt_with, "办结日期": x.closed_on}
+        row = {
+            "序号": x.id,
+            "编号": x.code,
+            "来源": x.source,
+            "收到日期": x.received_on,
+            "类别": x.category,
+            "摘要": x.summary,
+            "涉及项目": x.project_code or "",
+            "承办部门": x.department_code or "（未交办）",
+            "办理期限": x.due_on,
+            "状态": LEAD.label(x.status),
+            "结果": x.outcome or "",
+            "处理措施": "、".join(x.measures),
+            "罚款（万元）": float(x.fine_wan),
+            "涉及企业": x.enterprises_involved,
+            "处理人数": x.people_dealt_with,
+            "办结日期": x.closed_on,
+        }
         if show_reporter:
             row["举报人"] = x.reporter_name or ""
             row["举报人电话"] = x.reporter_phone or ""
@@ -328,16 +386,24 @@ def lead_frame(leads: Sequence[Any], *, show_reporter: bool = False) -> pd.DataF
 def lead_outcome_inputs(key: str, outcome_label: str) -> dict[str, Any]:
     """The outcome fields of a lead (inside the caller's form), as keyword arguments for
     services.leads.report_outcome / close_lead."""
-    outcome = st.radio(outcome_label, [o.value for o in LEAD_OUTCOME.choices()], horizontal=True,
-                       key=f"{key}_outcome")
-    measures = st.multiselect("处理措施", [m.value for m in LEAD_MEASURE.choices()], key=f"{key}_measures",
-                              placeholder="查实时选择；不实则不选")
+    outcome = st.radio(outcome_label, [o.value for o in LEAD_OUTCOME.choices()], horizontal=True, key=f"{key}_outcome")
+    measures = st.multiselect(
+        "处理措施",
+        [m.value for m in LEAD_MEASURE.choices()],
+        key=f"{key}_measures",
+        placeholder="查实时选择；不实则不选",
+    )
     c = st.columns(3)
     fine = c[0].number_input("罚款（万元）", min_value=0.0, step=0.1, key=f"{key}_fine")
     ent = c[1].number_input("涉及企业数", min_value=0, step=1, key=f"{key}_enterprises")
     ppl = c[2].number_input("处理人数", min_value=0, step=1, key=f"{key}_people")
-    return dict(outcome=outcome, measures=measures, fine_wan=round(fine, 2), enterprises_involved=int(ent),
-                people_dealt_with=int(ppl))
+    return {
+        "outcome": outcome,
+        "measures": measures,
+        "fine_wan": round(fine, 2),
+        "enterprises_involved": int(ent),
+        "people_dealt_with": int(ppl),
+    }
 
 
 def problem_form(actor: Actor, code: str, *, key: str) -> None:
@@ -346,7 +412,7 @@ def problem_form(actor: Actor, code: str, *, key: str) -> None:
     if phases.empty:
         st.info("专项行动尚无阶段")
         return
-    titles = dict(zip(phases["key"], phases["title"]))
+    titles = dict(zip(phases["key"], phases["title"], strict=False))
     today = session.today()
     with st.form(key, clear_on_submit=True):
         if actor.role == Role.department:
@@ -354,10 +420,9 @@ def problem_form(actor: Actor, code: str, *, key: str) -> None:
             st.caption(f"责任单位：{dept}")
         else:
             names = queries.department_names(actor, code)
-            dept = st.selectbox("责任单位", list(names), format_func=lambda c: f"{names[c]}（{c}）",
-                                key=f"{key}_dept")
+            dept = st.selectbox("责任单位", list(names), format_func=lambda c: f"{names[c]}（{c}）", key=f"{key}_dept")
         c1, c2, c3 = st.columns(3)
-        phase = c1.selectbox("发现阶段", list(titles), format_func=titles.get, key=f"{key}_phase")
+        phase = c1.selectbox("发现阶段", list(titles), format_func=lambda k: titles[k], key=f"{key}_phase")
         category = c2.selectbox("问题类别", [c.value for c in PROBLEM_CATEGORY.choices()], key=f"{key}_category")
         handling = c3.selectbox("整改方式", [h.value for h in HANDLING_CLASS.choices()], key=f"{key}_handling")
         description = st.text_area("问题描述", key=f"{key}_description")
@@ -368,11 +433,22 @@ def problem_form(actor: Actor, code: str, *, key: str) -> None:
         measure = st.text_input("整改措施", key=f"{key}_measure")
         go = st.form_submit_button("登记问题", type="primary")
     if go:
-        done = session.run_service(problem_service.record_problem, actor=actor, at=session.now(), campaign_code=code,
-                                   department_code=dept, phase_key=phase, category=category, description=description,
-                                   handling_class=handling, deadline_on=deadline, found_on=today,
-                                   project_code=project.strip() or None, responsible_person=person.strip() or None,
-                                   measure=measure.strip() or None)
+        done = session.run_service(
+            problem_service.record_problem,
+            actor=actor,
+            at=session.now(),
+            campaign_code=code,
+            department_code=dept,
+            phase_key=phase,
+            category=category,
+            description=description,
+            handling_class=handling,
+            deadline_on=deadline,
+            found_on=today,
+            project_code=project.strip() or None,
+            responsible_person=person.strip() or None,
+            measure=measure.strip() or None,
+        )
         if done is not None:
             flash(f"已登记问题 {done.code}")
             st.rerun()
@@ -383,8 +459,12 @@ def import_kinds() -> dict[str, str]:
 
 
 def import_template_download(kind: str, *, key: str) -> None:
-    download(lambda: template(kind), filename=template_filename(kind), key=key,
-             label=f"下载{KIND_LABELS.get(kind, kind)}导入模板")
+    download(
+        lambda: template(kind),
+        filename=template_filename(kind),
+        key=key,
+        label=f"下载{KIND_LABELS.get(kind, kind)}导入模板",
+    )
 
 
 def report_text(report: Any) -> str:

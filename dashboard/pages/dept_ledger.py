@@ -16,21 +16,30 @@ st.title("问题台账与线索")
 
 tab_problems, tab_leads = st.tabs(["问题台账", "交办线索"])
 with tab_problems:
-    problems = session.run_service(problem_service.list_problems, actor=actor, campaign_code=code,
-                                   at=session.now()) or []
+    problems = (
+        session.run_service(problem_service.list_problems, actor=actor, campaign_code=code, at=session.now()) or []
+    )
     if not problems:
         st.info("本部门台账暂无问题")
     else:
-        widgets.table(widgets.problem_frame(problems), key="dept_problems",
-                      filename=f"问题台账-{actor.department_code}.xlsx", sheet="问题台账")
+        widgets.table(
+            widgets.problem_frame(problems),
+            key="dept_problems",
+            filename=f"问题台账-{actor.department_code}.xlsx",
+            sheet="问题台账",
+        )
         widgets.ledger_download(actor, code, key="dept_ledger_xlsx", department_code=actor.department_code)
     with st.expander("登记问题（自查发现）"):
         widgets.problem_form(actor, code, key="dept_problem")
     open_ones = {p.id: p for p in problems if p.status == ProblemStatus.open}
     if open_ones:
         st.subheader("申请销号")
-        pid = st.selectbox("问题", list(open_ones), key="close_pick",
-                           format_func=lambda i: f"{open_ones[i].code} · {open_ones[i].description[:30]}")
+        pid = st.selectbox(
+            "问题",
+            list(open_ones),
+            key="close_pick",
+            format_func=lambda i: f"{open_ones[i].code} · {open_ones[i].description[:30]}",
+        )
         with st.form("request_close", clear_on_submit=True):
             evidence = st.text_area("整改佐证说明", key="close_evidence")
             files = st.file_uploader("佐证附件", accept_multiple_files=True, key="close_files")
@@ -38,9 +47,16 @@ with tab_problems:
         if go:
             p = open_ones[pid]
             uploads = [Upload(f.name, f.type or "application/octet-stream", f.getvalue()) for f in files or []]
-            if session.run_service(problem_service.request_close, actor=actor, at=session.now(), problem_id=p.id,
-                                   expected_version=p.version, evidence=evidence, attachments=uploads,
-                                   attachment_dir=session.attachment_dir()):
+            if session.run_service(
+                problem_service.request_close,
+                actor=actor,
+                at=session.now(),
+                problem_id=p.id,
+                expected_version=p.version,
+                evidence=evidence,
+                attachments=uploads,
+                attachment_dir=session.attachment_dir(),
+            ):
                 widgets.flash(f"已提交问题 {p.code} 的销号申请")
                 st.rerun()
 
@@ -49,28 +65,44 @@ with tab_leads:
     if not leads:
         st.info("暂无交办本部门的线索")
     else:
-        widgets.table(widgets.lead_frame(leads), key="dept_leads", filename=f"交办线索-{actor.department_code}.xlsx",
-                      sheet="交办线索")
+        widgets.table(
+            widgets.lead_frame(leads),
+            key="dept_leads",
+            filename=f"交办线索-{actor.department_code}.xlsx",
+            sheet="交办线索",
+        )
     lead_id = st.number_input("按线索序号打开", min_value=0, step=1, key="open_lead_id")
     if lead_id:
         x = session.run_service(lead_service.get_lead, actor=actor, lead_id=int(lead_id), at=session.now())
         if x is not None:
             with st.container(border=True):
-                st.markdown(f"**{x.code}** · {x.source} · {x.category} · 收到 {x.received_on} · 办理期限 {x.due_on or '—'}"
-                            f" · {LEAD.label(x.status)}")
+                st.markdown(
+                    f"**{x.code}** · {x.source} · {x.category} · 收到 {x.received_on} · 办理期限 {x.due_on or '—'}"
+                    f" · {LEAD.label(x.status)}"
+                )
                 st.write(x.summary)
     if leads:
         mine = {x.id: x for x in leads if x.status == LeadStatus.assigned}
         if mine:
             st.subheader("报送办理结果")
-            lid = st.selectbox("线索", list(mine), key="lead_pick",
-                               format_func=lambda i: f"{mine[i].code} · {mine[i].summary[:30]}（期限 {mine[i].due_on}）")
+            lid = st.selectbox(
+                "线索",
+                list(mine),
+                key="lead_pick",
+                format_func=lambda i: f"{mine[i].code} · {mine[i].summary[:30]}（期限 {mine[i].due_on}）",
+            )
             with st.form("lead_outcome"):
                 result = widgets.lead_outcome_inputs("lead_report", "核查结果")
                 go = st.form_submit_button("报送结果", type="primary")
             if go:
                 x = mine[lid]
-                if session.run_service(lead_service.report_outcome, actor=actor, at=session.now(), lead_id=x.id,
-                                       expected_version=x.version, **result):
+                if session.run_service(
+                    lead_service.report_outcome,
+                    actor=actor,
+                    at=session.now(),
+                    lead_id=x.id,
+                    expected_version=x.version,
+                    **result,
+                ):
                     widgets.flash(f"已报送线索 {x.code} 的办理结果，等待牵头办公室办结")
                     st.rerun()

@@ -27,10 +27,23 @@ if not items:
     st.info("没有未读消息" if only_unread else "暂无消息。任务提醒、逾期通知和升级督办会出现在这里。")
     st.stop()
 
-widgets.xlsx_download(pd.DataFrame([{
-    "日期": i.created_on, "专项行动": i.campaign_code or "", "标题": i.subject, "内容": i.body,
-    "状态": "未读" if i.read_at is None else "已读",
-} for i in items]), filename=f"消息-{actor.username}.xlsx", key="inbox_xlsx", sheet="消息")
+widgets.xlsx_download(
+    pd.DataFrame(
+        [
+            {
+                "日期": i.created_on,
+                "专项行动": i.campaign_code or "",
+                "标题": i.subject,
+                "内容": i.body,
+                "状态": "未读" if i.read_at is None else "已读",
+            }
+            for i in items
+        ]
+    ),
+    filename=f"消息-{actor.username}.xlsx",
+    key="inbox_xlsx",
+    sheet="消息",
+)
 
 for item in items:
     with st.container(border=True, key=f"msg_{item.id}"):
@@ -40,9 +53,12 @@ for item in items:
         head.caption(f"{item.created_on:%Y-%m-%d}" + (f" · {item.campaign_code}" if item.campaign_code else ""))
         with st.expander("查看内容", expanded=item.read_at is None and len(items) <= 5):
             st.markdown(item.body)
-        if item.read_at is None and action.button("标为已读", key=f"read_{item.id}"):
-            if session.run_service(delivery.mark_read, actor=actor, delivery_id=item.id, at=session.now()):
-                st.rerun()
+        if (
+            item.read_at is None
+            and action.button("标为已读", key=f"read_{item.id}")
+            and session.run_service(delivery.mark_read, actor=actor, delivery_id=item.id, at=session.now())
+        ):
+            st.rerun()
         if item.assignment_id and actor.role == Role.department and action.button("去办理", key=f"goto_{item.id}"):
             if item.read_at is None:
                 session.run_service(delivery.mark_read, actor=actor, delivery_id=item.id, at=session.now())

@@ -4,7 +4,8 @@ import streamlit as st
 
 from dashboard import charts, queries, session, widgets
 from domain.access import Role
-from domain.rollup import rate
+from domain.assignment import ASSIGNMENT, PHASE_STATE, AssignmentStatus, PhaseState
+from domain.rollup import Grade, rate
 
 actor = widgets.page(Role.leader, Role.office)
 code = widgets.campaign_or_stop()
@@ -29,16 +30,27 @@ elif today < info.get("start_on", today):
     cols[0].metric("当前阶段", "尚未开始")
     cols[1].metric("距开始", f"{(info['start_on'] - today).days} 天")
 else:
-    cols[0].metric("当前阶段", "已结束")
+    cols[0].metric("当前阶段", PHASE_STATE.label(PhaseState.closed))
     cols[1].metric("本阶段剩余天数", "—")
 assigned, accepted = int(board["assigned"].sum()), int(board["accepted"].sum())
 cols[2].metric("已布置任务", f"{assigned}")
-cols[3].metric("完成率", widgets.percent(rate(accepted, assigned)), help=f"已通过 {accepted} 项")
-cols[4].metric("逾期任务", f"{int(board['overdue'].sum())}",
-               help=f"严重滞后部门 {int((board['grade'] == '严重滞后').sum())} 个")
+cols[3].metric(
+    "完成率",
+    widgets.percent(rate(accepted, assigned)),
+    help=f"{ASSIGNMENT.label(AssignmentStatus.accepted)} {accepted} 项",
+)
+cols[4].metric(
+    "逾期任务",
+    f"{int(board['overdue'].sum())}",
+    help=f"{Grade.red.value}部门 {int((board['grade'] == Grade.red.value).sum())} 个",
+)
 st.caption(f"统计口径：{phase_title}；进度快照日期 {day or '（尚未巡检）'}")
 
 st.plotly_chart(charts.phase_gantt(phases, today), width="stretch", key="gantt")
 left, right = st.columns([2, 1])
-left.plotly_chart(charts.trend(queries.trend(actor, campaign_code=code, phase_key=phase_key, kinds=kinds)), width="stretch", key="trend")
+left.plotly_chart(
+    charts.trend(queries.trend(actor, campaign_code=code, phase_key=phase_key, kinds=kinds)),
+    width="stretch",
+    key="trend",
+)
 right.plotly_chart(charts.grade_pie(board), width="stretch", key="grades")

@@ -7,9 +7,9 @@ import streamlit as st
 
 from dashboard import session, widgets
 from domain.access import Role
+from domain.errors import SpecInvalid
 from domain.plan import build_plan
 from domain.spec import DELIVERABLE_LABELS
-from domain.errors import SpecInvalid
 from services import campaigns
 from services.holidays import campaign_calendar
 from services.spec_files import parse_spec
@@ -42,9 +42,12 @@ try:
     spec = parse_spec(text, name)
 except SpecInvalid as exc:
     st.error(f"YAML 校验未通过：{len(exc.problems)} 处问题")
-    widgets.table(pd.DataFrame([{"行": p.line, "列": p.column, "字段": p.field, "问题": p.message}
-                                for p in exc.problems]), key="spec_problems", filename="YAML校验问题.xlsx",
-                  sheet="校验问题")
+    widgets.table(
+        pd.DataFrame([{"行": p.line, "列": p.column, "字段": p.field, "问题": p.message} for p in exc.problems]),
+        key="spec_problems",
+        filename="YAML校验问题.xlsx",
+        sheet="校验问题",
+    )
     st.stop()
 
 st.success(f"校验通过：{spec.title}（{spec.id}）")
@@ -55,10 +58,21 @@ c[1].metric("阶段", len(spec.phases))
 c[2].metric("任务模板", len(plan.templates))
 c[3].metric("任务（部门 × 期次）", len(plan.assignments))
 titles = {t.key: t for t in plan.templates}
-preview = pd.DataFrame([{"任务": titles[a.template_key].title, "部门": a.department_code, "期次": a.period or "—",
-                         "阶段": a.phase_key, "开始": a.opens_on, "截止": a.due_on,
-                         "成果": DELIVERABLE_LABELS.get(titles[a.template_key].deliverable, ""),
-                         "牵头": "牵头" if a.is_lead else ""} for a in plan.assignments])
+preview = pd.DataFrame(
+    [
+        {
+            "任务": titles[a.template_key].title,
+            "部门": a.department_code,
+            "期次": a.period or "—",
+            "阶段": a.phase_key,
+            "开始": a.opens_on,
+            "截止": a.due_on,
+            "成果": DELIVERABLE_LABELS.get(titles[a.template_key].deliverable, ""),
+            "牵头": "牵头" if a.is_lead else "",
+        }
+        for a in plan.assignments
+    ]
+)
 with st.expander("任务计划预览", expanded=False):
     widgets.table(preview, key="plan_preview", filename=f"任务计划-{spec.id}.xlsx", sheet="任务计划")
 

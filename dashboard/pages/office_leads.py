@@ -21,7 +21,7 @@ figures = session.run_service(lead_service.lead_figures, actor=actor, campaign_c
 if figures is not None:
     c = st.columns(5)
     c[0].metric("受理线索", figures.received)
-    c[1].metric("已办结", figures.closed)
+    c[1].metric(LEAD.label(LeadStatus.closed), figures.closed)
     c[2].metric("查实", figures.substantiated)
     c[3].metric("处理人数", figures.people_dealt_with, help=f"涉及企业 {figures.enterprises_involved} 家")
     c[4].metric("罚款（万元）", f"{figures.fine_wan:,.2f}")
@@ -41,8 +41,12 @@ with tab_list:
         st.info("暂无线索")
     else:
         st.caption("举报人信息仅牵头办公室可见，请严格保密。")
-        widgets.table(widgets.lead_frame(leads, show_reporter=True), key="office_leads",
-                      filename=f"线索清单（含举报人，保密）-{code}.xlsx", sheet="线索清单")
+        widgets.table(
+            widgets.lead_frame(leads, show_reporter=True),
+            key="office_leads",
+            filename=f"线索清单（含举报人，保密）-{code}.xlsx",
+            sheet="线索清单",
+        )
 
 with tab_intake:
     with st.form("lead_intake", clear_on_submit=True):
@@ -60,10 +64,20 @@ with tab_intake:
         phone = c7.text_input("举报人电话", key="intake_phone")
         go = st.form_submit_button("受理", type="primary")
     if go:
-        done = session.run_service(lead_service.intake_lead, actor=actor, at=session.now(), campaign_code=code,
-                                   source=source, received_on=received, category=category, summary=summary,
-                                   project_code=project.strip() or None, reporter_name=reporter.strip() or None,
-                                   reporter_phone=phone.strip() or None, code=lead_code.strip() or None)
+        done = session.run_service(
+            lead_service.intake_lead,
+            actor=actor,
+            at=session.now(),
+            campaign_code=code,
+            source=source,
+            received_on=received,
+            category=category,
+            summary=summary,
+            project_code=project.strip() or None,
+            reporter_name=reporter.strip() or None,
+            reporter_phone=phone.strip() or None,
+            code=lead_code.strip() or None,
+        )
         if done is not None:
             widgets.flash(f"已受理线索 {done.code}，请及时交办")
             st.rerun()
@@ -73,16 +87,25 @@ with tab_assign:
     if not open_leads:
         st.info("没有待交办的线索")
     else:
-        lid = st.selectbox("线索（已交办的可改派）", list(open_leads), key="assign_pick",
-                           format_func=lambda i: label(open_leads[i]))
+        lid = st.selectbox(
+            "线索（已交办的可改派）", list(open_leads), key="assign_pick", format_func=lambda i: label(open_leads[i])
+        )
         c1, c2 = st.columns(2)
-        dept = c1.selectbox("承办部门", list(dept_names), key="assign_dept",
-                            format_func=lambda c: f"{dept_names[c]}（{c}）")
+        dept = c1.selectbox(
+            "承办部门", list(dept_names), key="assign_dept", format_func=lambda c: f"{dept_names[c]}（{c}）"
+        )
         days = c2.number_input("办理时限（工作日）", min_value=1, max_value=250, value=15, step=1, key="assign_days")
         if st.button("交办", key="assign_go", type="primary"):
             x = open_leads[lid]
-            done = session.run_service(lead_service.assign_lead, actor=actor, at=session.now(), lead_id=x.id,
-                                       expected_version=x.version, department_code=dept, working_days=int(days))
+            done = session.run_service(
+                lead_service.assign_lead,
+                actor=actor,
+                at=session.now(),
+                lead_id=x.id,
+                expected_version=x.version,
+                department_code=dept,
+                working_days=int(days),
+            )
             if done is not None:
                 widgets.flash(f"线索 {done.code} 已交办{dept_names.get(dept, dept)}，办理期限 {done.due_on}")
                 st.rerun()
@@ -92,16 +115,22 @@ with tab_close:
     if not closable:
         st.info("没有待办结的线索")
     else:
-        lid = st.selectbox("线索", list(closable), key="close_lead_pick",
-                           format_func=lambda i: f"{label(closable[i])}（"
-                                                 f"{LEAD.label(closable[i].status)}）")
+        lid = st.selectbox(
+            "线索",
+            list(closable),
+            key="close_lead_pick",
+            format_func=lambda i: f"{label(closable[i])}（{LEAD.label(closable[i].status)}）",
+        )
         x = closable[lid]
         if x.status == LeadStatus.reported:
-            st.info(f"承办部门报送：{x.outcome}；处理措施 {'、'.join(x.measures) or '无'}；罚款 {x.fine_wan} 万元；"
-                    f"涉及企业 {x.enterprises_involved} 家；处理 {x.people_dealt_with} 人")
+            st.info(
+                f"承办部门报送：{x.outcome}；处理措施 {'、'.join(x.measures) or '无'}；罚款 {x.fine_wan} 万元；"
+                f"涉及企业 {x.enterprises_involved} 家；处理 {x.people_dealt_with} 人"
+            )
             if st.button("按报送结果办结", key="close_as_reported", type="primary"):
-                done = session.run_service(lead_service.close_lead, actor=actor, at=session.now(), lead_id=x.id,
-                                           expected_version=x.version)
+                done = session.run_service(
+                    lead_service.close_lead, actor=actor, at=session.now(), lead_id=x.id, expected_version=x.version
+                )
                 if done is not None:
                     widgets.flash(f"线索 {done.code} 已办结（{done.outcome}）")
                     st.rerun()
@@ -110,8 +139,14 @@ with tab_close:
             result = widgets.lead_outcome_inputs("close", "办理结果")
             go = st.form_submit_button("填写结果并办结")
         if go:
-            done = session.run_service(lead_service.close_lead, actor=actor, at=session.now(), lead_id=x.id,
-                                       expected_version=x.version, **result)
+            done = session.run_service(
+                lead_service.close_lead,
+                actor=actor,
+                at=session.now(),
+                lead_id=x.id,
+                expected_version=x.version,
+                **result,
+            )
             if done is not None:
                 widgets.flash(f"线索 {done.code} 已办结（{done.outcome}）")
                 st.rerun()

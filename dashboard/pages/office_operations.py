@@ -17,15 +17,20 @@ info = queries.campaign_row(actor, code)
 st.title("巡检与通报")
 
 st.subheader("立即巡检")
-st.caption(f"上次巡检：{info.get('last_tick_on') or '尚未巡检'}。巡检会开启到期阶段的任务、标记逾期、升级、生成提醒并更新进度统计。")
+st.caption(
+    f"上次巡检：{info.get('last_tick_on') or '尚未巡检'}。"
+    "巡检会开启到期阶段的任务、标记逾期、升级、生成提醒并更新进度统计。"
+)
 as_of = st.date_input("巡检日期", value=today, key="tick_day")
 if st.button("立即巡检", key="tick_now"):
     with st.spinner("巡检中……"):
         summary = widgets.tick_campaign(actor, code, as_of)
         if summary is not None:
             c = summary.counts
-            widgets.flash(f"巡检完成（{as_of}）：开启任务 {c.opened} 项，逾期更新 {c.overdue_updated} 项，"
-                          f"升级 {c.escalations} 项，提醒 {c.reminders} 条，统计 {summary.rollup_rows} 行")
+            widgets.flash(
+                f"巡检完成（{as_of}）：开启任务 {c.opened} 项，逾期更新 {c.overdue_updated} 项，"
+                f"升级 {c.escalations} 项，提醒 {c.reminders} 条，统计 {summary.rollup_rows} 行"
+            )
             st.rerun()
 
 st.subheader("通知发送情况")
@@ -34,26 +39,45 @@ if not stuck:
     st.caption("所有通知均已送达或正在按计划发送。")
 else:
     st.warning(f"{len(stuck)} 条通知需要处理：失败的渠道不影响其他渠道；“待确认”的通知不会自动重发，以免重复打扰。")
-    widgets.table(pd.DataFrame([{
-        "编号": d.id, "渠道": d.channel, "接收方": d.target, "主题": d.subject, "状态": DELIVERY.label(d.state),
-        "尝试次数": d.attempts, "最近错误": d.last_error or "",
-        "下次重试": local_text(d.next_attempt_at),
-    } for d in stuck]), key="delivery_problems", filename=f"通知发送问题-{code}.xlsx", sheet="通知发送问题")
+    widgets.table(
+        pd.DataFrame(
+            [
+                {
+                    "编号": d.id,
+                    "渠道": d.channel,
+                    "接收方": d.target,
+                    "主题": d.subject,
+                    "状态": DELIVERY.label(d.state),
+                    "尝试次数": d.attempts,
+                    "最近错误": d.last_error or "",
+                    "下次重试": local_text(d.next_attempt_at),
+                }
+                for d in stuck
+            ]
+        ),
+        key="delivery_problems",
+        filename=f"通知发送问题-{code}.xlsx",
+        sheet="通知发送问题",
+    )
     confirmable = [d for d in stuck if d.state in (DeliveryState.uncertain, DeliveryState.gave_up)]
     if confirmable:
-        pick = st.selectbox("处理一条待确认 / 已放弃的通知", confirmable, key="delivery_pick",
-                            format_func=lambda d: f"#{d.id} {d.channel} → {d.target}：{d.subject}")
+        pick = st.selectbox(
+            "处理一条待确认 / 已放弃的通知",
+            confirmable,
+            key="delivery_pick",
+            format_func=lambda d: f"#{d.id} {d.channel} → {d.target}：{d.subject}",
+        )
         left, right = st.columns(2)
-        if left.button("已核实送达", key="delivery_delivered"):
-            if session.run_action(delivery.confirm_uncertain, actor=actor, at=session.now(), delivery_id=pick.id,
-                                  delivered=True):
-                widgets.flash(f"通知 #{pick.id} 已确认送达")
-                st.rerun()
-        if right.button("重新发送", key="delivery_resend"):
-            if session.run_action(delivery.confirm_uncertain, actor=actor, at=session.now(), delivery_id=pick.id,
-                                  delivered=False):
-                widgets.flash(f"通知 #{pick.id} 将在下次发送时重发")
-                st.rerun()
+        if left.button("已核实送达", key="delivery_delivered") and session.run_action(
+            delivery.confirm_uncertain, actor=actor, at=session.now(), delivery_id=pick.id, delivered=True
+        ):
+            widgets.flash(f"通知 #{pick.id} 已确认送达")
+            st.rerun()
+        if right.button("重新发送", key="delivery_resend") and session.run_action(
+            delivery.confirm_uncertain, actor=actor, at=session.now(), delivery_id=pick.id, delivered=False
+        ):
+            widgets.flash(f"通知 #{pick.id} 将在下次发送时重发")
+            st.rerun()
 
 st.subheader("通报草稿")
 day = queries.rollup_day(actor, campaign_code=code, as_of=today)
@@ -82,7 +106,8 @@ if criticise.empty:
 else:
     lines.append("　　以下单位任务逾期严重，已达到“通报批评”及以上等级，予以通报批评：")
     for i, r in enumerate(criticise.itertuples(), 1):
-        lines.append(f"　　{i}. {r.name}：逾期{r.overdue}项，最高升级等级“{names.get(int(r.escalation_level), r.escalation_level)}”。")
+        rung = names.get(int(r.escalation_level), r.escalation_level)
+        lines.append(f"　　{i}. {r.name}：逾期{r.overdue}项，最高升级等级“{rung}”。")
 lines += [
     "　　三、下一步工作要求",
     "　　各单位要对照实施方案和任务清单，压实责任、倒排工期，逾期事项须在3个工作日内报送并说明原因。",
@@ -91,5 +116,6 @@ lines += [
     f"{today:%Y年%m月%d日}",
 ]
 edited = st.text_area("通报内容（可编辑后复制或下载）", value="\n".join(lines), height=420, key=f"bulletin_{day}")
-st.download_button("下载通报（文本）", edited.encode("utf-8"), file_name=f"通报-{code}-{day}.txt",
-                   key="bulletin_download")
+st.download_button(
+    "下载通报（文本）", edited.encode("utf-8"), file_name=f"通报-{code}-{day}.txt", key="bulletin_download"
+)

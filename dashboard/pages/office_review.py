@@ -28,15 +28,22 @@ for a in queue:
         reason = st.text_input("退回原因（退回时必填）", key=f"reason_{a.id}")
         left, right = st.columns(2)
         if left.button("通过", key=f"accept_{a.id}", type="primary"):
-            done = session.run_service(sub.accept, actor=actor, at=session.now(), assignment_id=a.id,
-                                       expected_version=a.version)
+            done = session.run_service(
+                sub.accept, actor=actor, at=session.now(), assignment_id=a.id, expected_version=a.version
+            )
             if done is not None:
                 widgets.refresh_rollup(actor, code)
                 widgets.flash(f"已通过：{a.department_name} · {a.title}（{'按时' if done.on_time else '逾期'}）")
                 st.rerun()
         if right.button("退回", key=f"return_{a.id}"):
-            done = session.run_service(sub.return_submission, actor=actor, at=session.now(), assignment_id=a.id,
-                                       expected_version=a.version, reason=reason)
+            done = session.run_service(
+                sub.return_submission,
+                actor=actor,
+                at=session.now(),
+                assignment_id=a.id,
+                expected_version=a.version,
+                reason=reason,
+            )
             if done is not None:
                 widgets.refresh_rollup(actor, code)
                 widgets.flash(f"已退回：{a.department_name} · {a.title}", "warning")

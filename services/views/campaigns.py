@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -26,39 +27,60 @@ def data_stamp(session: Session) -> tuple[object, ...]:
 
 def campaigns(session: Session, *, actor: Actor, at: dt.datetime | None = None) -> pd.DataFrame:
     """Every campaign, newest first (each role works in every campaign it has departments in)."""
-    return frame(session, select(Campaign.id, Campaign.code, Campaign.title, Campaign.issuer, Campaign.start_on,
-                                 Campaign.end_on, Campaign.last_tick_on).order_by(Campaign.start_on.desc()))
+    return frame(
+        session,
+        select(
+            Campaign.id,
+            Campaign.code,
+            Campaign.title,
+            Campaign.issuer,
+            Campaign.start_on,
+            Campaign.end_on,
+            Campaign.last_tick_on,
+        ).order_by(Campaign.start_on.desc()),
+    )
 
 
-def campaign_spec(session: Session, *, actor: Actor, campaign_code: str,
-                  at: dt.datetime | None = None) -> CampaignSpec | None:
+def campaign_spec(
+    session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None
+) -> CampaignSpec | None:
     raw = session.scalar(select(Campaign.spec_json).where(Campaign.code == campaign_code))
     return CampaignSpec.model_validate_json(raw) if raw else None
 
 
-def escalation_names(session: Session, *, actor: Actor, campaign_code: str,
-                     at: dt.datetime | None = None) -> dict[int, str]:
-    """Escalation level -> its name in the campaign's ladder (预警, 通报批评 …)."""
-    spec = campaign_spec(session, actor=actor, campaign_code=campaign_code, at=at)
-    return {e.level: e.name for e in spec.escalation} if spec is not None else {}
+def escalation_names(
+    session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None
+) -> dict[int, str]:
+    """Escalation level -> its name in the campaign's ladder (预警, 通报批评 …).
+
+    Reads only the ladder of the stored spec (validated when it was launched): validating the whole
+    spec of a province-sized campaign costs more than the overdue list it labels."""
+    raw = session.scalar(select(Campaign.spec_json).where(Campaign.code == campaign_code))
+    ladder = json.loads(raw).get("escalation", []) if raw else []
+    return {int(rung["level"]): str(rung["name"]) for rung in ladder}
 
 
 def phases(session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None) -> pd.DataFrame:
     cid = campaign_id(session, campaign_code)
-    df = frame(session, select(Phase.key, Phase.kind, Phase.title, Phase.start_on, Phase.end_on, Phase.state,
-                               Phase.ordinal).where(Phase.campaign_id == cid).order_by(Phase.ordinal))
+    df = frame(
+        session,
+        select(Phase.key, Phase.kind, Phase.title, Phase.start_on, Phase.end_on, Phase.state, Phase.ordinal)
+        .where(Phase.campaign_id == cid)
+        .order_by(Phase.ordinal),
+    )
     df["kind_label"] = df["kind"].map(lambda k: PHASE_KIND_LABELS.get(k, k))
     df["state_label"] = df["state"].map(PHASE_STATE.label)
     return df
 
 
-def departments(session: Session, *, actor: Actor, campaign_code: str,
-                at: dt.datetime | None = None) -> pd.DataFrame:
+def departments(session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None) -> pd.DataFrame:
     """The active departments; a department actor gets its own row only."""
     cid = campaign_id(session, campaign_code)
-    df = frame(session, select(Department.id, Department.code, Department.name, Department.kind, Department.tags,
-                               Department.is_office)
-               .where(Department.campaign_id == cid, Department.active.is_(True), visible(actor))
-               .order_by(Department.id))
+    df = frame(
+        session,
+        select(Department.id, Department.code, Department.name, Department.kind, Department.tags, Department.is_office)
+        .where(Department.campaign_id == cid, Department.active.is_(True), visible(actor))
+        .order_by(Department.id),
+    )
     df["kind_label"] = df["kind"].map(DEPARTMENT_KIND.label)
     return df

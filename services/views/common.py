@@ -42,8 +42,16 @@ def kinds_filter(kinds: Kinds) -> ColumnElement[bool]:
     return Department.kind.in_(kinds) if kinds else true()
 
 
-def asked_department(*, actor: Actor, at: dt.datetime | None, action: str, campaign_code: str,
-                     department_code: str | None, what: str) -> str | None:
+def asked_department(
+    *, actor: Actor, at: dt.datetime | None, action: str, campaign_code: str, department_code: str | None, what: str
+) -> str | None:
     """The department a read that names one may show: a department actor naming another is refused."""
-    return department_scope(actor=actor, at=at, action=action, campaign_code=campaign_code,
-                            department_code=department_code, what=what, reason="责任部门只能查看本部门的数据。")
+    return department_scope(
+        actor=actor,
+        at=at,
+        action=action,
+        campaign_code=campaign_code,
+        department_code=department_code,
+        what=what,
+        reason="责任部门只能查看本部门的数据。",
+    )

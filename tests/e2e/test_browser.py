@@ -26,8 +26,14 @@ from tests.machine import ensure_browser, free_port
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("CAMPAIGN_SCREENSHOTS_DIR") or ROOT / "test-artifacts" / "screenshots")
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 AS_OF = dt.date(2020, 7, 6)
 PASSWORD = "Passw0rd!2020"
 DEPT = "zjj"
@@ -50,15 +56,42 @@ def prepare_database(url: str) -> None:
     from tests.conftest import run_tick
 
     spec = load_spec(ROOT / "config" / "campaigns" / "yanjiang-2020.yaml")
-    at = dt.datetime(2020, 5, 8, 1, 0, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2020, 5, 8, 1, 0, tzinfo=dt.UTC)
     with UnitOfWork(url) as uow:
         launch(uow.session, spec, actor=SYSTEM, at=at)
-        add_user(uow.session, actor=SYSTEM, at=at, username="office", display_name="联席办 王主任", role="office",
-                 department_code=None, email=None, password=PASSWORD)
-        add_user(uow.session, actor=SYSTEM, at=at, username="leader", display_name="分管区领导 李区长",
-                 role="leader", department_code=None, email=None, password=PASSWORD)
-        add_user(uow.session, actor=SYSTEM, at=at, username=f"dept_{DEPT}", display_name="区住建局联络员",
-                 role="department", department_code=DEPT, email=None, password=PASSWORD)
+        add_user(
+            uow.session,
+            actor=SYSTEM,
+            at=at,
+            username="office",
+            display_name="联席办 王主任",
+            role="office",
+            department_code=None,
+            email=None,
+            password=PASSWORD,
+        )
+        add_user(
+            uow.session,
+            actor=SYSTEM,
+            at=at,
+            username="leader",
+            display_name="分管区领导 李区长",
+            role="leader",
+            department_code=None,
+            email=None,
+            password=PASSWORD,
+        )
+        add_user(
+            uow.session,
+            actor=SYSTEM,
+            at=at,
+            username=f"dept_{DEPT}",
+            display_name="区住建局联络员",
+            role="department",
+            department_code=DEPT,
+            email=None,
+            password=PASSWORD,
+        )
         uow.commit()
     inbox_only = Settings(smtp_host=None, webhooks=[])
     day = spec.start
@@ -69,8 +102,7 @@ def prepare_database(url: str) -> None:
             uow.commit()
         run_tick(uow.engine, spec.id, day)
         with UnitOfWork(url) as uow:
-            plan_deliveries(uow.session, spec.id, day, inbox_only,
-                            at=dt.datetime.combine(day, dt.time(2, 0), dt.timezone.utc))
+            plan_deliveries(uow.session, spec.id, day, inbox_only, at=dt.datetime.combine(day, dt.time(2, 0), dt.UTC))
             uow.commit()
         day += dt.timedelta(days=1)
 
@@ -84,10 +116,12 @@ def open_assignment(url: str) -> tuple[int, str]:
 
     with UnitOfWork(url) as uow:
         row = uow.session.execute(
-            select(Assignment.id, TaskTemplate.title).join(Department, Department.id == Assignment.department_id)
+            select(Assignment.id, TaskTemplate.title)
+            .join(Department, Department.id == Assignment.department_id)
             .join(TaskTemplate, TaskTemplate.id == Assignment.template_id)
             .where(Department.code == DEPT, Assignment.status.in_(("open", "returned")))
-            .order_by(Assignment.due_on).limit(1)
+            .order_by(Assignment.due_on)
+            .limit(1)
         ).first()
     assert row is not None, "the simulation left the department nothing to do"
     return row[0], row[1]
@@ -104,11 +138,17 @@ def server(tmp_path):
 
     url = f"sqlite:///{(tmp_path / 'e2e.db').as_posix()}"
     prepare_database(url)
-    settings = Settings(database_url=url, as_of=AS_OF, attachment_dir=tmp_path / "attachments",
-                        log_dir=tmp_path / "logs", dashboard_port=free_port())
-    log = open(tmp_path / "streamlit.log", "w")
-    proc = subprocess.Popen(command(settings), env=environment(settings), cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT)
+    settings = Settings(
+        database_url=url,
+        as_of=AS_OF,
+        attachment_dir=tmp_path / "attachments",
+        log_dir=tmp_path / "logs",
+        dashboard_port=free_port(),
+    )
+    log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115 - the child writes it until the fixture ends
+    proc = subprocess.Popen(
+        command(settings), env=environment(settings), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+    )
     port = settings.dashboard_port
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -134,15 +174,14 @@ def server(tmp_path):
         log.close()
 
 
-def wait_idle(page) -> None:  # noqa: ANN001
+def wait_idle(page) -> None:
     """Until the script run is over (the running indicator is gone) and the charts have drawn."""
     page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
     page.wait_for_timeout(700)
 
 
-def login(page, base: str, username: str) -> None:  # noqa: ANN001
+def login(page, base: str, username: str) -> None:
     page.goto(base)
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
@@ -151,12 +190,12 @@ def login(page, base: str, username: str) -> None:  # noqa: ANN001
     wait_idle(page)
 
 
-def metric(page, label: str) -> str:  # noqa: ANN001
+def metric(page, label: str) -> str:
     box = page.get_by_test_id("stMetric").filter(has_text=label).first
     return box.get_by_test_id("stMetricValue").inner_text()
 
 
-def download_xlsx(page, button) -> list[tuple]:  # noqa: ANN001
+def download_xlsx(page, button) -> list[tuple]:
     """Click a download button; the rows of the first sheet of the .xlsx the browser receives."""
     import io
 
@@ -170,7 +209,7 @@ def download_xlsx(page, button) -> list[tuple]:  # noqa: ANN001
     return list(book.active.iter_rows(values_only=True))
 
 
-def open_nav(page, name: str) -> None:  # noqa: ANN001
+def open_nav(page, name: str) -> None:
     from playwright.sync_api import expect
 
     page.get_by_role("link", name=name, exact=True).click()
@@ -187,7 +226,8 @@ def test_submit_accept_and_the_board_changes(server):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            def fresh():  # noqa: ANN202
+
+            def fresh():
                 ctx = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
                 return ctx, ctx.new_page()
 
@@ -281,10 +321,17 @@ def test_launcher_binds_to_localhost_and_sigterm_ends_the_streamlit_child(tmp_pa
     upgrade(make_engine(url))
     settings = Settings(database_url=url, log_dir=tmp_path / "logs", dashboard_port=free_port())
     assert settings.dashboard_address == "127.0.0.1"
-    script = ("import sys; from dashboard.launcher import run; from settings import load_settings; "
-              "sys.exit(run(load_settings()))")
-    launcher = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=settings.child_environment(),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    script = (
+        "import sys; from dashboard.launcher import run; from settings import load_settings; "
+        "sys.exit(run(load_settings()))"
+    )
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=settings.child_environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{settings.dashboard_port}"
     deadline = time.monotonic() + 60
     while True:

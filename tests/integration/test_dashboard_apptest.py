@@ -54,23 +54,27 @@ def dashboard_db(engine, launched_campaign, users, monkeypatch, tmp_path):
     return url
 
 
-SEED_AT = dt.datetime(2020, 6, 29, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Beijing
+SEED_AT = dt.datetime(2020, 6, 29, 2, 0, tzinfo=dt.UTC)  # 10:00 in Beijing
 REGISTER_HEADER = "项目编号,项目名称,监管部门代码,招标日期,合同估算价（万元）,中标人,投标人\n"
 
 
 def register_csv(*departments: str, per_department: int = 5) -> bytes:
-    lines = [f"{d.upper()}-2020-{i:03d},{d}某道路工程{i}标段,{d},2020-03-{i + 1:02d},{100 + i},某建设有限公司,"
-             f"某建设有限公司；某路桥有限公司" for d in departments for i in range(1, per_department + 1)]
+    lines = [
+        f"{d.upper()}-2020-{i:03d},{d}某道路工程{i}标段,{d},2020-03-{i + 1:02d},{100 + i},某建设有限公司,"
+        f"某建设有限公司；某路桥有限公司"
+        for d in departments
+        for i in range(1, per_department + 1)
+    ]
     return (REGISTER_HEADER + "\n".join(lines) + "\n").encode("utf-8")
 
 
-def _uow(url: str):  # noqa: ANN202
+def _uow(url: str):
     from store.uow import UnitOfWork
 
     return UnitOfWork(url)
 
 
-def _actor(url: str, username: str):  # noqa: ANN202
+def _actor(url: str, username: str):
     from services.users import actor_for
 
     with _uow(url) as uow:
@@ -87,16 +91,42 @@ def rich_db(dashboard_db, launched_campaign):
     office = _actor(dashboard_db, "office")
     with _uow(dashboard_db) as uow:
         s = uow.session
-        projects.import_projects(s, actor=office, at=SEED_AT, campaign_code=code, data=register_csv("zjj", "jyj"),
-                                 filename="项目台账.csv")
-        lead = leads.intake_lead(s, actor=office, at=SEED_AT, campaign_code=code, source="举报",
-                                 received_on=AS_OF, category="围标串标", summary="反映某道路工程投标人串通投标",
-                                 reporter_name="张某某", reporter_phone="13800000000")
-        leads.assign_lead(s, actor=office, at=SEED_AT, lead_id=lead.id, expected_version=lead.version,
-                          department_code="zjj", working_days=10)
-        problems.record_problem(s, actor=office, at=SEED_AT, campaign_code=code, department_code="zjj",
-                                phase_key="self_check", category="规避招标", description="某项目化整为零规避招标",
-                                handling_class="限时整改", deadline_on=AS_OF + dt.timedelta(days=30))
+        projects.import_projects(
+            s, actor=office, at=SEED_AT, campaign_code=code, data=register_csv("zjj", "jyj"), filename="项目台账.csv"
+        )
+        lead = leads.intake_lead(
+            s,
+            actor=office,
+            at=SEED_AT,
+            campaign_code=code,
+            source="举报",
+            received_on=AS_OF,
+            category="围标串标",
+            summary="反映某道路工程投标人串通投标",
+            reporter_name="张某某",
+            reporter_phone="13800000000",
+        )
+        leads.assign_lead(
+            s,
+            actor=office,
+            at=SEED_AT,
+            lead_id=lead.id,
+            expected_version=lead.version,
+            department_code="zjj",
+            working_days=10,
+        )
+        problems.record_problem(
+            s,
+            actor=office,
+            at=SEED_AT,
+            campaign_code=code,
+            department_code="zjj",
+            phase_key="self_check",
+            category="规避招标",
+            description="某项目化整为零规避招标",
+            handling_class="限时整改",
+            deadline_on=AS_OF + dt.timedelta(days=30),
+        )
         delivery.plan_deliveries(s, code, AS_OF, Settings(smtp_host=None, webhooks=[]), at=SEED_AT)
         uow.commit()
     return dashboard_db
@@ -161,7 +191,7 @@ def test_disabled_user_cannot_log_in(dashboard_db):
     from store.uow import UnitOfWork
 
     with UnitOfWork(dashboard_db) as uow:
-        disable_user(uow.session, actor=SYSTEM, at=dt.datetime.now(dt.timezone.utc), username="dept_zjj")
+        disable_user(uow.session, actor=SYSTEM, at=dt.datetime.now(dt.UTC), username="dept_zjj")
         uow.commit()
     at = login("dept_zjj")
     assert any("停用" in e for e in _errors(at))
@@ -239,7 +269,8 @@ def _assignment_id(url: str, dept: str, template: str) -> int:
 
     with UnitOfWork(url) as uow:
         return uow.session.scalar(
-            select(Assignment.id).join(Department, Department.id == Assignment.department_id)
+            select(Assignment.id)
+            .join(Department, Department.id == Assignment.department_id)
             .join(TaskTemplate, TaskTemplate.id == Assignment.template_id)
             .where(Department.code == dept, TaskTemplate.key == template)
         )
@@ -253,7 +284,7 @@ def test_department_cannot_open_another_departments_assignment(dashboard_db):
     _no_exceptions(at)
     errors = _errors(at)
     assert any("无权限" in e for e in errors), errors
-    assert not [f for f in at.get("form")], "no submit form for another department's work"
+    assert not list(at.get("form")), "no submit form for another department's work"
 
 
 def test_department_submits_office_accepts_board_changes(dashboard_db):
@@ -340,11 +371,11 @@ def test_office_bulletin_draft(dashboard_db):
 # --- helpers for the newer pages ------------------------------------------------------------------
 
 
-def _button(at: AppTest, label: str):  # noqa: ANN202
+def _button(at: AppTest, label: str):
     return next(b for b in at.button if b.label == label)
 
 
-def _frame_with(at: AppTest, column: str):  # noqa: ANN202
+def _frame_with(at: AppTest, column: str):
     """The first table showing this column (plain st.dataframe elements carry no key)."""
     for df in at.dataframe:
         if column in df.value.columns:
@@ -356,7 +387,7 @@ def _successes(at: AppTest) -> list[str]:
     return [s.value for s in at.success]
 
 
-def _lead(url: str, code: str = "XS-0001"):  # noqa: ANN202
+def _lead(url: str, code: str = "XS-0001"):
     from sqlalchemy import select
 
     from store.models import Lead
@@ -373,14 +404,15 @@ def _refusals(url: str, action: str) -> int:
     from store.models import AuditEntry
 
     with _uow(url) as uow:
-        return uow.session.scalar(select(func.count(AuditEntry.id))
-                                  .where(AuditEntry.action == action, AuditEntry.outcome == "refused"))
+        return uow.session.scalar(
+            select(func.count(AuditEntry.id)).where(AuditEntry.action == action, AuditEntry.outcome == "refused")
+        )
 
 
 # --- in-app inbox ---------------------------------------------------------------------------------
 
 
-def _inbox(url: str, username: str):  # noqa: ANN202
+def _inbox(url: str, username: str):
     from services import delivery
 
     actor = _actor(url, username)
@@ -486,7 +518,12 @@ def test_lead_intake_assign_report_close(dashboard_db):
     _no_exceptions(dept)
     assert not _errors(dept), _errors(dept)
     lead = _lead(dashboard_db)
-    assert (lead.status, lead.outcome, float(lead.fine_wan), lead.measures) == ("reported", "查实", 5.5, "罚款、列入黑名单")
+    assert (lead.status, lead.outcome, float(lead.fine_wan), lead.measures) == (
+        "reported",
+        "查实",
+        5.5,
+        "罚款、列入黑名单",
+    )
 
     # Another department can neither list nor open it; the attempt is refused and audited.
     before = _refusals(dashboard_db, "lead.read")
@@ -598,10 +635,12 @@ def _upload_register(at: AppTest, name: str, data: bytes) -> AppTest:
 
 
 def test_register_with_bad_rows_lists_them_and_imports_nothing(dashboard_db):
-    bad = (REGISTER_HEADER
-           + "ZJJ-1,道路工程一标段,zjj,2020-03-01,100,某建设有限公司,甲公司；乙公司\n"
-           + "ZJJ-2,道路工程二标段,zjj,不是日期,100,,\n"
-           + "ZJJ-3,道路工程三标段,nosuch,2020-03-03,abc,,\n").encode("utf-8")
+    bad = (
+        REGISTER_HEADER
+        + "ZJJ-1,道路工程一标段,zjj,2020-03-01,100,某建设有限公司,甲公司；乙公司\n"
+        + "ZJJ-2,道路工程二标段,zjj,不是日期,100,,\n"
+        + "ZJJ-3,道路工程三标段,nosuch,2020-03-03,abc,,\n"
+    ).encode("utf-8")
     at = _upload_register(open_page(login("office"), "pages/projects.py"), "台账.csv", bad)
     assert any("整个文件未导入" in e for e in _errors(at)), _errors(at)
     problems = _frame_with(at, "行号")
@@ -649,7 +688,7 @@ def test_verification_draws_show_seed_and_ratio_and_verify(rich_db, engine, laun
 # --- user administration --------------------------------------------------------------------------
 
 
-def _user(url: str, username: str):  # noqa: ANN202
+def _user(url: str, username: str):
     from sqlalchemy import select
 
     from store.models import User
@@ -740,7 +779,7 @@ def _docx_text(data: bytes) -> str:
     return "\n".join(parts)
 
 
-def _rendered(at: AppTest, scope: str, period: str = "2020-06"):  # noqa: ANN202
+def _rendered(at: AppTest, scope: str, period: str = "2020-06"):
     key = f"rendered|{at.session_state['campaign_code']}|{period}|{scope}"
     assert key in at.session_state, "no report was generated"
     return at.session_state[key]
@@ -774,8 +813,13 @@ def test_department_writes_its_monthly_report_and_downloads_it(rich_db, launched
     _write_narrative(at, {"practices": "住建局对12个在建项目开展自查。", "next_steps": "七月完成重点核查。"})
     assert any("已保存" in s for s in _successes(at)), _errors(at)
     with _uow(rich_db) as uow:
-        saved = reports.get_narrative(uow.session, actor=_actor(rich_db, "dept_zjj"),
-                                      campaign_code=launched_campaign.code, period="2020-06", department_code="zjj")
+        saved = reports.get_narrative(
+            uow.session,
+            actor=_actor(rich_db, "dept_zjj"),
+            campaign_code=launched_campaign.code,
+            period="2020-06",
+            department_code="zjj",
+        )
     assert saved.narrative.practices == "住建局对12个在建项目开展自查。" and saved.version == 1
 
     at.button(key="render_report").click()
@@ -835,9 +879,12 @@ def test_office_import_page_offers_every_template(dashboard_db):
 
 def test_office_imports_users_bad_rows_listed_then_clean_file_with_generated_password(dashboard_db):
     header = "用户名,姓名,角色,部门代码,邮箱,初始密码\n"
-    bad = (header + "zjj_zhao,赵六,部门,zjj,,Chushi#2020\n"
-           + "jyj_qian,钱七,部门,,,Chushi#2020\n"  # a department user without a department
-           + "sun_ba,孙八,管理员,,,\n").encode("utf-8")  # no such role
+    bad = (
+        header
+        + "zjj_zhao,赵六,部门,zjj,,Chushi#2020\n"
+        + "jyj_qian,钱七,部门,,,Chushi#2020\n"  # a department user without a department
+        + "sun_ba,孙八,管理员,,,\n"
+    ).encode("utf-8")  # no such role
     at = _import(open_page(login("office"), "pages/office_imports.py"), "users", "用户.csv", bad)
     assert any("整个文件未导入" in e for e in _errors(at)), _errors(at)
     assert sorted(set(_frame_with(at, "行号")["行号"])) == [3, 4]
@@ -856,8 +903,11 @@ def test_office_imports_users_bad_rows_listed_then_clean_file_with_generated_pas
 
 def test_office_imports_leads_which_are_assigned(dashboard_db):
     header = "线索编号,来源,收到日期,涉及项目编号,承办部门代码,问题类别,内容摘要,举报人姓名,举报人电话\n"
-    data = (header + "XS-2020-101,举报,2020-06-10,,zjj,围标串标,反映某项目投标人串通投标,李某,13700000000\n"
-            + "XS-2020-102,大数据预警,2020-06-12,,jyj,弄虚作假,投标人业绩疑似造假,,\n").encode("utf-8")
+    data = (
+        header
+        + "XS-2020-101,举报,2020-06-10,,zjj,围标串标,反映某项目投标人串通投标,李某,13700000000\n"
+        + "XS-2020-102,大数据预警,2020-06-12,,jyj,弄虚作假,投标人业绩疑似造假,,\n"
+    ).encode("utf-8")
     at = _import(open_page(login("office"), "pages/office_imports.py"), "leads", "线索.csv", data)
     assert not _errors(at), _errors(at)
     lead = _lead(dashboard_db, "XS-2020-101")
@@ -876,9 +926,15 @@ def test_office_sees_the_submitted_attachment_as_a_download(dashboard_db, launch
     target = _assignment_id(dashboard_db, "zjj", "self_check_report")
     dept = _actor(dashboard_db, "dept_zjj")
     with _uow(dashboard_db) as uow:
-        submissions.submit(uow.session, actor=dept, at=SEED_AT, assignment_id=target, text="自查报告见附件",
-                           attachments=[Upload("自查报告.pdf", "application/pdf", b"%PDF-1.4 test")],
-                           attachment_dir=tmp_path / "attachments")
+        submissions.submit(
+            uow.session,
+            actor=dept,
+            at=SEED_AT,
+            assignment_id=target,
+            text="自查报告见附件",
+            attachments=[Upload("自查报告.pdf", "application/pdf", b"%PDF-1.4 test")],
+            attachment_dir=tmp_path / "attachments",
+        )
         uow.commit()
 
     office = login("office")
@@ -895,8 +951,9 @@ def test_office_confirms_an_uncertain_delivery(dashboard_db, launched_campaign):
     from store.models import AuditEntry, OutboxDelivery
 
     with _uow(dashboard_db) as uow:
-        delivery.plan_deliveries(uow.session, launched_campaign.code, AS_OF,
-                                 Settings(smtp_host="127.0.0.1", webhooks=[]), at=SEED_AT)
+        delivery.plan_deliveries(
+            uow.session, launched_campaign.code, AS_OF, Settings(smtp_host="127.0.0.1", webhooks=[]), at=SEED_AT
+        )
         row = uow.session.scalars(select(OutboxDelivery).where(OutboxDelivery.channel == "email")).first()
         row.state, row.attempts, row.last_error = "uncertain", 1, "发送过程中断，不会自动重发"
         uow.commit()

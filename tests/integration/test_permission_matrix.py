@@ -22,9 +22,9 @@ from services import delivery as dl
 from services import exports as ex
 from services import imports as im
 from services import leads as ld
-from services import reports as rp
 from services import problems as pb
 from services import projects as pj
+from services import reports as rp
 from services import submissions as sub
 from services import users as us
 from services.views import boards as vb
@@ -32,7 +32,7 @@ from services.views import campaigns as vc
 from services.views import ledger as vl
 from store.models import AuditEntry
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 AT = dt.datetime(2020, 7, 6, 2, tzinfo=UTC)
 CSV = "项目编号,项目名称,监管部门代码,招标日期,合同估算价（万元）\nZJ-9,住建项目,zjj,2020-03-01,10\n".encode()
 
@@ -81,27 +81,49 @@ def world(uow_factory, launched_campaign, actors) -> World:
         submitted = sub.get_assignment(s, actor=office, assignment_id=to_submit.id)[0]
 
         def problem():
-            return pb.record_problem(s, actor=office, at=AT, campaign_code=code, department_code="zjj",
-                                     phase_key="self_check", category="弄虚作假", description="资质造假",
-                                     handling_class="立行立改", deadline_on=dt.date(2020, 7, 31))
+            return pb.record_problem(
+                s,
+                actor=office,
+                at=AT,
+                campaign_code=code,
+                department_code="zjj",
+                phase_key="self_check",
+                category="弄虚作假",
+                description="资质造假",
+                handling_class="立行立改",
+                deadline_on=dt.date(2020, 7, 31),
+            )
 
         p_open, p_closing, p_closed = problem(), problem(), problem()
-        p_closing = pb.request_close(s, actor=dept, at=AT, problem_id=p_closing.id,
-                                     expected_version=p_closing.version, evidence="已整改")
-        p_closed = pb.request_close(s, actor=dept, at=AT, problem_id=p_closed.id, expected_version=p_closed.version,
-                                    evidence="已整改")
+        p_closing = pb.request_close(
+            s, actor=dept, at=AT, problem_id=p_closing.id, expected_version=p_closing.version, evidence="已整改"
+        )
+        p_closed = pb.request_close(
+            s, actor=dept, at=AT, problem_id=p_closed.id, expected_version=p_closed.version, evidence="已整改"
+        )
         p_closed = pb.approve_close(s, actor=office, at=AT, problem_id=p_closed.id, expected_version=p_closed.version)
 
         def lead():
-            x = ld.intake_lead(s, actor=office, at=AT, campaign_code=code, source="举报",
-                               received_on=dt.date(2020, 7, 1), category="围标串标", summary="串标",
-                               reporter_name="王五", reporter_phone="13900000000")
-            return ld.assign_lead(s, actor=office, at=AT, lead_id=x.id, expected_version=x.version,
-                                  department_code="zjj", working_days=10)
+            x = ld.intake_lead(
+                s,
+                actor=office,
+                at=AT,
+                campaign_code=code,
+                source="举报",
+                received_on=dt.date(2020, 7, 1),
+                category="围标串标",
+                summary="串标",
+                reporter_name="王五",
+                reporter_phone="13900000000",
+            )
+            return ld.assign_lead(
+                s, actor=office, at=AT, lead_id=x.id, expected_version=x.version, department_code="zjj", working_days=10
+            )
 
         l_assigned, l_reported = lead(), lead()
-        l_reported = ld.report_outcome(s, actor=dept, at=AT, lead_id=l_reported.id,
-                                       expected_version=l_reported.version, outcome="不实")
+        l_reported = ld.report_outcome(
+            s, actor=dept, at=AT, lead_id=l_reported.id, expected_version=l_reported.version, outcome="不实"
+        )
         pj.import_projects(s, actor=office, at=AT, campaign_code=code, data=CSV, filename="r.csv")
         uow.commit()
     v = lambda x: (x.id, x.version)  # noqa: E731
@@ -111,74 +133,202 @@ def world(uow_factory, launched_campaign, actors) -> World:
 def _operations(w: World):
     c = w.code
     return [
-        ("user.add", ADMIN, lambda s, a: us.add_user(s, actor=a, at=AT, username="newbie", display_name="新人",
-                                                      role="department", department_code="zjj", email=None,
-                                                      password="long-enough-1")),
+        (
+            "user.add",
+            ADMIN,
+            lambda s, a: us.add_user(
+                s,
+                actor=a,
+                at=AT,
+                username="newbie",
+                display_name="新人",
+                role="department",
+                department_code="zjj",
+                email=None,
+                password="long-enough-1",
+            ),
+        ),
         ("user.list", ADMIN_OR_LEADER, lambda s, a: us.list_users(s, actor=a, at=AT)),
         ("user.disable", ADMIN, lambda s, a: us.disable_user(s, actor=a, at=AT, username="dept_swj")),
-        ("user.set_password", ADMIN_OR_OWN, lambda s, a: us.set_password(s, actor=a, at=AT, username=OWN,
-                                                                          password="another-pass-1")),
-        ("assignment.list", READ, lambda s, a: sub.list_assignments(s, actor=a, campaign_code=c,
-                                                                     department_code="zjj", at=AT)),
+        (
+            "user.set_password",
+            ADMIN_OR_OWN,
+            lambda s, a: us.set_password(s, actor=a, at=AT, username=OWN, password="another-pass-1"),
+        ),
+        (
+            "assignment.list",
+            READ,
+            lambda s, a: sub.list_assignments(s, actor=a, campaign_code=c, department_code="zjj", at=AT),
+        ),
         ("assignment.read", READ, lambda s, a: sub.get_assignment(s, actor=a, assignment_id=w.submitted[0], at=AT)),
-        ("submission.submit", OWN_ONLY, lambda s, a: sub.submit(s, actor=a, at=AT, assignment_id=w.open_assignment,
-                                                                 text="台账")),
-        ("submission.accept", ADMIN, lambda s, a: sub.accept(s, actor=a, at=AT, assignment_id=w.submitted[0],
-                                                              expected_version=w.submitted[1])),
-        ("submission.return", ADMIN, lambda s, a: sub.return_submission(
-            s, actor=a, at=AT, assignment_id=w.submitted[0], expected_version=w.submitted[1], reason="补充")),
+        (
+            "submission.submit",
+            OWN_ONLY,
+            lambda s, a: sub.submit(s, actor=a, at=AT, assignment_id=w.open_assignment, text="台账"),
+        ),
+        (
+            "submission.accept",
+            ADMIN,
+            lambda s, a: sub.accept(s, actor=a, at=AT, assignment_id=w.submitted[0], expected_version=w.submitted[1]),
+        ),
+        (
+            "submission.return",
+            ADMIN,
+            lambda s, a: sub.return_submission(
+                s, actor=a, at=AT, assignment_id=w.submitted[0], expected_version=w.submitted[1], reason="补充"
+            ),
+        ),
         ("review.queue", ADMIN_OR_LEADER, lambda s, a: sub.review_queue(s, actor=a, campaign_code=c, at=AT)),
-        ("problem.record", ADMIN_OR_OWN, lambda s, a: pb.record_problem(
-            s, actor=a, at=AT, campaign_code=c, department_code="zjj", phase_key="self_check", category="规避招标",
-            description="x", handling_class="限时整改", deadline_on=dt.date(2020, 8, 1))),
-        ("problem.list", READ, lambda s, a: pb.list_problems(s, actor=a, campaign_code=c, department_code="zjj",
-                                                              at=AT)),
+        (
+            "problem.record",
+            ADMIN_OR_OWN,
+            lambda s, a: pb.record_problem(
+                s,
+                actor=a,
+                at=AT,
+                campaign_code=c,
+                department_code="zjj",
+                phase_key="self_check",
+                category="规避招标",
+                description="x",
+                handling_class="限时整改",
+                deadline_on=dt.date(2020, 8, 1),
+            ),
+        ),
+        (
+            "problem.list",
+            READ,
+            lambda s, a: pb.list_problems(s, actor=a, campaign_code=c, department_code="zjj", at=AT),
+        ),
         ("problem.read", READ, lambda s, a: pb.get_problem(s, actor=a, problem_id=w.problem_open[0], at=AT)),
-        ("problem.request_close", OWN_ONLY, lambda s, a: pb.request_close(
-            s, actor=a, at=AT, problem_id=w.problem_open[0], expected_version=w.problem_open[1], evidence="佐证")),
-        ("problem.approve", ADMIN, lambda s, a: pb.approve_close(
-            s, actor=a, at=AT, problem_id=w.problem_closing[0], expected_version=w.problem_closing[1])),
-        ("problem.reject", ADMIN, lambda s, a: pb.reject_close(
-            s, actor=a, at=AT, problem_id=w.problem_closing[0], expected_version=w.problem_closing[1], reason="不足")),
-        ("problem.rebound", ADMIN, lambda s, a: pb.reopen_rebound(
-            s, actor=a, at=AT, problem_id=w.problem_closed[0], expected_version=w.problem_closed[1], reason="反弹")),
-        ("project.import", ADMIN_OR_OWN, lambda s, a: pj.import_projects(s, actor=a, at=AT, campaign_code=c, data=CSV,
-                                                                          filename="r.csv")),
-        ("project.list", READ, lambda s, a: pj.list_projects(s, actor=a, campaign_code=c, department_code="zjj",
-                                                              at=AT)),
+        (
+            "problem.request_close",
+            OWN_ONLY,
+            lambda s, a: pb.request_close(
+                s, actor=a, at=AT, problem_id=w.problem_open[0], expected_version=w.problem_open[1], evidence="佐证"
+            ),
+        ),
+        (
+            "problem.approve",
+            ADMIN,
+            lambda s, a: pb.approve_close(
+                s, actor=a, at=AT, problem_id=w.problem_closing[0], expected_version=w.problem_closing[1]
+            ),
+        ),
+        (
+            "problem.reject",
+            ADMIN,
+            lambda s, a: pb.reject_close(
+                s, actor=a, at=AT, problem_id=w.problem_closing[0], expected_version=w.problem_closing[1], reason="不足"
+            ),
+        ),
+        (
+            "problem.rebound",
+            ADMIN,
+            lambda s, a: pb.reopen_rebound(
+                s, actor=a, at=AT, problem_id=w.problem_closed[0], expected_version=w.problem_closed[1], reason="反弹"
+            ),
+        ),
+        (
+            "project.import",
+            ADMIN_OR_OWN,
+            lambda s, a: pj.import_projects(s, actor=a, at=AT, campaign_code=c, data=CSV, filename="r.csv"),
+        ),
+        (
+            "project.list",
+            READ,
+            lambda s, a: pj.list_projects(s, actor=a, campaign_code=c, department_code="zjj", at=AT),
+        ),
         ("sampling.verify", ADMIN_OR_LEADER, lambda s, a: pj.verify_draws(s, actor=a, campaign_code=c)),
-        ("lead.intake", ADMIN, lambda s, a: ld.intake_lead(
-            s, actor=a, at=AT, campaign_code=c, source="举报", received_on=dt.date(2020, 7, 1), category="其他",
-            summary="x")),
+        (
+            "lead.intake",
+            ADMIN,
+            lambda s, a: ld.intake_lead(
+                s,
+                actor=a,
+                at=AT,
+                campaign_code=c,
+                source="举报",
+                received_on=dt.date(2020, 7, 1),
+                category="其他",
+                summary="x",
+            ),
+        ),
         ("lead.list", READ, lambda s, a: ld.list_leads(s, actor=a, campaign_code=c, department_code="zjj", at=AT)),
         ("lead.read", READ, lambda s, a: ld.get_lead(s, actor=a, lead_id=w.lead_assigned[0], at=AT)),
-        ("lead.assign", ADMIN, lambda s, a: ld.assign_lead(
-            s, actor=a, at=AT, lead_id=w.lead_assigned[0], expected_version=w.lead_assigned[1],
-            department_code="jyj", working_days=5)),
-        ("lead.report", OWN_ONLY, lambda s, a: ld.report_outcome(
-            s, actor=a, at=AT, lead_id=w.lead_assigned[0], expected_version=w.lead_assigned[1], outcome="不实")),
-        ("lead.close", ADMIN, lambda s, a: ld.close_lead(
-            s, actor=a, at=AT, lead_id=w.lead_reported[0], expected_version=w.lead_reported[1])),
-        ("lead.figures", READ, lambda s, a: ld.lead_figures(s, actor=a, campaign_code=c, department_code="zjj",
-                                                             at=AT)),
+        (
+            "lead.assign",
+            ADMIN,
+            lambda s, a: ld.assign_lead(
+                s,
+                actor=a,
+                at=AT,
+                lead_id=w.lead_assigned[0],
+                expected_version=w.lead_assigned[1],
+                department_code="jyj",
+                working_days=5,
+            ),
+        ),
+        (
+            "lead.report",
+            OWN_ONLY,
+            lambda s, a: ld.report_outcome(
+                s, actor=a, at=AT, lead_id=w.lead_assigned[0], expected_version=w.lead_assigned[1], outcome="不实"
+            ),
+        ),
+        (
+            "lead.close",
+            ADMIN,
+            lambda s, a: ld.close_lead(
+                s, actor=a, at=AT, lead_id=w.lead_reported[0], expected_version=w.lead_reported[1]
+            ),
+        ),
+        ("lead.figures", READ, lambda s, a: ld.lead_figures(s, actor=a, campaign_code=c, department_code="zjj", at=AT)),
         ("user.enable", ADMIN, lambda s, a: us.enable_user(s, actor=a, at=AT, username="dept_swj")),
-        ("problem.ledger", READ, lambda s, a: pb.problem_ledger(s, actor=a, campaign_code=c, department_code="zjj",
-                                                                at=AT)),
+        (
+            "problem.ledger",
+            READ,
+            lambda s, a: pb.problem_ledger(s, actor=a, campaign_code=c, department_code="zjj", at=AT),
+        ),
         ("export.ledger", READ, lambda s, a: ex.ledger_xlsx(s, actor=a, campaign_code=c, department_code="zjj", at=AT)),
-        ("report.department", READ, lambda s, a: rp.report_data(s, actor=a, campaign_code=c, period="2020-06",
-                                                                department_code="zjj", at=AT)),
-        ("report.rollup", ADMIN_OR_LEADER, lambda s, a: rp.report_data(s, actor=a, campaign_code=c, period="2020-06",
-                                                                       department_code=None, at=AT)),
-        ("report.narrative.save", OWN_ONLY, lambda s, a: rp.save_narrative(
-            s, actor=a, at=AT, campaign_code=c, period="2020-06", department_code="zjj",
-            narrative=Narrative(practices="住建局自查情况"))),
-        ("import.users", ADMIN, lambda s, a: im.import_file(s, actor=a, at=AT, campaign_code=c, kind="users",
-                                                           data=USERS_CSV, filename="users.csv")),
+        (
+            "report.department",
+            READ,
+            lambda s, a: rp.report_data(s, actor=a, campaign_code=c, period="2020-06", department_code="zjj", at=AT),
+        ),
+        (
+            "report.rollup",
+            ADMIN_OR_LEADER,
+            lambda s, a: rp.report_data(s, actor=a, campaign_code=c, period="2020-06", department_code=None, at=AT),
+        ),
+        (
+            "report.narrative.save",
+            OWN_ONLY,
+            lambda s, a: rp.save_narrative(
+                s,
+                actor=a,
+                at=AT,
+                campaign_code=c,
+                period="2020-06",
+                department_code="zjj",
+                narrative=Narrative(practices="住建局自查情况"),
+            ),
+        ),
+        (
+            "import.users",
+            ADMIN,
+            lambda s, a: im.import_file(
+                s, actor=a, at=AT, campaign_code=c, kind="users", data=USERS_CSV, filename="users.csv"
+            ),
+        ),
         ("delivery.list", ADMIN, lambda s, a: dl.problems(s, actor=a, campaign_code=c, at=AT)),
         ("delivery.inbox", EVERYONE, lambda s, a: dl.inbox_for(s, actor=a)),
         ("project.draws", EVERYONE, lambda s, a: pj.list_draws(s, actor=a, campaign_code=c, at=AT)),
-        ("report.narrative.read", READ, lambda s, a: rp.get_narrative(s, actor=a, campaign_code=c, period="2020-06",
-                                                                      department_code="zjj", at=AT)),
+        (
+            "report.narrative.read",
+            READ,
+            lambda s, a: rp.get_narrative(s, actor=a, campaign_code=c, period="2020-06", department_code="zjj", at=AT),
+        ),
         *((f"view.{name}", allowed, call) for name, allowed, call in _views(w)),
     ]
 
@@ -198,19 +348,30 @@ def _views(w: World):
         ("trend", EVERYONE, lambda s, a: vb.trend(s, actor=a, campaign_code=c, at=AT)),
         ("overdue", EVERYONE, lambda s, a: vb.overdue(s, actor=a, campaign_code=c, at=AT)),
         ("bulletin_lists", EVERYONE, lambda s, a: vb.bulletin_lists(s, actor=a, campaign_code=c, day=DAY, at=AT)),
-        ("department_assignments", READ, lambda s, a: vb.department_assignments(
-            s, actor=a, campaign_code=c, department_code="zjj", at=AT)),
-        ("problems_by_department", EVERYONE, lambda s, a: vl.problems_by_department(s, actor=a, campaign_code=c,
-                                                                                    at=AT)),
+        (
+            "department_assignments",
+            READ,
+            lambda s, a: vb.department_assignments(s, actor=a, campaign_code=c, department_code="zjj", at=AT),
+        ),
+        (
+            "problems_by_department",
+            EVERYONE,
+            lambda s, a: vl.problems_by_department(s, actor=a, campaign_code=c, at=AT),
+        ),
         ("lead_funnel", EVERYONE, lambda s, a: vl.lead_funnel(s, actor=a, campaign_code=c, at=AT)),
     ]
 
 
 def _refused(uow_factory) -> list[tuple[str, str]]:
     with uow_factory() as uow:
-        return [tuple(r) for r in uow.session.execute(
-            select(AuditEntry.actor, AuditEntry.action).where(AuditEntry.outcome == "refused")
-            .order_by(AuditEntry.id))]
+        return [
+            tuple(r)
+            for r in uow.session.execute(
+                select(AuditEntry.actor, AuditEntry.action)
+                .where(AuditEntry.outcome == "refused")
+                .order_by(AuditEntry.id)
+            )
+        ]
 
 
 def test_permission_matrix(uow_factory, world, actors):
@@ -234,9 +395,8 @@ def test_permission_matrix(uow_factory, world, actors):
                 failures.append(f"{op} as {name}: {outcome}, expected {'ok' if expected else 'forbidden'}")
             elif not expected and (len(after) != before + 1 or after[-1][0] != name):
                 failures.append(f"{op} as {name}: refusal not audited ({after[-1:]})")
-            elif expected and op.endswith(".read") and name != OFFICE and op == "lead.read":
-                if result.reporter_name is not None:
-                    failures.append(f"{op} as {name}: confidential reporter shown")
+            elif expected and op == "lead.read" and name != OFFICE and result.reporter_name is not None:
+                failures.append(f"{op} as {name}: confidential reporter shown")
     assert calls == len(_operations(world)) * 9
     assert not failures, "\n".join(failures)
 
@@ -281,23 +441,52 @@ def test_failed_logins_are_audited(uow_factory, users, actors):
 def test_user_rules(uow_factory, users, actors):
     from domain.errors import Invalid
 
-    base = dict(at=AT, display_name="某人", email=None)
+    base = {"at": AT, "display_name": "某人", "email": None}
     with uow_factory() as uow:
         s = uow.session
         with pytest.raises(Invalid, match="已存在"):
-            us.add_user(s, actor=actors[OFFICE], username=OWN, role="department", department_code="zjj",
-                        password="long-enough-1", **base)
+            us.add_user(
+                s,
+                actor=actors[OFFICE],
+                username=OWN,
+                role="department",
+                department_code="zjj",
+                password="long-enough-1",
+                **base,
+            )
         with pytest.raises(Invalid, match="必须指定所属部门"):
-            us.add_user(s, actor=actors[OFFICE], username="x1", role="department", department_code=None,
-                        password="long-enough-1", **base)
+            us.add_user(
+                s,
+                actor=actors[OFFICE],
+                username="x1",
+                role="department",
+                department_code=None,
+                password="long-enough-1",
+                **base,
+            )
         with pytest.raises(Invalid, match="至少需要 8"):
-            us.add_user(s, actor=actors[OFFICE], username="x2", role="leader", department_code=None,
-                        password="short", **base)
+            us.add_user(
+                s, actor=actors[OFFICE], username="x2", role="leader", department_code=None, password="short", **base
+            )
         with pytest.raises(Invalid, match="角色"):
-            us.add_user(s, actor=actors[OFFICE], username="x3", role="boss", department_code=None,
-                        password="long-enough-1", **base)
-        u = us.add_user(s, actor=actors[OFFICE], username="x4", role="leader", department_code=None,
-                        password="long-enough-1", **base)
+            us.add_user(
+                s,
+                actor=actors[OFFICE],
+                username="x3",
+                role="boss",
+                department_code=None,
+                password="long-enough-1",
+                **base,
+            )
+        u = us.add_user(
+            s,
+            actor=actors[OFFICE],
+            username="x4",
+            role="leader",
+            department_code=None,
+            password="long-enough-1",
+            **base,
+        )
         assert u == us.UserDTO("x4", "某人", "leader", None, None, False)
         assert "long-enough-1" not in s.scalar(select(us.User.password_hash).where(us.User.username == "x4"))
 
@@ -306,11 +495,20 @@ def test_usernames_differing_only_in_case_are_one_name(uow_factory, users, actor
     from domain.errors import Invalid
 
     with uow_factory() as uow, pytest.raises(Invalid, match="不区分大小写"):
-        us.add_user(uow.session, actor=actors[OFFICE], at=AT, username="Dept_ZJJ", display_name="另一个",
-                    role="department", department_code="zjj", email=None, password="Passw0rd!2020")
+        us.add_user(
+            uow.session,
+            actor=actors[OFFICE],
+            at=AT,
+            username="Dept_ZJJ",
+            display_name="另一个",
+            role="department",
+            department_code="zjj",
+            email=None,
+            password="Passw0rd!2020",
+        )
 
 
-def _departments_in(result) -> set[str]:  # noqa: ANN001
+def _departments_in(result) -> set[str]:
     """The department codes (or names) a view's frame shows."""
     frames = result if isinstance(result, tuple) else (result,)
     out: set[str] = set()
@@ -326,7 +524,7 @@ def test_views_show_a_department_only_its_own_rows(uow_factory, world, actors):
     and the leader see more than one department in the department-wise views."""
     with uow_factory() as uow:
         depts = vc.departments(uow.session, actor=actors[OFFICE], campaign_code=world.code)
-    names = dict(zip(depts["code"], depts["name"]))
+    names = dict(zip(depts["code"], depts["name"], strict=False))
     department_wise = {"departments", "department_board", "heatmap", "overdue"}
     for view, _allowed, call in _views(world):
         for name, actor in actors.items():

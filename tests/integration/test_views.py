@@ -23,7 +23,7 @@ from services.views import boards, campaigns, ledger
 from store.models import Assignment, AuditEntry, Department
 
 AS_OF = dt.date(2020, 6, 29)
-AT = dt.datetime(2020, 6, 29, 2, tzinfo=dt.timezone.utc)
+AT = dt.datetime(2020, 6, 29, 2, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -32,9 +32,13 @@ def campaign(launched_campaign, tick, users):
     return launched_campaign
 
 
-def _assignments_by_department(s, statuses: tuple[str, ...], **where) -> dict[str, int]:  # noqa: ANN001
-    q = (select(Department.code, func.count(Assignment.id)).join(Assignment, Assignment.department_id == Department.id)
-         .where(Assignment.status.in_(statuses)).group_by(Department.code))
+def _assignments_by_department(s, statuses: tuple[str, ...], **where) -> dict[str, int]:
+    q = (
+        select(Department.code, func.count(Assignment.id))
+        .join(Assignment, Assignment.department_id == Department.id)
+        .where(Assignment.status.in_(statuses))
+        .group_by(Department.code)
+    )
     for column, value in where.items():
         q = q.where(getattr(Assignment, column) > value)
     return dict(s.execute(q).all())
@@ -48,7 +52,8 @@ def test_campaign_phases_and_departments_follow_the_spec(uow_factory, campaign, 
         assert list(listed["code"]) == [spec.id]
         assert campaigns.campaign_spec(s, actor=actors["dept_zjj"], campaign_code=spec.id) == spec
         assert campaigns.escalation_names(s, actor=actors["office"], campaign_code=spec.id) == {
-            e.level: e.name for e in spec.escalation}
+            e.level: e.name for e in spec.escalation
+        }
         phases = campaigns.phases(s, actor=actors["leader"], campaign_code=spec.id)
         assert list(phases["key"]) == [p.key for p in spec.phases]
         assert set(phases["state_label"]) <= set(PHASE_STATE.labels.values())
@@ -69,9 +74,11 @@ def test_board_counts_are_the_records_counts(uow_factory, campaign, actors):
         board = boards.department_board(s, actor=actors["leader"], campaign_code=code, day=day)
         assigned = _assignments_by_department(s, ACTIVE)
         overdue = _assignments_by_department(s, UNFINISHED, overdue_days=0)
-        assert dict(zip(board["code"], board["assigned"])) == {c: assigned.get(c, 0) for c in board["code"]}
+        assert dict(zip(board["code"], board["assigned"], strict=False)) == {
+            c: assigned.get(c, 0) for c in board["code"]
+        }
         assert set(assigned) <= set(board["code"])
-        assert dict(zip(board["code"], board["overdue"])) == {c: overdue.get(c, 0) for c in board["code"]}
+        assert dict(zip(board["code"], board["overdue"], strict=False)) == {c: overdue.get(c, 0) for c in board["code"]}
         assert sum(overdue.values()) > 0, "the tick to 06-29 left work overdue"
         assert set(board["grade"]) <= {"正常", "滞后", "严重滞后"}
         # The trend's last day is the board's totals.
@@ -82,7 +89,7 @@ def test_board_counts_are_the_records_counts(uow_factory, campaign, actors):
         # Per phase: the heat map's cells add up to the department totals.
         heat = boards.heatmap(s, actor=actors["leader"], campaign_code=code, day=day)
         per_dept = heat.groupby("code")["assigned"].sum().to_dict()
-        assert per_dept == {c: n for c, n in zip(board["code"], board["assigned"]) if c in per_dept}
+        assert per_dept == {c: n for c, n in zip(board["code"], board["assigned"], strict=False) if c in per_dept}
 
 
 def test_overdue_list_and_drill_down(uow_factory, campaign, actors):
@@ -90,19 +97,22 @@ def test_overdue_list_and_drill_down(uow_factory, campaign, actors):
     with uow_factory() as uow:
         s = uow.session
         late = boards.overdue(s, actor=actors["leader"], campaign_code=code)
-        expected = s.scalar(select(func.count(Assignment.id)).where(Assignment.status.in_(UNFINISHED),
-                                                                    Assignment.overdue_days > 0))
+        expected = s.scalar(
+            select(func.count(Assignment.id)).where(Assignment.status.in_(UNFINISHED), Assignment.overdue_days > 0)
+        )
         assert len(late) == expected > 0
         assert set(late["status_label"]) <= {ASSIGNMENT.label(x) for x in UNFINISHED}
         names = {e.level: e.name for e in campaign.spec.escalation}
         for row in late.itertuples():
             assert row.escalation == (names[int(row.escalation_level)] if row.escalation_level else "—")
-        levels = list(zip(late["escalation_level"], late["overdue_days"]))
+        levels = list(zip(late["escalation_level"], late["overdue_days"], strict=False))
         assert levels == sorted(levels, reverse=True)  # worst first
         drill = boards.department_assignments(s, actor=actors["leader"], campaign_code=code, department_code="zjj")
-        service = [a for a in sub.list_assignments(s, actor=actors["office"], campaign_code=code,
-                                                   department_code="zjj")
-                   if a.status != AssignmentStatus.cancelled]
+        service = [
+            a
+            for a in sub.list_assignments(s, actor=actors["office"], campaign_code=code, department_code="zjj")
+            if a.status != AssignmentStatus.cancelled
+        ]
         assert sorted(drill["id"]) == sorted(a.id for a in service)
         assert list(drill["status_label"]) == [ASSIGNMENT.label(x) for x in drill["status"]]
         own = boards.department_assignments(s, actor=actors["dept_zjj"], campaign_code=code, department_code="zjj")
@@ -115,8 +125,17 @@ def test_bulletin_lists_follow_the_domain_rules(uow_factory, campaign, actors):
         s = uow.session
         board = boards.department_board(s, actor=actors["office"], campaign_code=code, day=AS_OF)
         praise, criticise = boards.bulletin_lists(s, actor=actors["office"], campaign_code=code, day=AS_OF)
-        counts = {r.code: Counts(int(r.assigned), int(r.submitted), int(r.accepted), int(r.on_time), int(r.overdue),
-                                 int(r.escalation_level)) for r in board.itertuples()}
+        counts = {
+            r.code: Counts(
+                int(r.assigned),
+                int(r.submitted),
+                int(r.accepted),
+                int(r.on_time),
+                int(r.overdue),
+                int(r.escalation_level),
+            )
+            for r in board.itertuples()
+        }
         assert set(praise["code"]) == {c for c, n in counts.items() if praised(n)}
         assert set(criticise["code"]) == {c for c, n in counts.items() if criticised(n)}
 
@@ -126,25 +145,61 @@ def test_ledger_boards_count_problems_and_leads(uow_factory, campaign, actors):
     recorded = {"zjj": 2, "jyj": 1}
     with uow_factory() as uow:
         s = uow.session
-        made = [problem_service.record_problem(
-            s, actor=office, at=AT, campaign_code=code, department_code=dept, phase_key="self_check",
-            category="规避招标", description=f"{dept} 问题 {i}", handling_class="限时整改",
-            deadline_on=AS_OF + dt.timedelta(days=30)) for dept, n in recorded.items() for i in range(n)]
+        made = [
+            problem_service.record_problem(
+                s,
+                actor=office,
+                at=AT,
+                campaign_code=code,
+                department_code=dept,
+                phase_key="self_check",
+                category="规避招标",
+                description=f"{dept} 问题 {i}",
+                handling_class="限时整改",
+                deadline_on=AS_OF + dt.timedelta(days=30),
+            )
+            for dept, n in recorded.items()
+            for i in range(n)
+        ]
         first = made[0]
-        first = problem_service.request_close(s, actor=zjj, at=AT, problem_id=first.id, expected_version=first.version,
-                                              evidence="已整改")
-        lead = lead_service.intake_lead(s, actor=office, at=AT, campaign_code=code, source="举报", received_on=AS_OF,
-                                        category="围标串标", summary="串标")
-        lead_service.assign_lead(s, actor=office, at=AT, lead_id=lead.id, expected_version=lead.version,
-                                 department_code="zjj", working_days=10)
-        lead_service.intake_lead(s, actor=office, at=AT, campaign_code=code, source="举报", received_on=AS_OF,
-                                 category="其他", summary="未交办")
+        first = problem_service.request_close(
+            s, actor=zjj, at=AT, problem_id=first.id, expected_version=first.version, evidence="已整改"
+        )
+        lead = lead_service.intake_lead(
+            s,
+            actor=office,
+            at=AT,
+            campaign_code=code,
+            source="举报",
+            received_on=AS_OF,
+            category="围标串标",
+            summary="串标",
+        )
+        lead_service.assign_lead(
+            s,
+            actor=office,
+            at=AT,
+            lead_id=lead.id,
+            expected_version=lead.version,
+            department_code="zjj",
+            working_days=10,
+        )
+        lead_service.intake_lead(
+            s,
+            actor=office,
+            at=AT,
+            campaign_code=code,
+            source="举报",
+            received_on=AS_OF,
+            category="其他",
+            summary="未交办",
+        )
         uow.commit()
     with uow_factory() as uow:
         s = uow.session
         probs = ledger.problems_by_department(s, actor=actors["leader"], campaign_code=code)
-        assert dict(zip(probs["code"], probs["total"])) == recorded
-        assert dict(zip(probs["code"], probs["closing"])) == {"zjj": 1, "jyj": 0}
+        assert dict(zip(probs["code"], probs["total"], strict=False)) == recorded
+        assert dict(zip(probs["code"], probs["closing"], strict=False)) == {"zjj": 1, "jyj": 0}
         assert set(probs["close_rate"]) == {0.0}
         own = ledger.problems_by_department(s, actor=zjj, campaign_code=code)
         assert list(own["code"]) == ["zjj"]
@@ -158,9 +213,11 @@ def test_ledger_boards_count_problems_and_leads(uow_factory, campaign, actors):
 
 def test_a_department_is_refused_another_departments_drill_down_and_it_is_audited(uow_factory, campaign, actors):
     with pytest.raises(Forbidden), uow_factory() as uow:  # the unit of work sees the refusal and records it
-        boards.department_assignments(uow.session, actor=actors["dept_zjj"], campaign_code=campaign.code,
-                                      department_code="jyj", at=AT)
+        boards.department_assignments(
+            uow.session, actor=actors["dept_zjj"], campaign_code=campaign.code, department_code="jyj", at=AT
+        )
     with uow_factory() as uow:
-        refused = uow.session.execute(select(AuditEntry.actor, AuditEntry.entity_key)
-                                      .where(AuditEntry.outcome == "refused")).all()
+        refused = uow.session.execute(
+            select(AuditEntry.actor, AuditEntry.entity_key).where(AuditEntry.outcome == "refused")
+        ).all()
         assert refused == [("dept_zjj", f"{campaign.code}/jyj")]
