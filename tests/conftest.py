@@ -242,6 +242,17 @@ def expected_escalations(spec: CampaignSpec, as_of: dt.date) -> int:
                for a in planned(spec).assignments if a.opens_on <= as_of)
 
 
+def june_report_departments() -> list[str]:
+    """The departments whose monthly report for June 2020 the example campaign asks for (due on the
+    20th, a Saturday, so on Monday the 22nd): what the daily flow files that day."""
+    from services.spec_files import load_spec
+
+    spec = load_spec(SPEC_PATH)
+    monthly = {r.key for r in spec.recurring_reports}
+    return sorted({a.department_code for a in planned(spec).assignments
+                   if a.template_key in monthly and a.period == "2020-06" and a.due_on == dt.date(2020, 6, 22)})
+
+
 @pytest.fixture
 def launched_campaign(engine) -> Launched:
     from services.campaigns import launch
