@@ -1,16 +1,22 @@
 """Lenient-but-exact parsers for what people type into office spreadsheets.
 
 Each parser raises ``ValueError`` with a short Chinese message; the import
-layer shows that message next to the row and column.
+layer shows that message next to the row and column. `check_xlsx_archive` is the one check of an
+.xlsx as a whole, before anything parses it.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
+import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+
+from exchange.errors import ImportProblem
 
 EXCEL_EPOCH = date(1899, 12, 30)  # Excel serial day 1 = 1900-01-01 (with the leap-year bug)
 MIN_YEAR, MAX_YEAR = 1990, 2100
@@ -127,7 +133,7 @@ def _tidy(amount: Decimal) -> Decimal:
 
 
 def split_list(value: object) -> list[str]:
-    """"甲公司；乙公司、丙公司" → three names (；;、,， and new lines all separate)."""
+    """ "甲公司；乙公司、丙公司" → three names (；;、,， and new lines all separate)."""
     if value is None:
         return []
     if isinstance(value, (list, tuple)):
@@ -165,3 +171,106 @@ def parse_phone(value: str) -> str:
     if not _PHONE.match(text) or sum(c.isdigit() for c in text) < 5:
         raise ValueError("不是有效的电话号码")
     return text
+
+
+# --- spreadsheet archives: limits checked before openpyxl parses anything ---------------------------
+#
+# An .xlsx is a zip of XML files. openpyxl keeps every shared string in memory and pads each row of
+# a read-only sheet to the sheet's declared width, so a small upload can cost gigabytes (a 413 KB
+# file whose sharedStrings inflate to 900 MB; a sheet that declares A1:XFD1048576). Python's
+# zipfile never inflates a member past the size its directory declares, so checking the declared
+# sizes bounds what openpyxl can read; the cell count is measured by streaming the sheets.
+
+XLSX_MAX_MEMBERS = 500
+XLSX_MAX_UNCOMPRESSED = 120 * 1024 * 1024  # all members together
+XLSX_MAX_SHARED_STRINGS = 40 * 1024 * 1024
+XLSX_MAX_SHEET = 100 * 1024 * 1024
+XLSX_MAX_RATIO = 200  # inflated / compressed, for members over XLSX_RATIO_FROM (real XML stays far below)
+XLSX_RATIO_FROM = 1024 * 1024
+XLSX_MAX_CELLS = 2_000_000  # 50,000 rows x 40 columns
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]{1,3})(\d{1,7})(?::([A-Z]{1,3})(\d{1,7}))?\"")
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + (letter - ord("A") + 1)
+    return number
+
+
+def _refusal(filename: str, why: str, hint: str = "可能是损坏或恶意构造的文件") -> ImportProblem:
+    return ImportProblem(filename, f"「{filename}」{why}，拒绝导入（{hint}）")
+
+
+def check_xlsx_archive(data: bytes, filename: str) -> None:
+    """Refuse an .xlsx whose archive would inflate, or whose sheets would expand, beyond the limits
+    above: raises exchange.errors.ImportProblem naming the file. Reads the zip directory, the start
+    of each sheet, and the sheets' XML streamed in 1 MB pieces to count cells."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+        raise ImportProblem(
+            filename, f"「{filename}」不是有效的 Excel 文件（可能已损坏），请重新保存后再导入"
+        ) from None
+    with archive:
+        members = archive.infolist()
+        if len(members) > XLSX_MAX_MEMBERS:
+            raise _refusal(filename, f"包含 {len(members)} 个内部文件，超过 {XLSX_MAX_MEMBERS} 个")
+        total = sum(m.file_size for m in members)
+        if total > XLSX_MAX_UNCOMPRESSED:
+            limit = XLSX_MAX_UNCOMPRESSED // (1024 * 1024)
+            raise _refusal(filename, f"解压后有 {total // (1024 * 1024)}MB，超过 {limit}MB 的上限")
+        if not {"[content_types].xml", "xl/workbook.xml"} <= {m.filename.lower() for m in members}:
+            raise ImportProblem(filename, f"「{filename}」不是有效的 Excel 文件（可能已损坏），请重新保存后再导入")
+        sheets = [m for m in members if _is_sheet(m.filename)]
+        for m in members:
+            ratio = m.file_size // max(m.compress_size, 1)
+            if m.file_size > XLSX_RATIO_FROM and ratio > XLSX_MAX_RATIO:
+                raise _refusal(filename, f"的内部文件 {m.filename} 压缩比异常（{ratio} 倍）")
+            if m.filename.lower().endswith("sharedstrings.xml") and m.file_size > XLSX_MAX_SHARED_STRINGS:
+                raise _refusal(filename, f"的共享文本超过 {XLSX_MAX_SHARED_STRINGS // (1024 * 1024)}MB")
+            if m in sheets and m.file_size > XLSX_MAX_SHEET:
+                raise _refusal(filename, f"的工作表 {m.filename} 解压后超过 {XLSX_MAX_SHEET // (1024 * 1024)}MB")
+        try:
+            declared = sum(_declared_cells(archive, m) for m in sheets)
+            if declared > XLSX_MAX_CELLS:
+                raise _refusal(filename, f"的工作表范围超过 {XLSX_MAX_CELLS} 个单元格", "请删除多余的行列后另存")
+            counted = 0
+            for m in sheets:
+                counted += _counted_cells(archive, m, XLSX_MAX_CELLS - counted)
+                if counted > XLSX_MAX_CELLS:
+                    raise _refusal(filename, f"的单元格超过 {XLSX_MAX_CELLS} 个", "请分批导入")
+        except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, ValueError, OSError, EOFError):
+            # a damaged or encrypted member, an unsupported compression method, a bad CRC
+            raise ImportProblem(filename, f"「{filename}」无法作为 Excel 文件打开（可能已损坏或加密）") from None
+
+
+def _is_sheet(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.startswith("xl/worksheets/") and lowered.endswith(".xml")
+
+
+def _declared_cells(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
+    """rows x columns of the sheet's <dimension> (the width openpyxl pads every row to)."""
+    with archive.open(member) as stream:
+        head = stream.read(8192)
+    found = _DIMENSION.search(head)
+    if not found:
+        return 0
+    last_col = _column_number(found.group(3) or found.group(1))
+    last_row = int(found.group(4) or found.group(2))
+    return last_col * last_row
+
+
+def _counted_cells(archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: int) -> int:
+    """<c> elements in the sheet, streamed; stops counting once past `budget`."""
+    cells, tail = 0, b""
+    with archive.open(member) as stream:
+        while piece := stream.read(1024 * 1024):
+            window = tail + piece
+            cells += len(_CELL_TAG.findall(window)) - len(_CELL_TAG.findall(tail))
+            if cells > budget:
+                break
+            tail = window[-16:]
+    return cells

@@ -1,20 +1,31 @@
 """Attachments: checked whole before anything is stored, then stored content-addressed by sha256.
 
 Rules: at most MAX_FILES files, each at most MAX_BYTES and together at most MAX_TOTAL_BYTES; only
-office document, image and archive types, and the bytes must look like the type the name claims;
-file names are reduced to a safe base name. One bad file rejects the whole upload.
+office document, image, PDF and plain-text types. The type is checked by content, not by name:
+- the bytes must start as the type the name claims, and the first KB must not read as a web page
+  (an "%PDF" file that is really HTML is refused);
+- text files (.txt, .csv) must decode as text and contain no HTML, SVG or script markup anywhere;
+- PDFs must not carry JavaScript, launch actions or embedded files;
+- Office Open XML files (.docx, .xlsx, .ofd) must be sound zips of their kind, within the same
+  inflation limits as imports, without macros;
+- archives (.zip, .rar, .7z …) are refused: a zip is not opened to be judged, the files inside
+  are uploaded one by one instead.
+File names lose any path, bidi controls (U+202A–U+202E, U+2066–U+2069 …) and other control or
+format characters. One bad file rejects the whole upload.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import tempfile
 import unicodedata
+import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from sqlalchemy.orm import Session
 
@@ -25,6 +36,10 @@ MAX_FILES = 20
 MAX_BYTES = 20 * 1024 * 1024
 MAX_TOTAL_BYTES = 100 * 1024 * 1024
 DEFAULT_DIR = Path("data") / "attachments"
+ZIP_MAX_MEMBERS = 2000
+ZIP_MAX_UNCOMPRESSED = 200 * 1024 * 1024
+ZIP_MAX_RATIO = 200  # for members over 1 MB inflated; real office XML stays far below
+ZIP_RATIO_FROM = 1024 * 1024
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP = b"PK\x03\x04"
@@ -38,13 +53,28 @@ TYPES: dict[str, tuple[str, tuple[bytes, ...] | None]] = {
     ".et": ("application/vnd.ms-excel", (_OLE,)),
     ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", (_ZIP,)),
     ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (_ZIP,)),
-    ".zip": ("application/zip", (_ZIP,)),
     ".jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
     ".jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
     ".png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
     ".txt": ("text/plain", None),
     ".csv": ("text/csv", None),
 }
+ARCHIVES = frozenset({".zip", ".rar", ".7z", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".cab", ".arj", ".lzh", ".z"})
+# the part every Office Open XML file of that kind has
+_OOXML_PART = {".docx": "word/", ".xlsx": "xl/", ".ofd": "ofd.xml"}
+
+# Markup a browser would run or render: anywhere in a text file, in the first KB of anything else.
+_MARKUP = re.compile(
+    r"<\s*/?\s*(?:script|html|head|body|iframe|frame|frameset|svg|math|object|embed|applet|form|input|"
+    r"img|image|video|audio|source|style|link|meta|base|title|div|span|table|a|p|b|br|font|h[1-6]|"
+    r"!doctype|\?xml|xml)(?=[\s/>]|$)|<!--|javascript\s*:|vbscript\s*:|data\s*:\s*text/html",
+    re.IGNORECASE,
+)
+_SNIFFED = re.compile(
+    rb"<\s*(?:script|html|head|body|iframe|svg|object|embed|!doctype|\?xml|meta|title|style|table|div|a\s)",
+    re.IGNORECASE,
+)
+_PDF_ACTIVE = re.compile(rb"/(?:JavaScript|Launch|EmbeddedFiles?|RichMedia)(?![A-Za-z])")
 
 
 @dataclass(frozen=True)
@@ -71,13 +101,16 @@ class CheckedUpload:
     sha256: str
 
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"/\\|?*]")
+_UNSAFE = re.compile(r"[<>:\"/\\|?*]")
+_REMOVED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})  # controls, bidi/format, separators
 
 
 def safe_filename(name: str) -> str:
-    """A base name with no path, control or reserved characters; raises Invalid if nothing usable is left."""
+    """A base name with no path, no bidi/control/format characters and no reserved characters;
+    raises Invalid if nothing usable is left."""
     name = unicodedata.normalize("NFC", name or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c) not in _REMOVED_CATEGORIES)
     name = _UNSAFE.sub("_", name).strip().strip(".").strip()
     if not name or set(name) <= {"_", " ", "."}:
         raise Invalid("附件文件名无效")
@@ -89,16 +122,57 @@ def safe_filename(name: str) -> str:
     return name
 
 
-def _looks_like_text(data: bytes) -> bool:
-    if b"\x00" in data[:65536]:
-        return False
+def _decoded_text(data: bytes) -> str | None:
+    if b"\x00" in data:
+        return None
     for enc in ("utf-8-sig", "gb18030"):
         try:
-            data.decode(enc)
-            return True
+            return data.decode(enc)
         except UnicodeDecodeError:
             continue
-    return False
+    return None
+
+
+def _zip_problem(data: bytes, ext: str) -> str | None:
+    """Why an Office Open XML file is not acceptable, or None."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+        return "不是有效的文档（文件可能已损坏或被改名）"
+    names = [m.filename.lower() for m in members]
+    if len(members) > ZIP_MAX_MEMBERS or sum(m.file_size for m in members) > ZIP_MAX_UNCOMPRESSED:
+        return f"解压后超过 {ZIP_MAX_UNCOMPRESSED // (1024 * 1024)}MB 或内部文件过多，拒绝接收"
+    for m in members:
+        if m.file_size > ZIP_RATIO_FROM and m.file_size > ZIP_MAX_RATIO * max(m.compress_size, 1):
+            return "内部文件压缩比异常（可能是压缩炸弹），拒绝接收"
+    part = _OOXML_PART[ext]
+    if (ext != ".ofd" and "[content_types].xml" not in names) or not any(n.startswith(part) for n in names):
+        return "不是有效的文档（文件可能已损坏或被改名）"
+    if any(n.endswith("vbaproject.bin") for n in names):
+        return "含有宏，拒绝接收（请另存为不含宏的文档）"
+    return None
+
+
+def _content_problem(ext: str, data: bytes) -> str | None:
+    """Why these bytes are not an acceptable file of type `ext`, or None."""
+    magic = TYPES[ext][1]
+    if magic is None:
+        text = _decoded_text(data)
+        if text is None:
+            return f"文件内容与扩展名 {ext} 不符（不是文本文件）"
+        if _MARKUP.search(text):
+            return "含有网页或脚本内容（HTML/SVG/脚本），拒绝接收"
+        return None
+    if not data.startswith(magic):
+        return f"文件内容与扩展名 {ext} 不符（文件可能已损坏或被改名）"
+    if _SNIFFED.search(data[:1024]):
+        return "含有网页或脚本内容（HTML/SVG/脚本），拒绝接收"
+    if ext == ".pdf" and _PDF_ACTIVE.search(data):
+        return "PDF 含有脚本、启动操作或嵌入文件，拒绝接收"
+    if ext in _OOXML_PART:
+        return _zip_problem(data, ext)
+    return None
 
 
 def check_uploads(uploads: Iterable[Upload]) -> list[CheckedUpload]:
@@ -111,15 +185,18 @@ def check_uploads(uploads: Iterable[Upload]) -> list[CheckedUpload]:
     total = 0
     seen: set[str] = set()
     for i, up in enumerate(uploads, start=1):
-        shown = up.filename or f"第 {i} 个附件"
         try:
             name = safe_filename(up.filename)
         except Invalid:
             problems.append(f"第 {i} 个附件：文件名无效")
             continue
+        shown = name  # never echo bidi or control characters back
         ext = os.path.splitext(name)[1].lower()
-        data = up.data if isinstance(up.data, (bytes, bytearray)) else b""
+        data = bytes(up.data) if isinstance(up.data, (bytes, bytearray)) else b""
         total += len(data)
+        if ext in ARCHIVES:
+            problems.append(f"「{shown}」：不接收压缩包，请解压后逐个上传其中的文件")
+            continue
         if ext not in TYPES:
             allowed = "、".join(sorted(TYPES))
             problems.append(f"「{shown}」：不支持的文件类型（允许 {allowed}）")
@@ -130,16 +207,15 @@ def check_uploads(uploads: Iterable[Upload]) -> list[CheckedUpload]:
         if len(data) > MAX_BYTES:
             problems.append(f"「{shown}」：超过 {MAX_BYTES // (1024 * 1024)}MB 的大小限制")
             continue
-        ctype, magic = TYPES[ext]
-        ok = _looks_like_text(data) if magic is None else bytes(data).startswith(magic)
-        if not ok:
-            problems.append(f"「{shown}」：文件内容与扩展名 {ext} 不符（文件可能已损坏或被改名）")
+        problem = _content_problem(ext, data)
+        if problem:
+            problems.append(f"「{shown}」：{problem}")
             continue
         if name in seen:
             problems.append(f"「{shown}」：同名附件重复上传")
             continue
         seen.add(name)
-        out.append(CheckedUpload(name, ctype, bytes(data), hashlib.sha256(data).hexdigest()))
+        out.append(CheckedUpload(name, TYPES[ext][0], data, hashlib.sha256(data).hexdigest()))
     if total > MAX_TOTAL_BYTES and not problems:
         problems.append(f"附件合计超过 {MAX_TOTAL_BYTES // (1024 * 1024)}MB")
     if problems:
@@ -170,10 +246,24 @@ def store_blobs(root: Path | None, files: list[CheckedUpload]) -> None:
             raise
 
 
-def add_rows(session: Session, files: list[CheckedUpload], *, submission_id: int | None = None,
-             problem_event_id: int | None = None) -> list[Attachment]:
-    rows = [Attachment(submission_id=submission_id, problem_event_id=problem_event_id, sha256=f.sha256,
-                       filename=f.filename, content_type=f.content_type, size=len(f.data)) for f in files]
+def add_rows(
+    session: Session,
+    files: list[CheckedUpload],
+    *,
+    submission_id: int | None = None,
+    problem_event_id: int | None = None,
+) -> list[Attachment]:
+    rows = [
+        Attachment(
+            submission_id=submission_id,
+            problem_event_id=problem_event_id,
+            sha256=f.sha256,
+            filename=f.filename,
+            content_type=f.content_type,
+            size=len(f.data),
+        )
+        for f in files
+    ]
     session.add_all(rows)
     session.flush()
     return rows
