@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from domain.rules import reminder_due, rungs_reached, standing  # noqa: E402
-from domain.spec import CampaignSpec  # noqa: E402
+from domain.rules import reminder_due, rungs_reached, standing
+from domain.spec import CampaignSpec
 
 AS_OF = dt.date(2020, 7, 20)  # busy: three phases live, many deadlines past, reminders due
 PHASES = [
@@ -41,21 +41,37 @@ PHASES = [
 def generate_spec(n: int, kinds: tuple[str, ...] = ("industry_regulator",)) -> CampaignSpec:
     """N departments (kinds in turn) x 30 one-off tasks over six phases, all members assigned."""
     departments = [{"code": "office", "name": "省联席办", "kind": "office"}]
-    departments += [{"code": f"d{i:04d}", "name": f"第{i}责任单位", "kind": kinds[i % len(kinds)], "tags": ["成员"]}
-                    for i in range(1, n + 1)]
+    departments += [
+        {"code": f"d{i:04d}", "name": f"第{i}责任单位", "kind": kinds[i % len(kinds)], "tags": ["成员"]}
+        for i in range(1, n + 1)
+    ]
     phases = []
     for key, kind, start, end in PHASES:
         start_d, end_d = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
         span = (end_d - start_d).days
-        tasks = [{"key": f"{key}_t{j}", "title": f"{key} 任务 {j}", "deliverable": "report",
-                  "assignees": {"all_members": True},
-                  "due": (start_d + dt.timedelta(days=span * (j + 1) // 6)).isoformat()} for j in range(5)]
+        tasks = [
+            {
+                "key": f"{key}_t{j}",
+                "title": f"{key} 任务 {j}",
+                "deliverable": "report",
+                "assignees": {"all_members": True},
+                "due": (start_d + dt.timedelta(days=span * (j + 1) // 6)).isoformat(),
+            }
+            for j in range(5)
+        ]
         phases.append({"key": key, "kind": kind, "start": start, "end": end, "tasks": tasks})
-    return CampaignSpec.model_validate({
-        "id": "province-bench", "title": "全省招投标专项整治（基准测试）", "issuer": "省联席会议办公室",
-        "start": "2020-05-06", "end": "2020-12-31", "office": "office",
-        "departments": departments, "phases": phases,
-    })
+    return CampaignSpec.model_validate(
+        {
+            "id": "province-bench",
+            "title": "全省招投标专项整治（基准测试）",
+            "issuer": "省联席会议办公室",
+            "start": "2020-05-06",
+            "end": "2020-12-31",
+            "office": "office",
+            "departments": departments,
+            "phases": phases,
+        }
+    )
 
 
 def baseline_tick(db: Path, spec: CampaignSpec, as_of: dt.date) -> float:
@@ -68,50 +84,88 @@ def baseline_tick(db: Path, spec: CampaignSpec, as_of: dt.date) -> float:
     cur = con.cursor()
     cid = cur.execute("SELECT id FROM campaign WHERE code=?", (spec.id,)).fetchone()[0]
     d = as_of.isoformat()
-    cur.execute("UPDATE phase SET state = CASE WHEN ? < start_on THEN 'pending' WHEN ? <= end_on THEN 'open' "
-                "ELSE 'closed' END WHERE campaign_id=?", (d, d, cid))
-    cur.execute("UPDATE assignment SET status='open' WHERE campaign_id=? AND status='scheduled' AND opens_on<=?", (cid, d))
-    dues = [dt.date.fromisoformat(r[0]) for r in cur.execute(
-        "SELECT DISTINCT due_on FROM assignment WHERE campaign_id=? AND status IN ('open','returned')", (cid,))]
+    cur.execute(
+        "UPDATE phase SET state = CASE WHEN ? < start_on THEN 'pending' WHEN ? <= end_on THEN 'open' "
+        "ELSE 'closed' END WHERE campaign_id=?",
+        (d, d, cid),
+    )
+    cur.execute(
+        "UPDATE assignment SET status='open' WHERE campaign_id=? AND status='scheduled' AND opens_on<=?", (cid, d)
+    )
+    dues = [
+        dt.date.fromisoformat(r[0])
+        for r in cur.execute(
+            "SELECT DISTINCT due_on FROM assignment WHERE campaign_id=? AND status IN ('open','returned')", (cid,)
+        )
+    ]
     for due in dues:
         days = standing(due, as_of, cal).overdue_working_days
         where = "campaign_id=? AND due_on=? AND status IN ('open','returned')"
         args = (cid, due.isoformat())
         cur.execute(f"UPDATE assignment SET overdue_days=? WHERE {where} AND overdue_days<>?", (days, *args, days))
         for rung in rungs_reached(days, spec.escalation):
-            cur.execute("INSERT OR IGNORE INTO escalation (campaign_id, assignment_id, level, name, overdue_days, reached_on) "
-                        f"SELECT campaign_id, id, ?, ?, ?, ? FROM assignment WHERE {where}",
-                        (rung.level, rung.name, days, d, *args))
+            cur.execute(
+                "INSERT OR IGNORE INTO escalation (campaign_id, assignment_id, level, name, overdue_days, reached_on) "
+                f"SELECT campaign_id, id, ?, ?, ?, ? FROM assignment WHERE {where}",
+                (rung.level, rung.name, days, d, *args),
+            )
             for aud in rung.notify:
-                cur.execute("INSERT OR IGNORE INTO outbox (campaign_id, natural_key, kind, assignment_id, department_id, "
-                            "audience, level, created_on, state) SELECT campaign_id, ? || id, 'escalation', id, "
-                            f"department_id, ?, ?, ?, 'pending' FROM assignment WHERE {where}",
-                            (f"esc:{rung.level}:{aud.value}:", aud.value, rung.level, d, *args))
-            cur.execute(f"UPDATE assignment SET escalation_level=? WHERE {where} AND escalation_level<?",
-                        (rung.level, *args, rung.level))
+                cur.execute(
+                    "INSERT OR IGNORE INTO outbox (campaign_id, natural_key, kind, assignment_id, department_id, "
+                    "audience, level, created_on, state) SELECT campaign_id, ? || id, 'escalation', id, "
+                    f"department_id, ?, ?, ?, 'pending' FROM assignment WHERE {where}",
+                    (f"esc:{rung.level}:{aud.value}:", aud.value, rung.level, d, *args),
+                )
+            cur.execute(
+                f"UPDATE assignment SET escalation_level=? WHERE {where} AND escalation_level<?",
+                (rung.level, *args, rung.level),
+            )
         rem = reminder_due(due, as_of, spec.reminders, cal)
         if rem:
-            cur.execute("INSERT OR IGNORE INTO outbox (campaign_id, natural_key, kind, assignment_id, department_id, "
-                        "audience, level, created_on, state) SELECT campaign_id, ? || id, ?, id, department_id, "
-                        f"'department', 0, ?, 'pending' FROM assignment WHERE {where}",
-                        (f"rem:{rem.key}:", rem.kind, d, *args))
-            cur.execute(f"UPDATE assignment SET last_reminder_on=? WHERE {where} AND "
-                        "(last_reminder_on IS NULL OR last_reminder_on<?)", (d, *args, d))
+            cur.execute(
+                "INSERT OR IGNORE INTO outbox (campaign_id, natural_key, kind, assignment_id, department_id, "
+                "audience, level, created_on, state) SELECT campaign_id, ? || id, ?, id, department_id, "
+                f"'department', 0, ?, 'pending' FROM assignment WHERE {where}",
+                (f"rem:{rem.key}:", rem.kind, d, *args),
+            )
+            cur.execute(
+                f"UPDATE assignment SET last_reminder_on=? WHERE {where} AND "
+                "(last_reminder_on IS NULL OR last_reminder_on<?)",
+                (d, *args, d),
+            )
     cur.execute("DELETE FROM rollup_snapshot WHERE campaign_id=? AND as_of=?", (cid, d))
-    counts = ("SUM(status IN ('open','submitted','returned','accepted')), SUM(status IN ('submitted','accepted')), "
-              "SUM(status='accepted'), SUM(status='accepted' AND on_time=1), "
-              "SUM(status IN ('open','returned') AND overdue_days>0), "
-              "MAX(CASE WHEN status IN ('open','returned') THEN escalation_level ELSE 0 END)")
-    extras = ("problems_open", "problems_closed", "problems_overdue", "problems_rebound", "projects_supervised",
-              "projects_sampled", "leads_open", "leads_closed", "leads_overdue")
-    cols = ("campaign_id, as_of, department_id, phase_key, assigned, submitted, accepted, on_time, overdue, "
-            "escalation_level, " + ", ".join(extras))
+    counts = (
+        "SUM(status IN ('open','submitted','returned','accepted')), SUM(status IN ('submitted','accepted')), "
+        "SUM(status='accepted'), SUM(status='accepted' AND on_time=1), "
+        "SUM(status IN ('open','returned') AND overdue_days>0), "
+        "MAX(CASE WHEN status IN ('open','returned') THEN escalation_level ELSE 0 END)"
+    )
+    extras = (
+        "problems_open",
+        "problems_closed",
+        "problems_overdue",
+        "problems_rebound",
+        "projects_supervised",
+        "projects_sampled",
+        "leads_open",
+        "leads_closed",
+        "leads_overdue",
+    )
+    cols = (
+        "campaign_id, as_of, department_id, phase_key, assigned, submitted, accepted, on_time, overdue, "
+        "escalation_level, " + ", ".join(extras)
+    )
     counts += ", 0" * len(extras)
-    cur.execute(f"INSERT INTO rollup_snapshot ({cols}) SELECT a.campaign_id, ?, a.department_id, p.key, {counts} "
-                "FROM assignment a JOIN phase p ON p.id=a.phase_id WHERE a.campaign_id=? GROUP BY a.department_id, p.key",
-                (d, cid))
-    cur.execute(f"INSERT INTO rollup_snapshot ({cols}) SELECT campaign_id, ?, department_id, '', {counts} "
-                "FROM assignment WHERE campaign_id=? GROUP BY department_id", (d, cid))
+    cur.execute(
+        f"INSERT INTO rollup_snapshot ({cols}) SELECT a.campaign_id, ?, a.department_id, p.key, {counts} "
+        "FROM assignment a JOIN phase p ON p.id=a.phase_id WHERE a.campaign_id=? GROUP BY a.department_id, p.key",
+        (d, cid),
+    )
+    cur.execute(
+        f"INSERT INTO rollup_snapshot ({cols}) SELECT campaign_id, ?, department_id, '', {counts} "
+        "FROM assignment WHERE campaign_id=? GROUP BY department_id",
+        (d, cid),
+    )
     cur.execute("UPDATE campaign SET last_tick_on=? WHERE id=?", (d, cid))
     con.commit()
     con.close()
@@ -120,8 +174,9 @@ def baseline_tick(db: Path, spec: CampaignSpec, as_of: dt.date) -> float:
 
 def table_counts(db: Path) -> dict[str, int]:
     con = sqlite3.connect(db)
-    out = {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-           for t in ("escalation", "outbox", "rollup_snapshot")}
+    out = {
+        t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("escalation", "outbox", "rollup_snapshot")
+    }
     out["overdue"] = con.execute("SELECT COUNT(*) FROM assignment WHERE overdue_days>0").fetchone()[0]
     out["open"] = con.execute("SELECT COUNT(*) FROM assignment WHERE status='open'").fetchone()[0]
     con.close()
@@ -139,7 +194,7 @@ def main() -> int:
     db, base = work / "flow.db", work / "baseline.db"
     url = f"sqlite:///{db}"
     spec = generate_spec(args.departments)
-    at = dt.datetime(2020, 5, 1, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2020, 5, 1, tzinfo=dt.UTC)
     from prefect import flow
 
     from domain.access import SYSTEM
@@ -184,8 +239,10 @@ def main() -> int:
         print("MISMATCH: the flow and the baseline did not make the same changes", file=sys.stderr)
         return 1
     print(f"empty_flow_s={empty_s:.3f}")
-    print(f"RESULT launch_s={launch_s:.2f} tick_s={tick_s:.2f} baseline_s={baseline_s:.2f} "
-          f"tick_ratio={tick_ratio:.2f} retick_s={retick_s:.2f} peak_rss_mb={peak_mb:.0f}")
+    print(
+        f"RESULT launch_s={launch_s:.2f} tick_s={tick_s:.2f} baseline_s={baseline_s:.2f} "
+        f"tick_ratio={tick_ratio:.2f} retick_s={retick_s:.2f} peak_rss_mb={peak_mb:.0f}"
+    )
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

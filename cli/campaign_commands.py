@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_plan)
 
     db = sub.add_parser("db", help="数据库结构：upgrade（升级到本程序的版本）").add_subparsers(
-        dest="db_command", required=True)
+        dest="db_command", required=True
+    )
     p = db.add_parser("upgrade", help="把数据库结构升级到本程序的版本（launch、demo、serve 会先自动执行）")
     p.set_defaults(handler=cmd_db_upgrade)
 
@@ -144,8 +145,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
             if a.nominal_due_on != a.due_on:
                 why = cal.holiday_name(a.nominal_due_on) or "周末"
                 note = f"原定 {a.nominal_due_on}（{why}）顺延"
-            rows.append([a.due_on.isoformat(), titles[a.template_key] + (f"［{a.period}］" if a.period else ""),
-                         "牵头" if a.is_lead else "", note])
+            rows.append(
+                [
+                    a.due_on.isoformat(),
+                    titles[a.template_key] + (f"［{a.period}］" if a.period else ""),
+                    "牵头" if a.is_lead else "",
+                    note,
+                ]
+            )
         output.out(output.table(["截止日期", "任务", "角色", "说明"], rows, numeric_from=99))
     return 0
 
@@ -155,8 +162,10 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
     settings: Settings = args.settings
     before, after = upgrade_store(settings)
-    output.out(f"数据库 {describe(settings.db_url)}：结构版本 {before or '（空库）'} → {after}"
-               + ("（已是最新）" if before == after else ""))
+    output.out(
+        f"数据库 {describe(settings.db_url)}：结构版本 {before or '（空库）'} → {after}"
+        + ("（已是最新）" if before == after else "")
+    )
     return 0
 
 
@@ -165,8 +174,9 @@ def cmd_launch(args: argparse.Namespace) -> int:
     from services.spec_files import load_spec
 
     spec = load_spec(args.path)
-    report = run_launch(spec, settings_or_db_url=args.settings, actor=SYSTEM, source_path=str(args.path),
-                        dry_run=args.dry_run)
+    report = run_launch(
+        spec, settings_or_db_url=args.settings, actor=SYSTEM, source_path=str(args.path), dry_run=args.dry_run
+    )
     for line in report.lines():
         output.out(line)
     if args.dry_run and not report.unchanged:
@@ -181,8 +191,10 @@ def cmd_tick(args: argparse.Namespace) -> int:
     as_of = args.as_of or settings.today()
     for code in _campaign_codes(settings, args.campaign):
         c = run_tick(code, as_of, settings_or_db_url=settings, actor=SYSTEM).counts
-        output.out(f"{code} 推进到 {as_of}：开启任务 {c.opened}，逾期更新 {c.overdue_updated}，"
-                   f"新升级 {c.escalations}，新提醒 {c.reminders}")
+        output.out(
+            f"{code} 推进到 {as_of}：开启任务 {c.opened}，逾期更新 {c.overdue_updated}，"
+            f"新升级 {c.escalations}，新提醒 {c.reminders}"
+        )
     return 0
 
 
@@ -198,14 +210,41 @@ def print_status(settings: Settings, code: str, as_of: dt.date | None) -> None:
         rows = department_status(uow.session, code, day)
     levels = {0: "", 1: "预警", 2: "通报批评", 3: "约谈"}
     output.out(f"\n{code} 截至 {day} 的进度")
-    output.out(output.table(
-        ["部门", "已布置", "已提交", "已通过", "按时", "逾期", "升级", "完成率", "状态", "问题 未销号/已销号",
-         "抽查 已抽/监管", "线索 在办/办结"],
-        [[r.department_name, r.counts.assigned, r.counts.submitted, r.counts.accepted, r.counts.on_time,
-          r.counts.overdue, levels.get(r.counts.escalation_level, str(r.counts.escalation_level)),
-          f"{r.completion:.0%}", r.grade.value, f"{r.problems_open}/{r.problems_closed}",
-          f"{r.projects_sampled}/{r.projects_supervised}", f"{r.leads_open}/{r.leads_closed}"] for r in rows],
-    ))
+    output.out(
+        output.table(
+            [
+                "部门",
+                "已布置",
+                "已提交",
+                "已通过",
+                "按时",
+                "逾期",
+                "升级",
+                "完成率",
+                "状态",
+                "问题 未销号/已销号",
+                "抽查 已抽/监管",
+                "线索 在办/办结",
+            ],
+            [
+                [
+                    r.department_name,
+                    r.counts.assigned,
+                    r.counts.submitted,
+                    r.counts.accepted,
+                    r.counts.on_time,
+                    r.counts.overdue,
+                    levels.get(r.counts.escalation_level, str(r.counts.escalation_level)),
+                    f"{r.completion:.0%}",
+                    r.grade.value,
+                    f"{r.problems_open}/{r.problems_closed}",
+                    f"{r.projects_sampled}/{r.projects_supervised}",
+                    f"{r.leads_open}/{r.leads_closed}",
+                ]
+                for r in rows
+            ],
+        )
+    )
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -230,12 +269,15 @@ def run_simulation(settings: Settings, path: Path, until: dt.date, seed: int) ->
         output.out(line)
     progress = output.Progress((until - spec.start).days + 1, "模拟推进")
     with embedded_engine():
-        t = simulate(spec.id, spec.start, until, seed, settings.db_url,
-                     on_day=lambda day: progress.step(day.isoformat()))
+        t = simulate(
+            spec.id, spec.start, until, seed, settings.db_url, on_day=lambda day: progress.step(day.isoformat())
+        )
     progress.close()
-    output.out(f"模拟 {spec.start} ～ {until}：部门提交 {t.submitted} 次，办公室通过 {t.accepted} 项，退回 {t.returned} 项；"
-               f"导入监管项目 {t.projects} 个，发现问题 {t.problems_found} 个、销号 {t.problems_closed} 个；"
-               f"受理线索 {t.leads_received} 条、办结 {t.leads_closed} 条")
+    output.out(
+        f"模拟 {spec.start} ～ {until}：部门提交 {t.submitted} 次，办公室通过 {t.accepted} 项，退回 {t.returned} 项；"
+        f"导入监管项目 {t.projects} 个，发现问题 {t.problems_found} 个、销号 {t.problems_closed} 个；"
+        f"受理线索 {t.leads_received} 条、办结 {t.leads_closed} 条"
+    )
     return spec.id
 
 
@@ -260,12 +302,28 @@ def create_demo_users(settings: Settings, campaign_code: str) -> list[tuple[str,
     at = settings.now()
     with UnitOfWork(settings.db_url) as uow:
         spec = stored_spec(get_campaign(uow.session, campaign_code))
-        people = [("office", "联席办 王主任", Role.office, None), ("leader", "分管区领导 李区长", Role.leader, None)]
-        people += [(f"dept-{d.code}", f"{d.name}联络员", Role.department, d.code)
-                   for d in spec.departments if d.code != spec.office]
+        people: list[tuple[str, str, Role, str | None]] = [
+            ("office", "联席办 王主任", Role.office, None),
+            ("leader", "分管区领导 李区长", Role.leader, None),
+        ]
+        people += [
+            (f"dept-{d.code}", f"{d.name}联络员", Role.department, d.code)
+            for d in spec.departments
+            if d.code != spec.office
+        ]
         for username, name, role, code in people:
-            add_user(uow.session, actor=SYSTEM, at=at, username=username, display_name=name, role=role,
-                     department_code=code, email=None, password=DEMO_PASSWORD)
+            add_user(
+                uow.session,
+                actor=SYSTEM,
+                at=at,
+                username=username,
+                display_name=name,
+                role=role,
+                department_code=code,
+                email=None,
+                password=DEMO_PASSWORD,
+                campaign_code=campaign_code if code else None,
+            )
             created.append((username, name, role.value))
         uow.commit()
     return created
@@ -281,8 +339,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     attachments = demo_db.parent / "attachments-demo"
     if attachments.exists():
         shutil.rmtree(attachments)
-    settings: Settings = args.settings.model_copy(update={
-        "database_url": f"sqlite:///{demo_db.as_posix()}", "attachment_dir": attachments})
+    settings: Settings = args.settings.model_copy(
+        update={"database_url": f"sqlite:///{demo_db.as_posix()}", "attachment_dir": attachments}
+    )
     output.out(f"演示数据库：{demo_db}")
     code = run_simulation(settings, EXAMPLE, DEMO_AS_OF, seed=7)
     print_status(settings, code, DEMO_AS_OF)

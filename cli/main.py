@@ -32,8 +32,9 @@ EXIT_BAD_INPUT = 2
 
 # What a command needs of the store before it runs. Not listed: the schema must be current
 # (store.migrate.require_current says to run `campaign db upgrade` otherwise).
-NO_STORE = frozenset({"validate", "schema", "plan", "template", "db",
-                      "demo", "simulate"})  # the last two migrate the database they choose themselves
+NO_STORE = frozenset(
+    {"validate", "schema", "plan", "template", "db", "demo", "simulate"}
+)  # the last two migrate the database they choose themselves
 MIGRATES_FIRST = frozenset({"launch", "serve"})
 
 

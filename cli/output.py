@@ -78,7 +78,7 @@ def report_exception(exc: BaseException, logs_dir: Path) -> int:
     if isinstance(exc, UserError):
         err(f"错误：{exc}")
         return EXIT_BAD_INPUT
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated or _unreachable(exc):
+    if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or _unreachable(exc):
         orig = getattr(exc, "orig", None)
         err(f"数据库不可用：{str(orig).strip() if orig else exc}（检查 CAMPAIGN_DATABASE_URL 或 --database-url）")
         return EXIT_FAILURE
@@ -87,7 +87,7 @@ def report_exception(exc: BaseException, logs_dir: Path) -> int:
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("a", encoding="utf-8") as f:
-            stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             f.write(f"=== 事件 {incident} {stamp} campaign {' '.join(sys.argv[1:])}\n")
             f.write("".join(traceback.format_exception(exc)))
     except OSError as write_error:
@@ -103,5 +103,15 @@ def _unreachable(exc: BaseException) -> bool:
     if not isinstance(exc, OperationalError):
         return False
     text = str(exc.orig).lower() if exc.orig is not None else ""
-    return any(sign in text for sign in ("connection", "could not connect", "unable to open database", "timeout",
-                                         "server closed", "no route", "name or service not known"))
+    return any(
+        sign in text
+        for sign in (
+            "connection",
+            "could not connect",
+            "unable to open database",
+            "timeout",
+            "server closed",
+            "no route",
+            "name or service not known",
+        )
+    )

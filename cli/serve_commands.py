@@ -21,7 +21,9 @@ def _hhmm(text: str) -> tuple[int, int]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="内置调度：每天（北京时间）推进全部进行中的专项行动并发送通知；重启后补齐漏掉的日期")
+    p = sub.add_parser(
+        "serve", help="内置调度：每天（北京时间）推进全部进行中的专项行动并发送通知；重启后补齐漏掉的日期"
+    )
     p.add_argument("--once", action="store_true", help="只补齐到今天（或 --as-of）后退出，不常驻")
     p.add_argument("--as-of", type=parse_date, help="与 --once 一起使用：补齐到该日期")
     p.add_argument("--at", type=_hhmm, default=(7, 30), help="每日运行时间 HH:MM（北京时间，默认 07:30）")
@@ -64,7 +66,10 @@ def cmd_deliver(args: argparse.Namespace) -> int:
         return 0
     output.out(f"{args.campaign} {day}：新计划 站内信 {plan.inbox_items} 条、推送 {plan.push_messages} 条")
     for channel, report in summary.sent.items():
-        output.out(f"  {channel}：已发送 {report.sent}，待重试 {report.failed}，放弃 {report.gave_up}，待确认 {report.uncertain}")
+        output.out(
+            f"  {channel}：已发送 {report.sent}，待重试 {report.failed}，放弃 {report.gave_up}，"
+            f"待确认 {report.uncertain}"
+        )
     for channel, text in summary.failures.items():
         output.err(f"  {channel}：{text}")
     return 0
@@ -76,8 +81,9 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
     with _uow(args) as uow:
         actor = _login(uow.session, args)
         if args.confirm is not None:
-            confirm_uncertain(uow.session, actor=actor, at=_now(args), delivery_id=args.confirm,
-                              delivered=args.delivered)
+            confirm_uncertain(
+                uow.session, actor=actor, at=_now(args), delivery_id=args.confirm, delivered=args.delivered
+            )
             uow.commit()
             output.out(f"通知 #{args.confirm}：{'已确认送达' if args.delivered else '将重新发送'}")
             return 0
@@ -85,9 +91,11 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
     if not rows:
         output.out("没有需要处理的通知。")
         return 0
-    output.out(output.table(
-        ["编号", "渠道", "接收方", "状态", "次数", "错误"],
-        [(r.id, r.channel, r.target, DELIVERY.label(r.state), r.attempts, (r.last_error or "")[:60]) for r in rows],
-        numeric_from=9,
-    ))
+    output.out(
+        output.table(
+            ["编号", "渠道", "接收方", "状态", "次数", "错误"],
+            [(r.id, r.channel, r.target, DELIVERY.label(r.state), r.attempts, (r.last_error or "")[:60]) for r in rows],
+            numeric_from=9,
+        )
+    )
     return 0

@@ -64,12 +64,17 @@ def _login(session, args: argparse.Namespace, *, bootstrap: bool = False):  # no
 def register(sub: argparse._SubParsersAction) -> None:
     # --- user ------------------------------------------------------------------------------
     user = sub.add_parser("user", help="用户与角色：add / list / disable / passwd").add_subparsers(
-        dest="user_command", required=True)
+        dest="user_command", required=True
+    )
     p = user.add_parser("add", help="添加用户（牵头办公室）；密码读取 CAMPAIGN_NEW_PASSWORD，未设置时提示输入")
     p.add_argument("username")
     p.add_argument("--name", required=True, help="姓名（显示名）")
-    p.add_argument("--role", required=True, choices=sorted(r.value for r in PERSON_ROLES),
-                   help=" / ".join(f"{r.value} {ROLE.label(r)}" for r in PERSON_ROLES))
+    p.add_argument(
+        "--role",
+        required=True,
+        choices=sorted(r.value for r in PERSON_ROLES),
+        help=" / ".join(f"{r.value} {ROLE.label(r)}" for r in PERSON_ROLES),
+    )
     p.add_argument("--department", help="责任部门账号所属部门代码")
     p.add_argument("--email")
     _add_actor(p)
@@ -81,7 +86,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("username")
     _add_actor(p)
     p.set_defaults(handler=cmd_user_disable)
-    p = user.add_parser("passwd", help="修改密码（本人，或由牵头办公室重置）；新密码读取 CAMPAIGN_NEW_PASSWORD 或提示输入")
+    p = user.add_parser(
+        "passwd", help="修改密码（本人，或由牵头办公室重置）；新密码读取 CAMPAIGN_NEW_PASSWORD 或提示输入"
+    )
     p.add_argument("username")
     _add_actor(p)
     p.set_defaults(handler=cmd_user_passwd)
@@ -93,8 +100,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_audit_verify)
 
     # --- projects --------------------------------------------------------------------------
-    proj = sub.add_parser("projects", help="监管项目台账与重点核查抽查").add_subparsers(dest="projects_command",
-                                                                                      required=True)
+    proj = sub.add_parser("projects", help="监管项目台账与重点核查抽查").add_subparsers(
+        dest="projects_command", required=True
+    )
     p = proj.add_parser("import", help="导入项目台账（.xlsx / .csv）；有任何错误行则整个文件不导入，并列出每一行")
     p.add_argument("path", type=existing_file)
     p.add_argument("--campaign", required=True)
@@ -114,8 +122,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("problems", help="问题台账（整改台账）")
     p.add_argument("--campaign", required=True)
     p.add_argument("--department")
-    p.add_argument("--status", choices=[s.value for s in ProblemStatus],
-                   help=" / ".join(f"{s.value} {PROBLEM.label(s)}" for s in ProblemStatus))
+    p.add_argument(
+        "--status",
+        choices=[s.value for s in ProblemStatus],
+        help=" / ".join(f"{s.value} {PROBLEM.label(s)}" for s in ProblemStatus),
+    )
     _add_actor(p)
     p.set_defaults(handler=cmd_problems)
 
@@ -154,21 +165,31 @@ def _uow(args: argparse.Namespace):  # noqa: ANN202
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from services.users import add_user
-
     from domain.access import SYSTEM
     from domain.errors import Invalid
+    from services.users import add_user
 
     with _uow(args) as uow:
         actor = _login(uow.session, args, bootstrap=True)
         if actor is SYSTEM and args.role != Role.office.value:
             # Only the office administers users: a first account of any other role would lock everyone out.
             raise Invalid("数据库中还没有用户：第一个账号必须是牵头办公室（--role office），之后由它添加其他用户")
-        u = add_user(uow.session, actor=actor, at=_now(args), username=args.username, display_name=args.name,
-                     role=args.role, department_code=args.department, email=args.email, password=_new_password(args))
+        u = add_user(
+            uow.session,
+            actor=actor,
+            at=_now(args),
+            username=args.username,
+            display_name=args.name,
+            role=args.role,
+            department_code=args.department,
+            email=args.email,
+            password=_new_password(args),
+        )
         uow.commit()
-    output.out(f"已添加用户 {u.username}（{u.display_name}，{ROLE.label(u.role)}"
-               f"{'，' + u.department_code if u.department_code else ''}）")
+    output.out(
+        f"已添加用户 {u.username}（{u.display_name}，{ROLE.label(u.role)}"
+        f"{'，' + u.department_code if u.department_code else ''}）"
+    )
     return 0
 
 
@@ -178,9 +199,23 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     with _uow(args) as uow:
         actor = _login(uow.session, args)
         rows = list_users(uow.session, actor=actor, at=_now(args))
-    output.out(output.table(["用户名", "姓名", "角色", "部门", "邮箱", "状态"],
-                            [(u.username, u.display_name, ROLE.label(u.role), u.department_code or "",
-                              u.email or "", "已停用" if u.disabled else "正常") for u in rows], numeric_from=99))
+    output.out(
+        output.table(
+            ["用户名", "姓名", "角色", "部门", "邮箱", "状态"],
+            [
+                (
+                    u.username,
+                    u.display_name,
+                    ROLE.label(u.role),
+                    u.department_code or "",
+                    u.email or "",
+                    "已停用" if u.disabled else "正常",
+                )
+                for u in rows
+            ],
+            numeric_from=99,
+        )
+    )
     return 0
 
 
@@ -213,7 +248,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         report = verify(uow.session, args.expect)
     if report.ok:
         output.out(f"审计记录完整：共 {report.entries} 条，哈希链校验通过。")
-        output.out(f"当前链头：{report.head}（请记在数据库之外；下次用 --expect {report.head} 校验，可发现最新记录被删除）")
+        output.out(
+            f"当前链头：{report.head}（请记在数据库之外；下次用 --expect {report.head} 校验，可发现最新记录被删除）"
+        )
         return 0
     where = "末尾" if report.broken_at == 0 else f"第 {report.broken_at} 号记录"
     output.err(f"审计记录被改动：{where}校验失败——{report.reason}（已检查 {report.entries} 条）")
@@ -225,8 +262,14 @@ def cmd_projects_import(args: argparse.Namespace) -> int:
 
     with _uow(args) as uow:
         actor = _login(uow.session, args)
-        report = import_projects(uow.session, actor=actor, at=_now(args), campaign_code=args.campaign,
-                                 data=args.path, filename=args.path.name)
+        report = import_projects(
+            uow.session,
+            actor=actor,
+            at=_now(args),
+            campaign_code=args.campaign,
+            data=args.path,
+            filename=args.path.name,
+        )
         uow.commit()
     for line in report.lines():
         output.out(line)
@@ -238,11 +281,27 @@ def cmd_projects_list(args: argparse.Namespace) -> int:
 
     with _uow(args) as uow:
         actor = _login(uow.session, args)
-        rows = list_projects(uow.session, actor=actor, campaign_code=args.campaign, department_code=args.department,
-                             at=_now(args))
-    output.out(output.table(["项目编号", "项目名称", "部门", "招标日期", "估算价（万元）", "中标人", "抽中"],
-                            [(p.code, p.name, p.department_code, p.tender_on or "", p.amount_wan or "",
-                              p.winner or "", "是" if p.sampled else "") for p in rows], numeric_from=99))
+        rows = list_projects(
+            uow.session, actor=actor, campaign_code=args.campaign, department_code=args.department, at=_now(args)
+        )
+    output.out(
+        output.table(
+            ["项目编号", "项目名称", "部门", "招标日期", "估算价（万元）", "中标人", "抽中"],
+            [
+                (
+                    p.code,
+                    p.name,
+                    p.department_code,
+                    p.tender_on or "",
+                    p.amount_wan or "",
+                    p.winner or "",
+                    "是" if p.sampled else "",
+                )
+                for p in rows
+            ],
+            numeric_from=99,
+        )
+    )
     return 0
 
 
@@ -252,14 +311,31 @@ def cmd_projects_draws(args: argparse.Namespace) -> int:
     with _uow(args) as uow:
         actor = _login(uow.session, args)
         draws = list_draws(uow.session, actor=actor, campaign_code=args.campaign)
-        checks = verify_draws(uow.session, actor=actor, campaign_code=args.campaign) if actor.role in (
-            Role.office, Role.leader) else [None] * len(draws)
-    output.out(output.table(
-        ["部门", "轮次", "种子", "最低比例", "项目数", "本轮抽中", "累计比例", "复核", "本轮抽中项目"],
-        [(d.department_code, d.round, d.seed, f"{d.min_ratio:.0%}", d.population, len(d.sampled_codes),
-          f"{d.ratio:.1%}", {True: "一致", False: "不一致"}.get(check[1] if check else None, ""),
-          "、".join(d.sampled_codes))
-         for d, check in zip(draws, checks)], numeric_from=99))
+        checks = (
+            verify_draws(uow.session, actor=actor, campaign_code=args.campaign)
+            if actor.role in (Role.office, Role.leader)
+            else [None] * len(draws)
+        )
+    output.out(
+        output.table(
+            ["部门", "轮次", "种子", "最低比例", "项目数", "本轮抽中", "累计比例", "复核", "本轮抽中项目"],
+            [
+                (
+                    d.department_code,
+                    d.round,
+                    d.seed,
+                    f"{d.min_ratio:.0%}",
+                    d.population,
+                    len(d.sampled_codes),
+                    f"{d.ratio:.1%}",
+                    ("" if check is None else "一致" if check[1] else "不一致"),
+                    "、".join(d.sampled_codes),
+                )
+                for d, check in zip(draws, checks, strict=True)
+            ],
+            numeric_from=99,
+        )
+    )
     return 0
 
 
@@ -268,12 +344,33 @@ def cmd_problems(args: argparse.Namespace) -> int:
 
     with _uow(args) as uow:
         actor = _login(uow.session, args)
-        rows = list_problems(uow.session, actor=actor, campaign_code=args.campaign, department_code=args.department,
-                             status=args.status, at=_now(args))
-    output.out(output.table(["编号", "部门", "类别", "整改方式", "时限", "状态", "反弹", "问题"],
-                            [(p.code, p.department_code, p.category, p.handling_class, p.deadline_on,
-                              PROBLEM.label(p.status), "是" if p.rebound else "", p.description[:30])
-                             for p in rows], numeric_from=99))
+        rows = list_problems(
+            uow.session,
+            actor=actor,
+            campaign_code=args.campaign,
+            department_code=args.department,
+            status=args.status,
+            at=_now(args),
+        )
+    output.out(
+        output.table(
+            ["编号", "部门", "类别", "整改方式", "时限", "状态", "反弹", "问题"],
+            [
+                (
+                    p.code,
+                    p.department_code,
+                    p.category,
+                    p.handling_class,
+                    p.deadline_on,
+                    PROBLEM.label(p.status),
+                    "是" if p.rebound else "",
+                    p.description[:30],
+                )
+                for p in rows
+            ],
+            numeric_from=99,
+        )
+    )
     return 0
 
 
@@ -282,13 +379,28 @@ def cmd_leads_list(args: argparse.Namespace) -> int:
 
     with _uow(args) as uow:
         actor = _login(uow.session, args)
-        rows = list_leads(uow.session, actor=actor, campaign_code=args.campaign, department_code=args.department,
-                          at=_now(args))
-    output.out(output.table(["编号", "来源", "收到", "承办部门", "时限", "状态", "结果", "举报人"],
-                            [(x.code, x.source, x.received_on, x.department_code or "", x.due_on or "",
-                              LEAD.label(x.status), x.outcome or "",
-                              x.reporter_name or ("（保密）" if actor.role != Role.office else "")) for x in rows],
-                            numeric_from=99))
+        rows = list_leads(
+            uow.session, actor=actor, campaign_code=args.campaign, department_code=args.department, at=_now(args)
+        )
+    output.out(
+        output.table(
+            ["编号", "来源", "收到", "承办部门", "时限", "状态", "结果", "举报人"],
+            [
+                (
+                    x.code,
+                    x.source,
+                    x.received_on,
+                    x.department_code or "",
+                    x.due_on or "",
+                    LEAD.label(x.status),
+                    x.outcome or "",
+                    x.reporter_name or ("（保密）" if actor.role != Role.office else ""),
+                )
+                for x in rows
+            ],
+            numeric_from=99,
+        )
+    )
     return 0
 
 
@@ -297,8 +409,11 @@ def cmd_leads_figures(args: argparse.Namespace) -> int:
 
     with _uow(args) as uow:
         actor = _login(uow.session, args)
-        f = lead_figures(uow.session, actor=actor, campaign_code=args.campaign, department_code=args.department,
-                         at=_now(args))
-    output.out(f"受理线索 {f.received} 件，办结 {f.closed} 件（查实 {f.substantiated} 件），"
-               f"涉及企业 {f.enterprises_involved} 家，处理人员 {f.people_dealt_with} 人，罚款 {f.fine_wan} 万元")
+        f = lead_figures(
+            uow.session, actor=actor, campaign_code=args.campaign, department_code=args.department, at=_now(args)
+        )
+    output.out(
+        f"受理线索 {f.received} 件，办结 {f.closed} 件（查实 {f.substantiated} 件），"
+        f"涉及企业 {f.enterprises_involved} 家，处理人员 {f.people_dealt_with} 人，罚款 {f.fine_wan} 万元"
+    )
     return 0

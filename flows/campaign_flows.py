@@ -43,22 +43,39 @@ def prefect_steps(db_url: str) -> StepRunner:
 
 
 @flow(name="launch-campaign", flow_run_name="launch-{spec.id}")
-def launch(spec: CampaignSpec, at: dt.datetime | None = None, actor: Actor = SYSTEM, source_path: str | None = None,
-           dry_run: bool = False, db_url: str | None = None) -> LaunchReport:
+def launch(
+    spec: CampaignSpec,
+    at: dt.datetime | None = None,
+    actor: Actor = SYSTEM,
+    source_path: str | None = None,
+    dry_run: bool = False,
+    db_url: str | None = None,
+) -> LaunchReport:
     url, _, moment = flow_edge(db_url, None, at)
     return t.launch_campaign(spec, actor, moment, source_path, dry_run, url)
 
 
 @flow(name="tick-campaign", flow_run_name="tick-{campaign}-{as_of}")
-def tick(campaign: str, as_of: dt.date | None = None, db_url: str | None = None, actor: Actor = SYSTEM,
-         at: dt.datetime | None = None) -> TickSummary:
+def tick(
+    campaign: str,
+    as_of: dt.date | None = None,
+    db_url: str | None = None,
+    actor: Actor = SYSTEM,
+    at: dt.datetime | None = None,
+) -> TickSummary:
     url, day, moment = flow_edge(db_url, as_of, at)
     return ticking.tick(prefect_steps(url), campaign, day, actor=actor, at=moment)
 
 
 @flow(name="simulate-campaign", flow_run_name="simulate-{campaign}-{start}-{until}")
-def simulate(campaign: str, start: dt.date, until: dt.date, seed: int = 7, db_url: str | None = None,
-             on_day: Callable[[dt.date], None] | None = None) -> SimulationTotals:
+def simulate(
+    campaign: str,
+    start: dt.date,
+    until: dt.date,
+    seed: int = 7,
+    db_url: str | None = None,
+    on_day: Callable[[dt.date], None] | None = None,
+) -> SimulationTotals:
     """Every day from `start` to `until`: the seeded departments and office work, then the day's
     tick, all in this one flow run (the tick's steps are its named task runs)."""
     url, _, _ = flow_edge(db_url, until, simulated_moment(until))
@@ -79,8 +96,14 @@ def simulate(campaign: str, start: dt.date, until: dt.date, seed: int = 7, db_ur
 # --------------------------------------------------------------------------- the entries
 
 
-def run_tick(campaign: str, as_of: dt.date, *, settings_or_db_url: Settings | str, actor: Actor = SYSTEM,
-             at: dt.datetime | None = None) -> TickSummary:
+def run_tick(
+    campaign: str,
+    as_of: dt.date,
+    *,
+    settings_or_db_url: Settings | str,
+    actor: Actor = SYSTEM,
+    at: dt.datetime | None = None,
+) -> TickSummary:
     """Tick one campaign to `as_of` as `actor` (the CLI: SYSTEM; the dashboard's 巡检: the office
     user) on the embedded engine. A refused day is a message before any flow run starts."""
     settings = flow_settings(settings_or_db_url)
@@ -90,8 +113,15 @@ def run_tick(campaign: str, as_of: dt.date, *, settings_or_db_url: Settings | st
         return tick(campaign, as_of, settings.db_url, actor, at or settings.now())
 
 
-def run_launch(spec: CampaignSpec, *, settings_or_db_url: Settings | str, actor: Actor = SYSTEM,
-               at: dt.datetime | None = None, source_path: str | None = None, dry_run: bool = False) -> LaunchReport:
+def run_launch(
+    spec: CampaignSpec,
+    *,
+    settings_or_db_url: Settings | str,
+    actor: Actor = SYSTEM,
+    at: dt.datetime | None = None,
+    source_path: str | None = None,
+    dry_run: bool = False,
+) -> LaunchReport:
     """Launch a campaign, or apply a changed spec to it, as `actor` (checked and audited by
     services.campaigns.launch) through the launch flow on the embedded engine."""
     settings = flow_settings(settings_or_db_url)

@@ -28,8 +28,9 @@ def flow_settings(settings_or_db_url: Settings | str | None) -> Settings:
     return load_settings(database_url=settings_or_db_url or None)
 
 
-def flow_edge(db_url: str | None, as_of: dt.date | None = None,
-              at: dt.datetime | None = None) -> tuple[str, dt.date, dt.datetime]:
+def flow_edge(
+    db_url: str | None, as_of: dt.date | None = None, at: dt.datetime | None = None
+) -> tuple[str, dt.date, dt.datetime]:
     """(database URL, day, moment) for a flow: what was passed, else from the settings and the clock."""
     if db_url is not None and as_of is not None and at is not None:
         return db_url, as_of, at
@@ -41,8 +42,14 @@ def flow_edge(db_url: str | None, as_of: dt.date | None = None,
 # SQLite file is written by several services at once and ticks stall on 'database is locked'
 # (0.4 s to 70 s for the same tick). The application's tables are the record, so the embedded
 # engine does not persist task runs or events.
-_EMBEDDED_SERVER_SERVICES_OFF = ("TASK_RUN_RECORDER", "EVENT_PERSISTER", "TRIGGERS", "SCHEDULER", "LATE_RUNS",
-                                 "FOREMAN")
+_EMBEDDED_SERVER_SERVICES_OFF = (
+    "TASK_RUN_RECORDER",
+    "EVENT_PERSISTER",
+    "TRIGGERS",
+    "SCHEDULER",
+    "LATE_RUNS",
+    "FOREMAN",
+)
 
 
 def embedded_settings() -> dict[Any, Any]:

@@ -33,6 +33,7 @@ from flows.campaign_flows import tick
 from flows.delivery_flows import deliver
 from flows.report_flows import monthly_reports
 from flows.runtime import embedded_engine, flow_edge, flow_settings
+from services.ticking import table_of
 from settings import Settings, load_settings
 from store.db import describe, shared_engine
 from store.models import ScheduledRun
@@ -52,7 +53,7 @@ _serving: Settings | None = None
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @flow(name="daily", flow_run_name="daily-{as_of}")
@@ -86,10 +87,13 @@ def daily(as_of: dt.date | None = None, db_url: str | None = None, send: bool = 
 
 def completed_days(db_url: str, job: str = JOB_ID) -> list[dt.date]:
     with UnitOfWork(db_url) as uow:
-        return list(uow.session.scalars(
-            select(ScheduledRun.day).where(ScheduledRun.job == job, ScheduledRun.finished_at.is_not(None))
-            .order_by(ScheduledRun.day)
-        ))
+        return list(
+            uow.session.scalars(
+                select(ScheduledRun.day)
+                .where(ScheduledRun.job == job, ScheduledRun.finished_at.is_not(None))
+                .order_by(ScheduledRun.day)
+            )
+        )
 
 
 def days_to_run(last_done: dt.date | None, today: dt.date) -> list[dt.date]:
@@ -101,8 +105,9 @@ def days_to_run(last_done: dt.date | None, today: dt.date) -> list[dt.date]:
     return [start + dt.timedelta(days=i) for i in range((today - start).days + 1)]
 
 
-def run_due_days(today: dt.date, db_url: str, job: str = JOB_ID,
-                 report: Callable[[str], None] = print) -> list[dt.date]:
+def run_due_days(
+    today: dt.date, db_url: str, job: str = JOB_ID, report: Callable[[str], None] = print
+) -> list[dt.date]:
     """Run every day after the last completed one up to ``today``, each exactly once."""
     with _run_lock:
         done = completed_days(db_url, job)
@@ -110,8 +115,11 @@ def run_due_days(today: dt.date, db_url: str, job: str = JOB_ID,
         for day in days_to_run(done[-1] if done else None, today):
             with UnitOfWork(db_url) as uow:  # claim the day (kept if a crash interrupts it)
                 insert_ignoring_duplicates(
-                    uow.session, ScheduledRun.__table__, ["job", "day", "started_at", "summary"],
-                    select(literal(job), literal(day), literal(_now()), literal("")), ["job", "day"],
+                    uow.session,
+                    table_of(ScheduledRun),
+                    ["job", "day", "started_at", "summary"],
+                    select(literal(job), literal(day), literal(_now()), literal("")),
+                    ["job", "day"],
                 )
                 row = uow.session.scalar(select(ScheduledRun).where(ScheduledRun.job == job, ScheduledRun.day == day))
                 uow.commit()
@@ -149,16 +157,26 @@ def build_scheduler(db_url: str, *, hour: int = 7, minute: int = 30):  # noqa: A
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600},
     )
     scheduler.add_job(
-        scheduled_job, CronTrigger(hour=hour, minute=minute, timezone=LOCAL_TZ),
-        id=JOB_ID, name="每日推进并发送通知", replace_existing=True,
+        scheduled_job,
+        CronTrigger(hour=hour, minute=minute, timezone=LOCAL_TZ),
+        id=JOB_ID,
+        name="每日推进并发送通知",
+        replace_existing=True,
     )
     return scheduler
 
 
-def serve(settings: Settings, *, hour: int = 7, minute: int = 30, once: bool = False,
-          as_of: dt.date | None = None, report: Callable[[str], None] = print) -> None:
+def serve(
+    settings: Settings,
+    *,
+    hour: int = 7,
+    minute: int = 30,
+    once: bool = False,
+    as_of: dt.date | None = None,
+    report: Callable[[str], None] = print,
+) -> None:
     """Catch up, then (unless ``once``) run the daily job at hour:minute Asia/Shanghai forever."""
-    global _serving
+    global _serving  # noqa: PLW0603 - the settings of this serve process, for its stored job
     _serving = settings
     db_url = settings.db_url
     report(f"数据库：{describe(db_url)}；时区 Asia/Shanghai；每日 {hour:02d}:{minute:02d} 推进")
@@ -168,7 +186,7 @@ def serve(settings: Settings, *, hour: int = 7, minute: int = 30, once: bool = F
         return
     scheduler = build_scheduler(db_url, hour=hour, minute=minute)
 
-    def _stop(signum, frame):  # noqa: ANN001
+    def _stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)

@@ -16,14 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM, Actor, Role
-from domain.calendar import WorkingCalendar
-from services import leads, problems, projects, submissions, users
-from services.campaigns import get_campaign, stored_spec
-from services.holidays import campaign_calendar
 from domain.assignment import AssignmentStatus
+from domain.calendar import WorkingCalendar
 from domain.lead import LeadMeasure, LeadOutcome, LeadSource, LeadStatus
 from domain.localtime import local_midnight
 from domain.problem import HandlingClass, ProblemCategory, ProblemStatus
+from services import leads, problems, projects, submissions, users
+from services.campaigns import get_campaign, stored_spec
+from services.holidays import campaign_calendar
 from store.models import (
     Assignment,
     Department,
@@ -91,10 +91,15 @@ class SimulationTotals:
 
     def add(self, day: DayActivity, work: WorkActivity) -> SimulationTotals:
         return SimulationTotals(
-            self.submitted + day.submitted, self.accepted + day.accepted, self.returned + day.returned,
-            self.projects + work.projects, self.problems_found + work.problems_found,
-            self.problems_closed + work.problems_closed, self.leads_received + work.leads_received,
-            self.leads_closed + work.leads_closed)
+            self.submitted + day.submitted,
+            self.accepted + day.accepted,
+            self.returned + day.returned,
+            self.projects + work.projects,
+            self.problems_found + work.problems_found,
+            self.problems_closed + work.problems_closed,
+            self.leads_received + work.leads_received,
+            self.leads_closed + work.leads_closed,
+        )
 
 
 def enlist_simulated_people(session: Session, campaign_code: str, at: dt.datetime) -> int:
@@ -103,16 +108,25 @@ def enlist_simulated_people(session: Session, campaign_code: str, at: dt.datetim
     They get random passwords nobody knows (the model never logs in). Returns accounts created."""
     spec = stored_spec(get_campaign(session, campaign_code))
     existing = set(session.scalars(select(User.username).where(User.username.like("sim-%"))))
-    people = [(OFFICE_ACTOR_NAME, "办公室（模拟）", Role.office, None)]
+    people: list[tuple[str, str, Role, str | None]] = [(OFFICE_ACTOR_NAME, "办公室（模拟）", Role.office, None)]
     # the office's own department too: it has assignments of its own to hand in
     people += [(f"sim-{d.code}", f"{d.name}（模拟）", Role.department, d.code) for d in spec.departments]
     created = 0
     for username, name, role, department in people:
         if username in existing:
             continue
-        users.add_user(session, actor=SYSTEM, at=at, username=username, display_name=name, role=role,
-                       department_code=department, email=None, password=secrets.token_urlsafe(16),
-                       campaign_code=campaign_code if department else None)
+        users.add_user(
+            session,
+            actor=SYSTEM,
+            at=at,
+            username=username,
+            display_name=name,
+            role=role,
+            department_code=department,
+            email=None,
+            password=secrets.token_urlsafe(16),
+            campaign_code=campaign_code if department else None,
+        )
         created += 1
     return created
 
@@ -125,12 +139,23 @@ def simulate_day(session: Session, campaign_code: str, day: dt.date, seed: int) 
         return DayActivity()
     at = simulated_moment(day)
     rows = session.execute(
-        select(Assignment.id, Assignment.status, Assignment.due_on, Assignment.period, Department.code,
-               TaskTemplate.key, TaskTemplate.title)
+        select(
+            Assignment.id,
+            Assignment.status,
+            Assignment.due_on,
+            Assignment.period,
+            Department.code,
+            TaskTemplate.key,
+            TaskTemplate.title,
+        )
         .join(Department, Department.id == Assignment.department_id)
         .join(TaskTemplate, TaskTemplate.id == Assignment.template_id)
-        .where(Assignment.campaign_id == campaign.id, Assignment.status.in_(
-            (AssignmentStatus.open.value, AssignmentStatus.returned.value, AssignmentStatus.submitted.value)))
+        .where(
+            Assignment.campaign_id == campaign.id,
+            Assignment.status.in_(
+                (AssignmentStatus.open.value, AssignmentStatus.returned.value, AssignmentStatus.submitted.value)
+            ),
+        )
         .order_by(Assignment.id)
     ).all()
     office = Actor(OFFICE_ACTOR_NAME, Role.office, None, "办公室（模拟）")
@@ -138,15 +163,32 @@ def simulate_day(session: Session, campaign_code: str, day: dt.date, seed: int) 
     for r in rows:
         key = f"{r.key}/{r.period}"
         if r.status == AssignmentStatus.submitted.value:
-            last = session.scalar(select(Submission.submitted_at).where(Submission.assignment_id == r.id)
-                                  .order_by(Submission.seq.desc()).limit(1))
+            last = session.scalar(
+                select(Submission.submitted_at)
+                .where(Submission.assignment_id == r.id)
+                .order_by(Submission.seq.desc())
+                .limit(1)
+            )
             if last is not None and last.date() < day:  # reviewed the next working day
-                version = session.get(Assignment, r.id).version
-                attempts = session.scalar(select(Submission.seq).where(Submission.assignment_id == r.id)
-                                          .order_by(Submission.seq.desc()).limit(1)) or 1
+                version = session.get_one(Assignment, r.id).version
+                attempts = (
+                    session.scalar(
+                        select(Submission.seq)
+                        .where(Submission.assignment_id == r.id)
+                        .order_by(Submission.seq.desc())
+                        .limit(1)
+                    )
+                    or 1
+                )
                 if attempts == 1 and _unit(seed, "return", r.code, key) < 0.15:
-                    submissions.return_submission(session, actor=office, at=at, assignment_id=r.id,
-                                                  expected_version=version, reason="材料不完整，请补充整改台账中的整改措施和完成时限。")
+                    submissions.return_submission(
+                        session,
+                        actor=office,
+                        at=at,
+                        assignment_id=r.id,
+                        expected_version=version,
+                        reason="材料不完整，请补充整改台账中的整改措施和完成时限。",
+                    )
                     returned += 1
                 else:
                     submissions.accept(session, actor=office, at=at, assignment_id=r.id, expected_version=version)
@@ -158,8 +200,9 @@ def simulate_day(session: Session, campaign_code: str, day: dt.date, seed: int) 
         if planned is None or planned > day:
             continue
         actor = Actor(f"sim-{r.code}", Role.department, r.code, f"{r.code}（模拟）")
-        submissions.submit(session, actor=actor, at=at, assignment_id=r.id,
-                           text=f"{r.title}：已按要求完成，详见附表。（模拟数据）")
+        submissions.submit(
+            session, actor=actor, at=at, assignment_id=r.id, text=f"{r.title}：已按要求完成，详见附表。（模拟数据）"
+        )
         submitted += 1
     return DayActivity(submitted, accepted, returned)
 
@@ -195,6 +238,13 @@ def _first_workday_from(cal: WorkingCalendar, day: dt.date) -> dt.date:
     return day
 
 
+def _measures(found: bool, u: float) -> list[str]:
+    if not found:
+        return []
+    measures: list[str] = [LeadMeasure.fine, LeadMeasure.blacklist]
+    return measures + ([LeadMeasure.refer_police] if u < 0.15 else [])
+
+
 def simulate_work(session: Session, campaign_code: str, day: dt.date, seed: int) -> WorkActivity:
     """Register, 整改台账 with 销号, and leads, through the same services the dashboard calls.
 
@@ -214,7 +264,7 @@ def simulate_work(session: Session, campaign_code: str, day: dt.date, seed: int)
     office = Actor(OFFICE_ACTOR_NAME, Role.office, None, "办公室（模拟）")
     regulators = [d.code for d in spec.departments if d.kind == "industry_regulator"]
     by_kind = {p.kind.value: p for p in spec.phases}
-    out = dict(projects=0, problems_found=0, problems_closed=0, leads_received=0, leads_closed=0)
+    out = {"projects": 0, "problems_found": 0, "problems_closed": 0, "leads_received": 0, "leads_closed": 0}
 
     self_check = by_kind.get("self_check")
     if self_check and regulators and day == _first_workday_from(cal, self_check.start):
@@ -225,19 +275,37 @@ def simulate_work(session: Session, campaign_code: str, day: dt.date, seed: int)
                 lines.append(
                     f"{code.upper()}-2019-{i:03d},{code.upper()}-{PROJECT_KINDS[int(u * 6)]}{i},{code},"
                     f"2019-{1 + int(u * 12):02d}-{1 + int(u * 27):02d},{50 + int(u * 5000)},"
-                    f"{BIDDERS[int(u * 4)]},{'；'.join(BIDDERS[:2 + int(u * 3)])}\n")
-        report = projects.import_projects(session, actor=office, at=at, campaign_code=campaign_code,
-                                          data="".join(lines).encode(), filename="监管项目台账.csv")
+                    f"{BIDDERS[int(u * 4)]},{'；'.join(BIDDERS[: 2 + int(u * 3)])}\n"
+                )
+        report = projects.import_projects(
+            session,
+            actor=office,
+            at=at,
+            campaign_code=campaign_code,
+            data="".join(lines).encode(),
+            filename="监管项目台账.csv",
+        )
         out["projects"] = report.added
 
     def record(dept: str, phase_key: str, n: int, project_code: str | None, actor: Actor) -> None:
         u = _unit(seed, "problem", dept, phase_key, n)
         category, text, handling = DEMO_PROBLEMS[int(u * len(DEMO_PROBLEMS))]
-        problems.record_problem(session, actor=actor, at=at, campaign_code=campaign_code, department_code=dept,
-                                phase_key=phase_key, category=category, description=text, handling_class=handling,
-                                deadline_on=cal.add_workdays(day, 10 + int(u * 20)), found_on=day,
-                                project_code=project_code, responsible_person=f"{dept}科室负责人",
-                                measure="责令限期整改，约谈相关责任人")
+        problems.record_problem(
+            session,
+            actor=actor,
+            at=at,
+            campaign_code=campaign_code,
+            department_code=dept,
+            phase_key=phase_key,
+            category=category,
+            description=text,
+            handling_class=handling,
+            deadline_on=cal.add_workdays(day, 10 + int(u * 20)),
+            found_on=day,
+            project_code=project_code,
+            responsible_person=f"{dept}科室负责人",
+            measure="责令限期整改，约谈相关责任人",
+        )
         out["problems_found"] += 1
 
     if self_check and day == _first_workday_from(cal, self_check.start + dt.timedelta(days=14)):
@@ -247,20 +315,32 @@ def simulate_work(session: Session, campaign_code: str, day: dt.date, seed: int)
                 record(dept, self_check.key, n, None, actor)
     verification = by_kind.get("verification")
     if verification and day == _first_workday_from(cal, verification.start + dt.timedelta(days=10)):
-        sampled = session.execute(select(Department.code, Project.code).join(Department, Department.id == Project.department_id)
-                                  .where(Project.campaign_id == campaign.id, Project.sampled.is_(True))
-                                  .order_by(Project.code)).all()
+        sampled = session.execute(
+            select(Department.code, Project.code)
+            .join(Department, Department.id == Project.department_id)
+            .where(Project.campaign_id == campaign.id, Project.sampled.is_(True))
+            .order_by(Project.code)
+        ).all()
         for n, (dept, project_code) in enumerate(sampled):
             if _unit(seed, "verified", project_code) < 0.4:
                 record(dept, verification.key, n, project_code, office)
 
-    for p in session.scalars(select(Problem).where(Problem.campaign_id == campaign.id, Problem.status != ProblemStatus.closed.value)
-                             .order_by(Problem.id)).all():
-        dept = session.get(Department, p.department_id).code
+    for p in session.scalars(
+        select(Problem)
+        .where(Problem.campaign_id == campaign.id, Problem.status != ProblemStatus.closed.value)
+        .order_by(Problem.id)
+    ).all():
+        dept = session.get_one(Department, p.department_id).code
         if p.status == ProblemStatus.closing.value:
             if _unit(seed, "reject", p.code, p.version) < 0.15:
-                problems.reject_close(session, actor=office, at=at, problem_id=p.id, expected_version=p.version,
-                                      reason="整改佐证不充分，请补充整改前后对比材料")
+                problems.reject_close(
+                    session,
+                    actor=office,
+                    at=at,
+                    problem_id=p.id,
+                    expected_version=p.version,
+                    reason="整改佐证不充分，请补充整改前后对比材料",
+                )
             else:
                 problems.approve_close(session, actor=office, at=at, problem_id=p.id, expected_version=p.version)
                 out["problems_closed"] += 1
@@ -268,36 +348,65 @@ def simulate_work(session: Session, campaign_code: str, day: dt.date, seed: int)
         if profile(seed, dept) == "silent" and _unit(seed, "never", p.code) < 0.6:
             continue
         if day >= cal.add_workdays(p.found_on, 3 + int(_unit(seed, "fix", p.code, p.version) * 20)):
-            problems.request_close(session, actor=Actor(f"sim-{dept}", Role.department, dept, f"{dept}（模拟）"),
-                                   at=at, problem_id=p.id, expected_version=p.version,
-                                   evidence="已完成整改：责令重新招标，对相关责任人进行约谈，整改报告附后。")
+            problems.request_close(
+                session,
+                actor=Actor(f"sim-{dept}", Role.department, dept, f"{dept}（模拟）"),
+                at=at,
+                problem_id=p.id,
+                expected_version=p.version,
+                evidence="已完成整改：责令重新招标，对相关责任人进行约谈，整改报告附后。",
+            )
 
-    for lead in session.scalars(select(Lead).where(Lead.campaign_id == campaign.id, Lead.status != LeadStatus.closed.value)
-                                .order_by(Lead.id)).all():
+    for lead in session.scalars(
+        select(Lead).where(Lead.campaign_id == campaign.id, Lead.status != LeadStatus.closed.value).order_by(Lead.id)
+    ).all():
         u = _unit(seed, "lead", lead.code)
         if lead.status == LeadStatus.received.value and regulators:
-            dept = "gafj" if lead.category == ProblemCategory.collusion.value and "gafj" in {d.code for d in spec.departments} \
+            dept = (
+                "gafj"
+                if lead.category == ProblemCategory.collusion.value and "gafj" in {d.code for d in spec.departments}
                 else regulators[int(u * len(regulators))]
-            leads.assign_lead(session, actor=office, at=at, lead_id=lead.id, expected_version=lead.version,
-                              department_code=dept, working_days=15)
+            )
+            leads.assign_lead(
+                session,
+                actor=office,
+                at=at,
+                lead_id=lead.id,
+                expected_version=lead.version,
+                department_code=dept,
+                working_days=15,
+            )
         elif lead.status == LeadStatus.assigned.value and day >= cal.add_workdays(lead.received_on, 4 + int(u * 14)):
-            dept = session.get(Department, lead.department_id).code
+            dept = session.get_one(Department, lead.department_id).code
             found = u < 0.6
             leads.report_outcome(
-                session, actor=Actor(f"sim-{dept}", Role.department, dept, f"{dept}（模拟）"), at=at, lead_id=lead.id,
-                expected_version=lead.version, outcome=LeadOutcome.confirmed if found else LeadOutcome.unfounded,
-                measures=([LeadMeasure.fine, LeadMeasure.blacklist] + ([LeadMeasure.refer_police] if u < 0.15 else []))
-                if found else [],
-                fine_wan=round(2 + u * 30, 2) if found else 0, enterprises_involved=1 + int(u * 3) if found else 0,
-                people_dealt_with=int(u * 4) if found else 0)
+                session,
+                actor=Actor(f"sim-{dept}", Role.department, dept, f"{dept}（模拟）"),
+                at=at,
+                lead_id=lead.id,
+                expected_version=lead.version,
+                outcome=LeadOutcome.confirmed if found else LeadOutcome.unfounded,
+                measures=_measures(found, u),
+                fine_wan=round(2 + u * 30, 2) if found else 0,
+                enterprises_involved=1 + int(u * 3) if found else 0,
+                people_dealt_with=int(u * 4) if found else 0,
+            )
         elif lead.status == LeadStatus.reported.value:
             leads.close_lead(session, actor=office, at=at, lead_id=lead.id, expected_version=lead.version)
             out["leads_closed"] += 1
     if spec.start <= day and _unit(seed, "new-lead", day) < 0.15:
         u = _unit(seed, "lead-kind", day)
         category, text, _handling = DEMO_PROBLEMS[int(u * len(DEMO_PROBLEMS))]
-        leads.intake_lead(session, actor=office, at=at, campaign_code=campaign_code,
-                          source=LEAD_SOURCES[int(u * len(LEAD_SOURCES))], received_on=day, category=category,
-                          summary=f"反映：{text}（模拟线索）", reporter_name="（实名举报人）" if u < 0.3 else None)
+        leads.intake_lead(
+            session,
+            actor=office,
+            at=at,
+            campaign_code=campaign_code,
+            source=LEAD_SOURCES[int(u * len(LEAD_SOURCES))],
+            received_on=day,
+            category=category,
+            summary=f"反映：{text}（模拟线索）",
+            reporter_name="（实名举报人）" if u < 0.3 else None,
+        )
         out["leads_received"] += 1
     return WorkActivity(**out)

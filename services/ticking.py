@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol, TypeVar
 
-from sqlalchemy import String, and_, case, cast, delete, distinct, exists, func, literal, or_, select, update
+from sqlalchemy import String, Table, and_, case, cast, delete, distinct, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain.access import Actor, can_administer
@@ -38,6 +38,7 @@ from services.projects import draw_verification_samples
 from store import audit
 from store.models import (
     Assignment,
+    Base,
     Campaign,
     Escalation,
     Outbox,
@@ -47,6 +48,11 @@ from store.models import (
 from store.sql import insert_ignoring_duplicates
 
 T = TypeVar("T")
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's table, typed as the Table the set-based helpers take."""
+    return model.metadata.tables[model.__tablename__]
 
 
 class StepRunner(Protocol):
@@ -75,9 +81,13 @@ class StepCounts:
     samples_drawn: int = 0
 
     def __add__(self, o: StepCounts) -> StepCounts:
-        return StepCounts(self.opened + o.opened, self.overdue_updated + o.overdue_updated,
-                          self.escalations + o.escalations, self.reminders + o.reminders,
-                          self.samples_drawn + o.samples_drawn)
+        return StepCounts(
+            self.opened + o.opened,
+            self.overdue_updated + o.overdue_updated,
+            self.escalations + o.escalations,
+            self.reminders + o.reminders,
+            self.samples_drawn + o.samples_drawn,
+        )
 
 
 @dataclass(frozen=True)
@@ -123,15 +133,28 @@ def _audit_step(session: Session, ctx: TickContext, step: str, ids: list[int], *
     if not ids and not details.get("changed"):
         return
     details.pop("changed", None)
-    audit.record(session, at=ctx.at, actor=ctx.actor, action=f"tick.{step}", entity="campaign",
-                 entity_key=ctx.campaign_code,
-                 after={"as_of": ctx.as_of.isoformat(), "count": len(ids), "ids_sha256": ids_digest(ids), **details})
+    audit.record(
+        session,
+        at=ctx.at,
+        actor=ctx.actor,
+        action=f"tick.{step}",
+        entity="campaign",
+        entity_key=ctx.campaign_code,
+        after={"as_of": ctx.as_of.isoformat(), "count": len(ids), "ids_sha256": ids_digest(ids), **details},
+    )
 
 
 def sync_phases(session: Session, ctx: TickContext) -> list[PhaseTick]:
     """Open and close phases for the date; say which phases have assignments to look after."""
-    check(can_administer(ctx.actor), actor=ctx.actor, at=ctx.at, action="campaign.tick", entity="campaign",
-          entity_key=ctx.campaign_code, label="推进专项行动")
+    check(
+        can_administer(ctx.actor),
+        actor=ctx.actor,
+        at=ctx.at,
+        action="campaign.tick",
+        entity="campaign",
+        entity_key=ctx.campaign_code,
+        label="推进专项行动",
+    )
     campaign = get_campaign(session, ctx.campaign_code)
     as_of = ctx.as_of
     _refuse_earlier_day(campaign, as_of)
@@ -155,25 +178,28 @@ def sync_phases(session: Session, ctx: TickContext) -> list[PhaseTick]:
                 )
             )
         )
-        out.append(PhaseTick(campaign.id, phase.id, phase.key, phase.kind, phase.title, state,
-                             bool(live) or state == "open"))
+        out.append(
+            PhaseTick(campaign.id, phase.id, phase.key, phase.kind, phase.title, state, bool(live) or state == "open")
+        )
     session.flush()
     _audit_step(session, ctx, "phases", moved_ids, phases=moved)
     return out
 
 
 def open_assignments(session: Session, ctx: TickContext, phase: PhaseTick) -> int:
-    ids = list(session.scalars(
-        update(Assignment)
-        .where(
-            Assignment.phase_id == phase.phase_id,
-            Assignment.status == AssignmentStatus.scheduled.value,
-            Assignment.opens_on <= ctx.as_of,
+    ids = list(
+        session.scalars(
+            update(Assignment)
+            .where(
+                Assignment.phase_id == phase.phase_id,
+                Assignment.status == AssignmentStatus.scheduled.value,
+                Assignment.opens_on <= ctx.as_of,
+            )
+            .values(status=AssignmentStatus.open.value)
+            .returning(Assignment.id)
+            .execution_options(synchronize_session=False)
         )
-        .values(status=AssignmentStatus.open.value)
-        .returning(Assignment.id)
-        .execution_options(synchronize_session=False)
-    ))
+    )
     _audit_step(session, ctx, "open", ids, phase=phase.key)
     return len(ids)
 
@@ -221,22 +247,45 @@ def record_escalations(session: Session, ctx: TickContext, phase: PhaseTick) -> 
         for rung in rungs_reached(days, spec.escalation):
             created += insert_ignoring_duplicates(
                 session,
-                Escalation.__table__,
+                table_of(Escalation),
                 ["campaign_id", "assignment_id", "level", "name", "overdue_days", "reached_on"],
-                select(Assignment.campaign_id, Assignment.id, literal(rung.level), literal(rung.name),
-                       literal(days), literal(as_of)).where(*_unfinished_on(phase, due_on)),
+                select(
+                    Assignment.campaign_id,
+                    Assignment.id,
+                    literal(rung.level),
+                    literal(rung.name),
+                    literal(days),
+                    literal(as_of),
+                ).where(*_unfinished_on(phase, due_on)),
                 ["assignment_id", "level"],
             )
             for audience in rung.notify:
                 key = literal(f"esc:{rung.level}:{audience.value}:", String) + cast(Assignment.id, String)
                 insert_ignoring_duplicates(
                     session,
-                    Outbox.__table__,
-                    ["campaign_id", "natural_key", "kind", "assignment_id", "department_id", "audience", "level",
-                     "created_on", "state"],
-                    select(Assignment.campaign_id, key, literal("escalation"), Assignment.id, Assignment.department_id,
-                           literal(audience.value), literal(rung.level), literal(as_of), literal("pending"))
-                    .where(*_unfinished_on(phase, due_on)),
+                    table_of(Outbox),
+                    [
+                        "campaign_id",
+                        "natural_key",
+                        "kind",
+                        "assignment_id",
+                        "department_id",
+                        "audience",
+                        "level",
+                        "created_on",
+                        "state",
+                    ],
+                    select(
+                        Assignment.campaign_id,
+                        key,
+                        literal("escalation"),
+                        Assignment.id,
+                        Assignment.department_id,
+                        literal(audience.value),
+                        literal(rung.level),
+                        literal(as_of),
+                        literal("pending"),
+                    ).where(*_unfinished_on(phase, due_on)),
                     ["natural_key"],
                 )
             raised += session.scalars(
@@ -265,18 +314,37 @@ def record_reminders(session: Session, ctx: TickContext, phase: PhaseTick) -> in
         key = literal(f"rem:{reminder.key}:", String) + cast(Assignment.id, String)
         created += insert_ignoring_duplicates(
             session,
-            Outbox.__table__,
-            ["campaign_id", "natural_key", "kind", "assignment_id", "department_id", "audience", "level",
-             "created_on", "state"],
-            select(Assignment.campaign_id, key, literal(reminder.kind), Assignment.id, Assignment.department_id,
-                   literal("department"), literal(0), literal(as_of), literal("pending"))
-            .where(*_unfinished_on(phase, due_on)),
+            table_of(Outbox),
+            [
+                "campaign_id",
+                "natural_key",
+                "kind",
+                "assignment_id",
+                "department_id",
+                "audience",
+                "level",
+                "created_on",
+                "state",
+            ],
+            select(
+                Assignment.campaign_id,
+                key,
+                literal(reminder.kind),
+                Assignment.id,
+                Assignment.department_id,
+                literal("department"),
+                literal(0),
+                literal(as_of),
+                literal("pending"),
+            ).where(*_unfinished_on(phase, due_on)),
             ["natural_key"],
         )
         stamped += session.scalars(
             update(Assignment)
-            .where(*_unfinished_on(phase, due_on),
-                   or_(Assignment.last_reminder_on.is_(None), Assignment.last_reminder_on < as_of))
+            .where(
+                *_unfinished_on(phase, due_on),
+                or_(Assignment.last_reminder_on.is_(None), Assignment.last_reminder_on < as_of),
+            )
             .values(last_reminder_on=as_of)
             .returning(Assignment.id)
             .execution_options(synchronize_session=False)
@@ -309,8 +377,18 @@ def write_rollup(session: Session, campaign_code: str, as_of: dt.date) -> int:
         # the standing escalation of work still outstanding; the history stays in `escalation`
         func.max(case((Assignment.status.in_(UNFINISHED), Assignment.escalation_level), else_=0)),
     ]
-    columns = ["campaign_id", "as_of", "department_id", "phase_key",
-               "assigned", "submitted", "accepted", "on_time", "overdue", "escalation_level"]
+    columns = [
+        "campaign_id",
+        "as_of",
+        "department_id",
+        "phase_key",
+        "assigned",
+        "submitted",
+        "accepted",
+        "on_time",
+        "overdue",
+        "escalation_level",
+    ]
     written = 0
     per_phase = (
         select(Assignment.campaign_id, literal(as_of), Assignment.department_id, Phase.key, *counts)
@@ -325,7 +403,10 @@ def write_rollup(session: Session, campaign_code: str, as_of: dt.date) -> int:
     )
     for query in (per_phase, totals):
         written += insert_ignoring_duplicates(
-            session, RollupSnapshot.__table__, columns, query,
+            session,
+            table_of(RollupSnapshot),
+            columns,
+            query,
             ["campaign_id", "as_of", "department_id", "phase_key"],
         )
     rollup_extras.add_work_counts(session, campaign_code, as_of)  # problems, projects, leads columns
@@ -338,16 +419,38 @@ def finish_tick(session: Session, ctx: TickContext, phases: list[PhaseTick], cou
     campaign = get_campaign(session, ctx.campaign_code)
     if campaign.last_tick_on is None or campaign.last_tick_on < ctx.as_of:
         campaign.last_tick_on = ctx.as_of
-    audit.record(session, at=ctx.at, actor=ctx.actor, action="campaign.tick", entity="campaign",
-                 entity_key=ctx.campaign_code,
-                 after={"as_of": ctx.as_of.isoformat(), "phases": {p.key: p.state for p in phases},
-                        "opened": counts.opened, "overdue_updated": counts.overdue_updated,
-                        "escalations": counts.escalations, "reminders": counts.reminders,
-                        "samples_drawn": counts.samples_drawn, "rollup_rows": rows})
+    audit.record(
+        session,
+        at=ctx.at,
+        actor=ctx.actor,
+        action="campaign.tick",
+        entity="campaign",
+        entity_key=ctx.campaign_code,
+        after={
+            "as_of": ctx.as_of.isoformat(),
+            "phases": {p.key: p.state for p in phases},
+            "opened": counts.opened,
+            "overdue_updated": counts.overdue_updated,
+            "escalations": counts.escalations,
+            "reminders": counts.reminders,
+            "samples_drawn": counts.samples_drawn,
+            "rollup_rows": rows,
+        },
+    )
     return rows
 
 
 # --------------------------------------------------------------------------- the one composition
+
+
+def in_session(session: Session) -> StepRunner:
+    """Run every step in the caller's session (the caller commits once): for a tick inside a
+    larger transaction, e.g. a benchmark's set-up. The flow commits each step on its own instead."""
+
+    def run(name: str, step: Callable[[Session], T], /) -> T:
+        return step(session)
+
+    return run
 
 
 def tick(run: StepRunner, campaign_code: str, as_of: dt.date, *, actor: Actor, at: dt.datetime) -> TickSummary:

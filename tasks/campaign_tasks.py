@@ -39,8 +39,9 @@ def tick_step(name: str, step: Callable[[Session], T], db_url: str) -> T:
 
 
 @task(task_run_name="launch-{spec.id}", cache_policy=NO_CACHE)
-def launch_campaign(spec: CampaignSpec, actor: Actor, at: dt.datetime, source_path: str | None,
-                    dry_run: bool, db_url: str) -> LaunchReport:
+def launch_campaign(
+    spec: CampaignSpec, actor: Actor, at: dt.datetime, source_path: str | None, dry_run: bool, db_url: str
+) -> LaunchReport:
     with UnitOfWork(db_url) as uow:
         report = campaigns.launch(uow.session, spec, actor=actor, at=at, source_path=source_path)
         if not dry_run:

@@ -47,7 +47,7 @@ from store.uow import UnitOfWork
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = ROOT / "config" / "campaigns" / "yanjiang-2020.yaml"
 PG_ADMIN_URL = os.environ.get("CAMPAIGN_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-LAUNCH_AT = dt.datetime(2020, 5, 8, 1, 0, tzinfo=dt.timezone.utc)
+LAUNCH_AT = dt.datetime(2020, 5, 8, 1, 0, tzinfo=dt.UTC)
 TICK_TO = dt.date(2020, 6, 1)
 PASSWORD = "Passw0rd!2020"
 T = TypeVar("T")
@@ -106,8 +106,10 @@ def _pg_database():
     try:
         admin = psycopg.connect(admin_conninfo, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} (start it, or set CAMPAIGN_TEST_PG_ADMIN): {exc}",
-                    pytrace=False)
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL} (start it, or set CAMPAIGN_TEST_PG_ADMIN): {exc}",
+            pytrace=False,
+        )
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
@@ -155,7 +157,7 @@ def memory_engine() -> Engine:
     eng = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
 
     @event.listens_for(eng, "connect")
-    def _foreign_keys(dbapi_conn, _record):  # noqa: ANN001, ANN202
+    def _foreign_keys(dbapi_conn, _record):
         dbapi_conn.execute("PRAGMA foreign_keys=ON")
 
     Base.metadata.create_all(eng)
@@ -213,14 +215,14 @@ def step_per_unit_of_work(engine: Engine) -> StepRunner:
 
 def run_tick(engine: Engine, code: str, as_of: dt.date, actor: Actor = SYSTEM) -> TickSummary:
     """The one tick composition (services.ticking.tick), as SYSTEM at 10:00 Beijing time that day."""
-    at = dt.datetime.combine(as_of, dt.time(2, 0), dt.timezone.utc)
+    at = dt.datetime.combine(as_of, dt.time(2, 0), dt.UTC)
     return ticking.tick(step_per_unit_of_work(engine), code, as_of, actor=actor, at=at)
 
 
 # --- what the plan says, so no test hard-wires counts of the example YAML ------------------------
 
 
-def planned(spec: CampaignSpec):  # noqa: ANN201 - domain.plan.CampaignPlan
+def planned(spec: CampaignSpec):
     from domain.plan import build_plan
     from services.holidays import campaign_calendar
 
@@ -238,8 +240,11 @@ def expected_escalations(spec: CampaignSpec, as_of: dt.date) -> int:
     from services.holidays import campaign_calendar
 
     cal = campaign_calendar(spec)
-    return sum(len(rungs_reached(standing(a.due_on, as_of, cal).overdue_working_days, spec.escalation))
-               for a in planned(spec).assignments if a.opens_on <= as_of)
+    return sum(
+        len(rungs_reached(standing(a.due_on, as_of, cal).overdue_working_days, spec.escalation))
+        for a in planned(spec).assignments
+        if a.opens_on <= as_of
+    )
 
 
 def june_report_departments() -> list[str]:
@@ -249,8 +254,13 @@ def june_report_departments() -> list[str]:
 
     spec = load_spec(SPEC_PATH)
     monthly = {r.key for r in spec.recurring_reports}
-    return sorted({a.department_code for a in planned(spec).assignments
-                   if a.template_key in monthly and a.period == "2020-06" and a.due_on == dt.date(2020, 6, 22)})
+    return sorted(
+        {
+            a.department_code
+            for a in planned(spec).assignments
+            if a.template_key in monthly and a.period == "2020-06" and a.due_on == dt.date(2020, 6, 22)
+        }
+    )
 
 
 @pytest.fixture
@@ -263,7 +273,7 @@ def launched_campaign(engine) -> Launched:
         launch(uow.session, spec, actor=SYSTEM, at=LAUNCH_AT, source_path=str(SPEC_PATH))
         uow.commit()
     run_tick(engine, spec.id, TICK_TO)
-    return Launched(spec.id, spec, TICK_TO, dt.datetime.combine(TICK_TO, dt.time(2, 0), dt.timezone.utc))
+    return Launched(spec.id, spec, TICK_TO, dt.datetime.combine(TICK_TO, dt.time(2, 0), dt.UTC))
 
 
 @pytest.fixture
@@ -281,14 +291,42 @@ def users(engine, launched_campaign) -> dict[str, str]:
     out: dict[str, str] = {}
     with UnitOfWork(engine) as uow:
         s = uow.session
-        add_user(s, actor=SYSTEM, at=LAUNCH_AT, username="office", display_name="办公室管理员", role="office",
-                 department_code=None, email="office@example.gov.cn", password=PASSWORD)
-        add_user(s, actor=SYSTEM, at=LAUNCH_AT, username="leader", display_name="分管领导", role="leader",
-                 department_code=None, email=None, password=PASSWORD)
+        add_user(
+            s,
+            actor=SYSTEM,
+            at=LAUNCH_AT,
+            username="office",
+            display_name="办公室管理员",
+            role="office",
+            department_code=None,
+            email="office@example.gov.cn",
+            password=PASSWORD,
+        )
+        add_user(
+            s,
+            actor=SYSTEM,
+            at=LAUNCH_AT,
+            username="leader",
+            display_name="分管领导",
+            role="leader",
+            department_code=None,
+            email=None,
+            password=PASSWORD,
+        )
         out["office"] = out["leader"] = PASSWORD
         for d in launched_campaign.spec.departments:
-            add_user(s, actor=SYSTEM, at=LAUNCH_AT, username=f"dept_{d.code}", display_name=f"{d.name}联络员",
-                     role="department", department_code=d.code, email=None, password=PASSWORD)
+            add_user(
+                s,
+                actor=SYSTEM,
+                at=LAUNCH_AT,
+                username=f"dept_{d.code}",
+                display_name=f"{d.name}联络员",
+                role="department",
+                department_code=d.code,
+                email=None,
+                password=PASSWORD,
+                campaign_code=launched_campaign.code,
+            )
             out[f"dept_{d.code}"] = PASSWORD
         uow.commit()
     return out

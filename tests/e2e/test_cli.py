@@ -17,24 +17,26 @@ from pathlib import Path
 
 import pytest
 
+from services.spec_files import load_spec
 from store.migrate import head_revision
 from tests.conftest import ROOT, SPEC_PATH, planned
-from services.spec_files import load_spec
 from tests.machine import free_port
 
 EXAMPLES = sorted((ROOT / "config" / "campaigns").glob("*.yaml"))
 
 
-def campaign(*args: str, cwd: Path, db: Path | None = None, timeout: float = 300,
-             extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def campaign(
+    *args: str, cwd: Path, db: Path | None = None, timeout: float = 300, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CAMPAIGN_", "PREFECT_API_URL"))}
     env.update(extra_env or {})
     env["PREFECT_HOME"] = str(cwd / "prefect-home")
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     if db is not None:
         env["CAMPAIGN_DATABASE_URL"] = f"sqlite:///{db}"
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def no_traceback(proc: subprocess.CompletedProcess) -> None:
@@ -44,7 +46,7 @@ def no_traceback(proc: subprocess.CompletedProcess) -> None:
 def test_validate_names_file_line_and_column_of_each_mistake(tmp_path):
     broken = tmp_path / "broken.yaml"
     text = SPEC_PATH.read_text(encoding="utf-8")
-    text = text.replace("office: fgj\n", "office: fgj\nowner: 张三\n", 1)          # unknown key
+    text = text.replace("office: fgj\n", "office: fgj\nowner: 张三\n", 1)  # unknown key
     text = text.replace("due: 2020-06-20          #", "due: 2020-06-31          #", 1)  # no such day
     broken.write_text(text, encoding="utf-8")
     lines = text.splitlines()
@@ -108,8 +110,9 @@ def test_a_bug_is_one_line_with_an_incident_id_and_the_traceback_goes_to_the_log
     logs = tmp_path / "logs"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")}
     env["CAMPAIGN_LOG_DIR"] = str(logs)
-    proc = subprocess.run([sys.executable, "-c", INTERNAL_ERROR], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", INTERNAL_ERROR], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 1, proc.stderr
     [line] = proc.stderr.strip().splitlines()
     match = re.fullmatch(r"内部错误（事件编号 ([0-9a-f]+)），详细信息已写入 (.+)", line)
@@ -124,8 +127,14 @@ def test_a_bug_is_one_line_with_an_incident_id_and_the_traceback_goes_to_the_log
 def test_a_user_mistake_is_its_message_with_exit_2_and_nothing_logged(tmp_path):
     db = tmp_path / "mistake.db"
     assert campaign("db", "upgrade", cwd=tmp_path, db=db).returncode == 0
-    proc = campaign("tick", "--campaign", "no-such-campaign", cwd=tmp_path, db=db,
-                    extra_env={"CAMPAIGN_LOG_DIR": str(tmp_path / "logs")})
+    proc = campaign(
+        "tick",
+        "--campaign",
+        "no-such-campaign",
+        cwd=tmp_path,
+        db=db,
+        extra_env={"CAMPAIGN_LOG_DIR": str(tmp_path / "logs")},
+    )
     assert proc.returncode == 2 and proc.stderr.startswith("错误：") and "no-such-campaign" in proc.stderr
     no_traceback(proc)
     assert not (tmp_path / "logs").exists()
@@ -135,8 +144,9 @@ def test_a_user_mistake_is_its_message_with_exit_2_and_nothing_logged(tmp_path):
 
 
 def test_an_unreachable_database_is_said_plainly(tmp_path):
-    proc = campaign("status", cwd=tmp_path,
-                    extra_env={"CAMPAIGN_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
+    proc = campaign(
+        "status", cwd=tmp_path, extra_env={"CAMPAIGN_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
+    )
     assert proc.returncode == 1 and "数据库不可用" in proc.stderr
     no_traceback(proc)
 
@@ -179,8 +189,15 @@ def test_demo_simulates_prints_status_and_serves_the_dashboard(tmp_path):
     env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     log = tmp_path / "demo.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "cli.main", "demo", "--port", str(port)], cwd=tmp_path,
-                                env=env, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "demo", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + 240
             healthy = False
@@ -208,16 +225,41 @@ def test_first_user_must_be_the_office_then_the_office_adds_the_rest(tmp_path):
     assert campaign("launch", str(SPEC_PATH), cwd=tmp_path, db=db).returncode == 0
     secret = {"CAMPAIGN_NEW_PASSWORD": "Passw0rd!2020"}
 
-    first = campaign("user", "add", "zj1", "--name", "住建联络员", "--role", "department", "--department", "zjj",
-                     cwd=tmp_path, db=db, extra_env=secret)
+    first = campaign(
+        "user",
+        "add",
+        "zj1",
+        "--name",
+        "住建联络员",
+        "--role",
+        "department",
+        "--department",
+        "zjj",
+        cwd=tmp_path,
+        db=db,
+        extra_env=secret,
+    )
     assert first.returncode == 2 and "第一个账号必须是牵头办公室" in first.stderr
     no_traceback(first)
-    office = campaign("user", "add", "admin", "--name", "联席办", "--role", "office", cwd=tmp_path, db=db,
-                      extra_env=secret)
+    office = campaign(
+        "user", "add", "admin", "--name", "联席办", "--role", "office", cwd=tmp_path, db=db, extra_env=secret
+    )
     assert office.returncode == 0, office.stderr
     as_office = {**secret, "CAMPAIGN_USER": "admin", "CAMPAIGN_PASSWORD": "Passw0rd!2020"}
-    dept = campaign("user", "add", "zj1", "--name", "住建联络员", "--role", "department", "--department", "zjj",
-                    cwd=tmp_path, db=db, extra_env=as_office)
+    dept = campaign(
+        "user",
+        "add",
+        "zj1",
+        "--name",
+        "住建联络员",
+        "--role",
+        "department",
+        "--department",
+        "zjj",
+        cwd=tmp_path,
+        db=db,
+        extra_env=as_office,
+    )
     assert dept.returncode == 0, dept.stderr
     listed = campaign("user", "list", cwd=tmp_path, db=db, extra_env=as_office)
     assert "admin" in listed.stdout and "zj1" in listed.stdout
@@ -226,8 +268,9 @@ def test_first_user_must_be_the_office_then_the_office_adds_the_rest(tmp_path):
     head = verified.stdout.split("当前链头：")[1].split("（")[0]
     again = campaign("audit", "verify", "--expect", head, cwd=tmp_path, db=db, extra_env=as_office)
     assert again.returncode == 0, again.stderr
-    bad = campaign("audit", "verify", "--expect", "9999:" + head.split(":")[1], cwd=tmp_path, db=db,
-                   extra_env=as_office)
+    bad = campaign(
+        "audit", "verify", "--expect", "9999:" + head.split(":")[1], cwd=tmp_path, db=db, extra_env=as_office
+    )
     assert bad.returncode == 1 and "最新的记录被删除" in bad.stderr
 
 

@@ -37,7 +37,7 @@ AS_OF = dt.date(2020, 6, 23)
 TIMEOUT_S = 180
 
 
-def _pg_admin():  # noqa: ANN202
+def _pg_admin():
     import psycopg
 
     try:
@@ -84,24 +84,40 @@ def test_deployment_run_ticks_campaign_in_postgres(databases: tuple[str, str], t
     engine = make_engine(app_url)
     upgrade(engine)
     with UnitOfWork(engine) as uow:
-        campaigns.launch(uow.session, load_spec(ROOT / "config/campaigns/yanjiang-2020.yaml"), actor=SYSTEM,
-                         at=dt.datetime(2020, 5, 1, tzinfo=dt.timezone.utc))
+        campaigns.launch(
+            uow.session,
+            load_spec(ROOT / "config/campaigns/yanjiang-2020.yaml"),
+            actor=SYSTEM,
+            at=dt.datetime(2020, 5, 1, tzinfo=dt.UTC),
+        )
         uow.commit()
 
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     base = {k: v for k, v in os.environ.items() if not k.upper().startswith(("PREFECT_", "CAMPAIGN_"))}
-    base.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                PYTHONPATH=str(ROOT), PATH=f"{BIN}{os.pathsep}{base.get('PATH', '')}")
+    base.update(
+        PREFECT_HOME=str(tmp_path / "prefect-home"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PYTHONPATH=str(ROOT),
+        PATH=f"{BIN}{os.pathsep}{base.get('PATH', '')}",
+    )
     server_env = dict(base, PREFECT_API_DATABASE_CONNECTION_URL=f"postgresql+asyncpg://{PG}/{prefect_db}")
     client_env = dict(base, PREFECT_API_URL=api)
-    worker_env = dict(client_env, CAMPAIGN_DATABASE_URL=app_url,  # the worker's env, not a job variable
-                      CAMPAIGN_REPORTS_DIR=str(tmp_path / "reports"))
+    worker_env = dict(
+        client_env,
+        CAMPAIGN_DATABASE_URL=app_url,  # the worker's env, not a job variable
+        CAMPAIGN_REPORTS_DIR=str(tmp_path / "reports"),
+    )
 
     server_log = open(tmp_path / "server.log", "w")  # noqa: SIM115
     worker_log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              cwd=tmp_path, env=server_env, stdout=server_log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path,
+        env=server_env,
+        stdout=server_log,
+        stderr=subprocess.STDOUT,
+    )
     worker: subprocess.Popen | None = None
     deadline = time.monotonic() + TIMEOUT_S
     try:
@@ -119,12 +135,16 @@ def test_deployment_run_ticks_campaign_in_postgres(databases: tuple[str, str], t
         _run([prefect, "work-pool", "create", "campaign-pool", "--type", "process"], client_env)
         out = _run([prefect, "--no-prompt", "deploy", "--all"], client_env)
         assert "tick-daily" in out
-        out = _run([prefect, "deployment", "run", "daily/tick-daily", "-p", f'as_of="{AS_OF.isoformat()}"'],
-                   client_env)
+        out = _run([prefect, "deployment", "run", "daily/tick-daily", "-p", f'as_of="{AS_OF.isoformat()}"'], client_env)
         assert "Created flow run" in out, out
 
-        worker = subprocess.Popen([prefect, "worker", "start", "--pool", "campaign-pool", "--type", "process"],
-                                  cwd=ROOT, env=worker_env, stdout=worker_log, stderr=subprocess.STDOUT)
+        worker = subprocess.Popen(
+            [prefect, "worker", "start", "--pool", "campaign-pool", "--type", "process"],
+            cwd=ROOT,
+            env=worker_env,
+            stdout=worker_log,
+            stderr=subprocess.STDOUT,
+        )
         last_tick = None
         while time.monotonic() < deadline:
             with UnitOfWork(engine) as uow:
@@ -145,8 +165,19 @@ def test_deployment_run_ticks_campaign_in_postgres(databases: tuple[str, str], t
             assert uow.session.scalar(select(ScheduledRun.id)) is None
 
         # The on-demand report deployment files the departments' June reports (due Monday 22 June).
-        out = _run([prefect, "deployment", "run", "monthly-reports/reports-on-demand", "-p", "campaign=yanjiang-2020",
-                    "-p", 'as_of="2020-06-22"'], client_env)
+        out = _run(
+            [
+                prefect,
+                "deployment",
+                "run",
+                "monthly-reports/reports-on-demand",
+                "-p",
+                "campaign=yanjiang-2020",
+                "-p",
+                'as_of="2020-06-22"',
+            ],
+            client_env,
+        )
         assert "Created flow run" in out, out
         filed: list[str] = []
         due = june_report_departments()

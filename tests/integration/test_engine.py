@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, text
 
-from domain.access import SYSTEM, Actor, Role
+from domain.access import SYSTEM
+from domain.assignment import AssignmentStatus
 from services import submissions
 from services.campaigns import launch
 from services.spec_files import SpecInvalid, parse_spec
-from domain.assignment import AssignmentStatus
 from store.models import (
     Assignment,
     Base,
@@ -69,7 +69,8 @@ def test_overdue_work_escalates_up_the_ladder_once(engine, launched_campaign, ti
     assert levels == expected_escalations(launched_campaign.spec, D(2020, 6, 23)) > 0
     with UnitOfWork(engine) as uow:
         per_assignment = uow.session.execute(
-            select(Escalation.assignment_id, func.count()).group_by(Escalation.assignment_id)).all()
+            select(Escalation.assignment_id, func.count()).group_by(Escalation.assignment_id)
+        ).all()
     assert per_assignment and all(n <= 3 for _, n in per_assignment)
     tick(D(2020, 6, 24))
     assert count(engine, Escalation) == levels  # nothing new for the same rungs
@@ -89,8 +90,9 @@ def test_reminders_are_recorded_once_per_rule_and_stamped(engine, launched_campa
     tick(D(2020, 6, 17))
     assert count(engine, Outbox, Outbox.kind == "before") == n
     with UnitOfWork(engine) as uow:
-        stamped = uow.session.scalar(select(func.count()).select_from(Assignment)
-                                     .where(Assignment.last_reminder_on == D(2020, 6, 17)))
+        stamped = uow.session.scalar(
+            select(func.count()).select_from(Assignment).where(Assignment.last_reminder_on == D(2020, 6, 17))
+        )
     assert stamped == n
 
 
@@ -112,26 +114,30 @@ def test_rollup_counts_by_department_and_phase(engine, launched_campaign, tick):
     assert sum(r.overdue for r in totals.values()) > 0
 
 
-def _department_actor(code: str) -> Actor:
-    return Actor(f"dept_{code}", Role.department, code)
-
-
-def test_applying_a_changed_yaml_keeps_submitted_work(engine, launched_campaign):
+def test_applying_a_changed_yaml_keeps_submitted_work(engine, launched_campaign, actors):
     with UnitOfWork(engine) as uow:
         row = uow.session.execute(
-            text("SELECT a.id, d.code FROM assignment a JOIN department d ON d.id=a.department_id "
-                 "JOIN task_template t ON t.id=a.template_id WHERE t.key='self_check_report' AND d.code='zjj'")
+            text(
+                "SELECT a.id, d.code FROM assignment a JOIN department d ON d.id=a.department_id "
+                "JOIN task_template t ON t.id=a.template_id WHERE t.key='self_check_report' AND d.code='zjj'"
+            )
         ).one()
         target = row.id
-        submissions.submit(uow.session, actor=_department_actor("zjj"), at=LAUNCH_AT.replace(month=6, day=10),
-                           assignment_id=target, text="自查报告正文")
+        submissions.submit(
+            uow.session,
+            actor=actors["dept_zjj"],
+            at=LAUNCH_AT.replace(month=6, day=10),
+            assignment_id=target,
+            text="自查报告正文",
+        )
         uow.commit()
 
     text_yaml = SPEC_PATH.read_text(encoding="utf-8")
     text_yaml = text_yaml.replace("due: 2020-06-20          # 二(二)", "due: 2020-06-24          # 二(二)")
     text_yaml = text_yaml.replace(
         "  - code: jyzx\n",
-        "  - code: zrzy\n    name: 区自然资源局\n    kind: industry_regulator\n    tags: [联席会议成员, 行业监管, 投诉受理]\n"
+        "  - code: zrzy\n    name: 区自然资源局\n    kind: industry_regulator\n"
+        "    tags: [联席会议成员, 行业监管, 投诉受理]\n"
         "  - code: jyzx\n",
     )
     changed = parse_spec(text_yaml, "changed.yaml")
@@ -160,34 +166,55 @@ def test_removing_a_started_task_cancels_it_and_keeps_the_record(engine, launche
         report = launch(uow.session, changed, actor=SYSTEM, at=LAUNCH_AT)
         uow.commit()
     # its assignments had opened by the launched campaign's tick day: cancelled, kept for the record
-    started = sum(1 for a in planned(launched_campaign.spec).assignments
-                  if a.template_key == "self_check_ledger" and a.opens_on <= launched_campaign.as_of)
+    started = sum(
+        1
+        for a in planned(launched_campaign.spec).assignments
+        if a.template_key == "self_check_ledger" and a.opens_on <= launched_campaign.as_of
+    )
     assert report.assignments_cancelled == started > 0
     assert count(engine, Assignment, Assignment.status == AssignmentStatus.cancelled.value) == started
 
 
-def test_applying_a_changed_yaml_after_the_draw_keeps_the_sample_assignments(engine, launched_campaign, tick):
+def test_applying_a_changed_yaml_after_the_draw_keeps_the_sample_assignments(engine, launched_campaign, tick, actors):
     from services import projects
 
     register = "项目编号,项目名称,监管部门代码,招标日期,合同估算价（万元）\n" + "".join(
-        f"ZJ-{i},住建项目{i},zjj,2020-03-0{i},100\n" for i in range(1, 6))
-    office = Actor("office", Role.office, None)
+        f"ZJ-{i},住建项目{i},zjj,2020-03-0{i},100\n" for i in range(1, 6)
+    )
+    office = actors["office"]
     with UnitOfWork(engine) as uow:
-        projects.import_projects(uow.session, actor=office, at=LAUNCH_AT, campaign_code=launched_campaign.code,
-                                 data=register.encode(), filename="register.csv")
+        projects.import_projects(
+            uow.session,
+            actor=office,
+            at=LAUNCH_AT,
+            campaign_code=launched_campaign.code,
+            data=register.encode(),
+            filename="register.csv",
+        )
         uow.commit()
     tick(D(2020, 7, 1))
-    sample_rows = ("SELECT a.id, a.status FROM assignment a JOIN task_template t ON t.id=a.template_id "
-                   "WHERE t.key='verify_sample' ORDER BY a.id")
+    sample_rows = (
+        "SELECT a.id, a.status FROM assignment a JOIN task_template t ON t.id=a.template_id "
+        "WHERE t.key='verify_sample' ORDER BY a.id"
+    )
     with UnitOfWork(engine) as uow:
         [(sample_id, status)] = uow.session.execute(text(sample_rows)).all()
         assert status == "open"
-        submissions.submit(uow.session, actor=_department_actor("zjj"), at=LAUNCH_AT.replace(month=7, day=2),
-                           assignment_id=sample_id, text="核查情况")
+        submissions.submit(
+            uow.session,
+            actor=actors["dept_zjj"],
+            at=LAUNCH_AT.replace(month=7, day=2),
+            assignment_id=sample_id,
+            text="核查情况",
+        )
         uow.commit()
 
-    changed = parse_spec(SPEC_PATH.read_text(encoding="utf-8").replace(
-        "due: 2020-06-20          # 二(二)", "due: 2020-06-24          # 二(二)"), "changed.yaml")
+    changed = parse_spec(
+        SPEC_PATH.read_text(encoding="utf-8").replace(
+            "due: 2020-06-20          # 二(二)", "due: 2020-06-24          # 二(二)"
+        ),
+        "changed.yaml",
+    )
     with UnitOfWork(engine) as uow:
         report = launch(uow.session, changed, actor=SYSTEM, at=LAUNCH_AT.replace(month=7, day=3))
         uow.commit()
@@ -210,3 +237,50 @@ def test_a_campaign_cannot_be_ticked_back_to_an_earlier_day(engine, launched_cam
     tick(D(2020, 6, 24))  # the same day again is fine
     with pytest.raises(Invalid, match="已推进到 2020-06-24"):
         tick(D(2020, 6, 1))
+
+
+# --- the fast service tier: an in-memory store, no PostgreSQL needed ------------------------------
+
+
+def test_the_tick_runs_named_steps_only_for_phases_with_work(memory_engine):
+    from services import ticking
+    from services.spec_files import load_spec
+
+    spec = load_spec(SPEC_PATH)
+    with UnitOfWork(memory_engine) as uow:
+        launch(uow.session, spec, actor=SYSTEM, at=LAUNCH_AT)
+        uow.commit()
+    names: list[str] = []
+
+    def run(name, step):
+        names.append(name)
+        with UnitOfWork(memory_engine) as uow:
+            result = step(uow.session)
+            uow.commit()
+            return result
+
+    day = spec.start
+    summary = ticking.tick(run, spec.id, day, actor=SYSTEM, at=LAUNCH_AT)
+    live = [p for p in spec.phases if p.start <= day <= p.end]
+    assert live and len(live) < len(spec.phases)
+    expected = [f"phases-{spec.id}-{day}"]
+    for phase in live:
+        expected += [f"{step}-{phase.key}-{day}" for step in ("open", "overdue", "escalate", "remind")]
+    assert names == [*expected, f"rollup-{spec.id}-{day}"]
+    assert summary.counts.opened == expected_open_by(spec, day)
+    with UnitOfWork(memory_engine) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(RollupSnapshot)) == summary.rollup_rows > 0
+
+
+def test_a_tick_to_an_earlier_day_is_refused_before_any_step_changes_anything(memory_uow):
+    from domain.errors import Invalid
+    from services import ticking
+    from services.spec_files import load_spec
+
+    spec = load_spec(SPEC_PATH)
+    with memory_uow() as uow:
+        launch(uow.session, spec, actor=SYSTEM, at=LAUNCH_AT)
+        ticking.tick(ticking.in_session(uow.session), spec.id, D(2020, 6, 10), actor=SYSTEM, at=LAUNCH_AT)
+        uow.commit()
+    with memory_uow() as uow, pytest.raises(Invalid, match="2020-06-10"):
+        ticking.check_tick_date(uow.session, spec.id, D(2020, 6, 9))

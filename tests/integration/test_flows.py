@@ -69,8 +69,11 @@ def test_each_tick_step_that_changed_something_is_audited_with_counts(prefect_ha
 
     def entries(action: str) -> list[dict]:
         with UnitOfWork(engine) as uow:
-            rows = uow.session.execute(select(AuditEntry.actor, AuditEntry.after_json)
-                                       .where(AuditEntry.action == action).order_by(AuditEntry.id)).all()
+            rows = uow.session.execute(
+                select(AuditEntry.actor, AuditEntry.after_json)
+                .where(AuditEntry.action == action)
+                .order_by(AuditEntry.id)
+            ).all()
         assert all(actor == "office" for actor, _ in rows)
         return [json.loads(after) for _, after in rows]
 
@@ -78,8 +81,11 @@ def test_each_tick_step_that_changed_something_is_audited_with_counts(prefect_ha
         s = uow.session
         opened_ids = s.scalars(select(Assignment.id).where(Assignment.status != "scheduled")).all()
         by_phase: dict[str, list[int]] = {}
-        for key, assignment_id in s.execute(select(Phase.key, Assignment.id).join(Phase, Phase.id == Assignment.phase_id)
-                                            .where(Assignment.status != "scheduled")):
+        for key, assignment_id in s.execute(
+            select(Phase.key, Assignment.id)
+            .join(Phase, Phase.id == Assignment.phase_id)
+            .where(Assignment.status != "scheduled")
+        ):
             by_phase.setdefault(key, []).append(assignment_id)
         escalations = s.scalar(select(func.count()).select_from(Escalation))
         reminders = s.scalar(select(func.count()).select_from(Outbox).where(Outbox.kind != "escalation"))
@@ -113,8 +119,9 @@ def test_a_department_may_not_tick_and_the_refusal_is_audited(prefect_harness, e
     with pytest.raises(Forbidden):
         run_tick(spec.id, D(2020, 6, 23), settings_or_db_url=_url(engine), actor=dept, at=LAUNCH_AT)
     with UnitOfWork(engine) as uow:
-        refused = uow.session.execute(select(AuditEntry.actor, AuditEntry.outcome)
-                                      .where(AuditEntry.action == "campaign.tick")).all()
+        refused = uow.session.execute(
+            select(AuditEntry.actor, AuditEntry.outcome).where(AuditEntry.action == "campaign.tick")
+        ).all()
     assert [tuple(r) for r in refused] == [("dept_zjj", "refused")]
 
 
@@ -180,8 +187,13 @@ def test_a_tick_killed_half_way_and_re_run_leaves_no_duplicates(prefect_harness,
     log = tmp_path / "crash.log"
     with log.open("wb") as out:  # a file, not a pipe: nothing left holding a pipe open can hang the test
         proc = subprocess.run(
-            [sys.executable, str(script)], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-            timeout=240, start_new_session=True,
+            [sys.executable, str(script)],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=240,
+            start_new_session=True,
         )
     assert proc.returncode == -signal.SIGKILL, log.read_text(errors="replace")[-2000:]
 
@@ -210,19 +222,35 @@ def test_tick_flow_draws_verification_samples_and_counts_them_in_the_rollup(pref
 
     from flows.campaign_flows import launch, tick
     from services import projects
-    from services.users import add_user, actor_for
+    from services.users import actor_for, add_user
     from store.models import Department, RollupSnapshot, SampleDraw
     from store.uow import UnitOfWork
 
     spec = load_spec(SPEC_PATH)
     launch(spec, LAUNCH_AT, SYSTEM, None, False, _url(engine))
     register = "项目编号,项目名称,监管部门代码,招标日期,合同估算价（万元）,中标人,投标人\n" + "".join(
-        f"ZJ-{i:02d},住建项目{i},zjj,2020-03-0{1 + i % 9},{100 + i},某公司,某公司\n" for i in range(10))
+        f"ZJ-{i:02d},住建项目{i},zjj,2020-03-0{1 + i % 9},{100 + i},某公司,某公司\n" for i in range(10)
+    )
     with UnitOfWork(engine) as uow:
-        add_user(uow.session, actor=SYSTEM, at=LAUNCH_AT, username="office", display_name="办公室", role="office",
-                 department_code=None, email=None, password="Passw0rd!2020")
-        projects.import_projects(uow.session, actor=actor_for(uow.session, "office"), at=LAUNCH_AT,
-                                 campaign_code=spec.id, data=register.encode(), filename="register.csv")
+        add_user(
+            uow.session,
+            actor=SYSTEM,
+            at=LAUNCH_AT,
+            username="office",
+            display_name="办公室",
+            role="office",
+            department_code=None,
+            email=None,
+            password="Passw0rd!2020",
+        )
+        projects.import_projects(
+            uow.session,
+            actor=actor_for(uow.session, "office"),
+            at=LAUNCH_AT,
+            campaign_code=spec.id,
+            data=register.encode(),
+            filename="register.csv",
+        )
         uow.commit()
 
     tick(spec.id, D(2020, 6, 30), _url(engine))  # 重点核查 has not started: nothing drawn
@@ -234,8 +262,10 @@ def test_tick_flow_draws_verification_samples_and_counts_them_in_the_rollup(pref
         [draw] = uow.session.scalars(select(SampleDraw)).all()
         assert (draw.population, draw.seed) == (10, 2020)
         total = uow.session.scalar(
-            select(RollupSnapshot).join(Department, Department.id == RollupSnapshot.department_id)
-            .where(Department.code == "zjj", RollupSnapshot.phase_key == "", RollupSnapshot.as_of == D(2020, 7, 1)))
+            select(RollupSnapshot)
+            .join(Department, Department.id == RollupSnapshot.department_id)
+            .where(Department.code == "zjj", RollupSnapshot.phase_key == "", RollupSnapshot.as_of == D(2020, 7, 1))
+        )
         assert (total.projects_sampled, total.projects_supervised) == (2, 10)  # ≥ 20 %
     first = snapshot(engine)
     tick(spec.id, D(2020, 7, 1), _url(engine))

@@ -52,10 +52,21 @@ class Serve:
 
     def __init__(self, db_url: str, today: str):
         env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("CAMPAIGN_", "PREFECT_"))}
-        env.update(CAMPAIGN_DATABASE_URL=db_url, CAMPAIGN_AS_OF=today, PYTHONPATH=str(ROOT),
-                   PYTHONUNBUFFERED="1", CAMPAIGN_REPORTS_DIR=str(reports_dir(db_url)))
-        self.proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve"], cwd=ROOT, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        env.update(
+            CAMPAIGN_DATABASE_URL=db_url,
+            CAMPAIGN_AS_OF=today,
+            PYTHONPATH=str(ROOT),
+            PYTHONUNBUFFERED="1",
+            CAMPAIGN_REPORTS_DIR=str(reports_dir(db_url)),
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         self.lines: list[str] = []
         self._queue: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
@@ -92,8 +103,7 @@ def db_url(tmp_path: Path) -> str:
     engine = make_engine(url)
     upgrade(engine)
     with UnitOfWork(engine) as uow:
-        campaigns.launch(uow.session, load_spec(SPEC), actor=SYSTEM,
-                         at=dt.datetime(2020, 5, 1, tzinfo=dt.timezone.utc))
+        campaigns.launch(uow.session, load_spec(SPEC), actor=SYSTEM, at=dt.datetime(2020, 5, 1, tzinfo=dt.UTC))
         uow.commit()
     engine.dispose()
     return url
@@ -126,8 +136,11 @@ def test_restarted_serve_ticks_each_day_exactly_once(db_url: str) -> None:
     engine = make_engine(db_url)
     with UnitOfWork(engine) as uow:
         s = uow.session
-        runs = s.execute(select(ScheduledRun.day, ScheduledRun.finished_at).where(ScheduledRun.job == JOB_ID)
-                         .order_by(ScheduledRun.day)).all()
+        runs = s.execute(
+            select(ScheduledRun.day, ScheduledRun.finished_at)
+            .where(ScheduledRun.job == JOB_ID)
+            .order_by(ScheduledRun.day)
+        ).all()
         assert [r.day for r in runs] == [D(2020, 6, 22), D(2020, 6, 23), D(2020, 6, 24)]
         assert all(r.finished_at is not None for r in runs)
         assert s.scalar(select(Campaign.last_tick_on)) == D(2020, 6, 24)

@@ -46,8 +46,11 @@ def _ledger(engine) -> list[tuple]:
     with UnitOfWork(engine) as uow:
         s = uow.session
         return [
-            *s.execute(select(Problem.code, Problem.category, Problem.status, Problem.found_on, Problem.closed_on)
-                       .order_by(Problem.code)).all(),
+            *s.execute(
+                select(Problem.code, Problem.category, Problem.status, Problem.found_on, Problem.closed_on).order_by(
+                    Problem.code
+                )
+            ).all(),
             *s.execute(select(Lead.code, Lead.status, Lead.outcome, Lead.fine_wan).order_by(Lead.code)).all(),
             *s.execute(select(Project.code, Project.sampled).order_by(Project.code)).all(),
         ]
@@ -64,14 +67,22 @@ def test_simulated_campaign_has_register_ledger_and_leads_counted_in_the_rollup(
         assert s.scalar(select(func.count(SampleDraw.id))) == len(regulators) > 0  # one draw per regulator
         statuses = dict(s.execute(select(Problem.status, func.count()).group_by(Problem.status)).all())
         assert statuses.get("closed", 0) > 0 and statuses.get("open", 0) + statuses.get("closing", 0) > 0
-        assert s.scalar(select(func.count(ProblemEvent.id)).where(ProblemEvent.action == "approve")) \
-            == statuses["closed"]
+        assert (
+            s.scalar(select(func.count(ProblemEvent.id)).where(ProblemEvent.action == "approve")) == statuses["closed"]
+        )
         assert s.scalar(select(func.count(Lead.id)).where(Lead.status == "closed")) > 0
-        totals = s.execute(select(func.sum(RollupSnapshot.problems_closed), func.sum(RollupSnapshot.projects_sampled),
-                                  func.sum(RollupSnapshot.leads_closed))
-                           .where(RollupSnapshot.as_of == UNTIL, RollupSnapshot.phase_key == "")).one()
-        assert totals == (statuses["closed"], sampled, s.scalar(select(func.count(Lead.id))
-                                                                  .where(Lead.status == "closed")))
+        totals = s.execute(
+            select(
+                func.sum(RollupSnapshot.problems_closed),
+                func.sum(RollupSnapshot.projects_sampled),
+                func.sum(RollupSnapshot.leads_closed),
+            ).where(RollupSnapshot.as_of == UNTIL, RollupSnapshot.phase_key == "")
+        ).one()
+        assert totals == (
+            statuses["closed"],
+            sampled,
+            s.scalar(select(func.count(Lead.id)).where(Lead.status == "closed")),
+        )
         actors = set(s.scalars(select(AuditEntry.actor).where(AuditEntry.action.like("problem.%"))))
         assert "sim-office" in actors and any(a.startswith("sim-") and a != "sim-office" for a in actors)
 
