@@ -6,8 +6,9 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import ScalarSelect, delete, insert, literal, select, update
+from sqlalchemy import CursorResult, ScalarSelect, Table, delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from domain.access import Actor, can_administer
@@ -80,12 +81,15 @@ def stored_spec(campaign: Campaign) -> CampaignSpec:
     return _spec_from_json(campaign.spec_json)
 
 
+COUNTER = cast(Table, CampaignCounter.__table__)
+
+
 def _counter(session: Session, campaign_id: int, name: str, first: ScalarSelect[int] | int) -> None:
     """Create the counter row if it is missing (concurrent creators: one wins, the others do nothing)."""
     start = first if isinstance(first, ScalarSelect) else literal(first)
     insert_ignoring_duplicates(
         session,
-        CampaignCounter.__table__,
+        COUNTER,
         ["campaign_id", "name", "value"],
         select(literal(campaign_id), literal(name), start),
         ["campaign_id", "name"],
@@ -99,7 +103,7 @@ def take_number(session: Session, campaign_id: int, name: str, first: ScalarSele
     transaction and then read the committed value; on SQLite the write lock does the same. The
     lock is held until the caller commits, so a code built from the number is unique."""
     _counter(session, campaign_id, name, first)
-    table = CampaignCounter.__table__
+    table = COUNTER
     return session.execute(
         update(table)
         .where(table.c.campaign_id == campaign_id, table.c.name == name)
@@ -112,7 +116,7 @@ def lock_counter(session: Session, campaign_id: int, name: str) -> None:
     """Hold a per-campaign counter row until the caller commits: concurrent holders of the same
     row queue, and each then reads what the one before it committed (a sampling draw, a chosen code)."""
     _counter(session, campaign_id, name, 0)
-    table = CampaignCounter.__table__
+    table = COUNTER
     session.execute(
         update(table).where(table.c.campaign_id == campaign_id, table.c.name == name).values(value=table.c.value)
     )
@@ -154,10 +158,12 @@ def launch(
     phase_ids = _sync_phases(session, campaign.id, spec)
     template_ids = _sync_templates(session, campaign.id, plan, phase_ids)
     dept_ids = dict(
-        session.execute(select(Department.code, Department.id).where(Department.campaign_id == campaign.id)).all()
+        session.execute(select(Department.code, Department.id).where(Department.campaign_id == campaign.id))
+        .tuples()
+        .all()
     )
-    report = _sync_assignments(session, campaign.id, plan, template_ids, dept_ids, phase_ids)
-    report = LaunchReport(spec.id, created, tuple(added_depts), tuple(retired), *report)
+    synced = _sync_assignments(session, campaign.id, plan, template_ids, dept_ids, phase_ids)
+    report = LaunchReport(spec.id, created, tuple(added_depts), tuple(retired), *synced)
     audit.record(
         session,
         at=at,
@@ -279,10 +285,14 @@ def _sync_assignments(
     untouched = [stored[k].id for k in change.removed if stored[k].status == AssignmentStatus.scheduled.value]
     started = [stored[k].id for k in change.removed if stored[k].status != AssignmentStatus.scheduled.value]
     if untouched:
-        removed = session.execute(delete(Assignment).where(Assignment.id.in_(untouched))).rowcount
+        deleted = session.execute(delete(Assignment).where(Assignment.id.in_(untouched)))
+        removed = cast("CursorResult[Any]", deleted).rowcount
     if started:
-        cancelled = session.execute(
-            update(Assignment).where(Assignment.id.in_(started)).values(status=AssignmentStatus.cancelled.value)
+        cancelled = cast(
+            "CursorResult[Any]",
+            session.execute(
+                update(Assignment).where(Assignment.id.in_(started)).values(status=AssignmentStatus.cancelled.value)
+            ),
         ).rowcount
     planned = {a.natural_key: a for a in plan.assignments}
     for key, _old, _new in change.moved:

@@ -59,8 +59,12 @@ def ledger_records(
     actor = resolve(session, actor, at=at)
     items = problem_ledger(session, actor=actor, campaign_code=campaign_code, department_code=department_code, at=at)
     campaign = get_campaign(session, campaign_code)
-    phases = dict(session.execute(select(Phase.key, Phase.title).where(Phase.campaign_id == campaign.id)).all())
-    names = dict(session.execute(select(Project.code, Project.name).where(Project.campaign_id == campaign.id)).all())
+    phases = dict(
+        session.execute(select(Phase.key, Phase.title).where(Phase.campaign_id == campaign.id)).tuples().all()
+    )
+    names = dict(
+        session.execute(select(Project.code, Project.name).where(Project.campaign_id == campaign.id)).tuples().all()
+    )
     out = []
     for p, events in items:
         history = [

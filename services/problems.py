@@ -105,7 +105,7 @@ def _load(session: Session, problem_id: int, *, for_update: bool = False) -> tup
     if row is None:
         raise NotFound(f"没有编号为 {problem_id} 的问题")
     p, dept = row
-    code = session.scalar(select(Campaign.code).where(Campaign.id == p.campaign_id))
+    code = session.execute(select(Campaign.code).where(Campaign.id == p.campaign_id)).scalar_one()
     return p, _dto(p, code, dept)
 
 
@@ -291,7 +291,8 @@ def get_problem(
     files: dict[int, list[Attachment]] = {}
     if events:
         for f in session.scalars(select(Attachment).where(Attachment.problem_event_id.in_([e.id for e in events]))):
-            files.setdefault(f.problem_event_id, []).append(f)
+            if f.problem_event_id is not None:
+                files.setdefault(f.problem_event_id, []).append(f)
     return dto, [
         ProblemEventDTO(e.at, e.actor, e.action, e.note, [att.to_dto(f) for f in files.get(e.id, [])]) for e in events
     ]
@@ -331,7 +332,8 @@ def problem_ledger(
         .join(ProblemEvent, ProblemEvent.id == Attachment.problem_event_id)
         .where(ProblemEvent.problem_id.in_(in_campaign))
     ):
-        files.setdefault(f.problem_event_id, []).append(f)
+        if f.problem_event_id is not None:
+            files.setdefault(f.problem_event_id, []).append(f)
     return [
         (
             p,

@@ -192,7 +192,9 @@ def draw_verification_samples(session: Session, campaign_code: str, as_of: dt.da
     ):
         per_dept.setdefault(dept_id, []).append(code)
     dept_codes = dict(
-        session.execute(select(Department.id, Department.code).where(Department.campaign_id == campaign.id)).all()
+        session.execute(select(Department.id, Department.code).where(Department.campaign_id == campaign.id))
+        .tuples()
+        .all()
     )
     created = 0
     template_id: int | None = None

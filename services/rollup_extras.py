@@ -13,8 +13,9 @@ department with problems, projects or leads but no assignments gets a total row 
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, Table, and_, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain.lead import LeadStatus
@@ -61,7 +62,7 @@ def add_work_counts(session: Session, campaign_code: str, as_of: dt.date) -> Non
     )
     insert_ignoring_duplicates(
         session,
-        R.__table__,
+        cast(Table, R.__table__),
         ["campaign_id", "as_of", "department_id", "phase_key", *ZERO_COLUMNS],
         select(
             Department.campaign_id, literal(as_of), Department.id, literal(""), *[literal(0) for _ in ZERO_COLUMNS]

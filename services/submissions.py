@@ -228,7 +228,8 @@ def _submissions(session: Session, assignment_id: int) -> list[SubmissionDTO]:
         for f in session.scalars(
             select(Attachment).where(Attachment.submission_id.in_([s.id for s in subs])).order_by(Attachment.id)
         ):
-            files.setdefault(f.submission_id, []).append(f)
+            if f.submission_id is not None:
+                files.setdefault(f.submission_id, []).append(f)
     return [_sub_dto(s, files.get(s.id, [])) for s in subs]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -384,7 +385,7 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(limits.TITLE_MAX))
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
     tender_on: Mapped[dt.date | None] = mapped_column(Date)
-    amount_wan: Mapped[float | None] = mapped_column(Numeric(14, 2))
+    amount_wan: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     winner: Mapped[str | None] = mapped_column(String(limits.TITLE_MAX))
     bidders: Mapped[str] = mapped_column(Text, default="")
     sampled: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -400,7 +401,7 @@ class SampleDraw(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
     seed: Mapped[int] = mapped_column(Integer)
-    min_ratio: Mapped[float] = mapped_column(Numeric(5, 4))
+    min_ratio: Mapped[Decimal] = mapped_column(Numeric(5, 4))
     population: Mapped[int] = mapped_column(Integer)
     sampled_codes: Mapped[str] = mapped_column(Text)  # JSON list in draw order (this round's)
     drawn_on: Mapped[dt.date] = mapped_column(Date)
@@ -429,7 +430,7 @@ class Lead(Base):
     outcome: Mapped[str | None] = mapped_column(String(10))  # domain.lead.LeadOutcome
     enterprises_involved: Mapped[int] = mapped_column(Integer, default=0)
     people_dealt_with: Mapped[int] = mapped_column(Integer, default=0)
-    fine_wan: Mapped[float] = mapped_column(Numeric(14, 2), default=0)
+    fine_wan: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0)
     measures: Mapped[str] = mapped_column(String(300), default="")  # 、-joined domain.lead.LeadMeasure values
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, default=1)
