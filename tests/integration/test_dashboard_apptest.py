@@ -971,3 +971,69 @@ def test_office_confirms_an_uncertain_delivery(dashboard_db, launched_campaign):
     with _uow(dashboard_db) as uow:
         assert uow.session.get(OutboxDelivery, stuck_id).state == "sent"
         assert uow.session.scalar(select(AuditEntry.actor).where(AuditEntry.action == "delivery.confirm")) == "office"
+
+
+# --- the dashboard's edge: ticking, errors, the schema check ----------------------------------------
+
+
+def test_office_ticks_now_as_itself_and_an_earlier_day_is_refused(dashboard_db, launched_campaign):
+    from sqlalchemy import select
+
+    from store.models import AuditEntry, Campaign
+
+    at = open_page(login("office"), "pages/office_operations.py")
+    at.date_input(key="tick_day").set_value(AS_OF - dt.timedelta(days=3))
+    at.button(key="tick_now").click()
+    at.run()
+    _no_exceptions(at)
+    assert any("更早的日期" in e for e in _errors(at)), _errors(at)
+    at.date_input(key="tick_day").set_value(AS_OF + dt.timedelta(days=1))
+    at.button(key="tick_now").click()
+    at.run()
+    _no_exceptions(at)
+    assert any("巡检完成" in s.value for s in at.success), [s.value for s in at.success]
+    with _uow(dashboard_db) as uow:
+        s = uow.session
+        assert s.scalar(select(Campaign.last_tick_on)) == AS_OF + dt.timedelta(days=1)
+        ticks = s.scalars(
+            select(AuditEntry.actor).where(AuditEntry.action == "campaign.tick", AuditEntry.outcome == "ok")
+        ).all()
+        assert ticks[-1] == "office"
+
+
+def test_a_user_error_is_its_message_and_a_bug_is_an_incident_in_the_log(dashboard_db, tmp_path):
+    import re
+
+    def script() -> None:
+        from dashboard import session
+        from domain.errors import Invalid
+
+        def refused(_session: object) -> None:
+            raise Invalid("截止日期不能早于开始日期")
+
+        def broken(_session: object) -> None:
+            raise RuntimeError("a bug in a page")
+
+        session.run_service(refused)
+        session.run_service(broken)
+
+    at = AppTest.from_function(script, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    user_error, incident_line = _errors(at)
+    assert user_error == "截止日期不能早于开始日期"
+    found = re.fullmatch(r"系统内部错误（事件编号 (\w+)），已记录，请联系管理员", incident_line)
+    assert found, incident_line
+    log = (tmp_path / "logs" / "dashboard.log").read_text(encoding="utf-8")
+    assert f"incident {found.group(1)}" in log and "RuntimeError: a bug in a page" in log
+    assert "截止日期不能早于开始日期" not in log  # a user's error is not an incident
+
+
+def test_a_database_that_is_not_migrated_says_what_to_run(dashboard_db, monkeypatch, tmp_path):
+    import streamlit as st
+
+    monkeypatch.setenv("CAMPAIGN_DATABASE_URL", f"sqlite:///{(tmp_path / 'empty.db').as_posix()}")
+    st.cache_resource.clear()  # the Settings of this process are built again, on the empty database
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    _no_exceptions(at)
+    assert any("campaign db upgrade" in e for e in _errors(at)), _errors(at)
+    assert not at.text_input  # no login form on a database the program cannot use
