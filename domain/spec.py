@@ -9,12 +9,22 @@ import datetime as dt
 import itertools
 import re
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from domain import limits
 from domain.department import DepartmentKind
+from domain.vocabulary import Vocabulary
 
 # Department, phase and task codes.
 CODE_PATTERN = rf"^[A-Za-z][A-Za-z0-9_\-]{{0,{limits.CODE_MAX - 1}}}$"
@@ -67,14 +77,35 @@ class Strict(BaseModel):
     # Unknown keys are errors: a typo in a YAML key must not silently drop a deadline.
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # Keys added after campaigns were stored (issue 16). While at their default they stay out of the dump, so a
+    # YAML written for the older schema dumps, digests (services.campaigns.spec_digest) and plans as before.
+    added_keys: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _leave_out_added_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for key in self.added_keys:
+                if key in data and getattr(self, key) == type(self).model_fields[key].default:
+                    del data[key]
+        return data
+
 
 class PhaseKind(StrEnum):
+    """What a phase is called in the documents: a label for boards and reports, never a behaviour.
+
+    What a phase does beyond holding tasks is switched on by explicit keys (`sampling.phase` names the phase
+    whose projects are drawn for verification; `optional_items` lets departments add their own items)."""
+
     mobilization = "mobilization"  # 动员部署
     self_check = "self_check"  # 自查自纠
     verification = "verification"  # 重点核查
     case_handling = "case_handling"  # 案件查处
     review = "review"  # 回头看
     summary = "summary"  # 总结
+    implementation = "implementation"  # 组织实施
+    consolidation = "consolidation"  # 巩固提升
+    custom = "custom"  # 其他：the phase's own title says what it is
 
 
 PHASE_KIND_LABELS: dict[PhaseKind, str] = {
@@ -84,7 +115,11 @@ PHASE_KIND_LABELS: dict[PhaseKind, str] = {
     PhaseKind.case_handling: "案件查处",
     PhaseKind.review: "回头看",
     PhaseKind.summary: "总结",
+    PhaseKind.implementation: "组织实施",
+    PhaseKind.consolidation: "巩固提升",
+    PhaseKind.custom: "其他",
 }
+PHASE_KIND = Vocabulary(PhaseKind, PHASE_KIND_LABELS)
 
 
 class Deliverable(StrEnum):
@@ -155,28 +190,121 @@ class RelativeDue(Strict):
     days: int = Field(ge=0, le=250)
 
 
+# `due: ongoing` (动态推进，长期坚持): a duty with no single deadline, reported through recurring reports.
+ONGOING = "ongoing"
+Ongoing = Literal["ongoing"]
+BATCHES_MAX = 50  # deliveries one task may require (`count`)
+
+
+class Period(StrEnum):
+    """How often a recurring report is due."""
+
+    week = "week"
+    month = "month"
+    quarter = "quarter"
+    year = "year"
+
+
+PERIOD_LABELS: dict[Period, str] = {
+    Period.week: "每周",
+    Period.month: "每月",
+    Period.quarter: "每季度",
+    Period.year: "每年",
+}
+PERIOD = Vocabulary(Period, PERIOD_LABELS)
+
+
 # The template of the verification assignments the tick creates per sampled project. It is not in
 # the YAML: applying a changed YAML leaves its assignments alone, and no YAML task may use the key.
 SAMPLE_TEMPLATE_KEY = "verify_sample"
+# Template keys of the 自选事项 departments add (services make them OPTIONAL_ITEM_PREFIX + a number); no YAML key
+# may start with it, so an added item can never take the key of, and so replace, a mandatory one.
+OPTIONAL_ITEM_PREFIX = "optional-"
 
 
 class TaskTemplate(Strict):
+    """One item of the plan: each assigned department delivers it (`count` times, if given) by `due`."""
+
+    added_keys = frozenset({"count", "batches", "reported_in"})
+
     key: Code
     title: Title
     deliverable: Deliverable
     assignees: Assignees
-    due: dt.date | RelativeDue
+    due: dt.date | RelativeDue | Ongoing = Field(
+        description=(
+            "截止日期（YYYY-MM-DD）、相对截止 {working_days_after, days}，"
+            "或 ongoing（动态推进，长期坚持：无单一截止日期）"
+        )
+    )
     review_required: bool = True
     description: Description | None = None
+    count: int = Field(
+        default=1,
+        ge=1,
+        le=BATCHES_MAX,
+        description="须完成的次数/批次（如“2个批次以上集中收网”写 2），进度显示为 1/2、2/2",
+    )
+    batches: tuple[dt.date, ...] = Field(
+        default=(), description="各批次的截止日期（按先后，可只写前几批）；未写日期的批次以 due 为准"
+    )
+    reported_in: tuple[Code, ...] = Field(
+        default=(), description="due: ongoing 的事项通过哪些定期报告（recurring_reports 的 key）报送进展"
+    )
+
+    @property
+    def ongoing(self) -> bool:
+        return self.due == ONGOING
+
+    @model_validator(mode="after")
+    def _counted_and_reported(self) -> TaskTemplate:
+        if self.batches:
+            if self.count < 2:
+                raise ValueError("batches: 只有 count 不少于 2 的任务才分批次，请写 count")
+            if len(self.batches) > self.count:
+                raise ValueError(f"batches: 写了 {len(self.batches)} 个批次日期，多于 count {self.count}")
+            for i, (earlier, later) in enumerate(itertools.pairwise(self.batches), 1):
+                if later < earlier:
+                    raise ValueError(f"batches[{i}]: 第 {i + 1} 批的日期 {later} 早于第 {i} 批的 {earlier}")
+            if isinstance(self.due, dt.date) and self.batches[-1] > self.due:
+                raise ValueError(
+                    f"batches[{len(self.batches) - 1}]: 批次日期 {self.batches[-1]} 晚于整体截止日期 {self.due}"
+                )
+        if self.ongoing and not self.reported_in:
+            raise ValueError(
+                "reported_in: 持续推进（due: ongoing）的事项须写明通过哪个定期报告报送，如 [monthly_report]"
+            )
+        if self.reported_in and not self.ongoing:
+            raise ValueError(
+                "reported_in: 只有持续推进（due: ongoing）的事项通过定期报告报送；有截止日期的任务请删除此项"
+            )
+        return self
+
+
+class OptionalItems(Strict):
+    """自选事项: departments may add their own items to the phase beside the mandatory ones, reviewed by the
+    office like any task; they count in progress but never replace or cancel a mandatory item."""
+
+    assignees: Assignees | None = Field(default=None, description="哪些部门可以添加自选事项；默认全部成员单位")
+    max_per_department: int = Field(default=20, ge=1, le=200, description="每个部门在本阶段最多添加的自选事项数")
+    deliverables: tuple[Deliverable, ...] = Field(default=(), description="自选事项可用的报送形式；默认不限")
+    note: Description | None = Field(
+        default=None, description="添加时向部门显示的要求，如“不允许以自选事项清理整改取代本方案规定的事项整改”"
+    )
 
 
 class Phase(Strict):
+    added_keys = frozenset({"optional_items"})
+
     key: Code
-    kind: PhaseKind
+    kind: PhaseKind = Field(
+        default=PhaseKind.custom, description="阶段类别（只作标签，不决定行为）；不属于已知类别时省略并写 title"
+    )
     title: Name | None = None
     start: dt.date
     end: dt.date
     tasks: tuple[TaskTemplate, ...] = ()
+    optional_items: OptionalItems | None = Field(default=None, description="允许部门在本阶段添加自选事项")
 
     @property
     def label(self) -> str:
@@ -186,21 +314,47 @@ class Phase(Strict):
     def _ordered(self) -> Phase:
         if self.end < self.start:
             raise ValueError(f"结束日期 {self.end} 早于开始日期 {self.start}")
+        if self.kind is PhaseKind.custom and self.title is None:
+            raise ValueError("title: 阶段须写 title（如“组织实施”），或写已知的 kind")
         return self
 
 
 class RecurringReport(Strict):
-    """A report due every month on a day (e.g. departments by the 20th, the office by the 25th)."""
+    """A report due every period: every month on a day (departments by the 20th, the office by the 25th), every
+    week on a weekday, every quarter or year on a day of the month after the period ends (季报次月10日前)."""
+
+    added_keys = frozenset({"every", "weekday"})
 
     key: Code
     title: Title
     deliverable: Deliverable = Deliverable.report
     assignees: Assignees
-    day_of_month: int = Field(ge=1, le=28)
-    first_month: dt.date | None = None  # any day in the first month; default: campaign start
-    last_month: dt.date | None = None  # default: campaign end
+    every: Period = Field(
+        default=Period.month, description="周期：week 每周、month 每月（默认）、quarter 每季度、year 每年"
+    )
+    day_of_month: int | None = Field(
+        default=None, ge=1, le=28, description="每月：当月第几日前；每季度、每年：周期结束后次月第几日前"
+    )
+    weekday: int | None = Field(default=None, ge=1, le=7, description="每周：周几前（1 = 周一 … 7 = 周日）")
+    # Any day in the first / last period (month, week, quarter or year); default: campaign start / end.
+    first_month: dt.date | None = None
+    last_month: dt.date | None = None
     review_required: bool = True
     phase: Code | None = None  # attribute to this phase; default: the phase running on the due date
+
+    @model_validator(mode="after")
+    def _day_fits_period(self) -> RecurringReport:
+        if self.every is Period.week:
+            if self.weekday is None:
+                raise ValueError("weekday: 每周的报告须写 weekday（1 = 周一 … 7 = 周日）")
+            if self.day_of_month is not None:
+                raise ValueError("day_of_month: 每周的报告用 weekday 指定周几，不用 day_of_month")
+        else:
+            if self.day_of_month is None:
+                raise ValueError(f"day_of_month: {PERIOD_LABELS[self.every]}的报告须写 day_of_month")
+            if self.weekday is not None:
+                raise ValueError("weekday: 只有每周（every: week）的报告用 weekday")
+        return self
 
 
 class ReminderPolicy(Strict):
@@ -311,6 +465,12 @@ class CampaignSpec(Strict):
             raise ValueError(
                 f"tasks: 任务 key {SAMPLE_TEMPLATE_KEY!r} 由系统保留（重点核查抽取项目的核查任务），请换一个"
             )
+        for key in template_keys:
+            if key.startswith(OPTIONAL_ITEM_PREFIX):
+                raise ValueError(
+                    f"tasks: 任务 key {key!r} 以 {OPTIONAL_ITEM_PREFIX!r} 开头，这一前缀留给部门的自选事项，请换一个"
+                )
+        reports = {r.key: r for r in self.recurring_reports}
         if self.office not in codes:
             raise ValueError(f"office: 牵头办公室 {self.office!r} 不在 departments 中")
         for i, phase in enumerate(self.phases):
@@ -329,31 +489,61 @@ class CampaignSpec(Strict):
                         f"phases[{i}].tasks[{j}].due.working_days_after: 起算日期 {anchor} 不在专项行动起止日期 "
                         f"{self.start}～{self.end} 之内"
                     )
+                for k, batch in enumerate(task.batches):
+                    if not self.start <= batch <= self.end:
+                        raise ValueError(
+                            f"phases[{i}].tasks[{j}].batches[{k}]: 批次日期 {batch} 不在专项行动起止日期 "
+                            f"{self.start}～{self.end} 之内"
+                        )
+                self._check_reported_in(task, reports, f"phases[{i}].tasks[{j}].reported_in")
+            if phase.optional_items and phase.optional_items.assignees:
+                self._check_assignees(phase.optional_items.assignees, f"phases[{i}].optional_items.assignees")
         for i, report in enumerate(self.recurring_reports):
             self._check_assignees(report.assignees, f"recurring_reports[{i}].assignees")
             for name in ("first_month", "last_month"):
                 month = getattr(report, name)
-                if month is not None and not _month(self.start) <= _month(month) <= _month(self.end):
+                if month is None:
+                    continue
+                if report.every is Period.month and not _month(self.start) <= _month(month) <= _month(self.end):
                     raise ValueError(
                         f"recurring_reports[{i}].{name}: {month} 不在专项行动起止月份 "
                         f"{self.start:%Y-%m}～{self.end:%Y-%m} 之内"
                     )
-            if report.first_month and report.last_month and _month(report.first_month) > _month(report.last_month):
-                raise ValueError(
-                    f"recurring_reports[{i}].last_month: 末月 {report.last_month:%Y-%m} 早于首月 "
-                    f"{report.first_month:%Y-%m}，报告将永远不会派发"
-                )
+                near = abs(month.year - self.start.year) <= 1 or abs(month.year - self.end.year) <= 1
+                first_day, last_day = period_bounds(report.every, month) if near else (month, month)
+                if last_day < self.start or first_day > self.end:
+                    raise ValueError(
+                        f"recurring_reports[{i}].{name}: {month} 所在的周期 {first_day}～{last_day} "
+                        f"不在专项行动起止日期 {self.start}～{self.end} 之内"
+                    )
+            first, last = report.first_month, report.last_month
+            if first and last and period_bounds(report.every, first)[0] > period_bounds(report.every, last)[0]:
+                if report.every is Period.month:
+                    raise ValueError(
+                        f"recurring_reports[{i}].last_month: 末月 {last:%Y-%m} 早于首月 {first:%Y-%m}，"
+                        "报告将永远不会派发"
+                    )
+                raise ValueError(f"recurring_reports[{i}].last_month: 末期 {last} 早于首期 {first}，报告将永远不会派发")
             if report.phase and report.phase not in {p.key for p in self.phases}:
                 raise ValueError(f"recurring_reports[{i}].phase: 没有 key 为 {report.phase!r} 的阶段")
-        if self.sampling:
-            kinds = {p.key: p.kind for p in self.phases}
-            if self.sampling.phase not in kinds:
-                raise ValueError(f"sampling.phase: 没有 key 为 {self.sampling.phase!r} 的阶段")
-            if kinds[self.sampling.phase] is not PhaseKind.verification:
-                raise ValueError(
-                    f"sampling.phase: 抽查只能在重点核查（verification）阶段进行，{self.sampling.phase!r} 不是"
-                )
+        # Sampling happens in the phase `sampling.phase` names, whatever that phase's kind (a label only).
+        if self.sampling and self.sampling.phase not in {p.key for p in self.phases}:
+            raise ValueError(f"sampling.phase: 没有 key 为 {self.sampling.phase!r} 的阶段")
         return self
+
+    def _check_reported_in(self, task: TaskTemplate, reports: dict[str, RecurringReport], where: str) -> None:
+        """An ongoing duty is reported through recurring reports that exist and reach every department doing it."""
+        if not task.reported_in:
+            return
+        for k, key in enumerate(task.reported_in):
+            if key not in reports:
+                raise ValueError(f"{where}[{k}]: 没有 key 为 {key!r} 的定期报告（recurring_reports）")
+        reporting = {code for key in task.reported_in for code in self.resolve(reports[key].assignees)}
+        silent = [code for code in self.resolve(task.assignees) if code not in reporting]
+        if silent:
+            raise ValueError(
+                f"{where}: 承办部门 {'、'.join(silent)} 不在这些定期报告的报送部门之中，其持续推进的进展无处报送"
+            )
 
     def _check_window(self) -> None:
         """Dates a campaign can really mean: no year 1 or 9999, no century-long campaign, and calendar
@@ -398,6 +588,22 @@ class CampaignSpec(Strict):
     def phase(self, key: str) -> Phase:
         return next(p for p in self.phases if p.key == key)
 
+    @property
+    def sampling_phase_key(self) -> str | None:
+        """The phase whose supervised projects are drawn for verification (重点核查抽查), if any."""
+        return self.sampling.phase if self.sampling else None
+
+    def draws_samples(self, phase_key: str) -> bool:
+        """Whether the tick draws verification samples in this phase: `sampling.phase` says so, not the kind."""
+        return phase_key == self.sampling_phase_key
+
+    def may_add_items(self, phase_key: str, department_code: str) -> bool:
+        """Whether a department may add 自选事项 to a phase (the phase allows them and names it, or names no one)."""
+        rule = self.phase(phase_key).optional_items
+        if rule is None:
+            return False
+        return department_code in self.resolve(rule.assignees or Assignees(all_members=True))
+
     def resolve(self, assignees: Assignees) -> tuple[str, ...]:
         """Department codes a rule selects, in spec order. `all_members` excludes the office."""
         chosen: list[str] = []
@@ -423,3 +629,22 @@ def _no_duplicates(values: list[str], field: str, what: str) -> None:
 def _month(day: dt.date) -> tuple[int, int]:
     """(year, month), for comparing dates by calendar month."""
     return (day.year, day.month)
+
+
+def _month_start(year: int, month: int) -> dt.date:
+    """The first day of a month counted from January of `year` (month 13 is next January)."""
+    return dt.date(year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
+
+
+def period_bounds(every: Period, day: dt.date) -> tuple[dt.date, dt.date]:
+    """First and last day of the period (ISO week from Monday, month, quarter or year) that holds `day`."""
+    if every is Period.week:
+        monday = day - dt.timedelta(days=day.weekday())
+        return monday, monday + dt.timedelta(days=6)
+    if every is Period.month:
+        first = day.replace(day=1)
+        return first, _month_start(day.year, day.month + 1) - dt.timedelta(days=1)
+    if every is Period.quarter:
+        first = dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+        return first, _month_start(first.year, first.month + 3) - dt.timedelta(days=1)
+    return dt.date(day.year, 1, 1), dt.date(day.year, 12, 31)

@@ -21,8 +21,9 @@ from pydantic import ValidationError
 from domain import limits
 from domain.calendar import CalendarUnknown
 from domain.errors import SpecInvalid, SpecProblem
-from domain.plan import build_plan, resolve_due
+from domain.plan import build_plan, plan_size, resolve_batches, resolve_due
 from domain.spec import CODE_HINT, CampaignSpec, RelativeDue
+from services.campaigns import spec_digest
 from services.holidays import campaign_calendar
 
 PROBLEMS_SHOWN = 100  # a file with thousands of bad entries lists the first hundred and counts the rest
@@ -254,7 +255,7 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif not isinstance(part, str) or part in {"date", "RelativeDue"}:
+        elif not isinstance(part, str) or part in {"date", "RelativeDue"} or part.startswith("literal["):
             continue  # pydantic's union-branch labels are noise to a YAML author
         else:
             out += ("." if out else "") + part
@@ -300,23 +301,23 @@ def _check_plan(spec: CampaignSpec, root: yaml.Node | None, path: str) -> None:
     a relative deadline lands inside the campaign, and the plan has a bounded number of assignments."""
     cal = campaign_calendar(spec)
     problems: list[SpecProblem] = []
-    planned = 0
     for i, phase in enumerate(spec.phases):
         for j, task in enumerate(phase.tasks):
             loc = ("phases", i, "tasks", j, "due")
-            planned += len(spec.resolve(task.assignees))
             try:
                 due, _nominal = resolve_due(task, phase, spec, cal)
+                resolve_batches(task, phase, spec, cal)
             except CalendarUnknown as exc:
                 problems.append(_at_node(path, root, loc, str(exc)))
                 continue
             if isinstance(task.due, RelativeDue) and due > spec.end:
                 late = f"按工作日推算的截止日期 {due} 晚于专项行动结束日期 {spec.end}"
                 problems.append(_at_node(path, root, loc, late))
-    for report in spec.recurring_reports:
-        first, last = report.first_month or spec.start, report.last_month or spec.end
-        months = (last.year - first.year) * 12 + last.month - first.month + 1
-        planned += max(months, 0) * len(spec.resolve(report.assignees))
+            if isinstance(task.due, RelativeDue) and task.batches and task.batches[-1] > due:
+                last = len(task.batches) - 1
+                late = f"批次日期 {task.batches[-1]} 晚于按工作日推算的整体截止日期 {due}"
+                problems.append(_at_node(path, root, ("phases", i, "tasks", j, "batches", last), late))
+    planned = plan_size(spec)
     if planned > limits.PLANNED_ASSIGNMENTS_MAX:
         problems.append(
             _at_node(
@@ -462,8 +463,6 @@ def spec_to_yaml(spec: CampaignSpec, base_text: str | None = None) -> str:
     The result always parses back to `spec`.
     """
     from ruamel.yaml import YAML
-
-    from services.campaigns import spec_digest
 
     yaml = YAML()
     yaml.width = 4096

@@ -7,8 +7,8 @@ with its plain value (a task without `count`, a report every month) leaves an ol
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
