@@ -70,8 +70,10 @@ _MARKUP = re.compile(
     r"!doctype|\?xml|xml)(?=[\s/>]|$)|<!--|javascript\s*:|vbscript\s*:|data\s*:\s*text/html",
     re.IGNORECASE,
 )
+# In binary heads only names of three letters or more: "<p" or "<a " turn up in image noise by chance.
 _SNIFFED = re.compile(
-    rb"<\s*(?:script|html|head|body|iframe|svg|object|embed|!doctype|\?xml|meta|title|style|table|div|a\s)",
+    rb"<\s*(?:script|html|head|body|iframe|frame|svg|math|object|embed|applet|form|img|image|video|audio|style|"
+    rb"link|meta|base|title|div|span|table|font|!doctype|\?xml|a\s+href)(?=[\s/>=])|<!--|javascript\s*:|vbscript\s*:",
     re.IGNORECASE,
 )
 _PDF_ACTIVE = re.compile(rb"/(?:JavaScript|Launch|EmbeddedFiles?|RichMedia)(?![A-Za-z])")

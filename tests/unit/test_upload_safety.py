@@ -94,7 +94,7 @@ def xlsx_with(replaced: dict[str, tuple[str, bytes, int, int]], base: bytes | No
     streams; an added sharedStrings part is declared where Excel declares it, so openpyxl reads it."""
     with zipfile.ZipFile(io.BytesIO(base or workbook_bytes())) as book:
         parts = {info.filename: book.read(info) for info in book.infolist()}
-    if "xl/sharedStrings.xml" in replaced and "xl/sharedStrings.xml" not in parts:
+    if "xl/sharedStrings.xml" in replaced and "xl/sharedStrings.xml" not in parts and "xl/workbook.xml" in parts:
         parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
             b"</Types>",
             b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
