@@ -654,3 +654,89 @@ def test_each_status_label_is_written_in_one_module() -> None:
         "a status label is written once, in its domain vocabulary; everything else calls VOCABULARY.label(...):\n"
         + "\n".join(found)
     )
+
+
+# --- transactions --------------------------------------------------------------------------------------------
+
+# The send protocol commits per message and owns its units of work (store/uow.py says so).
+OWNS_ITS_TRANSACTIONS = {"services/delivery/sending.py"}
+OPENS_A_SESSION = {"Session", "sessionmaker", "scoped_session", "UnitOfWork"}
+
+
+def test_services_never_commit_roll_back_or_open_sessions() -> None:
+    found = []
+    for source in sources():
+        if not source.under("services") or source.path in OWNS_ITS_TRANSACTIONS:
+            continue
+        for node in nodes(source):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if isinstance(func, ast.Attribute) and name in ("commit", "rollback"):
+                found.append(f"{source.path}:{node.lineno}: .{name}()")
+            elif name in OPENS_A_SESSION:
+                found.append(f"{source.path}:{node.lineno}: {name}(...)")
+    assert not found, (
+        "services change the session they are given; the edge commits once (store/uow.py); a racing insert uses "
+        "session.begin_nested():\n" + "\n".join(found)
+    )
+
+
+def test_no_commit_flags() -> None:
+    found = [
+        f"{source.path}:{node.lineno}: commit=..."
+        for source in sources()
+        if source.module is not None
+        for node in nodes(source)
+        if isinstance(node, ast.Call) and any(k.arg == "commit" for k in node.keywords)
+    ]
+    assert not found, "whoever opened the unit of work commits it; no `commit=` flags:\n" + "\n".join(found)
+
+
+# --- the postgres marker -------------------------------------------------------------------------------------
+
+
+def _is_postgres_mark(node: ast.AST) -> bool:
+    return _dotted(node) == "pytest.mark.postgres" if isinstance(node, ast.expr) else False
+
+
+def test_engine_fixture_marks_its_postgres_variant() -> None:
+    """`-m postgres` selects the PostgreSQL variants and `-m "not postgres"` the SQLite ones, because the shared
+    `engine` fixture's PostgreSQL parameter carries the mark."""
+    conftest = next(s for s in sources() if s.path == "tests/conftest.py")
+    engine = next(
+        (n for n in conftest.tree.body if isinstance(n, ast.FunctionDef) and n.name == "engine"),
+        None,
+    )
+    assert engine is not None, "tests/conftest.py defines no `engine` fixture"
+    marked = [
+        param
+        for decorator in engine.decorator_list
+        if isinstance(decorator, ast.Call)
+        for keyword in decorator.keywords
+        if keyword.arg == "params"
+        for param in ast.walk(keyword.value)
+        if isinstance(param, ast.Call)
+        and _dotted(param.func) == "pytest.param"
+        and any(_is_postgres_mark(k.value) or any(map(_is_postgres_mark, ast.walk(k.value))) for k in param.keywords)
+    ]
+    assert marked, "the engine fixture's PostgreSQL parameter is not marked pytest.mark.postgres"
+
+
+# What a test module that uses the local PostgreSQL server contains (a URL to an unreachable port does not count).
+REACHES_POSTGRESQL = (":5432", "psycopg.connect(", "_pg_database", "PG_ADMIN_URL")
+
+
+def test_tests_that_reach_postgresql_directly_are_marked() -> None:
+    this_file = Path(__file__).resolve().relative_to(ROOT).as_posix()
+    found = []
+    for source in sources():
+        if not (source.is_test and Path(source.path).name.startswith("test_")) or source.path == this_file:
+            continue
+        text = (ROOT / source.path).read_text(encoding="utf-8")
+        if not any(word in text for word in REACHES_POSTGRESQL):
+            continue
+        if not any(_is_postgres_mark(n) for n in nodes(source)):
+            found.append(source.path)
+    assert not found, "these tests talk to PostgreSQL without the `postgres` marker:\n" + "\n".join(found)
