@@ -5,18 +5,22 @@ same on screen and in the .docx. Builders take DataFrames; no streamlit here.
 Static export: kaleido 1.x drives a Chromium that is already installed (`StaticExport.browser`, else
 the first of chromium / chromium-browser / google-chrome on PATH) through its pipe protocol. It never
 downloads a browser: plotly.js comes from the plotly package and MathJax is off, so no page loads
-anything from the network. One browser per process is started on first use (about 2 s) and reused
-(about 0.2 s a chart); it ends with the process.
+anything from the network. One browser per process is started on first use (about 2 s on an idle
+machine) and reused (about 0.2 s a chart); it ends with the process.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import contextlib
 import datetime as dt
 import shutil
 import threading
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import plotly.express as px
@@ -241,6 +245,8 @@ def penalties(df: pd.DataFrame) -> go.Figure:
 
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 EXPORT_TIMEOUT_S = 90
+BROWSER_START_TIMEOUT_S = 60
+T = TypeVar("T")
 
 
 class ChartUnavailable(RuntimeError):
@@ -272,34 +278,63 @@ class StaticExport:
 DEFAULT_EXPORT = StaticExport()
 
 
-class _Server:
-    """kaleido's one sync server per process (a singleton of its own), and the browser it was started with."""
+class _Browser:
+    """The process's one Kaleido (a Chromium behind a pipe), on an event loop in a thread of its own,
+    started on first use. Ours rather than kaleido's sync server: that one waits forever when the
+    browser fails to start; here every call has a timeout and a start-up failure is raised."""
 
-    lock = threading.Lock()  # it answers one caller at a time
-    browser: str | None = None
+    lock = threading.Lock()  # one caller at a time, and one start
+    loop: asyncio.AbstractEventLoop | None = None
+    kaleido: Any = None
+    path: str | None = None
+
+    @classmethod
+    def call(cls, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
+        assert cls.loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, cls.loop).result(timeout)
+
+    @classmethod
+    def open(cls, path: str) -> Any:
+        import kaleido  # heavy, and only needed when a chart goes to paper
+
+        if cls.kaleido is not None and cls.path == path:
+            return cls.kaleido
+        cls.close()
+        if cls.loop is None:
+            cls.loop = asyncio.new_event_loop()
+            threading.Thread(target=cls.loop.run_forever, name="chart-browser", daemon=True).start()
+            atexit.register(cls.close)
+
+        async def start() -> Any:
+            # mathjax=False: the page would fetch MathJax from a CDN; the charts have no formulas
+            browser = kaleido.Kaleido(path=path, mathjax=False, timeout=EXPORT_TIMEOUT_S)
+            await browser.open()
+            return browser
+
+        cls.kaleido, cls.path = cls.call(start(), BROWSER_START_TIMEOUT_S), path
+        return cls.kaleido
+
+    @classmethod
+    def close(cls) -> None:
+        browser, cls.kaleido, cls.path = cls.kaleido, None, None
+        if browser is not None:
+            with contextlib.suppress(Exception):  # closing a browser that already died
+                cls.call(browser.close(), BROWSER_START_TIMEOUT_S)
 
 
 def to_png(fig: go.Figure, *, width: int, export: StaticExport = DEFAULT_EXPORT, scale: float = 2.0) -> bytes:
     """The figure as a PNG, drawn by the installed Chromium exactly as the dashboard draws it on screen
     (the figure's own height; `width` in CSS pixels, `scale` for print sharpness)."""
-    import kaleido  # heavy and only for paper: the dashboard's processes never load it
-
-    browser = export.browser_path()
+    path = export.browser_path()
     paper = go.Figure(fig)
     if export.font_family:
         paper.update_layout(font_family=f"{export.font_family}, {FONT}")
-    opts: dict[str, Any] = {"format": "png", "width": width, "height": paper.layout.height or 500, "scale": scale}
-    with _Server.lock:
-        if _Server.browser != browser:
-            if _Server.browser is not None:
-                kaleido.stop_sync_server(silence_warnings=True)
-            # mathjax=False: the page would fetch MathJax from a CDN; the charts have no formulas
-            kaleido.start_sync_server(path=browser, mathjax=False, timeout=EXPORT_TIMEOUT_S, silence_warnings=True)
-            _Server.browser = browser
+    opts = {"format": "png", "width": width, "height": paper.layout.height or 500, "scale": scale}
+    with _Browser.lock:
         try:
-            png: bytes = kaleido.calc_fig_sync(paper, opts=opts)
-        except Exception:
-            kaleido.stop_sync_server(silence_warnings=True)  # a broken browser is not reused
-            _Server.browser = None
-            raise
+            browser = _Browser.open(path)
+            png: bytes = _Browser.call(browser.calc_fig(paper, opts=opts), EXPORT_TIMEOUT_S + 5)
+        except Exception as exc:
+            _Browser.close()  # a broken browser is not reused
+            raise ChartUnavailable(f"报告图表未能生成（浏览器 {path}）：{exc}") from exc
     return png

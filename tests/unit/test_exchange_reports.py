@@ -297,6 +297,13 @@ def test_a_missing_browser_is_said_plainly() -> None:
         progress_chart_png(department_rows(), export=StaticExport(browser=figures.Path("/nonexistent/chromium")))
 
 
+def test_a_browser_that_fails_to_start_is_an_error_and_the_next_chart_still_draws() -> None:
+    not_a_browser = figures.Path(figures.shutil.which("true") or "/bin/true")  # exits at once
+    with pytest.raises(ChartUnavailable, match="未能生成"):
+        progress_chart_png(department_rows(), export=StaticExport(browser=not_a_browser))
+    assert png_size(progress_chart_png(department_rows()))[0] == 2 * CHART_WIDTH_PX
+
+
 def test_docx_unit_column_is_wide_enough_for_a_unit_name() -> None:
     longest = "区公共资源交易服务中心"
     rows = [*department_rows(), DepartmentProgressRow(department=longest, tasks_assigned=1)]
