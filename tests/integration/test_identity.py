@@ -43,9 +43,7 @@ def two_campaigns(uow_factory, launched_campaign, actors) -> str:
     with uow_factory() as uow:
         launch(uow.session, spec, actor=SYSTEM, at=LAUNCH_AT, source_path=str(OTHER_SPEC))
         uow.commit()
-    assert "jyj" in {d.code for d in spec.departments} and "jyj" in {
-        d.code for d in launched_campaign.spec.departments
-    }
+    assert "jyj" in {d.code for d in spec.departments} and "jyj" in {d.code for d in launched_campaign.spec.departments}
     return spec.id
 
 
@@ -55,8 +53,9 @@ def test_a_department_account_stays_in_its_campaign(uow_factory, launched_campai
     with uow_factory() as uow:
         own = submissions.list_assignments(uow.session, actor=jyj, campaign_code=mine)
         assert own and {a.department_code for a in own} == {"jyj"}
-        theirs = submissions.list_assignments(uow.session, actor=actors["office"], campaign_code=other,
-                                              department_code="jyj")
+        theirs = submissions.list_assignments(
+            uow.session, actor=actors["office"], campaign_code=other, department_code="jyj"
+        )
         assert theirs, "huitoukan-2018 plans work for its jyj"
     for call in (
         lambda s: submissions.list_assignments(s, actor=jyj, campaign_code=other),
@@ -68,11 +67,27 @@ def test_a_department_account_stays_in_its_campaign(uow_factory, launched_campai
         lambda s: leads.lead_figures(s, actor=jyj, campaign_code=other),
         lambda s: projects.list_projects(s, actor=jyj, campaign_code=other),
         lambda s: projects.list_draws(s, actor=jyj, campaign_code=other),
-        lambda s: problems.record_problem(s, actor=jyj, at=AT, campaign_code=other, department_code="jyj",
-                                          phase_key=theirs[0].phase_key, category="规避招标", description="x",
-                                          handling_class="限时整改", deadline_on=dt.date(2020, 6, 30)),
-        lambda s: imports.import_file(s, actor=jyj, at=AT, campaign_code=other, kind="projects",
-                                      data=(HEADER + "H-1,某工程,jyj,2018-03-01,10,,\n").encode(), filename="r.csv"),
+        lambda s: problems.record_problem(
+            s,
+            actor=jyj,
+            at=AT,
+            campaign_code=other,
+            department_code="jyj",
+            phase_key=theirs[0].phase_key,
+            category="规避招标",
+            description="x",
+            handling_class="限时整改",
+            deadline_on=dt.date(2020, 6, 30),
+        ),
+        lambda s: imports.import_file(
+            s,
+            actor=jyj,
+            at=AT,
+            campaign_code=other,
+            kind="projects",
+            data=(HEADER + "H-1,某工程,jyj,2018-03-01,10,,\n").encode(),
+            filename="r.csv",
+        ),
     ):
         with pytest.raises(Forbidden), uow_factory() as uow:
             call(uow.session)
@@ -85,31 +100,70 @@ def test_a_department_account_stays_in_its_campaign(uow_factory, launched_campai
 def test_a_department_account_names_its_campaign_when_the_code_is_in_several(uow_factory, actors, two_campaigns):
     office = actors["office"]
     with pytest.raises(Invalid, match="多个专项行动"), uow_factory() as uow:
-        users.add_user(uow.session, actor=office, at=AT, username="jyj2", display_name="教育局联络员",
-                       role="department", department_code="jyj", email=None, password=PASSWORD)
+        users.add_user(
+            uow.session,
+            actor=office,
+            at=AT,
+            username="jyj2",
+            display_name="教育局联络员",
+            role="department",
+            department_code="jyj",
+            email=None,
+            password=PASSWORD,
+        )
     with pytest.raises(Invalid, match="没有部门代码"), uow_factory() as uow:
-        users.add_user(uow.session, actor=office, at=AT, username="jyj2", display_name="教育局联络员",
-                       role="department", department_code="nope", email=None, password=PASSWORD,
-                       campaign_code=two_campaigns)
+        users.add_user(
+            uow.session,
+            actor=office,
+            at=AT,
+            username="jyj2",
+            display_name="教育局联络员",
+            role="department",
+            department_code="nope",
+            email=None,
+            password=PASSWORD,
+            campaign_code=two_campaigns,
+        )
     with uow_factory() as uow:
-        made = users.add_user(uow.session, actor=office, at=AT, username="jyj2", display_name="教育局联络员",
-                              role="department", department_code="jyj", email=None, password=PASSWORD,
-                              campaign_code=two_campaigns)
+        made = users.add_user(
+            uow.session,
+            actor=office,
+            at=AT,
+            username="jyj2",
+            display_name="教育局联络员",
+            role="department",
+            department_code="jyj",
+            email=None,
+            password=PASSWORD,
+            campaign_code=two_campaigns,
+        )
         uow.commit()
         assert made.campaign_code == two_campaigns
         actor = users.actor_for(uow.session, "jyj2")
         assert submissions.list_assignments(uow.session, actor=actor, campaign_code=two_campaigns)
     with pytest.raises(Invalid, match="不要指定专项行动"), uow_factory() as uow:
-        users.add_user(uow.session, actor=office, at=AT, username="leader2", display_name="领导",
-                       role="leader", department_code=None, email=None, password=PASSWORD,
-                       campaign_code=two_campaigns)
+        users.add_user(
+            uow.session,
+            actor=office,
+            at=AT,
+            username="leader2",
+            display_name="领导",
+            role="leader",
+            department_code=None,
+            email=None,
+            password=PASSWORD,
+            campaign_code=two_campaigns,
+        )
 
 
 def test_a_disabled_accounts_actor_is_refused(uow_factory, launched_campaign, actors):
     zjj = actors["dept_zjj"]  # built from a login before the account was disabled
     with uow_factory() as uow:
-        [task] = [a for a in submissions.list_assignments(uow.session, actor=zjj, campaign_code=launched_campaign.code)
-                  if a.status == "open"][:1]
+        [task] = [
+            a
+            for a in submissions.list_assignments(uow.session, actor=zjj, campaign_code=launched_campaign.code)
+            if a.status == "open"
+        ][:1]
         users.disable_user(uow.session, actor=actors["office"], at=AT, username="dept_zjj")
         uow.commit()
     for call in (
@@ -129,25 +183,50 @@ def test_a_forged_actor_gets_only_what_its_record_allows(uow_factory, launched_c
     code, office = launched_campaign.code, actors["office"]
     forged_office = Actor("dept_zjj", Role.office, None, "伪造的办公室")
     with uow_factory() as uow:
-        lead = leads.intake_lead(uow.session, actor=office, at=AT, campaign_code=code, source="举报",
-                                 received_on=dt.date(2020, 6, 9), category="围标串标", summary="投标文件雷同",
-                                 reporter_name="李四", reporter_phone="13800000000")
-        lead = leads.assign_lead(uow.session, actor=office, at=AT, lead_id=lead.id, expected_version=lead.version,
-                                 department_code="zjj", working_days=10)
+        lead = leads.intake_lead(
+            uow.session,
+            actor=office,
+            at=AT,
+            campaign_code=code,
+            source="举报",
+            received_on=dt.date(2020, 6, 9),
+            category="围标串标",
+            summary="投标文件雷同",
+            reporter_name="李四",
+            reporter_phone="13800000000",
+        )
+        lead = leads.assign_lead(
+            uow.session,
+            actor=office,
+            at=AT,
+            lead_id=lead.id,
+            expected_version=lead.version,
+            department_code="zjj",
+            working_days=10,
+        )
         uow.commit()
     with pytest.raises(Forbidden), uow_factory() as uow:  # acts as the department user it names
-        users.add_user(uow.session, actor=forged_office, at=AT, username="intruder", display_name="入侵者",
-                       role="office", department_code=None, email=None, password=PASSWORD)
+        users.add_user(
+            uow.session,
+            actor=forged_office,
+            at=AT,
+            username="intruder",
+            display_name="入侵者",
+            role="office",
+            department_code=None,
+            email=None,
+            password=PASSWORD,
+        )
     with uow_factory() as uow:
         seen = leads.get_lead(uow.session, actor=forged_office, lead_id=lead.id)
         assert seen.reporter_name is None and seen.reporter_phone is None  # the whistle-blower stays hidden
         assert users.actor_for(uow.session, "dept_zjj").role == Role.department
     claims_jyj = Actor("dept_zjj", Role.department, "jyj", "冒充交运局", code)
     with uow_factory() as uow:
-        jyj_task = submissions.list_assignments(uow.session, actor=office, campaign_code=code,
-                                                department_code="jyj")[0]
-        assert {a.department_code for a in submissions.list_assignments(uow.session, actor=claims_jyj,
-                                                                          campaign_code=code)} == {"zjj"}
+        jyj_task = submissions.list_assignments(uow.session, actor=office, campaign_code=code, department_code="jyj")[0]
+        assert {
+            a.department_code for a in submissions.list_assignments(uow.session, actor=claims_jyj, campaign_code=code)
+        } == {"zjj"}
     with pytest.raises(Forbidden), uow_factory() as uow:
         submissions.submit(uow.session, actor=claims_jyj, at=AT, assignment_id=jyj_task.id, text="冒名报送")
     for nobody in (Actor("nobody", Role.office), Actor("system", Role.office), Actor("system", Role.department, "zjj")):
@@ -164,11 +243,23 @@ def test_system_is_the_scheduler_only_while_no_user_takes_its_name(engine, uow_f
     with uow_factory() as uow:
         assert users.list_users(uow.session, actor=SYSTEM)
     with pytest.raises(Invalid, match="保留"), uow_factory() as uow:
-        users.add_user(uow.session, actor=actors["office"], at=AT, username="System", display_name="假系统",
-                       role="office", department_code=None, email=None, password=PASSWORD)
+        users.add_user(
+            uow.session,
+            actor=actors["office"],
+            at=AT,
+            username="System",
+            display_name="假系统",
+            role="office",
+            department_code=None,
+            email=None,
+            password=PASSWORD,
+        )
     with engine.begin() as conn:  # a row written past the services
-        conn.execute(insert(User).values(username="system", display_name="x", role="office", password_hash="x",
-                                         disabled=False, created_at=AT))
+        conn.execute(
+            insert(User).values(
+                username="system", display_name="x", role="office", password_hash="x", disabled=False, created_at=AT
+            )
+        )
     with pytest.raises(Forbidden), uow_factory() as uow:
         users.list_users(uow.session, actor=SYSTEM)
 
@@ -180,22 +271,31 @@ def _register(rows: list[tuple[str, str, str]]) -> bytes:
 def test_an_import_never_takes_over_another_departments_project(uow_factory, launched_campaign, actors):
     code, office = launched_campaign.code, actors["office"]
     with uow_factory() as uow:
-        projects.import_projects(uow.session, actor=office, at=AT, campaign_code=code, filename="office.csv",
-                                 data=_register([("P-1", "住建项目", "zjj"), ("P-2", "交运项目", "jyj")]))
+        projects.import_projects(
+            uow.session,
+            actor=office,
+            at=AT,
+            campaign_code=code,
+            filename="office.csv",
+            data=_register([("P-1", "住建项目", "zjj"), ("P-2", "交运项目", "jyj")]),
+        )
         uow.commit()
     takeover = _register([("P-2", "交运项目", "jyj"), ("P-1", "改名了", "jyj")])  # row 3 names jyj, P-1 is zjj's
     with pytest.raises(Forbidden, match="第 3 行的项目 P-1 属于部门 zjj"), uow_factory() as uow:
-        projects.import_projects(uow.session, actor=actors["dept_jyj"], at=AT, campaign_code=code, data=takeover,
-                                 filename="takeover.csv")
+        projects.import_projects(
+            uow.session, actor=actors["dept_jyj"], at=AT, campaign_code=code, data=takeover, filename="takeover.csv"
+        )
     with uow_factory() as uow:
         p1 = uow.session.scalar(select(Project).where(Project.code == "P-1"))
         assert p1.name == "住建项目"
-        assert [p.code for p in projects.list_projects(uow.session, actor=actors["dept_zjj"], campaign_code=code)] \
-            == ["P-1"]
+        assert [p.code for p in projects.list_projects(uow.session, actor=actors["dept_zjj"], campaign_code=code)] == [
+            "P-1"
+        ]
         assert [e.action for e in _refused(uow)] == ["project.import"]
     with uow_factory() as uow:
-        report = projects.import_projects(uow.session, actor=office, at=AT, campaign_code=code, data=takeover,
-                                          filename="transfer.csv")
+        report = projects.import_projects(
+            uow.session, actor=office, at=AT, campaign_code=code, data=takeover, filename="transfer.csv"
+        )
         uow.commit()
     assert report.transfers == (("P-1", "zjj", "jyj"),)
     assert any("P-1（zjj → jyj）" in line for line in report.lines())
@@ -203,5 +303,7 @@ def test_an_import_never_takes_over_another_departments_project(uow_factory, lau
         [moved] = uow.session.scalars(select(AuditEntry).where(AuditEntry.action == "project.transfer")).all()
         assert moved.entity_key == f"{code}/P-1" and moved.actor == "office"
         assert '"zjj"' in moved.before_json and '"jyj"' in moved.after_json
-        assert [p.code for p in projects.list_projects(uow.session, actor=actors["dept_jyj"], campaign_code=code)] \
-            == ["P-1", "P-2"]
+        assert [p.code for p in projects.list_projects(uow.session, actor=actors["dept_jyj"], campaign_code=code)] == [
+            "P-1",
+            "P-2",
+        ]

@@ -32,17 +32,34 @@ HEADER = "项目编号,项目名称,监管部门代码,招标日期,合同估算
 def _record_problems(engine: Any, code: str, actor: Actor, worker: int) -> None:
     for i in range(PER_PROCESS):
         with UnitOfWork(engine) as uow:
-            problems.record_problem(uow.session, actor=actor, at=AT, campaign_code=code, department_code="zjj",
-                                    phase_key="self_check", category="规避招标", description=f"进程{worker}-{i}",
-                                    handling_class="限时整改", deadline_on=dt.date(2020, 7, 30))
+            problems.record_problem(
+                uow.session,
+                actor=actor,
+                at=AT,
+                campaign_code=code,
+                department_code="zjj",
+                phase_key="self_check",
+                category="规避招标",
+                description=f"进程{worker}-{i}",
+                handling_class="限时整改",
+                deadline_on=dt.date(2020, 7, 30),
+            )
             uow.commit()
 
 
 def _take_in_leads(engine: Any, code: str, actor: Actor, worker: int) -> None:
     for i in range(PER_PROCESS):
         with UnitOfWork(engine) as uow:
-            leads.intake_lead(uow.session, actor=actor, at=AT, campaign_code=code, source="举报",
-                              received_on=dt.date(2020, 7, 2), category="围标串标", summary=f"进程{worker}-{i}")
+            leads.intake_lead(
+                uow.session,
+                actor=actor,
+                at=AT,
+                campaign_code=code,
+                source="举报",
+                received_on=dt.date(2020, 7, 2),
+                category="围标串标",
+                summary=f"进程{worker}-{i}",
+            )
             uow.commit()
 
 
@@ -54,7 +71,10 @@ def _draw(engine: Any, code: str, actor: Actor, worker: int) -> None:
 
 
 WORK: dict[str, Callable[[Any, str, Actor, int], None]] = {
-    "problems": _record_problems, "leads": _take_in_leads, "draw": _draw}
+    "problems": _record_problems,
+    "leads": _take_in_leads,
+    "draw": _draw,
+}
 
 
 def _worker(url: str, work: str, code: str, actor: Actor, worker: int, barrier: Any, results: Any) -> None:
@@ -86,9 +106,19 @@ def _race(engine: Any, work: str, code: str, actor: Actor) -> None:
 def test_concurrent_problem_codes_never_collide(engine, uow_factory, launched_campaign, actors):
     code, office = launched_campaign.code, actors["office"]
     with uow_factory() as uow:  # a hand-given code in the middle of the numbers the counter will hand out
-        problems.record_problem(uow.session, actor=office, at=AT, campaign_code=code, department_code="jyj",
-                                phase_key="self_check", category="其他", description="手工编号",
-                                handling_class="立行立改", deadline_on=dt.date(2020, 7, 30), code="WT-0005")
+        problems.record_problem(
+            uow.session,
+            actor=office,
+            at=AT,
+            campaign_code=code,
+            department_code="jyj",
+            phase_key="self_check",
+            category="其他",
+            description="手工编号",
+            handling_class="立行立改",
+            deadline_on=dt.date(2020, 7, 30),
+            code="WT-0005",
+        )
         uow.commit()
     _race(engine, "problems", code, office)
     with uow_factory() as uow:
@@ -107,19 +137,31 @@ def test_concurrent_lead_codes_never_collide(engine, uow_factory, launched_campa
 
 def test_concurrent_draws_draw_each_round_once(engine, uow_factory, launched_campaign, actors):
     code = launched_campaign.code
-    register = HEADER + "".join(f"{d.upper()}-{i:03d},{d}项目{i},{d},2020-03-01,100,,\n"
-                                for d, n in (("zjj", 11), ("jyj", 5), ("swj", 1)) for i in range(1, n + 1))
+    register = HEADER + "".join(
+        f"{d.upper()}-{i:03d},{d}项目{i},{d},2020-03-01,100,,\n"
+        for d, n in (("zjj", 11), ("jyj", 5), ("swj", 1))
+        for i in range(1, n + 1)
+    )
     with uow_factory() as uow:
-        projects.import_projects(uow.session, actor=actors["office"], at=AT, campaign_code=code,
-                                 data=register.encode(), filename="register.csv")
+        projects.import_projects(
+            uow.session,
+            actor=actors["office"],
+            at=AT,
+            campaign_code=code,
+            data=register.encode(),
+            filename="register.csv",
+        )
         uow.commit()
     _race(engine, "draw", code, SYSTEM)
     with uow_factory() as uow:
         rounds = uow.session.execute(select(SampleDraw.department_id, SampleDraw.round)).all()
         assert len(rounds) == len(set(rounds)) == 3  # one first round per department, not two
-        drawn = sum(len(d.sampled_codes) for d in projects.list_draws(uow.session, actor=actors["office"],
-                                                                        campaign_code=code))
-        sample_tasks = uow.session.scalar(select(func.count(Assignment.id))
-                                          .join(TaskTemplate, TaskTemplate.id == Assignment.template_id)
-                                          .where(TaskTemplate.key == SAMPLE_TEMPLATE_KEY))
+        drawn = sum(
+            len(d.sampled_codes) for d in projects.list_draws(uow.session, actor=actors["office"], campaign_code=code)
+        )
+        sample_tasks = uow.session.scalar(
+            select(func.count(Assignment.id))
+            .join(TaskTemplate, TaskTemplate.id == Assignment.template_id)
+            .where(TaskTemplate.key == SAMPLE_TEMPLATE_KEY)
+        )
     assert drawn == sample_tasks == 3 + 1 + 1  # ceil(20%) of 11, 5 and 1 projects

@@ -22,8 +22,17 @@ AT = dt.datetime(2020, 7, 3, 2, tzinfo=UTC)
 def _intake(uow, actor, code, **kw):
     kw.setdefault("reporter_name", "李四")
     kw.setdefault("reporter_phone", "13800000000")
-    return ld.intake_lead(uow.session, actor=actor, at=AT, campaign_code=code, source=kw.pop("source", "举报"),
-                          received_on=dt.date(2020, 7, 2), category="围标串标", summary="投标文件雷同", **kw)
+    return ld.intake_lead(
+        uow.session,
+        actor=actor,
+        at=AT,
+        campaign_code=code,
+        source=kw.pop("source", "举报"),
+        received_on=dt.date(2020, 7, 2),
+        category="围标串标",
+        summary="投标文件雷同",
+        **kw,
+    )
 
 
 def test_lead_lifecycle_and_figures(uow_factory, launched_campaign, actors):
@@ -31,8 +40,15 @@ def test_lead_lifecycle_and_figures(uow_factory, launched_campaign, actors):
     with uow_factory() as uow:
         lead = _intake(uow, office, code)
         assert lead.reporter_name == "李四"
-        lead = ld.assign_lead(uow.session, actor=office, at=AT, lead_id=lead.id, expected_version=lead.version,
-                              department_code="zjj", working_days=10)
+        lead = ld.assign_lead(
+            uow.session,
+            actor=office,
+            at=AT,
+            lead_id=lead.id,
+            expected_version=lead.version,
+            department_code="zjj",
+            working_days=10,
+        )
         uow.commit()
     assert lead.status == "assigned" and lead.due_on == dt.date(2020, 7, 17)
     with uow_factory() as uow:
@@ -42,28 +58,61 @@ def test_lead_lifecycle_and_figures(uow_factory, launched_campaign, actors):
         with pytest.raises(Forbidden):
             ld.get_lead(uow.session, actor=actors["dept_jyj"], lead_id=lead.id)
     with pytest.raises(Invalid, match="罚款"), uow_factory() as uow:
-        ld.report_outcome(uow.session, actor=dept, at=AT, lead_id=lead.id, expected_version=lead.version,
-                          outcome="查实", measures=["列入黑名单"], fine_wan="12.5")
+        ld.report_outcome(
+            uow.session,
+            actor=dept,
+            at=AT,
+            lead_id=lead.id,
+            expected_version=lead.version,
+            outcome="查实",
+            measures=["列入黑名单"],
+            fine_wan="12.5",
+        )
     with pytest.raises(Forbidden), uow_factory() as uow:
-        ld.report_outcome(uow.session, actor=actors["dept_jyj"], at=AT, lead_id=lead.id,
-                          expected_version=lead.version, outcome="不实")
+        ld.report_outcome(
+            uow.session, actor=actors["dept_jyj"], at=AT, lead_id=lead.id, expected_version=lead.version, outcome="不实"
+        )
     with uow_factory() as uow:
-        lead = ld.report_outcome(uow.session, actor=dept, at=AT, lead_id=lead.id, expected_version=lead.version,
-                                 outcome="查实", measures=["罚款", "列入黑名单", "移送公安机关"], fine_wan="12.5",
-                                 enterprises_involved=3, people_dealt_with=2)
+        lead = ld.report_outcome(
+            uow.session,
+            actor=dept,
+            at=AT,
+            lead_id=lead.id,
+            expected_version=lead.version,
+            outcome="查实",
+            measures=["罚款", "列入黑名单", "移送公安机关"],
+            fine_wan="12.5",
+            enterprises_involved=3,
+            people_dealt_with=2,
+        )
         with pytest.raises(Forbidden):
             ld.close_lead(uow.session, actor=dept, at=AT, lead_id=lead.id, expected_version=lead.version)
         uow.commit()
     with uow_factory() as uow:
         lead = ld.close_lead(uow.session, actor=office, at=AT, lead_id=lead.id, expected_version=lead.version)
         other = _intake(uow, office, code, source="大数据预警", reporter_name=None, reporter_phone=None)
-        other = ld.assign_lead(uow.session, actor=office, at=AT, lead_id=other.id, expected_version=other.version,
-                               department_code="zjj", working_days=5)
-        ld.close_lead(uow.session, actor=office, at=AT, lead_id=other.id, expected_version=other.version,
-                      outcome="不实")
+        other = ld.assign_lead(
+            uow.session,
+            actor=office,
+            at=AT,
+            lead_id=other.id,
+            expected_version=other.version,
+            department_code="zjj",
+            working_days=5,
+        )
+        ld.close_lead(
+            uow.session, actor=office, at=AT, lead_id=other.id, expected_version=other.version, outcome="不实"
+        )
         late = _intake(uow, office, code, source="上级交办")
-        ld.assign_lead(uow.session, actor=office, at=AT, lead_id=late.id, expected_version=late.version,
-                       department_code="zjj", working_days=2)
+        ld.assign_lead(
+            uow.session,
+            actor=office,
+            at=AT,
+            lead_id=late.id,
+            expected_version=late.version,
+            department_code="zjj",
+            working_days=2,
+        )
         uow.commit()
     assert lead.status == "closed" and lead.measures == ["罚款", "列入黑名单", "移送公安机关"]
     with uow_factory() as uow:
@@ -74,9 +123,11 @@ def test_lead_lifecycle_and_figures(uow_factory, launched_campaign, actors):
         as_of = dt.date(2020, 7, 10)
         write_rollup(uow.session, code, as_of)
         add_work_counts(uow.session, code, as_of)
-        total = uow.session.scalar(select(RollupSnapshot).join(Department, Department.id == RollupSnapshot.department_id)
-                                   .where(Department.code == "zjj", RollupSnapshot.phase_key == "",
-                                          RollupSnapshot.as_of == as_of))
+        total = uow.session.scalar(
+            select(RollupSnapshot)
+            .join(Department, Department.id == RollupSnapshot.department_id)
+            .where(Department.code == "zjj", RollupSnapshot.phase_key == "", RollupSnapshot.as_of == as_of)
+        )
         assert (total.leads_open, total.leads_closed, total.leads_overdue) == (1, 2, 1)
         dumped = " ".join(e.after_json or "" for e in uow.session.scalars(select(AuditEntry)))
         assert "李四" not in dumped and "13800000000" not in dumped  # the audit trail keeps the secret too

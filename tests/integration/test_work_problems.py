@@ -27,10 +27,22 @@ AT = dt.datetime(2020, 6, 10, 2, tzinfo=UTC)
 
 
 def _record(uow, actor, code, dept="zjj", deadline=dt.date(2020, 6, 30), **kw):
-    return pb.record_problem(uow.session, actor=actor, at=AT, campaign_code=code, department_code=dept,
-                             phase_key="self_check", category=kw.pop("category", "规避招标"),
-                             description="化整为零规避招标", handling_class="限时整改", deadline_on=deadline,
-                             project_code="YJ-2020-001", responsible_person="张三", measure="重新招标", **kw)
+    return pb.record_problem(
+        uow.session,
+        actor=actor,
+        at=AT,
+        campaign_code=code,
+        department_code=dept,
+        phase_key="self_check",
+        category=kw.pop("category", "规避招标"),
+        description="化整为零规避招标",
+        handling_class="限时整改",
+        deadline_on=deadline,
+        project_code="YJ-2020-001",
+        responsible_person="张三",
+        measure="重新招标",
+        **kw,
+    )
 
 
 def test_close_out_reject_approve_rebound(uow_factory, launched_campaign, actors, attachment_dir):
@@ -42,13 +54,20 @@ def test_close_out_reject_approve_rebound(uow_factory, launched_campaign, actors
     with pytest.raises(Invalid, match="佐证"), uow_factory() as uow:
         pb.request_close(uow.session, actor=dept, at=AT, problem_id=p.id, expected_version=p.version)
     with pytest.raises(Forbidden), uow_factory() as uow:
-        pb.request_close(uow.session, actor=actors["dept_jyj"], at=AT, problem_id=p.id, expected_version=p.version,
-                         evidence="冒名")
+        pb.request_close(
+            uow.session, actor=actors["dept_jyj"], at=AT, problem_id=p.id, expected_version=p.version, evidence="冒名"
+        )
     with uow_factory() as uow:
-        p = pb.request_close(uow.session, actor=dept, at=AT, problem_id=p.id, expected_version=p.version,
-                             evidence="已重新招标",
-                             attachments=[Upload("整改报告.pdf", "application/pdf", b"%PDF-1.4 ok")],
-                             attachment_dir=attachment_dir)
+        p = pb.request_close(
+            uow.session,
+            actor=dept,
+            at=AT,
+            problem_id=p.id,
+            expected_version=p.version,
+            evidence="已重新招标",
+            attachments=[Upload("整改报告.pdf", "application/pdf", b"%PDF-1.4 ok")],
+            attachment_dir=attachment_dir,
+        )
         uow.commit()
     assert p.status == "closing"
     with pytest.raises(Forbidden), uow_factory() as uow:
@@ -56,23 +75,37 @@ def test_close_out_reject_approve_rebound(uow_factory, launched_campaign, actors
     with pytest.raises(Invalid, match="原因"), uow_factory() as uow:
         pb.reject_close(uow.session, actor=office, at=AT, problem_id=p.id, expected_version=p.version, reason="")
     with uow_factory() as uow:
-        p = pb.reject_close(uow.session, actor=office, at=AT, problem_id=p.id, expected_version=p.version,
-                            reason="佐证不足")
+        p = pb.reject_close(
+            uow.session, actor=office, at=AT, problem_id=p.id, expected_version=p.version, reason="佐证不足"
+        )
         uow.commit()
     assert p.status == "open"
     with uow_factory() as uow:
-        p = pb.request_close(uow.session, actor=dept, at=AT, problem_id=p.id, expected_version=p.version,
-                             evidence="补充了合同")
-        p = pb.approve_close(uow.session, actor=office, at=dt.datetime(2020, 6, 15, 20, tzinfo=UTC), problem_id=p.id,
-                             expected_version=p.version)
+        p = pb.request_close(
+            uow.session, actor=dept, at=AT, problem_id=p.id, expected_version=p.version, evidence="补充了合同"
+        )
+        p = pb.approve_close(
+            uow.session,
+            actor=office,
+            at=dt.datetime(2020, 6, 15, 20, tzinfo=UTC),
+            problem_id=p.id,
+            expected_version=p.version,
+        )
         uow.commit()
     assert p.status == "closed" and p.closed_on == dt.date(2020, 6, 16)  # Beijing date
     with pytest.raises(Conflict), uow_factory() as uow:
-        pb.reopen_rebound(uow.session, actor=office, at=AT, problem_id=p.id, expected_version=p.version - 1,
-                          reason="回头看")
+        pb.reopen_rebound(
+            uow.session, actor=office, at=AT, problem_id=p.id, expected_version=p.version - 1, reason="回头看"
+        )
     with uow_factory() as uow:
-        p = pb.reopen_rebound(uow.session, actor=office, at=dt.datetime(2020, 9, 1, tzinfo=UTC), problem_id=p.id,
-                              expected_version=p.version, reason="回头看发现再次拆分标段")
+        p = pb.reopen_rebound(
+            uow.session,
+            actor=office,
+            at=dt.datetime(2020, 9, 1, tzinfo=UTC),
+            problem_id=p.id,
+            expected_version=p.version,
+            reason="回头看发现再次拆分标段",
+        )
         uow.commit()
         dto, events = pb.get_problem(uow.session, actor=actors["leader"], problem_id=p.id)
     assert dto.status == "open" and dto.rebound and dto.closed_on is None
@@ -80,8 +113,13 @@ def test_close_out_reject_approve_rebound(uow_factory, launched_campaign, actors
     assert events[1].attachments[0].filename == "整改报告.pdf"
     with uow_factory() as uow:
         refused = uow.session.scalars(select(AuditEntry.action).where(AuditEntry.outcome == "refused")).all()
-    assert sorted(refused) == ["problem.approve", "problem.rebound", "problem.reject", "problem.request_close",
-                               "problem.request_close"]
+    assert sorted(refused) == [
+        "problem.approve",
+        "problem.rebound",
+        "problem.reject",
+        "problem.request_close",
+        "problem.request_close",
+    ]
 
 
 def test_record_rules_and_visibility(uow_factory, launched_campaign, actors):
@@ -96,8 +134,9 @@ def test_record_rules_and_visibility(uow_factory, launched_campaign, actors):
         _record(uow, actors["office"], code, dept="zjj")
         _record(uow, actors["office"], code, dept="jyj")
         uow.commit()
-        assert {p.department_code for p in pb.list_problems(uow.session, actor=actors["dept_jyj"],
-                                                            campaign_code=code)} == {"jyj"}
+        assert {
+            p.department_code for p in pb.list_problems(uow.session, actor=actors["dept_jyj"], campaign_code=code)
+        } == {"jyj"}
         assert len(pb.list_problems(uow.session, actor=actors["leader"], campaign_code=code)) == 2
         with pytest.raises(Forbidden):
             pb.list_problems(uow.session, actor=actors["dept_jyj"], campaign_code=code, department_code="zjj")
@@ -110,22 +149,38 @@ def test_rollup_counts_problems(engine, uow_factory, launched_campaign, actors):
         b = _record(uow, office, code, deadline=dt.date(2020, 6, 30))
         c = _record(uow, office, code, deadline=dt.date(2020, 6, 30))
         for opened in (b, c):
-            closing = pb.request_close(uow.session, actor=actors["dept_zjj"], at=AT, problem_id=opened.id,
-                                       expected_version=opened.version, evidence="ok")
-            closed = pb.approve_close(uow.session, actor=office, at=AT, problem_id=closing.id,
-                                      expected_version=closing.version)
-        pb.reopen_rebound(uow.session, actor=office, at=AT, problem_id=c.id, expected_version=closed.version,
-                          reason="反弹")
+            closing = pb.request_close(
+                uow.session,
+                actor=actors["dept_zjj"],
+                at=AT,
+                problem_id=opened.id,
+                expected_version=opened.version,
+                evidence="ok",
+            )
+            closed = pb.approve_close(
+                uow.session, actor=office, at=AT, problem_id=closing.id, expected_version=closing.version
+            )
+        pb.reopen_rebound(
+            uow.session, actor=office, at=AT, problem_id=c.id, expected_version=closed.version, reason="反弹"
+        )
         as_of = dt.date(2020, 6, 20)
         write_rollup(uow.session, code, as_of)
         add_work_counts(uow.session, code, as_of)
         uow.commit()
         zjj = uow.session.scalar(select(Department.id).where(Department.code == "zjj"))
-        rows = {r.phase_key: r for r in uow.session.scalars(select(RollupSnapshot).where(
-            RollupSnapshot.as_of == as_of, RollupSnapshot.department_id == zjj))}
+        rows = {
+            r.phase_key: r
+            for r in uow.session.scalars(
+                select(RollupSnapshot).where(RollupSnapshot.as_of == as_of, RollupSnapshot.department_id == zjj)
+            )
+        }
         total = rows[""]
-        assert (total.problems_open, total.problems_closed, total.problems_overdue,
-                total.problems_rebound) == (2, 1, 1, 1)
+        assert (total.problems_open, total.problems_closed, total.problems_overdue, total.problems_rebound) == (
+            2,
+            1,
+            1,
+            1,
+        )
         assert rows["self_check"].problems_open == 2 and rows["mobilize"].problems_open == 0
     assert a.code != b.code
 
@@ -144,8 +199,16 @@ def test_migration_0006_splits_the_retired_combined_category(engine, uow_factory
     with uow_factory() as uow:
         old = _record(uow, office, code, category="违法分包")
         kept = _record(uow, office, code, category="转包")
-        lead = ld.intake_lead(uow.session, actor=office, at=AT, campaign_code=code, source="举报",
-                              received_on=dt.date(2020, 6, 9), category="规避招标", summary="拆分标段")
+        lead = ld.intake_lead(
+            uow.session,
+            actor=office,
+            at=AT,
+            campaign_code=code,
+            source="举报",
+            received_on=dt.date(2020, 6, 9),
+            category="规避招标",
+            summary="拆分标段",
+        )
         uow.commit()
     with engine.begin() as conn:  # what the service stored before the split
         conn.execute(update(Problem).where(Problem.id == old.id).values(category="转包/违法分包"))
@@ -172,8 +235,15 @@ def test_a_category_the_service_accepts_is_one_the_import_accepts(uow_factory, l
     with uow_factory() as uow:
         stored_by_service = [_record(uow, office, code, category=w).category for w in words]
         body = "".join(f"XS-{i:03d},举报,2020-06-01,zjj,{w},某事\n" for i, w in enumerate(words, 1))
-        imports.import_file(uow.session, actor=office, at=AT, campaign_code=code, kind="leads",
-                            data=(header + body).encode(), filename="leads.csv")
+        imports.import_file(
+            uow.session,
+            actor=office,
+            at=AT,
+            campaign_code=code,
+            kind="leads",
+            data=(header + body).encode(),
+            filename="leads.csv",
+        )
         stored_by_import = [x.category for x in ld.list_leads(uow.session, actor=office, campaign_code=code)]
         uow.commit()
     assert stored_by_import == stored_by_service
@@ -182,6 +252,12 @@ def test_a_category_the_service_accepts_is_one_the_import_accepts(uow_factory, l
         with pytest.raises(Invalid, match="类别"), uow_factory() as uow:
             _record(uow, office, code, category=word)
         with pytest.raises(RowsRejected, match="问题类别"), uow_factory() as uow:
-            imports.import_file(uow.session, actor=office, at=AT, campaign_code=code, kind="leads",
-                                data=(header + f"XS-900,举报,2020-06-01,zjj,{word},某事\n").encode(),
-                                filename="leads.csv")
+            imports.import_file(
+                uow.session,
+                actor=office,
+                at=AT,
+                campaign_code=code,
+                kind="leads",
+                data=(header + f"XS-900,举报,2020-06-01,zjj,{word},某事\n").encode(),
+                filename="leads.csv",
+            )

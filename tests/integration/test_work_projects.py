@@ -27,8 +27,10 @@ def _csv(n_by_dept: dict[str, int]) -> bytes:
     lines = [HEADER]
     for dept, n in n_by_dept.items():
         for i in range(1, n + 1):
-            lines.append(f"{dept.upper()}-2020-{i:03d},{dept}项目{i},{dept},2020-03-{(i % 27) + 1:02d},"
-                         f"{i}00.5,某建设有限公司,某建设有限公司；某路桥有限公司\n")
+            lines.append(
+                f"{dept.upper()}-2020-{i:03d},{dept}项目{i},{dept},2020-03-{(i % 27) + 1:02d},"
+                f"{i}00.5,某建设有限公司,某建设有限公司；某路桥有限公司\n"
+            )
     return "".join(lines).encode("utf-8")
 
 
@@ -37,12 +39,14 @@ def _import(uow, actor, code, data, filename="register.csv"):
 
 
 def test_register_with_bad_rows_imports_nothing(uow_factory, launched_campaign, actors):
-    bad = (HEADER
-           + "P-001,好项目,zjj,2020-03-01,100,,\n"
-           + "P-002,,zjj,2020-03-01,100,,\n"            # row 3: no name
-           + "P-003,坏日期,zjj,2020-13-45,100,,\n"       # row 4: bad date
-           + "P-004,未知部门,nope,2020-03-01,100,,\n"    # row 5: unknown department
-           + "P-001,重复,zjj,2020-03-01,abc,,\n")        # row 6: duplicate code and bad amount
+    bad = (
+        HEADER
+        + "P-001,好项目,zjj,2020-03-01,100,,\n"
+        + "P-002,,zjj,2020-03-01,100,,\n"  # row 3: no name
+        + "P-003,坏日期,zjj,2020-13-45,100,,\n"  # row 4: bad date
+        + "P-004,未知部门,nope,2020-03-01,100,,\n"  # row 5: unknown department
+        + "P-001,重复,zjj,2020-03-01,abc,,\n"
+    )  # row 6: duplicate code and bad amount
     with pytest.raises(RowsRejected) as info, uow_factory() as uow:
         _import(uow, actors["office"], launched_campaign.code, bad.encode())
     assert {r.row_number for r in info.value.rows} == {3, 4, 5, 6}
@@ -91,17 +95,24 @@ def test_sampling_ratio_reproducible_and_idempotent(uow_factory, launched_campai
         assert all(ok for _d, ok in pj.verify_draws(uow.session, actor=actors["leader"], campaign_code=code))
         ratio = pj.sampled_ratio(uow.session, code)
         assert ratio["zjj"] == (3, 11)
-        rows = [a for a in sub.list_assignments(uow.session, actor=actors["dept_zjj"], campaign_code=code)
-                if a.template_key == "verify_sample"]
+        rows = [
+            a
+            for a in sub.list_assignments(uow.session, actor=actors["dept_zjj"], campaign_code=code)
+            if a.template_key == "verify_sample"
+        ]
         assert sorted(a.period for a in rows) == sorted(draws["zjj"].sampled_codes)
         assert all(a.status == "open" and a.phase_key == "verify" for a in rows)
         assert rows[0].due_on == dt.date(2020, 7, 22)  # 15 working days after 1 July
         stored = uow.session.scalar(select(SampleDraw.sampled_codes).join(Department).where(Department.code == "zjj"))
         assert json.loads(stored) == draws["zjj"].sampled_codes
         write_rollup(uow.session, code, dt.date(2020, 7, 1))  # includes the problem / project / lead columns
-        total = uow.session.scalar(select(RollupSnapshot).join(Department, Department.id == RollupSnapshot.department_id)
-                                   .where(Department.code == "zjj", RollupSnapshot.phase_key == "",
-                                          RollupSnapshot.as_of == dt.date(2020, 7, 1)))
+        total = uow.session.scalar(
+            select(RollupSnapshot)
+            .join(Department, Department.id == RollupSnapshot.department_id)
+            .where(
+                Department.code == "zjj", RollupSnapshot.phase_key == "", RollupSnapshot.as_of == dt.date(2020, 7, 1)
+            )
+        )
         assert (total.projects_sampled, total.projects_supervised) == (3, 11)
         assert uow.session.scalar(select(func.count(Assignment.id)).where(Assignment.period.like("ZJJ-%"))) == 3
 
@@ -119,7 +130,8 @@ def test_file_level_problem_is_invalid(uow_factory, launched_campaign, actors):
 
 
 def test_a_register_that_grows_after_the_draw_is_topped_up_and_every_round_replays(
-        uow_factory, launched_campaign, actors):
+    uow_factory, launched_campaign, actors
+):
     code = launched_campaign.code
     with uow_factory() as uow:
         _import(uow, actors["office"], code, _csv({"zjj": 11}))
@@ -137,10 +149,15 @@ def test_a_register_that_grows_after_the_draw_is_topped_up_and_every_round_repla
         assert pj.draw_verification_samples(uow.session, code, dt.date(2020, 7, 28)) == 0  # idempotent
         draws = pj.list_draws(uow.session, actor=actors["office"], campaign_code=code)
         assert [(d.round, d.population, len(d.sampled_codes), d.sampled_total) for d in draws] == [
-            (1, 11, 3, 3), (2, 31, 4, 7)]
+            (1, 11, 3, 3),
+            (2, 31, 4, 7),
+        ]
         assert not set(draws[0].sampled_codes) & set(draws[1].sampled_codes)  # nothing is drawn twice
         assert draws[1].ratio >= 0.2 and pj.sampled_ratio(uow.session, code)["zjj"] == (7, 31)
         assert pj.verify_draws(uow.session, actor=actors["leader"], campaign_code=code) == [("zjj", True)] * 2
-        verify_rows = sum(1 for a in sub.list_assignments(uow.session, actor=actors["dept_zjj"], campaign_code=code)
-                          if a.template_key == "verify_sample")
+        verify_rows = sum(
+            1
+            for a in sub.list_assignments(uow.session, actor=actors["dept_zjj"], campaign_code=code)
+            if a.template_key == "verify_sample"
+        )
         assert verify_rows == 7

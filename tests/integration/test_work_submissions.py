@@ -35,9 +35,16 @@ def test_submit_accept_on_time(uow_factory, launched_campaign, actors, attachmen
     at = dt.datetime(2020, 6, 22, 15, 30, tzinfo=UTC)  # 23:30 on the due day in Beijing: still on time
     with uow_factory() as uow:
         a = _find(uow, actors["dept_zjj"], code, "self_check_report")
-        s = sub.submit(uow.session, actor=actors["dept_zjj"], at=at, assignment_id=a.id, text="自查报告",
-                       rows=[{"项目": "A", "问题": 1}],
-                       attachments=[Upload("../../报告.pdf", "application/pdf", PDF)], attachment_dir=attachment_dir)
+        s = sub.submit(
+            uow.session,
+            actor=actors["dept_zjj"],
+            at=at,
+            assignment_id=a.id,
+            text="自查报告",
+            rows=[{"项目": "A", "问题": 1}],
+            attachments=[Upload("../../报告.pdf", "application/pdf", PDF)],
+            attachment_dir=attachment_dir,
+        )
         uow.commit()
     assert s.seq == 1 and s.state == "pending" and s.rows == [{"项目": "A", "问题": 1}]
     assert s.attachments[0].filename == "报告.pdf" and s.attachments[0].size == len(PDF)
@@ -45,8 +52,13 @@ def test_submit_accept_on_time(uow_factory, launched_campaign, actors, attachmen
     with uow_factory() as uow:
         queue = sub.review_queue(uow.session, actor=actors["office"], campaign_code=code)
         assert [q.id for q in queue] == [a.id]
-        done = sub.accept(uow.session, actor=actors["office"], at=at + dt.timedelta(days=2), assignment_id=a.id,
-                          expected_version=queue[0].version)
+        done = sub.accept(
+            uow.session,
+            actor=actors["office"],
+            at=at + dt.timedelta(days=2),
+            assignment_id=a.id,
+            expected_version=queue[0].version,
+        )
         uow.commit()
     assert done.status == "accepted" and done.on_time is True and done.accepted_at is not None
     with uow_factory() as uow:
@@ -79,21 +91,29 @@ def test_return_then_resubmit_keeps_history(uow_factory, launched_campaign, acto
         with pytest.raises(Invalid, match="退回原因"):
             sub.return_submission(uow.session, actor=office, at=t0, assignment_id=a.id, expected_version=v, reason=" ")
     with uow_factory() as uow:
-        back = sub.return_submission(uow.session, actor=office, at=t0 + dt.timedelta(days=1), assignment_id=a.id,
-                                     expected_version=v, reason="责任人未明确")
+        back = sub.return_submission(
+            uow.session,
+            actor=office,
+            at=t0 + dt.timedelta(days=1),
+            assignment_id=a.id,
+            expected_version=v,
+            reason="责任人未明确",
+        )
         uow.commit()
     assert back.status == "returned"
     tick(dt.date(2020, 6, 2))  # returned counts as unfinished: overdue again, reminders resume
     with uow_factory() as uow:
         dto, _ = sub.get_assignment(uow.session, actor=dept, assignment_id=a.id)
         assert dto.status == "returned" and dto.overdue_days > 0
-        sub.submit(uow.session, actor=dept, at=dt.datetime(2020, 6, 2, 3, tzinfo=UTC), assignment_id=a.id,
-                   text="第二稿")
+        sub.submit(
+            uow.session, actor=dept, at=dt.datetime(2020, 6, 2, 3, tzinfo=UTC), assignment_id=a.id, text="第二稿"
+        )
         uow.commit()
     with uow_factory() as uow:
         v = sub.get_assignment(uow.session, actor=office, assignment_id=a.id)[0].version
-        done = sub.accept(uow.session, actor=office, at=dt.datetime(2020, 6, 3, tzinfo=UTC), assignment_id=a.id,
-                          expected_version=v)
+        done = sub.accept(
+            uow.session, actor=office, at=dt.datetime(2020, 6, 3, tzinfo=UTC), assignment_id=a.id, expected_version=v
+        )
         uow.commit()
         _, history = sub.get_assignment(uow.session, actor=dept, assignment_id=a.id)
     assert done.on_time is False  # resubmitted after the 25 May deadline
@@ -130,8 +150,13 @@ def test_no_review_required_accepts_immediately(uow_factory, launched_campaign, 
         uow.session.get(Assignment, a.id).review_required = False
         uow.commit()
     with uow_factory() as uow:
-        s = sub.submit(uow.session, actor=actors["dept_zjj"], at=dt.datetime(2020, 6, 5, tzinfo=UTC),
-                       assignment_id=a.id, text="月报")
+        s = sub.submit(
+            uow.session,
+            actor=actors["dept_zjj"],
+            at=dt.datetime(2020, 6, 5, tzinfo=UTC),
+            assignment_id=a.id,
+            text="月报",
+        )
         uow.commit()
         dto, _ = sub.get_assignment(uow.session, actor=actors["dept_zjj"], assignment_id=a.id)
     assert s.state == "accepted" and dto.status == "accepted" and dto.on_time is True
@@ -151,9 +176,15 @@ def test_bad_upload_rejected_whole(uow_factory, launched_campaign, actors, attac
     with uow_factory() as uow:
         a = _find(uow, actors["dept_zjj"], launched_campaign.code, "self_check_report")
     with pytest.raises(Invalid, match=message), uow_factory() as uow:
-        sub.submit(uow.session, actor=actors["dept_zjj"], at=dt.datetime(2020, 6, 5, tzinfo=UTC), assignment_id=a.id,
-                   text="含一个好附件和一个坏附件",
-                   attachments=[Upload("好.pdf", "application/pdf", PDF), upload], attachment_dir=attachment_dir)
+        sub.submit(
+            uow.session,
+            actor=actors["dept_zjj"],
+            at=dt.datetime(2020, 6, 5, tzinfo=UTC),
+            assignment_id=a.id,
+            text="含一个好附件和一个坏附件",
+            attachments=[Upload("好.pdf", "application/pdf", PDF), upload],
+            attachment_dir=attachment_dir,
+        )
     assert not any(attachment_dir.rglob("*"))  # nothing stored, not even the good file
     with uow_factory() as uow:
         dto, history = sub.get_assignment(uow.session, actor=actors["office"], assignment_id=a.id)
@@ -164,25 +195,38 @@ def test_bad_upload_rejected_whole(uow_factory, launched_campaign, actors, attac
 def test_stale_version_is_a_conflict(uow_factory, launched_campaign, actors):
     with uow_factory() as uow:
         a = _find(uow, actors["dept_zjj"], launched_campaign.code, "self_check_report")
-        sub.submit(uow.session, actor=actors["dept_zjj"], at=dt.datetime(2020, 6, 5, tzinfo=UTC), assignment_id=a.id,
-                   text="x")
+        sub.submit(
+            uow.session, actor=actors["dept_zjj"], at=dt.datetime(2020, 6, 5, tzinfo=UTC), assignment_id=a.id, text="x"
+        )
         uow.commit()
         v = sub.get_assignment(uow.session, actor=actors["office"], assignment_id=a.id)[0].version
     with uow_factory() as uow:
-        sub.accept(uow.session, actor=actors["office"], at=dt.datetime(2020, 6, 6, tzinfo=UTC), assignment_id=a.id,
-                   expected_version=v)
+        sub.accept(
+            uow.session,
+            actor=actors["office"],
+            at=dt.datetime(2020, 6, 6, tzinfo=UTC),
+            assignment_id=a.id,
+            expected_version=v,
+        )
         uow.commit()
     with pytest.raises(Conflict, match="已被其他审核人处理"), uow_factory() as uow:
-        sub.return_submission(uow.session, actor=actors["office"], at=dt.datetime(2020, 6, 6, tzinfo=UTC),
-                              assignment_id=a.id, expected_version=v, reason="晚了一步")
+        sub.return_submission(
+            uow.session,
+            actor=actors["office"],
+            at=dt.datetime(2020, 6, 6, tzinfo=UTC),
+            assignment_id=a.id,
+            expected_version=v,
+            reason="晚了一步",
+        )
 
 
 def test_two_reviewers_at_once_only_one_wins(engine, uow_factory, launched_campaign, actors):
     """Both reviewers read the same version, then act concurrently in separate transactions."""
     with uow_factory() as uow:
         a = _find(uow, actors["dept_zjj"], launched_campaign.code, "self_check_report")
-        sub.submit(uow.session, actor=actors["dept_zjj"], at=dt.datetime(2020, 6, 5, tzinfo=UTC), assignment_id=a.id,
-                   text="x")
+        sub.submit(
+            uow.session, actor=actors["dept_zjj"], at=dt.datetime(2020, 6, 5, tzinfo=UTC), assignment_id=a.id, text="x"
+        )
         uow.commit()
         v = sub.get_assignment(uow.session, actor=actors["office"], assignment_id=a.id)[0].version
 
@@ -199,8 +243,9 @@ def test_two_reviewers_at_once_only_one_wins(engine, uow_factory, launched_campa
                 if name == "accept":
                     sub.accept(s, actor=actors["office"], at=at, assignment_id=a.id, expected_version=v)
                 else:
-                    sub.return_submission(s, actor=actors["office"], at=at, assignment_id=a.id, expected_version=v,
-                                          reason="材料不全")
+                    sub.return_submission(
+                        s, actor=actors["office"], at=at, assignment_id=a.id, expected_version=v, reason="材料不全"
+                    )
                 uow.commit()
                 results[name] = "won"
         except Conflict as exc:
@@ -234,10 +279,16 @@ def test_department_cannot_review_or_read_others(uow_factory, launched_campaign,
     with pytest.raises(Forbidden), uow_factory() as uow:
         sub.get_assignment(uow.session, actor=actors["dept_jyj"], assignment_id=a.id)
     with pytest.raises(Forbidden), uow_factory() as uow:
-        sub.list_assignments(uow.session, actor=actors["dept_jyj"], campaign_code=launched_campaign.code,
-                             department_code="zjj")
+        sub.list_assignments(
+            uow.session, actor=actors["dept_jyj"], campaign_code=launched_campaign.code, department_code="zjj"
+        )
     with pytest.raises(Forbidden), uow_factory() as uow:
-        sub.accept(uow.session, actor=actors["dept_zjj"], at=dt.datetime(2020, 6, 6, tzinfo=UTC), assignment_id=a.id,
-                   expected_version=1)
+        sub.accept(
+            uow.session,
+            actor=actors["dept_zjj"],
+            at=dt.datetime(2020, 6, 6, tzinfo=UTC),
+            assignment_id=a.id,
+            expected_version=1,
+        )
     with uow_factory() as uow:
         assert len(_refusals(uow)) == 3  # committed though every operation failed

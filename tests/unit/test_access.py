@@ -54,8 +54,13 @@ def test_refusal_message_is_plain_chinese_and_a_user_error():
 
 @pytest.mark.parametrize(
     "raw, safe",
-    [("../../etc/passwd.txt", "passwd.txt"), ("C:\\Users\\a\\报告.pdf", "报告.pdf"), ("a<b>.pdf", "a_b_.pdf"),
-     ("CON.txt", "_CON.txt"), ("x" * 300 + ".pdf", "x" * 146 + ".pdf")],
+    [
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("C:\\Users\\a\\报告.pdf", "报告.pdf"),
+        ("a<b>.pdf", "a_b_.pdf"),
+        ("CON.txt", "_CON.txt"),
+        ("x" * 300 + ".pdf", "x" * 146 + ".pdf"),
+    ],
 )
 def test_safe_filename(raw, safe):
     assert safe_filename(raw) == safe
@@ -70,9 +75,17 @@ def test_unusable_filename(raw):
 def test_upload_checks_reject_the_whole_batch_naming_each_file():
     good = Upload("a.png", "image/png", b"\x89PNG\r\n\x1a\n" + b"0" * 10)
     with pytest.raises(Invalid) as info:
-        check_uploads([good, Upload("b.docx", "", b"not a zip"), Upload("c.bat", "", b"echo"),
-                       Upload("d.pdf", "", b"%PDF-" + b"0" * MAX_BYTES)])
+        check_uploads(
+            [
+                good,
+                Upload("b.docx", "", b"not a zip"),
+                Upload("c.bat", "", b"echo"),
+                Upload("d.pdf", "", b"%PDF-" + b"0" * MAX_BYTES),
+            ]
+        )
     text = str(info.value)
     assert "b.docx" in text and "c.bat" in text and "d.pdf" in text and "a.png" not in text
     assert [c.filename for c in check_uploads([good, Upload("n.csv", "", "名称,金额\n".encode("gb18030"))])] == [
-        "a.png", "n.csv"]
+        "a.png",
+        "n.csv",
+    ]

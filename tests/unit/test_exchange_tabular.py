@@ -30,7 +30,16 @@ from exchange.tabular import (
     validate_rows,
 )
 
-PROJECT_COLUMNS = ["项目编号", "项目名称", "监管部门代码", "招标日期", "合同估算价（万元）", "中标人", "投标人", "招标方式"]
+PROJECT_COLUMNS = [
+    "项目编号",
+    "项目名称",
+    "监管部门代码",
+    "招标日期",
+    "合同估算价（万元）",
+    "中标人",
+    "投标人",
+    "招标方式",
+]
 
 
 def write_xlsx(path: Path, rows: list[list[object]], title: str = "项目") -> Path:
@@ -56,7 +65,7 @@ def test_clean_csv_projects_accept_date_and_amount_variants(tmp_path: Path) -> N
         tmp_path / "projects.csv",
         [
             ",".join(PROJECT_COLUMNS),
-            'YJ-001,某道路改造工程,ZJJ,2020-06-20,12.5,甲公司,甲公司；乙公司、丙公司,公开招标',
+            "YJ-001,某道路改造工程,ZJJ,2020-06-20,12.5,甲公司,甲公司；乙公司、丙公司,公开招标",
             'YJ-002,某水厂工程,SWJ,2020/6/2,"1,234.5",,,',
             'YJ-003,某学校工程,ZJJ,2020年6月3日,８８,乙公司,"甲公司,乙公司",邀请招标',
         ],
@@ -115,7 +124,11 @@ def test_read_table_keeps_spreadsheet_row_numbers_and_skips_blank_rows(tmp_path:
 def test_xlsx_excel_date_and_number_cells(tmp_path: Path) -> None:
     path = write_xlsx(
         tmp_path / "p.xlsx",
-        [PROJECT_COLUMNS[:5], [1001, "某工程", "ZJJ", datetime(2020, 6, 20), 1234.5], ["X2", "某工程二", "ZJJ", 43997, 7]],
+        [
+            PROJECT_COLUMNS[:5],
+            [1001, "某工程", "ZJJ", datetime(2020, 6, 20), 1234.5],  # noqa: DTZ001 - a spreadsheet cell's date
+            ["X2", "某工程二", "ZJJ", 43997, 7],
+        ],
     )
     rows = import_table(path.read_bytes(), "projects", filename="p.xlsx")
     assert rows[0].code == "1001"
@@ -174,7 +187,12 @@ def test_missing_required_columns_are_named(tmp_path: Path) -> None:
 def test_duplicate_natural_keys_inside_the_file(tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "d.csv",
-        ["代码,名称,类型", "ZJJ,区住建局,行业监管部门", "SWJ,区水务局,行业监管部门", " zjj ,区住建局（重复）,行业监管部门"],
+        [
+            "代码,名称,类型",
+            "ZJJ,区住建局,行业监管部门",
+            "SWJ,区水务局,行业监管部门",
+            " zjj ,区住建局（重复）,行业监管部门",
+        ],
     )
     with pytest.raises(ImportRejected) as caught:
         import_table(path, "departments", filename="d.csv")
@@ -207,7 +225,10 @@ def test_missing_file_is_an_import_problem(tmp_path: Path) -> None:
 
 
 def test_validate_rows_works_on_plain_dicts() -> None:
-    rows = [{"代码": "ZJJ", "名称": "区住建局", "类型": "行业监管部门"}, {"代码": "X", "名称": "某单位", "类型": "部委"}]
+    rows = [
+        {"代码": "ZJJ", "名称": "区住建局", "类型": "行业监管部门"},
+        {"代码": "X", "名称": "某单位", "类型": "部委"},
+    ]
     with pytest.raises(ImportRejected) as caught:
         validate_rows(rows, DepartmentRow, filename="inline", header_map=DEPARTMENT_HEADERS)
     assert [(e.row_number, e.column) for e in caught.value.errors] == [(3, "类型")]
@@ -217,7 +238,11 @@ def test_validate_rows_works_on_plain_dicts() -> None:
 def test_users_department_role_needs_department_and_password_stays_secret(tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "u.csv",
-        ["用户名,姓名,角色,部门代码,邮箱,初始密码", "zhangsan,张三,部门,ZJJ,ZS@Example.gov.cn,Secret#2020", "lisi,李四,部门,,,"],
+        [
+            "用户名,姓名,角色,部门代码,邮箱,初始密码",
+            "zhangsan,张三,部门,ZJJ,ZS@Example.gov.cn,Secret#2020",
+            "lisi,李四,部门,,,",
+        ],
     )
     with pytest.raises(ImportRejected) as caught:
         import_table(path, "users", filename="u.csv")
@@ -250,10 +275,22 @@ def test_leads_reference_checks_with_context_and_reporter_kept_out_of_repr() -> 
 SAMPLES: dict[str, dict[str, object]] = {
     "departments": {"代码": "ZJJ", "名称": "区住建局", "类型": "行业监管部门", "标签": "成员单位"},
     "users": {"用户名": "zhangsan", "姓名": "张三", "角色": "部门", "部门代码": "ZJJ", "初始密码": "Chushi#2020"},
-    "projects": {"项目编号": "0012", "项目名称": "某工程", "监管部门代码": "ZJJ", "招标日期": datetime(2020, 3, 15),
-                 "合同估算价（万元）": 1234.5, "投标人": "甲公司；乙公司"},
-    "leads": {"线索编号": "XS-1", "来源": "大数据预警", "收到日期": "2020年6月1日", "承办部门代码": "ZJJ",
-              "问题类别": "规避招标", "内容摘要": "某项目拆分规避招标"},
+    "projects": {
+        "项目编号": "0012",
+        "项目名称": "某工程",
+        "监管部门代码": "ZJJ",
+        "招标日期": datetime(2020, 3, 15),  # noqa: DTZ001 - a spreadsheet cell's date
+        "合同估算价（万元）": 1234.5,
+        "投标人": "甲公司；乙公司",
+    },
+    "leads": {
+        "线索编号": "XS-1",
+        "来源": "大数据预警",
+        "收到日期": "2020年6月1日",
+        "承办部门代码": "ZJJ",
+        "问题类别": "规避招标",
+        "内容摘要": "某项目拆分规避招标",
+    },
 }
 
 
@@ -287,10 +324,21 @@ def test_project_header_map_uses_chinese_headers() -> None:
 REQUIRED_ONLY: dict[str, dict[str, object]] = {
     "departments": {"code": "ZJJ", "name": "区住建局", "type": "行业监管部门"},
     "users": {"username": "zhangsan", "full_name": "张三", "role": "领导"},
-    "projects": {"code": "P-1", "name": "某工程", "regulator_code": "ZJJ", "tender_date": "2020-03-01",
-                 "estimated_price_wan": "100"},
-    "leads": {"code": "XS-1", "source": "举报", "received_on": "2020-06-01", "handling_department_code": "ZJJ",
-              "category": "其他", "summary": "某事"},
+    "projects": {
+        "code": "P-1",
+        "name": "某工程",
+        "regulator_code": "ZJJ",
+        "tender_date": "2020-03-01",
+        "estimated_price_wan": "100",
+    },
+    "leads": {
+        "code": "XS-1",
+        "source": "举报",
+        "received_on": "2020-06-01",
+        "handling_department_code": "ZJJ",
+        "category": "其他",
+        "summary": "某事",
+    },
 }
 
 
@@ -325,7 +373,10 @@ def test_department_types_are_the_spec_kinds_and_codes_follow_the_spec_rule() ->
     from domain.spec import Department
 
     assert Department.model_fields["kind"].annotation is DepartmentRow.model_fields["type"].annotation
-    rows = [{"代码": "CGDW", "名称": "某项目法人", "类型": "采购单位"}, {"代码": "2abc", "名称": "某单位", "类型": "其他"}]
+    rows = [
+        {"代码": "CGDW", "名称": "某项目法人", "类型": "采购单位"},
+        {"代码": "2abc", "名称": "某单位", "类型": "其他"},
+    ]
     with pytest.raises(ImportRejected) as caught:
         validate_rows(rows, DepartmentRow, filename="d.csv", header_map=DEPARTMENT_HEADERS)
     assert [(e.row_number, e.column) for e in caught.value.errors] == [(3, "代码")]
@@ -333,8 +384,14 @@ def test_department_types_are_the_spec_kinds_and_codes_follow_the_spec_rule() ->
 
 
 def test_lead_dates_are_checked_against_the_callers_today() -> None:
-    row = {"code": "XS-1", "source": "举报", "received_on": "2020-06-02", "handling_department_code": "ZJJ",
-           "category": "其他", "summary": "某事"}
+    row = {
+        "code": "XS-1",
+        "source": "举报",
+        "received_on": "2020-06-02",
+        "handling_department_code": "ZJJ",
+        "category": "其他",
+        "summary": "某事",
+    }
     assert LeadRow.model_validate(row).received_on == date(2020, 6, 2)  # no today given: not checked
     assert LeadRow.model_validate(row, context={"today": date(2020, 6, 2)}).received_on == date(2020, 6, 2)
     with pytest.raises(ValueError, match="收到日期不能晚于今天"):
@@ -343,8 +400,13 @@ def test_lead_dates_are_checked_against_the_callers_today() -> None:
 
 def test_choice_columns_read_the_domain_vocabularies() -> None:
     """Labels, stored values and aliases of one vocabulary, nothing else; 系统 is not a person's role."""
-    base = {"code": "XS-1", "source": "举报", "received_on": "2020-06-02", "handling_department_code": "ZJJ",
-            "summary": "某事"}
+    base = {
+        "code": "XS-1",
+        "source": "举报",
+        "received_on": "2020-06-02",
+        "handling_department_code": "ZJJ",
+        "summary": "某事",
+    }
     for member in ProblemCategory:
         for word in {PROBLEM_CATEGORY.label(member), member.value}:
             assert LeadRow.model_validate({**base, "category": word}).category is member
@@ -353,8 +415,12 @@ def test_choice_columns_read_the_domain_vocabularies() -> None:
         LeadRow.model_validate({**base, "category": "乱填"})
     user = {"username": "zhangsan", "full_name": "张三"}
     for role in PERSON_ROLES:
-        assert UserRow.model_validate({**user, "role": ROLE.label(role),
-                                       "department_code": "ZJJ" if role == Role.department else None}).role is role
+        assert (
+            UserRow.model_validate(
+                {**user, "role": ROLE.label(role), "department_code": "ZJJ" if role == Role.department else None}
+            ).role
+            is role
+        )
     for word in ("system", ROLE.label(Role.system)):
         with pytest.raises(ValueError, match="取值无效"):
             UserRow.model_validate({**user, "role": word})

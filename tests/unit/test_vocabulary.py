@@ -18,14 +18,22 @@ from domain.vocabulary import Vocabulary
 ROOT = Path(__file__).resolve().parents[2]
 VOCABULARY_MODULES = (access, assignment, delivery, department, lead, problem, project)
 # Whose status labels must be written once: the labels people see for where a piece of work stands.
-STATUS_VOCABULARIES = {"ASSIGNMENT": assignment.ASSIGNMENT, "LEAD": lead.LEAD, "PROBLEM": problem.PROBLEM,
-                       "DELIVERY": delivery.DELIVERY}
+STATUS_VOCABULARIES = {
+    "ASSIGNMENT": assignment.ASSIGNMENT,
+    "LEAD": lead.LEAD,
+    "PROBLEM": problem.PROBLEM,
+    "DELIVERY": delivery.DELIVERY,
+}
 SKIPPED_DIRECTORIES = {".venv", "tests", ".git", "node_modules", "build", "dist", "__pycache__"}
 
 
 def _vocabularies() -> list[tuple[str, Vocabulary[Any]]]:
-    found = [(f"{m.__name__}.{name}", value) for m in VOCABULARY_MODULES for name, value in vars(m).items()
-             if isinstance(value, Vocabulary)]
+    found = [
+        (f"{m.__name__}.{name}", value)
+        for m in VOCABULARY_MODULES
+        for name, value in vars(m).items()
+        if isinstance(value, Vocabulary)
+    ]
     return sorted({id(v): (n, v) for n, v in found}.values(), key=lambda item: item[0])
 
 
@@ -34,9 +42,25 @@ VOCABULARIES = _vocabularies()
 
 def test_every_entity_has_a_vocabulary() -> None:
     names = {name.rsplit(".", 1)[1] for name, _ in VOCABULARIES}
-    assert {"ASSIGNMENT", "SUBMISSION", "PHASE_STATE", "LEAD", "LEAD_SOURCE", "LEAD_OUTCOME", "LEAD_MEASURE",
-            "PROBLEM", "PROBLEM_CATEGORY", "HANDLING_CLASS", "PROBLEM_EVENT", "DELIVERY", "OUTBOX", "CHANNEL",
-            "DEPARTMENT_KIND", "ROLE", "TENDER_METHOD"} <= names
+    assert {
+        "ASSIGNMENT",
+        "SUBMISSION",
+        "PHASE_STATE",
+        "LEAD",
+        "LEAD_SOURCE",
+        "LEAD_OUTCOME",
+        "LEAD_MEASURE",
+        "PROBLEM",
+        "PROBLEM_CATEGORY",
+        "HANDLING_CLASS",
+        "PROBLEM_EVENT",
+        "DELIVERY",
+        "OUTBOX",
+        "CHANNEL",
+        "DEPARTMENT_KIND",
+        "ROLE",
+        "TENDER_METHOD",
+    } <= names
 
 
 @pytest.mark.parametrize(("name", "vocabulary"), VOCABULARIES, ids=[n for n, _ in VOCABULARIES])
@@ -98,8 +122,10 @@ def test_each_status_label_is_written_in_one_module() -> None:
             if text in seen:
                 seen[text].add(module)
     assert all(any(m.startswith("domain.") for m in modules) for modules in seen.values())
-    copies = {f"{label} ({wanted[label]})": sorted(m for m in modules if not m.startswith("domain."))
-              for label, modules in seen.items()}
+    copies = {
+        f"{label} ({wanted[label]})": sorted(m for m in modules if not m.startswith("domain."))
+        for label, modules in seen.items()
+    }
     copies = {label: modules for label, modules in copies.items() if modules}
     assert copies == {}, f"status labels written outside domain/: {copies}"
 
