@@ -48,17 +48,21 @@ def prepare_database(url: str) -> None:
     from domain.access import SYSTEM
     from services.campaigns import launch
     from services.delivery import plan_deliveries
-    from services.simulation import simulate_day, simulate_work
+    from services.simulation import enlist_simulated_people, simulate_day, simulate_work
     from services.spec_files import load_spec
     from services.users import add_user
     from settings import Settings
+    from store.db import make_engine
+    from store.migrate import upgrade
     from store.uow import UnitOfWork
     from tests.conftest import run_tick
 
+    upgrade(make_engine(url))  # migrations are an explicit step
     spec = load_spec(ROOT / "config" / "campaigns" / "yanjiang-2020.yaml")
     at = dt.datetime(2020, 5, 8, 1, 0, tzinfo=dt.UTC)
     with UnitOfWork(url) as uow:
         launch(uow.session, spec, actor=SYSTEM, at=at)
+        enlist_simulated_people(uow.session, spec.id, at)  # the accounts the simulated work is done by
         add_user(
             uow.session,
             actor=SYSTEM,
