@@ -11,9 +11,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from domain.access import SYSTEM, Actor, Role
 from domain.errors import Forbidden, Invalid
@@ -307,3 +308,61 @@ def test_an_import_never_takes_over_another_departments_project(uow_factory, lau
             "P-1",
             "P-2",
         ]
+
+
+def _migration(name: str):
+    path = ROOT / "store" / "migrations" / "versions" / name
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_migration_0009_gives_existing_department_accounts_their_newest_campaign(
+    engine, uow_factory, launched_campaign, actors, two_campaigns
+):
+    """Accounts made before 0009 have no campaign: the newest campaign with their department code is theirs;
+    one whose code no campaign has stays without and is refused until the office assigns it."""
+    migration = _migration("0009_campaign_identities.py")
+    assert (migration.revision, migration.down_revision) == ("0009", "0008")
+    with engine.begin() as conn:
+        conn.execute(update(User).where(User.role == "department").values(campaign_code=None))
+        conn.execute(
+            insert(User).values(
+                username="orphan",
+                display_name="无部门",
+                role="department",
+                department_code="gone",
+                password_hash="x",
+                disabled=False,
+                created_at=AT,
+            )
+        )
+    with pytest.raises(Forbidden, match="尚未指定所属专项行动"), uow_factory() as uow:
+        submissions.list_assignments(uow.session, actor=actors["dept_zjj"], campaign_code=launched_campaign.code)
+    with engine.begin() as conn:
+        conn.execute(migration.ASSIGN_CAMPAIGNS)
+    with uow_factory() as uow:
+        found = dict(
+            uow.session.execute(select(User.username, User.campaign_code).where(User.role == "department"))
+            .tuples()
+            .all()
+        )
+    newest = two_campaigns  # launched second (same launch time, later id), and it also has zjj and jyj
+    assert found["dept_zjj"] == found["dept_jyj"] == newest
+    assert found["dept_swj"] == launched_campaign.code  # only yanjiang-2020 has swj
+    assert found["orphan"] is None
+    with uow_factory() as uow:
+        users.update_user(
+            uow.session,
+            actor=actors["office"],
+            at=AT,
+            username="dept_zjj",
+            display_name="区住建局联络员",
+            role="department",
+            department_code="zjj",
+            email=None,
+            campaign_code=launched_campaign.code,
+        )
+        uow.commit()
+        assert submissions.list_assignments(uow.session, actor=actors["dept_zjj"], campaign_code=launched_campaign.code)

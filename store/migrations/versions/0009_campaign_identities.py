@@ -23,14 +23,19 @@ branch_labels = None
 depends_on = None
 
 
+# Each department account without a campaign gets the newest campaign that has its department code.
+ASSIGN_CAMPAIGNS = sa.text(
+    "UPDATE app_user SET campaign_code = ("
+    " SELECT c.code FROM campaign c JOIN department d ON d.campaign_id = c.id"
+    " WHERE d.code = app_user.department_code ORDER BY c.launched_at DESC, c.id DESC LIMIT 1)"
+    " WHERE role = 'department' AND campaign_code IS NULL"
+)
+
+
 def upgrade() -> None:
     with op.batch_alter_table("app_user") as batch:
         batch.add_column(sa.Column("campaign_code", sa.String(40), nullable=True))
-    op.execute(sa.text(
-        "UPDATE app_user SET campaign_code = ("
-        " SELECT c.code FROM campaign c JOIN department d ON d.campaign_id = c.id"
-        " WHERE d.code = app_user.department_code ORDER BY c.launched_at DESC, c.id DESC LIMIT 1)"
-        " WHERE role = 'department' AND campaign_code IS NULL"))
+    op.execute(ASSIGN_CAMPAIGNS)
     op.create_table(
         "campaign_counter",
         sa.Column("campaign_id", sa.Integer(), nullable=False),
