@@ -292,6 +292,12 @@ def test_the_progress_chart_lists_the_furthest_behind_at_the_top() -> None:
     assert axis.autorange == "reversed" and axis.categoryarray[0] == behind.department
 
 
+def test_the_configured_cjk_font_is_tried_first() -> None:
+    plain = progress_chart_png(department_rows())
+    mono = progress_chart_png(department_rows(), export=StaticExport(font_family="WenQuanYi Zen Hei Mono"))
+    assert png_size(mono) == png_size(plain) and mono != plain  # same chart, other glyphs
+
+
 def test_a_missing_browser_is_said_plainly() -> None:
     with pytest.raises(ChartUnavailable, match="Chromium"):
         progress_chart_png(department_rows(), export=StaticExport(browser=figures.Path("/nonexistent/chromium")))
