@@ -14,9 +14,19 @@ from pathlib import Path
 
 from cli import output
 from cli.main import existing_file, parse_date, upgrade_store
-from domain.access import SYSTEM
+from dashboard import launcher
+from domain.access import SYSTEM, Role
 from domain.errors import Invalid, NotFound
+from domain.plan import build_plan
+from domain.spec import PHASE_KIND_LABELS
+from services.campaigns import get_campaign, list_campaign_codes, stored_spec
+from services.holidays import campaign_calendar
+from services.spec_files import SpecInvalid, json_schema, load_spec
+from services.status import department_status, latest_rollup_day
+from services.users import add_user
 from settings import Settings
+from store.db import describe
+from store.uow import UnitOfWork
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config" / "campaigns" / "yanjiang-2020.yaml"
@@ -80,8 +90,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _campaign_codes(settings: Settings, selected: str | None) -> list[str]:
-    from services.campaigns import get_campaign, list_campaign_codes
-    from store.uow import UnitOfWork
 
     with UnitOfWork(settings.db_url) as uow:
         if selected:
@@ -97,7 +105,6 @@ def _campaign_codes(settings: Settings, selected: str | None) -> list[str]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from services.spec_files import SpecInvalid, load_spec
 
     failed = 0
     for path in args.paths:
@@ -113,17 +120,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from services.spec_files import json_schema
 
     output.out(json_schema())
     return 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from domain.plan import build_plan
-    from domain.spec import PHASE_KIND_LABELS
-    from services.holidays import campaign_calendar
-    from services.spec_files import load_spec
 
     spec = load_spec(args.path)
     cal = campaign_calendar(spec)
@@ -158,7 +160,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from store.db import describe
 
     settings: Settings = args.settings
     before, after = upgrade_store(settings)
@@ -171,7 +172,6 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_launch(args: argparse.Namespace) -> int:
     from flows.campaign_flows import run_launch  # imports Prefect: only the commands that run flows pay for it
-    from services.spec_files import load_spec
 
     spec = load_spec(args.path)
     report = run_launch(
@@ -199,8 +199,6 @@ def cmd_tick(args: argparse.Namespace) -> int:
 
 
 def print_status(settings: Settings, code: str, as_of: dt.date | None) -> None:
-    from services.status import department_status, latest_rollup_day
-    from store.uow import UnitOfWork
 
     with UnitOfWork(settings.db_url) as uow:
         day = latest_rollup_day(uow.session, code, as_of)
@@ -258,7 +256,6 @@ def run_simulation(settings: Settings, path: Path, until: dt.date, seed: int) ->
     run; returns the campaign code."""
     from flows.campaign_flows import run_launch, simulate  # imports Prefect: only the commands that run flows
     from flows.runtime import embedded_engine
-    from services.spec_files import load_spec
 
     spec = load_spec(path)
     if not spec.start <= until:
@@ -293,10 +290,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def create_demo_users(settings: Settings, campaign_code: str) -> list[tuple[str, str, str]]:
-    from domain.access import Role
-    from services.campaigns import get_campaign, stored_spec
-    from services.users import add_user
-    from store.uow import UnitOfWork
 
     created = []
     at = settings.now()
@@ -355,10 +348,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _start_dashboard(settings: Settings, port: int) -> int:
-    from dashboard.launcher import run
 
     output.out(f"\n看板：http://localhost:{port}  （Ctrl+C 退出）")
-    return run(settings, port)
+    return launcher.run(settings, port)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:

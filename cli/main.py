@@ -19,6 +19,9 @@ from pathlib import Path
 from cli import output
 from domain.errors import Invalid
 from settings import DEFAULT_DATA_DIR, Settings, load_settings
+from store import audit
+from store.db import shared_engine
+from store.migrate import current_revision, require_current, upgrade
 
 # Modules that add sub-commands: each has register(subparsers).
 COMMAND_MODULES: list[str] = [
@@ -75,8 +78,6 @@ def build_parser() -> argparse.ArgumentParser:
 def upgrade_store(settings: Settings, report: Callable[[str], None] | None = None) -> tuple[str | None, str | None]:
     """The migration step (`campaign db upgrade`, and first thing in launch / demo / serve / simulate):
     returns the schema revision before and after."""
-    from store.db import shared_engine
-    from store.migrate import current_revision, upgrade
 
     engine = shared_engine(settings.db_url)
     before = current_revision(engine)
@@ -88,8 +89,6 @@ def upgrade_store(settings: Settings, report: Callable[[str], None] | None = Non
 
 
 def require_current_store(settings: Settings) -> None:
-    from store.db import shared_engine
-    from store.migrate import require_current
 
     require_current(shared_engine(settings.db_url))
 
@@ -102,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.settings = load_settings(database_url=args.database_url)
         logs_dir = args.settings.logs_path
+        audit.configure(args.settings)
         if args.command in MIGRATES_FIRST:
             upgrade_store(args.settings, output.err)
         elif args.command not in NO_STORE:

@@ -10,6 +10,7 @@ from cli import output
 from cli.main import CliError, parse_date
 from cli.work_commands import _add_actor, _login, _now, _uow
 from domain.delivery import DELIVERY
+from services import delivery
 from settings import Settings
 
 
@@ -76,18 +77,17 @@ def cmd_deliver(args: argparse.Namespace) -> int:
 
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
-    from services.delivery import confirm_uncertain, problems
 
     with _uow(args) as uow:
         actor = _login(uow.session, args)
         if args.confirm is not None:
-            confirm_uncertain(
+            delivery.confirm_uncertain(
                 uow.session, actor=actor, at=_now(args), delivery_id=args.confirm, delivered=args.delivered
             )
             uow.commit()
             output.out(f"通知 #{args.confirm}：{'已确认送达' if args.delivered else '将重新发送'}")
             return 0
-        rows = problems(uow.session, actor=actor, campaign_code=args.campaign, at=_now(args))
+        rows = delivery.problems(uow.session, actor=actor, campaign_code=args.campaign, at=_now(args))
     if not rows:
         output.out("没有需要处理的通知。")
         return 0

@@ -15,12 +15,22 @@ import datetime as dt
 import getpass
 import sys
 
+from sqlalchemy import func, select
+
 from cli import output
 from cli.main import existing_file
-from domain.access import PERSON_ROLES, ROLE, Role
+from domain.access import PERSON_ROLES, ROLE, SYSTEM, Role
+from domain.errors import Invalid
 from domain.lead import LEAD
 from domain.problem import PROBLEM, ProblemStatus
+from services.leads import lead_figures, list_leads
+from services.problems import list_problems
+from services.projects import import_projects, list_draws, list_projects, verify_draws
+from services.users import add_user, authenticate, disable_user, list_users, set_password
 from settings import Settings
+from store import audit
+from store.models import User
+from store.uow import UnitOfWork
 
 ACTOR_HELP = "以哪个用户身份执行（默认读取环境变量 CAMPAIGN_USER；密码读取 CAMPAIGN_PASSWORD，未设置时提示输入）"
 
@@ -36,12 +46,6 @@ def _add_actor(p: argparse.ArgumentParser) -> None:
 
 
 def _login(session, args: argparse.Namespace, *, bootstrap: bool = False):  # noqa: ANN001, ANN202
-    from sqlalchemy import func, select
-
-    from domain.access import SYSTEM
-    from domain.errors import Invalid
-    from services.users import authenticate
-    from store.models import User
 
     if bootstrap and not session.scalar(select(func.count(User.id))):
         output.err("（尚无任何用户：以系统身份创建第一个账号）")
@@ -144,7 +148,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _new_password(args: argparse.Namespace) -> str:
-    from domain.errors import Invalid
 
     settings: Settings = args.settings
     if settings.new_password is not None:
@@ -158,16 +161,12 @@ def _new_password(args: argparse.Namespace) -> str:
 
 
 def _uow(args: argparse.Namespace):  # noqa: ANN202
-    from store.uow import UnitOfWork
 
     settings: Settings = args.settings
     return UnitOfWork(settings.db_url)
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from domain.access import SYSTEM
-    from domain.errors import Invalid
-    from services.users import add_user
 
     with _uow(args) as uow:
         actor = _login(uow.session, args, bootstrap=True)
@@ -194,7 +193,6 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:
-    from services.users import list_users
 
     with _uow(args) as uow:
         actor = _login(uow.session, args)
@@ -220,7 +218,6 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 
 def cmd_user_disable(args: argparse.Namespace) -> int:
-    from services.users import disable_user
 
     with _uow(args) as uow:
         actor = _login(uow.session, args)
@@ -231,7 +228,6 @@ def cmd_user_disable(args: argparse.Namespace) -> int:
 
 
 def cmd_user_passwd(args: argparse.Namespace) -> int:
-    from services.users import set_password
 
     with _uow(args) as uow:
         actor = _login(uow.session, args)
@@ -242,10 +238,9 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from store.audit import verify
 
     with _uow(args) as uow:
-        report = verify(uow.session, args.expect)
+        report = audit.verify(uow.session, args.expect)
     if report.ok:
         output.out(f"审计记录完整：共 {report.entries} 条，哈希链校验通过。")
         output.out(
@@ -258,7 +253,6 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_projects_import(args: argparse.Namespace) -> int:
-    from services.projects import import_projects
 
     with _uow(args) as uow:
         actor = _login(uow.session, args)
@@ -277,7 +271,6 @@ def cmd_projects_import(args: argparse.Namespace) -> int:
 
 
 def cmd_projects_list(args: argparse.Namespace) -> int:
-    from services.projects import list_projects
 
     with _uow(args) as uow:
         actor = _login(uow.session, args)
@@ -306,7 +299,6 @@ def cmd_projects_list(args: argparse.Namespace) -> int:
 
 
 def cmd_projects_draws(args: argparse.Namespace) -> int:
-    from services.projects import list_draws, verify_draws
 
     with _uow(args) as uow:
         actor = _login(uow.session, args)
@@ -340,7 +332,6 @@ def cmd_projects_draws(args: argparse.Namespace) -> int:
 
 
 def cmd_problems(args: argparse.Namespace) -> int:
-    from services.problems import list_problems
 
     with _uow(args) as uow:
         actor = _login(uow.session, args)
@@ -375,7 +366,6 @@ def cmd_problems(args: argparse.Namespace) -> int:
 
 
 def cmd_leads_list(args: argparse.Namespace) -> int:
-    from services.leads import list_leads
 
     with _uow(args) as uow:
         actor = _login(uow.session, args)
@@ -405,7 +395,6 @@ def cmd_leads_list(args: argparse.Namespace) -> int:
 
 
 def cmd_leads_figures(args: argparse.Namespace) -> int:
-    from services.leads import lead_figures
 
     with _uow(args) as uow:
         actor = _login(uow.session, args)

@@ -19,13 +19,18 @@ from collections.abc import Iterator
 from typing import Any
 
 from settings import Settings, load_settings
+from store import audit
 
 
 def flow_settings(settings_or_db_url: Settings | str | None) -> Settings:
-    """The settings a flow runs with: the given object, or the environment's with this database URL."""
+    """The settings a flow runs with: the given object, or the environment's with this database URL.
+    Where the audit chain keeps its key and anchor follows them (store.audit.configure)."""
     if isinstance(settings_or_db_url, Settings):
-        return settings_or_db_url
-    return load_settings(database_url=settings_or_db_url or None)
+        settings = settings_or_db_url
+    else:
+        settings = load_settings(database_url=settings_or_db_url or None)
+    audit.configure(settings)
+    return settings
 
 
 def flow_edge(
