@@ -57,7 +57,7 @@ def _cached(view: Callable[..., T]) -> Callable[..., T]:
     def call(actor: Actor, **kwargs: Any) -> T:
         try:
             return cached(session.db_url(), _identity(actor), stamp(), tuple(sorted(kwargs.items())), session.now())
-        except Exception as exc:
+        except Exception as exc:  # a refusal in words, a bug as an incident; the page stops either way
             session.show_error(exc)
             st.stop()
             raise  # st.stop() raises; this line is for type checkers

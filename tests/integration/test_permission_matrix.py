@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -27,6 +28,7 @@ from services import projects as pj
 from services import reports as rp
 from services import submissions as sub
 from services import users as us
+from services.attachments import Upload
 from services.views import boards as vb
 from services.views import campaigns as vc
 from services.views import ledger as vl
@@ -67,17 +69,27 @@ class World:
     problem_closed: tuple[int, int]
     lead_assigned: tuple[int, int]
     lead_reported: tuple[int, int]
+    attachment: int
+    attachment_dir: Path
 
 
 @pytest.fixture
-def world(uow_factory, launched_campaign, actors) -> World:
+def world(uow_factory, launched_campaign, actors, attachment_dir) -> World:
     code, office, dept = launched_campaign.code, actors[OFFICE], actors[OWN]
     with uow_factory() as uow:
         s = uow.session
         mine = sub.list_assignments(s, actor=dept, campaign_code=code)
         opened = next(a for a in mine if a.template_key == "self_check_ledger")
         to_submit = next(a for a in mine if a.template_key == "self_check_report")
-        sub.submit(s, actor=dept, at=AT, assignment_id=to_submit.id, text="自查报告")
+        handed_in = sub.submit(
+            s,
+            actor=dept,
+            at=AT,
+            assignment_id=to_submit.id,
+            text="自查报告",
+            attachments=[Upload("自查报告.pdf", "application/pdf", b"%PDF-1.4 zjj")],
+            attachment_dir=attachment_dir,
+        )
         submitted = sub.get_assignment(s, actor=office, assignment_id=to_submit.id)[0]
 
         def problem():
@@ -127,7 +139,18 @@ def world(uow_factory, launched_campaign, actors) -> World:
         pj.import_projects(s, actor=office, at=AT, campaign_code=code, data=CSV, filename="r.csv")
         uow.commit()
     v = lambda x: (x.id, x.version)  # noqa: E731
-    return World(code, opened.id, v(submitted), v(p_open), v(p_closing), v(p_closed), v(l_assigned), v(l_reported))
+    return World(
+        code,
+        opened.id,
+        v(submitted),
+        v(p_open),
+        v(p_closing),
+        v(p_closed),
+        v(l_assigned),
+        v(l_reported),
+        handed_in.attachments[0].id,
+        attachment_dir,
+    )
 
 
 def _operations(w: World):
@@ -322,6 +345,13 @@ def _operations(w: World):
             ),
         ),
         ("delivery.list", ADMIN, lambda s, a: dl.problems(s, actor=a, campaign_code=c, at=AT)),
+        (
+            "attachment.read",
+            READ,
+            lambda s, a: sub.read_attachment(
+                s, actor=a, attachment_id=w.attachment, attachment_dir=w.attachment_dir, at=AT
+            ),
+        ),
         ("delivery.inbox", EVERYONE, lambda s, a: dl.inbox_for(s, actor=a)),
         ("project.draws", EVERYONE, lambda s, a: pj.list_draws(s, actor=a, campaign_code=c, at=AT)),
         (
