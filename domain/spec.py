@@ -517,13 +517,12 @@ class CampaignSpec(Strict):
                         f"不在专项行动起止日期 {self.start}～{self.end} 之内"
                     )
             first, last = report.first_month, report.last_month
-            if first and last and period_bounds(report.every, first)[0] > period_bounds(report.every, last)[0]:
-                if report.every is Period.month:
-                    raise ValueError(
-                        f"recurring_reports[{i}].last_month: 末月 {last:%Y-%m} 早于首月 {first:%Y-%m}，"
-                        "报告将永远不会派发"
-                    )
-                raise ValueError(f"recurring_reports[{i}].last_month: 末期 {last} 早于首期 {first}，报告将永远不会派发")
+            if first and last and report.every is Period.month and _month(first) > _month(last):
+                raise ValueError(
+                    f"recurring_reports[{i}].last_month: 末月 {last:%Y-%m} 早于首月 {first:%Y-%m}，报告将永远不会派发"
+                )
+            if first and last and report.every is not Period.month and last < first:  # reversed, surely a slip
+                raise ValueError(f"recurring_reports[{i}].last_month: 末期 {last} 早于首期 {first}")
             if report.phase and report.phase not in {p.key for p in self.phases}:
                 raise ValueError(f"recurring_reports[{i}].phase: 没有 key 为 {report.phase!r} 的阶段")
         # Sampling happens in the phase `sampling.phase` names, whatever that phase's kind (a label only).
