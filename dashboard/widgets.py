@@ -267,8 +267,8 @@ def countdown(calendar: WorkingCalendar | None, today: dt.date, due_on: dt.date,
         where = None
     if where is None:
         return f"{prefix}截止 {due_on:%Y-%m-%d}"
-    if where.overdue or overdue_days > 0:
-        return f"{prefix}逾期 {max(overdue_days, where.overdue_working_days, 1)} 个工作日"
+    if where.overdue:
+        return f"{prefix}逾期 {max(overdue_days, where.overdue_working_days)} 个工作日"
     days = where.working_days_left
     if days == 0:
         return f"{prefix}今天到期"

@@ -1037,3 +1037,23 @@ def test_a_database_that_is_not_migrated_says_what_to_run(dashboard_db, monkeypa
     _no_exceptions(at)
     assert any("campaign db upgrade" in e for e in _errors(at)), _errors(at)
     assert not at.text_input  # no login form on a database the program cannot use
+
+
+def test_countdown_reads_the_deadline_rule_of_the_campaign_calendar(launched_campaign):
+    """widgets.countdown words what domain.rules.standing computes on the campaign's working calendar."""
+    from dashboard.widgets import calendar_of, countdown
+    from domain.assignment import ASSIGNMENT
+
+    cal = calendar_of(launched_campaign.spec)
+    today = AS_OF
+    assert countdown(cal, today, cal.add_workdays(today, 5), "open", 0) == "剩 5 个工作日"
+    assert countdown(cal, today, cal.add_workdays(today, 2), "open", 0) == "临期：剩 2 个工作日"
+    assert countdown(cal, today, today, "open", 0) == "今天到期"
+    due = dt.date(2020, 6, 22)
+    late = cal.workdays_between(due, today)
+    assert countdown(cal, today, due, "returned", 0) == f"已退回 · 逾期 {late} 个工作日"
+    assert countdown(cal, today, due, "open", late + 4) == f"逾期 {late + 4} 个工作日"  # the tick's count when more
+    for status in ("accepted", "submitted", "scheduled", "cancelled"):
+        assert countdown(cal, today, due, status, 0) == ASSIGNMENT.label(status)
+    far = dt.date(2099, 3, 2)  # a year the holiday tables do not know: the date, not a guess
+    assert countdown(cal, far, far + dt.timedelta(days=10), "open", 0) == "截止 2099-03-12"
