@@ -6,8 +6,10 @@ Formula (documented for the office and the report): for each rule r that hit the
     score = 100 × (1 − ∏_r (1 − w_r))
 
 a noisy-OR: the chance that at least one independent signal is real. It is 0 without flags, never exceeds 100,
-grows with every further rule, and a single rule scores exactly 100·w_r. With the default weights one
-条例第四十条 hit plus one corroborating signal passes the alert score of 60; cardinal-style indicators alone do not.
+grows with every further rule, and a single rule scores exactly 100·w_r. With the default weights and alert score
+60, the strongest 条例第四十条 traces (one computer, one file, one deposit account, one project manager, near-duplicate
+documents) alert alone; a shared IP or author or a price sequence needs a second signal (e.g. NET: the same group
+again); cardinal-style indicators need three together.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from domain.project import TenderMethod
 from domain.risk.register import AwardCriterion, Bid, Project, Register
+from domain.risk.scan import RiskScan
 from domain.risk.similarity import NUM_PERM
 
 PUBLIC_TERMINAL_IP = "218.76.10.5"
@@ -34,6 +35,31 @@ class PlantedRing:
     projects: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """How a scan did against the planted rings. A ring is found when every one of its projects is at or above
+    the alert score and one collusion group holds all its members. precision = alerted projects inside rings /
+    alerted projects; recall = rings found / rings; project_recall = alerted ring projects / ring projects."""
+
+    rings: int
+    rings_found: int
+    ring_projects: int
+    alerted: int
+    alerted_in_rings: int
+
+    @property
+    def precision(self) -> float:
+        return self.alerted_in_rings / self.alerted if self.alerted else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.rings_found / self.rings if self.rings else 1.0
+
+    @property
+    def project_recall(self) -> float:
+        return self.alerted_in_rings / self.ring_projects if self.ring_projects else 1.0
+
+
 @dataclass(frozen=True)
 class Synthetic:
     register: Register
@@ -42,6 +68,17 @@ class Synthetic:
     @property
     def ring_projects(self) -> frozenset[str]:
         return frozenset(p for ring in self.rings for p in ring.projects)
+
+    def recovery(self, result: RiskScan) -> Recovery:
+        alerted = {r.project_code for r in result.alerts()}
+        group_of = {m: g.group_id for g in result.groups for m in g.members}
+        found = sum(
+            1 for ring in self.rings
+            if set(ring.projects) <= alerted and len({group_of.get(m) for m in ring.members}) == 1
+            and group_of.get(ring.members[0]) is not None
+        )
+        inside = self.ring_projects
+        return Recovery(len(self.rings), found, len(inside), len(alerted), len(alerted & inside))
 
 
 @dataclass

@@ -52,6 +52,9 @@ def normalise_mac(mac: str) -> str:
     return "-".join(digits[i : i + 2] for i in range(0, len(digits), 2))
 
 
+IDENTIFIER_KINDS = ("ip", "mac", "document_hash", "document_author", "deposit_account", "project_manager")
+
+
 class RiskSettings(BaseModel):
     """The `risk:` section. All fields optional; see each description for the default's source."""
 
@@ -63,7 +66,8 @@ class RiskSettings(BaseModel):
     )
     alert_score: float = Field(
         60.0, ge=0, le=100,
-        description="项目风险分达到此值即为预警项目（转为线索、抽查必选）。默认 60：一条第四十条情形加一条佐证即可达到",
+        description="项目风险分达到此值即为预警项目（转为线索）。默认 60：同一 MAC、同一文件、同一保证金账户、同一项目经理、"
+        "标书异常一致单独即达到；同一 IP、同一作者、报价规律性差异须另有佐证",
     )
     ignored_ips: tuple[str, ...] = Field(DEFAULT_IGNORED_IPS, description="不参与比对的 IP（如交易中心公共终端出口）")
     ignored_macs: tuple[str, ...] = Field((), description="不参与比对的 MAC（如交易中心公共终端）")
@@ -98,14 +102,15 @@ class RiskSettings(BaseModel):
     r058_fallback: float = Field(0.25, ge=0, description="样本不足时 R058 的阈值（25%）")
     r025_min_bids: int = Field(10, ge=1, description="R025 “频繁投标”至少的有效投标数（并且不少于投标数的上四分位数）")
     r025_max_win_ratio: float = Field(
-        0.05, ge=0, le=1, description="R025 中标率上限；IQR 下栅栏为正时取两者较小者（cardinal 用下栅栏）"
+        0.05, ge=0, le=1, description="R025 中标率上限；样本足够且 IQR 下栅栏为正时取两者较小者（cardinal 只用下栅栏，"
+        "但中标率多为 0 时下栅栏为负、无人可判）"
     )
     r035_min_disqualified: int = Field(1, ge=1, description="R035 至少有这么多其他投标人被否决（cardinal 默认 1）")
     low_price_ratio: float = Field(
-        0.8, gt=0, le=1, description="低价抢标：中标价/招标控制价 低于此值（样本足够时用 IQR 下栅栏，取较低者）"
+        0.8, gt=0, le=1, description="低价抢标：中标价/招标控制价 低于此值（样本不少于 iqr_min_population 时改用 IQR 下栅栏）"
     )
     high_price_ratio: float = Field(
-        0.995, gt=0, description="高价中标：中标价/招标控制价 高于此值（样本足够时用 IQR 上栅栏，取较高者但不超过 1）"
+        0.995, gt=0, description="高价中标：中标价/招标控制价 高于此值（样本足够时改用 IQR 上栅栏，但不超过 1：超过控制价一律预警）"
     )
     network_cross_project_kinds: tuple[str, ...] = Field(
         ("mac", "deposit_account", "project_manager", "document_hash"),
@@ -125,6 +130,14 @@ class RiskSettings(BaseModel):
     @classmethod
     def _macs_normalised(cls, macs: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(normalise_mac(m) for m in macs)
+
+    @field_validator("network_cross_project_kinds")
+    @classmethod
+    def _known_kinds(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [k for k in kinds if k not in IDENTIFIER_KINDS]
+        if unknown:
+            raise ValueError(f"未知的标识种类 {unknown}，可选：{'、'.join(IDENTIFIER_KINDS)}")
+        return kinds
 
     @field_validator("ignored_authors")
     @classmethod
