@@ -10,6 +10,8 @@
   "seq:mac" is appended (fsync'd) to the anchor file, so cutting off the newest entries, or
   replacing the chain, is found by `verify` alone. The anchor is written after the commit, so it
   can lag (a crash in between) but never claims an entry that was not committed.
+- Cost: the head row stays locked until the appending transaction ends (as the PostgreSQL advisory
+  lock it replaces did), so audited transactions commit one after another; one fsync per commit.
 
 Where the key and the anchor live (`locations`): configured by the edge from Settings
 (`configure(settings)`: `audit_key_file`, `audit_anchor_file`); otherwise, for a SQLite file,
@@ -26,6 +28,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import tempfile
@@ -44,6 +47,7 @@ from settings import DEFAULT_DATA_DIR, Settings
 from store.models import AuditEntry, Base
 
 GENESIS = "0" * 64
+_log = logging.getLogger(__name__)
 HEAD_ID = 1
 KEY_FILE_NAME = "audit.key"
 
@@ -130,15 +134,20 @@ def _load_key(path: Path | None) -> bytes:
     if path is None:
         key = secrets.token_bytes(32)
     else:
-        if not path.exists():
-            _create_key_file(path)
-        raw = path.read_text(encoding="ascii").strip()
+        try:
+            if not path.exists():
+                _create_key_file(path)
+            raw = path.read_text(encoding="ascii", errors="replace").strip()
+        except OSError as exc:
+            raise Invalid(
+                f"审计密钥文件 {path} 无法读取或创建：{exc.strerror}（检查 audit_key_file 配置和目录权限）"
+            ) from None
         try:
             key = bytes.fromhex(raw)
         except ValueError:
             key = b""
         if len(key) < 16:
-            raise RuntimeError(f"audit key file {path} is not a hex key of at least 16 bytes")
+            raise Invalid(f"审计密钥文件 {path} 的内容不是至少 16 字节的十六进制密钥")
     _keys[path] = key
     return key
 
@@ -323,9 +332,15 @@ def _read_head_to_anchor(session: Session) -> None:
 @event.listens_for(Session, "after_commit")
 def _write_anchor(session: Session) -> None:
     pending = session.info.pop(_TO_ANCHOR, None)
-    if pending is not None:
-        anchor, seq, digest = pending
+    if pending is None:
+        return
+    anchor, seq, digest = pending
+    try:
         append_anchor(anchor, seq, digest)
+    except OSError:
+        # The operation is committed: failing it now would misreport it. The anchor only lags (verify
+        # stays sound); the log says why.
+        _log.exception("could not anchor audit head %s to %s", seq, anchor)
 
 
 @event.listens_for(Session, "after_transaction_end")
