@@ -109,6 +109,14 @@ def configure(settings: Settings) -> Locations:
     return chosen
 
 
+def discard_anchor(settings: Settings) -> None:
+    """For a database that is deleted to be created afresh (the demo): its anchor goes with it, or
+    the new chain would be measured against the old one's heads. Never for a database in use."""
+    anchor = configure(settings).anchor_file
+    if anchor is not None:
+        anchor.unlink(missing_ok=True)
+
+
 def forget(url: str | URL) -> None:
     """Back to the defaults for this database (tests that configured a throw-away anchor)."""
     _configured.pop(_identity(url), None)
