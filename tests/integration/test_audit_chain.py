@@ -381,3 +381,29 @@ def test_upgrade_rekeys_old_entries_and_says_whether_the_old_chain_was_intact(tm
     with UnitOfWork(engine) as uow:
         assert audit.verify(uow.session).entries == 7
     engine.dispose()
+
+
+def test_a_database_created_afresh_needs_its_old_anchor_discarded(tmp_path):
+    """The demo deletes its database and builds it again: the old anchor would read as a cut tail."""
+    db = tmp_path / "demo.db"
+    settings = Settings(database_url=f"sqlite:///{db.as_posix()}", data_dir=tmp_path)
+
+    def fresh_chain(entries: int) -> audit.ChainReport:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        engine = make_engine(settings.db_url)
+        upgrade(engine)
+        for n in range(entries):
+            with UnitOfWork(engine) as uow:
+                audit.record(uow.session, at=AT, actor=SYSTEM, action="test.append", entity="test", entity_key=str(n))
+                uow.commit()
+        with UnitOfWork(engine) as uow:
+            report = audit.verify(uow.session)
+        engine.dispose()
+        return report
+
+    assert fresh_chain(5).ok
+    again = fresh_chain(3)
+    assert not again.ok and "最新的记录被删除" in again.reason
+    audit.discard_anchor(settings)
+    assert fresh_chain(3).ok
