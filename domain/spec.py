@@ -465,10 +465,13 @@ class CampaignSpec(Strict):
             raise ValueError(
                 f"tasks: 任务 key {SAMPLE_TEMPLATE_KEY!r} 由系统保留（重点核查抽取项目的核查任务），请换一个"
             )
-        for key in template_keys:
+        keyed = [(f"phases[{i}].tasks[{j}]", t.key) for i, p in enumerate(self.phases) for j, t in enumerate(p.tasks)]
+        keyed += [(f"recurring_reports[{i}]", r.key) for i, r in enumerate(self.recurring_reports)]
+        for where, key in keyed:
             if key.startswith(OPTIONAL_ITEM_PREFIX):
                 raise ValueError(
-                    f"tasks: 任务 key {key!r} 以 {OPTIONAL_ITEM_PREFIX!r} 开头，这一前缀留给部门的自选事项，请换一个"
+                    f"{where}.key: 任务 key {key!r} 以 {OPTIONAL_ITEM_PREFIX!r} 开头，"
+                    "这一前缀留给部门的自选事项，请换一个"
                 )
         reports = {r.key: r for r in self.recurring_reports}
         if self.office not in codes:
