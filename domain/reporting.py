@@ -78,7 +78,8 @@ def due_rule(spec: CampaignSpec, department_code: str | None) -> tuple[int | Non
             return report.day_of_month, report.first_month
     if spec.recurring_reports:
         report = (
-            max(spec.recurring_reports, key=lambda r: r.day_of_month)
+            # A weekly report has no day of month: it sorts first, so the latest monthly day wins.
+            max(spec.recurring_reports, key=lambda r: r.day_of_month or 0)
             if department_code is None
             else spec.recurring_reports[0]
         )
