@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from domain.risk.scan import scan  # noqa: E402
-from domain.risk.synthetic import PUBLIC_TERMINAL_IP, generate  # noqa: E402
-from domain.risk.thresholds import RiskSettings  # noqa: E402
+from domain.risk.scan import scan
+from domain.risk.synthetic import PUBLIC_TERMINAL_IP, generate
+from domain.risk.thresholds import RiskSettings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,8 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     generate_s = time.perf_counter() - started
     register = synthetic.register
     bids = register.bid_count
-    print(f"generated {len(register.projects):,} projects, {bids:,} bids, {len(synthetic.rings)} rings "
-          f"({len(synthetic.ring_projects):,} ring projects) in {generate_s:.1f} s")
+    print(
+        f"generated {len(register.projects):,} projects, {bids:,} bids, {len(synthetic.rings)} rings "
+        f"({len(synthetic.ring_projects):,} ring projects) in {generate_s:.1f} s"
+    )
 
     settings = RiskSettings(ignored_ips=(PUBLIC_TERMINAL_IP,))
     started = time.perf_counter()
@@ -47,19 +49,27 @@ def main(argv: list[str] | None = None) -> int:
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     recovery = synthetic.recovery(result)
 
-    print(f"scan {scan_s:.2f} s: {len(result.flags):,} flags on {len(result.risks):,} projects, "
-          f"{len(result.groups):,} collusion groups, {recovery.alerted:,} alerts (score ≥ {settings.alert_score:.0f})")
+    print(
+        f"scan {scan_s:.2f} s: {len(result.flags):,} flags on {len(result.risks):,} projects, "
+        f"{len(result.groups):,} collusion groups, {recovery.alerted:,} alerts (score ≥ {settings.alert_score:.0f})"
+    )
     for summary in result.summary():
         print(f"  {summary.rule_id:<14} {summary.flags:>8,} flags {summary.projects:>8,} projects  {summary.title}")
     outside = [result.risks[c] for c in {r.project_code for r in result.alerts()} - synthetic.ring_projects]
     if outside:
-        print("alerts outside the rings by rule combination:",
-              Counter(" + ".join(r.rule_ids) for r in outside).most_common(5))
-    print(f"rings found {recovery.rings_found}/{recovery.rings}, ring projects alerted "
-          f"{recovery.alerted_in_rings}/{recovery.ring_projects} (project recall {recovery.project_recall:.3f}), "
-          f"alerts outside rings {recovery.alerted - recovery.alerted_in_rings}")
-    print(f"RESULT projects={len(register.projects)} bids={bids} scan_s={scan_s:.2f} peak_rss_mb={peak_rss_mb:.0f} "
-          f"precision={recovery.precision:.3f} recall={recovery.recall:.3f}")
+        print(
+            "alerts outside the rings by rule combination:",
+            Counter(" + ".join(r.rule_ids) for r in outside).most_common(5),
+        )
+    print(
+        f"rings found {recovery.rings_found}/{recovery.rings}, ring projects alerted "
+        f"{recovery.alerted_in_rings}/{recovery.ring_projects} (project recall {recovery.project_recall:.3f}), "
+        f"alerts outside rings {recovery.alerted - recovery.alerted_in_rings}"
+    )
+    print(
+        f"RESULT projects={len(register.projects)} bids={bids} scan_s={scan_s:.2f} peak_rss_mb={peak_rss_mb:.0f} "
+        f"precision={recovery.precision:.3f} recall={recovery.recall:.3f}"
+    )
     return 0
 
 

@@ -83,8 +83,9 @@ def draw_department(
     slots = sample_size(len(scores), min_ratio) - len(done) - len(must)
     if slots > 0:
         rest = [c for c in sorted(scores) if c not in done and scores[c] < always_score]
-        keyed = sorted(((weighted_key(seed, department_code, c, base_weight + scores[c]), c) for c in rest),
-                       reverse=True)
+        keyed = sorted(
+            ((weighted_key(seed, department_code, c, base_weight + scores[c]), c) for c in rest), reverse=True
+        )
         picks.extend(Pick(c, department_code, DrawReason.random, scores[c], key) for key, c in keyed[:slots])
     return picks
 
@@ -101,7 +102,14 @@ def draw_register(
     """`draw_department` for every department (each with its own quota)."""
     earlier = set(already_sampled)
     return {
-        department: draw_department(found, min_ratio, seed, department, always_score=always_score,
-                                    base_weight=base_weight, already_sampled=earlier)
+        department: draw_department(
+            found,
+            min_ratio,
+            seed,
+            department,
+            always_score=always_score,
+            base_weight=base_weight,
+            already_sampled=earlier,
+        )
         for department, found in sorted(candidates_by_department.items())
     }

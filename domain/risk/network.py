@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from domain.risk.register import Register
-from domain.risk.rules import IDENTIFIERS, RULES, Flag
+from domain.risk.rules import RULES, Flag, kept
 from domain.risk.thresholds import RiskSettings
 
 KIND_NAMES = {
@@ -79,8 +80,10 @@ class CollusionGroup:
 
     def describe(self) -> str:
         kinds = "、".join(KIND_NAMES.get(k, k) for k in self.kinds)
-        return (f"关联群 {self.group_id}：{len(self.members)} 家企业（{'、'.join(self.names)}），"
-                f"在 {len(self.evidence_projects)} 个项目中共用{kinds}")
+        return (
+            f"关联群 {self.group_id}：{len(self.members)} 家企业（{'、'.join(self.names)}），"
+            f"在 {len(self.evidence_projects)} 个项目中共用{kinds}"
+        )
 
 
 def _links(register: Register, flags: Iterable[Flag], settings: RiskSettings) -> list[Link]:
@@ -94,20 +97,21 @@ def _links(register: Register, flags: Iterable[Flag], settings: RiskSettings) ->
         members.update(flag.entities)
         projects.add(flag.project_code)
     for kind in settings.network_cross_project_kinds:
-        extract = IDENTIFIERS[kind]
+        raw = attrgetter(kind)
         # first pass: which values more than one bidder used (most values are one company's own)
         first_owner: dict[str, str] = {}
         shared: set[str] = set()
         for bids in register.bids_by_project.values():
             for bid in bids:
-                value = extract(bid, settings)
+                value = raw(bid)
                 if value is not None and first_owner.setdefault(value, bid.bidder_code) != bid.bidder_code:
                     shared.add(value)
+        shared = {v for v in shared if kept(kind, v, settings)}
         if not shared:
             continue
         for project_code, bids in register.bids_by_project.items():
             for bid in bids:
-                value = extract(bid, settings)
+                value = raw(bid)
                 if value in shared:
                     members, projects = within.setdefault((kind, value, ""), (set(), set()))
                     members.add(bid.bidder_code)
@@ -130,14 +134,16 @@ def collusion_groups(register: Register, flags: Iterable[Flag], settings: RiskSe
     groups = []
     for root_links in by_root.values():
         members = tuple(sorted({m for link in root_links for m in link.members}))
-        groups.append(CollusionGroup(
-            group_id=f"G-{members[0]}",
-            members=members,
-            names=tuple(names.get(m, m) for m in members),
-            links=tuple(sorted(root_links, key=lambda k: (k.kind, k.value))),
-            evidence_projects=tuple(sorted({p for link in root_links for p in link.projects})),
-            kinds=tuple(sorted({link.kind for link in root_links})),
-        ))
+        groups.append(
+            CollusionGroup(
+                group_id=f"G-{members[0]}",
+                members=members,
+                names=tuple(names.get(m, m) for m in members),
+                links=tuple(sorted(root_links, key=lambda k: (k.kind, k.value))),
+                evidence_projects=tuple(sorted({p for link in root_links for p in link.projects})),
+                kinds=tuple(sorted({link.kind for link in root_links})),
+            )
+        )
     return sorted(groups, key=lambda g: (-len(g.members), g.group_id))
 
 
@@ -154,18 +160,19 @@ def network_flags(register: Register, groups: Sequence[CollusionGroup], settings
                 group_of[member] = group
     if not group_of:
         return []
-    flags = []
+    flags: list[Flag] = []
     for project in register.projects:
         present: dict[str, dict[str, str]] = {}
         for bid in register.bids(project.code):
-            group = group_of.get(bid.bidder_code)
-            if group is not None:
-                present.setdefault(group.group_id, {})[bid.bidder_code] = bid.bidder_name
+            member_of = group_of.get(bid.bidder_code)
+            if member_of is not None:
+                present.setdefault(member_of.group_id, {})[bid.bidder_code] = bid.bidder_name
         for group_id, bidders in present.items():
             if len(bidders) < 2:
                 continue
             group = next(g for g in (group_of[c] for c in bidders) if g.group_id == group_id)
-            evidence = (f"投标人 {'、'.join(sorted(bidders.values()))} 同属{group.describe()}，本项目同场投标")
-            flags.append(Flag("NET", project.code, tuple(sorted(bidders)), evidence, weight, float(len(bidders)),
-                              group_id))
+            evidence = f"投标人 {'、'.join(sorted(bidders.values()))} 同属{group.describe()}，本项目同场投标"
+            flags.append(
+                Flag("NET", project.code, tuple(sorted(bidders)), evidence, weight, float(len(bidders)), group_id)
+            )
     return flags

@@ -11,9 +11,22 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 from domain.project import TenderMethod
 from domain.vocabulary import Vocabulary
+
+
+@lru_cache(maxsize=65536)  # a company's few computers recur in every bid it makes
+def normalise_mac(mac: str) -> str:
+    """AA-BB-CC-DD-EE-FF whatever the separators and case the platform wrote."""
+    digits = "".join(ch for ch in mac.upper() if ch.isalnum())
+    return "-".join(digits[i : i + 2] for i in range(0, len(digits), 2))
+
+
+def _clean(value: str | None) -> str | None:
+    stripped = value.strip() if value else None
+    return stripped or None
 
 
 class AwardCriterion(StrEnum):
@@ -29,8 +42,11 @@ AWARD_CRITERION = Vocabulary(
         AwardCriterion.comprehensive: "综合评估法",
         AwardCriterion.other: "其他评标办法",
     },
-    aliases={"最低价": AwardCriterion.lowest_price, "最低投标价法": AwardCriterion.lowest_price,
-             "综合评分法": AwardCriterion.comprehensive},
+    aliases={
+        "最低价": AwardCriterion.lowest_price,
+        "最低投标价法": AwardCriterion.lowest_price,
+        "综合评分法": AwardCriterion.comprehensive,
+    },
 )
 
 
@@ -49,7 +65,7 @@ class Project:
     department_code: str
     procedure: TenderMethod
     notice_date: dt.date | None = None
-    bid_deadline: dt.datetime | None = None  # 投标截止时间 (aware, or naive local time — compared only with receipts)
+    bid_deadline: dt.datetime | None = None  # 投标截止时间, aware (compared with the bids' receipt times)
     award_date: dt.date | None = None
     estimated_price: float | None = None  # 招标控制价 / 预算
     award_criterion: AwardCriterion = AwardCriterion.comprehensive
@@ -66,7 +82,10 @@ class Bid:
     missing (None): a missing value never matches anything.
 
     `document_signature` is a MinHash signature of the bid's own text (`similarity.document_signature`),
-    computed at import when the text is available; it lets the rules find 异常一致 documents without the text."""
+    computed at import when the text is available; it lets the rules find 异常一致 documents without the text.
+
+    Identifiers are normalised on construction (surrounding blanks dropped, MAC as AA-BB-CC-DD-EE-FF, file hash
+    in lower case), so the rules compare plain values."""
 
     project_code: str
     bidder_code: str
@@ -74,7 +93,7 @@ class Bid:
     price: float | None
     valid: bool = True
     disqualify_reason: str = ""
-    received_at: dt.datetime | None = None
+    received_at: dt.datetime | None = None  # aware
     ip: str | None = None
     mac: str | None = None
     document_hash: str | None = None
@@ -82,6 +101,19 @@ class Bid:
     deposit_account: str | None = None
     project_manager: str | None = None
     document_signature: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        normalised = {
+            "ip": _clean(self.ip),
+            "mac": normalise_mac(self.mac) or None if self.mac else None,
+            "document_hash": self.document_hash.strip().lower() or None if self.document_hash else None,
+            "document_author": _clean(self.document_author),
+            "deposit_account": _clean(self.deposit_account),
+            "project_manager": _clean(self.project_manager),
+        }
+        for name, value in normalised.items():
+            if value != getattr(self, name):
+                object.__setattr__(self, name, value)  # frozen: normalise once, here
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +133,9 @@ class Register:
     evaluations: dict[str, Evaluation] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def build(cls, projects: Iterable[Project], bids: Iterable[Bid], evaluations: Iterable[Evaluation] = ()) -> Register:
+    def build(
+        cls, projects: Iterable[Project], bids: Iterable[Bid], evaluations: Iterable[Evaluation] = ()
+    ) -> Register:
         grouped: dict[str, list[Bid]] = defaultdict(list)
         for bid in bids:
             grouped[bid.project_code].append(bid)

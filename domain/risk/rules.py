@@ -20,15 +20,17 @@ Sources:
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from domain.project import TENDER_METHOD
 from domain.risk.register import AwardCriterion, Bid, Project, Register
 from domain.risk.similarity import similar_pairs
-from domain.risk.thresholds import RiskSettings, normalise_mac
+from domain.risk.thresholds import RiskSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,18 +47,33 @@ RULES: dict[str, RuleInfo] = {
     r.rule_id: r
     for r in (
         RuleInfo("C40-MAC", "同一 MAC 地址编制投标文件", f"{C40}第（一）项：投标文件由同一单位或者个人编制", "mac"),
-        RuleInfo("C40-IP", "同一 IP 地址上传投标文件", f"{C40}第（一）、（二）项：同一单位或者个人编制、办理投标事宜", "ip"),
-        RuleInfo("C40-DOC", "投标文件完全相同", f"{C40}第（一）、（四）项：同一编制、投标文件异常一致", "document_hash"),
-        RuleInfo("C40-AUTHOR", "投标文件作者相同", f"{C40}第（一）项：投标文件由同一单位或者个人编制", "document_author"),
-        RuleInfo("C40-DEPOSIT", "保证金从同一账户转出", f"{C40}第（六）项：投标保证金从同一单位或者个人的账户转出",
-                 "deposit_account"),
-        RuleInfo("C40-MANAGER", "项目经理为同一人", f"{C40}第（三）项：投标文件载明的项目管理成员为同一人",
-                 "project_manager"),
-        RuleInfo("C40-SIMILAR", "投标文件异常一致", f"{C40}第（四）项：投标文件异常一致（MinHash 相似度）", "document_text"),
+        RuleInfo(
+            "C40-IP", "同一 IP 地址上传投标文件", f"{C40}第（一）、（二）项：同一单位或者个人编制、办理投标事宜", "ip"
+        ),
+        RuleInfo(
+            "C40-DOC", "投标文件完全相同", f"{C40}第（一）、（四）项：同一编制、投标文件异常一致", "document_hash"
+        ),
+        RuleInfo(
+            "C40-AUTHOR", "投标文件作者相同", f"{C40}第（一）项：投标文件由同一单位或者个人编制", "document_author"
+        ),
+        RuleInfo(
+            "C40-DEPOSIT",
+            "保证金从同一账户转出",
+            f"{C40}第（六）项：投标保证金从同一单位或者个人的账户转出",
+            "deposit_account",
+        ),
+        RuleInfo(
+            "C40-MANAGER", "项目经理为同一人", f"{C40}第（三）项：投标文件载明的项目管理成员为同一人", "project_manager"
+        ),
+        RuleInfo(
+            "C40-SIMILAR", "投标文件异常一致", f"{C40}第（四）项：投标文件异常一致（MinHash 相似度）", "document_text"
+        ),
         RuleInfo("C40-PRICE-SEQ", "投标报价呈规律性差异", f"{C40}第（四）项：投标报价呈规律性差异（等差或等比）"),
         RuleInfo("NET", "关联群同场投标", "关联企业分析（000 号文件 二(三)一：对关联企业进行智能分析预警）"),
         RuleInfo("R003", "投标期过短", f"{CARDINAL} R003；《招标投标法》第二十四条（不少于二十日）"),
-        RuleInfo("R018", "竞争性程序仅一家有效投标", f"{CARDINAL} R018；《招标投标法》第二十八条（投标人少于三个应重新招标）"),
+        RuleInfo(
+            "R018", "竞争性程序仅一家有效投标", f"{CARDINAL} R018；《招标投标法》第二十八条（投标人少于三个应重新招标）"
+        ),
         RuleInfo("R024", "中标价与次低价过于接近", f"{CARDINAL} R024（IQR 下栅栏）"),
         RuleInfo("R025", "频繁投标却极少中标", f"{CARDINAL} R025（陪标迹象）"),
         RuleInfo("R028", "不同投标人报价相同", f"{CARDINAL} R028"),
@@ -91,10 +108,24 @@ def _names(bids: Iterable[Bid]) -> str:
     return "、".join(sorted({b.bidder_name for b in bids}))
 
 
-def _flag(rule_id: str, project: Project, bids: Iterable[Bid], evidence: str, settings: RiskSettings,
-          value: float | None = None, link_value: str = "") -> Flag:
-    return Flag(rule_id, project.code, tuple(sorted({b.bidder_code for b in bids})), evidence,
-                settings.weight(rule_id), value, link_value)
+def _flag(
+    rule_id: str,
+    project: Project,
+    bids: Iterable[Bid],
+    evidence: str,
+    settings: RiskSettings,
+    value: float | None = None,
+    link_value: str = "",
+) -> Flag:
+    return Flag(
+        rule_id,
+        project.code,
+        tuple(sorted({b.bidder_code for b in bids})),
+        evidence,
+        settings.weight(rule_id),
+        value,
+        link_value,
+    )
 
 
 def _money(amount: float) -> str:
@@ -104,31 +135,50 @@ def _money(amount: float) -> str:
 # --- 条例第四十条: shared identifiers ---------------------------------------------------------------------------
 
 
+def kept(kind: str, value: str, settings: RiskSettings) -> bool:
+    """Whether an identifier value survives the ignore lists (public terminals, default authors)."""
+    if kind == "ip":
+        return value not in settings.ignored_ips
+    if kind == "mac":
+        return value not in settings.ignored_macs
+    if kind == "document_author":
+        return value.casefold() not in settings.ignored_authors
+    return True
+
+
 def _ip(bid: Bid, settings: RiskSettings) -> str | None:
-    ip = bid.ip.strip() if bid.ip else None
-    return ip if ip and ip not in settings.ignored_ips else None
+    return bid.ip if bid.ip not in settings.ignored_ips else None
 
 
 def _mac(bid: Bid, settings: RiskSettings) -> str | None:
-    mac = normalise_mac(bid.mac) if bid.mac else None
-    return mac if mac and mac not in settings.ignored_macs else None
+    return bid.mac if bid.mac not in settings.ignored_macs else None
 
 
 def _document_hash(bid: Bid, settings: RiskSettings) -> str | None:
-    return bid.document_hash.strip().lower() or None if bid.document_hash else None
+    return bid.document_hash
 
 
 def _author(bid: Bid, settings: RiskSettings) -> str | None:
-    author = bid.document_author.strip() if bid.document_author else None
+    author = bid.document_author
     return author if author and author.casefold() not in settings.ignored_authors else None
 
 
 def _account(bid: Bid, settings: RiskSettings) -> str | None:
-    return bid.deposit_account.strip() or None if bid.deposit_account else None
+    return bid.deposit_account
 
 
 def _manager(bid: Bid, settings: RiskSettings) -> str | None:
-    return bid.project_manager.strip() or None if bid.project_manager else None
+    return bid.project_manager
+
+
+_RAW = {
+    "ip": attrgetter("ip"),
+    "mac": attrgetter("mac"),
+    "document_hash": attrgetter("document_hash"),
+    "document_author": attrgetter("document_author"),
+    "deposit_account": attrgetter("deposit_account"),
+    "project_manager": attrgetter("project_manager"),
+}
 
 
 IDENTIFIERS: dict[str, Callable[[Bid, RiskSettings], str | None]] = {
@@ -159,15 +209,16 @@ _SHARED_EVIDENCE = {
 def _shared(rule_id: str, kind: str, project: Project, bids: Sequence[Bid], settings: RiskSettings) -> list[Flag]:
     if settings.weight(rule_id) <= 0:
         return []
+    present = [v for v in map(_RAW[kind], bids) if v]
+    if len(set(present)) == len(present):
+        return []  # every value distinct: the usual honest case, decided without looking further
     extract = IDENTIFIERS[kind]
     by_value: dict[str, list[Bid]] = {}
     for bid in bids:
         value = extract(bid, settings)
         if value is not None:
             by_value.setdefault(value, []).append(bid)
-    if len(by_value) == len(bids):
-        return []  # every value distinct: the usual honest case, decided without looking further
-    flags = []
+    flags: list[Flag] = []
     for value, sharing in by_value.items():
         if len(sharing) >= 2 and len({b.bidder_code for b in sharing}) >= 2:
             shown = value[:16] + "…" if kind == "document_hash" and len(value) > 16 else value
@@ -209,31 +260,48 @@ def similar_documents(project: Project, bids: Sequence[Bid], settings: RiskSetti
     if len(signed) < 2:
         return []
     by_code = {b.bidder_code: b for b in signed}
-    pairs = similar_pairs(((b.bidder_code, b.document_signature) for b in signed if b.document_signature), 
-                          settings.similarity_threshold)
-    flags = []
+    pairs = similar_pairs(
+        ((b.bidder_code, b.document_signature) for b in signed if b.document_signature), settings.similarity_threshold
+    )
+    flags: list[Flag] = []
     for a, b, similarity in pairs:
         first, second = by_code[a], by_code[b]
         if first.document_hash and first.document_hash == second.document_hash:
             continue
-        evidence = (f"投标人 {_names((first, second))} 的投标文件异常一致"
-                    f"（文本相似度约 {similarity:.0%}，阈值 {settings.similarity_threshold:.0%}）")
+        evidence = (
+            f"投标人 {_names((first, second))} 的投标文件异常一致"
+            f"（文本相似度约 {similarity:.0%}，阈值 {settings.similarity_threshold:.0%}）"
+        )
         flags.append(_flag("C40-SIMILAR", project, (first, second), evidence, settings, similarity, f"{a}|{b}"))
     return flags
 
 
 def _regular_runs(prices: list[float], tolerance: float, geometric: bool) -> list[tuple[int, int]]:
     """Maximal runs [start, end] of sorted distinct prices whose steps (differences, or ratios − 1) agree."""
-    steps = [(b / a - 1.0) if geometric else (b - a) for a, b in zip(prices, prices[1:], strict=False)]
+    steps = [(b / a - 1.0) if geometric else (b - a) for a, b in itertools.pairwise(prices)]
     runs, start = [], 0
     for i in range(1, len(steps) + 1):
-        same = i < len(steps) and steps[i] > 0 and steps[i - 1] > 0 and (
-            abs(steps[i] - steps[i - 1]) <= tolerance * max(steps[i], steps[i - 1]))
+        same = (
+            i < len(steps)
+            and steps[i] > 0
+            and steps[i - 1] > 0
+            and (abs(steps[i] - steps[i - 1]) <= tolerance * max(steps[i], steps[i - 1]))
+        )
         if not same:
             if i - start >= 2:  # two equal steps: three prices
                 runs.append((start, i))
             start = i
     return runs
+
+
+def _any_regular_step(prices: list[float], tolerance: float) -> bool:
+    """Cheap screen: do any two neighbouring steps agree (as differences or as ratios)?"""
+    differences = [b - a for a, b in itertools.pairwise(prices)]
+    for d1, d2 in itertools.pairwise(differences):
+        if abs(d2 - d1) <= tolerance * max(d1, d2):
+            return True
+    ratios = [b / a - 1.0 for a, b in itertools.pairwise(prices)]
+    return any(abs(r2 - r1) <= tolerance * max(r1, r2) for r1, r2 in itertools.pairwise(ratios))
 
 
 def price_sequence(project: Project, bids: Sequence[Bid], settings: RiskSettings) -> list[Flag]:
@@ -246,7 +314,9 @@ def price_sequence(project: Project, bids: Sequence[Bid], settings: RiskSettings
         if bid.price is not None and bid.price > 0:
             priced.setdefault(bid.price, bid)
     prices = sorted(priced)
-    if len(prices) < settings.price_sequence_min_bids:
+    if len(prices) < settings.price_sequence_min_bids or not _any_regular_step(
+        prices, settings.price_sequence_tolerance
+    ):
         return []
     for geometric in (False, True):
         for start, end in _regular_runs(prices, settings.price_sequence_tolerance, geometric):
@@ -254,12 +324,12 @@ def price_sequence(project: Project, bids: Sequence[Bid], settings: RiskSettings
             members = [priced[p] for p in run]
             if len(run) < settings.price_sequence_min_bids or len({b.bidder_code for b in members}) < len(run):
                 continue
-            if geometric:
-                step = f"相邻报价比约为 {run[1] / run[0]:.4f}"
-            else:
-                step = f"相邻报价差约为 {_money(run[1] - run[0])}"
-            evidence = (f"投标人 {_names(members)} 的报价 {'、'.join(_money(p) for p in run)} "
-                        f"呈{'等比' if geometric else '等差'}数列（{step}）")
+            ratio, difference = run[1] / run[0], _money(run[1] - run[0])
+            step = f"相邻报价比约为 {ratio:.4f}" if geometric else f"相邻报价差约为 {difference}"
+            evidence = (
+                f"投标人 {_names(members)} 的报价 {'、'.join(_money(p) for p in run)} "
+                f"呈{'等比' if geometric else '等差'}数列（{step}）"
+            )
             return [_flag("C40-PRICE-SEQ", project, members, evidence, settings, float(len(run)))]
     return []
 
@@ -286,8 +356,10 @@ def short_bid_period(project: Project, bids: Sequence[Bid], settings: RiskSettin
     days = (project.bid_deadline.date() - project.notice_date).days
     if days >= settings.min_bid_days:
         return []
-    evidence = (f"{project.notice_date:%Y-%m-%d} 发布公告，{project.bid_deadline:%Y-%m-%d} 截止投标，"
-                f"投标期仅 {days} 天（不少于 {settings.min_bid_days} 天）")
+    evidence = (
+        f"{project.notice_date:%Y-%m-%d} 发布公告，{project.bid_deadline:%Y-%m-%d} 截止投标，"
+        f"投标期仅 {days} 天（不少于 {settings.min_bid_days} 天）"
+    )
     return [_flag("R003", project, (), evidence, settings, float(days))]
 
 
@@ -298,7 +370,9 @@ def single_valid_bid(project: Project, bids: Sequence[Bid], settings: RiskSettin
     valid = _valid(bids)
     if len({b.bidder_code for b in valid}) != 1:
         return []
-    evidence = f"{TENDER_METHOD.label(project.procedure)}项目仅投标人 {_names(valid)} 一家有效投标（共 {len(bids)} 份投标）"
+    evidence = (
+        f"{TENDER_METHOD.label(project.procedure)}项目仅投标人 {_names(valid)} 一家有效投标（共 {len(bids)} 份投标）"
+    )
     return [_flag("R018", project, valid, evidence, settings, 1.0)]
 
 
@@ -306,11 +380,14 @@ def identical_prices(project: Project, bids: Sequence[Bid], settings: RiskSettin
     """R028: different bidders submitted the same price."""
     if settings.weight("R028") <= 0:
         return []
+    rounded = [round(b.price, 2) for b in bids if b.price is not None]
+    if len(set(rounded)) == len(rounded):
+        return []
     by_price: dict[float, list[Bid]] = {}
     for bid in bids:
         if bid.price is not None:
             by_price.setdefault(round(bid.price, 2), []).append(bid)
-    flags = []
+    flags: list[Flag] = []
     for price, same in by_price.items():
         if len({b.bidder_code for b in same}) >= 2:
             evidence = f"投标人 {_names(same)} 的投标报价同为 {_money(price)}"
@@ -326,8 +403,10 @@ def late_winning_bid(project: Project, bids: Sequence[Bid], settings: RiskSettin
     if winner.received_at <= project.bid_deadline:
         return []
     late = winner.received_at - project.bid_deadline
-    evidence = (f"中标人 {winner.bidder_name} 的投标文件于 {winner.received_at:%Y-%m-%d %H:%M} 送达，"
-                f"晚于投标截止时间 {project.bid_deadline:%Y-%m-%d %H:%M}（逾期 {late.total_seconds() / 60:.0f} 分钟）")
+    evidence = (
+        f"中标人 {winner.bidder_name} 的投标文件于 {winner.received_at:%Y-%m-%d %H:%M} 送达，"
+        f"晚于投标截止时间 {project.bid_deadline:%Y-%m-%d %H:%M}（逾期 {late.total_seconds() / 60:.0f} 分钟）"
+    )
     return [_flag("R030", project, (winner,), evidence, settings, late.total_seconds())]
 
 
@@ -345,8 +424,9 @@ def others_disqualified(project: Project, bids: Sequence[Bid], settings: RiskSet
         return []
     reasons = "；".join(sorted({b.disqualify_reason for b in rejected if b.disqualify_reason})) or "未载明理由"
     winner_name = next(b.bidder_name for b in bids if b.bidder_code == project.winner_code)
-    evidence = (f"除中标人 {winner_name} 外，其余 {len(rejected_bidders)} 家投标人（{_names(rejected)}）均被否决"
-                f"（{reasons}）")
+    evidence = (
+        f"除中标人 {winner_name} 外，其余 {len(rejected_bidders)} 家投标人（{_names(rejected)}）均被否决（{reasons}）"
+    )
     return [_flag("R035", project, rejected, evidence, settings, float(len(rejected_bidders)))]
 
 
@@ -366,9 +446,19 @@ def lowest_bid_disqualified(project: Project, bids: Sequence[Bid], settings: Ris
 
 
 PROJECT_RULES: tuple[ProjectRule, ...] = (
-    same_mac, same_ip, same_document, same_author, same_deposit_account, same_project_manager,
-    similar_documents, price_sequence,
-    short_bid_period, single_valid_bid, identical_prices, late_winning_bid, others_disqualified,
+    same_mac,
+    same_ip,
+    same_document,
+    same_author,
+    same_deposit_account,
+    same_project_manager,
+    similar_documents,
+    price_sequence,
+    short_bid_period,
+    single_valid_bid,
+    identical_prices,
+    late_winning_bid,
+    others_disqualified,
     lowest_bid_disqualified,
 )
 
@@ -402,8 +492,10 @@ def gap_thresholds(gaps: Sequence[float], settings: RiskSettings) -> tuple[float
         low, high = iqr_fences(gaps, settings.iqr_factor)
     else:
         low, high = settings.r024_fallback, settings.r058_fallback
-    return (settings.r024_threshold if settings.r024_threshold is not None else low,
-            settings.r058_threshold if settings.r058_threshold is not None else high)
+    return (
+        settings.r024_threshold if settings.r024_threshold is not None else low,
+        settings.r058_threshold if settings.r058_threshold is not None else high,
+    )
 
 
 def second_lowest_outliers(register: Register, settings: RiskSettings) -> list[Flag]:
@@ -417,14 +509,13 @@ def second_lowest_outliers(register: Register, settings: RiskSettings) -> list[F
         return []
     close, far = gap_thresholds(list(gaps.values()), settings)
     by_code = {p.code: p for p in register.projects}
-    flags = []
+    flags: list[Flag] = []
     for code, gap in gaps.items():
         project = by_code[code]
         winner = _winning_bid(project, register.bids(code))
         assert winner is not None
         if gap <= close and settings.weight("R024") > 0:
-            evidence = (f"中标人 {winner.bidder_name} 的报价仅比次低有效报价低 {gap:.2%}"
-                        f"（阈值 {max(close, 0.0):.2%}）")
+            evidence = f"中标人 {winner.bidder_name} 的报价仅比次低有效报价低 {gap:.2%}（阈值 {max(close, 0.0):.2%}）"
             flags.append(_flag("R024", project, (winner,), evidence, settings, gap))
         elif gap >= far and settings.weight("R058") > 0:
             evidence = f"中标人 {winner.bidder_name} 的报价比次低有效报价低 {gap:.2%}（阈值 {far:.2%}）"
@@ -461,13 +552,15 @@ def frequent_losers(register: Register, settings: RiskSettings) -> list[Flag]:
         fence = iqr_fences([wins[c] / n for c, n in valid_bids.items()], settings.iqr_factor)[0]
         if fence > 0:
             ratio_limit = min(ratio_limit, fence)
-    flags = []
+    flags: list[Flag] = []
     for code, count in valid_bids.items():
         ratio = wins[code] / count
         if count < top or ratio > ratio_limit:
             continue
-        evidence = (f"投标人 {names[code]} 共有效投标 {count} 次、中标 {wins[code]} 次（中标率 {ratio:.1%}，"
-                    f"上限 {ratio_limit:.1%}），本项目亦未中标")
+        evidence = (
+            f"投标人 {names[code]} 共有效投标 {count} 次、中标 {wins[code]} 次（中标率 {ratio:.1%}，"
+            f"上限 {ratio_limit:.1%}），本项目亦未中标"
+        )
         flags.extend(Flag("R025", p.code, (code,), evidence, settings.weight("R025"), ratio) for p in lost_in[code])
     return flags
 
@@ -500,19 +593,26 @@ def price_anomalies(register: Register, settings: RiskSettings) -> list[Flag]:
     if not ratios:
         return []
     low, high = price_thresholds([r for _, _, r in ratios.values()], settings)
-    flags = []
+    flags: list[Flag] = []
     for project, price, ratio in ratios.values():
+        rule_id = "P-LOW" if ratio < low else "P-HIGH" if ratio > high else ""
+        if not rule_id or settings.weight(rule_id) <= 0:
+            continue
+        winner = _winning_bid(project, register.bids(project.code))
+        who = f"中标人 {winner.bidder_name} 的" if winner is not None else ""
+        head = f"{who}中标价 {_money(price)}"
         estimate = _money(project.estimated_price or 0.0)
-        winner = (project.winner_code,) if project.winner_code else ()
-        if ratio < low and settings.weight("P-LOW") > 0:
-            evidence = f"中标价 {_money(price)} 仅为招标控制价 {estimate} 的 {ratio:.1%}（下限 {low:.1%}），疑低价抢标"
-            flags.append(Flag("P-LOW", project.code, winner, evidence, settings.weight("P-LOW"), ratio))
-        elif ratio > high and settings.weight("P-HIGH") > 0:
-            evidence = f"中标价 {_money(price)} 达招标控制价 {estimate} 的 {ratio:.1%}（上限 {high:.1%}），疑高价中标"
-            flags.append(Flag("P-HIGH", project.code, winner, evidence, settings.weight("P-HIGH"), ratio))
+        if rule_id == "P-LOW":
+            evidence = f"{head} 仅为招标控制价 {estimate} 的 {ratio:.1%}（下限 {low:.1%}），疑低价抢标"
+        else:
+            evidence = f"{head} 达招标控制价 {estimate} 的 {ratio:.1%}（上限 {high:.1%}），疑高价中标"
+        entities = (winner.bidder_code,) if winner is not None else ()
+        flags.append(Flag(rule_id, project.code, entities, evidence, settings.weight(rule_id), ratio))
     return flags
 
 
 POPULATION_RULES: tuple[Callable[[Register, RiskSettings], list[Flag]], ...] = (
-    second_lowest_outliers, frequent_losers, price_anomalies,
+    second_lowest_outliers,
+    frequent_losers,
+    price_anomalies,
 )

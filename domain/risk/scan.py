@@ -43,8 +43,10 @@ class RiskScan:
         for flag in self.flags:
             flags[flag.rule_id] += 1
             projects[flag.rule_id].add(flag.project_code)
-        return [RuleSummary(rule_id, info.title, info.basis, flags[rule_id], len(projects[rule_id]))
-                for rule_id, info in RULES.items()]
+        return [
+            RuleSummary(rule_id, info.title, info.basis, flags[rule_id], len(projects[rule_id]))
+            for rule_id, info in RULES.items()
+        ]
 
 
 def scan(register: Register, settings: RiskSettings) -> RiskScan:

@@ -53,7 +53,11 @@ def score_projects(flags: Iterable[Flag], departments: dict[str, str]) -> dict[s
     for flag in flags:
         by_project[flag.project_code].append(flag)
     return {
-        code: ProjectRisk(code, departments.get(code, ""), project_score(found),
-                          tuple(sorted(found, key=lambda f: (-f.weight, f.rule_id))))
+        code: ProjectRisk(
+            code,
+            departments.get(code, ""),
+            project_score(found),
+            tuple(sorted(found, key=lambda f: (-f.weight, f.rule_id))),
+        )
         for code, found in by_project.items()
     }

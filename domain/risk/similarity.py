@@ -12,11 +12,14 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Iterable, Iterator
+from operator import eq
 
 NUM_PERM = 32
 BANDS = 8
 ROWS = NUM_PERM // BANDS
 SHINGLE = 5  # characters: about two Chinese words, long enough that shared shingles mean shared phrasing
+HEAD = 8  # positions compared first: a random pair almost never matches any of them
+DIRECT_LIMIT = 16  # up to this many documents, comparing every pair is cheaper than bucketing
 _PRIME = (1 << 61) - 1
 _rng = random.Random(20201)  # fixed: signatures computed at different times must stay comparable
 _SALTS = tuple((_rng.randrange(1, _PRIME), _rng.randrange(0, _PRIME)) for _ in range(NUM_PERM))
@@ -54,12 +57,28 @@ def band_keys(signature: tuple[int, ...]) -> Iterator[tuple[int, tuple[int, ...]
         yield band, signature[band * rows : (band + 1) * rows]
 
 
-def similar_pairs(
-    signatures: Iterable[tuple[str, tuple[int, ...]]], threshold: float
-) -> list[tuple[str, str, float]]:
-    """Pairs of distinct owners whose signatures' estimated Jaccard reaches the threshold, each pair once."""
+def similar_pairs(signatures: Iterable[tuple[str, tuple[int, ...]]], threshold: float) -> list[tuple[str, str, float]]:
+    """Pairs of distinct owners whose signatures' estimated Jaccard reaches the threshold, each pair once.
+    A handful of documents (one project's bids) are compared directly; more go through LSH buckets."""
+    signed = list(signatures)
+    if len(signed) <= DIRECT_LIMIT:
+        found: dict[tuple[str, str], float] = {}
+        for i, (a, sig_a) in enumerate(signed):
+            for b, sig_b in signed[i + 1 :]:
+                size = len(sig_a)
+                if a == b or size != len(sig_b):
+                    continue
+                # exact early exit: matches in the first quarter plus every other position can't reach the threshold
+                head = sum(map(eq, sig_a[:HEAD], sig_b[:HEAD]))
+                if head + size - HEAD < threshold * size:
+                    continue
+                similarity = sum(map(eq, sig_a, sig_b)) / size
+                pair = (a, b) if a < b else (b, a)
+                if similarity >= threshold and similarity > found.get(pair, -1.0):
+                    found[pair] = similarity
+        return sorted((a, b, s) for (a, b), s in found.items())
     buckets: dict[tuple[int, tuple[int, ...]], list[tuple[str, tuple[int, ...]]]] = {}
-    for owner, signature in signatures:
+    for owner, signature in signed:
         entry = (owner, signature)
         if len(signature) == NUM_PERM:
             for band, start in enumerate(range(0, NUM_PERM, ROWS)):

@@ -14,6 +14,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass, replace
 
+from domain.localtime import LOCAL_TZ
 from domain.project import TenderMethod
 from domain.risk.register import AwardCriterion, Bid, Project, Register
 from domain.risk.scan import RiskScan
@@ -73,8 +74,10 @@ class Synthetic:
         alerted = {r.project_code for r in result.alerts()}
         group_of = {m: g.group_id for g in result.groups for m in g.members}
         found = sum(
-            1 for ring in self.rings
-            if set(ring.projects) <= alerted and len({group_of.get(m) for m in ring.members}) == 1
+            1
+            for ring in self.rings
+            if set(ring.projects) <= alerted
+            and len({group_of.get(m) for m in ring.members}) == 1
             and group_of.get(ring.members[0]) is not None
         )
         inside = self.ring_projects
@@ -89,6 +92,17 @@ class _Company:
     author: str
     account: str
     managers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Controller:
+    mac: str
+    ip: str
+    author: str
+    account: str
+    manager: str
+    document: str
+    signature: tuple[int, ...]
 
 
 class _Maker:
@@ -115,7 +129,8 @@ class _Maker:
 
     def ip(self) -> str:
         rng = self.rng
-        return f"{rng.choice((58, 61, 113, 117, 121, 183, 222))}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+        first = rng.choice((58, 61, 113, 117, 121, 183, 222))
+        return f"{first}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
 
     def account(self) -> str:
         return f"6222{self.rng.randrange(10**14, 10**15)}"
@@ -135,7 +150,9 @@ class _Maker:
             macs=tuple(self.mac() for _ in range(rng.choice((1, 1, 2)))),
             author=author,
             account=self.account(),
-            managers=tuple(f"{self.person()}（{rng.choice('苏浙川鄂冀')}{self.next():010d}）" for _ in range(rng.randint(1, 3))),
+            managers=tuple(
+                f"{self.person()}（{rng.choice('苏浙川鄂冀')}{self.next():010d}）" for _ in range(rng.randint(1, 3))
+            ),
         )
 
 
@@ -162,15 +179,22 @@ def _project(maker: _Maker, code: str) -> Project:
     notice = dt.date(2019, 1, 1) + dt.timedelta(days=rng.randrange(700))
     days = rng.randint(10, 19) if rng.random() < 0.03 else rng.randint(20, 35)
     roll = rng.random()
-    procedure = (TenderMethod.open if roll < 0.75 else TenderMethod.invited if roll < 0.85
-                 else TenderMethod.negotiation if roll < 0.95 else TenderMethod.consultation)
+    procedure = (
+        TenderMethod.open
+        if roll < 0.75
+        else TenderMethod.invited
+        if roll < 0.85
+        else TenderMethod.negotiation
+        if roll < 0.95
+        else TenderMethod.consultation
+    )
     return Project(
         code=code,
         name=f"第{code[-6:]}号工程",
         department_code=rng.choice(DEPARTMENTS),
         procedure=procedure,
         notice_date=notice,
-        bid_deadline=dt.datetime.combine(notice + dt.timedelta(days=days), dt.time(9, 30)),
+        bid_deadline=dt.datetime.combine(notice + dt.timedelta(days=days), dt.time(9, 30), tzinfo=LOCAL_TZ),
         award_date=notice + dt.timedelta(days=days + rng.randint(3, 15)),
         estimated_price=float(round(rng.lognormvariate(14.5, 1.0), -2)),
         award_criterion=AwardCriterion.lowest_price if rng.random() < 0.4 else AwardCriterion.comprehensive,
@@ -190,7 +214,9 @@ def _award(project: Project, bids: list[Bid], rng: random.Random, winner_code: s
     return replace(project, winner_code=winner_code, award_price=winner.price)
 
 
-def _honest_project(maker: _Maker, code: str, companies: list[_Company], extra: list[_Company]) -> tuple[Project, list[Bid]]:
+def _honest_project(
+    maker: _Maker, code: str, companies: list[_Company], extra: list[_Company]
+) -> tuple[Project, list[Bid]]:
     rng = maker.rng
     project = _project(maker, code)
     assert project.estimated_price is not None and project.bid_deadline is not None
@@ -205,14 +231,21 @@ def _honest_project(maker: _Maker, code: str, companies: list[_Company], extra: 
         victim = min(bids, key=lambda b: b.price or 0.0) if rng.random() < 0.4 else rng.choice(bids)
         bids[bids.index(victim)] = replace(victim, valid=False, disqualify_reason="资格审查不合格")
     project = _award(project, bids, rng)
-    if project.winner_code and rng.random() < 0.005:  # a winner's bid logged after the deadline
+    if project.winner_code and project.bid_deadline and rng.random() < 0.005:  # a winner's bid logged late
         i = next(i for i, b in enumerate(bids) if b.bidder_code == project.winner_code)
         bids[i] = replace(bids[i], received_at=project.bid_deadline + dt.timedelta(minutes=rng.randint(1, 90)))
     return project, bids
 
 
-def _ring_project(maker: _Maker, code: str, members: list[_Company], winner: _Company, innocents: list[_Company],
-                  traces: set[str], shared: dict[str, object]) -> tuple[Project, list[Bid]]:
+def _ring_project(
+    maker: _Maker,
+    code: str,
+    members: list[_Company],
+    winner: _Company,
+    innocents: list[_Company],
+    traces: set[str],
+    controller: _Controller,
+) -> tuple[Project, list[Bid]]:
     rng = maker.rng
     project = _project(maker, code)
     assert project.estimated_price is not None and project.bid_deadline is not None
@@ -229,27 +262,21 @@ def _ring_project(maker: _Maker, code: str, members: list[_Company], winner: _Co
             price = float(round(base * (1 + rank * rng.uniform(0.01, 0.05))))
         received = project.bid_deadline - dt.timedelta(minutes=rng.randint(10, 60 * 24 * 3))
         bid = _honest_bid(maker, project, company, price, received)
-        changes: dict[str, object] = {}
-        if "mac" in traces:
-            changes["mac"] = shared["mac"]
-        if "ip" in traces:
-            changes["ip"] = shared["ip"]
-        if "author" in traces:
-            changes["document_author"] = shared["author"]
-        if "deposit" in traces and rank > 0:
-            changes["deposit_account"] = shared["account"]
-        if "manager" in traces:
-            changes["project_manager"] = shared["manager"]
-        if "document" in traces:
-            changes["document_hash"] = shared["document"]
-        if "similar" in traces:
-            template = shared["signature"]
-            assert isinstance(template, tuple)
-            changes["document_signature"] = tuple(
-                v if rng.random() > 0.02 else rng.getrandbits(61) for v in template)
-        bids.append(replace(bid, **changes) if changes else bid)
-    if "deposit" in traces:  # the controller's account pays for the winner too
-        bids[0] = replace(bids[0], deposit_account=shared["account"])
+        signature = bid.document_signature
+        if "similar" in traces:  # the controller's text, lightly edited per company
+            signature = tuple(v if rng.random() > 0.02 else rng.getrandbits(61) for v in controller.signature)
+        bids.append(
+            replace(
+                bid,
+                mac=controller.mac if "mac" in traces else bid.mac,
+                ip=controller.ip if "ip" in traces else bid.ip,
+                document_author=controller.author if "author" in traces else bid.document_author,
+                deposit_account=controller.account if "deposit" in traces else bid.deposit_account,
+                project_manager=controller.manager if "manager" in traces else bid.project_manager,
+                document_hash=controller.document if "document" in traces else bid.document_hash,
+                document_signature=signature,
+            )
+        )
     ceiling = max(b.price or 0.0 for b in bids)
     for company in innocents:  # honest bidders, priced above the ring: the ring wins
         price = float(round(ceiling * rng.uniform(1.01, 1.10)))
@@ -269,20 +296,28 @@ def generate(projects: int = 5000, seed: int = 1, rings: int | None = None) -> S
     all_bids: list[Bid] = []
     ring_slots: list[tuple[int, int]] = []  # (ring index, project index in ring)
     ring_members: list[list[_Company]] = []
-    ring_shared: list[dict[str, object]] = []
+    controllers: list[_Controller] = []
     for r in range(ring_count):
         members = [maker.company(100000 + r * 10 + i) for i in range(rng.randint(3, 5))]
         ring_members.append(members)
-        ring_shared.append({  # one controller behind the ring: its computer, account, manager, files
-            "mac": maker.mac(), "ip": maker.ip(), "author": maker.person(), "account": maker.account(),
-            "manager": f"{maker.person()}（鄂{maker.next():010d}）", "document": maker.digest(),
-            "signature": maker.signature(),
-        })
+        controllers.append(  # one controller behind the ring: its computer, account, manager, files
+            _Controller(
+                mac=maker.mac(),
+                ip=maker.ip(),
+                author=maker.full_name(),
+                account=maker.account(),
+                manager=f"{maker.person()}（鄂{maker.next():010d}）",
+                document=maker.digest(),
+                signature=maker.signature(),
+            )
+        )
         ring_slots.extend((r, j) for j in range(rng.randint(4, 8)))
     honest = max(0, projects - len(ring_slots))
     ring_codes: list[list[str]] = [[] for _ in range(ring_count)]
     # ring members also bid honestly, one at a time, in a few honest projects
-    loose = {rng.randrange(honest): [m] for members in ring_members for m in members for _ in range(3)} if honest else {}
+    loose = (
+        {rng.randrange(honest): [m] for members in ring_members for m in members for _ in range(3)} if honest else {}
+    )
     slots = ["honest"] * honest + ["ring"] * len(ring_slots)
     rng.shuffle(slots)
     ring_iter = iter(ring_slots)
@@ -305,9 +340,8 @@ def generate(projects: int = 5000, seed: int = 1, rings: int | None = None) -> S
                 traces.discard("price_sequence")  # two prices are no sequence
             if (j < 2 or not traces) and not traces & set(IDENTIFIER_TRACES):
                 traces.add(rng.choice(IDENTIFIER_TRACES))
-            shared = ring_shared[r]
             innocents = rng.sample(companies, rng.randint(0, 4))
-            project, bids = _ring_project(maker, code, taking_part, winner, innocents, traces, shared)
+            project, bids = _ring_project(maker, code, taking_part, winner, innocents, traces, controllers[r])
             ring_codes[r].append(code)
         all_projects.append(project)
         all_bids.extend(bids)

@@ -63,11 +63,13 @@ def test_the_risk_weighted_draw_meets_the_ratio_per_department_and_takes_every_a
     by_department: dict[str, list[Candidate]] = defaultdict(list)
     for project in synthetic.register.projects:
         by_department[project.department_code].append(Candidate(project.code, result.score(project.code)))
-    picks = draw_register(by_department, 0.2, 2020, always_score=SETTINGS.draw_always_score,
-                          base_weight=SETTINGS.draw_base_weight)
+    picks = draw_register(
+        by_department, 0.2, 2020, always_score=SETTINGS.draw_always_score, base_weight=SETTINGS.draw_base_weight
+    )
     for department, drawn in picks.items():
         assert len(drawn) >= sample_size(len(by_department[department]), 0.2)
     risk_picks = {p.project_code for drawn in picks.values() for p in drawn if p.reason == DrawReason.risk}
     assert {r.project_code for r in result.alerts() if r.score >= SETTINGS.draw_always_score} <= risk_picks
-    assert picks == draw_register(by_department, 0.2, 2020, always_score=SETTINGS.draw_always_score,
-                                  base_weight=SETTINGS.draw_base_weight)
+    assert picks == draw_register(
+        by_department, 0.2, 2020, always_score=SETTINGS.draw_always_score, base_weight=SETTINGS.draw_base_weight
+    )

@@ -13,8 +13,10 @@ SETTINGS = RiskSettings()
 
 
 def _register(rows: dict[str, list]) -> Register:
-    return Register.build([project(code, winner_code=bids[0].bidder_code) for code, bids in rows.items()],
-                          [b for bids in rows.values() for b in bids])
+    return Register.build(
+        [project(code, winner_code=bids[0].bidder_code) for code, bids in rows.items()],
+        [b for bids in rows.values() for b in bids],
+    )
 
 
 def _groups(register: Register, settings: RiskSettings = SETTINGS):
@@ -31,10 +33,16 @@ def test_union_find_joins_transitively_and_keeps_strangers_apart() -> None:
 
 
 def test_links_within_projects_chain_into_one_group_across_projects() -> None:
-    register = _register({
-        "P1": [bid("A", 900_000, "P1", ip="58.0.0.1"), bid("B", 910_000, "P1", ip="58.0.0.1"), bid("Z", 990_000, "P1")],
-        "P2": [bid("B", 900_000, "P2", deposit_account="acct"), bid("C", 930_000, "P2", deposit_account="acct")],
-    })
+    register = _register(
+        {
+            "P1": [
+                bid("A", 900_000, "P1", ip="58.0.0.1"),
+                bid("B", 910_000, "P1", ip="58.0.0.1"),
+                bid("Z", 990_000, "P1"),
+            ],
+            "P2": [bid("B", 900_000, "P2", deposit_account="acct"), bid("C", 930_000, "P2", deposit_account="acct")],
+        }
+    )
     _, groups = _groups(register)
     [group] = groups
     assert group.members == ("A", "B", "C") and group.evidence_projects == ("P1", "P2")
@@ -43,10 +51,12 @@ def test_links_within_projects_chain_into_one_group_across_projects() -> None:
 
 
 def test_a_mac_links_different_bidders_across_projects_but_an_ip_or_author_does_not() -> None:
-    register = _register({
-        "P1": [bid("A", 900_000, "P1", mac="m1", ip="58.0.0.9", document_author="王五"), bid("Z", 950_000, "P1")],
-        "P2": [bid("B", 900_000, "P2", mac="m1", ip="58.0.0.9", document_author="王五"), bid("Y", 950_000, "P2")],
-    })
+    register = _register(
+        {
+            "P1": [bid("A", 900_000, "P1", mac="m1", ip="58.0.0.9", document_author="王五"), bid("Z", 950_000, "P1")],
+            "P2": [bid("B", 900_000, "P2", mac="m1", ip="58.0.0.9", document_author="王五"), bid("Y", 950_000, "P2")],
+        }
+    )
     _, groups = _groups(register)
     [group] = groups
     assert group.members == ("A", "B") and group.kinds == ("mac",)
@@ -55,22 +65,26 @@ def test_a_mac_links_different_bidders_across_projects_but_an_ip_or_author_does_
 
 
 def test_the_same_author_in_two_unrelated_projects_does_not_join_their_bidders() -> None:
-    register = _register({
-        "P1": [bid("A", 900_000, "P1", document_author="李超"), bid("B", 950_000, "P1", document_author="李超")],
-        "P2": [bid("C", 900_000, "P2", document_author="李超"), bid("D", 950_000, "P2", document_author="李超")],
-    })
+    register = _register(
+        {
+            "P1": [bid("A", 900_000, "P1", document_author="李超"), bid("B", 950_000, "P1", document_author="李超")],
+            "P2": [bid("C", 900_000, "P2", document_author="李超"), bid("D", 950_000, "P2", document_author="李超")],
+        }
+    )
     _, groups = _groups(register)
     assert sorted(g.members for g in groups) == [("A", "B"), ("C", "D")]
 
 
 def test_net_flags_a_recurring_group_bidding_together_even_without_a_trace_of_its_own() -> None:
-    register = _register({
-        "P1": [bid("A", 900_000, "P1", mac="m1"), bid("B", 920_000, "P1", mac="m1")],
-        "P2": [bid("A", 900_000, "P2", deposit_account="x"), bid("B", 920_000, "P2", deposit_account="x")],
-        "P3": [bid("B", 900_000, "P3"), bid("A", 930_000, "P3"), bid("Z", 990_000, "P3")],  # no shared trace
-        "P4": [bid("A", 900_000, "P4"), bid("Z", 990_000, "P4")],  # one member only
-    })
-    flags, groups = _groups(register)
+    register = _register(
+        {
+            "P1": [bid("A", 900_000, "P1", mac="m1"), bid("B", 920_000, "P1", mac="m1")],
+            "P2": [bid("A", 900_000, "P2", deposit_account="x"), bid("B", 920_000, "P2", deposit_account="x")],
+            "P3": [bid("B", 900_000, "P3"), bid("A", 930_000, "P3"), bid("Z", 990_000, "P3")],  # no shared trace
+            "P4": [bid("A", 900_000, "P4"), bid("Z", 990_000, "P4")],  # one member only
+        }
+    )
+    _, groups = _groups(register)
     net = network_flags(register, groups, SETTINGS)
     assert sorted(f.project_code for f in net) == ["P1", "P2", "P3"]
     p3 = next(f for f in net if f.project_code == "P3")
@@ -78,10 +92,12 @@ def test_net_flags_a_recurring_group_bidding_together_even_without_a_trace_of_it
 
 
 def test_net_needs_the_group_to_recur() -> None:
-    register = _register({
-        "P1": [bid("A", 900_000, "P1", ip="58.0.0.1"), bid("B", 920_000, "P1", ip="58.0.0.1")],
-        "P2": [bid("A", 900_000, "P2"), bid("B", 930_000, "P2")],
-    })
+    register = _register(
+        {
+            "P1": [bid("A", 900_000, "P1", ip="58.0.0.1"), bid("B", 920_000, "P1", ip="58.0.0.1")],
+            "P2": [bid("A", 900_000, "P2"), bid("B", 930_000, "P2")],
+        }
+    )
     _, groups = _groups(register)
     assert [g.evidence_projects for g in groups] == [("P1",)]
     assert network_flags(register, groups, SETTINGS) == []
@@ -89,10 +105,12 @@ def test_net_needs_the_group_to_recur() -> None:
 
 
 def test_scan_alerts_on_one_computer_but_not_on_a_lone_shared_ip() -> None:
-    register = _register({
-        "P1": [bid("A", 900_000, "P1", ip="58.0.0.1"), bid("B", 920_000, "P1", ip="58.0.0.1")],
-        "P2": [bid("C", 900_000, "P2", mac="m9"), bid("D", 920_000, "P2", mac="m9")],
-    })
+    register = _register(
+        {
+            "P1": [bid("A", 900_000, "P1", ip="58.0.0.1"), bid("B", 920_000, "P1", ip="58.0.0.1")],
+            "P2": [bid("C", 900_000, "P2", mac="m9"), bid("D", 920_000, "P2", mac="m9")],
+        }
+    )
     result = scan(register, SETTINGS)
     assert result.score("P1") == 50.0 and result.score("P2") == 70.0 and result.score("P9") == 0.0
     assert [r.project_code for r in result.alerts()] == ["P2"]

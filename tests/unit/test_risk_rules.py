@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
+from domain.localtime import LOCAL_TZ
 from domain.project import TenderMethod
 from domain.risk import rules
 from domain.risk.register import AwardCriterion, Bid, Project, Register
@@ -15,14 +16,20 @@ from domain.risk.similarity import document_signature, estimated_jaccard
 from domain.risk.thresholds import DEFAULT_WEIGHTS, RiskSettings
 
 SETTINGS = RiskSettings(ignored_ips=("218.76.10.5",))
-DEADLINE = dt.datetime(2020, 6, 30, 9, 30)
+DEADLINE = dt.datetime(2020, 6, 30, 9, 30, tzinfo=LOCAL_TZ)
 
 
 def project(code: str = "P1", **changes: object) -> Project:
     values: dict[str, object] = {
-        "code": code, "name": "某道路工程", "department_code": "jtj", "procedure": TenderMethod.open,
-        "notice_date": dt.date(2020, 6, 1), "bid_deadline": DEADLINE, "estimated_price": 1_000_000.0,
-        "award_criterion": AwardCriterion.lowest_price, "winner_code": "A",
+        "code": code,
+        "name": "某道路工程",
+        "department_code": "jtj",
+        "procedure": TenderMethod.open,
+        "notice_date": dt.date(2020, 6, 1),
+        "bid_deadline": DEADLINE,
+        "estimated_price": 1_000_000.0,
+        "award_criterion": AwardCriterion.lowest_price,
+        "winner_code": "A",
     }
     values.update(changes)
     return Project(**values)  # type: ignore[arg-type]
@@ -30,10 +37,16 @@ def project(code: str = "P1", **changes: object) -> Project:
 
 def bid(bidder: str, price: float | None = 900_000.0, project_code: str = "P1", **changes: object) -> Bid:
     values: dict[str, object] = {
-        "project_code": project_code, "bidder_code": bidder, "bidder_name": f"{bidder}公司", "price": price,
-        "received_at": DEADLINE - dt.timedelta(hours=1), "ip": f"10.0.0.{ord(bidder[0])}",
-        "mac": f"00-11-22-33-44-{ord(bidder[0]):02X}", "document_hash": f"hash-{bidder}",
-        "document_author": f"作者{bidder}", "deposit_account": f"6222{ord(bidder[0])}",
+        "project_code": project_code,
+        "bidder_code": bidder,
+        "bidder_name": f"{bidder}公司",
+        "price": price,
+        "received_at": DEADLINE - dt.timedelta(hours=1),
+        "ip": f"10.0.0.{ord(bidder[0])}",
+        "mac": f"00-11-22-33-44-{ord(bidder[0]):02X}",
+        "document_hash": f"hash-{bidder}",
+        "document_author": f"作者{bidder}",
+        "deposit_account": f"6222{ord(bidder[0])}",
         "project_manager": f"经理{bidder}",
     }
     values.update(changes)
@@ -69,24 +82,31 @@ def test_same_ip_hit_and_the_trading_centre_terminal_ignored() -> None:
 
 
 def test_same_document_hash_ignores_case_and_differs_otherwise() -> None:
-    [flag] = rules.same_document(project(), [bid("A", document_hash="ABCDEF"), bid("B", document_hash="abcdef")],
-                                 SETTINGS)
+    [flag] = rules.same_document(
+        project(), [bid("A", document_hash="ABCDEF"), bid("B", document_hash="abcdef")], SETTINGS
+    )
     assert flag.rule_id == "C40-DOC" and "投标文件完全相同" in flag.evidence
-    assert rules.same_document(project(), [bid("A", document_hash="abcdef"), bid("B", document_hash="abcdeg")],
-                               SETTINGS) == []
+    assert (
+        rules.same_document(project(), [bid("A", document_hash="abcdef"), bid("B", document_hash="abcdeg")], SETTINGS)
+        == []
+    )
 
 
 def test_same_author_hit_and_office_default_author_ignored() -> None:
-    [flag] = rules.same_author(project(), [bid("A", document_author="张三"), bid("B", document_author=" 张三 ")],
-                               SETTINGS)
+    [flag] = rules.same_author(
+        project(), [bid("A", document_author="张三"), bid("B", document_author=" 张三 ")], SETTINGS
+    )
     assert flag.evidence == "投标人 A公司、B公司 的投标文件作者同为“张三”"
     defaults = [bid("A", document_author="Administrator"), bid("B", document_author="administrator")]
     assert rules.same_author(project(), defaults, SETTINGS) == []
 
 
 def test_same_deposit_account_hit_and_miss() -> None:
-    three = [bid("A", deposit_account="62220001"), bid("B", deposit_account="62220001"),
-             bid("C", deposit_account="62220001")]
+    three = [
+        bid("A", deposit_account="62220001"),
+        bid("B", deposit_account="62220001"),
+        bid("C", deposit_account="62220001"),
+    ]
     [flag] = rules.same_deposit_account(project(), three, SETTINGS)
     assert flag.entities == ("A", "B", "C") and "保证金从同一账户 62220001 转出" in flag.evidence
     near = [bid("A", deposit_account="62220001"), bid("B", deposit_account="62220002")]
@@ -101,20 +121,26 @@ def test_same_project_manager_hit_and_miss() -> None:
     assert rules.same_project_manager(project(), namesakes, SETTINGS) == []
 
 
-TEXT = ("本工程施工组织设计：一、工程概况。本项目位于雁江区，道路全长三点二公里，设计车速每小时四十公里。"
-        "二、施工部署。项目部设项目经理一名、技术负责人一名，下设工程、质量、安全、物资四个部门。"
-        "三、主要施工方法。路基采用分层填筑、分层碾压，每层厚度不超过三十厘米，压实度不低于百分之九十六。"
-        "四、质量保证措施。建立三检制度，每道工序经自检、互检、交接检合格后方可进入下一道工序。")
-OTHER = ("我公司承诺严格按照招标文件要求组织施工。桥梁工程下部结构采用钻孔灌注桩基础，上部结构为预应力混凝土简支梁，"
-         "预制梁场设在线路中部，配备龙门吊两台。冬雨季施工制定专项方案，确保混凝土养护温度和湿度满足规范要求。")
+TEXT = (
+    "本工程施工组织设计：一、工程概况。本项目位于雁江区，道路全长三点二公里，设计车速每小时四十公里。"
+    "二、施工部署。项目部设项目经理一名、技术负责人一名，下设工程、质量、安全、物资四个部门。"
+    "三、主要施工方法。路基采用分层填筑、分层碾压，每层厚度不超过三十厘米，压实度不低于百分之九十六。"
+    "四、质量保证措施。建立三检制度，每道工序经自检、互检、交接检合格后方可进入下一道工序。"
+)
+OTHER = (
+    "我公司承诺严格按照招标文件要求组织施工。桥梁工程下部结构采用钻孔灌注桩基础，上部结构为预应力混凝土简支梁，"
+    "预制梁场设在线路中部，配备龙门吊两台。冬雨季施工制定专项方案，确保混凝土养护温度和湿度满足规范要求。"
+)
 
 
 def test_similar_documents_finds_near_duplicates_and_not_different_texts() -> None:
     edited = TEXT.replace("三点二公里", "三点三公里").replace("两台", "三台")
     assert estimated_jaccard(document_signature(TEXT) or (), document_signature(edited) or ()) >= 0.8
-    bids = [bid("A", document_signature=document_signature(TEXT)),
-            bid("B", document_signature=document_signature(edited)),
-            bid("C", document_signature=document_signature(OTHER))]
+    bids = [
+        bid("A", document_signature=document_signature(TEXT)),
+        bid("B", document_signature=document_signature(edited)),
+        bid("C", document_signature=document_signature(OTHER)),
+    ]
     [flag] = rules.similar_documents(project(), bids, SETTINGS)
     assert flag.rule_id == "C40-SIMILAR" and flag.entities == ("A", "B") and "异常一致" in flag.evidence
     assert rules.similar_documents(project(), [bids[0], bids[2]], SETTINGS) == []
@@ -122,8 +148,10 @@ def test_similar_documents_finds_near_duplicates_and_not_different_texts() -> No
 
 def test_identical_files_are_not_reported_twice_as_similar() -> None:
     signature = document_signature(TEXT)
-    same = [bid("A", document_hash="h", document_signature=signature),
-            bid("B", document_hash="h", document_signature=signature)]
+    same = [
+        bid("A", document_hash="h", document_signature=signature),
+        bid("B", document_hash="h", document_signature=signature),
+    ]
     assert rules.similar_documents(project(), same, SETTINGS) == []
     assert ids(rules.same_document(project(), same, SETTINGS)) == ["C40-DOC"]
 
@@ -195,8 +223,7 @@ def test_r036_lowest_bid_disqualified_under_lowest_price_only() -> None:
     assert flag.entities == ("B",) and "报价低于成本" in flag.evidence
     comprehensive = project(award_criterion=AwardCriterion.comprehensive)
     assert rules.lowest_bid_disqualified(comprehensive, bids, SETTINGS) == []
-    assert rules.lowest_bid_disqualified(project(), [bid("A", 900_000), bid("B", 950_000, valid=False)],
-                                         SETTINGS) == []
+    assert rules.lowest_bid_disqualified(project(), [bid("A", 900_000), bid("B", 950_000, valid=False)], SETTINGS) == []
 
 
 def _register(*projects_and_bids: tuple[Project, list[Bid]]) -> Register:
@@ -228,8 +255,7 @@ def test_r025_frequent_bidder_that_never_wins() -> None:
         for i in range(loser_bids):
             code = f"P{i}"
             winner = "ABC"[i % 3]
-            pairs.append((project(code, winner_code=winner),
-                          [bid(winner, 900_000, code), bid("L", 950_000, code)]))
+            pairs.append((project(code, winner_code=winner), [bid(winner, 900_000, code), bid("L", 950_000, code)]))
         return _register(*pairs)
 
     flags = rules.frequent_losers(rounds(12), SETTINGS)
@@ -269,6 +295,10 @@ def test_settings_refuse_bad_weights_and_unknown_keys_and_a_zero_weight_disables
         RiskSettings(weights={"C40-MAC": 1.5})
     with pytest.raises(ValidationError):
         RiskSettings.model_validate({"alert_scor": 50})
+    with pytest.raises(ValidationError, match="未知的规则"):
+        RiskSettings(weights={"C41-MAC": 0.5})
+    with pytest.raises(ValidationError, match="未知的标识种类"):
+        RiskSettings(network_cross_project_kinds=("phone",))
     off = RiskSettings(weights={"C40-MAC": 0})
     assert rules.same_mac(project(), [bid("A", mac="m"), bid("B", mac="m")], off) == []
     assert off.weight("C40-IP") == SETTINGS.weight("C40-IP")  # unlisted rules keep their default
