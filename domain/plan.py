@@ -25,6 +25,7 @@ from domain.spec import (
     DELIVERABLE_LABELS,
     ONGOING,
     OPTIONAL_ITEM_PREFIX,
+    SAMPLE_TEMPLATE_KEY,
     Anchor,
     Assignees,
     CampaignSpec,
@@ -368,8 +369,16 @@ class PlanChange:
         return not (self.added or self.removed or self.moved)
 
 
+def from_the_yaml(template_key: str) -> bool:
+    """Whether assignments of this template come from the YAML: not the tick's verification samples, not a
+    department's 自选事项. Only these may a changed YAML add, move or remove."""
+    return template_key != SAMPLE_TEMPLATE_KEY and not template_key.startswith(OPTIONAL_ITEM_PREFIX)
+
+
 def diff_plan(stored: dict[tuple[str, str, str], dt.date], plan: CampaignPlan) -> PlanChange:
-    """What applying `plan` to a campaign whose live assignments are `stored` (key -> due) changes."""
+    """What applying `plan` to a campaign whose live assignments are `stored` (key -> due) changes.
+    Stored assignments the YAML did not make (samples, 自选事项) are left alone whatever the plan says."""
+    stored = {k: due for k, due in stored.items() if from_the_yaml(k[0])}
     planned = {a.natural_key: a for a in plan.assignments}
     added = tuple(a for k, a in planned.items() if k not in stored)
     removed = tuple(sorted(k for k in stored if k not in planned))

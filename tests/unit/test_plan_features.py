@@ -18,7 +18,7 @@ from domain.plan import (
     period_label,
     plan_size,
 )
-from domain.spec import OPTIONAL_ITEM_PREFIX, Deliverable, Period
+from domain.spec import OPTIONAL_ITEM_PREFIX, SAMPLE_TEMPLATE_KEY, Deliverable, Period
 from services.holidays import campaign_calendar
 from services.spec_files import load_spec, parse_spec
 from tests.unit.feature_spec import FEATURES_YAML, features_with
@@ -213,6 +213,17 @@ def test_the_plan_says_where_optional_items_may_be_added():
     )
     assert optional_item_key(7) == f"{OPTIONAL_ITEM_PREFIX}7"
     assert optional_item_key(7) not in {t.key for t in plan.templates}
+
+
+def test_a_changed_yaml_never_removes_what_departments_added():
+    _spec, plan = _plan()
+    stored = {a.natural_key: a.due_on for a in plan.assignments}
+    stored[(optional_item_key(1), "zj", "")] = D(2025, 9, 30)
+    stored[(SAMPLE_TEMPLATE_KEY, "zj", "ZJ-2025-001")] = D(2025, 4, 1)
+    change = diff_plan(stored, plan)
+    assert change.empty
+    shorter = _plan(features_with("count: 3", "count: 2"))[1]
+    assert diff_plan(stored, shorter).removed == (("raids", "ga", "batch-03"),)
 
 
 @pytest.mark.parametrize(
