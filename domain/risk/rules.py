@@ -228,26 +228,33 @@ def _shared(rule_id: str, kind: str, project: Project, bids: Sequence[Bid], sett
 
 
 def same_mac(project: Project, bids: Sequence[Bid], settings: RiskSettings) -> list[Flag]:
+    """C40-MAC, 第四十条（一）: bids of different bidders made on one computer (same MAC address)."""
     return _shared("C40-MAC", "mac", project, bids, settings)
 
 
 def same_ip(project: Project, bids: Sequence[Bid], settings: RiskSettings) -> list[Flag]:
+    """C40-IP, 第四十条（一）（二）: bids of different bidders uploaded from one IP address (public terminals
+    ignored)."""
     return _shared("C40-IP", "ip", project, bids, settings)
 
 
 def same_document(project: Project, bids: Sequence[Bid], settings: RiskSettings) -> list[Flag]:
+    """C40-DOC, 第四十条（一）（四）: different bidders submitted the very same file (same hash)."""
     return _shared("C40-DOC", "document_hash", project, bids, settings)
 
 
 def same_author(project: Project, bids: Sequence[Bid], settings: RiskSettings) -> list[Flag]:
+    """C40-AUTHOR, 第四十条（一）: the same document author (office software's default authors ignored)."""
     return _shared("C40-AUTHOR", "document_author", project, bids, settings)
 
 
 def same_deposit_account(project: Project, bids: Sequence[Bid], settings: RiskSettings) -> list[Flag]:
+    """C40-DEPOSIT, 第四十条（六）: deposits paid from one account."""
     return _shared("C40-DEPOSIT", "deposit_account", project, bids, settings)
 
 
 def same_project_manager(project: Project, bids: Sequence[Bid], settings: RiskSettings) -> list[Flag]:
+    """C40-MANAGER, 第四十条（三）: one person named as project manager by different bidders."""
     return _shared("C40-MANAGER", "project_manager", project, bids, settings)
 
 
