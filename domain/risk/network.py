@@ -78,6 +78,15 @@ class CollusionGroup:
     evidence_projects: tuple[str, ...]  # projects where a link between members was seen
     kinds: tuple[str, ...]
 
+    def edges(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """(member, member, kinds that link them) for drawing the group: each link joins all its members."""
+        kinds: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for link in self.links:
+            for i, first in enumerate(link.members):
+                for second in link.members[i + 1 :]:
+                    kinds[(first, second)].add(link.kind)
+        return [(a, b, tuple(sorted(k))) for (a, b), k in sorted(kinds.items())]
+
     def describe(self) -> str:
         kinds = "、".join(KIND_NAMES.get(k, k) for k in self.kinds)
         return (

@@ -8,6 +8,7 @@ from collections import defaultdict
 import pytest
 
 from domain.risk.draw import Candidate, DrawReason, draw_register
+from domain.risk.register import Register
 from domain.risk.scan import RiskScan, scan
 from domain.risk.synthetic import PUBLIC_TERMINAL_IP, Synthetic, generate
 from domain.risk.thresholds import RiskSettings
@@ -73,3 +74,14 @@ def test_the_risk_weighted_draw_meets_the_ratio_per_department_and_takes_every_a
     assert picks == draw_register(
         by_department, 0.2, 2020, always_score=SETTINGS.draw_always_score, base_weight=SETTINGS.draw_base_weight
     )
+
+
+def test_the_scan_does_not_depend_on_the_order_of_the_register(generated) -> None:
+    synthetic, result = generated
+    register = synthetic.register
+    reordered = Register.build(
+        reversed(register.projects), [b for p in reversed(register.projects) for b in reversed(register.bids(p.code))]
+    )
+    again = scan(reordered, SETTINGS)
+    assert {r.project_code: r.score for r in again.alerts()} == {r.project_code: r.score for r in result.alerts()}
+    assert {g.members for g in again.groups} == {g.members for g in result.groups}

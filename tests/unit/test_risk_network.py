@@ -48,6 +48,7 @@ def test_links_within_projects_chain_into_one_group_across_projects() -> None:
     assert group.members == ("A", "B", "C") and group.evidence_projects == ("P1", "P2")
     assert group.kinds == ("deposit_account", "ip") and group.group_id == "G-A"
     assert "3 家企业" in group.describe() and "IP 地址" in group.describe()
+    assert group.edges() == [("A", "B", ("ip",)), ("B", "C", ("deposit_account",))]
 
 
 def test_a_mac_links_different_bidders_across_projects_but_an_ip_or_author_does_not() -> None:
