@@ -26,6 +26,7 @@ from domain.errors import UserError
 from services.delivery import unread_count
 from services.users import AuthFailed, actor_for, authenticate
 from settings import Settings, load_settings
+from store import audit
 from store.db import shared_engine
 from store.migrate import require_current
 from store.uow import UnitOfWork
@@ -39,8 +40,11 @@ INCIDENT_LOG = "dashboard.log"
 
 @st.cache_resource(show_spinner=False)
 def settings() -> Settings:
-    """The one Settings of this dashboard process (environment and settings file, read once)."""
-    return load_settings()
+    """The one Settings of this dashboard process (environment and settings file, read once); the
+    audit chain's key and anchor are configured from it before any action appends."""
+    loaded = load_settings()
+    audit.configure(loaded)
+    return loaded
 
 
 def today() -> dt.date:

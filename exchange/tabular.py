@@ -27,7 +27,7 @@ from domain.lead import LEAD_SOURCE
 from domain.problem import PROBLEM_CATEGORY
 from domain.project import TENDER_METHOD
 from exchange.errors import ImportProblem, ImportRejected, RowError
-from exchange.parsing import cell_text, header_key, key_form
+from exchange.parsing import cell_text, check_xlsx_archive, header_key, key_form
 from exchange.rows import (
     DEPARTMENT_HEADERS,
     LEAD_HEADERS,
@@ -163,6 +163,7 @@ Grid = list[tuple[int, list[str]]]  # (spreadsheet row number, cell texts)
 
 
 def _xlsx_grid(data: bytes, filename: str, sheet: str | None) -> Grid:
+    check_xlsx_archive(data, filename)  # measured before openpyxl inflates anything
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl raises many types for a damaged zip/xml

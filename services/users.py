@@ -217,7 +217,9 @@ def authenticate(session: Session, username: str, password: str, *, at: dt.datet
         fail(AuthFailed(AuthFailed.DISABLED), actor=who, at=at, action="user.login", entity="user", entity_key=username)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    return to_actor(user)
+    actor = to_actor(user)
+    audit.record(session, at=at, actor=actor, action="user.login", entity="user", entity_key=username)
+    return actor
 
 
 def actor_for(session: Session, username: str) -> Actor:

@@ -416,7 +416,7 @@ def test_unreadable_files_are_named_without_a_position(tmp_path):
 def test_a_multi_file_validate_reports_every_file(tmp_path):
     rng = random.Random(SEED + 1)
     paths = []
-    for i, (text, data) in enumerate(_bases() * 2):
+    for i, (text, data) in enumerate((_bases() * 2)[:4]):
         broken = [text, x_deep_nesting(rng, text, data), x_complex_key(rng, text, data), text][i]
         path = tmp_path / f"c{i}.yaml"
         path.write_text(broken, encoding="utf-8")
