@@ -107,6 +107,7 @@ def test_deployment_run_ticks_campaign_in_postgres(databases: tuple[str, str], t
         client_env,
         CAMPAIGN_DATABASE_URL=app_url,  # the worker's env, not a job variable
         CAMPAIGN_REPORTS_DIR=str(tmp_path / "reports"),
+        CAMPAIGN_DATA_DIR=str(tmp_path / "data"),  # the audit key and anchor of a server database live here
     )
 
     server_log = open(tmp_path / "server.log", "w")  # noqa: SIM115
