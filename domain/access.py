@@ -87,3 +87,19 @@ def refusal(actor: Actor, action: str, reason: str = "") -> Forbidden:
         username=actor.username,
         action=action,
     )
+
+
+# Login throttling: failed attempts counted over a sliding window, per username and per client
+# address (an address may serve a whole office behind one NAT, hence its higher limit).
+LOGIN_WINDOW_MINUTES = 15
+MAX_LOGIN_FAILURES_PER_USER = 5
+MAX_LOGIN_FAILURES_PER_ADDRESS = 30
+
+
+def login_lockout(failures_for_user: int, failures_from_address: int) -> str | None:
+    """Why a login may not even be tried now (None: it may)."""
+    if failures_for_user >= MAX_LOGIN_FAILURES_PER_USER:
+        return f"该账号连续登录失败次数过多，请 {LOGIN_WINDOW_MINUTES} 分钟后再试，或联系牵头办公室重置密码"
+    if failures_from_address >= MAX_LOGIN_FAILURES_PER_ADDRESS:
+        return f"本机登录失败次数过多，请 {LOGIN_WINDOW_MINUTES} 分钟后再试"
+    return None

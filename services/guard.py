@@ -23,9 +23,16 @@ from store.models import User
 
 
 def _raise_with_record(
-    error: UserError, *, actor: Actor, at: dt.datetime | None, action: str, entity: str, entity_key: str
+    error: UserError,
+    *,
+    actor: Actor,
+    at: dt.datetime | None,
+    action: str,
+    entity: str,
+    entity_key: str,
+    keep: tuple[object, ...] = (),
 ) -> NoReturn:
-    error.refusal = Refusal(actor, at, action, entity, entity_key, str(error))  # type: ignore[attr-defined]
+    error.refusal = Refusal(actor, at, action, entity, entity_key, str(error), keep)  # type: ignore[attr-defined]
     raise error
 
 
@@ -54,10 +61,18 @@ def check(
 
 
 def fail(
-    error: UserError, *, actor: Actor, at: dt.datetime | None, action: str, entity: str, entity_key: str
+    error: UserError,
+    *,
+    actor: Actor,
+    at: dt.datetime | None,
+    action: str,
+    entity: str,
+    entity_key: str,
+    keep: tuple[object, ...] = (),
 ) -> NoReturn:
-    """Refuse a state change (conflict, bad input) with the given error; recorded like a refusal."""
-    _raise_with_record(error, actor=actor, at=at, action=action, entity=entity, entity_key=entity_key)
+    """Refuse a state change (conflict, bad input) with the given error; recorded like a refusal,
+    together with the `keep` rows (ORM objects that must outlive the rollback)."""
+    _raise_with_record(error, actor=actor, at=at, action=action, entity=entity, entity_key=entity_key, keep=keep)
 
 
 def department_scope(

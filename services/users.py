@@ -8,17 +8,30 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.access import PERSON_ROLES, ROLE, SYSTEM, USERNAME_HINT, USERNAME_PATTERN, Actor, Role, can_administer
+from domain.access import (
+    LOGIN_WINDOW_MINUTES,
+    PERSON_ROLES,
+    ROLE,
+    SYSTEM,
+    USERNAME_HINT,
+    USERNAME_PATTERN,
+    Actor,
+    Role,
+    can_administer,
+    login_lockout,
+)
 from domain.errors import Invalid, NotFound, UserError
+from domain.limits import USERNAME_MAX
 from services.guard import actor_of, check, fail, resolve
 from store import audit
-from store.models import Campaign, Department, User
+from store.models import Campaign, Department, LoginAttempt, User
 
 MIN_PASSWORD = 8
 _USERNAME = re.compile(USERNAME_PATTERN)
@@ -202,23 +215,54 @@ def add_user(
     return _dto(user)
 
 
-def authenticate(session: Session, username: str, password: str, *, at: dt.datetime) -> Actor:
-    user = session.scalar(select(User).where(User.username == username))
-    who = Actor(username or "?", Role.leader, None, "")  # only a name for the audit record
-    if user is None:
+def authenticate(
+    session: Session, username: str, password: str, *, at: dt.datetime, address: str | None = None
+) -> Actor:
+    """Log a user in. Every attempt is recorded (username as typed, client address) and audited;
+    once an account or an address has too many recent failures (domain.access.login_lockout),
+    attempts are refused without looking at the password, so guessing gains nothing."""
+    # What reaches the database is cut to the column and free of control characters (PostgreSQL
+    # refuses NUL); a name that needed cleaning cannot be an account's name.
+    typed = "".join(c for c in (username or "?") if c.isprintable())[:USERNAME_MAX] or "?"
+    clean = typed == username
+    where = (address or "")[:64] or None
+    who = Actor(typed, Role.leader, None, "")  # only a name for the audit record
+
+    def refused(message: str) -> NoReturn:
+        attempt = LoginAttempt(username=typed, address=where, at=at, ok=False)
         fail(
-            AuthFailed(AuthFailed.WRONG), actor=who, at=at, action="user.login", entity="user", entity_key=str(username)
+            AuthFailed(message), actor=who, at=at, action="user.login", entity="user", entity_key=typed, keep=(attempt,)
         )
+
+    since = at - dt.timedelta(minutes=LOGIN_WINDOW_MINUTES)
+    recent = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.ok.is_(False), LoginAttempt.at >= since)
+    by_user = session.scalar(recent.where(LoginAttempt.username == typed)) or 0
+    by_address = (session.scalar(recent.where(LoginAttempt.address == where)) or 0) if where else 0
+    lockout = login_lockout(by_user, by_address)
+    if lockout is not None:
+        refused(lockout)
+    user = session.scalar(select(User).where(User.username == username)) if clean else None
+    if user is None:
+        refused(AuthFailed.WRONG)
     try:
         _hasher.verify(user.password_hash, password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        fail(AuthFailed(AuthFailed.WRONG), actor=who, at=at, action="user.login", entity="user", entity_key=username)
+        refused(AuthFailed.WRONG)
     if user.disabled:
-        fail(AuthFailed(AuthFailed.DISABLED), actor=who, at=at, action="user.login", entity="user", entity_key=username)
+        refused(AuthFailed.DISABLED)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     actor = to_actor(user)
-    audit.record(session, at=at, actor=actor, action="user.login", entity="user", entity_key=username)
+    session.add(LoginAttempt(username=typed, address=where, at=at, ok=True))
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="user.login",
+        entity="user",
+        entity_key=username,
+        after={"address": where} if where else None,
+    )
     return actor
 
 

@@ -233,9 +233,13 @@ class Refusal:
     entity: str
     entity_key: str
     reason: str
+    # Rows the refusal leaves behind besides its audit entry (e.g. a failed login attempt, which
+    # throttling counts): added in the same transaction as the record.
+    keep: tuple[object, ...] = ()
 
 
 def record_refusal(session: Session, refusal: Refusal) -> None:
+    session.add_all(refusal.keep)
     at = refusal.at or db_clock(session)
     record(
         session,

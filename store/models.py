@@ -307,6 +307,21 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class LoginAttempt(Base):
+    """Every login attempt, for throttling per username and per client address (0010)."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_username_at", "username", "at"),
+        Index("ix_login_attempt_address_at", "address", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(limits.USERNAME_MAX))  # as typed, cut to the column
+    address: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ok: Mapped[bool] = mapped_column(Boolean)
+
+
 class CampaignCounter(Base):
     """A per-campaign counter (added by 0009): the next problem (WT-nnnn) or lead (XS-nnnn) number, and the
     row a sampling draw locks. Taken with UPDATE … RETURNING, so concurrent callers queue instead of

@@ -99,8 +99,8 @@ def _append_concurrently(settings: Settings, barrier, worker: int, results) -> N
     for i in range(APPENDS):
         try:
             with UnitOfWork(engine) as uow:
-                if i % 2:
-                    authenticate(uow.session, "office", "wrong password", at=AT)
+                if i % 2:  # an unknown name per worker, so throttling never locks the office account out
+                    authenticate(uow.session, f"intruder{worker}", "wrong password", at=AT)
                 else:
                     actor = authenticate(uow.session, "office", PASSWORD_FOR_CHILDREN, at=AT)
                     audit.record(
