@@ -25,6 +25,7 @@ from services.spec_files import SpecInvalid, json_schema, load_spec
 from services.status import department_status, latest_rollup_day
 from services.users import add_user
 from settings import Settings
+from store import audit
 from store.db import describe
 from store.uow import UnitOfWork
 
@@ -335,6 +336,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings: Settings = args.settings.model_copy(
         update={"database_url": f"sqlite:///{demo_db.as_posix()}", "attachment_dir": attachments}
     )
+    audit.discard_anchor(settings)  # the deleted database's chain heads would read as a cut tail
     output.out(f"演示数据库：{demo_db}")
     code = run_simulation(settings, EXAMPLE, DEMO_AS_OF, seed=7)
     print_status(settings, code, DEMO_AS_OF)

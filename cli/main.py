@@ -29,6 +29,7 @@ COMMAND_MODULES: list[str] = [
     "cli.work_commands",
     "cli.serve_commands",
     "cli.report_commands",
+    "cli.audit_commands",
 ]
 
 EXIT_BAD_INPUT = 2

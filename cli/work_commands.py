@@ -1,4 +1,4 @@
-"""user, audit, projects, problems, leads.
+"""user, projects, problems, leads.
 
 Who is acting: `--as 用户名` (or the settings' `user`, CAMPAIGN_USER); the password comes from the
 settings' `password` (CAMPAIGN_PASSWORD), or is asked for at the prompt. While the store has no
@@ -28,7 +28,6 @@ from services.problems import list_problems
 from services.projects import import_projects, list_draws, list_projects, verify_draws
 from services.users import add_user, authenticate, disable_user, list_users, set_password
 from settings import Settings
-from store import audit
 from store.models import User
 from store.uow import UnitOfWork
 
@@ -96,12 +95,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("username")
     _add_actor(p)
     p.set_defaults(handler=cmd_user_passwd)
-
-    # --- audit -----------------------------------------------------------------------------
-    audit_p = sub.add_parser("audit", help="审计记录").add_subparsers(dest="audit_command", required=True)
-    p = audit_p.add_parser("verify", help="校验审计记录哈希链：发现被改动或删除的记录")
-    p.add_argument("--expect", metavar="条数:哈希", help="先前记下的链头（上次校验时打印），用于发现最新记录被删除")
-    p.set_defaults(handler=cmd_audit_verify)
 
     # --- projects --------------------------------------------------------------------------
     proj = sub.add_parser("projects", help="监管项目台账与重点核查抽查").add_subparsers(
@@ -235,21 +228,6 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
         uow.commit()
     output.out(f"已修改 {args.username} 的密码")
     return 0
-
-
-def cmd_audit_verify(args: argparse.Namespace) -> int:
-
-    with _uow(args) as uow:
-        report = audit.verify(uow.session, args.expect)
-    if report.ok:
-        output.out(f"审计记录完整：共 {report.entries} 条，哈希链校验通过。")
-        output.out(
-            f"当前链头：{report.head}（请记在数据库之外；下次用 --expect {report.head} 校验，可发现最新记录被删除）"
-        )
-        return 0
-    where = "末尾" if report.broken_at == 0 else f"第 {report.broken_at} 号记录"
-    output.err(f"审计记录被改动：{where}校验失败——{report.reason}（已检查 {report.entries} 条）")
-    return 1
 
 
 def cmd_projects_import(args: argparse.Namespace) -> int:
