@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, func, literal_column, select
+from sqlalchemy import CursorResult, Table, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -16,5 +16,6 @@ def insert_ignoring_duplicates(session: Session, table: Table, columns: list[str
         # psycopg reports rowcount -1 for this statement; count what RETURNING hands back instead.
         inserted = stmt.returning(literal_column("1")).cte("inserted")
         return session.execute(select(func.count()).select_from(inserted)).scalar_one()
-    stmt = sqlite.insert(table).from_select(columns, source).on_conflict_do_nothing(index_elements=key)
-    return session.execute(stmt).rowcount or 0
+    lite = sqlite.insert(table).from_select(columns, source).on_conflict_do_nothing(index_elements=key)
+    result: CursorResult[Any] = session.execute(lite)  # type: ignore[assignment]  # DML returns a cursor result
+    return result.rowcount or 0
