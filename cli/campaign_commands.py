@@ -16,9 +16,10 @@ from cli import output
 from cli.main import existing_file, parse_date, upgrade_store
 from dashboard import launcher
 from domain.access import SYSTEM, Role
+from domain.assignment import ASSIGNMENT, AssignmentStatus
 from domain.errors import Invalid, NotFound
 from domain.plan import build_plan
-from domain.spec import PHASE_KIND_LABELS
+from domain.spec import PHASE_KIND
 from services.campaigns import get_campaign, list_campaign_codes, stored_spec
 from services.holidays import campaign_calendar
 from services.spec_files import SpecInvalid, json_schema, load_spec
@@ -134,7 +135,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     titles = {t.key: t.title for t in plan.templates}
     output.out(f"{spec.title}（{spec.start} ～ {spec.end}）")
     for phase in spec.phases:
-        output.out(f"  阶段 {phase.label}［{PHASE_KIND_LABELS[phase.kind]}］{phase.start} ～ {phase.end}")
+        output.out(f"  阶段 {phase.label}［{PHASE_KIND.label(phase.kind)}］{phase.start} ～ {phase.end}")
     for dept in spec.departments:
         if args.department and dept.code != args.department:
             continue
@@ -207,7 +208,7 @@ def print_status(settings: Settings, code: str, as_of: dt.date | None) -> None:
             output.out(f"{code}：还没有汇总（先运行 `campaign tick`）")
             return
         rows = department_status(uow.session, code, day)
-    levels = {0: "", 1: "预警", 2: "通报批评", 3: "约谈"}
+        levels = {0: ""} | {rung.level: rung.name for rung in stored_spec(get_campaign(uow.session, code)).escalation}
     output.out(f"\n{code} 截至 {day} 的进度")
     output.out(
         output.table(
@@ -215,7 +216,7 @@ def print_status(settings: Settings, code: str, as_of: dt.date | None) -> None:
                 "部门",
                 "已布置",
                 "已提交",
-                "已通过",
+                ASSIGNMENT.label(AssignmentStatus.accepted),
                 "按时",
                 "逾期",
                 "升级",

@@ -171,7 +171,7 @@ def login(username: str, password: str) -> Actor:
     """Raises services.users.AuthFailed (wrong password, unknown or disabled user)."""
     with unit_of_work() as uow:
         # the client's address, for throttling per machine (None in AppTest and behind some proxies)
-        address = st.context.ip_address
+        address = st.context.ip_address if isinstance(st.context.ip_address, str) else None
         actor = authenticate(uow.session, username.strip(), password, at=now(), address=address)
         uow.commit()  # the attempt, a re-hashed password, and the audit of the login
     st.session_state["actor"] = actor

@@ -27,7 +27,7 @@ from services import problems as problem_service
 from services.campaigns import LaunchReport
 from services.exports import ledger_xlsx
 from services.holidays import campaign_calendar
-from services.imports import KIND_LABELS, template, template_filename
+from services.imports import IMPORT_KIND_TITLES, template, template_filename
 from services.submissions import read_attachment
 from services.ticking import TickSummary
 
@@ -455,7 +455,7 @@ def problem_form(actor: Actor, code: str, *, key: str) -> None:
 
 
 def import_kinds() -> dict[str, str]:
-    return dict(KIND_LABELS)
+    return dict(IMPORT_KIND_TITLES)
 
 
 def import_template_download(kind: str, *, key: str) -> None:
@@ -463,7 +463,7 @@ def import_template_download(kind: str, *, key: str) -> None:
         lambda: template(kind),
         filename=template_filename(kind),
         key=key,
-        label=f"下载{KIND_LABELS.get(kind, kind)}导入模板",
+        label=f"下载{IMPORT_KIND_TITLES.get(kind, kind)}导入模板",
     )
 
 

@@ -9,7 +9,7 @@ from domain.vocabulary import Vocabulary
 
 class LeadStatus(StrEnum):
     received = "received"  # 已受理: waiting for the office to assign it
-    assigned = "assigned"  # 办理中 at the responsible department
+    assigned = "assigned"  # 查办中 at the responsible department
     reported = "reported"  # the department reported its finding: 待办结审核
     closed = "closed"
 
@@ -17,7 +17,7 @@ class LeadStatus(StrEnum):
 L = LeadStatus
 LEAD = Vocabulary(
     LeadStatus,
-    {L.received: "已受理", L.assigned: "办理中", L.reported: "待办结审核", L.closed: "已办结"},
+    {L.received: "已受理", L.assigned: "查办中", L.reported: "待办结审核", L.closed: "已办结"},
     transitions={
         L.received: (L.assigned,),
         L.assigned: (L.assigned, L.reported, L.closed),  # re-assigned; reported; closed by the office itself

@@ -108,7 +108,7 @@ class PhaseKind(StrEnum):
     custom = "custom"  # 其他：the phase's own title says what it is
 
 
-PHASE_KIND_LABELS: dict[PhaseKind, str] = {
+_PHASE_KIND_LABELS: dict[PhaseKind, str] = {
     PhaseKind.mobilization: "动员部署",
     PhaseKind.self_check: "自查自纠",
     PhaseKind.verification: "重点核查",
@@ -119,7 +119,7 @@ PHASE_KIND_LABELS: dict[PhaseKind, str] = {
     PhaseKind.consolidation: "巩固提升",
     PhaseKind.custom: "其他",
 }
-PHASE_KIND = Vocabulary(PhaseKind, PHASE_KIND_LABELS)
+PHASE_KIND = Vocabulary(PhaseKind, _PHASE_KIND_LABELS)
 
 
 class Deliverable(StrEnum):
@@ -308,7 +308,7 @@ class Phase(Strict):
 
     @property
     def label(self) -> str:
-        return self.title or PHASE_KIND_LABELS[self.kind]
+        return self.title or PHASE_KIND.label(self.kind)
 
     @model_validator(mode="after")
     def _ordered(self) -> Phase:

@@ -56,11 +56,19 @@ from store import audit
 from store.models import Campaign, Department, Lead, Project, User
 
 KINDS = ("departments", "users", "projects", "leads")
-KIND_LABELS = {"departments": "部门", "users": "用户", "projects": "项目台账", "leads": "线索"}
+IMPORT_KIND_TITLES = {"departments": "部门", "users": "用户", "projects": "项目台账", "leads": "线索"}
 DEFAULT_LEAD_WORKING_DAYS = 15
 Numbered = list[tuple[int, Any]]
 
-__all__ = ["KINDS", "KIND_LABELS", "ImportReport", "apply_register", "import_file", "template", "template_filename"]
+__all__ = [
+    "IMPORT_KIND_TITLES",
+    "KINDS",
+    "ImportReport",
+    "apply_register",
+    "import_file",
+    "template",
+    "template_filename",
+]
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,7 @@ class ImportReport:
     transfers: tuple[tuple[str, str, str], ...] = ()
 
     def lines(self) -> list[str]:
-        text = f"{KIND_LABELS[self.kind]}导入完成：新增 {self.added} 个，更新 {self.updated} 个"
+        text = f"{IMPORT_KIND_TITLES[self.kind]}导入完成：新增 {self.added} 个，更新 {self.updated} 个"
         if self.unchanged:
             text += f"，未变 {self.unchanged} 个"
         moved = [f"  移交监管部门：{code}（{old} → {new}）" for code, old, new in self.transfers]
@@ -91,12 +99,14 @@ def _action(kind: str) -> tuple[str, str]:
 def template(kind: str) -> bytes:
     """The blank .xlsx template of a kind: Chinese headers (required ones red), dropdowns, a 说明 sheet."""
     if kind not in KINDS:
-        raise Invalid(f"导入类型 {kind!r} 无效，可选：{'、'.join(f'{k}（{v}）' for k, v in KIND_LABELS.items())}")
+        raise Invalid(
+            f"导入类型 {kind!r} 无效，可选：{'、'.join(f'{k}（{v}）' for k, v in IMPORT_KIND_TITLES.items())}"
+        )
     return template_xlsx(kind)
 
 
 def template_filename(kind: str) -> str:
-    return f"{KIND_LABELS.get(kind, kind)}导入模板.xlsx"
+    return f"{IMPORT_KIND_TITLES.get(kind, kind)}导入模板.xlsx"
 
 
 def import_file(
@@ -125,7 +135,7 @@ def import_file(
     reason = (
         "只有牵头办公室和责任部门可以导入项目台账。"
         if kind == "projects"
-        else f"{KIND_LABELS[kind]}由牵头办公室统一导入。"
+        else f"{IMPORT_KIND_TITLES[kind]}由牵头办公室统一导入。"
     )
     check(
         allowed,
@@ -134,7 +144,7 @@ def import_file(
         action=action,
         entity=entity,
         entity_key=key,
-        label=f"导入{KIND_LABELS[kind]}",
+        label=f"导入{IMPORT_KIND_TITLES[kind]}",
         reason=reason,
     )
     try:

@@ -449,7 +449,7 @@ def verify(session: Session, expect_head: str | None = None) -> ChainReport:
 
 
 def _parse_head(text: str) -> tuple[int, str]:
-    n, _, digest = text.partition(":")
+    n, _, digest = text.strip().partition(":")  # a head pasted from a terminal may carry its newline
     if not n.isdigit() or int(n) < 1 or len(digest) < 8 or any(c not in "0123456789abcdef" for c in digest):
         raise Invalid(f"链头 {text!r} 格式不对，应为 条数:哈希前缀（如 1234:9f86d081884c7d65）")
     return int(n), digest

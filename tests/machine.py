@@ -32,14 +32,19 @@ def ensure_debian_packages(required: dict[str, str]) -> None:
 
 
 def ensure_browser() -> None:
-    ensure_debian_packages({"/usr/bin/chromium": "chromium",
-                            "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc": "fonts-wqy-zenhei"})
+    ensure_debian_packages(
+        {"/usr/bin/chromium": "chromium", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc": "fonts-wqy-zenhei"}
+    )
 
 
 def ensure_libreoffice() -> None:
-    ensure_debian_packages({"/usr/bin/soffice": "libreoffice-writer-nogui",
-                            "/usr/lib/libreoffice/program/libscfiltlo.so": "libreoffice-calc-nogui",
-                            "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc": "fonts-wqy-zenhei"})
+    ensure_debian_packages(
+        {
+            "/usr/bin/soffice": "libreoffice-writer-nogui",
+            "/usr/lib/libreoffice/program/libscfiltlo.so": "libreoffice-calc-nogui",
+            "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc": "fonts-wqy-zenhei",
+        }
+    )
 
 
 def free_port() -> int:
@@ -65,10 +70,13 @@ def ensure_postgres(timeout: float = 60) -> None:
         _apt_install(["postgresql"])
     for version in sorted(p.name for p in Path("/etc/postgresql").iterdir()):
         for cluster in sorted(p.name for p in (Path("/etc/postgresql") / version).iterdir()):
-            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, "start"],
-                           capture_output=True)
+            subprocess.run(
+                ["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, "start"], capture_output=True
+            )
     deadline = time.monotonic() + timeout
     while not postgres_up():
         if time.monotonic() > deadline:
-            raise RuntimeError(f"PostgreSQL 未能在 {PG_HOST}:{PG_PORT} 启动（pg_ctlcluster start 之后 {timeout:.0f} 秒）")
+            raise RuntimeError(
+                f"PostgreSQL 未能在 {PG_HOST}:{PG_PORT} 启动（pg_ctlcluster start 之后 {timeout:.0f} 秒）"
+            )
         time.sleep(0.5)

@@ -8,7 +8,7 @@ from domain.assignment import ASSIGNMENT, AssignmentStatus
 from exchange.xlsx_export import Percent
 
 # Column headings of the department board (the page renames the frame's columns with these).
-BOARD_LABELS = {
+BOARD_COLUMNS = {
     "code": "部门代码",
     "name": "部门",
     "kind_label": "类别",
@@ -78,7 +78,7 @@ view = table[
         "on_time_rate",
         "grade",
     ]
-].rename(columns=BOARD_LABELS)
+].rename(columns=BOARD_COLUMNS)
 view["完成率"] = (view["完成率"] * 100).round(1)
 view["按时率"] = (view["按时率"] * 100).round(1)
 export = table[
@@ -96,7 +96,7 @@ export = table[
         "on_time_rate",
         "grade",
     ]
-].rename(columns=BOARD_LABELS)
+].rename(columns=BOARD_COLUMNS)
 export["完成率"] = export["完成率"].map(Percent)
 export["按时率"] = export["按时率"].map(Percent)
 selected = widgets.table(

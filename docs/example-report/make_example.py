@@ -100,8 +100,8 @@ def main() -> int:
     from cli.campaign_commands import create_demo_users, run_simulation
     from exchange.reports import Narrative
     from services.reports import chart_export, render_report, save_narrative
-    from settings import load_settings
     from services.users import actor_for
+    from settings import load_settings
     from store.uow import UnitOfWork
 
     settings = load_settings(database_url=f"sqlite:///{scratch / 'example.db'}")

@@ -48,7 +48,7 @@ from domain.localtime import local_day
 from domain.problem import EVENT_MOVES, PROBLEM, ProblemEvent, ProblemStatus
 from domain.reporting import ReportWindow, report_window
 from domain.reporting import report_periods as periods_open_on
-from domain.spec import PHASE_KIND_LABELS, SAMPLE_TEMPLATE_KEY, CampaignSpec, PhaseKind
+from domain.spec import PHASE_KIND, SAMPLE_TEMPLATE_KEY, CampaignSpec
 from exchange.reports import (
     CheckedProjectRow,
     DepartmentProgressRow,
@@ -246,12 +246,10 @@ class Collector:
         return out
 
     def sampled(self) -> list[Project]:
-        drawn: dict[int, dt.date] = {
-            dept_id: drawn_on
-            for dept_id, drawn_on in self.s.execute(
-                select(SampleDraw.department_id, SampleDraw.drawn_on).where(SampleDraw.campaign_id == self.campaign.id)
-            )
-        }
+        rows = self.s.execute(
+            select(SampleDraw.department_id, SampleDraw.drawn_on).where(SampleDraw.campaign_id == self.campaign.id)
+        )
+        drawn: dict[int, dt.date] = dict(rows.tuples().all())
         out = []
         for p in sorted(self.projects.values(), key=lambda p: p.code):
             if self.only is not None and p.department_id != self.only:
@@ -416,7 +414,7 @@ class Collector:
         if phase is None:
             return ""
         try:
-            return PHASE_KIND_LABELS[PhaseKind(phase.kind)]
+            return PHASE_KIND.label(phase.kind)
         except ValueError:
             return phase.title
 

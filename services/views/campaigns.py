@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from domain.access import Actor
 from domain.assignment import PHASE_STATE
 from domain.department import DEPARTMENT_KIND
-from domain.spec import PHASE_KIND_LABELS, CampaignSpec
+from domain.spec import PHASE_KIND, CampaignSpec
 from services.views.common import campaign_id, frame, visible
 from store.models import AuditEntry, Campaign, Department, Phase
 
@@ -68,7 +68,7 @@ def phases(session: Session, *, actor: Actor, campaign_code: str, at: dt.datetim
         .where(Phase.campaign_id == cid)
         .order_by(Phase.ordinal),
     )
-    df["kind_label"] = df["kind"].map(lambda k: PHASE_KIND_LABELS.get(k, k))
+    df["kind_label"] = df["kind"].map(PHASE_KIND.label)
     df["state_label"] = df["state"].map(PHASE_STATE.label)
     return df
 

@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from store.models import Base
 
 
-def _is_sqlite_length_only(diff) -> bool:  # noqa: ANN001
+def _is_sqlite_length_only(diff) -> bool:
     # Migration 0002 widens assignment.period only where lengths are enforced; SQLite ignores them.
     return isinstance(diff, list) and diff[0][0] == "modify_type" and diff[0][3] == "period"
 

@@ -100,14 +100,14 @@ def _text(folder, content: str):
 def test_bad_input_is_a_message_and_exit_code_2(cli, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text(REGISTER + "Z-2,,zjj,2019-13-01,abc,,\n", encoding="utf-8")
-    code, out, err = cli("import", "projects", str(bad), "--campaign", CODE)
+    code, _out, err = cli("import", "projects", str(bad), "--campaign", CODE)
     assert (
         code == 2
         and "整个文件未导入" in err
         and "bad.csv：第 4 行: 列「项目名称」" in err
         and "第 4 行: 列「招标日期」" in err
     )
-    code, out, err = cli("report", "--campaign", CODE, "--period", "2020-06", "--department", "zjj", user="dept_jyj")
+    code, _out, err = cli("report", "--campaign", CODE, "--period", "2020-06", "--department", "zjj", user="dept_jyj")
     assert code == 2 and "无权限" in err
     code, _out, err = cli("report", "--campaign", CODE, "--period", "2020-05", "--department", "zjj")
     assert code == 2 and "不在报送期间" in err

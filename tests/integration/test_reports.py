@@ -241,7 +241,7 @@ def test_department_report_figures_and_tables(uow_factory, scenario, actors):
     assert [r.lead_code for r in data.lead_handling] == ["XS-0002", "XS-0003"]
     closed, open_ = data.lead_handling
     assert (closed.status, closed.finding, closed.closed_on) == ("已办结", "属实", dt.date(2020, 7, 3))
-    assert "罚款5.5万元" in closed.result and "移送公安机关" in closed.result and open_.status == "办理中"
+    assert "罚款5.5万元" in closed.result and "移送公安机关" in closed.result and open_.status == "查办中"
     assert not hasattr(closed, "reporter_name")  # the report leaves the office: no whistle-blower identity
     by_desc = {r.description: r for r in data.rectification_ledger}
     assert set(by_desc) == {

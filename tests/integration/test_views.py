@@ -205,7 +205,7 @@ def test_ledger_boards_count_problems_and_leads(uow_factory, campaign, actors):
         assert list(own["code"]) == ["zjj"]
         funnel = ledger.lead_funnel(s, actor=actors["leader"], campaign_code=code)
         assert int(funnel["n"].sum()) == 2
-        assert set(funnel["status_label"]) == {"办理中", "已受理"}
+        assert set(funnel["status_label"]) == {"查办中", "已受理"}
         mine = ledger.lead_funnel(s, actor=zjj, campaign_code=code)
         assert int(mine["n"].sum()) == 1 and set(mine["status"]) == {"assigned"}
         assert ledger.lead_funnel(s, actor=actors["dept_jyj"], campaign_code=code).empty

@@ -48,7 +48,9 @@ def test_no_reminder_on_a_holiday_even_when_overdue():
     assert reminder_due(D(2020, 6, 22), D(2020, 6, 25), POLICY, CAL) is None
 
 
-@pytest.mark.parametrize(("days", "name"), [(0, None), (2, None), (3, "预警"), (5, "通报批评"), (9, "通报批评"), (10, "约谈"), (40, "约谈")])
+@pytest.mark.parametrize(
+    ("days", "name"), [(0, None), (2, None), (3, "预警"), (5, "通报批评"), (9, "通报批评"), (10, "约谈"), (40, "约谈")]
+)
 def test_escalation_ladder(days, name):
     level = escalation_level(days, DEFAULT_ESCALATION)
     assert (level.name if level else None) == name
