@@ -24,12 +24,15 @@ from domain.spec import CampaignSpec
 from exchange.errors import ImportProblem, ImportRejected
 from exchange.xlsx_export import to_xlsx
 from services import problems as problem_service
+from services import ticking
 from services.campaigns import LaunchReport
 from services.exports import ledger_xlsx
 from services.holidays import campaign_calendar
 from services.imports import IMPORT_KIND_TITLES, template, template_filename
 from services.submissions import read_attachment
 from services.ticking import TickSummary
+from store.db import shared_engine
+from store.uow import unit_per_step
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -214,15 +217,13 @@ def board_filters(actor: Actor, code: str) -> tuple[str, tuple[str, ...] | None,
 
 
 def tick_campaign(actor: Actor, code: str, as_of: dt.date) -> TickSummary | None:
-    """巡检 as `actor`: the one tick entry point (flows.campaign_flows.run_tick, as `campaign tick`),
-    checked and audited by the tick itself. A refused day is shown as its message; returns the tick's
-    summary, or None."""
-    # Prefect is imported only when a tick runs: it is heavy, and pages that never tick need not load it.
-    from flows.campaign_flows import run_tick
-
+    """巡检 as `actor`: the one tick composition (services.ticking.tick, which `campaign tick` runs as
+    a flow), each step in its own committed unit of work, checked and audited by the tick itself. A
+    refused day is shown as its message; returns the tick's summary, or None."""
     try:
-        return run_tick(code, as_of, settings_or_db_url=session.settings(), actor=actor, at=session.now())
-    except Exception as exc:  # noqa: BLE001 - a refusal in words, a bug (or the engine's failure) as an incident
+        run = unit_per_step(shared_engine(session.settings().db_url))
+        return ticking.tick(run, code, as_of, actor=actor, at=session.now())
+    except Exception as exc:  # noqa: BLE001 - a refusal in words, a bug as an incident
         session.show_error(exc)
         return None
 

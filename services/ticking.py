@@ -29,7 +29,6 @@ from domain.access import Actor, can_administer
 from domain.assignment import ACTIVE, UNFINISHED, AssignmentStatus
 from domain.errors import Invalid
 from domain.rules import reminder_due, rungs_reached, standing
-from domain.spec import PhaseKind
 from services import rollup_extras
 from services.campaigns import get_campaign, stored_spec
 from services.guard import check
@@ -70,6 +69,7 @@ class PhaseTick:
     title: str
     state: str
     needs_work: bool
+    draws_samples: bool = False  # the YAML's sampling.phase names this phase (not inferred from its kind)
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,7 @@ def sync_phases(session: Session, ctx: TickContext) -> list[PhaseTick]:
         label="推进专项行动",
     )
     campaign = get_campaign(session, ctx.campaign_code)
+    spec = stored_spec(campaign)
     as_of = ctx.as_of
     _refuse_earlier_day(campaign, as_of)
     out: list[PhaseTick] = []
@@ -179,7 +180,16 @@ def sync_phases(session: Session, ctx: TickContext) -> list[PhaseTick]:
             )
         )
         out.append(
-            PhaseTick(campaign.id, phase.id, phase.key, phase.kind, phase.title, state, bool(live) or state == "open")
+            PhaseTick(
+                campaign.id,
+                phase.id,
+                phase.key,
+                phase.kind,
+                phase.title,
+                state,
+                bool(live) or state == "open",
+                spec.draws_samples(phase.key),
+            )
         )
     session.flush()
     _audit_step(session, ctx, "phases", moved_ids, phases=moved)
@@ -464,7 +474,7 @@ def tick(run: StepRunner, campaign_code: str, as_of: dt.date, *, actor: Actor, a
         if not phase.needs_work:
             continue
         drawn = 0
-        if phase.kind == PhaseKind.verification.value:
+        if phase.draws_samples:
             drawn = run(f"draw-samples-{phase.key}-{as_of}", partial(draw_samples, ctx=ctx, phase=phase))
         counts = counts + StepCounts(
             run(f"open-{phase.key}-{as_of}", partial(open_assignments, ctx=ctx, phase=phase)),

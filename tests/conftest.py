@@ -27,22 +27,20 @@ import logging
 import os
 import subprocess
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM, Actor
 from domain.spec import CampaignSpec
 from services import ticking
-from services.ticking import StepRunner, TickSummary
+from services.ticking import TickSummary
 from store.db import make_engine
 from store.migrate import upgrade
-from store.uow import UnitOfWork
+from store.uow import UnitOfWork, unit_per_step
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = ROOT / "config" / "campaigns" / "yanjiang-2020.yaml"
@@ -201,22 +199,10 @@ class Launched:
     at: dt.datetime
 
 
-def step_per_unit_of_work(engine: Engine) -> StepRunner:
-    """Run each tick step in a unit of work of its own, committed: the flow's tasks, without Prefect."""
-
-    def run(name: str, step: Callable[[Session], T], /) -> T:
-        with UnitOfWork(engine) as uow:
-            result = step(uow.session)
-            uow.commit()
-            return result
-
-    return run
-
-
 def run_tick(engine: Engine, code: str, as_of: dt.date, actor: Actor = SYSTEM) -> TickSummary:
     """The one tick composition (services.ticking.tick), as SYSTEM at 10:00 Beijing time that day."""
     at = dt.datetime.combine(as_of, dt.time(2, 0), dt.UTC)
-    return ticking.tick(step_per_unit_of_work(engine), code, as_of, actor=actor, at=at)
+    return ticking.tick(unit_per_step(engine), code, as_of, actor=actor, at=at)
 
 
 # --- what the plan says, so no test hard-wires counts of the example YAML ------------------------
