@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from domain.access import SYSTEM, Actor
 from domain.spec import CampaignSpec
 from flows.runtime import embedded_engine, flow_edge, flow_settings
-from services import ticking
+from services import campaigns, ticking
 from services.campaigns import LaunchReport
 from services.simulation import SimulationTotals, simulated_moment
 from services.ticking import StepRunner, TickSummary
@@ -42,17 +42,20 @@ def prefect_steps(db_url: str) -> StepRunner:
     return run
 
 
-@flow(name="launch-campaign", flow_run_name="launch-{spec.id}")
+@flow(name="launch-campaign", flow_run_name="launch-{campaign}")
 def launch(
-    spec: CampaignSpec,
+    campaign: str,
+    spec_sha256: str,
     at: dt.datetime | None = None,
     actor: Actor = SYSTEM,
     source_path: str | None = None,
     dry_run: bool = False,
     db_url: str | None = None,
 ) -> LaunchReport:
+    """Launch or reconcile `campaign` on the spec kept under `spec_sha256` (services.campaigns.store_spec):
+    parameters stay small at any campaign size."""
     url, _, moment = flow_edge(db_url, None, at)
-    return t.launch_campaign(spec, actor, moment, source_path, dry_run, url)
+    return t.launch_campaign(campaign, spec_sha256, actor, moment, source_path, dry_run, url)
 
 
 @flow(name="tick-campaign", flow_run_name="tick-{campaign}-{as_of}")
@@ -123,7 +126,12 @@ def run_launch(
     dry_run: bool = False,
 ) -> LaunchReport:
     """Launch a campaign, or apply a changed spec to it, as `actor` (checked and audited by
-    services.campaigns.launch) through the launch flow on the embedded engine."""
+    services.campaigns.launch) through the launch flow on the embedded engine. The spec is stored
+    first and the flow gets its digest, so any spec that fits the database launches."""
     settings = flow_settings(settings_or_db_url)
+    moment = at or settings.now()
+    with UnitOfWork(settings.db_url) as uow:
+        digest = campaigns.store_spec(uow.session, spec, actor=actor, at=moment)
+        uow.commit()
     with embedded_engine():
-        return launch(spec, at or settings.now(), actor, source_path, dry_run, settings.db_url)
+        return launch(spec.id, digest, moment, actor, source_path, dry_run, settings.db_url)

@@ -19,7 +19,16 @@ from domain.spec import SAMPLE_TEMPLATE_KEY, CampaignSpec
 from services.guard import check, resolve
 from services.holidays import campaign_calendar
 from store import audit
-from store.models import Assignment, Campaign, CampaignCounter, Department, Phase, TaskTemplate
+from store.models import (
+    Assignment,
+    Campaign,
+    CampaignCounter,
+    Department,
+    Phase,
+    SpecVersion,
+    TaskTemplate,
+    UTCDateTime,
+)
 from store.sql import insert_ignoring_duplicates
 
 
@@ -124,6 +133,46 @@ def lock_counter(session: Session, campaign_id: int, name: str) -> None:
 
 def list_campaign_codes(session: Session) -> list[str]:
     return list(session.scalars(select(Campaign.code).order_by(Campaign.start_on.desc())))
+
+
+def store_spec(session: Session, spec: CampaignSpec, *, actor: Actor, at: dt.datetime) -> str:
+    """Keep a spec for a launch to come, once per (campaign, digest), and return its digest: the
+    launch flow takes the campaign code and this digest as parameters, never the spec itself."""
+    actor = resolve(session, actor, at=at)
+    check(
+        can_administer(actor),
+        actor=actor,
+        at=at,
+        action="campaign.spec",
+        entity="campaign",
+        entity_key=spec.id,
+        label="提交专项行动方案",
+    )
+    digest = spec_digest(spec)
+    source = select(literal(spec.id), literal(digest), literal(spec.model_dump_json()), literal(at, UTCDateTime))
+    versions = cast(Table, SpecVersion.__table__)
+    columns = ["campaign_code", "sha256", "spec_json", "stored_at"]
+    if insert_ignoring_duplicates(session, versions, columns, source, ["campaign_code", "sha256"]):
+        audit.record(
+            session,
+            at=at,
+            actor=actor,
+            action="campaign.spec",
+            entity="campaign",
+            entity_key=spec.id,
+            after={"sha256": digest},
+        )
+    return digest
+
+
+def stored_version(session: Session, campaign_code: str, sha256: str) -> CampaignSpec:
+    """A spec kept by store_spec (NotFound when there is none: a launch must store it first)."""
+    spec_json = session.scalar(
+        select(SpecVersion.spec_json).where(SpecVersion.campaign_code == campaign_code, SpecVersion.sha256 == sha256)
+    )
+    if spec_json is None:
+        raise NotFound(f"专项行动 {campaign_code} 没有摘要为 {sha256[:12]}… 的方案（先提交方案再启动）")
+    return _spec_from_json(spec_json)
 
 
 def launch(

@@ -82,6 +82,20 @@ class Campaign(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class SpecVersion(Base):
+    """Every campaign spec ever handed to a launch, stored once by digest (0011): flows take the
+    campaign code and this digest, never the spec itself (Prefect refuses parameters over 512 KB, and
+    a spec copied into every flow run's parameters would fill Prefect's database)."""
+
+    __tablename__ = "campaign_spec_version"
+    __table_args__ = (UniqueConstraint("campaign_code", "sha256"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_code: Mapped[str] = mapped_column(String(limits.CODE_MAX))
+    sha256: Mapped[str] = mapped_column(String(64))
+    spec_json: Mapped[str] = mapped_column(Text)
+    stored_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class Department(Base):
     __tablename__ = "department"
     __table_args__ = (UniqueConstraint("campaign_id", "code"),)

@@ -15,7 +15,6 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy.orm import Session
 
 from domain.access import Actor
-from domain.spec import CampaignSpec
 from services import campaigns
 from services.campaigns import LaunchReport
 from store.uow import UnitOfWork
@@ -38,11 +37,12 @@ def tick_step(name: str, step: Callable[[Session], T], db_url: str) -> T:
     return run_step(step, db_url)
 
 
-@task(task_run_name="launch-{spec.id}", cache_policy=NO_CACHE)
+@task(task_run_name="launch-{campaign}", cache_policy=NO_CACHE)
 def launch_campaign(
-    spec: CampaignSpec, actor: Actor, at: dt.datetime, source_path: str | None, dry_run: bool, db_url: str
+    campaign: str, spec_sha256: str, actor: Actor, at: dt.datetime, source_path: str | None, dry_run: bool, db_url: str
 ) -> LaunchReport:
     with UnitOfWork(db_url) as uow:
+        spec = campaigns.stored_version(uow.session, campaign, spec_sha256)
         report = campaigns.launch(uow.session, spec, actor=actor, at=at, source_path=source_path)
         if not dry_run:
             uow.commit()

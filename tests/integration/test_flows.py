@@ -36,11 +36,11 @@ def _phase_states(spec, as_of: dt.date) -> dict[str, str]:
 
 
 def test_launch_and_tick_flows_reconcile_the_campaign(prefect_harness, engine):
-    from flows.campaign_flows import launch, tick
+    from flows.campaign_flows import run_launch, tick
 
     spec = load_spec(SPEC_PATH)
     as_of = D(2020, 6, 23)
-    report = launch(spec, LAUNCH_AT, SYSTEM, str(SPEC_PATH), False, _url(engine))
+    report = run_launch(spec, settings_or_db_url=_url(engine), at=LAUNCH_AT, source_path=str(SPEC_PATH), dry_run=False)
     assert report.created and report.assignments_added == len(planned(spec).assignments)
     summary = tick(spec.id, as_of, _url(engine))
     assert summary.phases == _phase_states(spec, as_of)
@@ -56,13 +56,13 @@ def test_each_tick_step_that_changed_something_is_audited_with_counts(prefect_ha
     from sqlalchemy import func, select
 
     from domain.access import Actor, Role
-    from flows.campaign_flows import launch, run_tick
+    from flows.campaign_flows import run_launch, run_tick
     from services.ticking import ids_digest
     from store.models import Assignment, AuditEntry, Escalation, Outbox, Phase
     from store.uow import UnitOfWork
 
     spec = load_spec(SPEC_PATH)
-    launch(spec, LAUNCH_AT, SYSTEM, None, False, _url(engine))
+    run_launch(spec, settings_or_db_url=_url(engine), at=LAUNCH_AT, source_path=None, dry_run=False)
     office = Actor("office", Role.office, None)
     as_of = D(2020, 6, 23)
     run_tick(spec.id, as_of, settings_or_db_url=_url(engine), actor=office, at=LAUNCH_AT)
@@ -109,12 +109,12 @@ def test_a_department_may_not_tick_and_the_refusal_is_audited(prefect_harness, e
 
     from domain.access import Actor, Role
     from domain.errors import Forbidden
-    from flows.campaign_flows import launch, run_tick
+    from flows.campaign_flows import run_launch, run_tick
     from store.models import AuditEntry
     from store.uow import UnitOfWork
 
     spec = load_spec(SPEC_PATH)
-    launch(spec, LAUNCH_AT, SYSTEM, None, False, _url(engine))
+    run_launch(spec, settings_or_db_url=_url(engine), at=LAUNCH_AT, source_path=None, dry_run=False)
     dept = Actor("dept_zjj", Role.department, "zjj")
     with pytest.raises(Forbidden):
         run_tick(spec.id, D(2020, 6, 23), settings_or_db_url=_url(engine), actor=dept, at=LAUNCH_AT)
@@ -126,12 +126,51 @@ def test_a_department_may_not_tick_and_the_refusal_is_audited(prefect_harness, e
 
 
 def test_dry_run_launch_writes_nothing(prefect_harness, engine):
-    from flows.campaign_flows import launch
+    from flows.campaign_flows import run_launch
 
     spec = load_spec(SPEC_PATH)
-    report = launch(spec, LAUNCH_AT, SYSTEM, None, True, _url(engine))
+    report = run_launch(spec, settings_or_db_url=_url(engine), at=LAUNCH_AT, source_path=None, dry_run=True)
     assert report.assignments_added == len(planned(spec).assignments)
     assert snapshot(engine)["campaign"] == []
+
+
+PREFECT_PARAMETER_LIMIT = 512 * 1024
+
+
+def test_a_spec_larger_than_prefects_parameter_limit_launches_through_the_flow(prefect_harness, engine):
+    """The launch flow takes the campaign code and the stored spec's digest, never the spec: a
+    campaign with thousands of departments (a spec of several hundred KB) launches."""
+    from sqlalchemy import func, select
+
+    from domain.spec import Department
+    from flows.campaign_flows import run_launch
+    from services.campaigns import spec_digest
+    from store.models import Department as DepartmentRow
+    from store.models import SpecVersion
+    from store.uow import UnitOfWork
+
+    spec = load_spec(SPEC_PATH)
+    extra = tuple(
+        Department(
+            code=f"x{i:04d}",
+            name=f"第{i}号乡镇人民政府招标投标监督管理办公室（项目建设与招标采购专项工作组）",
+            kind="other",
+            tags=("乡镇", "基层监管", f"片区{i % 40}"),
+        )
+        for i in range(2400)
+    )
+    big = spec.model_copy(update={"departments": spec.departments + extra})
+    assert len(big.model_dump_json().encode()) > PREFECT_PARAMETER_LIMIT
+    report = run_launch(big, settings_or_db_url=_url(engine), at=LAUNCH_AT)
+    assert report.created
+    with UnitOfWork(engine) as uow:
+        s = uow.session
+        assert s.scalar(select(func.count()).select_from(DepartmentRow)) == len(big.departments)
+        assert s.scalar(select(SpecVersion.sha256).where(SpecVersion.campaign_code == spec.id)) == spec_digest(big)
+    again = run_launch(big, settings_or_db_url=_url(engine), at=LAUNCH_AT)
+    assert again.unchanged  # the same spec, stored once, changes nothing
+    with UnitOfWork(engine) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(SpecVersion)) == 1
 
 
 CRASHING_TICK = textwrap.dedent(
@@ -162,11 +201,11 @@ CRASHING_TICK = textwrap.dedent(
 
 
 def _launched_sqlite(path: Path) -> str:
-    from flows.campaign_flows import launch, tick
+    from flows.campaign_flows import run_launch, tick
 
     url = f"sqlite:///{path}"
     upgrade(make_engine(url))
-    launch(load_spec(SPEC_PATH), LAUNCH_AT, SYSTEM, None, False, url)
+    run_launch(load_spec(SPEC_PATH), settings_or_db_url=url, at=LAUNCH_AT)
     tick("yanjiang-2020", D(2020, 6, 17), url)
     return url
 
@@ -220,14 +259,14 @@ def _without_ids(snap: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
 def test_tick_flow_draws_verification_samples_and_counts_them_in_the_rollup(prefect_harness, engine):
     from sqlalchemy import select
 
-    from flows.campaign_flows import launch, tick
+    from flows.campaign_flows import run_launch, tick
     from services import projects
     from services.users import actor_for, add_user
     from store.models import Department, RollupSnapshot, SampleDraw
     from store.uow import UnitOfWork
 
     spec = load_spec(SPEC_PATH)
-    launch(spec, LAUNCH_AT, SYSTEM, None, False, _url(engine))
+    run_launch(spec, settings_or_db_url=_url(engine), at=LAUNCH_AT, source_path=None, dry_run=False)
     register = "项目编号,项目名称,监管部门代码,招标日期,合同估算价（万元）,中标人,投标人\n" + "".join(
         f"ZJ-{i:02d},住建项目{i},zjj,2020-03-0{1 + i % 9},{100 + i},某公司,某公司\n" for i in range(10)
     )

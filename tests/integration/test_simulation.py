@@ -101,7 +101,7 @@ def test_same_seed_same_campaign(engine, tmp_path):
 def test_the_simulate_flow_runs_the_same_days_in_one_flow_run(prefect_harness, tmp_path):
     """`campaign simulate` / the demo: the same model and the same tick composition, all days in one
     flow run, end in the same campaign as the steps run directly."""
-    from flows.campaign_flows import launch, simulate
+    from flows.campaign_flows import run_launch, simulate
     from store.db import make_engine
     from store.migrate import upgrade
 
@@ -112,7 +112,7 @@ def test_the_simulate_flow_runs_the_same_days_in_one_flow_run(prefect_harness, t
     _simulate(direct, seed=5, until=until)
     spec = load_spec(SPEC_PATH)
     url = flowed.url.render_as_string(hide_password=False)
-    launch(spec, LAUNCH_AT, SYSTEM, None, False, url)
+    run_launch(spec, settings_or_db_url=url, at=LAUNCH_AT, source_path=None, dry_run=False)
     days: list[dt.date] = []
     totals = simulate(spec.id, spec.start, until, 5, url, on_day=days.append)
     assert days == [spec.start + dt.timedelta(days=i) for i in range((until - spec.start).days + 1)]
