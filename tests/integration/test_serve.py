@@ -66,6 +66,7 @@ class Serve:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
+            start_new_session=True,  # killed as a group: the crash takes its Prefect server child too
         )
         self.lines: list[str] = []
         self._queue: queue.Queue[str] = queue.Queue()
@@ -91,7 +92,9 @@ class Serve:
         raise AssertionError(f"no {fragment!r} from serve; got {self.lines}")
 
     def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
+        """Like a power cut: the serve process and the embedded Prefect server it started die at once
+        (a SIGKILL of serve alone would leave that server running as an orphan)."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=30)
         while not self._queue.empty():
             self.lines.append(self._queue.get())
