@@ -15,7 +15,7 @@ from pathlib import Path
 from cli import output
 from cli.main import existing_file, parse_date, upgrade_store
 from dashboard import launcher
-from domain.access import SYSTEM, Role
+from domain.access import ROLE, SYSTEM, Role
 from domain.assignment import ASSIGNMENT, AssignmentStatus
 from domain.errors import Invalid, NotFound
 from domain.plan import build_plan
@@ -319,7 +319,7 @@ def create_demo_users(settings: Settings, campaign_code: str) -> list[tuple[str,
                 password=DEMO_PASSWORD,
                 campaign_code=campaign_code if code else None,
             )
-            created.append((username, name, role.value))
+            created.append((username, name, ROLE.label(role)))
         uow.commit()
     return created
 
