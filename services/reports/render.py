@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from domain.access import Actor
-from exchange.figures import DEFAULT_EXPORT, StaticExport
+from exchange.figures import DEFAULT_EXPORT, ChartUnavailable, StaticExport
 from exchange.reports import DepartmentProgressRow, build_annex_xlsx, build_docx, progress_chart_png
 from services.reports.collect import report_data
 from settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def render_report(
         session, actor=actor, campaign_code=campaign_code, period=period, department_code=department_code, at=at
     )
     if data.is_rollup:
-        chart = progress_chart_png(data.department_rows, title="各单位任务进度", export=export)
+        rows, title = data.department_rows, "各单位任务进度"
     else:
         own = DepartmentProgressRow(
             department=data.unit_name,
@@ -53,7 +56,14 @@ def render_report(
                 name: getattr(data.figures, name) for name in DepartmentProgressRow.model_fields if name != "department"
             },
         )
-        chart = progress_chart_png([own], title=f"{data.unit_name}任务进度", export=export)
+        rows, title = [own], f"{data.unit_name}任务进度"
+    try:
+        chart: bytes | None = progress_chart_png(rows, title=title, export=export)
+    except ChartUnavailable as exc:
+        # A machine without Chromium still gets its report (every figure is in the text and the
+        # tables); the missing chart is an installation matter for the operator's log.
+        log.warning("报告 %s %s 未附图表：%s", campaign_code, period, exc)
+        chart = None
     return RenderedReport(
         build_docx(data, chart), build_annex_xlsx(data), filename_stem(campaign_code, period, department_code)
     )
