@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from domain.access import Actor, can_administer
 from domain.assignment import ACTIVE, UNFINISHED, AssignmentStatus
+from domain.delivery import OutboxKind, OutboxState
 from domain.errors import Invalid
 from domain.rules import reminder_due, rungs_reached, standing
 from services import rollup_extras
@@ -244,6 +245,45 @@ def mark_overdue(session: Session, ctx: TickContext, phase: PhaseTick) -> int:
     return len(ids)
 
 
+def _owe_messages(
+    session: Session,
+    phase: PhaseTick,
+    due_on: dt.date,
+    as_of: dt.date,
+    *,
+    natural_key: str,
+    kind: OutboxKind,
+    audience: str,
+    level: int,
+) -> int:
+    """One outbox row per unfinished assignment of the phase due on `due_on` (natural key: the
+    prefix + the assignment id, so a re-tick owes nothing twice); returns the rows added."""
+    key = literal(natural_key, String) + cast(Assignment.id, String)
+    columns = [
+        "campaign_id",
+        "natural_key",
+        "kind",
+        "assignment_id",
+        "department_id",
+        "audience",
+        "level",
+        "created_on",
+        "state",
+    ]
+    source = select(
+        Assignment.campaign_id,
+        key,
+        literal(kind.value),
+        Assignment.id,
+        Assignment.department_id,
+        literal(audience),
+        literal(level),
+        literal(as_of),
+        literal(OutboxState.pending.value),
+    ).where(*_unfinished_on(phase, due_on))
+    return insert_ignoring_duplicates(session, table_of(Outbox), columns, source, ["natural_key"])
+
+
 def record_escalations(session: Session, ctx: TickContext, phase: PhaseTick) -> int:
     """New rungs of the escalation ladder, and their notifications. The audit digest is over the
     assignments raised to a new rung (the rows whose escalation level this step changed)."""
@@ -270,33 +310,15 @@ def record_escalations(session: Session, ctx: TickContext, phase: PhaseTick) -> 
                 ["assignment_id", "level"],
             )
             for audience in rung.notify:
-                key = literal(f"esc:{rung.level}:{audience.value}:", String) + cast(Assignment.id, String)
-                insert_ignoring_duplicates(
+                _owe_messages(
                     session,
-                    table_of(Outbox),
-                    [
-                        "campaign_id",
-                        "natural_key",
-                        "kind",
-                        "assignment_id",
-                        "department_id",
-                        "audience",
-                        "level",
-                        "created_on",
-                        "state",
-                    ],
-                    select(
-                        Assignment.campaign_id,
-                        key,
-                        literal("escalation"),
-                        Assignment.id,
-                        Assignment.department_id,
-                        literal(audience.value),
-                        literal(rung.level),
-                        literal(as_of),
-                        literal("pending"),
-                    ).where(*_unfinished_on(phase, due_on)),
-                    ["natural_key"],
+                    phase,
+                    due_on,
+                    as_of,
+                    natural_key=f"esc:{rung.level}:{audience.value}:",
+                    kind=OutboxKind.escalation,
+                    audience=audience.value,
+                    level=rung.level,
                 )
             raised += session.scalars(
                 update(Assignment)
@@ -321,33 +343,15 @@ def record_reminders(session: Session, ctx: TickContext, phase: PhaseTick) -> in
         reminder = reminder_due(due_on, as_of, spec.reminders, cal)
         if reminder is None:
             continue
-        key = literal(f"rem:{reminder.key}:", String) + cast(Assignment.id, String)
-        created += insert_ignoring_duplicates(
+        created += _owe_messages(
             session,
-            table_of(Outbox),
-            [
-                "campaign_id",
-                "natural_key",
-                "kind",
-                "assignment_id",
-                "department_id",
-                "audience",
-                "level",
-                "created_on",
-                "state",
-            ],
-            select(
-                Assignment.campaign_id,
-                key,
-                literal(reminder.kind),
-                Assignment.id,
-                Assignment.department_id,
-                literal("department"),
-                literal(0),
-                literal(as_of),
-                literal("pending"),
-            ).where(*_unfinished_on(phase, due_on)),
-            ["natural_key"],
+            phase,
+            due_on,
+            as_of,
+            natural_key=f"rem:{reminder.key}:",
+            kind=OutboxKind(reminder.kind),
+            audience="department",
+            level=0,
         )
         stamped += session.scalars(
             update(Assignment)
