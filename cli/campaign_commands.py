@@ -13,18 +13,18 @@ import tempfile
 from pathlib import Path
 
 from cli import output
-from cli.main import existing_file, parse_date, upgrade_store
+from cli.main import existing_file, parse_date, require_current_store, upgrade_store
 from dashboard import launcher
 from domain.access import ROLE, SYSTEM, Role
 from domain.assignment import ASSIGNMENT, AssignmentStatus
 from domain.errors import Invalid, NotFound
 from domain.plan import build_plan
-from domain.spec import PHASE_KIND
+from domain.spec import PHASE_KIND, CampaignSpec
 from services.campaigns import get_campaign, list_campaign_codes, stored_spec
 from services.holidays import campaign_calendar
 from services.spec_files import SpecInvalid, json_schema, load_spec
 from services.status import department_status, latest_rollup_day
-from services.users import add_user
+from services.users import add_user, list_users
 from settings import Settings
 from store import audit
 from store.db import describe
@@ -80,10 +80,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("demo", help="演示：载入雁江区示例，模拟到专项行动中期，打印进度并打开看板")
     p.add_argument("--no-dashboard", action="store_true", help="只模拟和打印，不启动看板")
+    p.add_argument("--fresh", action="store_true", help="重新生成演示数据库（默认沿用上次的，看板里做的操作都保留）")
     p.add_argument("--port", type=int, default=8501)
     p.set_defaults(handler=cmd_demo)
 
-    p = sub.add_parser("dashboard", help="在配置的数据库上启动看板")
+    p = sub.add_parser(
+        "dashboard",
+        help="在配置的数据库上启动看板（未配置数据库且默认数据库不存在时，打开 campaign demo 的演示数据库）",
+    )
     p.add_argument("--port", type=int, default=8501)
     p.set_defaults(handler=cmd_dashboard)
 
@@ -291,21 +295,24 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def create_demo_users(settings: Settings, campaign_code: str) -> list[tuple[str, str, str]]:
+def _demo_people(spec: CampaignSpec) -> list[tuple[str, str, Role, str | None]]:
+    """The demo's accounts: the office, a leader and one liaison per department (password DEMO_PASSWORD)."""
+    people: list[tuple[str, str, Role, str | None]] = [
+        ("office", "联席办 王主任", Role.office, None),
+        ("leader", "分管区领导 李区长", Role.leader, None),
+    ]
+    return people + [
+        (f"dept-{d.code}", f"{d.name}联络员", Role.department, d.code)
+        for d in spec.departments
+        if d.code != spec.office
+    ]
 
+
+def create_demo_users(settings: Settings, campaign_code: str) -> list[tuple[str, str, str]]:
     created = []
     at = settings.now()
     with UnitOfWork(settings.db_url) as uow:
-        spec = stored_spec(get_campaign(uow.session, campaign_code))
-        people: list[tuple[str, str, Role, str | None]] = [
-            ("office", "联席办 王主任", Role.office, None),
-            ("leader", "分管区领导 李区长", Role.leader, None),
-        ]
-        people += [
-            (f"dept-{d.code}", f"{d.name}联络员", Role.department, d.code)
-            for d in spec.departments
-            if d.code != spec.office
-        ]
+        people = _demo_people(stored_spec(get_campaign(uow.session, campaign_code)))
         for username, name, role, code in people:
             add_user(
                 uow.session,
@@ -324,24 +331,56 @@ def create_demo_users(settings: Settings, campaign_code: str) -> list[tuple[str,
     return created
 
 
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's database and attachments, under the directory the demo is run from."""
+    demo_db = DEMO_DB.resolve()  # absolute: the dashboard process runs from the project root
+    return settings.model_copy(
+        update={
+            "database_url": f"sqlite:///{demo_db.as_posix()}",
+            "attachment_dir": demo_db.parent / "attachments-demo",
+        }
+    )
+
+
+def _demo_campaign(settings: Settings) -> str | None:
+    """The campaign of an existing demo database, if it holds one."""
+    with UnitOfWork(settings.db_url) as uow:
+        codes = list_campaign_codes(uow.session)
+    return codes[0] if codes else None
+
+
+def _demo_accounts(settings: Settings, campaign_code: str) -> list[tuple[str, str, str]]:
+    """The demo's accounts still enabled in an existing demo database, as they are now."""
+    with UnitOfWork(settings.db_url) as uow:
+        demo = {username for username, *_ in _demo_people(stored_spec(get_campaign(uow.session, campaign_code)))}
+        users = list_users(uow.session, actor=SYSTEM)
+    return [(u.username, u.display_name, ROLE.label(u.role)) for u in users if u.username in demo and not u.disabled]
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     if not EXAMPLE.is_file():
         raise NotFound(f"找不到示例 {EXAMPLE}（请在项目根目录运行 campaign demo）")
-    demo_db = DEMO_DB.resolve()  # absolute: the dashboard process runs from the project root
-    demo_db.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{demo_db}{suffix}").unlink(missing_ok=True)
-    attachments = demo_db.parent / "attachments-demo"
-    if attachments.exists():
-        shutil.rmtree(attachments)
-    settings: Settings = args.settings.model_copy(
-        update={"database_url": f"sqlite:///{demo_db.as_posix()}", "attachment_dir": attachments}
-    )
-    audit.discard_anchor(settings)  # the deleted database's chain heads would read as a cut tail
-    output.out(f"演示数据库：{demo_db}")
-    code = run_simulation(settings, EXAMPLE, DEMO_AS_OF, seed=7)
-    print_status(settings, code, DEMO_AS_OF)
-    users = create_demo_users(settings, code)
+    settings = demo_settings(args.settings)
+    demo_db = DEMO_DB.resolve()
+    code = None
+    if demo_db.is_file() and not args.fresh:
+        upgrade_store(settings)
+        code = _demo_campaign(settings)
+    if code is not None:
+        output.out(f"沿用上次的演示数据库：{demo_db}（在看板中做的操作都在；要从头再来：`campaign demo --fresh`）")
+        print_status(settings, code, DEMO_AS_OF)
+        users = _demo_accounts(settings, code)
+    else:
+        demo_db.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{demo_db}{suffix}").unlink(missing_ok=True)
+        if settings.attachments_path.exists():
+            shutil.rmtree(settings.attachments_path)
+        audit.discard_anchor(settings)  # the deleted database's chain heads would read as a cut tail
+        output.out(f"演示数据库（重新生成）：{demo_db}")
+        code = run_simulation(settings, EXAMPLE, DEMO_AS_OF, seed=7)
+        print_status(settings, code, DEMO_AS_OF)
+        users = create_demo_users(settings, code)
     output.out(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：")
     output.out(output.table(["用户名", "姓名", "角色"], [list(u) for u in users], numeric_from=99))
     if args.no_dashboard:
@@ -357,4 +396,15 @@ def _start_dashboard(settings: Settings, port: int) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    return _start_dashboard(args.settings, args.port)
+    settings: Settings = args.settings
+    default_db = Path(settings.data_dir / "campaign.db")
+    if not settings.database_url and not default_db.is_file() and DEMO_DB.resolve().is_file():
+        # Nothing configured and nothing launched: the user most likely wants the demo back.
+        settings = demo_settings(settings)
+        if settings.as_of is None:
+            settings = settings.model_copy(update={"as_of": DEMO_AS_OF})
+        output.out(f"未配置数据库，默认数据库 {default_db} 也不存在：打开演示数据库（模拟日期 {DEMO_AS_OF}）。")
+        output.out("要打开其他数据库，用 --database-url 或 CAMPAIGN_DATABASE_URL 指定。")
+    output.out(f"看板数据库：{describe(settings.db_url)}")
+    require_current_store(settings)
+    return _start_dashboard(settings, args.port)

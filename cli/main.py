@@ -37,8 +37,8 @@ EXIT_BAD_INPUT = 2
 # What a command needs of the store before it runs. Not listed: the schema must be current
 # (store.migrate.require_current says to run `campaign db upgrade` otherwise).
 NO_STORE = frozenset(
-    {"validate", "schema", "plan", "template", "db", "demo", "simulate"}
-)  # the last two migrate the database they choose themselves
+    {"validate", "schema", "plan", "template", "db", "demo", "simulate", "dashboard"}
+)  # the last three choose their database themselves (demo and simulate migrate it, dashboard checks it)
 MIGRATES_FIRST = frozenset({"launch", "serve"})
 
 

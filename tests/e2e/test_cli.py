@@ -219,6 +219,40 @@ def test_demo_simulates_prints_status_and_serves_the_dashboard(tmp_path):
     assert "导入监管项目" in text and "受理线索" in text
     assert (tmp_path / "data" / "demo.db").is_file()  # under the directory it was run from
 
+    # A second demo keeps the first one's database (work done in the dashboard stays) ...
+    again = campaign("demo", "--no-dashboard", cwd=tmp_path)
+    no_traceback(again)
+    assert again.returncode == 0 and "沿用上次的演示数据库" in again.stdout and "重新生成" not in again.stdout
+    assert "截至 2020-07-15" in again.stdout and "dept-zjj" in again.stdout and "责任部门" in again.stdout
+    # ... and `campaign dashboard` with nothing configured opens it, saying so.
+    port = free_port()
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "dashboard", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            healthy = False
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                        healthy = r.status == 200
+                        break
+                except OSError:
+                    time.sleep(1)
+            text = log.read_text()
+            assert healthy, text[-3000:]
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+    assert "打开演示数据库" in text and "demo.db" in text
+
 
 def test_first_user_must_be_the_office_then_the_office_adds_the_rest(tmp_path):
     db = tmp_path / "users.db"
