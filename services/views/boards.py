@@ -26,6 +26,7 @@ from services.views.common import (
     frame,
     kinds_filter,
     own_department,
+    reader,
     visible,
 )
 from store.models import Assignment, Campaign, Department, Phase, RollupSnapshot, TaskTemplate
@@ -39,6 +40,7 @@ def rollup_day(
     session: Session, *, actor: Actor, campaign_code: str, as_of: dt.date, at: dt.datetime | None = None
 ) -> dt.date | None:
     """The newest rollup snapshot on or before `as_of` (None before the first tick)."""
+    actor = reader(session, actor, at=at, campaign_code=campaign_code)
     cid = campaign_id(session, campaign_code)
     return session.scalar(select(func.max(R.as_of)).where(R.campaign_id == cid, R.as_of <= as_of))
 
@@ -69,6 +71,7 @@ def department_board(
     at: dt.datetime | None = None,
 ) -> pd.DataFrame:
     """One row per department from the rollup snapshot of `day` (phase '' = all phases)."""
+    actor = reader(session, actor, at=at, campaign_code=campaign_code)
     cid = campaign_id(session, campaign_code)
     df = frame(
         session,
@@ -101,6 +104,7 @@ def heatmap(
     at: dt.datetime | None = None,
 ) -> pd.DataFrame:
     """Department × phase: assigned, accepted, overdue and completion rate."""
+    actor = reader(session, actor, at=at, campaign_code=campaign_code)
     cid = campaign_id(session, campaign_code)
     df = frame(
         session,
@@ -131,6 +135,7 @@ def trend(
     at: dt.datetime | None = None,
 ) -> pd.DataFrame:
     """Totals per rollup day (a department actor: its own department's)."""
+    actor = reader(session, actor, at=at, campaign_code=campaign_code)
     cid = campaign_id(session, campaign_code)
     q = select(
         R.as_of,
@@ -180,6 +185,7 @@ def overdue(
     at: dt.datetime | None = None,
 ) -> pd.DataFrame:
     """Unfinished overdue assignments (as of the last tick), worst first, with the escalation's name."""
+    actor = reader(session, actor, at=at, campaign_code=campaign_code)
     q = _assignment_rows().where(
         Campaign.code == campaign_code,
         Assignment.status.in_(UNFINISHED),
@@ -203,6 +209,7 @@ def department_assignments(
     session: Session, *, actor: Actor, campaign_code: str, department_code: str, at: dt.datetime | None = None
 ) -> pd.DataFrame:
     """A department's tasks (the drill-down); a department actor may ask for its own only."""
+    actor = reader(session, actor, at=at, campaign_code=campaign_code)
     scope = asked_department(
         actor=actor,
         at=at,
@@ -229,6 +236,7 @@ def bulletin_lists(
     session: Session, *, actor: Actor, campaign_code: str, day: dt.date | None, at: dt.datetime | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(praise, criticise) by domain.rollup's 通报 rules, from the rollup of `day`."""
+    actor = reader(session, actor, at=at, campaign_code=campaign_code)
     board = department_board(session, actor=actor, campaign_code=campaign_code, day=day, at=at)
     if board.empty:
         return board, board

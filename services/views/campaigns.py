@@ -9,11 +9,11 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.access import Actor
+from domain.access import Actor, Role
 from domain.assignment import PHASE_STATE
 from domain.department import DEPARTMENT_KIND
 from domain.spec import PHASE_KIND, CampaignSpec
-from services.views.common import campaign_id, frame, visible
+from services.views.common import campaign_id, frame, reader, visible
 from store.models import AuditEntry, Campaign, Department, Phase
 
 
@@ -26,24 +26,27 @@ def data_stamp(session: Session) -> tuple[object, ...]:
 
 
 def campaigns(session: Session, *, actor: Actor, at: dt.datetime | None = None) -> pd.DataFrame:
-    """Every campaign, newest first (each role works in every campaign it has departments in)."""
-    return frame(
-        session,
-        select(
-            Campaign.id,
-            Campaign.code,
-            Campaign.title,
-            Campaign.issuer,
-            Campaign.start_on,
-            Campaign.end_on,
-            Campaign.last_tick_on,
-        ).order_by(Campaign.start_on.desc()),
-    )
+    """The campaigns the actor works in, newest first: every campaign for the office and leaders,
+    its own for a department account."""
+    actor = reader(session, actor, at=at)
+    stmt = select(
+        Campaign.id,
+        Campaign.code,
+        Campaign.title,
+        Campaign.issuer,
+        Campaign.start_on,
+        Campaign.end_on,
+        Campaign.last_tick_on,
+    ).order_by(Campaign.start_on.desc())
+    if actor.role == Role.department:
+        stmt = stmt.where(Campaign.code == actor.campaign_code)
+    return frame(session, stmt)
 
 
 def campaign_spec(
     session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None
 ) -> CampaignSpec | None:
+    actor = reader(session, actor, at=at, campaign_code=campaign_code)
     raw = session.scalar(select(Campaign.spec_json).where(Campaign.code == campaign_code))
     return CampaignSpec.model_validate_json(raw) if raw else None
 
@@ -55,12 +58,14 @@ def escalation_names(
 
     Reads only the ladder of the stored spec (validated when it was launched): validating the whole
     spec of a province-sized campaign costs more than the overdue list it labels."""
+    actor = reader(session, actor, at=at, campaign_code=campaign_code)
     raw = session.scalar(select(Campaign.spec_json).where(Campaign.code == campaign_code))
     ladder = json.loads(raw).get("escalation", []) if raw else []
     return {int(rung["level"]): str(rung["name"]) for rung in ladder}
 
 
 def phases(session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None) -> pd.DataFrame:
+    actor = reader(session, actor, at=at, campaign_code=campaign_code)
     cid = campaign_id(session, campaign_code)
     df = frame(
         session,
@@ -75,6 +80,7 @@ def phases(session: Session, *, actor: Actor, campaign_code: str, at: dt.datetim
 
 def departments(session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None) -> pd.DataFrame:
     """The active departments; a department actor gets its own row only."""
+    actor = reader(session, actor, at=at, campaign_code=campaign_code)
     cid = campaign_id(session, campaign_code)
     df = frame(
         session,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from domain.access import Actor, Role
 from services.campaigns import get_campaign
-from services.guard import department_scope
+from services.guard import department_scope, refuse, resolve
 from store.models import Department
 
 Kinds = tuple[str, ...] | None
@@ -20,6 +20,24 @@ Kinds = tuple[str, ...] | None
 def frame(session: Session, stmt: Select[Any]) -> pd.DataFrame:
     """The rows of a statement as a DataFrame, read on the session's own connection."""
     return pd.read_sql(stmt, session.connection())
+
+
+def reader(session: Session, actor: Actor, *, at: dt.datetime | None, campaign_code: str | None = None) -> Actor:
+    """Who reads, from the user record at call time (services.guard.resolve: missing, disabled and
+    forged actors refused). A department account reads only in its own campaign: asking about
+    another campaign is refused and audited, whatever department code the two share."""
+    actor = resolve(session, actor, at=at)
+    if campaign_code is not None and actor.role == Role.department and actor.campaign_code != campaign_code:
+        refuse(
+            actor=actor,
+            at=at,
+            action="view.read",
+            entity="campaign",
+            entity_key=campaign_code,
+            label=f"查看专项行动 {campaign_code} 的数据",
+            reason="部门账号只能查看所属专项行动中本部门的工作。",
+        )
+    return actor
 
 
 def campaign_id(session: Session, campaign_code: str) -> int:

@@ -16,7 +16,7 @@ from domain.access import Actor
 from domain.lead import LEAD
 from domain.problem import ProblemStatus
 from domain.rollup import rate
-from services.views.common import Kinds, campaign_id, frame, kinds_filter, own_department, visible
+from services.views.common import Kinds, campaign_id, frame, kinds_filter, own_department, reader, visible
 from store.models import Department, Lead, Problem
 
 UNASSIGNED = "（未交办）"
@@ -25,6 +25,7 @@ UNASSIGNED = "（未交办）"
 def problems_by_department(
     session: Session, *, actor: Actor, campaign_code: str, kinds: Kinds = None, at: dt.datetime | None = None
 ) -> pd.DataFrame:
+    actor = reader(session, actor, at=at, campaign_code=campaign_code)
     cid = campaign_id(session, campaign_code)
 
     def count_of(condition: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -54,6 +55,7 @@ def lead_funnel(
 ) -> pd.DataFrame:
     """Leads by department, status and outcome, with fines, enterprises and people dealt with.
     A department actor sees the leads assigned to it (not the office's unassigned ones)."""
+    actor = reader(session, actor, at=at, campaign_code=campaign_code)
     cid = campaign_id(session, campaign_code)
     q = (
         select(

@@ -366,3 +366,36 @@ def test_migration_0009_gives_existing_department_accounts_their_newest_campaign
         )
         uow.commit()
         assert submissions.list_assignments(uow.session, actor=actors["dept_zjj"], campaign_code=launched_campaign.code)
+
+
+def test_the_dashboards_read_models_keep_a_department_account_in_its_campaign(
+    uow_factory, launched_campaign, actors, two_campaigns
+):
+    """services.views (every dashboard read) resolve the reader from the user record: a department
+    account sees only its own campaign in the list and is refused, and audited, in any other."""
+    from services.views import boards, campaigns, ledger
+
+    mine, other = launched_campaign.code, two_campaigns
+    # as the dashboard's cache rebuilds it: no campaign on the object, and a role it might claim
+    claimed = Actor("dept_jyj", Role.office, "jyj")
+    with uow_factory() as uow:
+        listed = campaigns.campaigns(uow.session, actor=claimed, at=AT)
+        assert list(listed["code"]) == [mine]
+        own = boards.department_assignments(
+            uow.session, actor=claimed, campaign_code=mine, department_code="jyj", at=AT
+        )
+        assert len(own) > 0
+        assert set(campaigns.campaigns(uow.session, actor=actors["office"], at=AT)["code"]) == {mine, other}
+    reads = (
+        lambda s: campaigns.phases(s, actor=claimed, campaign_code=other, at=AT),
+        lambda s: campaigns.departments(s, actor=claimed, campaign_code=other, at=AT),
+        lambda s: boards.department_assignments(s, actor=claimed, campaign_code=other, department_code="jyj", at=AT),
+        lambda s: boards.overdue(s, actor=claimed, campaign_code=other, at=AT),
+        lambda s: ledger.problems_by_department(s, actor=claimed, campaign_code=other, at=AT),
+    )
+    for read in reads:
+        with pytest.raises(Forbidden), uow_factory() as uow:
+            read(uow.session)
+    with uow_factory() as uow:
+        refused = [e.actor for e in _refused(uow, "view.read")]
+    assert refused == ["dept_jyj"] * len(reads)
