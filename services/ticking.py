@@ -32,7 +32,7 @@ from domain.errors import Invalid
 from domain.rules import reminder_due, rungs_reached, standing
 from services import rollup_extras
 from services.campaigns import get_campaign, stored_spec
-from services.guard import check
+from services.guard import check, resolve
 from services.holidays import campaign_calendar
 from services.projects import draw_verification_samples
 from store import audit
@@ -147,9 +147,10 @@ def _audit_step(session: Session, ctx: TickContext, step: str, ids: list[int], *
 
 def sync_phases(session: Session, ctx: TickContext) -> list[PhaseTick]:
     """Open and close phases for the date; say which phases have assignments to look after."""
+    actor = resolve(session, ctx.actor, at=ctx.at)
     check(
-        can_administer(ctx.actor),
-        actor=ctx.actor,
+        can_administer(actor),
+        actor=actor,
         at=ctx.at,
         action="campaign.tick",
         entity="campaign",

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from domain.access import Actor
 from domain.delivery import Channel
+from services.guard import resolve
 from store import audit
 from store.models import Campaign, Outbox, OutboxDelivery
 
@@ -37,6 +38,7 @@ def _own(actor: Actor):  # noqa: ANN202
 
 def inbox_for(session: Session, *, actor: Actor, unread_only: bool = False, limit: int = 200) -> list[InboxItem]:
     """The actor's own messages, newest first."""
+    actor = resolve(session, actor)
     query = (
         select(OutboxDelivery, Campaign.code, Outbox.assignment_id)
         .outerjoin(Campaign, Campaign.id == OutboxDelivery.campaign_id)
@@ -55,6 +57,7 @@ def inbox_for(session: Session, *, actor: Actor, unread_only: bool = False, limi
 
 def unread_count(session: Session, *, actor: Actor) -> int:
     """One COUNT query: the dashboard asks on every page."""
+    actor = resolve(session, actor)
     return int(
         session.scalar(select(func.count(OutboxDelivery.id)).where(*_own(actor), OutboxDelivery.read_at.is_(None))) or 0
     )
@@ -62,6 +65,7 @@ def unread_count(session: Session, *, actor: Actor) -> int:
 
 def mark_read(session: Session, *, actor: Actor, delivery_id: int, at: dt.datetime) -> bool:
     """Mark one of the actor's own unread messages read; False if it is not theirs or already read."""
+    actor = resolve(session, actor, at=at)
     marked = session.scalar(
         update(OutboxDelivery)
         .where(OutboxDelivery.id == delivery_id, *_own(actor), OutboxDelivery.read_at.is_(None))
@@ -84,6 +88,7 @@ def mark_read(session: Session, *, actor: Actor, delivery_id: int, at: dt.dateti
 
 def mark_all_read(session: Session, *, actor: Actor, at: dt.datetime) -> int:
     """Mark every unread message of the actor read (one audit entry with a digest of the ids)."""
+    actor = resolve(session, actor, at=at)
     ids = sorted(
         session.scalars(
             update(OutboxDelivery)

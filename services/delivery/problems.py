@@ -14,7 +14,7 @@ from domain.access import Actor, can_administer
 from domain.delivery import DELIVERY, SETTLED_BY_OFFICE, DeliveryState
 from domain.errors import Invalid
 from services.campaigns import get_campaign
-from services.guard import check, fail
+from services.guard import check, fail, resolve
 from store import audit
 from store.models import OutboxDelivery
 
@@ -43,6 +43,7 @@ def problems(
     session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None
 ) -> list[DeliveryProblem]:
     """Deliveries that need attention: the office's list, in the dashboard and the CLI."""
+    actor = resolve(session, actor, at=at)
     check(
         can_administer(actor),
         actor=actor,
@@ -69,6 +70,7 @@ def problems(
 
 def confirm_uncertain(session: Session, *, actor: Actor, at: dt.datetime, delivery_id: int, delivered: bool) -> None:
     """The office checked an interrupted / abandoned delivery: it arrived, or it is to be sent again."""
+    actor = resolve(session, actor, at=at)
     key = str(delivery_id)
     check(
         can_administer(actor),
@@ -113,6 +115,7 @@ def counts(
     session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None
 ) -> dict[tuple[str, str], int]:
     """(channel, state) → number of deliveries."""
+    actor = resolve(session, actor, at=at)
     check(
         can_administer(actor),
         actor=actor,

@@ -469,7 +469,7 @@ def report_data(
 ) -> ReportData:
     """Figures, tables and saved text of a department's monthly report (department_code given) or of
     the office rollup (None). Departments read their own; the office and leaders read all."""
-    check_read(actor, at, campaign_code, period, department_code, ACTION_READ)
+    actor = check_read(session, actor, at, campaign_code, period, department_code, ACTION_READ)
     try:
         campaign = get_campaign(session, campaign_code)
         spec = stored_spec(campaign)

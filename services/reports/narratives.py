@@ -75,7 +75,7 @@ def get_narrative(
 ) -> NarrativeDTO:
     """The saved text of a report (empty, version 0, when nothing has been saved)."""
     parse_period(period)
-    check_read(actor, at, campaign_code, period, department_code, "report.narrative.read")
+    actor = check_read(session, actor, at, campaign_code, period, department_code, "report.narrative.read")
     campaign = get_campaign(session, campaign_code)
     return narrative_dto(
         campaign_code, period, department_code, narrative_row(session, campaign.id, period, department_code)
@@ -104,7 +104,7 @@ def save_narrative(
     office the rollup's; leaders read only. `expected_version` is the version the editor started
     from (0 for a first save): if someone saved in between, Conflict, and nothing is overwritten."""
     key = report_key(campaign_code, period, department_code)
-    check_write(actor, at, campaign_code, period, department_code, ACTION_SAVE)
+    actor = check_write(session, actor, at, campaign_code, period, department_code, ACTION_SAVE)
     try:
         parse_period(period)
         campaign = get_campaign(session, campaign_code)

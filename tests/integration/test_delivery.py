@@ -146,11 +146,15 @@ def http() -> Iterator[Http]:
 def launch_with_users(engine: Engine) -> None:
     with UnitOfWork(engine) as uow:
         campaigns.launch(uow.session, load_spec(SPEC), actor=SYSTEM, at=AT - dt.timedelta(days=60))
+        # services.guard.resolve acts only as recorded accounts: the office and the department
+        # liaison the tests act as exist too, department accounts in this campaign
         for username, name, role, dept, email in [
             ("zjj_li", "李住建", "department", "zjj", "li@zjj.example.gov.cn"),
             ("fgj_wang", "王发改", "office", "fgj", "wang@fgj.example.gov.cn"),
             ("leader_zhao", "赵领导", "leader", None, "zhao@yanjiang.example.gov.cn"),
             ("jyj_noemail", "交运无邮箱", "department", "jyj", None),
+            ("office", "联席办", "office", None, None),
+            ("dept-zjj", "住建局联络员", "department", "zjj", None),
         ]:
             uow.session.add(
                 User(
@@ -158,6 +162,7 @@ def launch_with_users(engine: Engine) -> None:
                     display_name=name,
                     role=role,
                     department_code=dept,
+                    campaign_code=CODE if role == "department" else None,
                     email=email,
                     password_hash="x",
                     created_at=AT,

@@ -31,6 +31,28 @@ def _url(engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
+def _enlist(engine, code: str) -> None:
+    """The accounts the tests act as (services.guard.resolve acts only as recorded users)."""
+    from services.users import add_user
+    from store.uow import UnitOfWork
+
+    with UnitOfWork(engine) as uow:
+        for username, role, dept in (("office", "office", None), ("dept_zjj", "department", "zjj")):
+            add_user(
+                uow.session,
+                actor=SYSTEM,
+                at=LAUNCH_AT,
+                username=username,
+                display_name=username,
+                role=role,
+                department_code=dept,
+                email=None,
+                password="Passw0rd!2020",
+                campaign_code=code if dept else None,
+            )
+        uow.commit()
+
+
 def _phase_states(spec, as_of: dt.date) -> dict[str, str]:
     return {p.key: "pending" if as_of < p.start else ("open" if as_of <= p.end else "closed") for p in spec.phases}
 
@@ -63,6 +85,7 @@ def test_each_tick_step_that_changed_something_is_audited_with_counts(prefect_ha
 
     spec = load_spec(SPEC_PATH)
     run_launch(spec, settings_or_db_url=_url(engine), at=LAUNCH_AT, source_path=None, dry_run=False)
+    _enlist(engine, spec.id)
     office = Actor("office", Role.office, None)
     as_of = D(2020, 6, 23)
     run_tick(spec.id, as_of, settings_or_db_url=_url(engine), actor=office, at=LAUNCH_AT)
@@ -115,6 +138,7 @@ def test_a_department_may_not_tick_and_the_refusal_is_audited(prefect_harness, e
 
     spec = load_spec(SPEC_PATH)
     run_launch(spec, settings_or_db_url=_url(engine), at=LAUNCH_AT, source_path=None, dry_run=False)
+    _enlist(engine, spec.id)
     dept = Actor("dept_zjj", Role.department, "zjj")
     with pytest.raises(Forbidden):
         run_tick(spec.id, D(2020, 6, 23), settings_or_db_url=_url(engine), actor=dept, at=LAUNCH_AT)
