@@ -181,17 +181,17 @@ def test_launch_dry_run_tick_and_status_on_a_sqlite_file(tmp_path):
     assert "约谈" in status.stdout and "严重滞后" in status.stdout
 
 
-@pytest.mark.slow
-def test_demo_simulates_prints_status_and_serves_the_dashboard(tmp_path):
-    """The README's first command, as a user runs it: everything ends in a live dashboard."""
+def serve_until_healthy(args: list[str], *, cwd: Path, timeout: float) -> str:
+    """Run a `campaign` command that ends in a dashboard until the dashboard answers its health
+    check, then SIGTERM its process group; returns everything it printed."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CAMPAIGN_", "PREFECT_API_URL"))}
-    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
-    log = tmp_path / "demo.log"
+    env.update(PREFECT_HOME=str(cwd / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    log = cwd / f"{args[0]}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "demo", "--port", str(port)],
-            cwd=tmp_path,
+            [sys.executable, "-m", "cli.main", *args, "--port", str(port)],
+            cwd=cwd,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -199,7 +199,7 @@ def test_demo_simulates_prints_status_and_serves_the_dashboard(tmp_path):
             start_new_session=True,
         )
         try:
-            deadline = time.monotonic() + 240
+            deadline = time.monotonic() + timeout
             healthy = False
             while time.monotonic() < deadline and proc.poll() is None:
                 try:
@@ -213,6 +213,13 @@ def test_demo_simulates_prints_status_and_serves_the_dashboard(tmp_path):
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
+    return text
+
+
+@pytest.mark.slow
+def test_demo_simulates_prints_status_and_serves_the_dashboard(tmp_path):
+    """The README's first command, as a user runs it: everything ends in a live dashboard."""
+    text = serve_until_healthy(["demo"], cwd=tmp_path, timeout=240)
     assert "Traceback" not in text
     assert "截至 2020-07-15" in text and "区住建局" in text
     assert "演示账号" in text and "dept-zjj" in text and "demo-pass-2020" in text
@@ -225,32 +232,7 @@ def test_demo_simulates_prints_status_and_serves_the_dashboard(tmp_path):
     assert again.returncode == 0 and "沿用上次的演示数据库" in again.stdout and "重新生成" not in again.stdout
     assert "截至 2020-07-15" in again.stdout and "dept-zjj" in again.stdout and "责任部门" in again.stdout
     # ... and `campaign dashboard` with nothing configured opens it, saying so.
-    port = free_port()
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "dashboard", "--port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 120
-            healthy = False
-            while time.monotonic() < deadline and proc.poll() is None:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                        healthy = r.status == 200
-                        break
-                except OSError:
-                    time.sleep(1)
-            text = log.read_text()
-            assert healthy, text[-3000:]
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=30)
+    text = serve_until_healthy(["dashboard"], cwd=tmp_path, timeout=120)
     assert "打开演示数据库" in text and "demo.db" in text
 
 
