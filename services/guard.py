@@ -75,6 +75,21 @@ def fail(
     _raise_with_record(error, actor=actor, at=at, action=action, entity=entity, entity_key=entity_key, keep=keep)
 
 
+def campaign_scope(*, actor: Actor, at: dt.datetime | None, action: str, campaign_code: str, what: str) -> None:
+    """A department account works only in its own campaign: asking about another is refused and
+    audited, whatever department code the two campaigns share. The office and leaders pass."""
+    if actor.role == Role.department and actor.campaign_code != campaign_code:
+        refuse(
+            actor=actor,
+            at=at,
+            action=action,
+            entity="campaign",
+            entity_key=campaign_code,
+            label=f"查看专项行动 {campaign_code} 的{what}",
+            reason="部门账号只能查看所属专项行动中本部门的工作。",
+        )
+
+
 def department_scope(
     *,
     actor: Actor,
@@ -90,16 +105,7 @@ def department_scope(
     what: the listed things, as in 查看部门 X 的{what}."""
     if actor.role != Role.department:
         return department_code
-    if actor.campaign_code != campaign_code:
-        refuse(
-            actor=actor,
-            at=at,
-            action=action,
-            entity="campaign",
-            entity_key=campaign_code,
-            label=f"查看专项行动 {campaign_code} 的{what}",
-            reason="部门账号只能查看所属专项行动中本部门的工作。",
-        )
+    campaign_scope(actor=actor, at=at, action=action, campaign_code=campaign_code, what=what)
     if department_code is not None and department_code != actor.department_code:
         refuse(
             actor=actor,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from domain.access import Actor, Role
 from services.campaigns import get_campaign
-from services.guard import department_scope, refuse, resolve
+from services.guard import campaign_scope, department_scope, resolve
 from store.models import Department
 
 Kinds = tuple[str, ...] | None
@@ -27,16 +27,8 @@ def reader(session: Session, actor: Actor, *, at: dt.datetime | None, campaign_c
     forged actors refused). A department account reads only in its own campaign: asking about
     another campaign is refused and audited, whatever department code the two share."""
     actor = resolve(session, actor, at=at)
-    if campaign_code is not None and actor.role == Role.department and actor.campaign_code != campaign_code:
-        refuse(
-            actor=actor,
-            at=at,
-            action="view.read",
-            entity="campaign",
-            entity_key=campaign_code,
-            label=f"查看专项行动 {campaign_code} 的数据",
-            reason="部门账号只能查看所属专项行动中本部门的工作。",
-        )
+    if campaign_code is not None:
+        campaign_scope(actor=actor, at=at, action="view.read", campaign_code=campaign_code, what="数据")
     return actor
 
 
