@@ -29,6 +29,10 @@ DESCRIPTION_MAX = 2000  # a task's description (kept only inside the stored spec
 LONG_TEXT_MAX = 4000  # an imported lead's summary
 FILENAME_MAX = 200  # an attachment's file name
 PATH_MAX = 500  # a file path kept in a column: the YAML a campaign was launched from, a filed report
+ENTITY_CODE_MAX = 40  # a market entity's code: 统一社会信用代码 (18), or an expert's name / 专家证号 (issue 14)
+BID_IDENTIFIER_MAX = 128  # what a platform records with a bid: IP, MAC, file hash, author, account, manager
+REASON_MAX = 300  # a short reason: why a bid was disqualified
+RULE_ID_MAX = 20  # a red-flag rule id (C40-DEPOSIT, R024)
 
 # --- numbers and dates -----------------------------------------------------------------------
 SEED_LIMIT = 2**31  # sampling seeds are 0 <= seed < 2**31: a 32-bit INTEGER column on every database

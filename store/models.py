@@ -418,6 +418,18 @@ class Project(Base):
     winner: Mapped[str | None] = mapped_column(String(limits.TITLE_MAX))
     bidders: Mapped[str] = mapped_column(Text, default="")
     sampled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Added by 0015 (issue 14): the bid-level register, as a 公共资源交易平台 export carries it. NULL on
+    # projects imported from the old register; domain.risk.register.Project is what the rules read.
+    procedure: Mapped[str | None] = mapped_column(String(20))  # domain.project.TenderMethod
+    notice_on: Mapped[dt.date | None] = mapped_column(Date)
+    bid_deadline_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    award_on: Mapped[dt.date | None] = mapped_column(Date)
+    estimated_price: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))  # 招标控制价, yuan
+    award_price: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))  # 中标价, yuan
+    award_criterion: Mapped[str | None] = mapped_column(String(20))  # domain.risk.register.AwardCriterion
+    tenderer: Mapped[str | None] = mapped_column(String(limits.TITLE_MAX))
+    agent: Mapped[str | None] = mapped_column(String(limits.TITLE_MAX))
+    winner_code: Mapped[str | None] = mapped_column(String(limits.ENTITY_CODE_MAX))
 
 
 class SampleDraw(Base):
@@ -436,6 +448,9 @@ class SampleDraw(Base):
     drawn_on: Mapped[dt.date] = mapped_column(Date)
     round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     population_codes: Mapped[str | None] = mapped_column(Text)  # JSON: the register drawn from, for replay
+    # Added by 0015: a risk-weighted round's method, settings, the scores it drew with and why each
+    # project was chosen (JSON); NULL for a uniform round.
+    risk_json: Mapped[str | None] = mapped_column(Text)
 
 
 class Lead(Base):
@@ -465,6 +480,108 @@ class Lead(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__: Mapping[str, Any] = {"version_id_col": version}
+
+
+# --- bid register, red flags, credit (0015, issue 14) ----------------------------------------
+
+
+class Bid(Base):
+    """One bid of a project, with what the trading platform recorded when it was uploaded."""
+
+    __tablename__ = "bid"
+    __table_args__ = (
+        UniqueConstraint("project_id", "bidder_code"),
+        Index("ix_bid_campaign", "campaign_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    bidder_code: Mapped[str] = mapped_column(String(limits.ENTITY_CODE_MAX))  # 统一社会信用代码
+    bidder_name: Mapped[str] = mapped_column(String(limits.TITLE_MAX))
+    price: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))  # yuan
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+    disqualify_reason: Mapped[str] = mapped_column(String(limits.REASON_MAX), default="")
+    received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ip: Mapped[str | None] = mapped_column(String(limits.BID_IDENTIFIER_MAX))
+    mac: Mapped[str | None] = mapped_column(String(limits.BID_IDENTIFIER_MAX))
+    document_hash: Mapped[str | None] = mapped_column(String(limits.BID_IDENTIFIER_MAX))
+    document_author: Mapped[str | None] = mapped_column(String(limits.BID_IDENTIFIER_MAX))
+    deposit_account: Mapped[str | None] = mapped_column(String(limits.BID_IDENTIFIER_MAX))
+    project_manager: Mapped[str | None] = mapped_column(String(limits.BID_IDENTIFIER_MAX))
+    document_signature: Mapped[str | None] = mapped_column(Text)  # JSON MinHash signature of the bid's text
+
+
+class EvaluationExpert(Base):
+    """One member of a project's evaluation committee (评标委员会)."""
+
+    __tablename__ = "evaluation_expert"
+    __table_args__ = (UniqueConstraint("project_id", "expert"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    expert: Mapped[str] = mapped_column(String(limits.ENTITY_CODE_MAX))
+
+
+class RiskFlag(Base):
+    """One red flag of the campaign's latest scan (a scan replaces the previous scan's flags)."""
+
+    __tablename__ = "risk_flag"
+    __table_args__ = (Index("ix_risk_flag_campaign_rule", "campaign_id", "rule_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    rule_id: Mapped[str] = mapped_column(String(limits.RULE_ID_MAX))
+    entities: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of bidder codes
+    evidence: Mapped[str] = mapped_column(Text)
+    weight: Mapped[Decimal] = mapped_column(Numeric(5, 3))
+    link_value: Mapped[str] = mapped_column(String(limits.BID_IDENTIFIER_MAX), default="")
+
+
+class RiskAlert(Base):
+    """A project whose risk score reached the alert score: the 预警 and the lead it became. The natural key
+    (campaign, project) makes a project one lead however often the scan or the tick runs."""
+
+    __tablename__ = "risk_alert"
+    __table_args__ = (UniqueConstraint("campaign_id", "project_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    score: Mapped[Decimal] = mapped_column(Numeric(5, 1))
+    rules: Mapped[str] = mapped_column(String(300))  # 、-joined rule ids that raised it
+    entities: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of bidder codes named by its flags
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("lead.id"))
+    raised_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class MarketEntity(Base):
+    """A bidder, agent or evaluation expert with its credit (量化记分) standing in a campaign."""
+
+    __tablename__ = "market_entity"
+    __table_args__ = (UniqueConstraint("campaign_id", "kind", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))  # domain.credit.EntityKind
+    code: Mapped[str] = mapped_column(String(limits.ENTITY_CODE_MAX))
+    name: Mapped[str] = mapped_column(String(limits.TITLE_MAX))
+    points: Mapped[int] = mapped_column(Integer, default=0)  # valid points as of `updated_on`
+    standing: Mapped[str] = mapped_column(String(10), default="normal")  # domain.credit.Standing
+    rating: Mapped[str | None] = mapped_column(String(1))  # experts: A–D
+    updated_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class CreditEvent(Base):
+    """Points an entity received for one record (a confirmed lead, a problem); counted until `expires_on`."""
+
+    __tablename__ = "credit_event"
+    __table_args__ = (UniqueConstraint("campaign_id", "natural_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    entity_id: Mapped[int] = mapped_column(ForeignKey("market_entity.id", ondelete="CASCADE"))
+    natural_key: Mapped[str] = mapped_column(String(200))
+    points: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(limits.LEDGER_CODE_MAX))  # the lead or problem code
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    expires_on: Mapped[dt.date] = mapped_column(Date)
 
 
 # --- reports ---------------------------------------------------------------------------------
