@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from domain.calendar import WorkingCalendar
 from domain.spec import (
     DELIVERABLE_LABELS,
+    MEETING_DECISION_PREFIX,
     ONGOING,
     OPTIONAL_ITEM_PREFIX,
     SAMPLE_TEMPLATE_KEY,
@@ -371,8 +372,10 @@ class PlanChange:
 
 def from_the_yaml(template_key: str) -> bool:
     """Whether assignments of this template come from the YAML: not the tick's verification samples, not a
-    department's 自选事项. Only these may a changed YAML add, move or remove."""
-    return template_key != SAMPLE_TEMPLATE_KEY and not template_key.startswith(OPTIONAL_ITEM_PREFIX)
+    department's 自选事项, not a meeting decision's. Only these may a changed YAML add, move or remove."""
+    return template_key != SAMPLE_TEMPLATE_KEY and not template_key.startswith(
+        (OPTIONAL_ITEM_PREFIX, MEETING_DECISION_PREFIX)
+    )
 
 
 def diff_plan(stored: dict[tuple[str, str, str], dt.date], plan: CampaignPlan) -> PlanChange:

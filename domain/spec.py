@@ -220,6 +220,8 @@ SAMPLE_TEMPLATE_KEY = "verify_sample"
 # Template keys of the 自选事项 departments add (services make them OPTIONAL_ITEM_PREFIX + a number); no YAML key
 # may start with it, so an added item can never take the key of, and so replace, a mandatory one.
 OPTIONAL_ITEM_PREFIX = "optional-"
+# Template keys of the assignments a meeting's decisions become (services.meetings); reserved the same way.
+MEETING_DECISION_PREFIX = "meeting-"
 
 
 class TaskTemplate(Strict):
@@ -472,6 +474,11 @@ class CampaignSpec(Strict):
                 raise ValueError(
                     f"{where}.key: 任务 key {key!r} 以 {OPTIONAL_ITEM_PREFIX!r} 开头，"
                     "这一前缀留给部门的自选事项，请换一个"
+                )
+            if key.startswith(MEETING_DECISION_PREFIX):
+                raise ValueError(
+                    f"{where}.key: 任务 key {key!r} 以 {MEETING_DECISION_PREFIX!r} 开头，"
+                    "这一前缀留给会商、例会决定交办的任务，请换一个"
                 )
         reports = {r.key: r for r in self.recurring_reports}
         if self.office not in codes:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -137,6 +138,14 @@ class TaskTemplate(Base):
     deliverable: Mapped[str] = mapped_column(String(20))
     review_required: Mapped[bool] = mapped_column(Boolean, default=True)
     recurring_day: Mapped[int | None] = mapped_column(Integer)
+    # Added by 0014 (issue 16): how often a recurring report is due (domain.spec.Period; NULL for a phase
+    # task), the deliveries a counted task asks of each department, an ongoing duty (持续推进) and the
+    # recurring reports (、-joined keys) it is reported through, and the department that proposed a 自选事项.
+    every: Mapped[str | None] = mapped_column(String(10))
+    required_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    ongoing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reported_in: Mapped[str] = mapped_column(String(limits.TAGS_JOINED_MAX), default="", server_default="")
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
 
 
 class Assignment(Base):
@@ -166,6 +175,10 @@ class Assignment(Base):
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     on_time: Mapped[bool | None] = mapped_column(Boolean)
+    # Added by 0014: the delivery (1..count) of a counted task, and an ongoing duty's assignment, whose
+    # due_on is how long it lasts, not a deadline (never overdue, escalated or reminded).
+    batch: Mapped[int | None] = mapped_column(Integer)
+    ongoing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic lock for concurrent reviewers
 
     __mapper_args__: Mapping[str, Any] = {"version_id_col": version}
@@ -582,6 +595,37 @@ class CreditEvent(Base):
     source: Mapped[str] = mapped_column(String(limits.LEDGER_CODE_MAX))  # the lead or problem code
     occurred_on: Mapped[dt.date] = mapped_column(Date)
     expires_on: Mapped[dt.date] = mapped_column(Date)
+
+
+# --- meetings (0014, issue 16) --------------------------------------------------------------
+
+
+class Meeting(Base):
+    """A 会商 or 例会 the office recorded (seed 002 二(二)2、二(三)3); numbered HY-nnnn per campaign."""
+
+    __tablename__ = "meeting"
+    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(limits.LEDGER_CODE_MAX))
+    kind: Mapped[str] = mapped_column(String(20))  # domain.meeting.MeetingKind
+    title: Mapped[str] = mapped_column(String(limits.TITLE_MAX))
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    attendees: Mapped[str] = mapped_column(Text, default="")  # 、-joined people or units present
+    recorded_by: Mapped[str] = mapped_column(String(limits.USERNAME_MAX))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class MeetingDecision(Base):
+    """One decision of a meeting; once the office turns it into work, the template its assignments share."""
+
+    __tablename__ = "meeting_decision"
+    __table_args__ = (UniqueConstraint("meeting_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("task_template.id"))
 
 
 # --- reports ---------------------------------------------------------------------------------
