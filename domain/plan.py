@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from domain.calendar import WorkingCalendar
 from domain.spec import (
     DELIVERABLE_LABELS,
+    INSTRUCTION_TEMPLATE_KEY,
     MEETING_DECISION_PREFIX,
     ONGOING,
     OPTIONAL_ITEM_PREFIX,
@@ -373,7 +374,7 @@ class PlanChange:
 def from_the_yaml(template_key: str) -> bool:
     """Whether assignments of this template come from the YAML: not the tick's verification samples, not a
     department's 自选事项, not a meeting decision's. Only these may a changed YAML add, move or remove."""
-    return template_key != SAMPLE_TEMPLATE_KEY and not template_key.startswith(
+    return template_key not in (SAMPLE_TEMPLATE_KEY, INSTRUCTION_TEMPLATE_KEY) and not template_key.startswith(
         (OPTIONAL_ITEM_PREFIX, MEETING_DECISION_PREFIX)
     )
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
@@ -217,6 +218,8 @@ PERIOD = Vocabulary(Period, PERIOD_LABELS)
 # The template of the verification assignments the tick creates per sampled project. It is not in
 # the YAML: applying a changed YAML leaves its assignments alone, and no YAML task may use the key.
 SAMPLE_TEMPLATE_KEY = "verify_sample"
+# The template of the assignments a leader's 批示 creates (services.instructions): not in the YAML either.
+INSTRUCTION_TEMPLATE_KEY = "leader_instruction"
 # Template keys of the 自选事项 departments add (services make them OPTIONAL_ITEM_PREFIX + a number); no YAML key
 # may start with it, so an added item can never take the key of, and so replace, a mandatory one.
 OPTIONAL_ITEM_PREFIX = "optional-"
@@ -428,6 +431,81 @@ DEFAULT_ESCALATION = (
 )
 
 
+class DubanColour(StrEnum):
+    """The colour of a 督办单 (蓝 → 黄 → 红 as the rung rises); labels in domain.duban."""
+
+    blue = "blue"
+    yellow = "yellow"
+    orange = "orange"
+    red = "red"
+
+
+_DUBAN_COLOUR_WORDS = {"蓝": "blue", "蓝色": "blue", "黄": "yellow", "黄色": "yellow", "橙": "orange", "橙色": "orange"}
+_DUBAN_COLOUR_WORDS |= {"红": "red", "红色": "red"}
+DocumentPrefix = Annotated[str, Field(min_length=1, max_length=limits.DOCUMENT_PREFIX_MAX), AfterValidator(_named)]
+
+
+def _colour_word(value: object) -> object:
+    return _DUBAN_COLOUR_WORDS.get(value, value) if isinstance(value, str) else value
+
+
+class DubanLevel(Strict):
+    """How the 督办单 of one escalation level is numbered and coloured: 雁督〔2020〕7号, 蓝."""
+
+    prefix: DocumentPrefix = "督办"
+    colour: Annotated[DubanColour, BeforeValidator(_colour_word)] = DubanColour.blue
+
+
+class DubanPolicy(Strict):
+    """督办单: one per assignment and escalation level reached; the department answers by its 反馈期限."""
+
+    levels: dict[Annotated[int, Field(ge=1, le=9)], DubanLevel] = Field(
+        default_factory=dict, description="按升级级别：编号前缀与颜色；未列出的级别用“督办”、按级别蓝/黄/红"
+    )
+    respond_within_working_days: int = Field(default=5, ge=1, le=60, description="反馈期限：签发后几个工作日")
+    requirement: Description = Field(
+        default="请责任单位接单后立即组织办理，于反馈期限前书面反馈办理情况；逾期未反馈的，纳入考核并予以通报。",
+        description="督办要求（印在督办单上）",
+    )
+
+
+class InstructionPolicy(Strict):
+    default_due_working_days: int = Field(default=5, ge=1, le=120, description="批示要求办理时，默认几个工作日内办结")
+
+
+class ScoreRule(Strict):
+    """Points per occurrence and the most one item may take (or give)."""
+
+    points: float = Field(ge=0, le=100)
+    cap: float = Field(ge=0, le=100)
+
+
+class LightThresholds(Strict):
+    """A score at or above `green` is 绿, at or above `yellow` is 黄, below it 红."""
+
+    green: float = Field(default=90, ge=0, le=200)
+    yellow: float = Field(default=75, ge=0, le=200)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LightThresholds:
+        if self.yellow > self.green:
+            raise ValueError("lights: yellow 阈值不能高于 green 阈值")
+        return self
+
+
+class ScoringPolicy(Strict):
+    """考核评分: base, minus capped deductions, plus a capped bonus; lights by thresholds."""
+
+    base: float = Field(default=100, ge=0, le=200)
+    overdue_day: ScoreRule = ScoreRule(points=0.5, cap=30)  # per overdue working day
+    escalation_level: ScoreRule = ScoreRule(points=2, cap=20)  # per escalation rung reached
+    returned_submission: ScoreRule = ScoreRule(points=1, cap=10)  # per submission returned
+    unsigned: ScoreRule = ScoreRule(points=1, cap=10)  # per assignment not signed for in time
+    duban_unanswered: ScoreRule = ScoreRule(points=2, cap=20)  # per 督办单 not answered by its 反馈期限
+    early_completion: ScoreRule = ScoreRule(points=0.5, cap=5)  # per task handed in before its due day
+    lights: LightThresholds = LightThresholds()
+
+
 class CampaignSpec(Strict):
     id: Code
     title: Title
@@ -444,6 +522,15 @@ class CampaignSpec(Strict):
     escalation: tuple[EscalationLevel, ...] = DEFAULT_ESCALATION
     sampling: SamplingRule | None = None
     calendar: CalendarOverrides = CalendarOverrides()
+
+    duban: DubanPolicy = DubanPolicy()  # issue 13: 督办单
+    instructions: InstructionPolicy = InstructionPolicy()  # issue 13: 批示
+    scoring: ScoringPolicy = ScoringPolicy()  # issue 13: 考核评分
+    added_keys = frozenset(
+        {"duban", "instructions", "scoring"}  # 督办单, 批示, 考核评分
+        | {"acknowledge_within_working_days", "extensions", "yellow_light_within_working_days"}  # 签收, 延期, 灯
+        | {"risk"}  # issue 14: 大数据预警
+    )
 
     @field_validator("escalation")
     @classmethod
@@ -467,6 +554,8 @@ class CampaignSpec(Strict):
             raise ValueError(
                 f"tasks: 任务 key {SAMPLE_TEMPLATE_KEY!r} 由系统保留（重点核查抽取项目的核查任务），请换一个"
             )
+        if INSTRUCTION_TEMPLATE_KEY in template_keys:
+            raise ValueError(f"tasks: 任务 key {INSTRUCTION_TEMPLATE_KEY!r} 由系统保留（领导批示交办的任务），请换一个")
         keyed = [(f"phases[{i}].tasks[{j}]", t.key) for i, p in enumerate(self.phases) for j, t in enumerate(p.tasks)]
         keyed += [(f"recurring_reports[{i}]", r.key) for i, r in enumerate(self.recurring_reports)]
         for where, key in keyed:

@@ -179,6 +179,9 @@ class Assignment(Base):
     # due_on is how long it lasts, not a deadline (never overdue, escalated or reminded).
     batch: Mapped[int | None] = mapped_column(Integer)
     ongoing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Added by 0013: where the assignment came from (domain.instruction.AssignmentSource): the plan, or a 批示
+    # (the instruction row names its assignment).
+    source: Mapped[str] = mapped_column(String(12), default="plan", server_default="plan")
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic lock for concurrent reviewers
 
     __mapper_args__: Mapping[str, Any] = {"version_id_col": version}
@@ -670,3 +673,115 @@ class GeneratedReport(Base):
     docx_sha256: Mapped[str] = mapped_column(String(64))
     xlsx_sha256: Mapped[str] = mapped_column(String(64))
     generated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+# --- 督办单, 批示, 考核评分 (0013, issue 13) -------------------------------------------------------
+
+
+class Duban(Base):
+    """A 督办单: one per assignment and escalation level reached (一事一单), numbered per campaign."""
+
+    __tablename__ = "duban"
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "level"),
+        UniqueConstraint("campaign_id", "seq"),
+        Index("ix_duban_campaign_state", "campaign_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    level: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)  # from the campaign's "duban" counter
+    number: Mapped[str] = mapped_column(String(limits.DOCUMENT_NUMBER_MAX))  # 雁督〔2020〕7号
+    colour: Mapped[str] = mapped_column(String(10))  # domain.spec.DubanColour
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    nominal_due_on: Mapped[dt.date] = mapped_column(Date)  # 原定期限
+    due_on: Mapped[dt.date] = mapped_column(Date)  # the deadline in force when issued (延期后期限 if moved)
+    overdue_days: Mapped[int] = mapped_column(Integer)
+    requirement: Mapped[str] = mapped_column(Text)  # 督办要求
+    respond_due_on: Mapped[dt.date] = mapped_column(Date)  # 反馈期限
+    state: Mapped[str] = mapped_column(String(10))  # domain.duban.DubanState
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(limits.USERNAME_MAX))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Instruction(Base):
+    """A leader's 批示 on a department's work, an assignment, a problem or a report. One that asks for
+    action names the assignment it created (task_assignment_id); a note is answered by a reply."""
+
+    __tablename__ = "instruction"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "seq"),
+        Index("ix_instruction_department", "department_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)  # from the campaign's "instruction" counter
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    subject: Mapped[str] = mapped_column(String(12))  # domain.instruction.InstructionSubject
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id", ondelete="SET NULL"))
+    problem_id: Mapped[int | None] = mapped_column(ForeignKey("problem.id", ondelete="SET NULL"))
+    report_period: Mapped[str | None] = mapped_column(String(7))  # YYYY-MM of the report written on
+    text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(10))  # domain.instruction.InstructionKind
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    task_assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id", ondelete="SET NULL"))
+    written_by: Mapped[str] = mapped_column(String(limits.USERNAME_MAX))
+    written_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(10))  # domain.instruction.InstructionState
+    reply: Mapped[str | None] = mapped_column(Text)
+    replied_by: Mapped[str | None] = mapped_column(String(limits.USERNAME_MAX))
+    replied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ScoreSnapshot(Base):
+    """A department's 考核评分 on a day, computed from the records as of that day; the primary key is
+    the natural key, so re-ticking a day rewrites identical rows."""
+
+    __tablename__ = "score_snapshot"
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), primary_key=True)
+    score: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    rank: Mapped[int] = mapped_column(Integer)
+    light: Mapped[str] = mapped_column(String(10))  # domain.assignment.Light
+    reasons: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of Chinese phrases
+    overdue_days: Mapped[int] = mapped_column(Integer, default=0)
+    escalation_levels: Mapped[int] = mapped_column(Integer, default=0)
+    returned: Mapped[int] = mapped_column(Integer, default=0)
+    unsigned: Mapped[int] = mapped_column(Integer, default=0)
+    duban_unanswered: Mapped[int] = mapped_column(Integer, default=0)
+    early: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WebSession(Base):
+    """A browser's login (0017): the cookie's token is kept only as its SHA-256; `handoff_hash` is the
+    one-minute code the browser exchanges for that cookie; `ended_at` ends it in every tab."""
+
+    __tablename__ = "web_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    handoff_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    address: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class DownloadTicket(Base):
+    """A single-use download URL (0017), valid for minutes, bound to one web session and its user."""
+
+    __tablename__ = "download_ticket"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("web_session.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # services.web_sessions.TicketKind
+    attachment_id: Mapped[int | None] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(limits.FILENAME_MAX))
+    content_type: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,53 @@
+"""督办单 (supervision notices): their vocabulary, number and colour, and the answer they ask for.
+
+One 督办单 per assignment and escalation level reached ("一事一单"); the department answers (反馈) by
+its 反馈期限, a deadline counted in working days like any other."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from domain.calendar import WorkingCalendar
+from domain.spec import DubanColour, DubanLevel, DubanPolicy
+from domain.vocabulary import Vocabulary
+
+DUBAN_COLOUR = Vocabulary(
+    DubanColour,
+    {DubanColour.blue: "蓝", DubanColour.yellow: "黄", DubanColour.orange: "橙", DubanColour.red: "红"},
+)
+
+
+class DubanState(StrEnum):
+    issued = "issued"  # waiting for the department's 反馈
+    answered = "answered"
+
+
+DUBAN = Vocabulary(
+    DubanState,
+    {DubanState.issued: "待反馈", DubanState.answered: "已反馈"},
+    transitions={DubanState.issued: (DubanState.answered,)},
+)
+
+# Colours by rung when the YAML names none for a level: 蓝 → 黄 → 红.
+_DEFAULT_COLOURS = {1: DubanColour.blue, 2: DubanColour.yellow}
+
+
+def level_style(policy: DubanPolicy, level: int) -> DubanLevel:
+    """The prefix and colour of the 督办单 issued at an escalation level."""
+    return policy.levels.get(level) or DubanLevel(colour=_DEFAULT_COLOURS.get(level, DubanColour.red))
+
+
+def duban_number(prefix: str, year: int, seq: int) -> str:
+    """The document number as printed on the notice: 雁督〔2020〕7号."""
+    return f"{prefix}〔{year}〕{seq}号"
+
+
+def respond_due(issued_on: dt.date, policy: DubanPolicy, cal: WorkingCalendar) -> dt.date:
+    """反馈期限: the given number of working days after the day the notice was issued."""
+    return cal.add_workdays(issued_on, policy.respond_within_working_days)
+
+
+def unanswered_by(respond_due_on: dt.date, answered_on: dt.date | None, as_of: dt.date) -> bool:
+    """Whether, on `as_of`, the notice is past its 反馈期限 with no answer given by then."""
+    return as_of > respond_due_on and (answered_on is None or answered_on > respond_due_on)
