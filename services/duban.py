@@ -1,0 +1,351 @@
+"""督办单: issued by the tick when an assignment reaches an escalation level (one per item and level,
+numbered per campaign), listed for the office, leaders and the department, answered (反馈) by the
+department by its 反馈期限, and printed as a .docx.
+
+The tick step holds the campaign's "duban" counter before it looks for escalations without a
+notice: a concurrent tick queues behind it and then finds them issued, so the natural key
+(assignment, level) is never taken twice and no number is skipped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from domain.access import Actor, can_act_for_department, can_administer, can_read_department
+from domain.assignment import UNFINISHED
+from domain.delivery import OutboxKind
+from domain.duban import DUBAN, DUBAN_COLOUR, DubanState, duban_number, level_style, respond_due
+from domain.errors import Invalid, NotFound
+from domain.instruction import INSTRUCTION_TEXT_MAX
+from domain.limits import unsafe_character
+from domain.localtime import local_day
+from exchange.notices import DubanNotice, duban_docx
+from services.campaigns import get_campaign, lock_counter, stored_spec, take_number
+from services.delivery.events import assignment_event, assignment_title
+from services.guard import check, department_scope, fail, resolve
+from services.holidays import campaign_calendar
+from store import audit
+from store.models import Assignment, Campaign, Department, Duban, Escalation, TaskTemplate
+
+COUNTER = "duban"
+
+
+@dataclass(frozen=True)
+class DubanDTO:
+    id: int
+    number: str
+    level: int
+    level_name: str
+    colour: str
+    colour_label: str
+    campaign_code: str
+    assignment_id: int
+    matter: str
+    department_code: str
+    department_name: str
+    original_due_on: dt.date
+    due_on: dt.date
+    overdue_days: int
+    requirement: str
+    issued_on: dt.date
+    respond_due_on: dt.date
+    state: str
+    answer: str | None
+    answered_by: str | None
+    answered_at: dt.datetime | None
+
+    @property
+    def state_label(self) -> str:
+        return DUBAN.label(self.state)
+
+    def overdue_answer(self, as_of: dt.date) -> bool:
+        """Past its 反馈期限 on `as_of` and still waiting for the answer."""
+        return self.state == DubanState.issued and as_of > self.respond_due_on
+
+
+# --- the tick step -----------------------------------------------------------------------------------------
+
+
+def issue_dubans(session: Session, *, campaign_code: str, as_of: dt.date, actor: Actor, at: dt.datetime) -> int:
+    """One 督办单 per escalation reached by work still owed that has none yet; returns how many were issued."""
+    actor = resolve(session, actor, at=at)
+    check(
+        can_administer(actor),
+        actor=actor,
+        at=at,
+        action="duban.issue",
+        entity="campaign",
+        entity_key=campaign_code,
+        label="签发督办单",
+    )
+    campaign = get_campaign(session, campaign_code)
+    spec = stored_spec(campaign)
+    cal = campaign_calendar(spec)
+    lock_counter(session, campaign.id, COUNTER)
+    names = {rung.level: rung.name for rung in spec.escalation}
+    rows = session.execute(
+        select(Escalation, Assignment)
+        .join(Assignment, Assignment.id == Escalation.assignment_id)
+        .outerjoin(Duban, and_(Duban.assignment_id == Escalation.assignment_id, Duban.level == Escalation.level))
+        .where(Escalation.campaign_id == campaign.id, Duban.id.is_(None), Assignment.status.in_(UNFINISHED))
+        .order_by(Escalation.reached_on, Escalation.level, Escalation.assignment_id)
+    ).all()
+    issued: list[str] = []
+    for esc, a in rows:
+        style = level_style(spec.duban, esc.level)
+        seq = take_number(session, campaign.id, COUNTER)
+        number = duban_number(style.prefix, as_of.year, seq)
+        answer_by = respond_due(as_of, spec.duban, cal)
+        session.add(
+            Duban(
+                campaign_id=campaign.id,
+                assignment_id=a.id,
+                department_id=a.department_id,
+                level=esc.level,
+                seq=seq,
+                number=number,
+                colour=style.colour.value,
+                issued_on=as_of,
+                nominal_due_on=a.original_due_on or a.due_on,
+                due_on=a.due_on,
+                overdue_days=max(esc.overdue_days, a.overdue_days),
+                requirement=spec.duban.requirement,
+                respond_due_on=answer_by,
+                state=DubanState.issued.value,
+            )
+        )
+        assignment_event(
+            session,
+            assignment_id=a.id,
+            kind=OutboxKind.duban,
+            tag=f"{DUBAN_COLOUR.label(style.colour)}色督办单",
+            event_on=as_of,
+            key_suffix=f"{esc.level}",
+            action=f"请于{answer_by:%Y年%m月%d日}前在系统中反馈办理情况（{number}，{names.get(esc.level, '督办')}）。",
+            facts=[("督办单编号", number), ("逾期工作日", str(max(esc.overdue_days, a.overdue_days)))],
+            chases=False,
+            actor=actor,
+            at=at,
+        )
+        issued.append(number)
+    session.flush()
+    _remind_late_answers(session, campaign.id, as_of, actor=actor, at=at)
+    if issued:
+        audit.record(
+            session,
+            at=at,
+            actor=actor,
+            action="duban.issue",
+            entity="campaign",
+            entity_key=campaign_code,
+            after={"as_of": as_of.isoformat(), "count": len(issued), "numbers": issued[:50]},
+        )
+    return len(issued)
+
+
+def _remind_late_answers(session: Session, campaign_id: int, as_of: dt.date, *, actor: Actor, at: dt.datetime) -> None:
+    """反馈期限 is tracked like a deadline: the day after it passes unanswered, the department is told once."""
+    late = session.execute(
+        select(Duban.assignment_id, Duban.level, Duban.number, Duban.respond_due_on).where(
+            Duban.campaign_id == campaign_id, Duban.state == DubanState.issued.value, Duban.respond_due_on < as_of
+        )
+    ).all()
+    for assignment_id, level, number, due in late:
+        assignment_event(
+            session,
+            assignment_id=assignment_id,
+            kind=OutboxKind.duban,
+            tag="督办单逾期未反馈",
+            event_on=as_of,
+            key_suffix=f"{level}-late",
+            action=f"督办单 {number} 的反馈期限（{due:%Y年%m月%d日}）已过，请立即反馈办理情况，逾期未反馈纳入考核。",
+            facts=[("督办单编号", number)],
+            actor=actor,
+            at=at,
+        )
+
+
+# --- reading -----------------------------------------------------------------------------------------------
+
+
+def _query():  # noqa: ANN202
+    return (
+        select(Duban, Campaign.code, Department.code, Department.name, TaskTemplate.title, Assignment.period)
+        .join(Campaign, Campaign.id == Duban.campaign_id)
+        .join(Department, Department.id == Duban.department_id)
+        .join(Assignment, Assignment.id == Duban.assignment_id)
+        .join(TaskTemplate, TaskTemplate.id == Assignment.template_id)
+    )
+
+
+def _dto(row, names: dict[int, str]) -> DubanDTO:  # noqa: ANN001
+    d, ccode, dcode, dname, title, period = row
+    return DubanDTO(
+        d.id,
+        d.number,
+        d.level,
+        names.get(d.level, "督办"),
+        d.colour,
+        DUBAN_COLOUR.label(d.colour),
+        ccode,
+        d.assignment_id,
+        assignment_title(title, period),
+        dcode,
+        dname,
+        d.nominal_due_on,
+        d.due_on,
+        d.overdue_days,
+        d.requirement,
+        d.issued_on,
+        d.respond_due_on,
+        d.state,
+        d.answer,
+        d.answered_by,
+        d.answered_at,
+    )
+
+
+def _ladder_names(campaign: Campaign) -> dict[int, str]:
+    return {rung.level: rung.name for rung in stored_spec(campaign).escalation}
+
+
+def list_dubans(
+    session: Session,
+    *,
+    actor: Actor,
+    campaign_code: str,
+    department_code: str | None = None,
+    at: dt.datetime | None = None,
+) -> list[DubanDTO]:
+    """The campaign's 督办单, newest first: a department account sees its own only."""
+    actor = resolve(session, actor, at=at)
+    department_code = department_scope(
+        actor=actor,
+        at=at,
+        action="duban.list",
+        campaign_code=campaign_code,
+        department_code=department_code,
+        what="督办单",
+        reason="责任部门只能查看本部门的督办单。",
+    )
+    campaign = get_campaign(session, campaign_code)
+    q = _query().where(Duban.campaign_id == campaign.id)
+    if department_code is not None:
+        q = q.where(Department.code == department_code)
+    names = _ladder_names(campaign)
+    return [_dto(r, names) for r in session.execute(q.order_by(Duban.seq.desc()))]
+
+
+def _load(session: Session, actor: Actor, duban_id: int, action: str, at: dt.datetime | None) -> tuple[Duban, DubanDTO]:
+    row = session.execute(_query().where(Duban.id == duban_id)).first()
+    if row is None:
+        fail(
+            NotFound(f"没有编号为 {duban_id} 的督办单"),
+            actor=actor,
+            at=at,
+            action=action,
+            entity="duban",
+            entity_key=str(duban_id),
+        )
+    campaign = session.get(Campaign, row[0].campaign_id)
+    assert campaign is not None
+    return row[0], _dto(row, _ladder_names(campaign))
+
+
+def get_duban(session: Session, *, actor: Actor, duban_id: int, at: dt.datetime | None = None) -> DubanDTO:
+    actor = resolve(session, actor, at=at)
+    _d, dto = _load(session, actor, duban_id, "duban.read", at)
+    check(
+        can_read_department(actor, dto.department_code, dto.campaign_code),
+        actor=actor,
+        at=at,
+        action="duban.read",
+        entity="duban",
+        entity_key=str(duban_id),
+        label=f"查看部门 {dto.department_code} 的督办单",
+        reason="责任部门只能查看本部门的督办单。",
+    )
+    return dto
+
+
+def duban_document(
+    session: Session, *, actor: Actor, duban_id: int, at: dt.datetime | None = None
+) -> tuple[str, bytes]:
+    """The 督办单 as a .docx (file name, bytes), for whoever may read it; it shows the answer once given."""
+    dto = get_duban(session, actor=actor, duban_id=duban_id, at=at)
+    campaign = get_campaign(session, dto.campaign_code)
+    notice = DubanNotice(
+        number=dto.number,
+        colour=dto.colour,
+        colour_label=dto.colour_label,
+        level_name=dto.level_name,
+        campaign_title=campaign.title,
+        issuer=campaign.issuer,
+        matter=dto.matter,
+        department_name=dto.department_name,
+        original_due_on=dto.original_due_on,
+        due_on=dto.due_on,
+        overdue_days=dto.overdue_days,
+        requirement=dto.requirement,
+        respond_due_on=dto.respond_due_on,
+        issued_on=dto.issued_on,
+        answer=dto.answer,
+    )
+    return f"督办单-{dto.number}.docx", duban_docx(notice)
+
+
+# --- the department's answer -------------------------------------------------------------------------------
+
+
+def clean_text(text: str, what: str) -> str:
+    """A person's free text (an answer, a 批示, a reply): not empty, not too long, no control characters."""
+    text = (text or "").strip()
+    if not text:
+        raise Invalid(f"请填写{what}")
+    if len(text) > INSTRUCTION_TEXT_MAX:
+        raise Invalid(f"{what}最多 {INSTRUCTION_TEXT_MAX} 个字（现有 {len(text)} 个）")
+    problem = unsafe_character(text, multiline=True)
+    if problem:
+        raise Invalid(f"{what}：{problem}")
+    return text
+
+
+def respond(session: Session, *, actor: Actor, at: dt.datetime, duban_id: int, text: str) -> DubanDTO:
+    """The department's 反馈 on a 督办单 (once; a late answer is recorded and still counts as late)."""
+    actor = resolve(session, actor, at=at)
+    key = str(duban_id)
+    d, dto = _load(session, actor, duban_id, "duban.respond", at)
+    check(
+        can_act_for_department(actor, dto.department_code, dto.campaign_code),
+        actor=actor,
+        at=at,
+        action="duban.respond",
+        entity="duban",
+        entity_key=key,
+        label=f"反馈部门 {dto.department_code} 的督办单",
+        reason="只有督办单的责任单位可以反馈。",
+    )
+    try:
+        if not DUBAN.allows(d.state, DubanState.answered):
+            raise Invalid(f"督办单 {d.number} 已于 {local_day(d.answered_at or at)} 反馈，不能重复反馈")
+        answer = clean_text(text, "反馈内容")
+    except Invalid as exc:
+        fail(exc, actor=actor, at=at, action="duban.respond", entity="duban", entity_key=key)
+    d.state, d.answer, d.answered_by, d.answered_at = DubanState.answered.value, answer, actor.username, at
+    session.flush()
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="duban.respond",
+        entity="duban",
+        entity_key=key,
+        before={"state": DubanState.issued.value},
+        after={"state": d.state, "number": d.number, "late": local_day(at) > d.respond_due_on, "chars": len(answer)},
+    )
+    campaign = session.get(Campaign, d.campaign_id)
+    assert campaign is not None
+    return _dto(session.execute(_query().where(Duban.id == duban_id)).one(), _ladder_names(campaign))

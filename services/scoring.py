@@ -1,0 +1,250 @@
+"""考核评分: each department's score, rank and light on a day, computed from the records as of that day
+(domain.scoring has the rules), stored by the tick as a daily snapshot and recomputed on demand.
+
+"As of the day" means: a submission, a review, an escalation, a 督办单 answer or a signature counts
+only if it happened on or before the day, so the score of a past day can be recomputed from the
+records at any time and comes out the same (the deadline used is the one in force now)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from domain.access import Actor, Role, can_administer
+from domain.assignment import LIGHT, AssignmentStatus, SubmissionState
+from domain.duban import unanswered_by
+from domain.errors import Invalid
+from domain.localtime import local_day
+from domain.rules import standing
+from domain.scoring import DepartmentRecord, DepartmentScore, rank
+from services.campaigns import get_campaign, stored_spec
+from services.guard import check, resolve
+from services.holidays import campaign_calendar
+from services.supervision.acknowledge import unsigned_late
+from store import audit
+from store.models import Assignment, Campaign, Department, Duban, Escalation, ScoreSnapshot, Submission
+
+
+@dataclass(frozen=True)
+class RankingRow:
+    rank: int
+    department_code: str
+    department_name: str
+    score: float
+    light: str
+    reasons: tuple[str, ...]
+
+    @property
+    def light_label(self) -> str:
+        return LIGHT.label(self.light)
+
+
+def _handed_in_by(sub: Submission, day: dt.date) -> bool:
+    """Whether, on `day`, this submission stood as handed in (made by then and not returned by then)."""
+    if local_day(sub.submitted_at) > day:
+        return False
+    if sub.state == SubmissionState.returned.value:
+        return sub.reviewed_at is not None and local_day(sub.reviewed_at) > day
+    return sub.state in (SubmissionState.pending.value, SubmissionState.accepted.value)
+
+
+def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[DepartmentRecord]:
+    """What each member department's score is made of, counted from the records as of `as_of`."""
+    cal = campaign_calendar(stored_spec(campaign))
+    departments = list(
+        session.scalars(
+            select(Department)
+            .where(Department.campaign_id == campaign.id, Department.active.is_(True), Department.is_office.is_(False))
+            .order_by(Department.code)
+        )
+    )
+    assignments = {
+        a.id: a
+        for a in session.scalars(
+            select(Assignment).where(
+                Assignment.campaign_id == campaign.id,
+                Assignment.status.not_in((AssignmentStatus.cancelled.value, AssignmentStatus.scheduled.value)),
+                Assignment.opens_on <= as_of,
+                Assignment.ongoing.is_(False),
+            )
+        )
+    }
+    subs: dict[int, list[Submission]] = {}
+    for sub in session.scalars(
+        select(Submission)
+        .join(Assignment, Assignment.id == Submission.assignment_id)
+        .where(Assignment.campaign_id == campaign.id)
+        .order_by(Submission.seq)
+    ):
+        subs.setdefault(sub.assignment_id, []).append(sub)
+    overdue: Counter[int] = Counter()
+    returned: Counter[int] = Counter()
+    early: Counter[int] = Counter()
+    for a in assignments.values():
+        mine = subs.get(a.id, [])
+        standing_in = [s for s in mine if _handed_in_by(s, as_of)]
+        end = local_day(standing_in[-1].submitted_at) if standing_in else as_of
+        overdue[a.department_id] += standing(a.due_on, end, cal).overdue_working_days
+        returned[a.department_id] += sum(
+            1
+            for s in mine
+            if s.state == SubmissionState.returned.value and s.reviewed_at and local_day(s.reviewed_at) <= as_of
+        )
+        accepted = [s for s in mine if s.state == SubmissionState.accepted.value]
+        if accepted and local_day(accepted[-1].reviewed_at or accepted[-1].submitted_at) <= as_of:
+            early[a.department_id] += local_day(accepted[-1].submitted_at) < a.due_on
+    escalations = Counter(
+        dict(
+            session.execute(
+                select(Assignment.department_id, func.count())
+                .select_from(Escalation)
+                .join(Assignment, Assignment.id == Escalation.assignment_id)
+                .where(Escalation.campaign_id == campaign.id, Escalation.reached_on <= as_of)
+                .group_by(Assignment.department_id)
+            )
+            .tuples()
+            .all()
+        )
+    )
+    unanswered: Counter[int] = Counter()
+    for dept_id, due, answered_at in session.execute(
+        select(Duban.department_id, Duban.respond_due_on, Duban.answered_at).where(
+            Duban.campaign_id == campaign.id, Duban.issued_on <= as_of
+        )
+    ):
+        unanswered[dept_id] += unanswered_by(due, local_day(answered_at) if answered_at else None, as_of)
+    unsigned = unsigned_late(session, campaign.id, as_of)
+    return [
+        DepartmentRecord(
+            d.code,
+            d.name,
+            overdue_days=overdue[d.id],
+            escalation_levels=escalations[d.id],
+            returned=returned[d.id],
+            unsigned=unsigned.get(d.id, 0),
+            duban_unanswered=unanswered[d.id],
+            early=early[d.id],
+        )
+        for d in departments
+    ]
+
+
+def compute(
+    session: Session, campaign: Campaign, as_of: dt.date
+) -> tuple[list[DepartmentRecord], list[DepartmentScore]]:
+    records = records_as_of(session, campaign, as_of)
+    return records, rank(records, stored_spec(campaign).scoring)
+
+
+def _rows(scores: list[DepartmentScore]) -> list[RankingRow]:
+    return [RankingRow(s.rank, s.code, s.name, s.score, s.light.value, s.reasons) for s in scores]
+
+
+# --- the tick step -----------------------------------------------------------------------------------------
+
+
+def write_scores(session: Session, *, campaign_code: str, as_of: dt.date, actor: Actor, at: dt.datetime) -> int:
+    """The day's snapshot of every department's score (rewritten whole, so a re-tick changes nothing)."""
+    actor = resolve(session, actor, at=at)
+    check(
+        can_administer(actor),
+        actor=actor,
+        at=at,
+        action="score.write",
+        entity="campaign",
+        entity_key=campaign_code,
+        label="计算考核评分",
+    )
+    campaign = get_campaign(session, campaign_code)
+    records, scores = compute(session, campaign, as_of)
+    ids = dict(
+        session.execute(select(Department.code, Department.id).where(Department.campaign_id == campaign.id))
+        .tuples()
+        .all()
+    )
+    by_code = {r.code: r for r in records}
+    session.execute(delete(ScoreSnapshot).where(ScoreSnapshot.campaign_id == campaign.id, ScoreSnapshot.as_of == as_of))
+    for s in scores:
+        r = by_code[s.code]
+        session.add(
+            ScoreSnapshot(
+                campaign_id=campaign.id,
+                as_of=as_of,
+                department_id=ids[s.code],
+                score=Decimal(str(s.score)),
+                rank=s.rank,
+                light=s.light.value,
+                reasons=json.dumps(list(s.reasons), ensure_ascii=False),
+                overdue_days=r.overdue_days,
+                escalation_levels=r.escalation_levels,
+                returned=r.returned,
+                unsigned=r.unsigned,
+                duban_unanswered=r.duban_unanswered,
+                early=r.early,
+            )
+        )
+    session.flush()
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="score.write",
+        entity="campaign",
+        entity_key=campaign_code,
+        after={"as_of": as_of.isoformat(), "departments": len(scores), "red": sum(s.light == "red" for s in scores)},
+    )
+    return len(scores)
+
+
+# --- reading -----------------------------------------------------------------------------------------------
+
+
+def _may_read_ranking(session: Session, actor: Actor, campaign_code: str, at: dt.datetime | None) -> Actor:
+    actor = resolve(session, actor, at=at)
+    check(
+        actor.role in (Role.office, Role.leader, Role.system),
+        actor=actor,
+        at=at,
+        action="score.read",
+        entity="campaign",
+        entity_key=campaign_code,
+        label="查看考核排名",
+        reason="考核排名由牵头办公室和领导查看。",
+    )
+    return actor
+
+
+def ranking(
+    session: Session, *, actor: Actor, campaign_code: str, as_of: dt.date | None = None, at: dt.datetime | None = None
+) -> tuple[dt.date, list[RankingRow]]:
+    """The ranking recomputed from the records as of `as_of` (default: the campaign's last tick day)."""
+    actor = _may_read_ranking(session, actor, campaign_code, at)
+    campaign = get_campaign(session, campaign_code)
+    day = as_of or campaign.last_tick_on
+    if day is None:
+        raise Invalid(f"专项行动 {campaign_code} 尚未推进过，没有可计算的考核日期（请用 --as-of 指定日期）")
+    if day < campaign.start_on:
+        raise Invalid(f"考核日期 {day} 早于专项行动开始日期 {campaign.start_on}")
+    _records, scores = compute(session, campaign, day)
+    return day, _rows(scores)
+
+
+def score_trend(
+    session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None
+) -> list[tuple[dt.date, str, float, int, str]]:
+    """The stored daily snapshots: (day, department name, score, rank, light), oldest first."""
+    _may_read_ranking(session, actor, campaign_code, at)
+    campaign = get_campaign(session, campaign_code)
+    rows = session.execute(
+        select(ScoreSnapshot.as_of, Department.name, ScoreSnapshot.score, ScoreSnapshot.rank, ScoreSnapshot.light)
+        .join(Department, Department.id == ScoreSnapshot.department_id)
+        .where(ScoreSnapshot.campaign_id == campaign.id)
+        .order_by(ScoreSnapshot.as_of, ScoreSnapshot.rank, Department.code)
+    ).all()
+    return [(day, name, float(score), place, light) for day, name, score, place, light in rows]
