@@ -25,6 +25,7 @@ from pydantic import (
 
 from domain import limits
 from domain.department import DepartmentKind
+from domain.risk.policy import RiskSection
 from domain.vocabulary import Vocabulary
 
 # Department, phase and task codes.
@@ -522,6 +523,9 @@ class CampaignSpec(Strict):
     escalation: tuple[EscalationLevel, ...] = DEFAULT_ESCALATION
     sampling: SamplingRule | None = None
     calendar: CalendarOverrides = CalendarOverrides()
+    # Issue 14: red-flag screening of the bid register, 预警分办, the risk-weighted draw and credit. Without it
+    # nothing changes (the draw stays uniform); left out of the dump while absent (added_keys).
+    risk: RiskSection | None = None
 
     duban: DubanPolicy = DubanPolicy()  # issue 13: 督办单
     instructions: InstructionPolicy = InstructionPolicy()  # issue 13: 批示

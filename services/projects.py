@@ -2,6 +2,11 @@
 
 The draw is domain.sampling.draw over each department's project codes with the campaign's seed;
 the seed, ratio, population and drawn codes are recorded in sample_draw so anyone can re-run it.
+
+A campaign whose YAML has a `risk:` section draws risk-weighted instead (issue 14, domain.risk.draw): each
+department still gets at least the ratio, projects scoring at least `draw_always_score` are always drawn (reason
+risk), the rest by weighted sampling keyed on the seed (reason random). The scores the round drew with and the
+reason for each project are recorded with it (sample_draw.risk_json), so a replay draws the same projects.
 """
 
 from __future__ import annotations
@@ -19,11 +24,14 @@ from domain import sampling
 from domain.access import SYSTEM, Actor, Role, can_administer
 from domain.assignment import AssignmentStatus
 from domain.errors import NotFound
+from domain.risk.draw import DRAW_REASON, Candidate, DrawReason, draw_department
+from domain.risk.policy import RiskSection
 from domain.spec import SAMPLE_TEMPLATE_KEY
 from services.campaigns import get_campaign, lock_counter, stored_spec
 from services.guard import check, department_scope, resolve
 from services.holidays import campaign_calendar
 from services.imports import ImportReport, import_file
+from services.risk.screening import screen
 from store import audit
 from store.models import (
     Assignment,
@@ -58,6 +66,9 @@ class DrawDTO:
     round: int = 1
     sampled_total: int | None = None  # this round and the earlier ones
     population_codes: list[str] | None = None
+    # risk-weighted rounds: project code -> (reason label 风险必抽 / 加权随机, its risk score)
+    reasons: dict[str, tuple[str, float]] | None = None
+    risk_record: dict | None = None  # the recorded settings and scores a risk-weighted round replays from
 
     @property
     def ratio(self) -> float:
@@ -196,13 +207,29 @@ def draw_verification_samples(session: Session, campaign_code: str, as_of: dt.da
         .tuples()
         .all()
     )
+    scores: dict[str, float] | None = None
+    if spec.risk is not None and per_dept:
+        result = screen(session, campaign, spec.risk)[1]
+        scores = {code: risk.score for code, risk in result.risks.items()}
     created = 0
     template_id: int | None = None
     for dept_id in sorted(per_dept):
         population = sorted(set(per_dept[dept_id]))
-        chosen = sampling.top_up(
-            population, already.get(dept_id, ()), float(rule.min_ratio), rule.seed, dept_codes[dept_id]
-        )
+        risk_json = None
+        if scores is None or spec.risk is None:
+            chosen = sampling.top_up(
+                population, already.get(dept_id, ()), float(rule.min_ratio), rule.seed, dept_codes[dept_id]
+            )
+        else:
+            chosen, risk_json = _risk_round(
+                population,
+                scores,
+                already.get(dept_id, set()),
+                rule.min_ratio,
+                rule.seed,
+                dept_codes[dept_id],
+                spec.risk,
+            )
         if not chosen:
             continue
         rnd = rounds.get(dept_id, 0) + 1
@@ -217,6 +244,7 @@ def draw_verification_samples(session: Session, campaign_code: str, as_of: dt.da
                 population_codes=json.dumps(population, ensure_ascii=False),
                 sampled_codes=json.dumps(chosen, ensure_ascii=False),
                 drawn_on=as_of,
+                risk_json=json.dumps(risk_json, ensure_ascii=False) if risk_json else None,
             )
         )
         session.execute(
@@ -271,9 +299,63 @@ def draw_verification_samples(session: Session, campaign_code: str, as_of: dt.da
                 "population": len(population),
                 "sampled": chosen,
                 "due_on": str(due),
+                **({"reasons": risk_json["picks"]} if risk_json else {}),
             },
         )
     return created
+
+
+def _risk_round(
+    population: list[str],
+    scores: dict[str, float],
+    already: set[str],
+    min_ratio: float,
+    seed: int,
+    department_code: str,
+    settings: RiskSection,
+) -> tuple[list[str], dict | None]:
+    """A risk-weighted round over one department's register: the codes drawn and the record that replays it."""
+    recorded = {code: scores[code] for code in population if scores.get(code, 0.0) > 0}
+    picks = draw_department(
+        [Candidate(code, recorded.get(code, 0.0)) for code in population],
+        float(min_ratio),
+        seed,
+        department_code,
+        always_score=settings.draw_always_score,
+        base_weight=settings.draw_base_weight,
+        already_sampled=already,
+    )
+    if not picks:
+        return [], None
+    return [p.project_code for p in picks], {
+        "method": "risk",
+        "always_score": settings.draw_always_score,
+        "base_weight": settings.draw_base_weight,
+        "scores": recorded,
+        "picks": [
+            {
+                "code": p.project_code,
+                "reason": p.reason.value,
+                "score": p.score,
+                "why": p.explanation(settings.draw_always_score, settings.draw_base_weight),
+            }
+            for p in picks
+        ],
+    }
+
+
+def _replay(record: dict, population: list[str], prior: list[str], min_ratio: float, seed: int, dept: str) -> list[str]:
+    scores: dict[str, float] = record.get("scores", {})
+    picks = draw_department(
+        [Candidate(code, float(scores.get(code, 0.0))) for code in population],
+        min_ratio,
+        seed,
+        dept,
+        always_score=float(record["always_score"]),
+        base_weight=float(record["base_weight"]),
+        already_sampled=prior,
+    )
+    return [p.project_code for p in picks]
 
 
 def list_draws(session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None = None) -> list[DrawDTO]:
@@ -301,6 +383,7 @@ def list_draws(session: Session, *, actor: Actor, campaign_code: str, at: dt.dat
     for d, code in session.execute(q.order_by(Department.code, SampleDraw.round)):
         sampled = json.loads(d.sampled_codes)
         total[code] = total.get(code, 0) + len(sampled)
+        record = json.loads(d.risk_json) if d.risk_json else None
         out.append(
             DrawDTO(
                 code,
@@ -312,6 +395,10 @@ def list_draws(session: Session, *, actor: Actor, campaign_code: str, at: dt.dat
                 d.round,
                 total[code],
                 json.loads(d.population_codes) if d.population_codes else None,
+                {p["code"]: (DRAW_REASON.label(DrawReason(p["reason"])), float(p["score"])) for p in record["picks"]}
+                if record
+                else None,
+                record,
             )
         )
     return out
@@ -343,7 +430,10 @@ def verify_draws(session: Session, *, actor: Actor, campaign_code: str) -> list[
                 )
             )
         prior = earlier.setdefault(d.department_code, [])
-        again = sampling.top_up(population, prior, d.min_ratio, d.seed, d.department_code)
+        if d.risk_record is not None:
+            again = _replay(d.risk_record, population, prior, d.min_ratio, d.seed, d.department_code)
+        else:
+            again = sampling.top_up(population, prior, d.min_ratio, d.seed, d.department_code)
         out.append((d.department_code, again == d.sampled_codes))
         prior.extend(d.sampled_codes)
     return out

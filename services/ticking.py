@@ -35,6 +35,7 @@ from services.campaigns import get_campaign, stored_spec
 from services.guard import check, resolve
 from services.holidays import campaign_calendar
 from services.projects import draw_verification_samples
+from services.risk.screening import risk_tick
 from store import audit
 from store.models import (
     Assignment,
@@ -474,6 +475,8 @@ def tick(run: StepRunner, campaign_code: str, as_of: dt.date, *, actor: Actor, a
     tick's record. Phases with nothing to do cost no step at all."""
     ctx = TickContext(campaign_code, as_of, actor, at)
     phases = run(f"phases-{campaign_code}-{as_of}", partial(sync_phases, ctx=ctx))
+    # Issue 14: 预警分办 before the draw, so a verification draw weighs the day's risk scores.
+    run(f"risk-{campaign_code}-{as_of}", partial(risk_tick, campaign_code=campaign_code, actor=actor, at=at))
     counts = StepCounts()
     for phase in phases:
         if not phase.needs_work:
