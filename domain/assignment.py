@@ -31,7 +31,8 @@ ASSIGNMENT = Vocabulary(
     transitions={
         S.scheduled: (S.open, S.cancelled),
         S.open: (S.submitted, S.accepted, S.cancelled),  # accepted at once when the task needs no review
-        S.submitted: (S.accepted, S.returned, S.cancelled),
+        # back to open (or returned) when the department withdraws a submission not yet reviewed (撤回)
+        S.submitted: (S.accepted, S.returned, S.cancelled, S.open),
         S.returned: (S.submitted, S.accepted, S.cancelled),
         S.accepted: (S.cancelled,),
     },
@@ -49,12 +50,20 @@ class SubmissionState(StrEnum):
     pending = "pending"
     accepted = "accepted"
     returned = "returned"
+    withdrawn = "withdrawn"  # taken back by the department before review (撤回)
 
 
 SUBMISSION = Vocabulary(
     SubmissionState,
-    {SubmissionState.pending: "待审核", SubmissionState.accepted: "已通过", SubmissionState.returned: "已退回"},
-    transitions={SubmissionState.pending: (SubmissionState.accepted, SubmissionState.returned)},
+    {
+        SubmissionState.pending: "待审核",
+        SubmissionState.accepted: "已通过",
+        SubmissionState.returned: "已退回",
+        SubmissionState.withdrawn: "已撤回",
+    },
+    transitions={
+        SubmissionState.pending: (SubmissionState.accepted, SubmissionState.returned, SubmissionState.withdrawn)
+    },
 )
 
 
@@ -73,3 +82,39 @@ PHASE_STATE = Vocabulary(
         PhaseState.closed: (PhaseState.open,),
     },  # a changed YAML may move a phase's end later
 )
+
+
+# --- the assignment's light (红黄绿灯), issue 13 -------------------------------------------------
+
+
+class Light(StrEnum):
+    green = "green"  # on track (or handed in)
+    yellow = "yellow"  # due within the YAML's warning window, or returned for rework
+    red = "red"  # overdue
+
+
+LIGHT = Vocabulary(Light, {Light.green: "绿", Light.yellow: "黄", Light.red: "红"})
+
+# Working days before the deadline from which an unfinished assignment shows yellow, when the YAML's
+# `yellow_light_within_working_days` is not given.
+DEFAULT_YELLOW_WITHIN_WORKING_DAYS = 3
+
+
+def light(
+    status: str,
+    working_days_left: int,
+    overdue_working_days: int,
+    yellow_within: int = DEFAULT_YELLOW_WITHIN_WORKING_DAYS,
+) -> Light | None:
+    """The light of one assignment from its standing on a day (domain.rules.standing of its
+    effective deadline): red when work still owed is overdue, yellow when it was returned or is due
+    within `yellow_within` working days, green otherwise. A cancelled assignment has none."""
+    if status == S.cancelled:
+        return None
+    if status not in UNFINISHED:
+        return Light.green
+    if overdue_working_days > 0:
+        return Light.red
+    if status == S.returned or working_days_left <= yellow_within:
+        return Light.yellow
+    return Light.green

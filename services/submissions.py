@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,21 +17,28 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from domain.access import Actor, Role, can_act_for_department, can_administer, can_read_department
-from domain.assignment import ASSIGNMENT, UNFINISHED, AssignmentStatus, SubmissionState
+from domain.assignment import ASSIGNMENT, SUBMISSION, UNFINISHED, AssignmentStatus, SubmissionState
+from domain.delivery import OutboxKind
 from domain.errors import Conflict, Invalid, NotFound
+from domain.limits import LONG_TEXT_MAX
 from domain.localtime import local_day
 from domain.rules import on_time as rule_on_time
 from services import attachments as att
 from services.attachments import AttachmentDTO, Upload
 from services.campaigns import get_campaign
+from services.delivery.events import assignment_event
 from services.guard import check, department_scope, fail, resolve
+from services.supervision.acknowledge import sign_on_submit
 from store import audit
 from store.models import (
     Assignment,
     Attachment,
     Campaign,
     Department,
+    ExtensionRequest,
     Phase,
+    Problem,
+    ProblemEvent,
     Submission,
     TaskTemplate,
 )
@@ -44,9 +52,11 @@ __all__ = [
     "accept",
     "get_assignment",
     "list_assignments",
+    "previous_draft",
     "return_submission",
     "review_queue",
     "submit",
+    "withdraw",
 ]
 
 CONFLICT_MESSAGE = "该材料已被其他审核人处理，请刷新后再试"
@@ -77,6 +87,10 @@ class AssignmentDTO:
     version: int
     submitted_at: dt.datetime | None
     accepted_at: dt.datetime | None
+    # issue 13: 签收, and the first deadline when an approved extension moved due_on (else None)
+    acknowledged_at: dt.datetime | None = None
+    acknowledged_by: str | None = None
+    original_due_on: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,7 @@ class SubmissionDTO:
     reviewed_at: dt.datetime | None
     review_note: str | None
     attachments: list[AttachmentDTO]
+    late_reason: str | None = None  # 逾期原因
 
 
 def _query():  # noqa: ANN202
@@ -140,6 +155,9 @@ def _dto(row) -> AssignmentDTO:  # noqa: ANN001
         a.version,
         a.submitted_at,
         a.accepted_at,
+        a.acknowledged_at,
+        a.acknowledged_by,
+        a.original_due_on,
     )
 
 
@@ -171,6 +189,7 @@ def _sub_dto(s: Submission, files: list[Attachment]) -> SubmissionDTO:
         s.reviewed_at,
         s.review_note,
         [att.to_dto(f) for f in files],
+        s.late_reason,
     )
 
 
@@ -282,8 +301,8 @@ def read_attachment(
     """An attachment's bytes, for whoever may read the assignment it belongs to."""
     actor = resolve(session, actor, at=at)
     f = session.get(Attachment, attachment_id)
-    sub = session.get(Submission, f.submission_id) if f is not None and f.submission_id is not None else None
-    if f is None or sub is None:
+    owner = _attachment_owner(session, f) if f is not None else None
+    if f is None or owner is None:
         fail(
             NotFound(f"没有编号为 {attachment_id} 的附件"),
             actor=actor,
@@ -292,17 +311,43 @@ def read_attachment(
             entity="attachment",
             entity_key=str(attachment_id),
         )
-    _a, dto = _load(session, sub.assignment_id)
+    department_code, campaign_code = owner
     check(
-        can_read_department(actor, dto.department_code, dto.campaign_code),
+        can_read_department(actor, department_code, campaign_code),
         actor=actor,
         at=at,
         action="attachment.read",
         entity="attachment",
         entity_key=str(attachment_id),
-        label=f"下载部门 {dto.department_code} 的附件",
+        label=f"下载部门 {department_code} 的附件",
     )
     return att.to_dto(f), att.read_blob(attachment_dir, f.sha256)
+
+
+def _attachment_owner(session: Session, f: Attachment) -> tuple[str, str] | None:
+    """The department and campaign an attachment belongs to: through its submission, its 延期申请
+    (issue 13), or its 销号 evidence (a problem event)."""
+    if f.submission_id is not None or f.extension_request_id is not None:
+        if f.submission_id is not None:
+            assignment_id = session.scalar(select(Submission.assignment_id).where(Submission.id == f.submission_id))
+        else:
+            assignment_id = session.scalar(
+                select(ExtensionRequest.assignment_id).where(ExtensionRequest.id == f.extension_request_id)
+            )
+        if assignment_id is None:
+            return None
+        _a, dto = _load(session, assignment_id)
+        return dto.department_code, dto.campaign_code
+    if f.problem_event_id is not None:
+        row = session.execute(
+            select(Department.code, Campaign.code)
+            .join(Problem, Problem.department_id == Department.id)
+            .join(ProblemEvent, ProblemEvent.problem_id == Problem.id)
+            .join(Campaign, Campaign.id == Problem.campaign_id)
+            .where(ProblemEvent.id == f.problem_event_id)
+        ).first()
+        return (row[0], row[1]) if row is not None else None
+    return None
 
 
 # --- changing ---------------------------------------------------------------------------------
@@ -331,7 +376,11 @@ def submit(
     rows: list[dict] | None = None,
     attachments: list[Upload] | tuple[Upload, ...] = (),
     attachment_dir: Path | None = None,
+    late_reason: str = "",
+    carry_attachment_ids: Sequence[int] = (),
 ) -> SubmissionDTO:
+    """Hand work in. After the deadline the 逾期原因 (`late_reason`) is required. `carry_attachment_ids`:
+    files of this assignment's earlier submissions handed in again (a returned form starts from them)."""
     actor = resolve(session, actor, at=at)
     key = str(assignment_id)
     try:
@@ -360,8 +409,14 @@ def submit(
         text = (text or "").strip()
         clean = _clean_rows(rows)
         files = att.check_uploads(attachments or ())
-        if not text and not clean and not files:
+        carried = _carried(session, a.id, carry_attachment_ids)
+        if not text and not clean and not files and not carried:
             raise Invalid("请填写报送内容、表格数据或上传附件（至少一项）")
+        late = (late_reason or "").strip()
+        if not rule_on_time(local_day(at), a.due_on) and not late:
+            raise Invalid(f"已超过截止日期 {a.due_on}，请填写逾期原因")
+        if len(late) > LONG_TEXT_MAX:
+            raise Invalid(f"逾期原因最多 {LONG_TEXT_MAX} 个字")
         target = AssignmentStatus.submitted if a.review_required else AssignmentStatus.accepted
         if not ASSIGNMENT.allows(a.status, target):
             raise Invalid(f"该任务当前为「{ASSIGNMENT.label(a.status)}」，不能报送")
@@ -378,10 +433,13 @@ def submit(
         text=text,
         rows_json=json.dumps(clean, ensure_ascii=False),
         state=SubmissionState.pending.value,
+        late_reason=late or None,
     )
     session.add(sub)
     session.flush()
     stored = att.add_rows(session, files, submission_id=sub.id)
+    stored += _carry(session, carried, sub.id)
+    sign_on_submit(session, a, username=actor.username, at=at)
     a.submitted_at = at
     a.status = target.value
     if target == AssignmentStatus.accepted:  # no review: accepted as handed in
@@ -414,9 +472,118 @@ def submit(
             "rows": len(clean),
             "text_chars": len(text),
             "attachments": [{"filename": f.filename, "sha256": f.sha256, "size": len(f.data)} for f in files],
+            "carried_attachments": [f.id for f in carried],
+            "late_reason": late or None,
         },
     )
     return _sub_dto(sub, stored)
+
+
+def _carried(session: Session, assignment_id: int, ids: Sequence[int]) -> list[Attachment]:
+    """The earlier files of this assignment named by `ids` (anything else is refused)."""
+    if not ids:
+        return []
+    found = list(
+        session.scalars(
+            select(Attachment)
+            .join(Submission, Submission.id == Attachment.submission_id)
+            .where(Submission.assignment_id == assignment_id, Attachment.id.in_(list(ids)))
+            .order_by(Attachment.id)
+        )
+    )
+    missing = sorted(set(ids) - {f.id for f in found})
+    if missing:
+        raise Invalid(f"附件 {'、'.join(map(str, missing))} 不属于该任务的历次报送")
+    unique: dict[tuple[str, str], Attachment] = {}
+    for f in found:
+        unique.setdefault((f.sha256, f.filename), f)
+    return list(unique.values())
+
+
+def _carry(session: Session, carried: list[Attachment], submission_id: int) -> list[Attachment]:
+    """New rows for files handed in again: the stored blob (by its digest) is shared."""
+    rows = [
+        Attachment(
+            submission_id=submission_id,
+            sha256=f.sha256,
+            filename=f.filename,
+            content_type=f.content_type,
+            size=f.size,
+        )
+        for f in carried
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def previous_draft(
+    session: Session, *, actor: Actor, assignment_id: int, at: dt.datetime | None = None
+) -> SubmissionDTO | None:
+    """What a returned (or withdrawn) assignment's form starts from: its latest submission's text,
+    rows and files (None when nothing was handed in before)."""
+    _dto, history = get_assignment(session, actor=actor, assignment_id=assignment_id, at=at)
+    return history[-1] if history else None
+
+
+def withdraw(session: Session, *, actor: Actor, at: dt.datetime, assignment_id: int) -> AssignmentDTO:
+    """撤回: the department takes back a submission the office has not reviewed yet; the assignment is
+    again the department's to hand in (办理中, or 已退回 when an earlier submission was returned)."""
+    actor = resolve(session, actor, at=at)
+    action, key = "submission.withdraw", str(assignment_id)
+    try:
+        a, dto = _load(session, assignment_id, for_update=True)
+    except NotFound as exc:
+        fail(exc, actor=actor, at=at, action=action, entity="assignment", entity_key=key)
+    check(
+        can_act_for_department(actor, dto.department_code, dto.campaign_code),
+        actor=actor,
+        at=at,
+        action=action,
+        entity="assignment",
+        entity_key=key,
+        label=f"代部门 {dto.department_code} 撤回报送",
+        reason="只有该任务的责任部门可以撤回。",
+    )
+    pending = session.scalar(
+        select(Submission)
+        .where(Submission.assignment_id == a.id, Submission.state == SubmissionState.pending.value)
+        .order_by(Submission.seq.desc())
+        .limit(1)
+    )
+    earlier_returned = session.scalar(
+        select(func.count())
+        .select_from(Submission)
+        .where(Submission.assignment_id == a.id, Submission.state == SubmissionState.returned.value)
+    )
+    target = AssignmentStatus.returned if earlier_returned else AssignmentStatus.open
+    try:
+        if a.status != AssignmentStatus.submitted or pending is None:
+            raise Invalid(f"该任务当前为「{ASSIGNMENT.label(a.status)}」，没有待审核的报送可以撤回")
+        if not ASSIGNMENT.allows(a.status, target) or not SUBMISSION.allows(pending.state, SubmissionState.withdrawn):
+            raise Invalid("该报送不能撤回")
+    except Invalid as exc:
+        fail(exc, actor=actor, at=at, action=action, entity="assignment", entity_key=key)
+    before = {"status": a.status, "version": a.version, "seq": pending.seq}
+    a.status = target.value
+    a.submitted_at = None
+    try:
+        session.flush()  # the office reviewing at the same moment: one of the two gets Conflict
+    except StaleDataError:
+        fail(Conflict(CONFLICT_MESSAGE), actor=actor, at=at, action=action, entity="assignment", entity_key=key)
+    pending.state = SubmissionState.withdrawn.value
+    session.flush()
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action=action,
+        entity="assignment",
+        entity_key=key,
+        before=before,
+        after={"status": a.status, "version": a.version, "seq": pending.seq},
+    )
+    return _refresh(session, assignment_id)
 
 
 def _review(
@@ -496,14 +663,34 @@ def _review(
             "reason": pending.review_note,
         },
     )
+    accepted = target == AssignmentStatus.accepted
+    assignment_event(  # the department hears of the decision (issue 12)
+        session,
+        assignment_id=a.id,
+        kind=OutboxKind.accepted if accepted else OutboxKind.returned,
+        tag=ASSIGNMENT.label(target),
+        event_on=local_day(at),
+        key_suffix=str(pending.seq),
+        action="材料已审核通过，本任务办结。" if accepted else "请按退回原因修改后重新提交。",
+        facts=[("退回原因", pending.review_note or "")],
+        actor=actor,
+        at=at,
+    )
     return _refresh(session, assignment_id)
 
 
 def accept(
-    session: Session, *, actor: Actor, at: dt.datetime, assignment_id: int, expected_version: int
+    session: Session, *, actor: Actor, at: dt.datetime, assignment_id: int, expected_version: int, note: str = ""
 ) -> AssignmentDTO:
+    """Accept the pending submission; `note` is an optional review comment kept with it."""
     return _review(
-        session, actor=actor, at=at, assignment_id=assignment_id, expected_version=expected_version, verb="accept"
+        session,
+        actor=actor,
+        at=at,
+        assignment_id=assignment_id,
+        expected_version=expected_version,
+        verb="accept",
+        reason=note,
     )
 
 
