@@ -30,6 +30,7 @@ COMMAND_MODULES: list[str] = [
     "cli.serve_commands",
     "cli.report_commands",
     "cli.audit_commands",
+    "cli.supervision_commands",
 ]
 
 EXIT_BAD_INPUT = 2

@@ -20,6 +20,10 @@ class OutboxKind(StrEnum):
     due = "due"
     overdue = "overdue"
     escalation = "escalation"
+    # The supervision loop, issue 13 (services.supervision).
+    acknowledge = "acknowledge"  # 签收提醒: not signed for within the YAML's working days
+    extension_decided = "extension_decided"  # 延期申请的审批结果
+    urged = "urged"  # 催办
 
 
 OUTBOX = Vocabulary(

@@ -24,7 +24,9 @@ from pydantic import (
 )
 
 from domain import limits
+from domain.assignment import DEFAULT_YELLOW_WITHIN_WORKING_DAYS
 from domain.department import DepartmentKind
+from domain.extension import ExtensionApprover
 from domain.risk.policy import RiskSection
 from domain.vocabulary import Vocabulary
 
@@ -383,6 +385,14 @@ class EscalationLevel(Strict):
     notify: tuple[EscalationAudience, ...] = (EscalationAudience.department, EscalationAudience.office)
 
 
+class ExtensionPolicy(Strict):
+    """延期申请: how often and how far an assignment's deadline may be extended, and who approves."""
+
+    max_per_assignment: int = Field(default=2, ge=0, le=20)  # requests not rejected, per assignment
+    max_working_days: int = Field(default=20, ge=1, le=250)  # counted from the original deadline
+    approver: ExtensionApprover = ExtensionApprover.office
+
+
 class SamplingRule(Strict):
     phase: Code
     min_ratio: float = Field(gt=0, le=1)
@@ -523,6 +533,11 @@ class CampaignSpec(Strict):
     escalation: tuple[EscalationLevel, ...] = DEFAULT_ESCALATION
     sampling: SamplingRule | None = None
     calendar: CalendarOverrides = CalendarOverrides()
+    # 签收 (issue 13): an assignment unsigned this many working days after it opened gets one reminder.
+    acknowledge_within_working_days: int | None = Field(default=None, ge=1, le=30)
+    extensions: ExtensionPolicy = ExtensionPolicy()
+    # An unfinished assignment shows yellow from this many working days before its deadline.
+    yellow_light_within_working_days: int = Field(default=DEFAULT_YELLOW_WITHIN_WORKING_DAYS, ge=0, le=30)
     # Issue 14: red-flag screening of the bid register, 预警分办, the risk-weighted draw and credit. Without it
     # nothing changes (the draw stays uniform); left out of the dump while absent (added_keys).
     risk: RiskSection | None = None

@@ -36,6 +36,7 @@ from services.guard import check, resolve
 from services.holidays import campaign_calendar
 from services.projects import draw_verification_samples
 from services.risk.screening import risk_tick
+from services.supervision.acknowledge import owe_acknowledge_reminders
 from store import audit
 from store.models import (
     Assignment,
@@ -369,6 +370,13 @@ def record_reminders(session: Session, ctx: TickContext, phase: PhaseTick) -> in
     return created
 
 
+def remind_unsigned(session: Session, ctx: TickContext) -> int:
+    """签收提醒: once per assignment still unsigned after the YAML's `acknowledge_within_working_days`."""
+    ids = owe_acknowledge_reminders(session, ctx.campaign_code, ctx.as_of, actor=ctx.actor, at=ctx.at)
+    _audit_step(session, ctx, "acknowledge", ids)
+    return len(ids)
+
+
 def draw_samples(session: Session, ctx: TickContext, phase: PhaseTick) -> int:
     """重点核查: each department's sample (drawn once; services.projects audits each draw)."""
     return draw_verification_samples(session, ctx.campaign_code, ctx.as_of)
@@ -491,5 +499,7 @@ def tick(run: StepRunner, campaign_code: str, as_of: dt.date, *, actor: Actor, a
             run(f"remind-{phase.key}-{as_of}", partial(record_reminders, ctx=ctx, phase=phase)),
             drawn,
         )
+    unsigned = run(f"acknowledge-{campaign_code}-{as_of}", partial(remind_unsigned, ctx=ctx))  # 签收提醒, issue 13
+    counts = counts + StepCounts(reminders=unsigned)
     rows = run(f"rollup-{campaign_code}-{as_of}", partial(finish_tick, ctx=ctx, phases=phases, counts=counts))
     return TickSummary(campaign_code, as_of, {p.key: p.state for p in phases}, counts, rows)

@@ -32,6 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from domain import limits
 from domain.assignment import AssignmentStatus, PhaseState, SubmissionState
 from domain.delivery import DeliveryState, OutboxState
+from domain.extension import ExtensionState
 from domain.lead import LeadStatus
 from domain.problem import ProblemStatus
 
@@ -182,6 +183,11 @@ class Assignment(Base):
     # Added by 0013: where the assignment came from (domain.instruction.AssignmentSource): the plan, or a 批示
     # (the instruction row names its assignment).
     source: Mapped[str] = mapped_column(String(12), default="plan", server_default="plan")
+    # Added by 0012: 签收 (who signed for it, when) and the deadline before the first approved extension
+    # (due_on is then the extended, effective deadline; NULL: never extended).
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(limits.USERNAME_MAX))
+    original_due_on: Mapped[dt.date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic lock for concurrent reviewers
 
     __mapper_args__: Mapping[str, Any] = {"version_id_col": version}
@@ -203,6 +209,7 @@ class Submission(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(limits.USERNAME_MAX))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     review_note: Mapped[str | None] = mapped_column(Text)
+    late_reason: Mapped[str | None] = mapped_column(Text)  # 逾期原因, required when handed in after the deadline (0012)
 
 
 class Attachment(Base):
@@ -211,6 +218,9 @@ class Attachment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"))
     problem_event_id: Mapped[int | None] = mapped_column(ForeignKey("problem_event.id", ondelete="CASCADE"))
+    extension_request_id: Mapped[int | None] = mapped_column(  # 0012: a 延期申请's supporting file
+        ForeignKey("extension_request.id", ondelete="CASCADE")
+    )
     sha256: Mapped[str] = mapped_column(String(64))
     filename: Mapped[str] = mapped_column(String(limits.FILENAME_MAX))
     content_type: Mapped[str] = mapped_column(String(100))
@@ -496,6 +506,49 @@ class Lead(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__: Mapping[str, Any] = {"version_id_col": version}
+
+
+# --- the supervision loop (0012, issue 13): 延期申请 and 催办 -------------------------------------
+
+
+class ExtensionRequest(Base):
+    """A department's request for a later deadline (domain.extension.EXTENSION); `seq` numbers the
+    requests of one assignment, so two requests made at once cannot both be the next one."""
+
+    __tablename__ = "extension_request"
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "seq"),
+        Index("ix_extension_request_campaign_state", "campaign_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    requested_by: Mapped[str] = mapped_column(String(limits.USERNAME_MAX))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    due_before: Mapped[dt.date] = mapped_column(Date)  # the effective deadline when asked
+    asked_until: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default=ExtensionState.pending.value)  # domain.extension.EXTENSION
+    decided_by: Mapped[str | None] = mapped_column(String(limits.USERNAME_MAX))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    approved_until: Mapped[dt.date | None] = mapped_column(Date)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Urge(Base):
+    """One 催办 of one assignment; the natural key (the assignment and the command that urged it) keeps
+    a repeated click or a re-run command from urging twice."""
+
+    __tablename__ = "urge"
+    __table_args__ = (UniqueConstraint("natural_key"), Index("ix_urge_assignment", "assignment_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"))
+    natural_key: Mapped[str] = mapped_column(String(120))
+    urged_by: Mapped[str] = mapped_column(String(limits.USERNAME_MAX))
+    urged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    message: Mapped[str] = mapped_column(Text, default="")
 
 
 # --- bid register, red flags, credit (0015, issue 14) ----------------------------------------
