@@ -274,6 +274,8 @@ def _sync_templates(
         row.phase_id = phase_ids[t.phase_key] if t.phase_key else None
         row.title, row.deliverable = t.title, t.deliverable.value
         row.review_required, row.recurring_day = t.review_required, t.recurring_day
+        row.every = t.every.value if t.every else None
+        row.required_count, row.ongoing, row.reported_in = t.count, t.ongoing, "、".join(t.reported_in)
     session.flush()
     return {k: row.id for k, row in existing.items()}
 
@@ -322,6 +324,8 @@ def _sync_assignments(
                     "due_on": a.due_on,
                     "nominal_due_on": a.nominal_due_on,
                     "review_required": a.review_required,
+                    "batch": a.batch,
+                    "ongoing": a.ongoing,
                     "status": AssignmentStatus.scheduled.value,
                     "overdue_days": 0,
                     "escalation_level": 0,
@@ -355,6 +359,7 @@ def _sync_assignments(
                 opens_on=a.opens_on,
                 phase_id=phase_ids[a.phase_key],
                 is_lead=a.is_lead,
+                ongoing=a.ongoing,
             )
         )
     moved = tuple((k[0], k[1], k[2], str(old), str(new)) for k, old, new in change.moved)

@@ -222,14 +222,20 @@ def _unfinished_due_dates(session: Session, phase: PhaseTick) -> list[dt.date]:
     return list(
         session.scalars(
             select(distinct(Assignment.due_on)).where(
-                Assignment.phase_id == phase.phase_id, Assignment.status.in_(UNFINISHED)
+                Assignment.phase_id == phase.phase_id, Assignment.status.in_(UNFINISHED), Assignment.ongoing.is_(False)
             )
         )
     )
 
 
 def _unfinished_on(phase: PhaseTick, due_on: dt.date):  # noqa: ANN202
-    return (Assignment.phase_id == phase.phase_id, Assignment.due_on == due_on, Assignment.status.in_(UNFINISHED))
+    # An ongoing duty's due_on is how long it lasts, not a deadline: it is never overdue, escalated or reminded.
+    return (
+        Assignment.phase_id == phase.phase_id,
+        Assignment.due_on == due_on,
+        Assignment.status.in_(UNFINISHED),
+        Assignment.ongoing.is_(False),
+    )
 
 
 def mark_overdue(session: Session, ctx: TickContext, phase: PhaseTick) -> int:

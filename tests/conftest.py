@@ -236,7 +236,7 @@ def expected_escalations(spec: CampaignSpec, as_of: dt.date) -> int:
     return sum(
         len(rungs_reached(standing(a.due_on, as_of, cal).overdue_working_days, spec.escalation))
         for a in planned(spec).assignments
-        if a.opens_on <= as_of
+        if a.opens_on <= as_of and not a.ongoing  # an ongoing duty has no deadline to be overdue against
     )
 
 

@@ -190,6 +190,7 @@ class Collector:
                 Assignment.campaign_id == self.campaign.id,
                 self._mine(Assignment.department_id),
                 Assignment.status != AssignmentStatus.cancelled.value,
+                Assignment.ongoing.is_(False),  # an ongoing duty has no deadline in any window (持续推进)
                 Assignment.nominal_due_on >= w.start,
                 Assignment.nominal_due_on <= w.window_end,
             )

@@ -18,6 +18,7 @@ from domain.access import Actor
 from domain.assignment import ASSIGNMENT, UNFINISHED, AssignmentStatus
 from domain.department import DEPARTMENT_KIND
 from domain.rollup import Counts, criticised, grade, praised, rate
+from services.plan_shapes import progress_labels
 from services.views.campaigns import escalation_names
 from services.views.common import (
     Kinds,
@@ -229,6 +230,8 @@ def department_assignments(
         .order_by(Assignment.due_on, TaskTemplate.key, Assignment.period),
     )
     df["status_label"] = df["status"].map(ASSIGNMENT.label)
+    progress = progress_labels(session, df["id"])  # 1/2 for a counted task, 持续推进 for an ongoing duty
+    df["progress"] = [progress.get(int(i), "") for i in df["id"]]
     return df
 
 
