@@ -30,6 +30,7 @@ COMMAND_MODULES: list[str] = [
     "cli.serve_commands",
     "cli.report_commands",
     "cli.audit_commands",
+    "cli.risk_commands",
     "cli.supervision_commands",
 ]
 
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         audit.configure(args.settings)
         if args.command in MIGRATES_FIRST:
             upgrade_store(args.settings, output.err)
-        elif args.command not in NO_STORE:
+        elif args.command not in NO_STORE and not getattr(args, "no_store", False):  # a sub-command may need none
             require_current_store(args.settings)
         return handler(args) or 0
     except KeyboardInterrupt:
