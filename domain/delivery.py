@@ -11,6 +11,7 @@ from domain.vocabulary import Vocabulary
 class OutboxState(StrEnum):
     pending = "pending"  # decided by the tick, not yet planned into deliveries
     planned = "planned"  # its deliveries exist
+    obsolete = "obsolete"  # untrue by its delivery day (the work it chased was handed in): never sent
 
 
 class OutboxKind(StrEnum):
@@ -20,16 +21,27 @@ class OutboxKind(StrEnum):
     due = "due"
     overdue = "overdue"
     escalation = "escalation"
+    # Events that concern a person (services.delivery.events.owe_event_message), issue 12.
+    returned = "returned"  # 材料被退回
+    accepted = "accepted"  # 材料审核通过
+    lead_assigned = "lead_assigned"  # 线索交办
+    closure_decided = "closure_decided"  # 销号审核结果
     # The supervision loop, issue 13 (services.supervision).
     acknowledge = "acknowledge"  # 签收提醒: not signed for within the YAML's working days
     extension_decided = "extension_decided"  # 延期申请的审批结果
     urged = "urged"  # 催办
 
 
+# The tick's kinds chase unfinished work: once the assignment is handed in they are stale. An event
+# kind chases only when its outbox row says so (`Outbox.chases`, set by whoever owes it).
+CHASING_KINDS: frozenset[str] = frozenset(
+    {OutboxKind.before, OutboxKind.due, OutboxKind.overdue, OutboxKind.escalation}
+)
+
 OUTBOX = Vocabulary(
     OutboxState,
-    {OutboxState.pending: "待投递", OutboxState.planned: "已安排"},
-    transitions={OutboxState.pending: (OutboxState.planned,)},
+    {OutboxState.pending: "待投递", OutboxState.planned: "已安排", OutboxState.obsolete: "已失效"},
+    transitions={OutboxState.pending: (OutboxState.planned, OutboxState.obsolete)},
 )
 
 

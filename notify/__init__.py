@@ -20,6 +20,7 @@ from notify.render import (
     format_cn_date,
     render_digest,
     render_escalation,
+    render_event,
     render_overdue,
     render_reminder,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "message_id_for",
     "render_digest",
     "render_escalation",
+    "render_event",
     "render_overdue",
     "render_reminder",
     "send_email",

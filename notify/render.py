@@ -95,6 +95,28 @@ def render_escalation(
     return subject, _compose(facts, action, link)
 
 
+def render_event(
+    tag: str,
+    *,
+    campaign_title: str,
+    department_name: str,
+    subject_line: str,
+    facts: Sequence[tuple[str, str]],
+    action: str,
+    event_on: date,
+    link: str | None = None,
+) -> tuple[str, str]:
+    """A message about something that happened (退回, 审核通过, 线索交办, 销号审核, …), dated the day
+    it happened; ``facts`` are (label, value) lines after the department and the campaign."""
+    if not tag.strip() or not subject_line.strip():
+        raise ValueError("消息标签和标题不能为空")
+    subject = f"【{tag}】{campaign_title}：{subject_line}"
+    lines = [f"- **责任单位**：{department_name}", f"- **专项工作**：{campaign_title}"]
+    lines += [f"- **{label}**：{value}" for label, value in facts if value]
+    lines.append(f"- **日期**：{format_cn_date(event_on)}")
+    return subject, _compose(lines, action, link)
+
+
 def render_digest(recipient_name: str, items: Sequence[tuple[str, str]], day: date) -> tuple[str, str]:
     """Combine several (subject, body) pairs into one daily digest for one person."""
     if not items:

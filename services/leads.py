@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from domain.access import Actor, Role, can_act_for_department, can_administer, can_read_confidential
+from domain.delivery import OutboxKind
 from domain.errors import Conflict, Invalid, NotFound
 from domain.lead import LEAD, LEAD_MEASURE, LEAD_SOURCE, LeadMeasure, LeadOutcome, LeadStatus
 from domain.localtime import local_day
 from domain.problem import PROBLEM_CATEGORY
 from services.campaigns import get_campaign, lock_counter, stored_spec, take_number
+from services.delivery.events import department_event
 from services.guard import check, department_scope, fail, resolve
 from services.holidays import campaign_calendar
 from store import audit
@@ -348,6 +350,20 @@ def assign_lead(
         cal = campaign_calendar(stored_spec(campaign))
         lead.department_id, lead.status = dept.id, LeadStatus.assigned.value
         lead.due_on = cal.add_workdays(local_day(at), working_days)
+        department_event(  # the department hears of the lead it is to handle (issue 12)
+            session,
+            department_id=dept.id,
+            kind=OutboxKind.lead_assigned,
+            tag=LEAD.label(LeadStatus.assigned),
+            thread_key=f"lead:{lead.id}",
+            subject_line=f"线索 {lead.code}",
+            event_on=local_day(at),
+            natural_key=f"evt:lead_assigned:{lead.id}:{dept.id}:{lead.due_on}",
+            action="请在办理时限内查办，并报告查办结果。",
+            facts=[("线索编号", lead.code), ("办理时限", f"{lead.due_on}（{working_days} 个工作日）")],
+            actor=actor,
+            at=at,
+        )
         return dept.code
 
     return _change(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from domain.access import Actor, can_act_for_department, can_administer, can_read_department
+from domain.delivery import OutboxKind
 from domain.errors import Conflict, Invalid, NotFound
 from domain.localtime import local_day
 from domain.problem import (
@@ -32,6 +33,7 @@ from domain.problem import ProblemEvent as Event
 from services import attachments as att
 from services.attachments import AttachmentDTO, Upload
 from services.campaigns import get_campaign, lock_counter, take_number
+from services.delivery.events import department_event
 from services.guard import check, department_scope, fail, resolve
 from store import audit
 from store.models import Attachment, Campaign, Department, Phase, Problem, ProblemEvent
@@ -414,6 +416,25 @@ def _transition(
             "attachments": [{"filename": f.filename, "sha256": f.sha256} for f in stored],
         },
     )
+    if verb in (Event.approve, Event.reject):  # the department hears of the 销号 decision (issue 12)
+        department_event(
+            session,
+            department_id=p.department_id,
+            kind=OutboxKind.closure_decided,
+            tag=f"销号{'通过' if verb == Event.approve else '驳回'}",
+            thread_key=f"problem:{p.id}",
+            subject_line=f"问题 {dto.code} 的销号申请{'获批准' if verb == Event.approve else '被驳回'}",
+            event_on=local_day(at),
+            natural_key=f"evt:closure_decided:{p.id}:{event.id}",
+            action="该问题已销号。" if verb == Event.approve else "请按驳回原因继续整改后重新申请销号。",
+            facts=[
+                ("问题编号", dto.code),
+                ("当前状态", PROBLEM.label(p.status)),
+                ("驳回原因", note if verb == Event.reject else ""),
+            ],
+            actor=actor,
+            at=at,
+        )
     return _load(session, problem_id)[1]
 
 

@@ -32,6 +32,7 @@ from domain.errors import Invalid
 from domain.rules import reminder_due, rungs_reached, standing
 from services import rollup_extras
 from services.campaigns import get_campaign, stored_spec
+from services.delivery.in_app import deliver_in_app
 from services.guard import check, resolve
 from services.holidays import campaign_calendar
 from services.projects import draw_verification_samples
@@ -406,6 +407,8 @@ def write_rollup(session: Session, campaign_code: str, as_of: dt.date) -> int:
         _count(and_(Assignment.status.in_(UNFINISHED), Assignment.overdue_days > 0)),
         # the standing escalation of work still outstanding; the history stays in `escalation`
         func.max(case((Assignment.status.in_(UNFINISHED), Assignment.escalation_level), else_=0)),
+        # work whose deadline has come: the rest is 未到期, neutral on the boards (domain.grading)
+        _count(and_(Assignment.status.in_(ACTIVE), Assignment.due_on <= as_of)),
     ]
     columns = [
         "campaign_id",
@@ -418,6 +421,7 @@ def write_rollup(session: Session, campaign_code: str, as_of: dt.date) -> int:
         "on_time",
         "overdue",
         "escalation_level",
+        "due",
     ]
     written = 0
     per_phase = (
@@ -507,5 +511,7 @@ def tick(run: StepRunner, campaign_code: str, as_of: dt.date, *, actor: Actor, a
         )
     unsigned = run(f"acknowledge-{campaign_code}-{as_of}", partial(remind_unsigned, ctx=ctx))  # 签收提醒, issue 13
     counts = counts + StepCounts(reminders=unsigned)
+    # In-app messages reach the inboxes on their day (issue 12); e-mail and webhooks keep their schedule.
+    run(f"inbox-{campaign_code}-{as_of}", partial(deliver_in_app, campaign_code=campaign_code, day=as_of, at=at))
     rows = run(f"rollup-{campaign_code}-{as_of}", partial(finish_tick, ctx=ctx, phases=phases, counts=counts))
     return TickSummary(campaign_code, as_of, {p.key: p.state for p in phases}, counts, rows)

@@ -250,13 +250,21 @@ class Outbox(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     natural_key: Mapped[str] = mapped_column(String(120))
-    kind: Mapped[str] = mapped_column(String(12))  # before / due / overdue / escalation
-    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))  # domain.delivery.OutboxKind
+    # None: an event about no assignment (a lead, a problem; `thread_key` names it). Migration 0016.
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"))
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
     audience: Mapped[str] = mapped_column(String(20))  # department / department_head / office / leaders
     level: Mapped[int] = mapped_column(Integer, default=0)
-    created_on: Mapped[dt.date] = mapped_column(Date)  # the as-of day that owed it
+    created_on: Mapped[dt.date] = mapped_column(Date)  # the day of the event (the as-of day that owed it)
     state: Mapped[str] = mapped_column(String(10), default=OutboxState.pending.value)  # domain.delivery.OUTBOX
+    # Added by 0016 (services.delivery.events): an event message's own text, what it is about, and
+    # whether it chases unfinished work (then it is stale once the work is handed in).
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)
+    thread_key: Mapped[str | None] = mapped_column(String(120))
+    chases: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    in_app_on: Mapped[dt.date | None] = mapped_column(Date)  # put in the in-app inboxes by the tick
 
 
 class OutboxDelivery(Base):
@@ -288,6 +296,8 @@ class OutboxDelivery(Base):
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     outbox_keys: Mapped[str] = mapped_column(Text, default="[]")
+    # Added by 0016: an unread in-app message found untrue since (the work it chased was handed in).
+    obsolete_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class ScheduledRun(Base):
@@ -320,6 +330,7 @@ class RollupSnapshot(Base):
     on_time: Mapped[int] = mapped_column(Integer, default=0)
     overdue: Mapped[int] = mapped_column(Integer, default=0)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    due: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # deadline come by as_of (0016)
     problems_open: Mapped[int] = mapped_column(Integer, default=0)
     problems_closed: Mapped[int] = mapped_column(Integer, default=0)
     problems_overdue: Mapped[int] = mapped_column(Integer, default=0)

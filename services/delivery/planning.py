@@ -1,11 +1,15 @@
 """Planning: the campaign's pending outbox rows become deliveries — an ordinary service.
 
-One in-app inbox item per person per outbox row (delivered at once: state `sent`), and ONE daily
-digest per (channel, mailbox / webhook target, campaign, day) left `pending` for
-`services.delivery.sending`. Every delivery has a natural dedupe key inserted with ON CONFLICT DO
-NOTHING, and the outbox rows turn `planned` in the same transaction, so a re-run plans nothing
-twice. The caller commits (store.uow). Services never read the clock: `day` and `at` come from
-the edge.
+One in-app inbox item per person per outbox row (delivered at once: state `sent`; the tick does
+this every day, see `services.delivery.in_app`, so here only rows the tick has not put in the
+inboxes), and ONE daily digest per (channel, mailbox / webhook target, campaign, day) left
+`pending` for `services.delivery.sending`. A row no longer true by the planning day (it chases
+work handed in since, `services.delivery.truth`) turns `obsolete` and is sent to nobody. A
+message is dated, and its figures computed, as of the day of its event (`Outbox.created_on`).
+
+Every delivery has a natural dedupe key inserted with ON CONFLICT DO NOTHING, and the outbox rows
+turn `planned` in the same transaction, so a re-run plans nothing twice. The caller commits
+(store.uow). Services never read the clock: `day` and `at` come from the edge.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,6 +31,8 @@ from domain.spec import CampaignSpec
 from notify import render_digest, render_escalation, render_overdue, render_reminder
 from services.campaigns import get_campaign, stored_spec
 from services.delivery.audience import Audiences, Person
+from services.delivery.events import assignment_title
+from services.delivery.truth import stale, thread_key
 from services.holidays import campaign_calendar
 from settings import Settings
 from store import audit
@@ -59,15 +65,17 @@ class _Plan:
     campaign: Campaign
     spec: CampaignSpec
     audiences: Audiences
-    settings: Settings
+    base_url: str | None  # the dashboard's address for links (None: in-app only, no link)
     day: dt.date
 
-    def render(self, outbox: Outbox, assignment: Assignment, template: TaskTemplate) -> _Item:
+    def render(self, outbox: Outbox, assignment: Assignment | None, template: TaskTemplate | None) -> _Item:
+        if outbox.subject is not None or assignment is None or template is None:  # an event's own text
+            return _Item(outbox.natural_key, outbox.id, outbox.subject or "", outbox.body or "")
         dept = self.audiences.departments[outbox.department_id]
-        title = f"{template.title}（{assignment.period}）" if assignment.period else template.title
-        # Standing as of the delivery day: a reminder deferred past a holiday tells the truth.
-        s = standing(assignment.due_on, max(self.day, outbox.created_on), campaign_calendar(self.spec))
-        link = f"{self.settings.dashboard_base_url.rstrip('/')}/?assignment={assignment.id}"
+        title = assignment_title(template.title, assignment.period)
+        # Standing as of the day of the event: the message is dated that day and says what was true then.
+        s = standing(assignment.due_on, outbox.created_on, campaign_calendar(self.spec))
+        link = f"{self.base_url.rstrip('/')}/?assignment={assignment.id}" if self.base_url else None
         common: dict[str, Any] = {
             "task_title": title,
             "campaign_title": self.campaign.title,
@@ -94,6 +102,109 @@ class _Plan:
         return self.session.scalar(stmt.returning(OutboxDelivery.id)) is not None
 
 
+def load_plan(session: Session, campaign: Campaign, day: dt.date, base_url: str | None) -> _Plan:
+    audiences = Audiences(
+        departments={d.id: d for d in session.scalars(select(Department).where(Department.campaign_id == campaign.id))},
+        users=list(session.scalars(select(User).where(User.disabled.is_(False)).order_by(User.username))),
+    )
+    return _Plan(session, campaign, stored_spec(campaign), audiences, base_url, day)
+
+
+def owed_rows(session: Session, campaign: Campaign, day: dt.date, *, in_app_only: bool = False) -> list[Any]:
+    """Pending outbox rows owed on or before `day` with their assignment and task (None for an event
+    about no assignment); rows no longer true turn `obsolete` first and are left out. Highest rung
+    first within a day, so a person told of several rungs at once reads the highest."""
+    session.execute(
+        update(Outbox)
+        .where(
+            Outbox.campaign_id == campaign.id,
+            Outbox.state == OutboxState.pending,
+            Outbox.created_on <= day,
+            stale(),
+        )
+        .values(state=OutboxState.obsolete.value)
+        .execution_options(synchronize_session=False)
+    )
+    query = (
+        select(Outbox, Assignment, TaskTemplate)
+        .outerjoin(Assignment, Assignment.id == Outbox.assignment_id)
+        .outerjoin(TaskTemplate, TaskTemplate.id == Assignment.template_id)
+        .where(Outbox.campaign_id == campaign.id, Outbox.state == OutboxState.pending, Outbox.created_on <= day)
+        .order_by(Outbox.created_on, Outbox.level.desc(), Assignment.due_on, Outbox.id)
+    )
+    if in_app_only:
+        query = query.where(Outbox.in_app_on.is_(None))
+    return list(session.execute(query).all())
+
+
+Told = set[tuple[str, str, str, dt.date]]
+
+
+def _event(outbox_kind: str, natural_key: str, has_text: bool) -> str:
+    """What makes two messages the same news: for the tick's kinds, the kind (two rungs reached on
+    one day, or two audiences one person belongs to, are told once, highest rung first); an event
+    with its own text is its own news (a rejection and an approval on one day are two)."""
+    return natural_key if has_text else outbox_kind
+
+
+def already_told(session: Session, campaign_id: int) -> Told:
+    """(person, thread, event, event day) of the in-app messages the campaign's people already have."""
+    rows = session.execute(
+        select(
+            OutboxDelivery.target,
+            Outbox.thread_key,
+            Outbox.assignment_id,
+            Outbox.id,
+            Outbox.kind,
+            Outbox.natural_key,
+            Outbox.subject.is_not(None),
+            Outbox.created_on,
+        )
+        .join(Outbox, Outbox.id == OutboxDelivery.outbox_id)
+        .where(OutboxDelivery.campaign_id == campaign_id, OutboxDelivery.channel == Channel.inbox)
+    )
+    return {
+        (who, thread_key(key, aid, oid), _event(kind, natural, bool(text)), day)
+        for who, key, aid, oid, kind, natural, text, day in rows
+    }
+
+
+def put_in_inboxes(plan: _Plan, outbox: Outbox, item: _Item, told: Told) -> int:
+    """One in-app message per person the row speaks to, unless that person already has one about
+    the same thread, kind and day (two rungs, or two audiences they belong to): `told` remembers."""
+    inbox = 0
+    thread = thread_key(outbox.thread_key, outbox.assignment_id, outbox.id)  # as in already_told
+    for person in plan.audiences.people(outbox):
+        if not person.username:
+            continue
+        event = (
+            person.username,
+            thread,
+            _event(outbox.kind, outbox.natural_key, outbox.subject is not None),
+            outbox.created_on,
+        )
+        if event in told:
+            continue
+        told.add(event)
+        inbox += plan.insert_ignore(
+            outbox_id=outbox.id,
+            campaign_id=plan.campaign.id,
+            dedupe_key=_key(Channel.inbox, person.username, outbox.natural_key),
+            channel=Channel.inbox.value,
+            target=person.username,
+            recipient=person.username,
+            subject=item.subject[:300],
+            body=item.body,
+            state=DeliveryState.sent.value,
+            attempts=0,
+            created_on=plan.day,
+            outbox_keys=json.dumps([outbox.natural_key]),
+        )
+    if outbox.in_app_on is None:
+        outbox.in_app_on = plan.day
+    return inbox
+
+
 def is_send_day(spec: CampaignSpec, day: dt.date, settings: Settings) -> bool:
     return settings.send_on_holidays or campaign_calendar(spec).is_workday(day)
 
@@ -107,42 +218,21 @@ def plan_deliveries(
     if not is_send_day(spec, day, settings):
         reason = campaign_calendar(spec).holiday_name(day) or "周末"
         return PlanReport(campaign_code, day, skipped=f"{day} 为非工作日（{reason}），不发送通知")
-    rows = session.execute(
-        select(Outbox, Assignment, TaskTemplate)
-        .join(Assignment, Assignment.id == Outbox.assignment_id)
-        .join(TaskTemplate, TaskTemplate.id == Assignment.template_id)
-        .where(Outbox.campaign_id == campaign.id, Outbox.state == OutboxState.pending, Outbox.created_on <= day)
-        .order_by(Outbox.created_on, Outbox.level.desc(), Assignment.due_on, Outbox.id)
-    ).all()
+    rows = owed_rows(session, campaign, day)
     if not rows:
         return PlanReport(campaign_code, day)
-    audiences = Audiences(
-        departments={d.id: d for d in session.scalars(select(Department).where(Department.campaign_id == campaign.id))},
-        users=list(session.scalars(select(User).where(User.disabled.is_(False)).order_by(User.username))),
-    )
-    plan = _Plan(session, campaign, spec, audiences, settings, day)
+    plan = load_plan(session, campaign, day, settings.dashboard_base_url)
+    audiences = plan.audiences
     inbox = 0
     mailboxes: dict[str, tuple[Person, list[_Item]]] = {}
     group: list[_Item] = []
+    told = already_told(session, campaign.id)
     for outbox, assignment, template in rows:
         item = plan.render(outbox, assignment, template)
         group.append(item)
+        if outbox.in_app_on is None:  # the tick has not put it in the inboxes yet
+            inbox += put_in_inboxes(plan, outbox, item, told)
         for person in audiences.people(outbox):
-            if person.username:
-                inbox += plan.insert_ignore(
-                    outbox_id=outbox.id,
-                    campaign_id=campaign.id,
-                    dedupe_key=_key(Channel.inbox, person.username, outbox.natural_key),
-                    channel=Channel.inbox.value,
-                    target=person.username,
-                    recipient=person.username,
-                    subject=item.subject[:300],
-                    body=item.body,
-                    state=DeliveryState.sent.value,
-                    attempts=0,
-                    created_on=day,
-                    outbox_keys=json.dumps([outbox.natural_key]),
-                )
             if person.email and settings.smtp_host:
                 entry = mailboxes.setdefault(person.email.strip().lower(), (person, []))
                 if item not in entry[1]:
@@ -217,8 +307,8 @@ def _items_for(plan: _Plan, natural_keys: list[str]) -> list[_Item]:
         return []
     rows = plan.session.execute(
         select(Outbox, Assignment, TaskTemplate)
-        .join(Assignment, Assignment.id == Outbox.assignment_id)
-        .join(TaskTemplate, TaskTemplate.id == Assignment.template_id)
+        .outerjoin(Assignment, Assignment.id == Outbox.assignment_id)
+        .outerjoin(TaskTemplate, TaskTemplate.id == Assignment.template_id)
         .where(Outbox.natural_key.in_(natural_keys))
     ).all()
     by_key = {o.natural_key: plan.render(o, a, t) for o, a, t in rows}

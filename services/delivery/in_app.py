@@ -1,0 +1,60 @@
+"""The tick's delivery step: in-app messages reach the inboxes on the day of their event.
+
+In the embedded default nobody has to run `campaign deliver` for the inbox to fill: each tick puts
+the campaign's owed messages (the tick's reminders, overdue notices and escalations, and every
+event owed through `services.delivery.events`) in the inboxes of the people they speak to, and
+marks unread messages that are no longer true obsolete (`services.delivery.truth`). E-mail and
+webhook digests keep their own schedule (the deliver flow, `services.delivery.planning`): the
+outbox rows stay `pending` for it, with `in_app_on` saying the inboxes have them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from domain.access import SYSTEM
+from services.campaigns import get_campaign
+from services.delivery.planning import already_told, load_plan, owed_rows, put_in_inboxes
+from services.delivery.truth import retire_stale
+from store import audit
+
+
+@dataclass(frozen=True)
+class InAppReport:
+    messages: int = 0  # inbox items created
+    rows: int = 0  # outbox rows put in the inboxes
+    retired: int = 0  # unread messages marked obsolete
+
+
+def deliver_in_app(
+    session: Session, *, campaign_code: str, day: dt.date, at: dt.datetime, catch_up: bool = False
+) -> InAppReport:
+    """Put every owed, still-true message of the campaign in its readers' inboxes; the caller commits.
+    Idempotent: each inbox item has its natural dedupe key, and a person gets one message per
+    thread, kind and day. The tick looks only at rows not yet put in (`in_app_on`); `catch_up`
+    looks at every row still owed, for people whose accounts were made after (the demo's)."""
+    campaign = get_campaign(session, campaign_code)
+    rows = owed_rows(session, campaign, day, in_app_only=not catch_up)
+    messages = 0
+    if rows:
+        plan = load_plan(session, campaign, day, None)
+        told = already_told(session, campaign.id)
+        for outbox, assignment, template in rows:
+            messages += put_in_inboxes(plan, outbox, plan.render(outbox, assignment, template), told)
+    retired = retire_stale(session, campaign_id=campaign.id, at=at)
+    session.flush()
+    report = InAppReport(messages, len(rows), retired)
+    if rows or retired:
+        audit.record(
+            session,
+            at=at,
+            actor=SYSTEM,
+            action="delivery.in_app",
+            entity="campaign",
+            entity_key=campaign_code,
+            after={"day": day.isoformat(), "outbox_rows": len(rows), "inbox_items": messages, "retired": retired},
+        )
+    return report

@@ -1,0 +1,69 @@
+"""Is a message still true? One rule for every kind, over the outbox row alone (assignment, kind,
+event day, `chases`), so kinds added later need no code here.
+
+- A message that chases work (the tick's reminders, overdue notices and escalations, and any event
+  owed with `chases=True`, such as a 催办) is stale once its assignment no longer waits for the
+  department: handed in (submitted, accepted) or cancelled. It is not delivered then (the outbox
+  row turns `obsolete`), and an unread one already in an inbox is marked obsolete
+  (`OutboxDelivery.obsolete_at`), shown greyed with the reason, and no longer counted as unread.
+- Messages about one assignment (or one `thread_key`) form one thread; the thread shows the
+  assignment's current state, so a fact message (退回, 审核通过, …) is read beside what is true now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy.orm import Session
+
+from domain.assignment import UNFINISHED
+from domain.delivery import CHASING_KINDS, Channel
+from store.models import Assignment, Outbox, OutboxDelivery
+
+
+def chases() -> ColumnElement[bool]:
+    """The outbox row asks for unfinished work (SQL)."""
+    return or_(Outbox.chases.is_(True), Outbox.kind.in_(sorted(CHASING_KINDS)))
+
+
+def stale() -> ColumnElement[bool]:
+    """The outbox row chases work its assignment no longer owes (SQL; joins nothing itself)."""
+    return and_(
+        chases(),
+        Outbox.assignment_id.is_not(None),
+        exists().where(Assignment.id == Outbox.assignment_id, Assignment.status.not_in(UNFINISHED)),
+    )
+
+
+def is_stale(kind: str, chases_flag: bool, assignment_status: str | None) -> bool:
+    """The same rule in Python, for a row already loaded."""
+    chasing = chases_flag or kind in CHASING_KINDS
+    return chasing and assignment_status is not None and assignment_status not in UNFINISHED
+
+
+def thread_key(explicit: str | None, assignment_id: int | None, delivery_id: int) -> str:
+    """What a message is about: its thread."""
+    if explicit:
+        return explicit
+    return f"assignment:{assignment_id}" if assignment_id is not None else f"message:{delivery_id}"
+
+
+def retire_stale(session: Session, *, campaign_id: int, at: dt.datetime) -> int:
+    """Mark obsolete every unread in-app message of the campaign that is no longer true; returns
+    how many. The caller audits (it is a step of the tick) and commits."""
+    stale_outbox = select(Outbox.id).where(Outbox.campaign_id == campaign_id, stale())
+    ids = session.scalars(
+        update(OutboxDelivery)
+        .where(
+            OutboxDelivery.campaign_id == campaign_id,
+            OutboxDelivery.channel == Channel.inbox,
+            OutboxDelivery.read_at.is_(None),
+            OutboxDelivery.obsolete_at.is_(None),
+            OutboxDelivery.outbox_id.in_(stale_outbox),
+        )
+        .values(obsolete_at=at)
+        .returning(OutboxDelivery.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return len(ids)
