@@ -19,7 +19,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from domain.access import Actor, Role, can_act_for_department, can_administer, can_read_department
 from domain.assignment import ASSIGNMENT, SUBMISSION, UNFINISHED, AssignmentStatus, SubmissionState
 from domain.delivery import OutboxKind
-from domain.delivery import OutboxKind
 from domain.errors import Conflict, Invalid, NotFound
 from domain.limits import LONG_TEXT_MAX
 from domain.localtime import local_day
