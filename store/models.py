@@ -320,6 +320,8 @@ class RollupSnapshot(Base):
     """
 
     __tablename__ = "rollup_snapshot"
+    # a department's own rows over the days (its trend); the key leads with campaign and day
+    __table_args__ = (Index("ix_rollup_snapshot_department", "department_id", "phase_key", "as_of"),)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
     as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), primary_key=True)
@@ -408,7 +410,10 @@ class Problem(Base):
     """A row of the 问题台账 / 整改台账."""
 
     __tablename__ = "problem"
-    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "code"),
+        Index("ix_problem_department", "department_id"),  # the rollup's per-department counts
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(limits.LEDGER_CODE_MAX))
@@ -444,7 +449,10 @@ class Project(Base):
     """A supervised tendering project from the register the departments import."""
 
     __tablename__ = "project"
-    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "code"),
+        Index("ix_project_department", "department_id"),  # the rollup's per-department counts
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(limits.PROJECT_CODE_MAX))
@@ -494,7 +502,10 @@ class Lead(Base):
     """A 线索 and the 案件 it becomes."""
 
     __tablename__ = "lead"
-    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "code"),
+        Index("ix_lead_department", "department_id"),  # the rollup's per-department counts
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(limits.LEDGER_CODE_MAX))
