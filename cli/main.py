@@ -32,6 +32,7 @@ COMMAND_MODULES: list[str] = [
     "cli.audit_commands",
     "cli.risk_commands",
     "cli.supervision_commands",
+    "cli.duban_commands",
 ]
 
 EXIT_BAD_INPUT = 2

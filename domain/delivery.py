@@ -30,6 +30,9 @@ class OutboxKind(StrEnum):
     acknowledge = "acknowledge"  # 签收提醒: not signed for within the YAML's working days
     extension_decided = "extension_decided"  # 延期申请的审批结果
     urged = "urged"  # 催办
+    # 督办单 and 批示, issue 13 (services.duban, services.instructions).
+    duban = "duban"  # 督办单签发
+    instruction = "instruction"  # 领导批示
 
 
 # The tick's kinds chase unfinished work: once the assignment is handed in they are stale. An event
@@ -37,6 +40,7 @@ class OutboxKind(StrEnum):
 CHASING_KINDS: frozenset[str] = frozenset(
     {OutboxKind.before, OutboxKind.due, OutboxKind.overdue, OutboxKind.escalation}
 )
+
 
 OUTBOX = Vocabulary(
     OutboxState,

@@ -33,10 +33,12 @@ from domain.rules import reminder_due, rungs_reached, standing
 from services import rollup_extras
 from services.campaigns import get_campaign, stored_spec
 from services.delivery.in_app import deliver_in_app
+from services.duban import issue_dubans
 from services.guard import check, resolve
 from services.holidays import campaign_calendar
 from services.projects import draw_verification_samples
 from services.risk.screening import risk_tick
+from services.scoring import write_scores
 from services.supervision.acknowledge import owe_acknowledge_reminders
 from store import audit
 from store.models import (
@@ -511,6 +513,9 @@ def tick(run: StepRunner, campaign_code: str, as_of: dt.date, *, actor: Actor, a
         )
     unsigned = run(f"acknowledge-{campaign_code}-{as_of}", partial(remind_unsigned, ctx=ctx))  # 签收提醒, issue 13
     counts = counts + StepCounts(reminders=unsigned)
+    day = {"campaign_code": campaign_code, "as_of": as_of, "actor": actor, "at": at}  # issue 13: 督办单, 考核评分
+    run(f"duban-{campaign_code}-{as_of}", partial(issue_dubans, **day))
+    run(f"score-{campaign_code}-{as_of}", partial(write_scores, **day))
     # In-app messages reach the inboxes on their day (issue 12); e-mail and webhooks keep their schedule.
     run(f"inbox-{campaign_code}-{as_of}", partial(deliver_in_app, campaign_code=campaign_code, day=as_of, at=at))
     rows = run(f"rollup-{campaign_code}-{as_of}", partial(finish_tick, ctx=ctx, phases=phases, counts=counts))
