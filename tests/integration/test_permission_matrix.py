@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from domain.access import Forbidden
+from domain.access import SYSTEM, Actor, Forbidden, Role
 from exchange.reports import Narrative
 from services import delivery as dl
 from services import exports as ex
@@ -29,6 +29,10 @@ from services import reports as rp
 from services import submissions as sub
 from services import users as us
 from services.attachments import Upload
+from services.supervision import acknowledge as sv_ack
+from services.supervision import extensions as sv_ext
+from services.supervision import todo as sv_todo
+from services.supervision import urging as sv_urge
 from services.views import boards as vb
 from services.views import campaigns as vc
 from services.views import ledger as vl
@@ -87,6 +91,7 @@ def world(uow_factory, launched_campaign, actors, attachment_dir) -> World:
             at=AT,
             assignment_id=to_submit.id,
             text="自查报告",
+            late_reason="核查对象增多",  # handed in after its deadline (22 June)
             attachments=[Upload("自查报告.pdf", "application/pdf", b"%PDF-1.4 zjj")],
             attachment_dir=attachment_dir,
         )
@@ -187,7 +192,9 @@ def _operations(w: World):
         (
             "submission.submit",
             OWN_ONLY,
-            lambda s, a: sub.submit(s, actor=a, at=AT, assignment_id=w.open_assignment, text="台账"),
+            lambda s, a: sub.submit(
+                s, actor=a, at=AT, assignment_id=w.open_assignment, text="台账", late_reason="核查延误"
+            ),
         ),
         (
             "submission.accept",
@@ -359,7 +366,66 @@ def _operations(w: World):
             READ,
             lambda s, a: rp.get_narrative(s, actor=a, campaign_code=c, period="2020-06", department_code="zjj", at=AT),
         ),
+        *_supervision(w),
         *((f"view.{name}", allowed, call) for name, allowed, call in _views(w)),
+    ]
+
+
+def _zjj_task(s, code: str, key: str) -> int:
+    rows = sub.list_assignments(s, actor=SYSTEM, campaign_code=code, department_code="zjj", at=AT)
+    return next(r.id for r in rows if r.template_key == key)
+
+
+def _decide_fresh_request(s, a, code: str):
+    """A request zjj makes in the same (never committed) unit of work, decided by `a`."""
+    asked = sv_ext.request_extension(
+        s,
+        actor=Actor(OWN, Role.department),
+        at=AT,
+        assignment_id=_zjj_task(s, code, "monthly_report"),
+        until=dt.date(2020, 7, 10),
+        reason="延期",
+    )
+    return sv_ext.decide_extension(s, actor=a, at=AT, request_id=asked.id, approve=True, reason="同意")
+
+
+def _supervision(w: World):
+    """签收, 延期申请, 撤回, 催办 and the office's 待办 (issue 13)."""
+    c = w.code
+    return [
+        ("assignment.sign", OWN_ONLY, lambda s, a: sv_ack.sign(s, actor=a, at=AT, assignment_ids=[w.open_assignment])),
+        (
+            "extension.request",
+            OWN_ONLY,
+            lambda s, a: sv_ext.request_extension(
+                s, actor=a, at=AT, assignment_id=w.open_assignment, until=dt.date(2020, 7, 10), reason="延期"
+            ),
+        ),
+        ("extension.decide", ADMIN, lambda s, a: _decide_fresh_request(s, a, c)),
+        (
+            "extension.list",
+            READ,
+            lambda s, a: sv_ext.list_extensions(s, actor=a, campaign_code=c, department_code="zjj", at=AT),
+        ),
+        ("submission.withdraw", OWN_ONLY, lambda s, a: sub.withdraw(s, actor=a, at=AT, assignment_id=w.submitted[0])),
+        (
+            "assignment.previous_draft",
+            READ,
+            lambda s, a: sub.previous_draft(s, actor=a, assignment_id=w.submitted[0], at=AT),
+        ),
+        (
+            "assignment.urge",
+            ADMIN_OR_LEADER,
+            lambda s, a: sv_urge.urge(
+                s, actor=a, at=AT, campaign_code=c, assignment_id=w.open_assignment, message="请尽快报送"
+            ),
+        ),
+        (
+            "urge.list",
+            READ,
+            lambda s, a: sv_urge.list_urges(s, actor=a, campaign_code=c, department_code="zjj", at=AT),
+        ),
+        ("office.todo", ADMIN, lambda s, a: sv_todo.office_todo(s, actor=a, campaign_code=c, at=AT)),
     ]
 
 
