@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain.access import Actor, Role, can_act_for_department, can_administer, can_read_department
@@ -162,6 +161,9 @@ def request_extension(
         label=f"代部门 {loaded.department_code} 申请延期",
         reason="只有该任务的责任部门可以申请延期。",
     )
+    # Hold the assignment (a no-op write: PostgreSQL's row lock, SQLite's write lock) so that two
+    # requests at once queue here and the second sees the first as pending.
+    session.execute(update(Assignment).where(Assignment.id == a.id).values(id=Assignment.id))
     spec = stored_spec(get_campaign(session, loaded.campaign_code))
     policy = spec.extensions
     try:
@@ -198,19 +200,8 @@ def request_extension(
         reason=text,
         state=ExtensionState.pending.value,
     )
-    try:
-        with session.begin_nested():  # two requests at once take the same seq: one of them is refused
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        fail(
-            Conflict("该任务刚有另一份延期申请提交，请刷新后再试"),
-            actor=actor,
-            at=at,
-            action=action,
-            entity="assignment",
-            entity_key=key,
-        )
+    session.add(row)
+    session.flush()  # (assignment, seq) is unique; the lock above makes a second request wait, not collide
     session.add_all(
         Attachment(
             extension_request_id=row.id,
