@@ -15,11 +15,12 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import session  # noqa: E402
+from dashboard import session, style  # noqa: E402
 from dashboard.navigation import PAGES  # noqa: E402
 from services.users import AuthFailed  # noqa: E402
 
 st.set_page_config(page_title="招投标专项整治工作台", page_icon=":material/assignment:", layout="wide")
+style.apply()  # Chinese in place of Streamlit's English, phone layout
 
 
 def login_page() -> None:

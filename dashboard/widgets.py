@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import queries, session
+from dashboard import queries, session, style
 from domain.access import ROLE_LABELS, SYSTEM, Actor, Role
 from domain.assignment import ASSIGNMENT, SUBMISSION, AssignmentStatus
 from domain.calendar import WorkingCalendar
@@ -472,3 +474,200 @@ def report_text(report: Any) -> str:
     """An import report in words (its own lines() when it has them)."""
     lines = getattr(report, "lines", None)
     return "；".join(lines()) if callable(lines) else str(report)
+
+
+# --- charts (Plotly in Chinese) ----------------------------------------------------------------------
+
+MONTHS = [f"{m}月" for m in range(1, 13)]
+# Plotly's locale for zh-CN, given with each chart (Streamlit's Plotly bundle registers no locales):
+# the mode bar's words, and the automatic date ticks as 2020年6月 / 6月8日 instead of "Jun 2020".
+PLOTLY_ZH_CN = {
+    "moduleType": "locale",
+    "name": "zh-CN",
+    "dictionary": {
+        "Download plot as a PNG": "下载图片",
+        "Download plot as a png": "下载图片",
+        "Download plot": "下载图片",
+        "Reset axes": "还原",
+        "Autoscale": "自动缩放",
+        "Zoom": "缩放",
+        "Pan": "平移",
+        "Double-click to zoom back out": "双击还原",
+        "Double-click on legend to isolate one trace": "双击图例只看这一项",
+        "Taking snapshot - this may take a few seconds": "正在生成图片……",
+        "Snapshot succeeded": "图片已生成",
+        "Sorry, there was a problem downloading your snapshot!": "图片下载失败",
+        "trace": "系列",
+    },
+    "format": {
+        "days": ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"],
+        "shortDays": ["周日", "周一", "周二", "周三", "周四", "周五", "周六"],
+        "months": MONTHS,
+        "shortMonths": MONTHS,
+        "periods": ["上午", "下午"],
+        "date": "%Y-%m-%d",
+        "time": "%H:%M:%S",
+        "dateTime": "%Y年%-m月%-d日 %H:%M:%S",
+        "year": "%Y年",
+        "month": "%Y年%-m月",
+        "dayMonth": "%-m月%-d日",
+        "dayMonthYear": "%Y年%-m月%-d日",
+        "decimal": ".",
+        "thousands": ",",
+        "grouping": [3],
+        "currency": ["¥", ""],
+    },
+}
+PLOTLY_CONFIG: dict[str, Any] = {
+    "locale": "zh-CN",
+    "locales": {"zh-CN": PLOTLY_ZH_CN},
+    "displaylogo": False,
+    "modeBarButtons": [["toImage"]],  # the one button a person needs; the others are English-only gestures
+    "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "图表"},
+}
+DATE_TICKS = [  # explicit too, so the figure reads the same where no locale is applied
+    {"dtickrange": [None, 86_400_000], "value": "%-m月%-d日 %H:%M"},
+    {"dtickrange": [86_400_000, 2_000_000_000], "value": "%-m月%-d日"},  # up to ~3 weeks
+    {"dtickrange": ["M1", "M11"], "value": "%Y年%-m月"},
+    {"dtickrange": ["M12", None], "value": "%Y年"},
+]
+
+
+def _date_axes(fig: Any) -> list[str]:
+    """Layout names of the x axes that carry dates (set explicitly, or by a trace's x / base values)."""
+    names = {name for name in fig.layout if name.startswith("xaxis") and fig.layout[name].type == "date"}
+    for trace in fig.data:
+        values = [v for v in (getattr(trace, "x", None), getattr(trace, "base", None)) if v is not None]
+        if any(len(v) and isinstance(v[0], (dt.date, np.datetime64, pd.Timestamp)) for v in values):
+            ref = getattr(trace, "xaxis", None) or "x"
+            names.add("xaxis" + ref[1:])
+    return sorted(names)
+
+
+def localised(fig: Any) -> Any:
+    """A copy of the figure with dates as 2020年6月 / 6月8日 on its axes and in its hover labels."""
+    fig = type(fig)(fig)
+    for name in _date_axes(fig):
+        fig.layout[name].update(tickformatstops=DATE_TICKS, hoverformat="%Y年%-m月%-d日")
+    fig.update_layout(separators=".,")
+    return fig
+
+
+def chart(fig: Any, *, key: str, phone: Callable[[], None] | None = None, **kwargs: Any) -> Any:
+    """st.plotly_chart in Chinese (locale, dates, one mode-bar button). ``phone``: what a phone shows
+    instead (e.g. a ranked list for a heat map), drawn in a container only phones display."""
+    kwargs.setdefault("width", "stretch")
+    kwargs.setdefault("config", PLOTLY_CONFIG)
+    if phone is None:
+        return st.plotly_chart(localised(fig), key=key, **kwargs)
+    with st.container(key=f"{style.WIDE_PREFIX}{key}"):
+        event = st.plotly_chart(localised(fig), key=key, **kwargs)
+    with st.container(key=f"{style.PHONE_PREFIX}{key}"):
+        phone()
+    return event
+
+
+# --- phone cards ------------------------------------------------------------------------------------
+
+TONES = ("danger", "warning", "success", "info", "")
+
+
+@dataclass(frozen=True)
+class Card:
+    """One row as a phone reads it: a title, a badge (state, countdown), lines of 标签：值, a tone
+    (danger / warning / success / info / neutral "") and optionally a progress bar (0..1)."""
+
+    title: str
+    badge: str = ""
+    lines: Sequence[tuple[str, Any]] = ()
+    tone: str = ""
+    progress: float | None = None
+
+
+def _card_html(card: Card) -> str:
+    esc = html.escape
+    tone = f" cm-{card.tone}" if card.tone in TONES and card.tone else ""
+    parts = [f'<div class="cm-card{tone}">']
+    if card.badge:
+        parts.append(f'<span class="cm-badge">{esc(card.badge)}</span>')
+    parts.append(f'<div class="cm-title">{esc(card.title)}</div>')
+    for label, value in card.lines:
+        if value is None or value == "":
+            continue
+        parts.append(f'<div class="cm-line">{esc(str(label))}：{esc(_card_value(value))}</div>')
+    if card.progress is not None:
+        width = max(0.0, min(1.0, float(card.progress))) * 100
+        parts.append(f'<div class="cm-bar"><div style="width:{width:.0f}%"></div></div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _card_value(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return local_text(value)
+    if isinstance(value, dt.date):
+        return f"{value.year}年{value.month}月{value.day}日"
+    return str(value)
+
+
+def cards(items: Sequence[Card], *, empty: str = "暂无记录", limit: int = 200) -> None:
+    """Cards, one per row (a phone's table). At most ``limit``; the rest are counted."""
+    if not items:
+        st.caption(empty)
+        return
+    body = "".join(_card_html(c) for c in items[:limit])
+    st.html(f'<div class="cm-cards">{body}</div>')
+    if len(items) > limit:
+        st.caption(f"另有 {len(items) - limit} 条，请在电脑上查看或下载 Excel")
+
+
+def desk_and_phone(key: str) -> tuple[Any, Any]:
+    """Two containers: the first shows on a desk (wide tables, charts), the second on a phone (cards)."""
+    return st.container(key=f"{style.WIDE_PREFIX}{key}"), st.container(key=f"{style.PHONE_PREFIX}{key}")
+
+
+# --- rows that stand out, rows that open --------------------------------------------------------------
+
+ROW_TONE_COLOURS = {
+    "danger": "background-color: rgba(211, 47, 47, 0.12)",
+    "warning": "background-color: rgba(245, 124, 0, 0.14)",
+    "success": "",
+    "info": "",
+    "": "",
+}
+
+
+def toned(df: pd.DataFrame, tones: Sequence[str]) -> Any:
+    """The frame as a Styler whose rows are tinted by tone (逾期 red, 已退回 orange), for st.dataframe."""
+    colours = [ROW_TONE_COLOURS.get(t, "") for t in tones]
+    return df.style.apply(lambda row: [colours[row.name]] * len(row), axis=1)
+
+
+def picked(event: Any, df: pd.DataFrame, column: str) -> Any:
+    """The ``column`` value of the row clicked in a st.dataframe(on_select="rerun") table, or None."""
+    try:
+        rows = event.selection.rows
+    except AttributeError:
+        return None
+    if not rows or rows[0] >= len(df):
+        return None
+    value = df.iloc[rows[0]][column]
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def week_of(day: dt.date) -> tuple[dt.date, dt.date]:
+    """Monday and Sunday of the week ``day`` is in (本周到期)."""
+    monday = day - dt.timedelta(days=day.weekday())
+    return monday, monday + dt.timedelta(days=6)
+
+
+def due_this_week(due_on: dt.date, today: dt.date) -> bool:
+    monday, sunday = week_of(today)
+    return monday <= due_on <= sunday
+
+
+def people_name(username: str | None, names: dict[str, str]) -> str:
+    """A person as people read them: the display name, the account only when no name is known."""
+    if not username:
+        return ""
+    return names.get(username) or username
