@@ -42,13 +42,13 @@ YEAR_MIN = 2000  # a campaign starts and ends within YEAR_MIN..YEAR_MAX
 YEAR_MAX = 2099
 CAMPAIGN_YEARS_MAX = 10  # a campaign lasts at most this many years
 CALENDAR_YEAR_MARGIN = 1  # calendar overrides may name the year before the start and the year after the end
-DEPARTMENTS_MAX = 5000
-PLANNED_ASSIGNMENTS_MAX = 200_000  # what one launch creates (a 2,000-department province plans about 60,000)
+DEPARTMENTS_MAX = 50_000  # a national campaign: every county's departments (~33,000), with room
+PLANNED_ASSIGNMENTS_MAX = 2_000_000  # what one launch creates (33,000 departments x 30 tasks: ~1M, benchmarked)
 
 # --- the campaign YAML file ------------------------------------------------------------------
-SPEC_FILE_MAX_BYTES = 1024 * 1024  # 1 MB, checked before the file is read or parsed
+SPEC_FILE_MAX_BYTES = 16 * 1024 * 1024  # 16 MB (33,000 departments take ~4 MB), checked before the file is read
 SPEC_NESTING_MAX = 50  # mappings and lists inside each other (the spec itself needs six)
-SPEC_NODES_MAX = 200_000  # YAML nodes after aliases are expanded (a billion-laughs file is refused)
+SPEC_NODES_MAX = 2_000_000  # YAML nodes after aliases are expanded (a billion-laughs file is refused)
 
 
 # --- what a text may contain -----------------------------------------------------------------
