@@ -1,32 +1,51 @@
-"""Province-scale benchmark: launch, a busy tick, an idle re-tick, against a hand-written SQL baseline.
+"""National-scale benchmark: launch, a busy tick, an idle re-tick and the rollup, against a
+hand-written SQL baseline, on SQLite or PostgreSQL, in-process and as `campaign` CLI processes.
 
-    python bench/tick.py --departments 2000
+    python bench/tick.py --departments 2000                       # SQLite files in a temp directory
+    python bench/tick.py --departments 2000 --database-url postgresql://postgres@127.0.0.1:5432/postgres
+    python bench/tick.py --sizes 500,2000,10000,33000 --cli [--database-url ...]
 
 Generates N departments x 30 tasks (one-off tasks over six phases), launches it through the
-launch entry (flows.campaign_flows.run_launch), copies the database, then runs the one tick
-(flows.campaign_flows.run_tick: the tick flow, each step a named task, each changing step audited)
-on one copy and hand-written set-based SQL doing the same state changes on the other, in the same
-process. Prints figures and a RESULT line.
+launch entry (flows.campaign_flows.run_launch), copies the database (SQLite: the file; PostgreSQL:
+CREATE DATABASE ... TEMPLATE), then runs the one tick (flows.campaign_flows.run_tick) on one copy
+and hand-written set-based SQL doing the same state changes on the other, and compares the end
+states. With a PostgreSQL URL, the URL names the server's maintenance database: each run creates
+throw-away databases (as tests/conftest.py does) and drops them at the end.
 tick_ratio = (tick time - an empty flow run's time, measured here) / baseline time.
+
+--cli times the same launch / busy tick / idle re-tick as `campaign` processes on a third database
+(wall clock, what a user waits for). --views times one department's board queries and the office
+rollup report. --sizes runs each size in a child process (so each peak RSS is its own), prints
+every size's figures and the growth exponent of the tick time (least-squares slope of log tick
+time against log size, sizes from 2,000 up).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
+import os
+import re
 import resource
 import shutil
-import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
 from domain.rules import reminder_due, rungs_reached, standing
 from domain.spec import CampaignSpec
 
+ROOT = Path(__file__).resolve().parents[1]
+CAMPAIGN_CLI = ROOT / ".venv" / "bin" / "campaign"
 AS_OF = dt.date(2020, 7, 20)  # busy: three phases live, many deadlines past, reminders due
 PHASES = [
     ("mobilize", "mobilization", "2020-05-06", "2020-05-29"),
@@ -74,177 +93,441 @@ def generate_spec(n: int, kinds: tuple[str, ...] = ("industry_regulator",)) -> C
     )
 
 
-def baseline_tick(db: Path, spec: CampaignSpec, as_of: dt.date) -> float:
-    """The same state changes as the tick flow, as hand-written SQL in one connection."""
+def spec_document(n: int, kinds: tuple[str, ...] = ("industry_regulator",)) -> dict[str, object]:
+    """The campaign YAML's content for N departments (what `campaign launch` reads, as a mapping)."""
+    return generate_spec(n, kinds).model_dump(mode="json", exclude_defaults=True)
+
+
+# --------------------------------------------------------------------------- databases
+
+
+class Databases:
+    """Where one run's databases live: SQLite files in a work directory, or throw-away databases on a
+    PostgreSQL server (created like tests/conftest.py's, dropped by `drop_all`)."""
+
+    def __init__(self, server_url: str | None, work: Path):
+        self.work = work
+        self.server = make_url(server_url) if server_url else None
+        self.prefix = f"bench_{uuid.uuid4().hex[:8]}"
+        self.created: list[str] = []
+
+    @property
+    def kind(self) -> str:
+        return "postgresql" if self.server is not None else "sqlite"
+
+    def _admin(self):  # noqa: ANN202 - a psycopg connection
+        import psycopg
+
+        assert self.server is not None
+        conninfo = self.server.set(drivername="postgresql").render_as_string(hide_password=False)
+        return psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
+
+    def url(self, name: str) -> str:
+        if self.server is None:
+            return f"sqlite:///{self.work / f'{name}.db'}"
+        database = f"{self.prefix}_{name}"
+        return self.server.set(drivername="postgresql+psycopg", database=database).render_as_string(hide_password=False)
+
+    def create(self, name: str, template: str | None = None) -> str:
+        """An empty database (or a copy of `template`'s, whose connections must be closed)."""
+        url = self.url(name)
+        if self.server is None:
+            if template is not None:
+                shutil.copy(self.work / f"{template}.db", self.work / f"{name}.db")
+            return url
+        database = make_url(url).database
+        with self._admin() as admin:
+            copy = f' TEMPLATE "{self.prefix}_{template}"' if template else ""
+            admin.execute(f'CREATE DATABASE "{database}"{copy}')
+        self.created.append(str(database))
+        return url
+
+    def drop_all(self) -> None:
+        if self.server is not None and self.created:
+            with self._admin() as admin:
+                for database in self.created:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- the yardstick
+
+
+def baseline_tick(engine: Engine, spec: CampaignSpec, as_of: dt.date) -> float:
+    """The same state changes as the tick flow, as hand-written SQL in one transaction (SQLite and
+    PostgreSQL alike)."""
+    from sqlalchemy import Date, bindparam
+
     from services.holidays import campaign_calendar
 
     cal = campaign_calendar(spec)
     t0 = time.perf_counter()
-    con = sqlite3.connect(db)
-    cur = con.cursor()
-    cid = cur.execute("SELECT id FROM campaign WHERE code=?", (spec.id,)).fetchone()[0]
-    d = as_of.isoformat()
-    cur.execute(
-        "UPDATE phase SET state = CASE WHEN ? < start_on THEN 'pending' WHEN ? <= end_on THEN 'open' "
-        "ELSE 'closed' END WHERE campaign_id=?",
-        (d, d, cid),
-    )
-    cur.execute(
-        "UPDATE assignment SET status='open' WHERE campaign_id=? AND status='scheduled' AND opens_on<=?", (cid, d)
-    )
-    dues = [
-        dt.date.fromisoformat(r[0])
-        for r in cur.execute(
-            "SELECT DISTINCT due_on FROM assignment WHERE campaign_id=? AND status IN ('open','returned')", (cid,)
+    with engine.begin() as con:
+
+        def run(sql: str, **params: object):  # noqa: ANN202
+            dates = [
+                bindparam(k, type_=Date)
+                for k, v in params.items()
+                if isinstance(v, dt.date) and re.search(rf":{k}\b", sql)
+            ]
+            return con.execute(text(sql).bindparams(*dates), params)
+
+        cid = run("SELECT id FROM campaign WHERE code=:code", code=spec.id).scalar_one()
+        d = as_of
+        run(
+            "UPDATE phase SET state = CASE WHEN :d < start_on THEN 'pending' WHEN :d <= end_on THEN 'open' "
+            "ELSE 'closed' END WHERE campaign_id=:cid",
+            d=d,
+            cid=cid,
         )
-    ]
-    for due in dues:
-        days = standing(due, as_of, cal).overdue_working_days
-        where = "campaign_id=? AND due_on=? AND status IN ('open','returned')"
-        args = (cid, due.isoformat())
-        cur.execute(f"UPDATE assignment SET overdue_days=? WHERE {where} AND overdue_days<>?", (days, *args, days))
-        for rung in rungs_reached(days, spec.escalation):
-            cur.execute(
-                "INSERT OR IGNORE INTO escalation (campaign_id, assignment_id, level, name, overdue_days, reached_on) "
-                f"SELECT campaign_id, id, ?, ?, ?, ? FROM assignment WHERE {where}",
-                (rung.level, rung.name, days, d, *args),
-            )
-            for aud in rung.notify:
-                cur.execute(
-                    "INSERT OR IGNORE INTO outbox (campaign_id, natural_key, kind, assignment_id, department_id, "
-                    "audience, level, created_on, state) SELECT campaign_id, ? || id, 'escalation', id, "
-                    f"department_id, ?, ?, ?, 'pending' FROM assignment WHERE {where}",
-                    (f"esc:{rung.level}:{aud.value}:", aud.value, rung.level, d, *args),
+        run(
+            "UPDATE assignment SET status='open' WHERE campaign_id=:cid AND status='scheduled' AND opens_on<=:d",
+            cid=cid,
+            d=d,
+        )
+        dues = [
+            v if isinstance(v, dt.date) else dt.date.fromisoformat(v)  # SQLite returns text for text()
+            for v in run(
+                "SELECT DISTINCT due_on FROM assignment WHERE campaign_id=:cid AND status IN ('open','returned')",
+                cid=cid,
+            ).scalars()
+        ]
+        where = "campaign_id=:cid AND due_on=:due AND status IN ('open','returned')"
+        for due in dues:
+            days = standing(due, as_of, cal).overdue_working_days
+            args = {"cid": cid, "due": due, "days": days, "d": d}
+            run(f"UPDATE assignment SET overdue_days=:days WHERE {where} AND overdue_days<>:days", **args)
+            for rung in rungs_reached(days, spec.escalation):
+                run(
+                    "INSERT INTO escalation (campaign_id, assignment_id, level, name, overdue_days, reached_on) "
+                    f"SELECT campaign_id, id, :level, :name, :days, :d FROM assignment WHERE {where} "
+                    "ON CONFLICT DO NOTHING",
+                    level=rung.level,
+                    name=rung.name,
+                    **args,
                 )
-            cur.execute(
-                f"UPDATE assignment SET escalation_level=? WHERE {where} AND escalation_level<?",
-                (rung.level, *args, rung.level),
-            )
-        rem = reminder_due(due, as_of, spec.reminders, cal)
-        if rem:
-            cur.execute(
-                "INSERT OR IGNORE INTO outbox (campaign_id, natural_key, kind, assignment_id, department_id, "
-                "audience, level, created_on, state) SELECT campaign_id, ? || id, ?, id, department_id, "
-                f"'department', 0, ?, 'pending' FROM assignment WHERE {where}",
-                (f"rem:{rem.key}:", rem.kind, d, *args),
-            )
-            cur.execute(
-                f"UPDATE assignment SET last_reminder_on=? WHERE {where} AND "
-                "(last_reminder_on IS NULL OR last_reminder_on<?)",
-                (d, *args, d),
-            )
-    cur.execute("DELETE FROM rollup_snapshot WHERE campaign_id=? AND as_of=?", (cid, d))
-    counts = (
-        "SUM(status IN ('open','submitted','returned','accepted')), SUM(status IN ('submitted','accepted')), "
-        "SUM(status='accepted'), SUM(status='accepted' AND on_time=1), "
-        "SUM(status IN ('open','returned') AND overdue_days>0), "
-        "MAX(CASE WHEN status IN ('open','returned') THEN escalation_level ELSE 0 END)"
-    )
-    extras = (
-        "problems_open",
-        "problems_closed",
-        "problems_overdue",
-        "problems_rebound",
-        "projects_supervised",
-        "projects_sampled",
-        "leads_open",
-        "leads_closed",
-        "leads_overdue",
-    )
-    cols = (
-        "campaign_id, as_of, department_id, phase_key, assigned, submitted, accepted, on_time, overdue, "
-        "escalation_level, " + ", ".join(extras)
-    )
-    counts += ", 0" * len(extras)
-    cur.execute(
-        f"INSERT INTO rollup_snapshot ({cols}) SELECT a.campaign_id, ?, a.department_id, p.key, {counts} "
-        "FROM assignment a JOIN phase p ON p.id=a.phase_id WHERE a.campaign_id=? GROUP BY a.department_id, p.key",
-        (d, cid),
-    )
-    cur.execute(
-        f"INSERT INTO rollup_snapshot ({cols}) SELECT campaign_id, ?, department_id, '', {counts} "
-        "FROM assignment WHERE campaign_id=? GROUP BY department_id",
-        (d, cid),
-    )
-    cur.execute("UPDATE campaign SET last_tick_on=? WHERE id=?", (d, cid))
-    con.commit()
-    con.close()
+                for aud in rung.notify:
+                    run(
+                        "INSERT INTO outbox (campaign_id, natural_key, kind, assignment_id, department_id, "
+                        "audience, level, created_on, state) SELECT campaign_id, CAST(:key AS TEXT) || "
+                        "CAST(id AS TEXT), 'escalation', id, department_id, :aud, :level, :d, 'pending' "
+                        f"FROM assignment WHERE {where} ON CONFLICT DO NOTHING",
+                        key=f"esc:{rung.level}:{aud.value}:",
+                        aud=aud.value,
+                        level=rung.level,
+                        **args,
+                    )
+                run(
+                    f"UPDATE assignment SET escalation_level=:level WHERE {where} AND escalation_level<:level",
+                    level=rung.level,
+                    **args,
+                )
+            rem = reminder_due(due, as_of, spec.reminders, cal)
+            if rem:
+                run(
+                    "INSERT INTO outbox (campaign_id, natural_key, kind, assignment_id, department_id, "
+                    "audience, level, created_on, state) SELECT campaign_id, CAST(:key AS TEXT) || "
+                    "CAST(id AS TEXT), :kind, id, department_id, 'department', 0, :d, 'pending' "
+                    f"FROM assignment WHERE {where} ON CONFLICT DO NOTHING",
+                    key=f"rem:{rem.key}:",
+                    kind=rem.kind,
+                    **args,
+                )
+                run(
+                    f"UPDATE assignment SET last_reminder_on=:d WHERE {where} AND "
+                    "(last_reminder_on IS NULL OR last_reminder_on<:d)",
+                    **args,
+                )
+        run("DELETE FROM rollup_snapshot WHERE campaign_id=:cid AND as_of=:d", cid=cid, d=d)
+        counts = (
+            "SUM(CASE WHEN status IN ('open','submitted','returned','accepted') THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN status IN ('submitted','accepted') THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN status='accepted' THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN status='accepted' AND on_time THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN status IN ('open','returned') AND overdue_days>0 THEN 1 ELSE 0 END), "
+            "MAX(CASE WHEN status IN ('open','returned') THEN escalation_level ELSE 0 END)"
+        )
+        extras = (
+            "problems_open",
+            "problems_closed",
+            "problems_overdue",
+            "problems_rebound",
+            "projects_supervised",
+            "projects_sampled",
+            "leads_open",
+            "leads_closed",
+            "leads_overdue",
+        )
+        cols = (
+            "campaign_id, as_of, department_id, phase_key, assigned, submitted, accepted, on_time, overdue, "
+            "escalation_level, " + ", ".join(extras)
+        )
+        counts += ", 0" * len(extras)
+        run(
+            f"INSERT INTO rollup_snapshot ({cols}) SELECT a.campaign_id, :d, a.department_id, p.key, {counts} "
+            "FROM assignment a JOIN phase p ON p.id=a.phase_id WHERE a.campaign_id=:cid "
+            "GROUP BY a.campaign_id, a.department_id, p.key",
+            d=d,
+            cid=cid,
+        )
+        run(
+            f"INSERT INTO rollup_snapshot ({cols}) SELECT campaign_id, :d, department_id, '', {counts} "
+            "FROM assignment WHERE campaign_id=:cid GROUP BY campaign_id, department_id",
+            d=d,
+            cid=cid,
+        )
+        run("UPDATE campaign SET last_tick_on=:d WHERE id=:cid", d=d, cid=cid)
     return time.perf_counter() - t0
 
 
-def table_counts(db: Path) -> dict[str, int]:
-    con = sqlite3.connect(db)
-    out = {
-        t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("escalation", "outbox", "rollup_snapshot")
-    }
-    out["overdue"] = con.execute("SELECT COUNT(*) FROM assignment WHERE overdue_days>0").fetchone()[0]
-    out["open"] = con.execute("SELECT COUNT(*) FROM assignment WHERE status='open'").fetchone()[0]
-    con.close()
+def table_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as con:
+        out = {
+            t: con.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+            for t in ("escalation", "outbox", "rollup_snapshot")
+        }
+        out["overdue"] = con.execute(text("SELECT COUNT(*) FROM assignment WHERE overdue_days>0")).scalar_one()
+        out["open"] = con.execute(text("SELECT COUNT(*) FROM assignment WHERE status='open'")).scalar_one()
     return out
+
+
+# --------------------------------------------------------------------------- as a user runs it
+
+
+def cli_times(dbs: Databases, spec: CampaignSpec, n: int) -> dict[str, float]:
+    """launch / busy tick / idle re-tick as `campaign` processes on a fresh database (wall clock),
+    the schema migrated first (timed apart: a one-off step)."""
+    import yaml
+
+    url = dbs.create("cli")
+    spec_file = dbs.work / "campaign.yaml"
+    spec_file.write_text(yaml.safe_dump(spec_document(n), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    env = {
+        **os.environ,
+        "CAMPAIGN_DATABASE_URL": url,
+        "CAMPAIGN_DATA_DIR": str(dbs.work / "cli-data"),
+    }
+    times: dict[str, float] = {}
+    day = AS_OF.isoformat()
+    commands = {
+        "upgrade": ["db", "upgrade"],
+        "launch": ["launch", str(spec_file)],
+        "tick": ["tick", "--campaign", spec.id, "--as-of", day],
+        "retick": ["tick", "--campaign", spec.id, "--as-of", day],
+    }
+    for name, argv in commands.items():
+        t0 = time.perf_counter()
+        done = subprocess.run([str(CAMPAIGN_CLI), *argv], env=env, capture_output=True, text=True, check=False)
+        times[name] = time.perf_counter() - t0
+        if done.returncode != 0:
+            log = dbs.work / "cli-data" / "logs" / "campaign.log"  # an internal error's traceback
+            detail = log.read_text(encoding="utf-8")[-4000:] if log.is_file() else ""
+            raise RuntimeError(f"campaign {' '.join(argv)} failed ({done.returncode}):\n{done.stderr[-2000:]}{detail}")
+        shown = done.stdout.strip().splitlines()
+        longest = max((len(line) for line in shown), default=0)
+        print(f"  campaign {argv[0]}: {len(shown)} lines, longest {longest} chars: {' | '.join(shown[:3])[:300]}")
+    times["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return times
+
+
+def view_times(url: str, spec: CampaignSpec, at: dt.datetime) -> dict[str, float]:
+    """One department's board queries (as its own account) and the office's monthly rollup report."""
+    from domain.access import SYSTEM, Actor, Role
+    from services import reports
+    from services.users import add_user
+    from services.views import boards
+    from store.uow import UnitOfWork
+
+    code = "d0001"
+    username = f"bench-{code}"
+    with UnitOfWork(url) as uow:
+        add_user(
+            uow.session,
+            actor=SYSTEM,
+            at=at,
+            username=username,
+            display_name="基准测试联络员",
+            role=Role.department,
+            department_code=code,
+            email=None,
+            password="bench-pass-2020",
+            campaign_code=spec.id,
+        )
+        uow.commit()
+    me = Actor(username, Role.department, code, campaign_code=spec.id)
+    out: dict[str, float] = {}
+    with UnitOfWork(url) as uow:
+        s = uow.session
+        t0 = time.perf_counter()
+        day = boards.rollup_day(s, actor=me, campaign_code=spec.id, as_of=AS_OF, at=at)
+        board = boards.department_board(s, actor=me, campaign_code=spec.id, day=day, at=at)
+        heat = boards.heatmap(s, actor=me, campaign_code=spec.id, day=day, at=at)
+        trend = boards.trend(s, actor=me, campaign_code=spec.id, at=at)
+        late = boards.overdue(s, actor=me, campaign_code=spec.id, at=at)
+        mine = boards.department_assignments(s, actor=me, campaign_code=spec.id, department_code=code, at=at)
+        out["board_s"] = time.perf_counter() - t0
+        print(
+            f"  department {code}'s board: {len(board)} board row, {len(heat)} heat-map cells, {len(trend)} days, "
+            f"{len(late)} overdue, {len(mine)} tasks"
+        )
+        made = dt.datetime(2020, 8, 3, 2, tzinfo=dt.UTC)
+        t0 = time.perf_counter()
+        data = reports.report_data(
+            s, actor=SYSTEM, campaign_code=spec.id, period="2020-07", department_code=None, at=made
+        )
+        out["report_s"] = time.perf_counter() - t0
+        print(f"  office rollup report 2020-07: {len(data.department_rows)} department rows")
+    return out
+
+
+# --------------------------------------------------------------------------- one size
+
+
+def measure(n: int, server_url: str | None, *, cli: bool, views: bool) -> int:
+    from prefect import flow
+
+    from domain.access import SYSTEM
+    from flows.campaign_flows import run_launch, run_tick
+    from flows.runtime import embedded_engine
+    from services import ticking
+    from settings import load_settings
+    from store.db import shared_engine
+    from store.migrate import upgrade
+    from store.uow import UnitOfWork
+
+    dbs = Databases(server_url, Path(tempfile.mkdtemp(prefix="bench-tick-")))
+    try:
+        url = dbs.create("flow")
+        settings = load_settings(database_url=url, data_dir=dbs.work / "data")
+        spec = generate_spec(n)
+        at = dt.datetime(2020, 5, 1, tzinfo=dt.UTC)
+
+        @flow(name="empty")
+        def empty() -> None:
+            return None
+
+        with embedded_engine():
+            empty()  # starts the ephemeral engine; not part of any figure
+            t0 = time.perf_counter()
+            empty()
+            empty_s = time.perf_counter() - t0
+        upgrade(shared_engine(url))  # the migration step, so launch times only the launch
+
+        # The entries the CLI and the dashboard call: the launch flow, the one tick composition as a flow.
+        t0 = time.perf_counter()
+        report = run_launch(spec, settings_or_db_url=settings, actor=SYSTEM, at=at)
+        launch_s = time.perf_counter() - t0
+        shared_engine(url).dispose()
+        base_url = dbs.create("baseline", template="flow")
+
+        t0 = time.perf_counter()
+        summary = run_tick(spec.id, AS_OF, settings_or_db_url=settings, actor=SYSTEM, at=at)
+        tick_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        run_tick(spec.id, AS_OF, settings_or_db_url=settings, actor=SYSTEM, at=at)
+        retick_s = time.perf_counter() - t0
+        with UnitOfWork(url) as uow:  # the rollup step alone (rewrites the day's identical rows)
+            t0 = time.perf_counter()
+            rollup_rows = ticking.write_rollup(uow.session, spec.id, AS_OF)
+            uow.commit()
+            rollup_s = time.perf_counter() - t0
+        base_engine = shared_engine(base_url)
+        baseline_s = baseline_tick(base_engine, spec, AS_OF)
+        flow_counts, base_counts = table_counts(shared_engine(url)), table_counts(base_engine)
+        base_engine.dispose()
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        tick_ratio = (tick_s - empty_s) / baseline_s
+
+        print(f"database={dbs.kind} departments={n} assignments={report.assignments_added}")
+        print(f"busy tick on {AS_OF}: {summary.counts}")
+        print(f"state after flow tick:     {flow_counts}")
+        print(f"state after baseline SQL:  {base_counts}")
+        if flow_counts != base_counts:
+            print("MISMATCH: the flow and the baseline did not make the same changes", file=sys.stderr)
+            return 1
+        print(f"empty_flow_s={empty_s:.3f} rollup_rows={rollup_rows}")
+        print(
+            f"RESULT launch_s={launch_s:.2f} tick_s={tick_s:.2f} baseline_s={baseline_s:.2f} "
+            f"tick_ratio={tick_ratio:.2f} retick_s={retick_s:.2f} peak_rss_mb={peak_mb:.0f}"
+        )
+        print(f"ROLLUP rollup_s={rollup_s:.2f}")
+        if views:
+            v = view_times(url, spec, at)
+            print(f"VIEWS board_s={v['board_s']:.2f} report_s={v['report_s']:.2f}")
+        shared_engine(url).dispose()
+        if cli:
+            c = cli_times(dbs, spec, n)
+            print(
+                f"CLI launch_s={c['launch']:.2f} tick_s={c['tick']:.2f} retick_s={c['retick']:.2f} "
+                f"upgrade_s={c['upgrade']:.2f} peak_rss_mb={c['peak_rss_mb']:.0f}"
+            )
+        return 0
+    finally:
+        for engine_url in (dbs.url("flow"), dbs.url("baseline")):
+            shared_engine(engine_url).dispose()
+        dbs.drop_all()
+
+
+# --------------------------------------------------------------------------- several sizes
+
+
+def growth_exponent(points: list[tuple[int, float]]) -> float | None:
+    """Least-squares slope of log(time) against log(size): 1.0 is linear growth."""
+    if len(points) < 2:
+        return None
+    xs = [math.log(n) for n, _ in points]
+    ys = [math.log(t) for _, t in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+
+
+def figures_of(output: str) -> dict[str, float]:
+    """Every key=value of the RESULT / ROLLUP / VIEWS / CLI lines (CLI's prefixed cli_)."""
+    found: dict[str, float] = {}
+    for line in output.splitlines():
+        head, _, rest = line.partition(" ")
+        if head in ("RESULT", "ROLLUP", "VIEWS", "CLI"):
+            for key, value in re.findall(r"(\w+)=([\d.]+)", rest):
+                found[f"cli_{key}" if head == "CLI" else key] = float(value)
+    return found
+
+
+def run_sizes(sizes: list[int], forwarded: list[str]) -> int:
+    table: list[tuple[int, dict[str, float]]] = []
+    for n in sizes:
+        print(f"=== {n} departments", flush=True)
+        child = subprocess.run(
+            [sys.executable, __file__, "--departments", str(n), *forwarded], capture_output=True, text=True, check=False
+        )
+        print(child.stdout, end="", flush=True)
+        if child.returncode != 0:
+            print(child.stderr[-4000:], file=sys.stderr, flush=True)
+            print(f"FAILED at {n} departments (exit {child.returncode})", flush=True)
+            continue
+        table.append((n, figures_of(child.stdout)))
+    keys = ["launch_s", "tick_s", "retick_s", "rollup_s", "baseline_s", "tick_ratio", "peak_rss_mb"]
+    keys += sorted({k for _, f in table for k in f} - set(keys))
+    print("\nsize    " + " ".join(f"{k:>14}" for k in keys))
+    for n, f in table:
+        print(f"{n:<7} " + " ".join(f"{f.get(k, float('nan')):>14.2f}" for k in keys))
+    exponent = growth_exponent([(n, f["tick_s"]) for n, f in table if n >= 2000])
+    print(f"GROWTH tick_exponent={'n/a' if exponent is None else f'{exponent:.2f}'} (log-log fit, sizes >= 2000)")
+    return 0 if len(table) == len(sizes) else 1
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--departments", type=int, default=2000)
+    parser.add_argument("--sizes", help="comma-separated department counts, each run in its own process")
+    parser.add_argument("--database-url", help="a PostgreSQL server's maintenance database URL (default: SQLite files)")
+    parser.add_argument("--cli", action="store_true", help="also time launch / tick / re-tick as campaign processes")
+    parser.add_argument("--views", action="store_true", help="also time a department's board and the rollup report")
     args = parser.parse_args()
-
-    from flows.runtime import embedded_engine
-
-    work = Path(tempfile.mkdtemp(prefix="bench-tick-"))
-    db, base = work / "flow.db", work / "baseline.db"
-    url = f"sqlite:///{db}"
-    spec = generate_spec(args.departments)
-    at = dt.datetime(2020, 5, 1, tzinfo=dt.UTC)
-    from prefect import flow
-
-    from domain.access import SYSTEM
-    from flows.campaign_flows import run_launch, run_tick
-    from store.db import shared_engine
-    from store.migrate import upgrade
-
-    @flow(name="empty")
-    def empty() -> None:
-        return None
-
-    with embedded_engine():
-        empty()  # starts the ephemeral engine; not part of any figure
-        t0 = time.perf_counter()
-        empty()
-        empty_s = time.perf_counter() - t0
-    upgrade(shared_engine(url))  # the migration step, so launch times only the launch
-
-    # The entries the CLI and the dashboard call: the launch flow, the one tick composition as a flow.
-    t0 = time.perf_counter()
-    report = run_launch(spec, settings_or_db_url=url, actor=SYSTEM, at=at)
-    launch_s = time.perf_counter() - t0
-    shared_engine(url).dispose()
-    shutil.copy(db, base)
-
-    t0 = time.perf_counter()
-    summary = run_tick(spec.id, AS_OF, settings_or_db_url=url, actor=SYSTEM, at=at)
-    tick_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    run_tick(spec.id, AS_OF, settings_or_db_url=url, actor=SYSTEM, at=at)
-    retick_s = time.perf_counter() - t0
-    baseline_s = baseline_tick(base, spec, AS_OF)
-    flow_counts, base_counts = table_counts(db), table_counts(base)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    tick_ratio = (tick_s - empty_s) / baseline_s
-
-    print(f"departments={args.departments} assignments={report.assignments_added}")
-    print(f"busy tick on {AS_OF}: {summary.counts}")
-    print(f"state after flow tick:     {flow_counts}")
-    print(f"state after baseline SQL:  {base_counts}")
-    if flow_counts != base_counts:
-        print("MISMATCH: the flow and the baseline did not make the same changes", file=sys.stderr)
-        return 1
-    print(f"empty_flow_s={empty_s:.3f}")
-    print(
-        f"RESULT launch_s={launch_s:.2f} tick_s={tick_s:.2f} baseline_s={baseline_s:.2f} "
-        f"tick_ratio={tick_ratio:.2f} retick_s={retick_s:.2f} peak_rss_mb={peak_mb:.0f}"
-    )
-    shutil.rmtree(work, ignore_errors=True)
-    return 0
+    forwarded = [*(["--database-url", args.database_url] if args.database_url else [])]
+    forwarded += [*(["--cli"] if args.cli else []), *(["--views"] if args.views else [])]
+    if args.sizes:
+        return run_sizes([int(s) for s in args.sizes.split(",")], forwarded)
+    return measure(args.departments, args.database_url, cli=args.cli, views=args.views)
 
 
 if __name__ == "__main__":
