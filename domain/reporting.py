@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from domain.errors import Invalid
 from domain.localtime import local_day, local_midnight
-from domain.spec import CampaignSpec
+from domain.spec import CampaignSpec, Period
 
 PERIOD_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -73,16 +73,14 @@ def due_rule(spec: CampaignSpec, department_code: str | None) -> tuple[int | Non
     """(day of month, first month) of the recurring report this report answers; None for the office rollup's
     department_code. Without a rule naming the unit: the latest day for the rollup, the first rule otherwise."""
     wanted = spec.office if department_code is None else department_code
-    for report in spec.recurring_reports:
+    # Only monthly reports set a month's window: a quarterly report's day_of_month is a day of the month after
+    # its quarter, and weekly or yearly reports are handed in through their assignments (issue 16).
+    monthly = [r for r in spec.recurring_reports if r.every is Period.month]
+    for report in monthly:
         if wanted in spec.resolve(report.assignees):
             return report.day_of_month, report.first_month
-    if spec.recurring_reports:
-        report = (
-            # A weekly report has no day of month: it sorts first, so the latest monthly day wins.
-            max(spec.recurring_reports, key=lambda r: r.day_of_month or 0)
-            if department_code is None
-            else spec.recurring_reports[0]
-        )
+    if monthly:
+        report = max(monthly, key=lambda r: r.day_of_month or 0) if department_code is None else monthly[0]
         return report.day_of_month, report.first_month
     return None, None
 
