@@ -55,9 +55,9 @@ class LaunchReport:
         head = "新建专项行动" if self.created else "更新专项行动"
         out = [f"{head} {self.campaign_code}：新增任务 {self.assignments_added} 项"]
         if self.departments_added:
-            out.append(f"  新增部门：{'、'.join(self.departments_added)}")
+            out.append(f"  新增部门 {_count_and_first(self.departments_added)}")
         if self.departments_retired:
-            out.append(f"  移出部门：{'、'.join(self.departments_retired)}（已提交的材料保留）")
+            out.append(f"  移出部门 {_count_and_first(self.departments_retired)}（已提交的材料保留）")
         if self.assignments_removed:
             out.append(f"  删除尚未开始的任务 {self.assignments_removed} 项")
         if self.assignments_cancelled:
@@ -67,6 +67,13 @@ class LaunchReport:
         if len(self.deadlines_moved) > 20:
             out.append(f"  ……另有 {len(self.deadlines_moved) - 20} 项截止日期调整")
         return out
+
+
+def _count_and_first(names: tuple[str, ...], shown: int = 5) -> str:
+    """A count and the first few names (2,000 个：省联席办、第1责任单位 …): a national launch adds
+    tens of thousands of departments, and these lines go to the terminal, the dashboard and the audit."""
+    more = " …" if len(names) > shown else ""
+    return f"{len(names):,} 个：{'、'.join(names[:shown])}{more}"
 
 
 def spec_digest(spec: CampaignSpec) -> str:

@@ -169,7 +169,7 @@ def test_gbk_csv_departments_update_the_spec_like_a_changed_yaml(uow_factory, la
     )  # same as before: unchanged
     report = run(uow_factory, actors["office"], "departments", csv_text.encode("gbk"), "部门.csv")
     assert (report.added, report.updated, report.unchanged) == (1, 1, 1)
-    assert any("新增部门：区市场监管局" in line for line in report.launch_lines)
+    assert any("新增部门 1 个：区市场监管局" in line for line in report.launch_lines)
     with uow_factory() as uow:
         s = uow.session
         spec = stored_spec(get_campaign(s, CODE))
