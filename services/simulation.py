@@ -21,7 +21,7 @@ from domain.calendar import WorkingCalendar
 from domain.lead import LeadMeasure, LeadOutcome, LeadSource, LeadStatus
 from domain.localtime import local_midnight
 from domain.problem import HandlingClass, ProblemCategory, ProblemStatus
-from services import leads, problems, projects, submissions, users
+from services import leads, problems, projects, simulation_plan_shapes, submissions, users
 from services.campaigns import get_campaign, stored_spec
 from services.holidays import campaign_calendar
 from store.models import (
@@ -155,6 +155,7 @@ def simulate_day(session: Session, campaign_code: str, day: dt.date, seed: int) 
             Assignment.status.in_(
                 (AssignmentStatus.open.value, AssignmentStatus.returned.value, AssignmentStatus.submitted.value)
             ),
+            Assignment.ongoing.is_(False),  # 持续推进: reported through the monthly reports, never handed in
         )
         .order_by(Assignment.id)
     ).all()
@@ -409,4 +410,5 @@ def simulate_work(session: Session, campaign_code: str, day: dt.date, seed: int)
             reporter_name="（实名举报人）" if u < 0.3 else None,
         )
         out["leads_received"] += 1
+    simulation_plan_shapes.simulate_plan_shapes(session, campaign_code, day)  # 自选事项, a meeting decision (issue 16)
     return WorkActivity(**out)
