@@ -79,6 +79,9 @@ trend = _cached(boards.trend)
 overdue = _cached(boards.overdue)
 department_assignments = _cached(boards.department_assignments)
 bulletin_lists = _cached(boards.bulletin_lists)
+board_day = _cached(boards.board_day)  # issue 12: the one "as of" of every board
+department_why = _cached(boards.department_why)
+simulated = _cached(boards.simulated)
 problems_by_department = _cached(ledger.problems_by_department)
 lead_funnel = _cached(ledger.lead_funnel)
 

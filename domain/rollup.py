@@ -1,9 +1,14 @@
-"""Rollup math: rates and grades derived from counted rollup rows (the store does the counting)."""
+"""Rollup math: rates and grades derived from counted rollup rows (the store does the counting).
+The grade itself is domain.grading's one rule; `grade(Counts)` reads it from a rollup row."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+
+from domain import grading
+from domain.grading import CRITICISM_LEVEL, Grade
+
+__all__ = ["CRITICISM_LEVEL", "Counts", "Grade", "completion_rate", "criticised", "grade", "on_time_rate", "praised"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +19,7 @@ class Counts:
     on_time: int = 0
     overdue: int = 0
     escalation_level: int = 0
+    due: int = 0  # assigned work whose deadline has come by the rollup's day
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(
@@ -23,6 +29,7 @@ class Counts:
             self.on_time + other.on_time,
             self.overdue + other.overdue,
             max(self.escalation_level, other.escalation_level),
+            self.due + other.due,
         )
 
 
@@ -39,9 +46,6 @@ def on_time_rate(c: Counts) -> float:
     return rate(c.on_time, c.accepted)
 
 
-CRITICISM_LEVEL = 2  # 通报批评 in the ladders of the seeds: from this level a department is named in the 通报
-
-
 def praised(c: Counts) -> bool:
     """Named for praise in a 通报: everything assigned so far accepted, and on time."""
     return c.assigned > 0 and c.on_time == c.assigned
@@ -49,19 +53,9 @@ def praised(c: Counts) -> bool:
 
 def criticised(c: Counts) -> bool:
     """Named for criticism in a 通报: outstanding work has reached 通报批评 or beyond."""
-    return c.escalation_level >= CRITICISM_LEVEL
-
-
-class Grade(StrEnum):
-    green = "正常"
-    yellow = "滞后"
-    red = "严重滞后"
+    return grading.criticised(c.escalation_level)
 
 
 def grade(c: Counts) -> Grade:
-    """Traffic light for a department board: red once escalated to 通报批评 or beyond, or a third overdue."""
-    if criticised(c) or (c.assigned and c.overdue / c.assigned >= 1 / 3):
-        return Grade.red
-    if c.overdue or c.escalation_level == 1:
-        return Grade.yellow
-    return Grade.green
+    """The grade of a rollup row: domain.grading's one rule."""
+    return grading.grade(grading.Standing(c.assigned, c.due, c.overdue, c.escalation_level))

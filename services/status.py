@@ -53,7 +53,7 @@ def department_status(session: Session, campaign_code: str, as_of: dt.date) -> l
     ).all()
     out = []
     for code, name, r in rows:
-        c = Counts(r.assigned, r.submitted, r.accepted, r.on_time, r.overdue, r.escalation_level)
+        c = Counts(r.assigned, r.submitted, r.accepted, r.on_time, r.overdue, r.escalation_level, r.due)
         out.append(
             DepartmentStatus(
                 code,

@@ -1,4 +1,6 @@
-"""部门进度: sortable progress by department, department × phase heatmap, overdue list, drill-down."""
+"""部门进度: sortable progress by department, department × phase heatmap, overdue list, and a
+department's drill-down that says why (overdue days, returns with reasons, escalations, extensions,
+逾期原因). One "as of" day for all of it (queries.board_day); grades by domain.grading."""
 
 import streamlit as st
 
@@ -18,24 +20,49 @@ BOARD_COLUMNS = {
     "on_time": "按时",
     "overdue": "逾期",
     "escalation_level": "升级级别",
+    "not_due": "未到期",
     "completion": "完成率",
     "on_time_rate": "按时率",
     "grade": "状态",
+    "grade_reason": "状态说明",
+    "sampled_text": "核查比例",
 }
+SHOWN = [
+    "code",
+    "name",
+    "kind_label",
+    "assigned",
+    "submitted",
+    "accepted",
+    "on_time",
+    "overdue",
+    "not_due",
+    "escalation_level",
+    "completion",
+    "on_time_rate",
+    "grade",
+    "grade_reason",
+    "sampled_text",
+]
 
 actor = widgets.page(Role.leader, Role.office)
 code = widgets.campaign_or_stop()
 phase_key, kinds, phase_title = widgets.board_filters(actor, code)
-today = session.today()
-day = queries.rollup_day(actor, campaign_code=code, as_of=today)
+as_of_day = queries.board_day(actor, campaign_code=code)
+today = as_of_day.ticked_on or session.today()  # the boards' day: countdowns read the same day
+day = as_of_day.rollup_on
 board = queries.department_board(actor, campaign_code=code, day=day, phase_key=phase_key, kinds=kinds)
 
 st.title("部门进度")
-st.caption(f"统计口径：{phase_title}；进度快照日期 {day or '（尚未巡检）'}；共 {len(board)} 个部门")
+st.caption(
+    f"统计口径：{phase_title}；{as_of_day.text}；共 {len(board)} 个部门。"
+    "状态：有逾期或预警为滞后，逾期达到期任务三分之一或通报批评以上为严重滞后，任务均未到期为未到期。"
+)
 
 sort_options: dict[str, str] = {
     "completion": "完成率",
     "overdue": "逾期数",
+    "not_due": "未到期",
     "assigned": "已布置",
     "accepted": ASSIGNMENT.label(AssignmentStatus.accepted),
     "on_time_rate": "按时率",
@@ -63,40 +90,10 @@ if points:
     picked = custom[0] if custom else None
 
 table = board.sort_values([sort_by, "code"], ascending=[ascending, True])
-view = table[
-    [
-        "code",
-        "name",
-        "kind_label",
-        "assigned",
-        "submitted",
-        "accepted",
-        "on_time",
-        "overdue",
-        "escalation_level",
-        "completion",
-        "on_time_rate",
-        "grade",
-    ]
-].rename(columns=BOARD_COLUMNS)
+view = table[SHOWN].rename(columns=BOARD_COLUMNS)
 view["完成率"] = (view["完成率"] * 100).round(1)
 view["按时率"] = (view["按时率"] * 100).round(1)
-export = table[
-    [
-        "code",
-        "name",
-        "kind_label",
-        "assigned",
-        "submitted",
-        "accepted",
-        "on_time",
-        "overdue",
-        "escalation_level",
-        "completion",
-        "on_time_rate",
-        "grade",
-    ]
-].rename(columns=BOARD_COLUMNS)
+export = table[SHOWN].rename(columns=BOARD_COLUMNS)
 export["完成率"] = export["完成率"].map(Percent)
 export["按时率"] = export["按时率"].map(Percent)
 selected = widgets.table(
@@ -156,6 +153,108 @@ dept = st.selectbox(
     key="drill_department",
 )
 if dept:
+    why = queries.department_why(actor, campaign_code=code, department_code=dept)
+    st.markdown(f"**{names.get(dept, dept)}：原因**")
+    if why.empty:
+        st.caption("没有逾期、退回、升级、延期或逾期说明记录。")
+    if not why.overdue.empty:
+        st.markdown("逾期任务")
+        widgets.table(
+            why.overdue[["task", "phase", "period", "due_on", "overdue_days", "escalation"]].rename(
+                columns={
+                    "task": "任务",
+                    "phase": "阶段",
+                    "period": "期次",
+                    "due_on": "截止日期",
+                    "overdue_days": "逾期工作日",
+                    "escalation": "升级等级",
+                }
+            ),
+            key="why_overdue",
+            filename=f"逾期任务-{dept}.xlsx",
+            sheet="逾期任务",
+        )
+    if not why.returns.empty:
+        st.markdown("退回记录")
+        widgets.table(
+            why.returns[["task", "period", "seq", "returned_on", "reason", "status_label"]].rename(
+                columns={
+                    "task": "任务",
+                    "period": "期次",
+                    "seq": "第几次报送",
+                    "returned_on": "退回日期",
+                    "reason": "退回原因",
+                    "status_label": "当前状态",
+                }
+            ),
+            key="why_returns",
+            filename=f"退回记录-{dept}.xlsx",
+            sheet="退回记录",
+        )
+    if not why.escalations.empty:
+        st.markdown("升级督办")
+        widgets.table(
+            why.escalations[["task", "period", "name", "reached_on", "overdue_days", "status_label"]].rename(
+                columns={
+                    "task": "任务",
+                    "period": "期次",
+                    "name": "等级",
+                    "reached_on": "升级日期",
+                    "overdue_days": "当时逾期工作日",
+                    "status_label": "当前状态",
+                }
+            ),
+            key="why_escalations",
+            filename=f"升级督办-{dept}.xlsx",
+            sheet="升级督办",
+        )
+    if not why.extensions.empty:
+        st.markdown("延期申请")
+        widgets.table(
+            why.extensions[
+                [
+                    "task",
+                    "period",
+                    "due_before",
+                    "asked_until",
+                    "reason",
+                    "state_label",
+                    "approved_until",
+                    "decision_reason",
+                ]
+            ].rename(
+                columns={
+                    "task": "任务",
+                    "period": "期次",
+                    "due_before": "原截止日期",
+                    "asked_until": "申请延至",
+                    "reason": "申请理由",
+                    "state_label": "审批结果",
+                    "approved_until": "批准延至",
+                    "decision_reason": "审批意见",
+                }
+            ),
+            key="why_extensions",
+            filename=f"延期申请-{dept}.xlsx",
+            sheet="延期申请",
+        )
+    if not why.late_reasons.empty:
+        st.markdown("逾期原因")
+        widgets.table(
+            why.late_reasons[["task", "period", "due_on", "submitted_on", "late_reason"]].rename(
+                columns={
+                    "task": "任务",
+                    "period": "期次",
+                    "due_on": "截止日期",
+                    "submitted_on": "报送日期",
+                    "late_reason": "逾期原因",
+                }
+            ),
+            key="why_late",
+            filename=f"逾期原因-{dept}.xlsx",
+            sheet="逾期原因",
+        )
+    st.markdown("**全部任务**")
     detail = queries.department_assignments(actor, campaign_code=code, department_code=dept)
     calendar = widgets.calendar_of(queries.spec(actor, code))
     detail["进度"] = [

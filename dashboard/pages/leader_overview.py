@@ -1,23 +1,28 @@
-"""专项总览: phase timeline, key figures, days left in the current phase, trend."""
+"""专项总览: phase timeline, key figures, days left in the current phase, trend, grades.
+
+Every figure is as of one day, the campaign's last tick (queries.board_day), and says so; grades are
+domain.grading's rule (未到期 grey, never red)."""
 
 import streamlit as st
 
 from dashboard import charts, queries, session, widgets
 from domain.access import Role
 from domain.assignment import ASSIGNMENT, PHASE_STATE, AssignmentStatus, PhaseState
-from domain.rollup import Grade, rate
+from domain.grading import Grade
+from domain.rollup import rate
 
 actor = widgets.page(Role.leader, Role.office)
 code = widgets.campaign_or_stop()
 phase_key, kinds, phase_title = widgets.board_filters(actor, code)
-today = session.today()
+as_of_day = queries.board_day(actor, campaign_code=code)
+today = as_of_day.ticked_on or session.today()  # the boards' day: the last tick, whatever the clock says
 info = queries.campaign_row(actor, code)
 
 st.title(info.get("title", code))
 st.caption(f"{info.get('issuer', '')} · {info.get('start_on')} ～ {info.get('end_on')}")
 
 phases = queries.phases(actor, campaign_code=code)
-day = queries.rollup_day(actor, campaign_code=code, as_of=today)
+day = as_of_day.rollup_on
 board = queries.department_board(actor, campaign_code=code, day=day, phase_key=phase_key, kinds=kinds)
 
 current = phases[(phases["start_on"] <= today) & (phases["end_on"] >= today)]
@@ -39,12 +44,14 @@ cols[3].metric(
     widgets.percent(rate(accepted, assigned)),
     help=f"{ASSIGNMENT.label(AssignmentStatus.accepted)} {accepted} 项",
 )
+behind = int(board["grade"].isin([Grade.yellow.value, Grade.red.value]).sum())
 cols[4].metric(
     "逾期任务",
     f"{int(board['overdue'].sum())}",
-    help=f"{Grade.red.value}部门 {int((board['grade'] == Grade.red.value).sum())} 个",
+    help=f"{Grade.yellow.value}或{Grade.red.value}的部门 {behind} 个（其中{Grade.red.value} "
+    f"{int((board['grade'] == Grade.red.value).sum())} 个）；未到期任务 {int(board['not_due'].sum())} 项不计入",
 )
-st.caption(f"统计口径：{phase_title}；进度快照日期 {day or '（尚未巡检）'}")
+st.caption(f"统计口径：{phase_title}；{as_of_day.text}")
 
 st.plotly_chart(charts.phase_gantt(phases, today), width="stretch", key="gantt")
 left, right = st.columns([2, 1])

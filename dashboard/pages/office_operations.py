@@ -17,12 +17,20 @@ info = queries.campaign_row(actor, code)
 st.title("巡检与通报")
 
 st.subheader("立即巡检")
-st.caption(
-    f"上次巡检：{info.get('last_tick_on') or '尚未巡检'}。"
-    "巡检会开启到期阶段的任务、标记逾期、升级、生成提醒并更新进度统计。"
-)
-as_of = st.date_input("巡检日期", value=today, key="tick_day")
-if st.button("立即巡检", key="tick_now"):
+as_of_day = queries.board_day(actor, campaign_code=code)
+st.caption(f"{as_of_day.text}。巡检会开启到期阶段的任务、标记逾期、升级、生成提醒、投递站内消息并更新进度统计。")
+# Ticking ahead cannot be undone (escalations and reminders are recorded for that day): a day after
+# today only for a simulated campaign or the demo's simulated clock, and only once confirmed.
+may_tick_ahead = session.settings().as_of is not None or queries.simulated(actor, campaign_code=code)
+as_of = st.date_input("巡检日期", value=max(today, as_of_day.ticked_on or today), key="tick_day")
+ready = True
+if as_of > today and not may_tick_ahead:
+    st.error(f"不能巡检到今天（{today}）之后的日期：巡检记录的逾期、升级和提醒无法撤销。模拟或演示中的专项行动除外。")
+    ready = False
+elif as_of > today:
+    st.warning(f"{as_of} 在今天（{today}）之后：这是模拟推进，推进后不能退回到更早的日期。")
+    ready = st.checkbox(f"确认推进到 {as_of}", key="tick_confirm")
+if st.button("立即巡检", key="tick_now", disabled=not ready):
     with st.spinner("巡检中……"):
         summary = widgets.tick_campaign(actor, code, as_of)
         if summary is not None:
@@ -80,10 +88,11 @@ else:
             st.rerun()
 
 st.subheader("通报草稿")
-day = queries.rollup_day(actor, campaign_code=code, as_of=today)
+day = as_of_day.rollup_on
 if day is None:
     st.info("尚无进度快照，请先巡检")
     st.stop()
+st.caption(as_of_day.text)
 board = queries.department_board(actor, campaign_code=code, day=day)
 praise, criticise = queries.bulletin_lists(actor, campaign_code=code, day=day)
 names = queries.escalation_names(actor, campaign_code=code)
@@ -116,6 +125,10 @@ lines += [
     f"{today:%Y年%m月%d日}",
 ]
 edited = st.text_area("通报内容（可编辑后复制或下载）", value="\n".join(lines), height=420, key=f"bulletin_{day}")
-st.download_button(
-    "下载通报（文本）", edited.encode("utf-8"), file_name=f"通报-{code}-{day}.txt", key="bulletin_download"
+widgets.download(
+    edited.encode("utf-8"),
+    filename=f"通报-{code}-{day}.txt",
+    key="bulletin_download",
+    label="下载通报（文本）",
+    mime="text/plain; charset=utf-8",
 )
