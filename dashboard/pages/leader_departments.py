@@ -258,7 +258,9 @@ if dept:
     detail = queries.department_assignments(actor, campaign_code=code, department_code=dept)
     calendar = widgets.calendar_of(queries.spec(actor, code))
     detail["进度"] = [
-        widgets.countdown(calendar, today, r.due_on, r.status, r.overdue_days) for r in detail.itertuples()
+        # a counted task's 1/2 or an ongoing duty's 持续推进 (services.plan_shapes) before the countdown
+        r.progress or widgets.countdown(calendar, today, r.due_on, r.status, r.overdue_days)
+        for r in detail.itertuples()
     ]
     widgets.table(
         detail[["id", "task", "phase", "period", "due_on", "status_label", "进度", "overdue_days"]].rename(

@@ -23,6 +23,8 @@ from services import delivery as dl
 from services import exports as ex
 from services import imports as im
 from services import leads as ld
+from services import meetings as mt
+from services import optional_items as oi
 from services import problems as pb
 from services import projects as pj
 from services import reports as rp
@@ -75,6 +77,7 @@ class World:
     lead_reported: tuple[int, int]
     attachment: int
     attachment_dir: Path
+    optional_item: str = ""  # a 自选事项 zjj added (issue 16)
 
 
 @pytest.fixture
@@ -142,6 +145,18 @@ def world(uow_factory, launched_campaign, actors, attachment_dir) -> World:
             s, actor=dept, at=AT, lead_id=l_reported.id, expected_version=l_reported.version, outcome="不实"
         )
         pj.import_projects(s, actor=office, at=AT, campaign_code=code, data=CSV, filename="r.csv")
+        item = oi.add_item(
+            s,
+            actor=dept,
+            at=AT,
+            campaign_code=code,
+            department_code="zjj",
+            phase_key="self_check",
+            title="自选自查",
+            deliverable="report",
+            due_on=dt.date(2020, 6, 24),
+        )
+        _meeting(s, office, code)
         uow.commit()
     v = lambda x: (x.id, x.version)  # noqa: E731
     return World(
@@ -155,6 +170,21 @@ def world(uow_factory, launched_campaign, actors, attachment_dir) -> World:
         v(l_reported),
         handed_in.attachments[0].id,
         attachment_dir,
+        item.key,
+    )
+
+
+def _meeting(s, actor, code):
+    return mt.record_meeting(
+        s,
+        actor=actor,
+        at=AT,
+        campaign_code=code,
+        kind="会商",
+        title="联席会议会商",
+        held_on=dt.date(2020, 7, 3),
+        attendees=["区发改局", "区住建局"],
+        decisions=["住建局报送专家抽取情况"],
     )
 
 
@@ -367,6 +397,7 @@ def _operations(w: World):
             lambda s, a: rp.get_narrative(s, actor=a, campaign_code=c, period="2020-06", department_code="zjj", at=AT),
         ),
         *_supervision(w),
+        *_plan_shapes(w),
         *((f"view.{name}", allowed, call) for name, allowed, call in _views(w)),
     ]
 
@@ -426,6 +457,55 @@ def _supervision(w: World):
             lambda s, a: sv_urge.list_urges(s, actor=a, campaign_code=c, department_code="zjj", at=AT),
         ),
         ("office.todo", ADMIN, lambda s, a: sv_todo.office_todo(s, actor=a, campaign_code=c, at=AT)),
+    ]
+
+
+def _plan_shapes(w: World):
+    """自选事项 and meetings (issue 16)."""
+    c = w.code
+    return [
+        (
+            "optional_item.add",
+            ADMIN_OR_OWN,
+            lambda s, a: oi.add_item(
+                s,
+                actor=a,
+                at=AT,
+                campaign_code=c,
+                department_code="zjj",
+                phase_key="self_check",
+                title="再加一项",
+                deliverable="表格",
+                due_on=dt.date(2020, 6, 29),
+            ),
+        ),
+        (
+            "optional_item.withdraw",
+            ADMIN_OR_OWN,
+            lambda s, a: oi.withdraw_item(s, actor=a, at=AT, campaign_code=c, template_key=w.optional_item),
+        ),
+        ("optional_item.list", READ, lambda s, a: oi.list_items(s, actor=a, campaign_code=c, department_code="zjj")),
+        (
+            "optional_item.windows",
+            READ,
+            lambda s, a: oi.windows(s, actor=a, campaign_code=c, department_code="zjj", at=AT),
+        ),
+        ("meeting.record", ADMIN, lambda s, a: _meeting(s, a, c)),
+        (
+            "meeting.assign",
+            ADMIN,
+            lambda s, a: mt.assign_decision(
+                s,
+                actor=a,
+                at=AT,
+                campaign_code=c,
+                meeting_code="HY-0001",
+                seq=1,
+                department_codes=["zjj"],
+                due_on=dt.date(2020, 7, 20),
+            ),
+        ),
+        ("meeting.list", EVERYONE, lambda s, a: mt.list_meetings(s, actor=a, campaign_code=c, at=AT)),
     ]
 
 
