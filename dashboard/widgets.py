@@ -20,13 +20,15 @@ from domain.department import DEPARTMENT_KIND
 from domain.errors import RowsRejected, UserError
 from domain.lead import LEAD, LEAD_MEASURE, LEAD_OUTCOME
 from domain.localtime import local_text
-from domain.problem import HANDLING_CLASS, PROBLEM, PROBLEM_CATEGORY
+from domain.problem import HANDLING_CLASS, PROBLEM, PROBLEM_CATEGORY, PROBLEM_EVENT
 from domain.rules import standing
 from domain.spec import CampaignSpec
 from exchange.errors import ImportProblem, ImportRejected
 from exchange.xlsx_export import to_xlsx
+from services import leads as lead_service
 from services import problems as problem_service
 from services import ticking
+from services import users as user_service
 from services.campaigns import LaunchReport
 from services.exports import ledger_xlsx
 from services.holidays import campaign_calendar
@@ -46,7 +48,7 @@ def page(*roles: Role) -> Actor:
     actor = session.require_actor(*roles)
     with st.sidebar:
         st.markdown(f"**{actor.display_name or actor.username}**")
-        dept = f" · {actor.department_code}" if actor.department_code else ""
+        dept = f" · {department_name(actor)}" if actor.department_code else ""
         st.caption(f"{ROLE_LABELS[actor.role]}{dept}")
         unread = session.unread_messages(actor)
         if unread:
@@ -300,10 +302,12 @@ def submission_history(subs: list, actor: Actor) -> None:
     if not subs:
         st.caption("尚无报送记录")
         return
+    names = person_names(actor, [s.submitted_by for s in subs])
     for s in reversed(subs):
         with st.container(border=True):
             st.markdown(
-                f"**第 {s.seq} 次报送** · {s.submitted_by} · {local_text(s.submitted_at)} · {SUBMISSION.label(s.state)}"
+                f"**第 {s.seq} 次报送** · {names.get(s.submitted_by, s.submitted_by)} · {local_text(s.submitted_at)}"
+                f" · {SUBMISSION.label(s.state)}"
             )
             if s.text:
                 st.text(s.text)
@@ -356,7 +360,9 @@ def problem_frame(problems: Sequence[Any]) -> pd.DataFrame:
     )
 
 
-def lead_frame(leads: Sequence[Any], *, show_reporter: bool = False) -> pd.DataFrame:
+def lead_frame(
+    leads: Sequence[Any], *, show_reporter: bool = False, names: dict[str, str] | None = None
+) -> pd.DataFrame:
     """Reporter identities only where the page asks for them (the office's own page); the service has
     already blanked them for everyone else."""
     rows = []
@@ -369,7 +375,7 @@ def lead_frame(leads: Sequence[Any], *, show_reporter: bool = False) -> pd.DataF
             "类别": x.category,
             "摘要": x.summary,
             "涉及项目": x.project_code or "",
-            "承办部门": x.department_code or "（未交办）",
+            "承办部门": (names or {}).get(x.department_code, x.department_code) if x.department_code else "（未交办）",
             "办理期限": x.due_on,
             "状态": LEAD.label(x.status),
             "结果": x.outcome or "",
@@ -420,10 +426,10 @@ def problem_form(actor: Actor, code: str, *, key: str) -> None:
     with st.form(key, clear_on_submit=True):
         if actor.role == Role.department:
             dept = actor.department_code
-            st.caption(f"责任单位：{dept}")
+            st.caption(f"责任单位：{department_name(actor)}")
         else:
             names = queries.department_names(actor, code)
-            dept = st.selectbox("责任单位", list(names), format_func=lambda c: f"{names[c]}（{c}）", key=f"{key}_dept")
+            dept = st.selectbox("责任单位", list(names), format_func=lambda c: names[c], key=f"{key}_dept")
         c1, c2, c3 = st.columns(3)
         phase = c1.selectbox("发现阶段", list(titles), format_func=lambda k: titles[k], key=f"{key}_phase")
         category = c2.selectbox("问题类别", [c.value for c in PROBLEM_CATEGORY.choices()], key=f"{key}_category")
@@ -671,3 +677,68 @@ def people_name(username: str | None, names: dict[str, str]) -> str:
     if not username:
         return ""
     return names.get(username) or username
+
+
+def person_names(actor: Actor, usernames: Sequence[str]) -> dict[str, str]:
+    """Accounts as people read them (display names); an account without one keeps its username."""
+    wanted = sorted({u for u in usernames if u})
+    if not wanted:
+        return {}
+    found = session.run_service(user_service.display_names, actor=actor, usernames=wanted, at=session.now())
+    return {u: (found or {}).get(u, u) for u in wanted}
+
+
+def department_name(actor: Actor, code: str | None = None) -> str:
+    """A department's name (the actor's own by default) in the campaign being shown; the code only
+    when the campaign does not know it."""
+    code = code or actor.department_code
+    if not code:
+        return ""
+    campaign = st.session_state.get("campaign_code") or actor.campaign_code
+    return queries.department_names(actor, campaign).get(code, code) if campaign else code
+
+
+def problem_detail(actor: Actor, problems: Sequence[Any], code: str | None) -> None:
+    """The problem a row click opened: its fields and its history (who did what, with notes and files)."""
+    chosen = next((p for p in problems if p.code == code), None) if code else None
+    if chosen is None:
+        return
+    found = session.run_service(problem_service.get_problem, actor=actor, problem_id=chosen.id, at=session.now())
+    if found is None:
+        return
+    p, events = found
+    names = person_names(actor, [e.actor for e in events])
+    with st.container(border=True):
+        st.markdown(f"**{p.code} · {p.department_name} · {p.category}** · {PROBLEM.label(p.status)}")
+        st.write(p.description)
+        st.caption(
+            f"整改措施：{p.measure or '—'}；责任人：{p.responsible_person or '—'}；"
+            f"发现 {p.found_on}，整改时限 {p.deadline_on}" + (f"，销号 {p.closed_on}" if p.closed_on else "")
+        )
+        for e in events:
+            files = "；附件：" + "、".join(a.filename for a in e.attachments) if e.attachments else ""
+            note = f"：{e.note}" if e.note else ""
+            st.markdown(
+                f"- {local_text(e.at)} {names.get(e.actor, e.actor)} {PROBLEM_EVENT.label(e.action)}{note}{files}"
+            )
+
+
+def lead_detail(actor: Actor, leads: Sequence[Any], lead_id: int | None, names: dict[str, str] | None = None) -> None:
+    """The lead a row click opened, read again through the service (checked like every read)."""
+    if not lead_id or not any(x.id == lead_id for x in leads):
+        return
+    x = session.run_service(lead_service.get_lead, actor=actor, lead_id=int(lead_id), at=session.now())
+    if x is None:
+        return
+    where = (names or {}).get(x.department_code, x.department_code) if x.department_code else "未交办"
+    with st.container(border=True):
+        st.markdown(f"**{x.code}** · {x.source} · {x.category} · {LEAD.label(x.status)} · 承办：{where}")
+        st.write(x.summary)
+        st.caption(
+            f"收到 {x.received_on}；办理期限 {x.due_on or '—'}"
+            + (f"；结果：{x.outcome}" if x.outcome else "")
+            + (f"；处理措施：{'、'.join(x.measures)}" if x.measures else "")
+            + (f"；办结 {x.closed_on}" if x.closed_on else "")
+        )
+        if x.reporter_name or x.reporter_phone:
+            st.caption(f"举报人（保密）：{x.reporter_name or '匿名'} {x.reporter_phone or ''}")

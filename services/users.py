@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -445,3 +446,16 @@ def update_user(
             after=_snapshot(user),
         )
     return _dto(user)
+
+
+def display_names(
+    session: Session, *, actor: Actor, usernames: Iterable[str], at: dt.datetime | None = None
+) -> dict[str, str]:
+    """The names people read for accounts (who submitted, who saved, who reviewed): any signed-in
+    account may read the display names of the accounts it is shown, nothing else about them."""
+    resolve(session, actor, at=at)
+    wanted = sorted({u for u in usernames if u})
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(wanted)))
+    return {name: shown or name for name, shown in rows}

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard import session, widgets
 from domain.access import Role
-from domain.lead import LEAD, LeadStatus
+from domain.lead import LeadStatus
 from domain.problem import ProblemStatus
 from services import leads as lead_service
 from services import problems as problem_service
@@ -22,12 +22,17 @@ with tab_problems:
     if not problems:
         st.info("本部门台账暂无问题")
     else:
-        widgets.table(
-            widgets.problem_frame(problems),
+        frame = widgets.problem_frame(problems)
+        st.caption("点击一行查看问题详情和办理过程")
+        event = widgets.table(
+            frame,
             key="dept_problems",
-            filename=f"问题台账-{actor.department_code}.xlsx",
+            filename=f"问题台账-{widgets.department_name(actor)}.xlsx",
             sheet="问题台账",
+            on_select="rerun",
+            selection_mode="single-row",
         )
+        widgets.problem_detail(actor, problems, widgets.picked(event, frame, "编号"))
         widgets.ledger_download(actor, code, key="dept_ledger_xlsx", department_code=actor.department_code)
     with st.expander("登记问题（自查发现）"):
         widgets.problem_form(actor, code, key="dept_problem")
@@ -65,22 +70,18 @@ with tab_leads:
     if not leads:
         st.info("暂无交办本部门的线索")
     else:
-        widgets.table(
-            widgets.lead_frame(leads),
+        names = {actor.department_code: widgets.department_name(actor)} if actor.department_code else {}
+        frame = widgets.lead_frame(leads, names=names)
+        st.caption("点击一行查看线索详情")
+        event = widgets.table(
+            frame,
             key="dept_leads",
-            filename=f"交办线索-{actor.department_code}.xlsx",
+            filename=f"交办线索-{widgets.department_name(actor)}.xlsx",
             sheet="交办线索",
+            on_select="rerun",
+            selection_mode="single-row",
         )
-    lead_id = st.number_input("按线索序号打开", min_value=0, step=1, key="open_lead_id")
-    if lead_id:
-        x = session.run_service(lead_service.get_lead, actor=actor, lead_id=int(lead_id), at=session.now())
-        if x is not None:
-            with st.container(border=True):
-                st.markdown(
-                    f"**{x.code}** · {x.source} · {x.category} · 收到 {x.received_on} · 办理期限 {x.due_on or '—'}"
-                    f" · {LEAD.label(x.status)}"
-                )
-                st.write(x.summary)
+        widgets.lead_detail(actor, leads, widgets.picked(event, frame, "序号"), names)
     if leads:
         mine = {x.id: x for x in leads if x.status == LeadStatus.assigned}
         if mine:

@@ -32,14 +32,15 @@ c[3].metric("受理线索", int(leads["n"].sum()))
 c[4].metric("罚款合计（万元）", f"{leads['fine_wan'].sum():,.2f}")
 
 left, right = st.columns(2)
-left.plotly_chart(charts.problems(probs), width="stretch", key="problems_chart")
-right.plotly_chart(charts.leads_funnel(leads), width="stretch", key="funnel")
-st.plotly_chart(charts.penalties(leads[leads["status"] == LeadStatus.closed]), width="stretch", key="penalties")
+with left:
+    widgets.chart(charts.problems(probs), key="problems_chart")
+with right:
+    widgets.chart(charts.leads_funnel(leads), key="funnel")
+widgets.chart(charts.penalties(leads[leads["status"] == LeadStatus.closed]), key="penalties")
 
 if not probs.empty:
-    by_dept = probs.rename(
+    by_dept = probs.drop(columns=["code"]).rename(
         columns={
-            "code": "部门代码",
             "name": "部门",
             "total": "问题数",
             "closed": PROBLEM.label(ProblemStatus.closed),
@@ -67,17 +68,35 @@ with tab_problems:
     if not problems:
         st.info("台账暂无问题")
     else:
-        widgets.table(
-            widgets.problem_frame(problems), key="all_problems", filename=f"问题清单-{code}.xlsx", sheet="问题清单"
+        frame = widgets.problem_frame(problems)
+        st.caption("点击一行查看问题详情")
+        event = widgets.table(
+            frame,
+            key="all_problems",
+            filename=f"问题清单-{code}.xlsx",
+            sheet="问题清单",
+            on_select="rerun",
+            selection_mode="single-row",
         )
+        widgets.problem_detail(actor, problems, widgets.picked(event, frame, "编号"))
     widgets.ledger_download(actor, code, key="ledger_xlsx")
 with tab_leads:
     leads_list = session.run_service(lead_service.list_leads, actor=actor, campaign_code=code, at=session.now()) or []
     if not leads_list:
         st.info("暂无线索")
     else:
-        widgets.table(
-            widgets.lead_frame(leads_list), key="all_leads", filename=f"线索清单-{code}.xlsx", sheet="线索清单"
+        frame = widgets.lead_frame(leads_list, names=queries.department_names(actor, code))
+        st.caption("点击一行查看线索详情")
+        event = widgets.table(
+            frame,
+            key="all_leads",
+            filename=f"线索清单-{code}.xlsx",
+            sheet="线索清单",
+            on_select="rerun",
+            selection_mode="single-row",
+        )
+        widgets.lead_detail(
+            actor, leads_list, widgets.picked(event, frame, "序号"), queries.department_names(actor, code)
         )
 
 if actor.role == Role.office:

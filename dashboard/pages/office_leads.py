@@ -40,13 +40,17 @@ with tab_list:
     if not leads:
         st.info("暂无线索")
     else:
-        st.caption("举报人信息仅牵头办公室可见，请严格保密。")
-        widgets.table(
-            widgets.lead_frame(leads, show_reporter=True),
+        st.caption("举报人信息仅牵头办公室可见，请严格保密。点击一行查看线索详情。")
+        frame = widgets.lead_frame(leads, show_reporter=True, names=dept_names)
+        event = widgets.table(
+            frame,
             key="office_leads",
             filename=f"线索清单（含举报人，保密）-{code}.xlsx",
             sheet="线索清单",
+            on_select="rerun",
+            selection_mode="single-row",
         )
+        widgets.lead_detail(actor, leads, widgets.picked(event, frame, "序号"), dept_names)
 
 with tab_intake:
     with st.form("lead_intake", clear_on_submit=True):
@@ -91,9 +95,7 @@ with tab_assign:
             "线索（已交办的可改派）", list(open_leads), key="assign_pick", format_func=lambda i: label(open_leads[i])
         )
         c1, c2 = st.columns(2)
-        dept = c1.selectbox(
-            "承办部门", list(dept_names), key="assign_dept", format_func=lambda c: f"{dept_names[c]}（{c}）"
-        )
+        dept = c1.selectbox("承办部门", list(dept_names), key="assign_dept", format_func=lambda c: dept_names[c])
         days = c2.number_input("办理时限（工作日）", min_value=1, max_value=250, value=15, step=1, key="assign_days")
         if st.button("交办", key="assign_go", type="primary"):
             x = open_leads[lid]

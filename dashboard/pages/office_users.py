@@ -13,6 +13,8 @@ st.title("用户管理")
 users = session.run_service(user_service.list_users, actor=actor, at=session.now())
 if users is None:
     st.stop()
+campaign = st.session_state.get("campaign_code")
+dept_names = queries.department_names(actor, campaign) if campaign else {}
 c = st.columns(4)
 c[0].metric("账号总数", len(users))
 c[1].metric("牵头办公室", sum(1 for u in users if u.role == Role.office))
@@ -26,7 +28,7 @@ widgets.table(
                 "用户名": u.username,
                 "姓名": u.display_name,
                 "角色": ROLE_LABELS.get(Role(u.role), u.role),
-                "部门代码": u.department_code or "",
+                "部门": dept_names.get(u.department_code, u.department_code) if u.department_code else "",
                 "邮箱": u.email or "",
                 "状态": "已停用" if u.disabled else "正常",
             }
@@ -56,7 +58,7 @@ with tab_add:
         dept = None
         if role == Role.department:
             dept = (
-                c1.selectbox("所属部门", dept_codes, key="new_dept", format_func=lambda d: f"{names.get(d, d)}（{d}）")
+                c1.selectbox("所属部门", dept_codes, key="new_dept", format_func=lambda d: names.get(d, d))
                 if dept_codes
                 else c1.text_input("所属部门代码", key="new_dept_code")
             )

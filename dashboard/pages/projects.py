@@ -47,7 +47,7 @@ if actor.role != Role.department:
             "部门",
             ["", *list(names)],
             key="projects_department",
-            format_func=lambda c: f"{names[c]}（{c}）" if c else "全部部门",
+            format_func=lambda c: names[c] if c else "全部部门",
         )
         or None
     )
@@ -57,6 +57,7 @@ projects = session.run_service(
 )
 if projects is None:
     st.stop()
+dept_names = queries.department_names(actor, code)
 st.subheader(f"监管项目（{len(projects)} 个）")
 if not projects:
     st.info("尚未导入项目台账")
@@ -67,7 +68,7 @@ else:
                 {
                     "项目编号": p.code,
                     "项目名称": p.name,
-                    "监管部门": p.department_code,
+                    "监管部门": dept_names.get(p.department_code, p.department_code),
                     "招标日期": p.tender_on,
                     "合同估算价（万元）": float(p.amount_wan) if p.amount_wan is not None else None,
                     "中标人": p.winner or "",
@@ -93,7 +94,7 @@ if not draws:
 else:
     rows = [
         {
-            "部门": d.department_code,
+            "部门": dept_names.get(d.department_code, d.department_code),
             "轮次": d.round,
             "随机种子": d.seed,
             "规定最低比例": d.min_ratio,
@@ -125,11 +126,14 @@ else:
         if checked is not None:
             bad = sorted({d for d, same in checked if not same})
             if bad:
-                st.error(f"以下部门按原种子重抽结果与记录不一致（项目台账可能已变更）：{'、'.join(bad)}")
+                shown = "、".join(dept_names.get(d, d) for d in bad)
+                st.error(f"以下部门按原种子重抽结果与记录不一致（项目台账可能已变更）：{shown}")
             else:
                 st.success(f"复核通过：{len(checked)} 轮抽查按原种子和当时的项目台账重抽，结果与记录一致")
             widgets.table(
-                pd.DataFrame([{"部门": d, "复核结果": "一致" if same else "不一致"} for d, same in checked]),
+                pd.DataFrame(
+                    [{"部门": dept_names.get(d, d), "复核结果": "一致" if same else "不一致"} for d, same in checked]
+                ),
                 key="verify_table",
                 filename=f"抽查复核-{code}.xlsx",
                 sheet="抽查复核",

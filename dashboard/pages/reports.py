@@ -26,14 +26,14 @@ st.title("月度报告" if actor.role == Role.department else "工作报告")
 c1, c2 = st.columns(2)
 if actor.role == Role.department:
     scope = actor.department_code
-    c2.text_input("报告单位", value=actor.department_code, disabled=True, key="report_unit_fixed")
+    c2.text_input("报告单位", value=widgets.department_name(actor), disabled=True, key="report_unit_fixed")
 else:
     names = queries.department_names(actor, code)
     scope = c2.selectbox(
         "报告单位",
         [ROLLUP, *list(names)],
         key="report_scope",
-        format_func=lambda c: "全区汇总（牵头办公室）" if c == ROLLUP else f"{names[c]}（{c}）",
+        format_func=lambda c: "全区汇总（牵头办公室）" if c == ROLLUP else names[c],
     )
 department = scope or None
 # Only months whose reporting window has begun (the campaign's report dates decide them).
@@ -84,7 +84,8 @@ saved = session.run_service(
 )
 st.subheader("报告正文")
 if saved is not None and saved.updated_by:
-    st.caption(f"最近由 {saved.updated_by} 于 {local_text(saved.updated_at)} 保存")
+    who = widgets.person_names(actor, [saved.updated_by]).get(saved.updated_by, saved.updated_by)
+    st.caption(f"最近由 {who} 于 {local_text(saved.updated_at)} 保存")
 if may_write and saved is not None:
     form_key = f"narrative_{code}_{period}_{scope or 'rollup'}"
     with st.form(form_key):
