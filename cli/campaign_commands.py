@@ -18,9 +18,10 @@ from dashboard import launcher
 from domain.access import ROLE, SYSTEM, Role
 from domain.assignment import ASSIGNMENT, AssignmentStatus
 from domain.errors import Invalid, NotFound
-from domain.plan import build_plan
+from domain.plan import PlannedAssignment, build_plan
 from domain.spec import PHASE_KIND, CampaignSpec
 from services.campaigns import get_campaign, list_campaign_codes, stored_spec
+from services.delivery import deliver_in_app
 from services.holidays import campaign_calendar
 from services.spec_files import SpecInvalid, json_schema, load_spec
 from services.status import department_status, latest_rollup_day
@@ -35,6 +36,7 @@ EXAMPLE = ROOT / "config" / "campaigns" / "yanjiang-2020.yaml"
 DEMO_DB = Path("data/demo.db")  # under the directory the demo is run from
 DEMO_AS_OF = dt.date(2020, 7, 15)
 DEMO_PASSWORD = "demo-pass-2020"
+PLAN_DEPARTMENTS_SHOWN = 20  # each department is a table of its own
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help="按部门列出全部任务及截止日期（已按工作日调整）")
     p.add_argument("path", type=existing_file)
     p.add_argument("--department", help="只看某个部门（代码）")
+    p.add_argument("--all", action="store_true", help=f"列出全部部门（默认只列前 {PLAN_DEPARTMENTS_SHOWN} 个）")
     p.set_defaults(handler=cmd_plan)
 
     db = sub.add_parser("db", help="数据库结构：upgrade（升级到本程序的版本）").add_subparsers(
@@ -69,6 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="按部门显示进度汇总")
     p.add_argument("--campaign", help="专项行动编号（默认：全部）")
     p.add_argument("--as-of", type=parse_date, help="日期（默认：最近一次汇总）")
+    p.add_argument("--all", action="store_true", help=f"列出全部部门（默认只列前 {output.ROWS_SHOWN} 个）")
     p.set_defaults(handler=cmd_status)
 
     p = sub.add_parser("simulate", help="启动并逐日推进专项行动，用带种子的部门行为模型模拟提交与审核")
@@ -140,12 +144,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     output.out(f"{spec.title}（{spec.start} ～ {spec.end}）")
     for phase in spec.phases:
         output.out(f"  阶段 {phase.label}［{PHASE_KIND.label(phase.kind)}］{phase.start} ～ {phase.end}")
-    for dept in spec.departments:
-        if args.department and dept.code != args.department:
-            continue
-        mine = [a for a in plan.assignments if a.department_code == dept.code]
-        if not mine:
-            continue
+    by_department: dict[str, list[PlannedAssignment]] = {}
+    for a in plan.assignments:  # one pass: a national plan has ~1M assignments
+        by_department.setdefault(a.department_code, []).append(a)
+    listed = [d for d in spec.departments if by_department.get(d.code) and args.department in (None, d.code)]
+    shown = listed if args.all or args.department else listed[:PLAN_DEPARTMENTS_SHOWN]
+    for dept in shown:
+        mine = by_department[dept.code]
         output.out(f"\n{dept.name}（{dept.code}）共 {len(mine)} 项")
         rows = []
         for a in mine:
@@ -162,6 +167,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 ]
             )
         output.out(output.table(["截止日期", "任务", "角色", "说明"], rows, numeric_from=99))
+    if len(shown) < len(listed):
+        output.out(
+            f"\n……共 {len(listed):,} 个部门，只列出前 {len(shown)} 个（--department 代码 看某个部门，--all 看全部）"
+        )
     return 0
 
 
@@ -204,7 +213,9 @@ def cmd_tick(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_status(settings: Settings, code: str, as_of: dt.date | None) -> None:
+def print_status(settings: Settings, code: str, as_of: dt.date | None, *, everything: bool = False) -> None:
+    """The progress table of the latest rollup on or before `as_of`: the first ROWS_SHOWN departments
+    unless `everything`."""
 
     with UnitOfWork(settings.db_url) as uow:
         day = latest_rollup_day(uow.session, code, as_of)
@@ -247,13 +258,15 @@ def print_status(settings: Settings, code: str, as_of: dt.date | None) -> None:
                 ]
                 for r in rows
             ],
+            limit=None if everything else output.ROWS_SHOWN,
+            more_hint="加 --all 显示全部",
         )
     )
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     for code in _campaign_codes(args.settings, args.campaign):
-        print_status(args.settings, code, args.as_of)
+        print_status(args.settings, code, args.as_of, everything=args.all)
     return 0
 
 
@@ -381,6 +394,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         code = run_simulation(settings, EXAMPLE, DEMO_AS_OF, seed=7)
         print_status(settings, code, DEMO_AS_OF)
         users = create_demo_users(settings, code)
+        with UnitOfWork(settings.db_url) as uow:  # the demo's accounts came after the ticks: their inboxes
+            deliver_in_app(uow.session, campaign_code=code, day=DEMO_AS_OF, at=settings.now(), catch_up=True)
+            uow.commit()
     output.out(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：")
     output.out(output.table(["用户名", "姓名", "角色"], [list(u) for u in users], numeric_from=99))
     if args.no_dashboard:

@@ -35,13 +35,28 @@ def pad(text: str, n: int, right: bool = False) -> str:
     return space + text if right else text + space
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[object]], numeric_from: int = 1) -> str:
-    cells = [[str(c) for c in r] for r in rows]
+ROWS_SHOWN = 50  # a table's default length: a national campaign has tens of thousands of departments
+
+
+def table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    numeric_from: int = 1,
+    limit: int | None = None,
+    more_hint: str = "",
+) -> str:
+    """Aligned columns; with `limit`, only the first rows and a note of how many were left out."""
+    all_rows = list(rows)
+    shown = all_rows if limit is None else all_rows[:limit]
+    cells = [[str(c) for c in r] for r in shown]
     widths = [max([width(h)] + [width(r[i]) for r in cells]) for i, h in enumerate(headers)]
     lines = ["  ".join(pad(h, widths[i], i >= numeric_from) for i, h in enumerate(headers))]
     lines.append("  ".join("-" * w for w in widths))
     for r in cells:
         lines.append("  ".join(pad(c, widths[i], i >= numeric_from) for i, c in enumerate(r)))
+    if len(shown) < len(all_rows):
+        hint = f"，{more_hint}" if more_hint else ""
+        lines.append(f"……共 {len(all_rows):,} 行，只显示前 {len(shown):,} 行{hint}")
     return "\n".join(lines)
 
 
