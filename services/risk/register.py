@@ -93,7 +93,17 @@ def import_bids(
     existing = {p.code: p for p in session.scalars(select(Project).where(Project.campaign_id == campaign.id))}
     owner = {d.id: d.code for d in departments.values()}
     if actor.role == Role.department:
-        errors += _foreign_rows(rows, departments, existing, owner, actor)
+        foreign = _foreign_rows(rows, departments, existing, owner, actor)
+        check(
+            not foreign,
+            actor=actor,
+            at=at,
+            action=ACTION,
+            entity=ENTITY,
+            entity_key=key,
+            label="导入其他部门的项目",
+            reason="；".join(f"第 {e.row_number} 行{e.message}" for e in foreign[:20]),
+        )
     if errors:
         rejected = ImportRejected(filename, errors)
         fail(

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from domain.access import SYSTEM, Actor, Forbidden, Role
 from exchange.reports import Narrative
+from services import credit as cr
 from services import delivery as dl
 from services import exports as ex
 from services import imports as im
@@ -31,6 +32,8 @@ from services import reports as rp
 from services import submissions as sub
 from services import users as us
 from services.attachments import Upload
+from services.risk import register as rk_register
+from services.risk import screening as rk_screening
 from services.supervision import acknowledge as sv_ack
 from services.supervision import extensions as sv_ext
 from services.supervision import todo as sv_todo
@@ -44,6 +47,9 @@ UTC = dt.UTC
 AT = dt.datetime(2020, 7, 6, 2, tzinfo=UTC)
 CSV = "项目编号,项目名称,监管部门代码,招标日期,合同估算价（万元）\nZJ-9,住建项目,zjj,2020-03-01,10\n".encode()
 
+BIDS_CSV = (
+    "项目编号,项目名称,监管部门代码,招标方式,投标人名称,统一社会信用代码\nZJ-B1,住建项目,zjj,公开招标,甲公司,91510000MA6200001X\n"
+).encode()
 USERS_CSV = "用户名,姓名,角色,部门代码,初始密码\nnewuser,新同事,部门联络员,zjj,Passw0rd!2020x\n".encode()
 
 OFFICE, LEADER, OWN = "office", "leader", "dept_zjj"
@@ -397,8 +403,37 @@ def _operations(w: World):
             lambda s, a: rp.get_narrative(s, actor=a, campaign_code=c, period="2020-06", department_code="zjj", at=AT),
         ),
         *_supervision(w),
+        *_risk(w),
         *_plan_shapes(w),
         *((f"view.{name}", allowed, call) for name, allowed, call in _views(w)),
+    ]
+
+
+def _risk(w: World):
+    """The bid register, red-flag screening and credit (issue 14)."""
+    c = w.code
+    return [
+        (
+            "bid.import",
+            ADMIN_OR_OWN,
+            lambda s, a: rk_register.import_bids(
+                s, actor=a, at=AT, campaign_code=c, data=BIDS_CSV, filename="bids.csv"
+            ),
+        ),
+        ("risk.scan", ADMIN, lambda s, a: rk_screening.scan_campaign(s, actor=a, at=AT, campaign_code=c)),
+        (
+            "risk.flags",
+            READ,
+            lambda s, a: rk_screening.list_flags(s, actor=a, campaign_code=c, department_code="zjj", at=AT),
+        ),
+        (
+            "risk.network",
+            ADMIN_OR_LEADER,
+            lambda s, a: rk_screening.collusion_network(s, actor=a, campaign_code=c, at=AT),
+        ),
+        ("risk.hit_rates", ADMIN_OR_LEADER, lambda s, a: rk_screening.hit_rates(s, actor=a, campaign_code=c, at=AT)),
+        ("credit.refresh", ADMIN, lambda s, a: cr.refresh_credit(s, actor=a, at=AT, campaign_code=c)),
+        ("credit.list", EVERYONE, lambda s, a: cr.list_credit(s, actor=a, campaign_code=c, at=AT)),
     ]
 
 
