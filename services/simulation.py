@@ -24,6 +24,7 @@ from domain.problem import HandlingClass, ProblemCategory, ProblemStatus
 from services import leads, problems, projects, simulation_plan_shapes, submissions, users
 from services.campaigns import get_campaign, stored_spec
 from services.holidays import campaign_calendar
+from services.supervision import simulation as supervision_simulation
 from store.models import (
     Assignment,
     Department,
@@ -202,7 +203,12 @@ def simulate_day(session: Session, campaign_code: str, day: dt.date, seed: int) 
             continue
         actor = Actor(f"sim-{r.code}", Role.department, r.code, f"{r.code}（模拟）")
         submissions.submit(
-            session, actor=actor, at=at, assignment_id=r.id, text=f"{r.title}：已按要求完成，详见附表。（模拟数据）"
+            session,
+            actor=actor,
+            at=at,
+            assignment_id=r.id,
+            text=f"{r.title}：已按要求完成，详见附表。（模拟数据）",
+            late_reason="" if day <= r.due_on else "核查对象较多、人员不足，未能按期完成（模拟数据）",
         )
         submitted += 1
     return DayActivity(submitted, accepted, returned)
@@ -411,4 +417,5 @@ def simulate_work(session: Session, campaign_code: str, day: dt.date, seed: int)
         )
         out["leads_received"] += 1
     simulation_plan_shapes.simulate_plan_shapes(session, campaign_code, day)  # 自选事项, a meeting decision (issue 16)
+    supervision_simulation.simulate_loop(session, campaign_code, day, seed, at)  # 签收, 延期申请, 催办 (issue 13)
     return WorkActivity(**out)
