@@ -12,6 +12,7 @@ PAGES: dict[Role, dict[str, list[tuple[str, str, str]]]] = {
             ("pages/leader_departments.py", "部门进度", ":material/apartment:"),
             ("pages/leader_ledger.py", "台账与线索", ":material/menu_book:"),
             ("pages/projects.py", "项目与抽查", ":material/domain:"),
+            ("pages/risk.py", "大数据预警", ":material/hub:"),
             ("pages/office_meetings.py", "会商与例会", ":material/groups:"),
         ],
         "报告与消息": [
@@ -25,6 +26,7 @@ PAGES: dict[Role, dict[str, list[tuple[str, str, str]]]] = {
             ("pages/office_leads.py", "线索办理", ":material/policy:"),
             ("pages/office_meetings.py", "会商与例会", ":material/groups:"),
             ("pages/projects.py", "项目与抽查", ":material/domain:"),
+            ("pages/risk.py", "大数据预警", ":material/hub:"),
             ("pages/reports.py", "工作报告", ":material/description:"),
             ("pages/inbox.py", "消息", ":material/mail:"),
         ],
@@ -46,6 +48,7 @@ PAGES: dict[Role, dict[str, list[tuple[str, str, str]]]] = {
             ("pages/dept_optional_items.py", "自选事项", ":material/playlist_add:"),
             ("pages/dept_ledger.py", "问题台账与线索", ":material/menu_book:"),
             ("pages/projects.py", "项目台账", ":material/domain:"),
+            ("pages/risk.py", "大数据预警", ":material/hub:"),
             ("pages/reports.py", "月度报告", ":material/description:"),
             ("pages/inbox.py", "消息", ":material/mail:"),
         ],

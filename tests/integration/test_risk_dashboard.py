@@ -1,0 +1,56 @@
+"""The 大数据预警 page in the real Streamlit runtime (AppTest): the office and leaders see the flags, the collusion
+network and the credit lists; a department sees only its own projects' flags and its 预警 leads."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from services.risk.demo import plant_register
+from services.risk.screening import scan_campaign
+from services.users import actor_for
+from store.uow import UnitOfWork
+from tests.integration.test_dashboard_apptest import (  # noqa: F401 - fixtures and helpers of the dashboard tests
+    dashboard_db,
+    engine,
+    login,
+    open_page,
+)
+
+PAGE = "pages/risk.py"
+SCAN_AT = dt.datetime(2020, 6, 29, 2, 0, tzinfo=dt.UTC)
+
+
+def _planted(url: str, code: str) -> None:
+    from domain.spec import CampaignSpec
+    from services.campaigns import get_campaign, launch, stored_spec
+
+    with UnitOfWork(url) as uow:
+        s = uow.session
+        data = stored_spec(get_campaign(s, code)).model_dump(mode="json")
+        data["risk"] = {}
+        office = actor_for(s, "office")
+        launch(s, CampaignSpec.model_validate(data), actor=office, at=SCAN_AT, source_path=None)
+        plant_register(s, code, projects=150, seed=9)
+        scan_campaign(s, actor=office, at=SCAN_AT, campaign_code=code)
+        uow.commit()
+
+
+def test_office_and_leader_see_flags_network_and_credit(dashboard_db, launched_campaign):  # noqa: F811
+    _planted(dashboard_db, launched_campaign.code)
+    for user in ("office", "leader"):
+        at = open_page(login(user), PAGE)
+        assert at.title[0].value == "大数据预警"
+        metrics = {m.label: m.value for m in at.metric}
+        assert int(metrics["预警项目"]) > 0 and int(metrics["关联企业群"]) > 0
+        assert [t.label for t in at.tabs] == ["预警项目", "关联企业网络", "规则命中率", "信用与黑名单"]
+        assert len(at.dataframe) >= 3  # flags, groups, hit rates
+
+
+def test_a_department_sees_only_its_own_flags_and_leads(dashboard_db, launched_campaign):  # noqa: F811
+    _planted(dashboard_db, launched_campaign.code)
+    at = open_page(login("dept_zjj"), PAGE)
+    assert [t.label for t in at.tabs] == ["本部门预警", "预警线索"]
+    flags = at.dataframe[0].value
+    assert len(flags) > 0 and set(flags["部门"]) == {"zjj"}
+    leads = at.dataframe[1].value
+    assert len(leads) > 0
