@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -48,12 +49,23 @@ def login_page() -> None:
     st.caption("账号由牵头办公室统一开设；忘记密码请联系牵头办公室重置。")
 
 
+def login_gate() -> Any:
+    """Logged out: the login form at every page's address, so a bookmarked page shows the login and,
+    once logged in, the page itself (the same address is the same page to st.navigation)."""
+    login = st.Page(login_page, title="登录", icon=":material/login:", url_path="login", default=True)
+    session.set_login_page(login)
+    stands_in = sorted(
+        {Path(path).stem for sections in PAGES.values() for entries in sections.values() for path, *_ in entries}
+    )
+    pages = [login, *(st.Page(login_page, title="登录", url_path=stem) for stem in stands_in)]
+    return st.navigation(pages, position="hidden")
+
+
 session.require_schema()
 actor = session.revalidate()
+session.sync_cookie()
 if actor is None:
-    login = st.Page(login_page, title="登录", icon=":material/login:", url_path="login")
-    session.set_login_page(login)
-    nav = st.navigation([login])
+    nav = login_gate()
 else:
     sections = {
         name: [st.Page(path, title=title, icon=icon) for path, title, icon in entries]

@@ -1,4 +1,5 @@
-"""Start the dashboard: `streamlit run dashboard/app.py` as a child process with our settings.
+"""Start the dashboard: `streamlit run dashboard/server.py` (app.py plus the dashboard's own routes) as a child
+process with our settings.
 
 The child gets its settings through `Settings.child_environment()` (this process's environment is
 never written), listens on `settings.dashboard_address` (127.0.0.1 unless configured) and runs in a
@@ -17,7 +18,7 @@ from types import FrameType
 
 from settings import Settings
 
-APP = Path(__file__).resolve().parent / "app.py"
+APP = Path(__file__).resolve().parent / "server.py"  # app.py behind the dashboard's own routes
 ROOT = APP.parents[1]
 STOP_TIMEOUT_S = 10
 

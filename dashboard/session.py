@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,10 +22,12 @@ from typing import Any, TypeVar
 import streamlit as st
 from sqlalchemy import Engine
 
+from dashboard.routes import COOKIE, SESSION_BEGIN, SESSION_END
 from domain.access import Actor, Role
-from domain.errors import UserError
+from domain.errors import Forbidden, UserError
+from services import web_sessions
 from services.delivery import unread_count
-from services.users import AuthFailed, actor_for, authenticate
+from services.users import AuthFailed, authenticate
 from settings import Settings, load_settings
 from store import audit
 from store.db import shared_engine
@@ -160,43 +163,112 @@ def unread_messages(actor: Actor) -> int:
     return run_service(unread_count, actor=actor) or 0
 
 
-# --- login ------------------------------------------------------------------------------------
+# --- login: a server-side web session, shared by the browser's tabs through an HttpOnly cookie ----
+#
+# A tab keeps only its session's id (st.session_state lives on the server); every run resolves that
+# session and then the user from the record (services.web_sessions), so a logout elsewhere, an
+# expired session or a disabled account ends the tab's login at its next interaction. A fresh tab or
+# a refresh finds the session through the cookie (dashboard.routes sets it after login).
+
+SESSION_ID = "web_session_id"
+_HANDOFF = "_session_handoff"
+_CLEAR_COOKIE = "_session_clear_cookie"
 
 
 def current_actor() -> Actor | None:
     return st.session_state.get("actor")
 
 
+def _address() -> str | None:
+    """The client's address, for throttling per machine (None in AppTest and behind some proxies)."""
+    return st.context.ip_address if isinstance(st.context.ip_address, str) else None
+
+
 def login(username: str, password: str) -> Actor:
     """Raises services.users.AuthFailed (wrong password, unknown or disabled user)."""
     with unit_of_work() as uow:
-        # the client's address, for throttling per machine (None in AppTest and behind some proxies)
-        address = st.context.ip_address if isinstance(st.context.ip_address, str) else None
-        actor = authenticate(uow.session, username.strip(), password, at=now(), address=address)
-        uow.commit()  # the attempt, a re-hashed password, and the audit of the login
+        actor = authenticate(uow.session, username.strip(), password, at=now(), address=_address())
+        started = web_sessions.start(uow.session, username=actor.username, at=now(), address=_address())
+        uow.commit()  # the attempt, a re-hashed password, the session, and their audit
+    st.session_state[SESSION_ID] = started.session_id
+    st.session_state[_HANDOFF] = started.handoff
     st.session_state["actor"] = actor
     return actor
 
 
-def logout() -> None:
+def logout(message: str | None = None) -> None:
+    """End this login in every tab of the browser (the session row), forget it here, and have the
+    browser drop its cookie."""
+    session_id = st.session_state.get(SESSION_ID)
+    if session_id is not None:
+        try:
+            with unit_of_work() as uow:
+                web_sessions.end(uow.session, session_id=session_id, at=now())
+                uow.commit()
+        except Exception as exc:  # noqa: BLE001 - logging out must not fail; a bug is an incident
+            report_incident(exc)
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    st.session_state[_CLEAR_COOKIE] = True
+    if message:
+        st.session_state["login_message"] = message
+
+
+def _cookie_token() -> str | None:
+    cookies = st.context.cookies
+    value = cookies.get(COOKIE) if cookies is not None else None
+    if not isinstance(value, str) or not value:  # no cookie; AppTest has no real request
+        return None
+    with unit_of_work() as uow:
+        return web_sessions.unseal(uow.session, value)
 
 
 def revalidate() -> Actor | None:
-    """A user disabled while logged in is logged out at the next interaction."""
-    actor = current_actor()
-    if actor is None:
+    """The logged-in actor of this run, resolved from the session and the user record now; None (and
+    logged out, with the reason) when the session ended elsewhere, expired, or the user is disabled."""
+    session_id = st.session_state.get(SESSION_ID)
+    token = None if session_id is not None else _cookie_token()
+    if session_id is None and token is None:
+        st.session_state.pop("actor", None)
         return None
     try:
         with unit_of_work() as uow:
-            fresh = actor_for(uow.session, actor.username)
-    except AuthFailed as exc:
-        logout()
-        st.session_state["login_message"] = str(exc)
+            live = web_sessions.resolve_session(uow.session, at=now(), session_id=session_id, token=token)
+            uow.commit()
+    except UserError as exc:
+        if session_id is None:  # a stale cookie (logged out, expired): the browser drops it
+            st.session_state[_CLEAR_COOKIE] = True
+            return None
+        logout(AuthFailed.DISABLED if isinstance(exc, Forbidden) else str(exc))
         return None
-    st.session_state["actor"] = fresh
-    return fresh
+    st.session_state[SESSION_ID] = live.session_id
+    st.session_state["actor"] = live.actor
+    return live.actor
+
+
+def _post(path: str, body: str = "") -> None:
+    """A same-origin POST from the browser to one of the dashboard's routes (dashboard.routes),
+    which sets or clears the HttpOnly cookie that page scripts cannot touch."""
+    st.html(
+        f"<script>fetch({json.dumps(path)}, {{method: 'POST', credentials: 'same-origin', "
+        f"body: {json.dumps(body)}, keepalive: true}});</script>",
+        unsafe_allow_javascript=True,
+        width="content",
+    )
+
+
+def sync_cookie() -> None:
+    """Once after a login, the browser exchanges the handoff code for its session cookie; once after a
+    logout, it drops the cookie."""
+    handoff = st.session_state.pop(_HANDOFF, None)
+    if handoff:
+        _post(SESSION_BEGIN, handoff)
+    if st.session_state.pop(_CLEAR_COOKIE, False):
+        _post(SESSION_END)
+
+
+def session_id() -> int | None:
+    return st.session_state.get(SESSION_ID)
 
 
 _LOGIN_PAGE: list[Any] = []

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import queries, session, style
+from dashboard import downloads, queries, session, style
 from domain.access import ROLE_LABELS, SYSTEM, Actor, Role
 from domain.assignment import ASSIGNMENT, SUBMISSION, AssignmentStatus
 from domain.calendar import WorkingCalendar
@@ -33,7 +33,6 @@ from services.campaigns import LaunchReport
 from services.exports import ledger_xlsx
 from services.holidays import campaign_calendar
 from services.imports import IMPORT_KIND_TITLES, template, template_filename
-from services.submissions import read_attachment
 from services.ticking import TickSummary
 from store.db import shared_engine
 from store.uow import unit_per_step
@@ -108,9 +107,8 @@ def xlsx_bytes(df: pd.DataFrame, sheet: str = "数据") -> bytes:
 def download(
     data: bytes | Callable[[], bytes], *, filename: str, key: str, label: str = "下载 Excel", mime: str = XLSX_MIME
 ) -> None:
-    st.download_button(
-        label, data=data, file_name=filename, mime=mime, key=key, on_click="ignore", icon=":material/download:"
-    )
+    """A download for the logged-in user only (dashboard.downloads: a single-use ticket, never a media URL)."""
+    downloads.offer(data, filename=filename, key=key, label=label, mime=mime)
 
 
 def xlsx_download(df: pd.DataFrame, *, filename: str, key: str, sheet: str = "数据", label: str = "下载 Excel") -> None:
@@ -282,22 +280,6 @@ def countdown(calendar: WorkingCalendar | None, today: dt.date, due_on: dt.date,
     return f"{prefix}剩 {days} 个工作日"
 
 
-def _attachment_reader(actor: Actor, attachment_id: int) -> Callable[[], bytes]:
-    def read() -> bytes:
-        with session.unit_of_work() as uow:
-            _dto, data = read_attachment(
-                uow.session,
-                actor=actor,
-                attachment_id=attachment_id,
-                attachment_dir=session.attachment_dir(),
-                at=session.now(),
-            )
-            uow.commit()
-            return data
-
-    return read
-
-
 def submission_history(subs: list, actor: Actor) -> None:
     if not subs:
         st.caption("尚无报送记录")
@@ -318,9 +300,10 @@ def submission_history(subs: list, actor: Actor) -> None:
                     filename=f"报送明细-{s.assignment_id}-{s.seq}.xlsx",
                     sheet="报送明细",
                 )
-            for a in s.attachments:  # read through the service (permission-checked) only when clicked
-                download(
-                    _attachment_reader(actor, a.id),
+            for a in s.attachments:  # read through the service (permission-checked) when the browser fetches it
+                downloads.offer(
+                    None,
+                    attachment_id=a.id,
                     filename=a.filename,
                     key=f"attachment_{s.id}_{a.id}",
                     label=f"附件：{a.filename}（{a.size:,} 字节）",

@@ -132,6 +132,11 @@ def rich_db(dashboard_db, launched_campaign):
     return dashboard_db
 
 
+def _downloads(at: AppTest) -> list:
+    """The page's download buttons (dashboard.downloads: a button that issues a single-use ticket)."""
+    return [b for b in at.button if b.proto.icon == ":material/download:"]
+
+
 def _errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error]
 
@@ -217,7 +222,7 @@ def test_every_page_for_every_role(rich_db, user, page):
     assert not _errors(at), _errors(at)
     assert at.title and at.title[0].value
     # Every table the page shows comes with its .xlsx download.
-    assert len(at.get("download_button")) >= len(at.dataframe), page
+    assert len(_downloads(at)) >= len(at.dataframe), page
 
 
 def test_leader_overview_figures(dashboard_db):
@@ -836,7 +841,7 @@ def test_department_writes_its_monthly_report_and_downloads_it(rich_db, launched
     text = _docx_text(rendered.docx)
     assert "住建局对12个在建项目开展自查。" in text and "开展情况和主要做法" in text
     assert rendered.xlsx[:2] == b"PK" and rendered.filename_stem.endswith("_zjj")
-    assert {b.key for b in at.get("download_button")} >= {"report_docx", "report_xlsx"}
+    assert {b.key for b in _downloads(at)} >= {"report_docx", "report_xlsx"}
 
 
 def test_office_writes_the_rollup_and_reads_department_reports(rich_db):
@@ -880,7 +885,7 @@ def _import(at: AppTest, kind: str, name: str, data: bytes, mime: str = "text/cs
 
 def test_office_import_page_offers_every_template(dashboard_db):
     at = open_page(login("office"), "pages/office_imports.py")
-    keys = {b.key for b in at.get("download_button")}
+    keys = {b.key for b in _downloads(at)}
     assert {"template_departments", "template_users", "template_projects", "template_leads"} <= keys
 
 
@@ -946,7 +951,7 @@ def test_office_sees_the_submitted_attachment_as_a_download(dashboard_db, launch
 
     office = login("office")
     _no_exceptions(office)
-    buttons = [b for b in office.get("download_button") if b.key and b.key.startswith("attachment_")]
+    buttons = [b for b in _downloads(office) if b.key and b.key.startswith("attachment_")]
     assert len(buttons) == 1 and "自查报告.pdf" in buttons[0].proto.label
 
 
