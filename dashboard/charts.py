@@ -96,7 +96,12 @@ def phase_heatmap(heat: pd.DataFrame, department_order: list[str] | None = None)
         zr, tr, hr = [], [], []
         for phase in phases:
             r = cell.get((name, phase))
-            g = Grade(r.grade) if r is not None else Grade.unassigned
+            if r is None:  # no rollup row: nothing assigned in this phase
+                zr.append(_ORDER.index(Grade.unassigned))
+                tr.append("")
+                hr.append(f"{name} · {phase}<br>{GRADE_REASONS[Grade.unassigned]}")
+                continue
+            g = Grade(r.grade)
             zr.append(_ORDER.index(g))
             if g in JUDGED:
                 tr.append(f"{r.completion * 100:.0f}%")

@@ -83,12 +83,10 @@ for thread in threads:
             and session.run_service(delivery.mark_read, actor=actor, delivery_id=item.id, at=session.now())
         ):
             st.rerun()
-        if (
-            thread.unread > (1 if item.unread else 0)
-            and action.button("本事项全部已读", key=f"thread_read_{item.id}")
-            and session.run_service(delivery.mark_thread_read, actor=actor, thread=thread.key, at=session.now())
-        ):
-            st.rerun()
+        if thread.unread > (1 if item.unread else 0) and action.button("本事项全部已读", key=f"thread_read_{item.id}"):
+            marked = session.run_service(delivery.mark_thread_read, actor=actor, thread=thread.key, at=session.now())
+            if marked:
+                st.rerun()
         # 去办理 only where the task still waits for the department; otherwise it opens it to look.
         label = "去办理" if item.actionable else "查看任务"
         if item.assignment_id and actor.role == Role.department and action.button(label, key=f"goto_{item.id}"):

@@ -67,6 +67,7 @@ def test_one_grade_in_overview_table_heatmap_status_and_bulletin(uow_factory, la
     with uow_factory() as uow:
         s = uow.session
         as_of = boards.board_day(s, actor=actors["leader"], campaign_code=code).rollup_on
+        assert as_of == day
         board = boards.department_board(s, actor=actors["leader"], campaign_code=code, day=as_of)
         heat = boards.heatmap(s, actor=actors["leader"], campaign_code=code, day=as_of)
         status = {d.department_code: d.grade.value for d in department_status(s, code, as_of)}

@@ -396,6 +396,7 @@ def _operations(w: World):
             ),
         ),
         ("delivery.inbox", EVERYONE, lambda s, a: dl.inbox_for(s, actor=a)),
+        ("delivery.threads", EVERYONE, lambda s, a: dl.threads_for(s, actor=a)),
         ("project.draws", EVERYONE, lambda s, a: pj.list_draws(s, actor=a, campaign_code=c, at=AT)),
         (
             "report.narrative.read",
@@ -570,6 +571,13 @@ def _views(w: World):
             lambda s, a: vl.problems_by_department(s, actor=a, campaign_code=c, at=AT),
         ),
         ("lead_funnel", EVERYONE, lambda s, a: vl.lead_funnel(s, actor=a, campaign_code=c, at=AT)),
+        ("board_day", EVERYONE, lambda s, a: vb.board_day(s, actor=a, campaign_code=c, at=AT)),
+        ("simulated", EVERYONE, lambda s, a: vb.simulated(s, actor=a, campaign_code=c, at=AT)),
+        (
+            "department_why",
+            READ,
+            lambda s, a: vb.department_why(s, actor=a, campaign_code=c, department_code="zjj", at=AT),
+        ),
     ]
 
 
@@ -743,7 +751,8 @@ def test_views_show_a_department_only_its_own_rows(uow_factory, world, actors):
                 with uow_factory() as uow:
                     result = call(uow.session, actor)
             except Forbidden:
-                assert view == "department_assignments" and actor.department_code not in (None, "zjj")
+                assert view in ("department_assignments", "department_why")
+                assert actor.department_code not in (None, "zjj")
                 continue
             if view == "campaigns" or not isinstance(result, (pd.DataFrame, tuple)):
                 continue  # campaigns, a day, a spec, names: no department rows to show
