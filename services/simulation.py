@@ -24,6 +24,7 @@ from domain.problem import HandlingClass, ProblemCategory, ProblemStatus
 from services import leads, problems, projects, simulation_plan_shapes, submissions, users
 from services.campaigns import get_campaign, stored_spec
 from services.holidays import campaign_calendar
+from services.risk import demo as risk_demo
 from services.supervision import simulation as supervision_simulation
 from store.models import (
     Assignment,
@@ -417,5 +418,6 @@ def simulate_work(session: Session, campaign_code: str, day: dt.date, seed: int)
         )
         out["leads_received"] += 1
     simulation_plan_shapes.simulate_plan_shapes(session, campaign_code, day)  # 自选事项, a meeting decision (issue 16)
+    risk_demo.simulate_risk(session, campaign_code, day, at, office)  # 大数据预警: planted rings, 预警 leads (issue 14)
     supervision_simulation.simulate_loop(session, campaign_code, day, seed, at)  # 签收, 延期申请, 催办 (issue 13)
     return WorkActivity(**out)
