@@ -292,6 +292,7 @@ class ReportData(BaseModel):
     rectification_ledger: list[RectificationRow] = Field(default_factory=list)
     in_process_ledger: list[InProcessSupervisionRow] = Field(default_factory=list)
     post_check_ledger: list[PostCheckRow] = Field(default_factory=list)
+    rule_hits: list[ReportTableRow] = Field(default_factory=list)  # issue 14: exchange.bids_report.RuleHitRow
 
     @model_validator(mode="after")
     def _period_in_order(self) -> ReportData:
@@ -318,6 +319,8 @@ class ReportData(BaseModel):
         ]
         if self.department_rows:
             tables.insert(0, (DepartmentProgressRow.table_title, DepartmentProgressRow, self.department_rows))
+        if self.rule_hits:  # only where the campaign screens its bid register
+            tables.append((self.rule_hits[0].table_title, type(self.rule_hits[0]), self.rule_hits))
         return [(title, model.headers(), list(rows)) for title, model, rows in tables]
 
 

@@ -49,6 +49,7 @@ from domain.problem import EVENT_MOVES, PROBLEM, ProblemEvent, ProblemStatus
 from domain.reporting import ReportWindow, report_window
 from domain.reporting import report_periods as periods_open_on
 from domain.spec import PHASE_KIND, SAMPLE_TEMPLATE_KEY, CampaignSpec
+from exchange.bids_report import RuleHitRow
 from exchange.reports import (
     CheckedProjectRow,
     DepartmentProgressRow,
@@ -63,6 +64,7 @@ from services.campaigns import get_campaign, stored_spec
 from services.guard import fail
 from services.reports.access import check_read, department, report_key
 from services.reports.narratives import narrative_dto, narrative_row
+from services.risk.screening import rule_hit_rates
 from store import models as m
 from store.models import Assignment, Campaign, Department, Lead, Phase, Problem, Project, SampleDraw, Submission
 
@@ -535,6 +537,17 @@ def _collect(
         out["title"] = f"{spec.title}工作推进情况报告（{window.label}）"
         out["department_rows"] = [
             c.counts.get(d.id, Counts()).progress_row(d.name) for d in c.depts.values() if d.active
+        ]
+        out["rule_hits"] = [  # issue 14: the red-flag rules' hit rates, so the office can tune the thresholds
+            RuleHitRow(
+                rule_id=h.rule_id,
+                title=h.title,
+                alerts=h.alerts,
+                closed=h.closed,
+                confirmed=h.confirmed,
+                rate=f"{h.rate:.0%}" if h.rate is not None else "—",
+            )
+            for h in rule_hit_rates(session, campaign.id)
         ]
     else:
         out["unit_name"] = dept.name

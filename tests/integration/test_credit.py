@@ -137,3 +137,28 @@ def test_a_watched_bidder_raises_the_risk_of_its_projects(engine, risky, actors)
         # still one 预警 per project
         alerts = uow.session.scalars(select(RiskAlert.project_id)).all()
         assert len(alerts) == len(set(alerts))
+
+
+def test_hit_rates_per_rule_reach_the_board_and_the_monthly_report(engine, risky, actors):  # noqa: F811
+    from services.reports import report_data
+    from services.risk.screening import hit_rates
+
+    office = actors["office"]
+    with UnitOfWork(engine) as uow:
+        scan_campaign(uow.session, actor=office, at=SCAN_AT, campaign_code=CODE)
+        uow.commit()
+    _close_some_leads(engine, office, measures_for_first=())
+    with UnitOfWork(engine) as uow:
+        rates = hit_rates(uow.session, actor=actors["leader"], campaign_code=CODE, at=CLOSE_AT)
+        closed = [r for r in rates if r.closed]
+        assert closed and sum(r.confirmed for r in rates) >= 2
+        assert all(r.rate == r.confirmed / r.closed for r in closed)
+        data = report_data(
+            uow.session, actor=office, campaign_code=CODE, period="2020-06", department_code=None, at=CLOSE_AT
+        )
+        table = next(rows for title, _headers, rows in data.tables() if title == "大数据预警规则命中情况表")
+        assert {row.rule_id for row in table} == {r.rule_id for r in rates}
+        department = report_data(
+            uow.session, actor=office, campaign_code=CODE, period="2020-06", department_code="zjj", at=CLOSE_AT
+        )
+        assert "大数据预警规则命中情况表" not in [title for title, _h, _r in department.tables()]
