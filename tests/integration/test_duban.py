@@ -6,6 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 from docx import Document
@@ -15,9 +21,12 @@ from domain.access import Forbidden
 from domain.errors import Invalid, NotFound
 from services import duban as duban_service
 from services import ticking
-from store.models import AuditEntry, Duban, Escalation, Outbox
+from services.spec_files import load_spec
+from store.db import make_engine
+from store.migrate import upgrade
+from store.models import AuditEntry, Duban, Escalation, Outbox, ScoreSnapshot
 from store.uow import UnitOfWork
-from tests.conftest import run_tick
+from tests.conftest import LAUNCH_AT, ROOT, SPEC_PATH, run_tick
 
 DAY = dt.date(2020, 7, 1)  # the self-check reports due 22 June are 7 working days late: two rungs reached
 AT = dt.datetime(2020, 7, 1, 3, 0, tzinfo=dt.UTC)
@@ -183,3 +192,86 @@ def test_an_unanswered_notice_past_its_deadline_reminds_once(engine, tick):
             )
         )
     assert len(keys) == 1
+
+
+# --- through the real Prefect tick flow, and a process killed inside the 督办单 step ---------------
+
+KILLED_IN_DUBAN_STEP = textwrap.dedent(
+    """
+    import datetime as dt, os, signal, sys
+    sys.path.insert(0, {root!r})
+    from domain.access import SYSTEM
+    import services.ticking
+    from store.db import make_engine
+    from store.uow import unit_per_step
+
+    real_issue = services.ticking.issue_dubans
+
+    def issue_then_die(session, **kw):
+        real_issue(session, **kw)
+        session.flush()  # the notices and their numbers are written, not committed
+        os.killpg(0, signal.SIGKILL)
+
+    services.ticking.issue_dubans = issue_then_die
+    day = dt.date(2020, 7, 3)
+    at = dt.datetime(2020, 7, 3, 2, tzinfo=dt.UTC)
+    # The tick's one composition with a unit of work per step, as the flow runs it (without starting a
+    # Prefect server in the child: on a loaded machine its start-up alone can time out).
+    services.ticking.tick(unit_per_step(make_engine({url!r})), "yanjiang-2020", day, actor=SYSTEM, at=at)
+    """
+)
+
+
+def _launched(path: Path) -> str:
+    from flows.campaign_flows import run_launch, tick
+
+    url = f"sqlite:///{path}"
+    upgrade(make_engine(url))
+    run_launch(load_spec(SPEC_PATH), settings_or_db_url=url, at=LAUNCH_AT)
+    tick("yanjiang-2020", dt.date(2020, 6, 17), url)
+    return url
+
+
+def _notices(url: str) -> list[tuple]:
+    with UnitOfWork(make_engine(url)) as uow:
+        return list(
+            uow.session.execute(
+                select(Duban.assignment_id, Duban.level, Duban.seq, Duban.number).order_by(Duban.seq)
+            ).tuples()
+        )
+
+
+def test_the_prefect_tick_flow_issues_notices_and_scores_and_a_kill_inside_the_step_issues_none_twice(
+    prefect_harness, tmp_path
+):
+    from flows.campaign_flows import tick
+
+    reference = _launched(tmp_path / "reference.db")
+    crashed = _launched(tmp_path / "crashed.db")
+    tick("yanjiang-2020", dt.date(2020, 7, 3), reference)
+    issued = _notices(reference)
+    with UnitOfWork(make_engine(reference)) as uow:
+        pairs = set(uow.session.execute(select(Escalation.assignment_id, Escalation.level)).tuples())
+        scored = uow.session.scalar(select(func.count()).where(ScoreSnapshot.as_of == dt.date(2020, 7, 3)))
+    assert issued and {(a, lvl) for a, lvl, _s, _n in issued} == pairs and scored == 6  # the six member departments
+
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_IN_DUBAN_STEP.format(root=str(ROOT), url=crashed), encoding="utf-8")
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_HOME": str(tmp_path / "ph")}
+    env.pop("PREFECT_API_URL", None)
+    log = tmp_path / "killed.log"
+    with log.open("wb") as out:
+        proc = subprocess.run(
+            [sys.executable, str(script)],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=240,
+            start_new_session=True,
+        )
+    assert proc.returncode == -signal.SIGKILL, log.read_text(errors="replace")[-2000:]
+    assert len(_notices(crashed)) < len(issued)  # killed before the step committed
+    tick("yanjiang-2020", dt.date(2020, 7, 3), crashed)
+    tick("yanjiang-2020", dt.date(2020, 7, 3), crashed)  # and once more: a re-tick issues nothing
+    assert _notices(crashed) == issued  # same items, levels, numbers: nothing twice, no number skipped
