@@ -22,6 +22,7 @@ PAGES: dict[Role, dict[str, list[tuple[str, str, str]]]] = {
     },
     Role.office: {
         "日常工作": [
+            ("pages/office_todo.py", "待办", ":material/inbox:"),  # the office lands on its one 待办 (issue 13)
             ("pages/office_review.py", "审核队列", ":material/fact_check:"),
             ("pages/office_leads.py", "线索办理", ":material/policy:"),
             ("pages/office_meetings.py", "会商与例会", ":material/groups:"),

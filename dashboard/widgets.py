@@ -14,7 +14,7 @@ import streamlit as st
 
 from dashboard import downloads, queries, session, style
 from domain.access import ROLE_LABELS, SYSTEM, Actor, Role
-from domain.assignment import ASSIGNMENT, SUBMISSION, AssignmentStatus
+from domain.assignment import ASSIGNMENT, SUBMISSION, AssignmentStatus, SubmissionState
 from domain.calendar import WorkingCalendar
 from domain.department import DEPARTMENT_KIND
 from domain.errors import RowsRejected, UserError
@@ -309,8 +309,10 @@ def submission_history(subs: list, actor: Actor) -> None:
                     label=f"附件：{a.filename}（{a.size:,} 字节）",
                     mime=a.content_type or "application/octet-stream",
                 )
+            if s.late_reason:  # 逾期原因, issue 13
+                st.info(f"逾期原因：{s.late_reason}")
             if s.review_note:
-                st.warning(f"退回原因：{s.review_note}")
+                st.warning(f"{'退回原因' if s.state == SubmissionState.returned else '审核意见'}：{s.review_note}")
 
 
 def percent(x: float) -> str:

@@ -353,6 +353,16 @@ def _attachment_owner(session: Session, f: Attachment) -> tuple[str, str] | None
 # --- changing ---------------------------------------------------------------------------------
 
 
+def _may_hand_in(session: Session, actor: Actor, a: Assignment, dto: AssignmentDTO) -> bool:
+    """The responsible department hands its work in; the coordinating office's own tasks (its
+    department in the campaign, e.g. 区发改局) are handed in by office users (issue 13)."""
+    if can_act_for_department(actor, dto.department_code, dto.campaign_code):
+        return True
+    return actor.role == Role.office and bool(
+        session.scalar(select(Department.is_office).where(Department.id == a.department_id))
+    )
+
+
 def _clean_rows(rows: list[dict] | None) -> list[dict]:
     if rows is None:
         return []
@@ -388,7 +398,7 @@ def submit(
     except NotFound as exc:
         fail(exc, actor=actor, at=at, action="submission.submit", entity="assignment", entity_key=key)
     check(
-        can_act_for_department(actor, dto.department_code, dto.campaign_code),
+        _may_hand_in(session, actor, a, dto),
         actor=actor,
         at=at,
         action="submission.submit",
@@ -536,7 +546,7 @@ def withdraw(session: Session, *, actor: Actor, at: dt.datetime, assignment_id: 
     except NotFound as exc:
         fail(exc, actor=actor, at=at, action=action, entity="assignment", entity_key=key)
     check(
-        can_act_for_department(actor, dto.department_code, dto.campaign_code),
+        _may_hand_in(session, actor, a, dto),
         actor=actor,
         at=at,
         action=action,

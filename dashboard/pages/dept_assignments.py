@@ -1,18 +1,28 @@
-"""我的任务: a department's assignments with due / overdue badges, and submitting work."""
+"""我的任务: a department's assignments with their light (红黄绿灯), 签收 (one or several at once),
+submitting work (逾期原因 after the deadline; a returned form starts from the last submission),
+撤回 before review, 延期申请, and the 催办 received."""
+
+import datetime as dt
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import queries, session, widgets
+from dashboard import downloads, queries, session, widgets
 from domain.access import Role
-from domain.assignment import ASSIGNMENT, UNFINISHED, AssignmentStatus
+from domain.assignment import ASSIGNMENT, LIGHT, UNFINISHED, AssignmentStatus
+from domain.extension import EXTENSION, ExtensionState
+from domain.localtime import local_text
 from services import submissions as sub
 from services.attachments import Upload
+from services.supervision import acknowledge, extensions, urging
+from services.supervision.lights import Lights
 
 actor = widgets.page(Role.department)
 code = widgets.campaign_or_stop()
 today = session.today()
-calendar = widgets.calendar_of(queries.spec(actor, code))
+spec = queries.spec(actor, code)
+calendar = widgets.calendar_of(spec)
+lights = Lights(spec, today) if spec is not None else None
 st.title("我的任务")
 
 items = session.run_service(sub.list_assignments, actor=actor, campaign_code=code)
@@ -20,13 +30,21 @@ if items is None:
     st.stop()
 items = [a for a in items if a.status != AssignmentStatus.cancelled]
 todo = [a for a in items if a.status in UNFINISHED]
-c = st.columns(4)
+unsigned = [a for a in items if a.status != AssignmentStatus.scheduled and a.acknowledged_at is None]
+c = st.columns(5)
 c[0].metric("待办", len(todo))
 c[1].metric("逾期", sum(1 for a in todo if a.overdue_days > 0 or a.due_on < today))
-c[2].metric(
+c[2].metric("待签收", len(unsigned))
+c[3].metric(
     ASSIGNMENT.label(AssignmentStatus.submitted), sum(1 for a in items if a.status == AssignmentStatus.submitted)
 )
-c[3].metric(ASSIGNMENT.label(AssignmentStatus.accepted), sum(1 for a in items if a.status == AssignmentStatus.accepted))
+c[4].metric(ASSIGNMENT.label(AssignmentStatus.accepted), sum(1 for a in items if a.status == AssignmentStatus.accepted))
+
+
+def light_of(a: sub.AssignmentDTO) -> str:
+    found = lights.of(a.status, a.due_on) if lights is not None else None
+    return LIGHT.label(found) if found is not None else "—"
+
 
 show_all = st.toggle("显示全部任务（含未开始和已通过）", key="show_all")
 shown = items if show_all else [a for a in items if a.status in (*UNFINISHED, AssignmentStatus.submitted)]
@@ -34,10 +52,13 @@ table = pd.DataFrame(
     [
         {
             "任务编号": a.id,
+            "灯": light_of(a),
             "任务": a.title,
             "截止日期": a.due_on,
+            "原定截止": a.original_due_on or "",
             "提醒": widgets.countdown(calendar, today, a.due_on, a.status, a.overdue_days),
             "状态": ASSIGNMENT.label(a.status),
+            "签收": "待签收" if a.acknowledged_at is None and a.status != AssignmentStatus.scheduled else "已签收",
             "期次": a.period or "—",
             "阶段": a.phase_title,
         }
@@ -48,6 +69,43 @@ if table.empty:
     st.info("目前没有需要办理的任务")
 else:
     widgets.table(table, key="my_tasks", filename=f"我的任务-{code}.xlsx", sheet="我的任务")
+
+if unsigned:
+    with st.form("bulk_sign"):
+        st.markdown(f"**待签收任务 {len(unsigned)} 项**")
+        picked = st.multiselect(
+            "选择要签收的任务（可多选）",
+            [a.id for a in unsigned],
+            default=[a.id for a in unsigned],
+            key="sign_pick",
+            format_func=lambda i: next(
+                f"{a.title}{' · ' + a.period if a.period else ''}" for a in unsigned if a.id == i
+            ),
+        )
+        if st.form_submit_button("签收所选任务", type="primary"):
+            done = session.run_service(acknowledge.sign, actor=actor, at=session.now(), assignment_ids=list(picked))
+            if done is not None:
+                widgets.flash(f"已签收 {sum(1 for s in done if not s.already)} 项任务")
+                st.rerun()
+
+received = session.run_service(urging.list_urges, actor=actor, campaign_code=code, at=session.now()) or []
+if received:
+    with st.expander(f"收到的催办（{len(received)} 次）", expanded=False):
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "时间": local_text(u.urged_at),
+                        "任务": f"{u.title}{' · ' + u.period if u.period else ''}",
+                        "催办人": u.urged_by_name,
+                        "催办意见": u.message or "—",
+                    }
+                    for u in received
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
 
 st.subheader("办理任务")
 ids = [a.id for a in shown]
@@ -67,54 +125,141 @@ if "open_assignment_id" not in st.session_state:  # set by 消息 → 去办理,
     st.session_state["open_assignment_id"] = int(params_id) if params_id and params_id.isdigit() else 0
 manual = st.number_input("或输入任务编号打开", min_value=0, step=1, key="open_assignment_id")
 target = int(choice or manual or 0)
+
+
+def extension_section(a: sub.AssignmentDTO) -> None:
+    """This task's 延期申请 so far, and the form for a new one."""
+    asked = session.run_service(
+        extensions.list_extensions, actor=actor, campaign_code=code, assignment_id=a.id, at=session.now()
+    )
+    for r in asked or []:
+        verdict = f"，批准延至 {r.approved_until}" if r.approved_until else ""
+        note = f"；审批意见：{r.decision_reason}" if r.decision_reason else ""
+        st.caption(
+            f"延期申请 {r.id}：申请延至 {r.asked_until}（{EXTENSION.label(r.state)}{verdict}）理由：{r.reason}{note}"
+        )
+        for f in r.attachments:
+            downloads.offer(
+                None,
+                attachment_id=f.id,
+                filename=f.filename,
+                key=f"ext_attachment_{r.id}_{f.id}",
+                label=f"延期申请附件：{f.filename}",
+                mime=f.content_type or "application/octet-stream",
+            )
+    if a.status not in UNFINISHED or any(r.state == ExtensionState.pending for r in asked or []):
+        return
+    with st.expander("申请延期", expanded=False), st.form(f"extension_{a.id}", clear_on_submit=True):
+        until = st.date_input(
+            "申请延至", value=a.due_on + dt.timedelta(days=7), min_value=a.due_on, key=f"ext_until_{a.id}"
+        )
+        reason = st.text_area("延期理由", key=f"ext_reason_{a.id}")
+        file = st.file_uploader("附件（可选）", key=f"ext_file_{a.id}")
+        if st.form_submit_button("提交延期申请"):
+            uploads = [Upload(file.name, file.type or "application/octet-stream", file.getvalue())] if file else []
+            made = session.run_service(
+                extensions.request_extension,
+                actor=actor,
+                at=session.now(),
+                assignment_id=a.id,
+                until=until,
+                reason=reason,
+                attachments=uploads,
+                attachment_dir=session.attachment_dir(),
+            )
+            if made is not None:
+                widgets.flash(f"已提交延期申请（申请编号：{made.id}），等待审批")
+                st.rerun()
+
+
+def submit_form(a: sub.AssignmentDTO, history: list) -> None:
+    last = history[-1] if history else None
+    again = a.status == AssignmentStatus.returned or (last is not None and last.state == "withdrawn")
+    late = a.due_on < today
+    with st.form(f"submit_{a.id}"):  # kept on a refusal (e.g. a missing 逾期原因): nothing typed is lost
+        text = st.text_area(
+            "报送内容",
+            value=last.text if again and last is not None else "",  # a returned form starts from the last one
+            key=f"text_{a.id}",
+            placeholder="填写工作情况、整改进展等",
+        )
+        rows = st.data_editor(
+            pd.DataFrame(last.rows)
+            if again and last is not None and last.rows
+            else pd.DataFrame(
+                {"项目名称": pd.Series(dtype=str), "情况说明": pd.Series(dtype=str), "备注": pd.Series(dtype=str)}
+            ),
+            num_rows="dynamic",
+            key=f"rows_{a.id}",
+            width="stretch",
+        )
+        keep: list[int] = []
+        if again and last is not None and last.attachments:
+            keep = st.multiselect(
+                "沿用上次报送的附件",
+                [f.id for f in last.attachments],
+                default=[f.id for f in last.attachments],
+                key=f"keep_{a.id}",
+                format_func=lambda i: next(f.filename for f in last.attachments if f.id == i),
+            )
+        files = st.file_uploader(
+            "附件（PDF、Word、Excel、图片、压缩包）", accept_multiple_files=True, key=f"files_{a.id}"
+        )
+        late_reason = st.text_area("逾期原因（已超过截止日期，必填）", key=f"late_{a.id}") if late else ""
+        sent = st.form_submit_button("提交报送", type="primary")
+    if sent:
+        clean = [
+            {k: v for k, v in r.items() if v not in (None, "") and not pd.isna(v)} for r in rows.to_dict("records")
+        ]
+        clean = [r for r in clean if r]
+        uploads = [Upload(f.name, f.type or "application/octet-stream", f.getvalue()) for f in files or []]
+        done = session.run_service(
+            sub.submit,
+            actor=actor,
+            at=session.now(),
+            assignment_id=a.id,
+            text=text,
+            rows=clean or None,
+            attachments=uploads,
+            attachment_dir=session.attachment_dir(),
+            late_reason=late_reason,
+            carry_attachment_ids=keep,
+        )
+        if done is not None:
+            widgets.refresh_rollup(actor, code)
+            widgets.flash(f"已提交「{a.title}」，等待牵头办公室审核")
+            st.rerun()
+
+
 if target:
     result = session.run_service(sub.get_assignment, actor=actor, assignment_id=target, at=session.now())
     if result is not None:
         a, history = result
+        original = f"（原定 {a.original_due_on}，已延期）" if a.original_due_on else ""
         st.markdown(
-            f"**{a.title}** · {a.phase_title}{' · ' + a.period if a.period else ''} · 截止 {a.due_on} · "
-            f"{widgets.countdown(calendar, today, a.due_on, a.status, a.overdue_days)}"
+            f"**{a.title}** · {a.phase_title}{' · ' + a.period if a.period else ''} · 截止 {a.due_on}{original} · "
+            f"{widgets.countdown(calendar, today, a.due_on, a.status, a.overdue_days)} · {light_of(a)}灯"
         )
+        if a.status != AssignmentStatus.scheduled and a.acknowledged_at is None:
+            signed = st.button("签收", key=f"sign_{a.id}", type="primary") and session.run_action(
+                acknowledge.sign, actor=actor, at=session.now(), assignment_ids=[a.id]
+            )
+            if signed:
+                widgets.flash(f"已签收「{a.title}」")
+                st.rerun()
+        elif a.acknowledged_at is not None:
+            st.caption(f"已签收：{a.acknowledged_by} · {local_text(a.acknowledged_at)}")
         widgets.submission_history(history, actor)
-        if a.status in UNFINISHED:
-            with st.form(f"submit_{a.id}", clear_on_submit=True):
-                text = st.text_area("报送内容", key=f"text_{a.id}", placeholder="填写工作情况、整改进展等")
-                rows = st.data_editor(
-                    pd.DataFrame(
-                        {
-                            "项目名称": pd.Series(dtype=str),
-                            "情况说明": pd.Series(dtype=str),
-                            "备注": pd.Series(dtype=str),
-                        }
-                    ),
-                    num_rows="dynamic",
-                    key=f"rows_{a.id}",
-                    width="stretch",
-                )
-                files = st.file_uploader(
-                    "附件（PDF、Word、Excel、图片、压缩包）", accept_multiple_files=True, key=f"files_{a.id}"
-                )
-                sent = st.form_submit_button("提交报送", type="primary")
-            if sent:
-                clean = [
-                    {k: v for k, v in r.items() if v not in (None, "") and not pd.isna(v)}
-                    for r in rows.to_dict("records")
-                ]
-                clean = [r for r in clean if r]
-                uploads = [Upload(f.name, f.type or "application/octet-stream", f.getvalue()) for f in files or []]
-                done = session.run_service(
-                    sub.submit,
-                    actor=actor,
-                    at=session.now(),
-                    assignment_id=a.id,
-                    text=text,
-                    rows=clean or None,
-                    attachments=uploads,
-                    attachment_dir=session.attachment_dir(),
-                )
-                if done is not None:
+        if a.status == AssignmentStatus.submitted:
+            st.caption("材料正在等待牵头办公室审核；审核前可以撤回修改。")
+            if st.button("撤回报送", key=f"withdraw_{a.id}"):
+                back = session.run_service(sub.withdraw, actor=actor, at=session.now(), assignment_id=a.id)
+                if back is not None:
                     widgets.refresh_rollup(actor, code)
-                    widgets.flash(f"已提交「{a.title}」，等待牵头办公室审核")
+                    widgets.flash(f"已撤回「{a.title}」的报送，可修改后重新提交")
                     st.rerun()
+        if a.status in UNFINISHED:
+            submit_form(a, history)
         elif a.status == AssignmentStatus.scheduled:
             st.info(f"任务将于 {a.opens_on} 开始")
+        extension_section(a)

@@ -299,13 +299,14 @@ def test_department_submits_office_accepts_board_changes(dashboard_db):
     at.selectbox(key="pick_assignment").select(target)
     at.run()
     at.text_area(key=f"text_{target}").input("住建局自查报告：共自查项目 12 个，发现问题 3 个。")
+    at.text_area(key=f"late_{target}").input("核查项目多，未能按期完成")  # due 22 June: 逾期原因 asked
     next(b for b in at.button if b.label == "提交报送").click()
     at.run()
     _no_exceptions(at)
     assert not _errors(at), _errors(at)
     assert any("已提交" in s.value for s in at.success)
 
-    office = login("office")  # the review queue is the office's first page
+    office = login("office")  # the office lands on its 待办, which lists submissions to review
     assert any("住建局" in e.label for e in office.expander)
     office.button(key=f"accept_{target}").click()
     office.run()
@@ -325,6 +326,7 @@ def test_office_returns_with_a_reason(dashboard_db):
     at.selectbox(key="pick_assignment").select(target)
     at.run()
     at.text_area(key=f"text_{target}").input("交运局自查报告")
+    at.text_area(key=f"late_{target}").input("人员调整")
     next(b for b in at.button if b.label == "提交报送").click()
     at.run()
     office = login("office")
