@@ -104,6 +104,9 @@ OptIdentifier = Annotated[
     Annotated[str, Field(max_length=limits.BID_IDENTIFIER_MAX)] | None, BeforeValidator(_optional(_identifier))
 ]
 OptTitle = Annotated[Annotated[str, Field(max_length=limits.TITLE_MAX)] | None, BeforeValidator(_optional(_text))]
+OptLongText = Annotated[
+    Annotated[str, Field(max_length=limits.LONG_TEXT_MAX)] | None, BeforeValidator(_optional(_text))
+]
 OptReason = Annotated[Annotated[str, Field(max_length=limits.REASON_MAX)] | None, BeforeValidator(_optional(_text))]
 
 # The columns that describe the project (repeated on each of its bids); they must agree across its rows.
@@ -185,6 +188,12 @@ class BidRow(ImportRow):
     )
     project_manager: OptIdentifier = Field(
         default=None, title="项目经理", description="姓名，最好带注册证书号", examples=["张三（川1512345678）"]
+    )
+    document_text: OptLongText = Field(
+        default=None,
+        title="投标文件文本",
+        description="可选：投标文件正文或技术标摘录；只保存其相似度指纹（MinHash），用于识别“异常一致”的标书",
+        examples=[""],
     )
 
     @field_validator("regulator_code", mode="after")

@@ -26,6 +26,7 @@ from domain.localtime import local_day
 from domain.project import TenderMethod
 from domain.risk import register as pure
 from domain.risk.register import AwardCriterion
+from domain.risk.similarity import document_signature
 from exchange.bids import BidRow, read_bids
 from exchange.errors import ImportProblem, ImportRejected, RowError
 from exchange.parsing import key_form
@@ -210,7 +211,7 @@ def _apply(
                     "document_author": row.document_author,
                     "deposit_account": row.deposit_account,
                     "project_manager": row.project_manager,
-                    "document_signature": None,
+                    "document_signature": _signature(row.document_text),
                 }
             )
         experts = dict.fromkeys(e for row in bids for e in row.experts)
@@ -222,6 +223,12 @@ def _apply(
         session.execute(insert(EvaluationExpert), expert_rows)
     session.flush()
     return BidImportReport(added, updated, len(bid_rows), experts_total)
+
+
+def _signature(text: str | None) -> str | None:
+    """The MinHash signature of a bid's text (the text itself is not kept)."""
+    signature = document_signature(text) if text else None
+    return json.dumps(list(signature)) if signature else None
 
 
 def _first(bids: list[BidRow], name: str) -> object:

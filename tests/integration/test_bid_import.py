@@ -124,3 +124,26 @@ def test_a_department_imports_only_its_own_projects(engine, launched_campaign, a
     assert report.bids == 3
     with pytest.raises(Forbidden):
         _import(engine, actors["leader"], _csv(ROWS[:3]).encode(), "领导.csv")
+
+
+def test_imported_bid_texts_reveal_near_duplicate_documents(engine, launched_campaign, actors):
+    from services.risk.screening import scan_campaign
+
+    text = "".join(
+        f"第{i}节 本项目第{i}段路基采用{i * 3}吨压路机分层碾压，每层厚度{20 + i}厘米，压实度不低于{90 + i % 5}%。"
+        for i in range(1, 25)
+    )
+    header = "项目编号,项目名称,监管部门代码,招标方式,投标人名称,统一社会信用代码,投标报价（元）,投标文件文本\n"
+    rows = [
+        f"YJ-S-1,某安置房工程,zjj,公开招标,甲公司,91510000MA6200011X,1000000,{text}",
+        f"YJ-S-1,某安置房工程,zjj,公开招标,乙公司,91510000MA6200012X,1010000,{text}补充说明。",
+        "YJ-S-1,某安置房工程,zjj,公开招标,丙公司,91510000MA6200013X,1020000,本公司拟派项目部按照质量管理体系组织施工，确保工期。",
+    ]
+    _import(engine, actors["office"], (header + "\n".join(rows) + "\n").encode("gbk"), "标书.csv")
+    with UnitOfWork(engine) as uow:
+        report = scan_campaign(uow.session, actor=actors["office"], at=AT, campaign_code="yanjiang-2020")
+        similar = next(s for s in report.summary if s.rule_id == "C40-SIMILAR")
+        assert similar.flags == 1
+        flagged = next(r for r in report.risks if r.project_code == "YJ-S-1")
+        hit = next(f for f in flagged.flags if f.rule_id == "C40-SIMILAR")
+        assert hit.entities == ("91510000MA6200011X", "91510000MA6200012X")
