@@ -308,3 +308,58 @@ def test_a_user_disabled_while_the_page_is_open_cannot_download(server, browser)
     page.wait_for_timeout(1000)
     assert downloads == []
     context.close()
+
+
+def _listeners(port: int) -> list[str]:
+    """Local addresses with a socket listening on `port` (from /proc/net/tcp{,6})."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.rsplit(":", 1)
+            if state == "0A" and int(hex_port, 16) == port:
+                found.append(address)
+    return found
+
+
+def test_campaign_dashboard_listens_on_loopback_and_sigterm_ends_the_whole_tree(tmp_path):
+    """`campaign dashboard` (the server with its routes) on 127.0.0.1 only; one SIGTERM to the command
+    ends it and the server it started."""
+    import os
+    import signal
+    import sys
+
+    url = f"sqlite:///{(tmp_path / 'tree.db').as_posix()}"
+    prepare_database(url, tmp_path / "attachments")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")}
+    env.update(CAMPAIGN_DATABASE_URL=url, CAMPAIGN_ATTACHMENT_DIR=str(tmp_path / "attachments"))
+    log = (tmp_path / "dashboard.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "dashboard", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        healthy = False
+        while not healthy:
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "dashboard.log").read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as r:
+                    healthy = r.status == 200
+            except OSError:
+                time.sleep(0.5)
+        assert set(_listeners(port)) == {"0100007F"}, _listeners(port)  # 127.0.0.1, nothing else
+        proc.send_signal(signal.SIGTERM)  # the command only, as a service manager would
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while _listeners(port):
+            assert time.monotonic() < deadline, "the dashboard server outlived its command"
+            time.sleep(0.3)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
