@@ -10,6 +10,9 @@ PAGES: dict[Role, dict[str, list[tuple[str, str, str]]]] = {
         "领导看板": [
             ("pages/leader_overview.py", "专项总览", ":material/dashboard:"),
             ("pages/leader_departments.py", "部门进度", ":material/apartment:"),
+            ("pages/leader_ranking.py", "考核排名", ":material/leaderboard:"),  # issue 13
+            ("pages/duban.py", "督办单", ":material/assignment_late:"),
+            ("pages/instructions.py", "领导批示", ":material/rate_review:"),
             ("pages/leader_ledger.py", "台账与线索", ":material/menu_book:"),
             ("pages/projects.py", "项目与抽查", ":material/domain:"),
             ("pages/risk.py", "大数据预警", ":material/hub:"),
@@ -25,6 +28,8 @@ PAGES: dict[Role, dict[str, list[tuple[str, str, str]]]] = {
             ("pages/office_todo.py", "待办", ":material/inbox:"),  # the office lands on its one 待办 (issue 13)
             ("pages/office_review.py", "审核队列", ":material/fact_check:"),
             ("pages/office_leads.py", "线索办理", ":material/policy:"),
+            ("pages/duban.py", "督办单", ":material/assignment_late:"),  # issue 13
+            ("pages/instructions.py", "领导批示", ":material/rate_review:"),
             ("pages/office_meetings.py", "会商与例会", ":material/groups:"),
             ("pages/projects.py", "项目与抽查", ":material/domain:"),
             ("pages/risk.py", "大数据预警", ":material/hub:"),
@@ -34,6 +39,7 @@ PAGES: dict[Role, dict[str, list[tuple[str, str, str]]]] = {
         "领导看板": [
             ("pages/leader_overview.py", "专项总览", ":material/dashboard:"),
             ("pages/leader_departments.py", "部门进度", ":material/apartment:"),
+            ("pages/leader_ranking.py", "考核排名", ":material/leaderboard:"),
             ("pages/leader_ledger.py", "台账与线索", ":material/menu_book:"),
         ],
         "管理": [
@@ -46,6 +52,8 @@ PAGES: dict[Role, dict[str, list[tuple[str, str, str]]]] = {
     Role.department: {
         "": [
             ("pages/dept_assignments.py", "我的任务", ":material/assignment:"),
+            ("pages/duban.py", "督办单", ":material/assignment_late:"),  # issue 13
+            ("pages/instructions.py", "领导批示", ":material/rate_review:"),
             ("pages/dept_optional_items.py", "自选事项", ":material/playlist_add:"),
             ("pages/dept_ledger.py", "问题台账与线索", ":material/menu_book:"),
             ("pages/projects.py", "项目台账", ":material/domain:"),
