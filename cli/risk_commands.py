@@ -22,6 +22,7 @@ from cli import output
 from cli.main import existing_file
 from cli.work_commands import _add_actor, _login, _now, _uow
 from domain.credit import ENTITY_KIND
+from domain.lead import LEAD, LeadStatus
 from exchange.bids import template_xlsx
 from services.credit import blacklist_xlsx, list_credit, refresh_credit
 from services.risk.register import import_bids
@@ -172,7 +173,7 @@ def cmd_risk_hits(args: argparse.Namespace) -> int:
         rates = hit_rates(uow.session, actor=actor, campaign_code=args.campaign, at=_now(args))
     output.out(
         output.table(
-            ["规则", "名称", "预警项目", "已办结", "查实", "命中率"],
+            ["规则", "名称", "预警项目", LEAD.label(LeadStatus.closed), "查实", "命中率"],
             [
                 (r.rule_id, r.title, r.alerts, r.closed, r.confirmed, f"{r.rate:.0%}" if r.rate is not None else "—")
                 for r in rates
