@@ -299,24 +299,56 @@ def load_register(session: Session, campaign_id: int) -> pure.Register:
                 award_price=_float(p.award_price),
             )
         )
+    columns = (
+        Bid.project_id,
+        Bid.bidder_code,
+        Bid.bidder_name,
+        Bid.price,
+        Bid.valid,
+        Bid.disqualify_reason,
+        Bid.received_at,
+        Bid.ip,
+        Bid.mac,
+        Bid.document_hash,
+        Bid.document_author,
+        Bid.deposit_account,
+        Bid.project_manager,
+        Bid.document_signature,
+    )
+    # Plain rows, not ORM objects: a province's register has hundreds of thousands of bids.
     bids = [
         pure.Bid(
-            project_code=code_of[b.project_id],
-            bidder_code=b.bidder_code,
-            bidder_name=b.bidder_name,
-            price=_float(b.price),
-            valid=b.valid,
-            disqualify_reason=b.disqualify_reason,
-            received_at=b.received_at,
-            ip=b.ip,
-            mac=b.mac,
-            document_hash=b.document_hash,
-            document_author=b.document_author,
-            deposit_account=b.deposit_account,
-            project_manager=b.project_manager,
-            document_signature=tuple(json.loads(b.document_signature)) if b.document_signature else None,
+            code_of[project_id],
+            bidder_code,
+            bidder_name,
+            _float(price),
+            valid,
+            reason,
+            received_at,
+            ip,
+            mac,
+            document_hash,
+            author,
+            account,
+            manager,
+            tuple(json.loads(signature)) if signature else None,
         )
-        for b in session.scalars(select(Bid).where(Bid.campaign_id == campaign_id).order_by(Bid.id))
+        for (
+            project_id,
+            bidder_code,
+            bidder_name,
+            price,
+            valid,
+            reason,
+            received_at,
+            ip,
+            mac,
+            document_hash,
+            author,
+            account,
+            manager,
+            signature,
+        ) in session.execute(select(*columns).where(Bid.campaign_id == campaign_id).order_by(Bid.id))
     ]
     experts: dict[str, list[str]] = defaultdict(list)
     for project_id, expert in session.execute(
