@@ -1,13 +1,16 @@
 """消息: the in-app inbox of the logged-in user, one thread per task (or lead, or problem) with its
 latest message and the task's state now; messages are dated the day of their event, and a reminder
-for work handed in since is shown as 已失效, not as unread (services.delivery.truth)."""
+for work handed in since is shown as obsolete, not as unread (services.delivery.truth)."""
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import session, widgets
 from domain.access import Role
+from domain.delivery import OUTBOX, OutboxState
 from services import delivery
+
+OBSOLETE = OUTBOX.label(OutboxState.obsolete)  # 已失效
 
 actor = widgets.page()
 st.title("消息")
@@ -37,7 +40,7 @@ widgets.xlsx_download(
                 "专项行动": i.campaign_code or "",
                 "标题": i.subject,
                 "内容": i.body,
-                "状态": "已失效" if i.obsolete else ("未读" if i.read_at is None else "已读"),
+                "状态": OBSOLETE if i.obsolete else ("未读" if i.read_at is None else "已读"),
             }
             for t in threads
             for i in t.items
@@ -51,7 +54,7 @@ widgets.xlsx_download(
 
 def _badge(item: delivery.InboxItem) -> str:
     if item.obsolete:
-        return ":gray-badge[已失效]"
+        return f":gray-badge[{OBSOLETE}]"
     return ":red-badge[未读]" if item.read_at is None else ":gray-badge[已读]"
 
 

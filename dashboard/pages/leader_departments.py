@@ -105,7 +105,8 @@ selected = widgets.table(
     on_select="rerun",
     selection_mode="single-row",
     column_config={
-        "完成率": st.column_config.ProgressColumn("完成率", format="%.1f%%", min_value=0, max_value=100),
+        # blue: completion is progress, not a verdict (the 状态 column is the grade)
+        "完成率": st.column_config.ProgressColumn("完成率", format="%.1f%%", min_value=0, max_value=100, color="blue"),
         "按时率": st.column_config.NumberColumn("按时率", format="%.1f%%"),
     },
 )

@@ -41,7 +41,7 @@ def deliver_in_app(
     messages = 0
     if rows:
         plan = load_plan(session, campaign, day, None)
-        told = already_told(session, campaign.id)
+        told = already_told(session, campaign.id, min(o.created_on for o, _, _ in rows))
         for outbox, assignment, template in rows:
             messages += put_in_inboxes(plan, outbox, plan.render(outbox, assignment, template), told)
     retired = retire_stale(session, campaign_id=campaign.id, at=at)

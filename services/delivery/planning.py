@@ -147,8 +147,9 @@ def _event(outbox_kind: str, natural_key: str, has_text: bool) -> str:
     return natural_key if has_text else outbox_kind
 
 
-def already_told(session: Session, campaign_id: int) -> Told:
-    """(person, thread, event, event day) of the in-app messages the campaign's people already have."""
+def already_told(session: Session, campaign_id: int, since: dt.date) -> Told:
+    """(person, thread, event, event day) of the in-app messages the campaign's people already have
+    about events on or after `since` (the earliest day being delivered: only those days can clash)."""
     rows = session.execute(
         select(
             OutboxDelivery.target,
@@ -161,7 +162,11 @@ def already_told(session: Session, campaign_id: int) -> Told:
             Outbox.created_on,
         )
         .join(Outbox, Outbox.id == OutboxDelivery.outbox_id)
-        .where(OutboxDelivery.campaign_id == campaign_id, OutboxDelivery.channel == Channel.inbox)
+        .where(
+            OutboxDelivery.campaign_id == campaign_id,
+            OutboxDelivery.channel == Channel.inbox,
+            Outbox.created_on >= since,
+        )
     )
     return {
         (who, thread_key(key, aid, oid), _event(kind, natural, bool(text)), day)
@@ -226,7 +231,7 @@ def plan_deliveries(
     inbox = 0
     mailboxes: dict[str, tuple[Person, list[_Item]]] = {}
     group: list[_Item] = []
-    told = already_told(session, campaign.id)
+    told = already_told(session, campaign.id, min(o.created_on for o, _, _ in rows))
     for outbox, assignment, template in rows:
         item = plan.render(outbox, assignment, template)
         group.append(item)
