@@ -49,16 +49,36 @@ def login_page() -> None:
     st.caption("账号由牵头办公室统一开设；忘记密码请联系牵头办公室重置。")
 
 
+def every_page_address() -> list[str]:
+    return sorted({Path(p).stem for sections in PAGES.values() for entries in sections.values() for p, *_ in entries})
+
+
 def login_gate() -> Any:
     """Logged out: the login form at every page's address, so a bookmarked page shows the login and,
     once logged in, the page itself (the same address is the same page to st.navigation)."""
     login = st.Page(login_page, title="登录", icon=":material/login:", url_path="login", default=True)
     session.set_login_page(login)
-    stands_in = sorted(
-        {Path(path).stem for sections in PAGES.values() for entries in sections.values() for path, *_ in entries}
-    )
-    pages = [login, *(st.Page(login_page, title="登录", url_path=stem) for stem in stands_in)]
+    pages = [login, *(st.Page(login_page, title="登录", url_path=stem) for stem in every_page_address())]
     return st.navigation(pages, position="hidden")
+
+
+def role_navigation(sections: dict[str, list[Any]]) -> Any:
+    """The role's pages; another role's page address (a bookmark, a shared link) says so in Chinese
+    instead of Streamlit's English "Page not found"."""
+    own = {page.url_path for pages in sections.values() for page in pages}
+    first = next(iter(sections))
+    home = sections[first][0]
+
+    def not_this_roles_page() -> None:
+        st.error("无权访问此页面：该页面不属于您的角色。")
+        st.page_link(home, label="返回首页", icon=":material/home:")
+
+    sections[first] = sections[first] + [
+        st.Page(not_this_roles_page, title="无权访问", url_path=stem, visibility="hidden")
+        for stem in every_page_address()
+        if stem not in own
+    ]
+    return st.navigation(sections if len(sections) > 1 else sections[first])
 
 
 session.require_schema()
@@ -74,7 +94,7 @@ else:
     if not any(sections.values()):
         st.error("该账号的角色没有可用页面")
         st.stop()
-    nav = st.navigation(sections if len(sections) > 1 else next(iter(sections.values())))
+    nav = role_navigation(sections)
 try:
     nav.run()
 except Exception as exc:  # noqa: BLE001 - a page's bug: an incident line, not a traceback (st.stop/rerun pass)

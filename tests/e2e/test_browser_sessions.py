@@ -140,17 +140,17 @@ def browser():
 
 def wait_idle(page) -> None:
     page.wait_for_timeout(300)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
     page.wait_for_timeout(300)
 
 
 def logged_in(page) -> None:
-    page.get_by_text("退出登录").wait_for(timeout=30_000)
+    page.get_by_text("退出登录").wait_for(timeout=90_000)
     wait_idle(page)
 
 
 def login_form(page) -> None:
-    page.get_by_label("用户名").wait_for(timeout=30_000)
+    page.get_by_label("用户名").wait_for(timeout=60_000)
     wait_idle(page)
 
 
@@ -188,7 +188,7 @@ def test_refresh_keeps_the_login_a_second_tab_shares_it_and_logout_ends_both(ser
 
     second = open_page(context, base, "leader_departments")
     logged_in(second)  # a second tab of the same browser is logged in, on the page it asked for
-    second.get_by_role("heading", name="部门进度").first.wait_for(timeout=30_000)
+    second.get_by_role("heading", name="部门进度").first.wait_for(timeout=60_000)
 
     first.get_by_role("button", name="退出登录").click()
     login_form(first)
@@ -212,9 +212,23 @@ def test_a_deep_link_while_logged_out_shows_the_login_then_the_page(server, brow
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     logged_in(page)
-    page.get_by_role("heading", name="用户管理").first.wait_for(timeout=30_000)
+    page.get_by_role("heading", name="用户管理").first.wait_for(timeout=60_000)
     assert page.url.rstrip("/").endswith("/office_users")
     assert page.get_by_text("not found", exact=False).count() == 0
+    context.close()
+
+    # Another role's page: said in Chinese, with the way home.
+    context = browser.new_context(locale="zh-CN")
+    page = open_page(context, base, "office_users")
+    login_form(page)
+    page.get_by_label("用户名").fill("leader")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_text("无权访问此页面").first.wait_for(timeout=60_000)
+    assert page.get_by_text("not found", exact=False).count() == 0
+    page.get_by_role("link", name="返回首页").first.click()
+    logged_in(page)  # the leader's first page, with its sidebar
+    assert page.get_by_text("无权访问此页面").count() == 0
     context.close()
 
 
@@ -226,7 +240,7 @@ def _capture_ticket_url(page, button) -> str:
         " HTMLAnchorElement.prototype.click = function () { window.__held.push(this.href); }; }"
     )
     button.click()
-    page.wait_for_function("() => window.__held.length > 0", timeout=30_000)
+    page.wait_for_function("() => window.__held.length > 0", timeout=60_000)
     held = page.evaluate("() => { HTMLAnchorElement.prototype.click = window.__click; return window.__held[0]; }")
     wait_idle(page)
     return held
@@ -239,9 +253,11 @@ def test_a_download_url_serves_once_only_to_the_login_that_asked_within_minutes(
     base, url = server
     context = browser.new_context(locale="zh-CN", accept_downloads=True)
     page = open_page(context, base)
-    login(page, "office")  # lands on 审核队列, with the department's submission and its PDF
+    login(page, "office")
+    page.goto(f"{base}/office_review")  # 审核队列: the department's submission and its PDF
+    logged_in(page)
     button = page.get_by_role("button", name="附件：自查报告.pdf", exact=False).first
-    with page.expect_download(timeout=30_000) as info:
+    with page.expect_download(timeout=60_000) as info:
         button.click()
     assert Path(info.value.path()).read_bytes() == PDF
     assert info.value.suggested_filename == "自查报告.pdf"
@@ -285,7 +301,7 @@ def test_a_user_disabled_while_the_page_is_open_cannot_download(server, browser)
     page = open_page(context, base)
     login(page, "dept_zjj")  # 我的任务, with its table's Excel download
     button = page.get_by_role("button", name="下载 Excel").first
-    with page.expect_download(timeout=30_000) as info:
+    with page.expect_download(timeout=60_000) as info:
         button.click()
     book = openpyxl.load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
     assert book.active.max_row > 1
