@@ -21,7 +21,7 @@ from domain.calendar import WorkingCalendar
 from domain.lead import LeadMeasure, LeadOutcome, LeadSource, LeadStatus
 from domain.localtime import local_midnight
 from domain.problem import HandlingClass, ProblemCategory, ProblemStatus
-from services import leads, problems, projects, simulation_plan_shapes, submissions, users
+from services import leads, problems, projects, simulation_plan_shapes, simulation_supervision, submissions, users
 from services.campaigns import get_campaign, stored_spec
 from services.holidays import campaign_calendar
 from services.risk import demo as risk_demo
@@ -417,6 +417,7 @@ def simulate_work(session: Session, campaign_code: str, day: dt.date, seed: int)
             reporter_name="（实名举报人）" if u < 0.3 else None,
         )
         out["leads_received"] += 1
+    simulation_supervision.simulate_supervision(session, campaign_code, day, seed)  # 督办单 answers, 批示 (issue 13)
     simulation_plan_shapes.simulate_plan_shapes(session, campaign_code, day)  # 自选事项, a meeting decision (issue 16)
     risk_demo.simulate_risk(session, campaign_code, day, at, office)  # 大数据预警: planted rings, 预警 leads (issue 14)
     supervision_simulation.simulate_loop(session, campaign_code, day, seed, at)  # 签收, 延期申请, 催办 (issue 13)

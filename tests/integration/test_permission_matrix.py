@@ -21,14 +21,17 @@ from domain.access import SYSTEM, Actor, Forbidden, Role
 from exchange.reports import Narrative
 from services import credit as cr
 from services import delivery as dl
+from services import duban as dn
 from services import exports as ex
 from services import imports as im
+from services import instructions as ins
 from services import leads as ld
 from services import meetings as mt
 from services import optional_items as oi
 from services import problems as pb
 from services import projects as pj
 from services import reports as rp
+from services import scoring as sc
 from services import submissions as sub
 from services import users as us
 from services.attachments import Upload
@@ -41,7 +44,7 @@ from services.supervision import urging as sv_urge
 from services.views import boards as vb
 from services.views import campaigns as vc
 from services.views import ledger as vl
-from store.models import AuditEntry
+from store.models import AuditEntry, Department, Duban
 
 UTC = dt.UTC
 AT = dt.datetime(2020, 7, 6, 2, tzinfo=UTC)
@@ -403,9 +406,10 @@ def _operations(w: World):
             READ,
             lambda s, a: rp.get_narrative(s, actor=a, campaign_code=c, period="2020-06", department_code="zjj", at=AT),
         ),
-        *_supervision(w),
-        *_risk(w),
         *_plan_shapes(w),
+        *_supervision(w),
+        *_duban_and_instructions(w),
+        *_risk(w),
         *((f"view.{name}", allowed, call) for name, allowed, call in _views(w)),
     ]
 
@@ -543,6 +547,47 @@ def _plan_shapes(w: World):
         ),
         ("meeting.list", EVERYONE, lambda s, a: mt.list_meetings(s, actor=a, campaign_code=c, at=AT)),
     ]
+
+
+def _duban_and_instructions(w: World):
+    """督办单, 批示, 考核排名 (issue 13)."""
+    c = w.code
+    return [
+        ("duban.issue", ADMIN, lambda s, a: dn.issue_dubans(s, campaign_code=c, as_of=DAY, actor=a, at=AT)),
+        ("duban.list", READ, lambda s, a: dn.list_dubans(s, actor=a, campaign_code=c, department_code="zjj", at=AT)),
+        ("duban.read", READ, lambda s, a: dn.get_duban(s, actor=a, duban_id=_zjj_duban(s), at=AT)),
+        ("duban.document", READ, lambda s, a: dn.duban_document(s, actor=a, duban_id=_zjj_duban(s), at=AT)),
+        ("duban.respond", OWN_ONLY, lambda s, a: dn.respond(s, actor=a, at=AT, duban_id=_zjj_duban(s), text="已办结")),
+        ("instruction.write", ADMIN_OR_LEADER, lambda s, a: _instruct(s, a, c, due=dt.date(2020, 7, 20))),
+        (
+            "instruction.list",
+            READ,
+            lambda s, a: ins.list_instructions(s, actor=a, campaign_code=c, department_code="zjj", at=AT),
+        ),
+        (
+            "instruction.reply",
+            OWN_ONLY,
+            lambda s, a: ins.reply(s, actor=a, at=AT, instruction_id=_instruct(s, None, c).id, text="已落实"),
+        ),
+        ("score.write", ADMIN, lambda s, a: sc.write_scores(s, campaign_code=c, as_of=DAY, actor=a, at=AT)),
+        ("score.read", ADMIN_OR_LEADER, lambda s, a: sc.ranking(s, actor=a, campaign_code=c, as_of=DAY, at=AT)),
+        ("score.trend", ADMIN_OR_LEADER, lambda s, a: sc.score_trend(s, actor=a, campaign_code=c, at=AT)),
+    ]
+
+
+def _zjj_duban(s) -> int:
+    """A 督办单 of zjj's (the launch fixture's tick to 1 June issued some)."""
+    return s.scalar(
+        select(Duban.id).join(Department, Department.id == Duban.department_id).where(Department.code == "zjj")
+    )
+
+
+def _instruct(s, actor, code, due=None):
+    """A 批示 to zjj, written by `actor` (None: the leader, as the set-up of a reply)."""
+    leader = us.actor_for(s, LEADER)
+    return ins.instruct(
+        s, actor=actor or leader, at=AT, campaign_code=code, department_code="zjj", text="请抓紧办理", due_on=due
+    )
 
 
 def _views(w: World):
