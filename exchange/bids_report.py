@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from domain.lead import LEAD, LeadStatus
 from exchange.reports import ReportTableRow
 
 
@@ -16,6 +17,6 @@ class RuleHitRow(ReportTableRow):
     rule_id: str = Field(title="规则")
     title: str = Field(title="规则名称")
     alerts: int = Field(title="预警项目")
-    closed: int = Field(title="已办结")
+    closed: int = Field(title=LEAD.label(LeadStatus.closed))
     confirmed: int = Field(title="查实")
     rate: str = Field(title="命中率")

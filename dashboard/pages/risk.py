@@ -14,7 +14,7 @@ import streamlit as st
 from dashboard import session, widgets
 from domain.access import Role
 from domain.credit import ENTITY_KIND, EntityKind, Standing
-from domain.lead import LeadSource
+from domain.lead import LEAD, LeadSource, LeadStatus
 from domain.risk.network import KIND_NAMES, CollusionGroup
 from exchange.bids import template_xlsx
 from services import credit as credit_service
@@ -146,7 +146,7 @@ if overseer:
                     "规则": [r.rule_id for r in rates],
                     "名称": [r.title for r in rates],
                     "预警项目": [r.alerts for r in rates],
-                    "已办结": [r.closed for r in rates],
+                    LEAD.label(LeadStatus.closed): [r.closed for r in rates],
                     "查实": [r.confirmed for r in rates],
                     "命中率": [f"{r.rate:.0%}" if r.rate is not None else "—" for r in rates],
                 }
