@@ -173,6 +173,7 @@ def unread_messages(actor: Actor) -> int:
 SESSION_ID = "web_session_id"
 _HANDOFF = "_session_handoff"
 _CLEAR_COOKIE = "_session_clear_cookie"
+_STALE_COOKIE = "_session_stale_cookie"
 
 
 def current_actor() -> Actor | None:
@@ -199,25 +200,38 @@ def login(username: str, password: str) -> Actor:
 def logout(message: str | None = None) -> None:
     """End this login in every tab of the browser (the session row), forget it here, and have the
     browser drop its cookie."""
-    session_id = st.session_state.get(SESSION_ID)
-    if session_id is not None:
-        try:
-            with unit_of_work() as uow:
-                web_sessions.end(uow.session, session_id=session_id, at=now())
-                uow.commit()
-        except Exception as exc:  # noqa: BLE001 - logging out must not fail; a bug is an incident
-            report_incident(exc)
+    _end_session(session_id=st.session_state.get(SESSION_ID))
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    st.session_state[_STALE_COOKIE] = _handshake_cookie()
     st.session_state[_CLEAR_COOKIE] = True
     if message:
         st.session_state["login_message"] = message
 
 
-def _cookie_token() -> str | None:
+def _end_session(*, session_id: int | None = None, token: str | None = None) -> None:
+    if session_id is None and token is None:
+        return
+    try:
+        with unit_of_work() as uow:
+            web_sessions.end(uow.session, session_id=session_id, token=token, at=now())
+            uow.commit()
+    except Exception as exc:  # noqa: BLE001 - logging out must not fail; a bug is an incident
+        report_incident(exc)
+
+
+def _handshake_cookie() -> str | None:
+    """The session cookie this tab's connection was opened with (None in AppTest: no real request)."""
     cookies = st.context.cookies
     value = cookies.get(COOKIE) if cookies is not None else None
-    if not isinstance(value, str) or not value:  # no cookie; AppTest has no real request
+    return value if isinstance(value, str) and value else None
+
+
+def _cookie_token() -> str | None:
+    """The token of the tab's cookie, unless this tab already found it stale (its connection keeps
+    the cookie it was opened with, even after the browser dropped it)."""
+    value = _handshake_cookie()
+    if value is None or value == st.session_state.get(_STALE_COOKIE):
         return None
     with unit_of_work() as uow:
         return web_sessions.unseal(uow.session, value)
@@ -236,7 +250,9 @@ def revalidate() -> Actor | None:
             live = web_sessions.resolve_session(uow.session, at=now(), session_id=session_id, token=token)
             uow.commit()
     except UserError as exc:
-        if session_id is None:  # a stale cookie (logged out, expired): the browser drops it
+        if session_id is None:  # a stale cookie (logged out, expired, a disabled user's): ended, dropped
+            _end_session(token=token)
+            st.session_state[_STALE_COOKIE] = _handshake_cookie()
             st.session_state[_CLEAR_COOKIE] = True
             return None
         logout(AuthFailed.DISABLED if isinstance(exc, Forbidden) else str(exc))
