@@ -263,7 +263,7 @@ def test_the_tick_runs_named_steps_only_for_phases_with_work(memory_engine):
     summary = ticking.tick(run, spec.id, day, actor=SYSTEM, at=LAUNCH_AT)
     live = [p for p in spec.phases if p.start <= day <= p.end]
     assert live and len(live) < len(spec.phases)
-    expected = [f"phases-{spec.id}-{day}"]
+    expected = [f"phases-{spec.id}-{day}", f"risk-{spec.id}-{day}"]  # 预警分办 before the phases' steps (issue 14)
     for phase in live:
         expected += [f"{step}-{phase.key}-{day}" for step in ("open", "overdue", "escalate", "remind")]
     assert names == [*expected, f"rollup-{spec.id}-{day}"]
