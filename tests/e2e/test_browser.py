@@ -274,7 +274,7 @@ def test_submit_accept_and_the_board_changes(server):
             # The office accepts.
             ctx, page = fresh()
             login(page, base, "office")
-            expect(page.get_by_role("heading", name="待办")).to_be_visible()  # the office's landing page
+            expect(page.get_by_role("heading", name="待办", exact=True)).to_be_visible()  # the office's landing page
             open_nav(page, "审核队列")
             item = page.get_by_test_id("stExpander").filter(has_text=f"区住建局 · {title}").first
             if not item.get_by_text(TEXT).is_visible():
