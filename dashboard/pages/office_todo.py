@@ -49,20 +49,20 @@ if work.submissions:
         for a in work.submissions
     }
     with st.form("batch_accept"):
-        picked = st.multiselect("批量通过（选择材料）", list(labels), key="batch_pick", format_func=labels.get)
+        picked = st.multiselect("批量通过（选择材料）", list(labels), key="batch_pick", format_func=lambda i: labels[i])
         comment = st.text_input("审核意见（对所选材料统一填写，可留空）", key="batch_comment")
         if st.form_submit_button("批量通过", type="primary"):
             versions = {a.id: a.version for a in work.submissions}
-            done = session.run_service(
+            accepted = session.run_service(
                 todo.accept_many,
                 actor=actor,
                 at=session.now(),
                 items=[(i, versions[i]) for i in picked],
                 note=comment,
             )
-            if done is not None:
+            if accepted is not None:
                 widgets.refresh_rollup(actor, code)
-                widgets.flash(f"已批量通过 {len(done)} 项材料")
+                widgets.flash(f"已批量通过 {len(accepted)} 项材料")
                 st.rerun()
     for a in work.submissions:
         with st.expander(labels[a.id]):
@@ -112,7 +112,7 @@ for r in work.extensions:
         opinion = st.text_input("审批意见（必填）", key=f"ext_opinion_{r.id}")
         left, right = st.columns(2)
         if left.button("批准", key=f"ext_approve_{r.id}", type="primary"):
-            done = session.run_service(
+            decided = session.run_service(
                 extensions.decide_extension,
                 actor=actor,
                 at=session.now(),
@@ -121,9 +121,9 @@ for r in work.extensions:
                 until=until,
                 reason=opinion,
             )
-            if done is not None:
+            if decided is not None:
                 widgets.refresh_rollup(actor, code)
-                widgets.flash(f"已批准申请 {r.id}：{title} 截止日期延至 {done.approved_until}")
+                widgets.flash(f"已批准申请 {r.id}：{title} 截止日期延至 {decided.approved_until}")
                 st.rerun()
         if right.button("驳回", key=f"ext_reject_{r.id}"):
             done = session.run_service(
@@ -218,7 +218,7 @@ for a in work.own_tasks:
         late_reason = st.text_area("逾期原因（必填）", key=f"own_late_{a.id}") if late else ""
         if st.form_submit_button("提交报送"):
             uploads = [Upload(f.name, f.type or "application/octet-stream", f.getvalue()) for f in files or []]
-            done = session.run_service(
+            handed_in = session.run_service(
                 sub.submit,
                 actor=actor,
                 at=session.now(),
@@ -228,7 +228,7 @@ for a in work.own_tasks:
                 attachment_dir=session.attachment_dir(),
                 late_reason=late_reason,
             )
-            if done is not None:
+            if handed_in is not None:
                 widgets.refresh_rollup(actor, code)
                 widgets.flash(f"已提交本单位任务「{a.title}」")
                 st.rerun()
@@ -267,7 +267,7 @@ if overdue:
         )
         message = st.text_input("催办意见（可选）", key="urge_message")
         if st.form_submit_button("催办"):
-            done = session.run_service(
+            urged = session.run_service(
                 urging.urge,
                 actor=actor,
                 at=session.now(),
@@ -277,6 +277,6 @@ if overdue:
                 all_overdue=scope == "__all__",
                 message=message,  # the natural key (who, the minute) makes a double click urge once
             )
-            if done is not None:
-                widgets.flash(f"已催办 {len(done.urged)} 项任务")
+            if urged is not None:
+                widgets.flash(f"已催办 {len(urged.urged)} 项任务")
                 st.rerun()
