@@ -78,7 +78,8 @@ def role_navigation(sections: dict[str, list[Any]]) -> Any:
         for stem in every_page_address()
         if stem not in own
     ]
-    return st.navigation(sections if len(sections) > 1 else sections[first])
+    # expanded: every page listed (a folded list says "View 8 more" in English)
+    return st.navigation(sections if len(sections) > 1 else sections[first], expanded=True)
 
 
 session.require_schema()

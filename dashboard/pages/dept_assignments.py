@@ -46,8 +46,19 @@ def light_of(a: sub.AssignmentDTO) -> str:
     return LIGHT.label(found) if found is not None else "—"
 
 
-show_all = st.toggle("显示全部任务（含未开始和已通过）", key="show_all")
-shown = items if show_all else [a for a in items if a.status in (*UNFINISHED, AssignmentStatus.submitted)]
+def overdue(a: sub.AssignmentDTO) -> bool:
+    return a.status in UNFINISHED and (a.overdue_days > 0 or a.due_on < today)
+
+
+FILTERS = {  # what a department asks of its list: what to do, what is due this week, what came back
+    "待办": lambda a: a.status in (*UNFINISHED, AssignmentStatus.submitted),
+    "本周到期": lambda a: a.status in UNFINISHED and widgets.due_this_week(a.due_on, today),
+    ASSIGNMENT.label(AssignmentStatus.returned): lambda a: a.status == AssignmentStatus.returned,
+    "逾期": overdue,
+    "全部": lambda a: True,
+}
+view = st.segmented_control("筛选", list(FILTERS), default="待办", key="task_filter") or "待办"
+shown = [a for a in items if FILTERS[view](a)]
 table = pd.DataFrame(
     [
         {
@@ -65,10 +76,36 @@ table = pd.DataFrame(
         for a in shown
     ]
 )
+clicked = None
 if table.empty:
-    st.info("目前没有需要办理的任务")
+    st.info("目前没有需要办理的任务" if view == "待办" else f"没有「{view}」的任务")
 else:
-    widgets.table(table, key="my_tasks", filename=f"我的任务-{code}.xlsx", sheet="我的任务")
+    tones = ["danger" if overdue(a) else "warning" if a.status == AssignmentStatus.returned else "" for a in shown]
+    desk, phone = widgets.desk_and_phone("my_tasks")
+    with desk:
+        st.caption("点击一行打开任务；红色为逾期，橙色为已退回")
+        event = widgets.table(
+            widgets.toned(table, tones),
+            key="my_tasks",
+            filename=f"我的任务-{code}.xlsx",
+            sheet="我的任务",
+            export=table,
+            on_select="rerun",
+            selection_mode="single-row",
+        )
+        clicked = widgets.picked(event, table, "任务编号")
+    with phone:
+        widgets.cards(
+            [
+                widgets.Card(
+                    title=f"{a.title}{' · ' + a.period if a.period else ''}",
+                    badge=widgets.countdown(calendar, today, a.due_on, a.status, a.overdue_days),
+                    lines=[("截止", a.due_on), ("状态", ASSIGNMENT.label(a.status)), ("阶段", a.phase_title)],
+                    tone=tone,
+                )
+                for a, tone in zip(shown, tones, strict=True)
+            ]
+        )
 
 if unsigned:
     with st.form("bulk_sign"):
@@ -124,7 +161,7 @@ choice = st.selectbox(
 if "open_assignment_id" not in st.session_state:  # set by 消息 → 去办理, or the ?assignment= link of a reminder
     st.session_state["open_assignment_id"] = int(params_id) if params_id and params_id.isdigit() else 0
 manual = st.number_input("或输入任务编号打开", min_value=0, step=1, key="open_assignment_id")
-target = int(choice or manual or 0)
+target = int(clicked or choice or manual or 0)
 
 
 def extension_section(a: sub.AssignmentDTO) -> None:

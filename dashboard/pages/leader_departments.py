@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard import charts, queries, session, widgets
 from domain.access import Role
 from domain.assignment import ASSIGNMENT, AssignmentStatus
+from domain.rollup import Grade
 from exchange.xlsx_export import Percent
 
 # Column headings of the department board (the page renames the frame's columns with these).
@@ -73,9 +74,8 @@ sort_by = c1.selectbox("排序", list(sort_options), format_func=lambda k: sort_
 ascending = c2.toggle("升序", value=sort_by in ("completion", "on_time_rate"), key="sort_asc")
 top = c3.number_input("显示部门数", min_value=5, max_value=200, value=min(30, max(5, len(board))), step=5, key="top_n")
 
-event = st.plotly_chart(
+event = widgets.chart(
     charts.department_progress(board, sort_by, ascending, int(top)),
-    width="stretch",
     key="progress",
     on_select="rerun",
     selection_mode="points",
@@ -117,7 +117,31 @@ if rows:
 st.subheader("部门 × 阶段")
 heat = queries.heatmap(actor, campaign_code=code, day=day, kinds=kinds)
 order = list(table.head(int(top))["name"])
-st.plotly_chart(charts.phase_heatmap(heat[heat["name"].isin(order)], order), width="stretch", key="heatmap")
+
+
+def heat_ranking() -> None:  # a phone's heat map: departments ranked, most overdue first, with their lagging phases
+    lagging = heat[(heat["assigned"] > 0) & heat["grade"].isin([Grade.yellow.value, Grade.red.value])]
+    phases_behind = lagging.groupby("name")["phase"].agg("、".join).to_dict()
+    ranked = board.sort_values(["overdue", "completion"], ascending=[False, True]).head(int(top))
+    widgets.cards(
+        [
+            widgets.Card(
+                title=f"{i}. {row['name']}",
+                badge=str(row["grade"] or ""),
+                lines=[
+                    ("完成率", widgets.percent(row["completion"] or 0)),
+                    ("逾期", int(row["overdue"])),
+                    ("滞后阶段", phases_behind.get(row["name"], "")),
+                ],
+                tone={Grade.red.value: "danger", Grade.yellow.value: "warning"}.get(row["grade"], ""),
+                progress=row["completion"] or 0,
+            )
+            for i, row in enumerate(ranked.to_dict("records"), start=1)
+        ]
+    )
+
+
+widgets.chart(charts.phase_heatmap(heat[heat["name"].isin(order)], order), key="heatmap", phone=heat_ranking)
 
 st.subheader("逾期任务与升级")
 overdue = queries.overdue(actor, campaign_code=code, phase_key=phase_key, kinds=kinds)

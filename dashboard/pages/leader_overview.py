@@ -53,11 +53,44 @@ cols[4].metric(
 )
 st.caption(f"统计口径：{phase_title}；{as_of_day.text}")
 
-st.plotly_chart(charts.phase_gantt(phases, today), width="stretch", key="gantt")
+
+def phase_cards() -> None:  # a phone's timeline: one card per phase with its dates
+    widgets.cards(
+        [
+            widgets.Card(
+                title=f"{p['title']}",
+                badge=p["state_label"],
+                lines=[("开始", p["start_on"]), ("结束", p["end_on"])],
+                tone="info" if p["start_on"] <= today <= p["end_on"] else "",
+            )
+            for p in phases.to_dict("records")
+        ]
+    )
+
+
+widgets.chart(charts.phase_gantt(phases, today), key="gantt", phone=phase_cards)
+TONE_OF_GRADE = {Grade.red.value: "danger", Grade.yellow.value: "warning"}
+_desk, phone = widgets.desk_and_phone("overview_departments")
+with phone:  # the board a desk reads in 部门进度, as cards: completion and overdue per department
+    st.subheader("各部门进度")
+    widgets.cards(
+        [
+            widgets.Card(
+                title=row["name"],
+                badge=str(row["grade"] or ""),
+                lines=[
+                    ("完成率", widgets.percent(row["completion"] or 0)),
+                    ("已布置", int(row["assigned"])),
+                    ("逾期", int(row["overdue"])),
+                ],
+                tone=TONE_OF_GRADE.get(row["grade"], ""),
+                progress=row["completion"] or 0,
+            )
+            for row in board.sort_values("completion").to_dict("records")
+        ]
+    )
 left, right = st.columns([2, 1])
-left.plotly_chart(
-    charts.trend(queries.trend(actor, campaign_code=code, phase_key=phase_key, kinds=kinds)),
-    width="stretch",
-    key="trend",
-)
-right.plotly_chart(charts.grade_pie(board), width="stretch", key="grades")
+with left:
+    widgets.chart(charts.trend(queries.trend(actor, campaign_code=code, phase_key=phase_key, kinds=kinds)), key="trend")
+with right:
+    widgets.chart(charts.grade_pie(board), key="grades")
