@@ -474,6 +474,7 @@ class DubanPolicy(Strict):
         default_factory=dict, description="按升级级别：编号前缀与颜色；未列出的级别用“督办”、按级别蓝/黄/红"
     )
     respond_within_working_days: int = Field(default=5, ge=1, le=60, description="反馈期限：签发后几个工作日")
+    bulletin_prefix: DocumentPrefix = Field(default="通报", description="专项行动通报的编号前缀：雁通〔2020〕2号")
     requirement: Description = Field(
         default="请责任单位接单后立即组织办理，于反馈期限前书面反馈办理情况；逾期未反馈的，纳入考核并予以通报。",
         description="督办要求（印在督办单上）",
