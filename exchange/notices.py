@@ -7,14 +7,16 @@ import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt, RGBColor
+from pydantic import Field
 
-from exchange.reports import TITLE_FONT, _set_fonts, _setup_page_and_styles
+from exchange.reports import TITLE_FONT, ReportTableRow, _set_fonts, _setup_page_and_styles
 
 # The colour a 督办单's title is printed in, by its DubanColour value.
 _INK = {"blue": RGBColor(0x1F, 0x4E, 0x9A), "yellow": RGBColor(0xBF, 0x8F, 0x00)}
@@ -51,6 +53,18 @@ class RankingLine:
     score: str
     light: str
     reasons: str
+
+
+class ScoreRankRow(ReportTableRow):
+    """One department's line of the 考核排名 in the monthly rollup report."""
+
+    table_title: ClassVar[str] = "各单位考核排名表"
+
+    rank: int = Field(title="名次")
+    department: str = Field(title="单位")
+    score: str = Field(title="得分")
+    light: str = Field(title="灯")
+    reasons: str = Field(title="说明")
 
 
 @dataclass(frozen=True)

@@ -293,6 +293,7 @@ class ReportData(BaseModel):
     in_process_ledger: list[InProcessSupervisionRow] = Field(default_factory=list)
     post_check_ledger: list[PostCheckRow] = Field(default_factory=list)
     rule_hits: list[ReportTableRow] = Field(default_factory=list)  # issue 14: exchange.bids_report.RuleHitRow
+    ranking: list[ReportTableRow] = Field(default_factory=list)  # issue 13: exchange.notices.ScoreRankRow (rollup)
 
     @model_validator(mode="after")
     def _period_in_order(self) -> ReportData:
@@ -319,6 +320,9 @@ class ReportData(BaseModel):
         ]
         if self.department_rows:
             tables.insert(0, (DepartmentProgressRow.table_title, DepartmentProgressRow, self.department_rows))
+        if self.ranking:  # the office rollup: 考核排名 after the progress table
+            ranked = (self.ranking[0].table_title, type(self.ranking[0]), self.ranking)
+            tables.insert(1 if self.department_rows else 0, ranked)
         if self.rule_hits:  # only where the campaign screens its bid register
             tables.append((self.rule_hits[0].table_title, type(self.rule_hits[0]), self.rule_hits))
         return [(title, model.headers(), list(rows)) for title, model, rows in tables]

@@ -28,7 +28,7 @@ from services.delivery.events import assignment_event, assignment_title
 from services.guard import check, department_scope, fail, resolve
 from services.holidays import campaign_calendar
 from store import audit
-from store.models import Assignment, Campaign, Department, Duban, Escalation, TaskTemplate
+from store.models import Assignment, Campaign, Department, Duban, Escalation, TaskTemplate, User
 
 COUNTER = "duban"
 
@@ -56,6 +56,7 @@ class DubanDTO:
     answer: str | None
     answered_by: str | None
     answered_at: dt.datetime | None
+    answered_by_name: str | None = None  # the account's display name, for people to read
 
     @property
     def state_label(self) -> str:
@@ -173,7 +174,16 @@ def _remind_late_answers(session: Session, campaign_id: int, as_of: dt.date, *, 
 
 def _query():  # noqa: ANN202
     return (
-        select(Duban, Campaign.code, Department.code, Department.name, TaskTemplate.title, Assignment.period)
+        select(
+            Duban,
+            Campaign.code,
+            Department.code,
+            Department.name,
+            TaskTemplate.title,
+            Assignment.period,
+            User.display_name,
+        )
+        .outerjoin(User, User.username == Duban.answered_by)
         .join(Campaign, Campaign.id == Duban.campaign_id)
         .join(Department, Department.id == Duban.department_id)
         .join(Assignment, Assignment.id == Duban.assignment_id)
@@ -182,7 +192,7 @@ def _query():  # noqa: ANN202
 
 
 def _dto(row, names: dict[int, str]) -> DubanDTO:  # noqa: ANN001
-    d, ccode, dcode, dname, title, period = row
+    d, ccode, dcode, dname, title, period, answerer = row
     return DubanDTO(
         d.id,
         d.number,
@@ -205,6 +215,7 @@ def _dto(row, names: dict[int, str]) -> DubanDTO:  # noqa: ANN001
         d.answer,
         d.answered_by,
         d.answered_at,
+        answerer,
     )
 
 

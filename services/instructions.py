@@ -33,7 +33,17 @@ from services.duban import clean_text
 from services.guard import check, department_scope, fail, resolve
 from services.holidays import campaign_calendar
 from store import audit
-from store.models import Assignment, Campaign, Department, Instruction, Phase, Problem, Submission, TaskTemplate
+from store.models import (
+    Assignment,
+    Campaign,
+    Department,
+    Instruction,
+    Phase,
+    Problem,
+    Submission,
+    TaskTemplate,
+    User,
+)
 
 COUNTER = "instruction"
 TASK_TITLE = "领导批示交办事项"
@@ -58,6 +68,7 @@ class InstructionDTO:
     task_status: str | None
     answer: str | None  # the reply to a note, or the task's latest submission
     answered_at: dt.datetime | None
+    written_by_name: str = ""  # the writer's display name, for people to read
 
     @property
     def kind_label(self) -> str:
@@ -311,7 +322,8 @@ def reply(session: Session, *, actor: Actor, at: dt.datetime, instruction_id: in
 def _select():  # noqa: ANN202
     task = aliased(Assignment)
     return (
-        select(Instruction, Campaign.code, Department.code, Department.name, task.status)
+        select(Instruction, Campaign.code, Department.code, Department.name, task.status, User.display_name)
+        .outerjoin(User, User.username == Instruction.written_by)
         .join(Campaign, Campaign.id == Instruction.campaign_id)
         .join(Department, Department.id == Instruction.department_id)
         .outerjoin(task, task.id == Instruction.task_assignment_id)
@@ -331,7 +343,7 @@ def _answers(session: Session, task_ids: list[int]) -> dict[int, Submission]:
 def _dtos(session: Session, rows: list[Any]) -> list[InstructionDTO]:
     answers = _answers(session, [r[0].task_assignment_id for r in rows if r[0].task_assignment_id])
     out = []
-    for i, ccode, dcode, dname, task_status in rows:
+    for i, ccode, dcode, dname, task_status, writer in rows:
         sub = answers.get(i.task_assignment_id) if i.task_assignment_id else None
         subject_text = {
             InstructionSubject.assignment: f"任务 {i.assignment_id}",
@@ -356,6 +368,7 @@ def _dtos(session: Session, rows: list[Any]) -> list[InstructionDTO]:
                 task_status,
                 sub.text if sub is not None else i.reply,
                 sub.submitted_at if sub is not None else i.replied_at,
+                writer or i.written_by,
             )
         )
     return out

@@ -23,7 +23,8 @@ from domain.errors import Invalid
 from domain.localtime import local_day
 from domain.rules import standing
 from domain.scoring import DepartmentRecord, DepartmentScore, rank
-from services.campaigns import get_campaign, stored_spec
+from exchange.notices import Bulletin, RankingLine, ScoreRankRow, bulletin_docx
+from services.campaigns import get_campaign, stored_spec, take_number
 from services.guard import check, resolve
 from services.holidays import campaign_calendar
 from services.supervision.acknowledge import unsigned_late
@@ -248,3 +249,82 @@ def score_trend(
         .order_by(ScoreSnapshot.as_of, ScoreSnapshot.rank, Department.code)
     ).all()
     return [(day, name, float(score), place, light) for day, name, score, place, light in rows]
+
+
+# --- the numbered 通报 ---------------------------------------------------------------------------------------
+
+BULLETIN_COUNTER = "bulletin"
+
+
+def issue_bulletin(
+    session: Session, *, actor: Actor, at: dt.datetime, campaign_code: str, as_of: dt.date | None = None
+) -> tuple[str, str, bytes]:
+    """The campaign's next numbered 通报 as a .docx: (number, file name, bytes). 表扬: green departments
+    with nothing deducted; 批评: red departments, with the reasons of their score. The office issues it."""
+    actor = resolve(session, actor, at=at)
+    check(
+        can_administer(actor),
+        actor=actor,
+        at=at,
+        action="bulletin.issue",
+        entity="campaign",
+        entity_key=campaign_code,
+        label="签发通报",
+        reason="通报由牵头办公室签发。",
+    )
+    day, rows = ranking(session, actor=actor, campaign_code=campaign_code, as_of=as_of, at=at)
+    campaign = get_campaign(session, campaign_code)
+    spec = stored_spec(campaign)
+    seq = take_number(session, campaign.id, BULLETIN_COUNTER)
+    number = f"{spec.duban.bulletin_prefix}〔{day.year}〕{seq}号"
+    base = spec.scoring.base
+    praised = [r.department_name for r in rows if r.light == "green" and r.score >= base]
+    criticised = [(r.department_name, "；".join(r.reasons)) for r in rows if r.light == "red"]
+    red = sum(1 for r in rows if r.light == "red")
+    bulletin = Bulletin(
+        number=number,
+        title=f"关于{campaign.title}工作推进情况的通报",
+        issuer=campaign.issuer,
+        as_of=day,
+        opening=(
+            f"截至{day.year}年{day.month}月{day.day}日，按专项行动考核规则，对{len(rows)}个成员单位的任务办理、"
+            f"督办落实情况进行了考核评分，其中绿灯{sum(1 for r in rows if r.light == 'green')}个、"
+            f"黄灯{sum(1 for r in rows if r.light == 'yellow')}个、红灯{red}个。现将有关情况通报如下："
+        ),
+        praised=praised,
+        criticised=criticised,
+        ranking=[
+            RankingLine(r.rank, r.department_name, f"{r.score:g}", r.light_label, "；".join(r.reasons)) for r in rows
+        ],
+        closing="各单位要对照考核情况查找差距，逾期事项和督办单须在规定期限内办结反馈；被通报批评的单位须于5个工作日内书面报送整改情况。",
+    )
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="bulletin.issue",
+        entity="campaign",
+        entity_key=campaign_code,
+        after={"number": number, "as_of": day.isoformat(), "praised": len(praised), "criticised": len(criticised)},
+    )
+    return number, f"通报-{number}.docx", bulletin_docx(bulletin)
+
+
+def ranking_rows(session: Session, campaign: Campaign, day: dt.date) -> list[ScoreRankRow]:
+    """The 考核排名 table of the monthly rollup report: the ranking as of the period's last day (or the
+    campaign's last tick day when that is earlier). The report's own read check has run."""
+    if campaign.last_tick_on is not None:
+        day = min(day, campaign.last_tick_on)
+    if day < campaign.start_on:
+        return []
+    _records, scores = compute(session, campaign, day)
+    return [
+        ScoreRankRow(
+            rank=s.rank,
+            department=s.name,
+            score=f"{s.score:g}",
+            light=LIGHT.label(s.light),
+            reasons="；".join(s.reasons),
+        )
+        for s in scores
+    ]

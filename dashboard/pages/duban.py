@@ -62,7 +62,7 @@ for d in notices:
             mime=widgets.DOCX_MIME,
         )
         if d.answer:
-            st.markdown(f"**办理反馈**（{d.answered_by}）：{d.answer}")
+            st.markdown(f"**办理反馈**（{d.answered_by_name or d.department_name}）：{d.answer}")
         elif actor.role == Role.department:
             text = st.text_area("办理情况", key=f"duban_answer_{d.id}")
             if st.button("提交反馈", key=f"duban_respond_{d.id}", type="primary"):

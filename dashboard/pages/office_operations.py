@@ -8,7 +8,7 @@ from domain.access import Role
 from domain.delivery import DELIVERY, DeliveryState
 from domain.localtime import local_text
 from domain.rollup import rate
-from services import delivery
+from services import delivery, scoring
 
 actor = widgets.page(Role.office)
 code = widgets.campaign_or_stop()
@@ -124,11 +124,13 @@ lines += [
     f"{info.get('issuer', '')}",
     f"{today:%Y年%m月%d日}",
 ]
-edited = st.text_area("通报内容（可编辑后复制或下载）", value="\n".join(lines), height=420, key=f"bulletin_{day}")
-widgets.download(
-    edited.encode("utf-8"),
-    filename=f"通报-{code}-{day}.txt",
-    key="bulletin_download",
-    label="下载通报（文本）",
-    mime="text/plain; charset=utf-8",
-)
+st.text_area("通报内容（草稿，可编辑后复制）", value="\n".join(lines), height=420, key=f"bulletin_{day}")
+# The numbered 通报 (issue 13): 表扬 and 批评 from the 考核评分, a Word document; each issue takes the next number.
+if st.button("签发通报（Word，编号）", key="bulletin_issue", type="primary"):
+    issued = session.run_service(scoring.issue_bulletin, actor=actor, at=session.now(), campaign_code=code)
+    if issued is not None:
+        st.session_state["bulletin_docx"] = issued
+if "bulletin_docx" in st.session_state:
+    number, filename, data = st.session_state["bulletin_docx"]
+    st.success(f"已签发通报 {number}")
+    widgets.download(data, filename=filename, key="bulletin_download", label="下载通报（Word）", mime=widgets.DOCX_MIME)

@@ -65,6 +65,7 @@ from services.guard import fail
 from services.reports.access import check_read, department, report_key
 from services.reports.narratives import narrative_dto, narrative_row
 from services.risk.screening import rule_hit_rates
+from services.scoring import ranking_rows
 from store import models as m
 from store.models import Assignment, Campaign, Department, Lead, Phase, Problem, Project, SampleDraw, Submission
 
@@ -488,6 +489,8 @@ def report_data(
             entity_key=report_key(campaign_code, period, department_code),
         )
     data = _collect(session, campaign, spec, window, dept)
+    if dept is None:  # issue 13: the rollup ranks the departments by the YAML's 考核评分
+        data["ranking"] = ranking_rows(session, campaign, window.end)
     narrative = narrative_row(session, campaign.id, period, department_code)
     data["narrative"] = narrative_dto(campaign_code, period, department_code, narrative).narrative
     generated = min(at, window.end_instant - dt.timedelta(seconds=1))
