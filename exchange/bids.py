@@ -33,6 +33,7 @@ from exchange.rows import (
     Text,
     _check_known,
     _choice,
+    _code,
     _optional,
     _required,
     _text,
@@ -95,6 +96,7 @@ def _identifier(value: Any) -> str:
     return nfkc(_text(value)).strip()
 
 
+ProjectCode = Annotated[str, BeforeValidator(_required(_code)), Field(max_length=limits.PROJECT_CODE_MAX)]
 CreditCode = Annotated[str, BeforeValidator(_required(_credit_code))]
 OptMoment = Annotated[dt.datetime | None, BeforeValidator(_optional(_moment))]
 OptDay = Annotated[dt.date | None, BeforeValidator(_optional(parse_date))]
@@ -129,7 +131,7 @@ class BidRow(ImportRow):
     natural_key: ClassVar[tuple[str, ...]] = ("project_code", "bidder_code")
     sheet_title: ClassVar[str] = TITLE
 
-    project_code: Code = Field(
+    project_code: ProjectCode = Field(
         title="项目编号", description="交易平台的项目（标段）编号；同一项目的每份投标各占一行", examples=["YJ-2020-001"]
     )
     project_name: Text = Field(title="项目名称", description="与招标公告一致", examples=["雁江区某道路改造工程"])
@@ -195,6 +197,14 @@ class BidRow(ImportRow):
         description="可选：投标文件正文或技术标摘录；只保存其相似度指纹（MinHash），用于识别“异常一致”的标书",
         examples=[""],
     )
+
+    @field_validator("experts", mode="after")
+    @classmethod
+    def _experts_fit(cls, value: list[str]) -> list[str]:
+        long = [e for e in value if len(e) > limits.ENTITY_CODE_MAX]
+        if long:
+            raise ValueError(f"评标专家「{long[0][:20]}…」过长（每人最多 {limits.ENTITY_CODE_MAX} 个字）")
+        return value
 
     @field_validator("regulator_code", mode="after")
     @classmethod
