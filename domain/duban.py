@@ -35,7 +35,8 @@ _DEFAULT_COLOURS = {1: DubanColour.blue, 2: DubanColour.yellow}
 
 def level_style(policy: DubanPolicy, level: int) -> DubanLevel:
     """The prefix and colour of the 督办单 issued at an escalation level."""
-    return policy.levels.get(level) or DubanLevel(colour=_DEFAULT_COLOURS.get(level, DubanColour.red))
+    named = next((style for style in policy.levels if style.level == level), None)
+    return named or DubanLevel(level=level, colour=_DEFAULT_COLOURS.get(level, DubanColour.red))
 
 
 def duban_number(prefix: str, year: int, seq: int) -> str:

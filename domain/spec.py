@@ -463,6 +463,7 @@ def _colour_word(value: object) -> object:
 class DubanLevel(Strict):
     """How the 督办单 of one escalation level is numbered and coloured: 雁督〔2020〕7号, 蓝."""
 
+    level: int = Field(ge=1, le=9, description="升级级别（escalation 中的 level）")
     prefix: DocumentPrefix = "督办"
     colour: Annotated[DubanColour, BeforeValidator(_colour_word)] = DubanColour.blue
 
@@ -470,8 +471,8 @@ class DubanLevel(Strict):
 class DubanPolicy(Strict):
     """督办单: one per assignment and escalation level reached; the department answers by its 反馈期限."""
 
-    levels: dict[Annotated[int, Field(ge=1, le=9)], DubanLevel] = Field(
-        default_factory=dict, description="按升级级别：编号前缀与颜色；未列出的级别用“督办”、按级别蓝/黄/红"
+    levels: tuple[DubanLevel, ...] = Field(
+        default=(), description="按升级级别：编号前缀与颜色；未列出的级别用“督办”、按级别蓝/黄/红"
     )
     respond_within_working_days: int = Field(default=5, ge=1, le=60, description="反馈期限：签发后几个工作日")
     bulletin_prefix: DocumentPrefix = Field(default="通报", description="专项行动通报的编号前缀：雁通〔2020〕2号")

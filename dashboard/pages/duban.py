@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard import session, widgets
 from domain.access import Role
+from domain.duban import DUBAN, DubanState
 from services import duban
 
 actor = widgets.page(Role.office, Role.leader, Role.department)
@@ -18,11 +19,11 @@ today = session.today()
 if not notices:
     st.success("没有督办单")
     st.stop()
-waiting = [d for d in notices if d.state == "issued"]
+waiting = [d for d in notices if d.state == DubanState.issued]
 late = [d for d in waiting if d.overdue_answer(today)]
 left, middle, right = st.columns(3)
 left.metric("督办单", len(notices))
-middle.metric("待反馈", len(waiting))
+middle.metric(DUBAN.label(DubanState.issued), len(waiting))
 right.metric("逾期未反馈", len(late))
 
 frame = pd.DataFrame(
@@ -46,7 +47,7 @@ widgets.table(frame, key="duban_table", filename=f"督办单-{code}.xlsx", sheet
 
 for d in notices:
     title = f"{d.number} · {d.colour_label}色 · {d.department_name} · {d.matter}（{d.state_label}）"
-    with st.expander(title, expanded=actor.role == Role.department and d.state == "issued"):
+    with st.expander(title, expanded=actor.role == Role.department and d.state == DubanState.issued):
         st.markdown(f"**督办要求**：{d.requirement}")
         st.caption(f"签发 {d.issued_on}，反馈期限 {d.respond_due_on}，逾期 {d.overdue_days} 个工作日")
 

@@ -111,7 +111,7 @@ def test_duban_list_is_scoped_and_respond_answers_once(db):
     mine = run(db, "dept_zjj", "duban", "list", "--campaign", "yanjiang-2020")
     everyone = run(db, "leader", "duban", "list", "--campaign", "yanjiang-2020")
     assert mine.returncode == everyone.returncode == 0
-    assert "督办〔2020〕" in mine.stdout and "区住建局" in mine.stdout and "区交运局" not in mine.stdout
+    assert "雁督〔2020〕" in mine.stdout and "区住建局" in mine.stdout and "区交运局" not in mine.stdout
     assert "区交运局" in everyone.stdout and "反馈期限" in everyone.stdout
     notice = _zjj_notice(db)
     refused = run(db, "leader", "duban", "respond", "--duban", str(notice), "--text", "代答")
@@ -119,7 +119,7 @@ def test_duban_list_is_scoped_and_respond_answers_once(db):
     other = run(db, "dept_jyj", "duban", "respond", "--duban", str(notice), "--text", "代答")
     assert other.returncode == 2 and "无权限" in other.stderr
     ok = run(db, "dept_zjj", "duban", "respond", "--duban", str(notice), "--text", "已办结并报送")
-    assert ok.returncode == 0 and "已反馈督办单 督办〔2020〕" in ok.stdout
+    assert ok.returncode == 0 and "已反馈督办单 雁督〔2020〕" in ok.stdout
     again = run(db, "dept_zjj", "duban", "respond", "--duban", str(notice), "--text", "再答")
     assert again.returncode == 2 and "不能重复反馈" in again.stderr
     nowhere = run(db, "dept_zjj", "duban", "respond", "--duban", "999999", "--text", "x")

@@ -52,7 +52,7 @@ def test_tick_issues_one_numbered_notice_per_item_and_level(engine, tick):
         s.expunge_all()
     assert pairs and {(d.assignment_id, d.level) for d in notices} == pairs
     assert [d.seq for d in notices] == list(range(1, len(notices) + 1))
-    assert all(d.number == f"督办〔2020〕{d.seq}号" for d in notices)  # the default prefix: the YAML names none
+    assert all(d.number == f"雁督〔2020〕{d.seq}号" for d in notices)  # the YAML's prefix
     assert {d.colour for d in notices if d.level == 1} == {"blue"} and {d.colour for d in notices if d.level == 2} == {
         "yellow"
     }

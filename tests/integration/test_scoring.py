@@ -67,7 +67,7 @@ def test_the_bulletin_is_numbered_and_praises_and_criticises_from_the_score(engi
         second = scoring.issue_bulletin(uow.session, actor=actors["office"], at=AT, campaign_code=CODE)
         _day, rows = scoring.ranking(uow.session, actor=actors["office"], campaign_code=CODE)
         uow.commit()
-    assert (first[0], second[0]) == ("通报〔2020〕1号", "通报〔2020〕2号") and first[1] == "通报-通报〔2020〕1号.docx"
+    assert (first[0], second[0]) == ("雁通〔2020〕1号", "雁通〔2020〕2号") and first[1] == "通报-雁通〔2020〕1号.docx"
     doc = Document(io.BytesIO(first[2]))
     text = "\n".join(p.text for p in doc.paragraphs)
     cells = [c.text for t in doc.tables for r in t.rows for c in r.cells]

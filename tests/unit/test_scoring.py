@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from domain.assignment import Light
+from domain.duban import duban_number, level_style, unanswered_by
 from domain.scoring import DepartmentRecord, light_of, rank, score_one
-from domain.spec import DubanPolicy, InstructionPolicy, ScoreRule, ScoringPolicy
+from domain.spec import DubanColour, DubanLevel, DubanPolicy, InstructionPolicy, ScoreRule, ScoringPolicy
 from services.spec_files import load_spec
 from tests.conftest import SPEC_PATH
 
@@ -78,3 +81,16 @@ def test_the_defaults_stay_out_of_the_dump_so_older_specs_keep_their_digest():
     assert not {"duban", "instructions", "scoring"} & set(spec.model_dump())
     changed = spec.model_copy(update={"scoring": POLICY})
     assert "scoring" in changed.model_dump()
+
+
+def test_duban_style_number_and_late_answer_rules():
+    policy = DubanPolicy(levels=(DubanLevel(level=2, prefix="雁督", colour="红"),))
+    assert (level_style(policy, 2).prefix, level_style(policy, 2).colour) == ("雁督", DubanColour.red)
+    assert (level_style(policy, 1).prefix, level_style(policy, 1).colour) == ("督办", DubanColour.blue)  # defaults
+    assert level_style(DubanPolicy(), 3).colour == DubanColour.red
+    assert duban_number("雁督", 2020, 7) == "雁督〔2020〕7号"
+    due = dt.date(2020, 7, 10)
+    assert not unanswered_by(due, None, due)  # on the day itself it may still be answered
+    assert unanswered_by(due, None, due + dt.timedelta(days=1))
+    assert unanswered_by(due, due + dt.timedelta(days=2), due + dt.timedelta(days=5))  # answered late: still counts
+    assert not unanswered_by(due, due, due + dt.timedelta(days=5))
