@@ -71,7 +71,9 @@ def test_late_submission_is_late(uow_factory, launched_campaign, actors):
     at = dt.datetime(2020, 6, 22, 16, 30, tzinfo=UTC)  # 00:30 on 23 June in Beijing: one day late
     with uow_factory() as uow:
         a = _find(uow, actors["dept_jyj"], code, "self_check_report", dept="jyj")
-        sub.submit(uow.session, actor=actors["dept_jyj"], at=at, assignment_id=a.id, text="迟交")
+        sub.submit(
+            uow.session, actor=actors["dept_jyj"], at=at, assignment_id=a.id, text="迟交", late_reason="人员调整"
+        )
         v = sub.get_assignment(uow.session, actor=actors["office"], assignment_id=a.id)[0].version
         done = sub.accept(uow.session, actor=actors["office"], at=at, assignment_id=a.id, expected_version=v)
         uow.commit()
