@@ -102,6 +102,9 @@ def test_sampling_ratio_reproducible_and_idempotent(uow_factory, launched_campai
         ]
         assert sorted(a.period for a in rows) == sorted(draws["zjj"].sampled_codes)
         assert all(a.status == "open" and a.phase_key == "verify" for a in rows)
+        names = dict(uow.session.execute(select(Project.code, Project.name)).all())
+        assert all(a.title.endswith(f"：{names[a.period]}") for a in rows)  # three tasks a person tells apart
+        assert len({a.title for a in rows}) == len(rows)
         assert rows[0].due_on == dt.date(2020, 7, 22)  # 15 working days after 1 July
         stored = uow.session.scalar(select(SampleDraw.sampled_codes).join(Department).where(Department.code == "zjj"))
         assert json.loads(stored) == draws["zjj"].sampled_codes
