@@ -21,8 +21,8 @@ if str(ROOT) not in sys.path:
 
 from dashboard.launcher import command, environment  # noqa: E402
 from settings import Settings  # noqa: E402
-from tests.e2e.test_browser import AS_OF, CHROMIUM, CHROMIUM_ARGS, DEPT, login, prepare_database, wait_idle  # noqa: E402
-from tests.e2e.test_browser_phone import login as phone_login  # noqa: E402
+from tests.e2e.test_browser import AS_OF, CHROMIUM, CHROMIUM_ARGS, DEPT, prepare_database  # noqa: E402
+from tests.e2e.test_browser_language import LOADED_MS, settle, sign_in  # noqa: E402
 from tests.machine import ensure_browser, free_port  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
@@ -73,7 +73,7 @@ def go_to(page: Any, title: str | None, phone: bool) -> None:
     if phone:  # the sidebar starts folded on a phone
         page.get_by_test_id("stExpandSidebarButton").click()
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
-    wait_idle(page)
+    settle(page)
 
 
 def shoot(browser: Any, base: str, username: str, shots: list[tuple[str | None, str]]) -> list[Path]:
@@ -84,10 +84,10 @@ def shoot(browser: Any, base: str, username: str, shots: list[tuple[str | None, 
             viewport=viewport, locale="zh-CN", is_mobile=phone, has_touch=phone, device_scale_factor=1
         )
         page = ctx.new_page()
-        (phone_login if phone else login)(page, base, username)
+        sign_in(page, base, username, phone=phone)
         for title, stem in shots:
             go_to(page, title, phone)
-            page.wait_for_function(CHARTS_DRAWN, timeout=30_000)
+            page.wait_for_function(CHARTS_DRAWN, timeout=LOADED_MS)
             page.wait_for_timeout(800)
             path = OUT / f"{stem}{suffix}.png"
             page.screenshot(path=str(path))

@@ -11,7 +11,8 @@ import re
 
 import pytest
 
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, DEPT, PASSWORD, SHOTS, server, wait_idle  # noqa: F401
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, DEPT, SHOTS, server  # noqa: F401
+from tests.e2e.test_browser_language import LOADED_MS, settle, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -23,33 +24,24 @@ def phone_page(browser):
     return ctx, ctx.new_page()
 
 
-def login(page, base: str, username: str) -> None:
-    """As test_browser.login, but the sidebar (with 退出登录) starts folded on a phone: wait for its handle."""
-    page.goto(base)
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.get_by_test_id("stExpandSidebarButton").wait_for(timeout=30_000)
-    wait_idle(page)
-
-
 def test_phone_shows_cards_with_due_dates_and_completion(server):  # noqa: F811 - the fixture imported above
     from playwright.sync_api import expect, sync_playwright
 
     base, _url = server
+    expect.set_options(timeout=LOADED_MS)
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             # The department's tasks: cards with 截止 dates, not the wide table.
             ctx, page = phone_page(browser)
-            login(page, base, f"dept_{DEPT}")
+            sign_in(page, base, f"dept_{DEPT}", phone=True)
             expect(page.get_by_role("heading", name="我的任务")).to_be_visible()
             cards = page.locator("[class*='st-key-phone_my_tasks'] .cm-card")
             expect(cards.first).to_be_visible()
             assert re.search(r"截止", cards.first.inner_text()), cards.first.inner_text()
             expect(page.locator("[class*='st-key-wide_my_tasks']")).to_be_hidden()
-            wait_idle(page)
+            settle(page)
             page.screenshot(path=str(SHOTS / "department-phone.png"))
 
             # Picking a page in the sidebar folds the sidebar away.
@@ -57,14 +49,14 @@ def test_phone_shows_cards_with_due_dates_and_completion(server):  # noqa: F811 
             nav = page.get_by_test_id("stSidebarNav")
             expect(nav).to_be_visible()
             nav.get_by_role("link", name="消息", exact=True).click()
-            expect(page.get_by_role("heading", name="消息")).to_be_visible(timeout=30_000)
-            wait_idle(page)
+            expect(page.get_by_role("heading", name="消息")).to_be_visible(timeout=LOADED_MS)
+            settle(page)
             expect(nav).to_be_hidden()
             ctx.close()
 
             # The leader's overview: one card per department with its completion.
             ctx, page = phone_page(browser)
-            login(page, base, "leader")
+            sign_in(page, base, "leader", phone=True)
             board = page.locator("[class*='st-key-phone_overview_departments'] .cm-card")
             expect(board.first).to_be_visible()
             text = board.first.inner_text()
@@ -72,7 +64,7 @@ def test_phone_shows_cards_with_due_dates_and_completion(server):  # noqa: F811 
             phases = page.locator("[class*='st-key-phone_gantt'] .cm-card")
             expect(phases.first).to_be_visible()
             assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", phases.first.inner_text()), phases.first.inner_text()
-            wait_idle(page)
+            settle(page)
             page.screenshot(path=str(SHOTS / "leader-phone.png"))
             ctx.close()
         finally:
