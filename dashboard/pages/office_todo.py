@@ -174,7 +174,7 @@ if work.leads:
             [
                 {
                     "编号": x.code,
-                    "承办部门": x.department_code,
+                    "承办部门": widgets.department_name(actor, x.department_code),
                     "类别": x.category,
                     "查处结果": x.outcome,
                     "期限": x.due_on,
