@@ -1,0 +1,184 @@
+"""The supervision loop in Debian's Chromium (Playwright): a department sees its overdue task red,
+asks for an extension; the office, landing on its 待办, approves it; the department's task then shows
+the new deadline (and the original) and its light turns from red to yellow.
+
+The server and browser are started as in tests/e2e/test_browser.py (never downloads a browser)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from sqlalchemy import select
+
+from domain.access import SYSTEM
+from services.campaigns import launch
+from services.spec_files import load_spec
+from services.users import add_user
+from store.db import make_engine
+from store.migrate import upgrade
+from store.models import Assignment, Department, TaskTemplate
+from store.uow import UnitOfWork
+from tests.conftest import LAUNCH_AT, SPEC_PATH, run_tick
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, ROOT, wait_idle
+from tests.machine import ensure_browser, free_port
+
+AS_OF = dt.date(2020, 6, 29)  # 自查台账 (self_check_ledger) was due on 22 June: 4 working days overdue
+REASON = "涉及项目较多，需延长核查时间"
+
+pytestmark = pytest.mark.slow
+
+
+def prepare_database(url: str) -> int:
+    """yanjiang-2020 launched and ticked to AS_OF, the office and zjj's account; zjj's overdue task."""
+    engine = make_engine(url)
+    upgrade(engine)
+    spec = load_spec(SPEC_PATH)
+    with UnitOfWork(engine) as uow:
+        launch(uow.session, spec, actor=SYSTEM, at=LAUNCH_AT, source_path=str(SPEC_PATH))
+        for username, name, role, dept in (
+            ("office", "联席办 王主任", "office", None),
+            ("dept_zjj", "区住建局联络员", "department", "zjj"),
+        ):
+            add_user(
+                uow.session,
+                actor=SYSTEM,
+                at=LAUNCH_AT,
+                username=username,
+                display_name=name,
+                role=role,
+                department_code=dept,
+                email=None,
+                password=PASSWORD,
+                campaign_code=spec.id if dept else None,
+            )
+        uow.commit()
+    run_tick(engine, spec.id, AS_OF)
+    with UnitOfWork(engine) as uow:
+        target = uow.session.scalar(
+            select(Assignment.id)
+            .join(Department, Department.id == Assignment.department_id)
+            .join(TaskTemplate, TaskTemplate.id == Assignment.template_id)
+            .where(Department.code == "zjj", TaskTemplate.key == "self_check_ledger")
+        )
+    engine.dispose()
+    return target
+
+
+@pytest.fixture
+def server(tmp_path):
+    try:
+        ensure_browser()
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        pytest.fail(f"Chromium: {exc}", pytrace=False)
+    from dashboard.launcher import command, environment
+    from settings import Settings
+
+    url = f"sqlite:///{(tmp_path / 'e2e.db').as_posix()}"
+    target = prepare_database(url)
+    settings = Settings(
+        database_url=url,
+        as_of=AS_OF,
+        attachment_dir=tmp_path / "attachments",
+        log_dir=tmp_path / "logs",
+        dashboard_port=free_port(),
+    )
+    log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115 - the child writes it until the fixture ends
+    proc = subprocess.Popen(
+        command(settings), env=environment(settings), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{settings.dashboard_port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"streamlit did not start:\n{(tmp_path / 'streamlit.log').read_text()}")
+        time.sleep(0.3)
+    try:
+        yield base, url, target
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def login(page, base: str, username: str) -> None:
+    """As tests/e2e/test_browser.login, with more patience: the office's 待办 gathers every queue."""
+    page.goto(base)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    try:
+        page.get_by_text("退出登录").wait_for(timeout=90_000)
+    finally:
+        page.screenshot(path=str(ROOT / "test-artifacts" / f"supervision-login-{username}.png"))
+    wait_idle(page)
+
+
+def open_task(page, assignment_id: int) -> None:
+    box = page.get_by_label("或输入任务编号打开")
+    box.fill(str(assignment_id))
+    box.press("Enter")
+    wait_idle(page)
+
+
+def test_extension_requested_approved_and_the_deadline_and_light_change(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, _url, target = server
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+
+            def fresh():
+                ctx = browser.new_context(viewport={"width": 1440, "height": 1100}, locale="zh-CN")
+                return ctx, ctx.new_page()
+
+            # The department: its task is overdue (red); it asks for an extension.
+            ctx, page = fresh()
+            login(page, base, "dept_zjj")
+            expect(page.get_by_role("heading", name="我的任务")).to_be_visible()
+            open_task(page, target)
+            expect(page.get_by_text("截止 2020-06-22").first).to_be_visible()
+            expect(page.get_by_text("红灯")).to_be_visible()
+            page.get_by_text("申请延期", exact=True).click()
+            page.get_by_label("延期理由").fill(REASON)  # the date offered is a week after the deadline: 29 June
+            page.get_by_role("button", name="提交延期申请").click()
+            expect(page.get_by_text("已提交延期申请（申请编号：")).to_be_visible(timeout=30_000)
+            ctx.close()
+
+            # The office lands on its 待办 and approves.
+            ctx, page = fresh()
+            login(page, base, "office")
+            expect(page.get_by_role("heading", name="待办", exact=True)).to_be_visible()
+            item = (
+                page.get_by_test_id("stExpander").filter(has_text="区住建局").filter(has_text="2020-06-22 → 2020-06-29")
+            )
+            expect(item.get_by_text(REASON)).to_be_visible()
+            item.get_by_label("审批意见（必填）").fill("同意延期")
+            item.get_by_role("button", name="批准").click()
+            expect(page.get_by_text("截止日期延至 2020-06-29")).to_be_visible(timeout=30_000)
+            ctx.close()
+
+            # The department sees the new deadline, the original, and a yellow light (due today).
+            ctx, page = fresh()
+            login(page, base, "dept_zjj")
+            open_task(page, target)
+            expect(page.get_by_text("截止 2020-06-29（原定 2020-06-22，已延期）")).to_be_visible()
+            expect(page.get_by_text("黄灯")).to_be_visible()
+            expect(page.get_by_text("已批准，批准延至 2020-06-29")).to_be_visible()
+            ctx.close()
+        finally:
+            browser.close()
