@@ -304,6 +304,7 @@ def _sync_assignments(
             Assignment.department_id,
             Assignment.period,
             Assignment.due_on,
+            Assignment.original_due_on,
             Assignment.status,
         ).where(
             Assignment.campaign_id == campaign_id,
@@ -314,7 +315,8 @@ def _sync_assignments(
         )
     ).all()
     stored = {(template_keys[r.template_id], dept_codes[r.department_id], r.period): r for r in rows}
-    change: PlanChange = diff_plan({k: r.due_on for k, r in stored.items()}, plan)
+    # An extended assignment is compared by its planned deadline (original_due_on), not the approved one.
+    change: PlanChange = diff_plan({k: r.original_due_on or r.due_on for k, r in stored.items()}, plan)
 
     if change.added:
         session.execute(
@@ -357,11 +359,13 @@ def _sync_assignments(
     planned = {a.natural_key: a for a in plan.assignments}
     for key, _old, _new in change.moved:
         a = planned[key]
+        # the plan moves an extended assignment's original deadline; the approved extension stays (issue 13)
+        deadline = {"original_due_on" if stored[key].original_due_on is not None else "due_on": a.due_on}
         session.execute(
             update(Assignment)
             .where(Assignment.id == stored[key].id)
             .values(
-                due_on=a.due_on,
+                **deadline,
                 nominal_due_on=a.nominal_due_on,
                 opens_on=a.opens_on,
                 phase_id=phase_ids[a.phase_key],

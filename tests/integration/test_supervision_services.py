@@ -513,3 +513,19 @@ def test_office_todo_is_the_offices_only(uow_factory, launched_campaign, actors)
     for who in ("leader", "dept_zjj"):
         with pytest.raises(Forbidden), uow_factory() as uow:
             todo.office_todo(uow.session, actor=actors[who], campaign_code=code)
+
+
+def test_an_approved_extension_survives_applying_the_yaml_again(uow_factory, launched_campaign, actors):
+    a, r = _request(uow_factory, actors, launched_campaign.code)
+    with uow_factory() as uow:
+        extensions.decide_extension(
+            uow.session, actor=actors["office"], at=AT, request_id=r.id, approve=True, reason="同意"
+        )
+        uow.commit()
+    with uow_factory() as uow:  # the office applies the (unchanged) YAML again
+        report = launch(uow.session, launched_campaign.spec, actor=SYSTEM, at=AT, source_path="again.yaml")
+        uow.commit()
+    assert not report.deadlines_moved
+    with uow_factory() as uow:
+        row = uow.session.get(Assignment, a.id)
+        assert (row.due_on, row.original_due_on) == (dt.date(2020, 6, 30), dt.date(2020, 6, 22))
