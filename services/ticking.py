@@ -513,9 +513,15 @@ def tick(run: StepRunner, campaign_code: str, as_of: dt.date, *, actor: Actor, a
         )
     unsigned = run(f"acknowledge-{campaign_code}-{as_of}", partial(remind_unsigned, ctx=ctx))  # 签收提醒, issue 13
     counts = counts + StepCounts(reminders=unsigned)
-    day = {"campaign_code": campaign_code, "as_of": as_of, "actor": actor, "at": at}  # issue 13: 督办单, 考核评分
-    run(f"duban-{campaign_code}-{as_of}", partial(issue_dubans, **day))
-    run(f"score-{campaign_code}-{as_of}", partial(write_scores, **day))
+    # 督办单 for the rungs reached, then the day's 考核评分 (issue 13)
+    run(
+        f"duban-{campaign_code}-{as_of}",
+        partial(issue_dubans, campaign_code=campaign_code, as_of=as_of, actor=actor, at=at),
+    )
+    run(
+        f"score-{campaign_code}-{as_of}",
+        partial(write_scores, campaign_code=campaign_code, as_of=as_of, actor=actor, at=at),
+    )
     # In-app messages reach the inboxes on their day (issue 12); e-mail and webhooks keep their schedule.
     run(f"inbox-{campaign_code}-{as_of}", partial(deliver_in_app, campaign_code=campaign_code, day=as_of, at=at))
     rows = run(f"rollup-{campaign_code}-{as_of}", partial(finish_tick, ctx=ctx, phases=phases, counts=counts))

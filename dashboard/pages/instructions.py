@@ -66,8 +66,10 @@ st.subheader("批示办理情况" if actor.role != Role.department else "收到�
 if not rows:
     st.info("暂无批示")
 for i in rows:
-    due = f"，办理期限 {i.due_on}" if i.due_on else ""
-    with st.expander(f"批示 {i.seq} · {i.department_name} · {i.kind_label}{due}（{i.state_label}）", expanded=True):
+    deadline = f"，办理期限 {i.due_on}" if i.due_on else ""
+    with st.expander(
+        f"批示 {i.seq} · {i.department_name} · {i.kind_label}{deadline}（{i.state_label}）", expanded=True
+    ):
         st.markdown(f"**批示**（{i.written_by_name}，针对{i.subject_text}）：{i.text}")
         if i.task_assignment_id is not None:
             st.caption(f"已交办为任务（编号 {i.task_assignment_id}），在“我的任务”中办理报送。")
