@@ -61,7 +61,8 @@ def prefect_harness():
     from flows.runtime import embedded_engine
 
     # The embedded settings first: the harness's server process is started with the current settings.
-    with embedded_engine(), prefect_test_harness(server_startup_timeout=60):
+    # A loaded 2-core machine (CI runs two workers) can take well over a minute to start the server.
+    with embedded_engine(), prefect_test_harness(server_startup_timeout=180):
         yield
         # Its "stopping server" message would go to a stream pytest has already closed.
         logging.getLogger("prefect").setLevel(logging.WARNING)
