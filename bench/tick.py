@@ -445,9 +445,6 @@ def measure(n: int, server_url: str | None, *, cli: bool, views: bool) -> int:
         print(f"busy tick on {AS_OF}: {summary.counts}")
         print(f"state after flow tick:     {flow_counts}")
         print(f"state after baseline SQL:  {base_counts}")
-        if flow_counts != base_counts:
-            print("MISMATCH: the flow and the baseline did not make the same changes", file=sys.stderr)
-            return 1
         print(f"empty_flow_s={empty_s:.3f} rollup_rows={rollup_rows}")
         print(
             f"RESULT launch_s={launch_s:.2f} tick_s={tick_s:.2f} baseline_s={baseline_s:.2f} "
@@ -457,6 +454,9 @@ def measure(n: int, server_url: str | None, *, cli: bool, views: bool) -> int:
         if views:
             v = view_times(url, spec, at)
             print(f"VIEWS board_s={v['board_s']:.2f} report_s={v['report_s']:.2f}")
+        if flow_counts != base_counts:  # after the figures: a new tick step the baseline lacks still shows its cost
+            print("MISMATCH: the flow and the baseline did not make the same changes")
+            return 1
         shared_engine(url).dispose()
         if cli:
             c = cli_times(dbs, spec, n)
