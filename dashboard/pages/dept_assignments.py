@@ -229,6 +229,8 @@ def submit_form(a: sub.AssignmentDTO, history: list) -> None:
             num_rows="dynamic",
             key=f"rows_{a.id}",
             width="stretch",
+            # a new row starts empty, not with Streamlit's English "None" in every cell
+            column_config={c: st.column_config.TextColumn(c, default="") for c in ("项目名称", "情况说明", "备注")},
         )
         keep: list[int] = []
         if again and last is not None and last.attachments:
