@@ -35,6 +35,7 @@ from exchange.figures import DEFAULT_EXPORT, PROGRESS_TITLE, StaticExport, depar
 from exchange.xlsx_export import Percent, SheetData, china_time, display_width, to_xlsx
 
 MIN_SAMPLED_RATIO = 0.2  # 核查比例不低于监管项目总数的20%
+NO_PROJECTS = "无监管项目"  # a unit with no supervised projects has no 核查比例 (not 0 %), as on the boards
 NOT_FILLED = "（未填写）"
 NO_ROWS = "本期无数据"
 CHINESE_NUMERALS = "一二三四五六七八九十"
@@ -164,6 +165,9 @@ class DepartmentProgressRow(ReportTableRow):
     table_title: ClassVar[str] = "各单位工作推进情况表"
 
     department: str = Field(title="单位")
+    # domain.grading's grade (its label) and reason, from the rollup the boards read for the report's day
+    grade: str = Field(default="", title="评级")
+    grade_reason: str = Field(default="", title="评级依据")
     tasks_assigned: NonNegativeInt = Field(default=0, title="下达任务")
     tasks_submitted: NonNegativeInt = Field(default=0, title="已报送")
     tasks_accepted: NonNegativeInt = Field(default=0, title="审核通过")
@@ -183,8 +187,9 @@ class DepartmentProgressRow(ReportTableRow):
 
     @computed_field(title="核查比例")  # type: ignore[prop-decorator]
     @property
-    def sampled_ratio(self) -> Percent | None:
-        return _ratio(self.projects_sampled, self.projects_supervised)
+    def sampled_ratio(self) -> Percent | str:
+        ratio = _ratio(self.projects_sampled, self.projects_supervised)
+        return NO_PROJECTS if ratio is None else ratio
 
     @computed_field(title="问题销号率")  # type: ignore[prop-decorator]
     @property
@@ -287,6 +292,7 @@ class ReportData(BaseModel):
     figures: ReportFigures = Field(default_factory=ReportFigures)
     narrative: Narrative = Field(default_factory=Narrative)
     department_rows: list[DepartmentProgressRow] = Field(default_factory=list)
+    graded_on: date | None = None  # the tick day whose rollup gave department_rows their 评级 (None: never ticked)
     checked_projects: list[CheckedProjectRow] = Field(default_factory=list)
     lead_handling: list[LeadHandlingRow] = Field(default_factory=list)
     rectification_ledger: list[RectificationRow] = Field(default_factory=list)
@@ -379,6 +385,13 @@ def _ratio_text(f: ReportFigures) -> str:
     if f.sampled_ratio < MIN_SAMPLED_RATIO:
         text += f"，未达到不低于{MIN_SAMPLED_RATIO:.0%}的要求"
     return text
+
+
+def grading_day_text(data: ReportData) -> str:
+    """Which day the per-unit 评级 is as of: the boards' last tick on or before the report's cut-off."""
+    if data.graded_on is None:
+        return "暂无（截至报告期末尚未巡检）"
+    return f"按{_cn_date(data.graded_on)}巡检数据评定"
 
 
 def cell_text(value: Any) -> str:
@@ -502,6 +515,10 @@ def _annex_tables(document: DocxDocument, data: ReportData) -> None:
     section.left_margin = section.right_margin = Cm(2)
     for number, (title, headers, rows) in enumerate(data.tables(), start=1):
         document.add_heading(f"附表{number}　{title}", level=2)
+        if title == DepartmentProgressRow.table_title:
+            document.add_paragraph(
+                f"注：各单位评级{grading_day_text(data)}，规则和数据与进度看板相同。", style=TABLE_STYLE
+            )
         _table(document, headers, [[cell_text(value) for value in row.cells()] for row in rows])
 
 
@@ -619,9 +636,11 @@ def _summary_rows(data: ReportData) -> list[list[Any]]:
     ]
     for field, label in FIGURE_HEADINGS.items():
         value = getattr(data.figures, field)
-        if field == "sampled_ratio" and value is not None:
-            value = Percent(value)
+        if field == "sampled_ratio":
+            value = NO_PROJECTS if value is None else Percent(value)
         rows.append([label, value])
+    if data.department_rows:
+        rows.append(["各单位评级", grading_day_text(data)])
     return rows
 
 

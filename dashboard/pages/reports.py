@@ -11,7 +11,14 @@ import streamlit as st
 from dashboard import queries, session, widgets
 from domain.access import Role
 from domain.localtime import local_text
-from exchange.reports import FIGURE_LABELS, SECTION_HEADINGS, Narrative
+from exchange.reports import (
+    FIGURE_LABELS,
+    NO_PROJECTS,
+    SECTION_HEADINGS,
+    DepartmentProgressRow,
+    Narrative,
+    grading_day_text,
+)
 from exchange.xlsx_export import Percent
 from services import reports as report_service
 
@@ -64,7 +71,7 @@ m[0].metric("下达任务", f.tasks_assigned, help=f"审核通过 {f.tasks_accep
 m[1].metric("发现问题", f.problems_found, help=f"已整改 {f.problems_rectified} 个，销号 {f.problems_closed} 个")
 m[2].metric(
     "核查比例",
-    widgets.percent(f.sampled_ratio or 0),
+    NO_PROJECTS if f.sampled_ratio is None else widgets.percent(f.sampled_ratio),  # as on the boards, not 0 %
     help=f"监管项目 {f.projects_supervised} 个，核查 {f.projects_sampled} 个",
 )
 m[3].metric("受理线索", f.leads_received, help=f"办结 {f.leads_closed} 件，查实 {f.leads_substantiated} 件")
@@ -156,16 +163,15 @@ def shown(value: object) -> object:
     return f"{value * 100:.1f}%" if isinstance(value, Percent) else value
 
 
+def figure(name: str) -> object:
+    value = getattr(f, name)
+    if name == "sampled_ratio":  # no supervised projects: 无监管项目 as on the boards, not 0 %
+        return NO_PROJECTS if value is None else Percent(value)
+    return value
+
+
 with st.expander("主要数字", expanded=False):
-    raw = [
-        {
-            "项目": label,
-            "数值": Percent(getattr(f, name))
-            if name == "sampled_ratio" and getattr(f, name) is not None
-            else getattr(f, name),
-        }
-        for name, label in FIGURE_LABELS.items()
-    ]
+    raw = [{"项目": label, "数值": figure(name)} for name, label in FIGURE_LABELS.items()]
     widgets.table(
         pd.DataFrame(
             [{"项目": r["项目"], "数值": str(shown(r["数值"]) if r["数值"] is not None else "—")} for r in raw]
@@ -177,6 +183,8 @@ with st.expander("主要数字", expanded=False):
     )
 for i, (title, headers, rows) in enumerate(data.tables()):
     with st.expander(f"{title}（{len(rows)} 行）", expanded=False):
+        if title == DepartmentProgressRow.table_title:
+            st.caption(f"评级：{grading_day_text(data)}，规则和数据与进度看板相同。")
         cells = [row.cells() for row in rows]
         widgets.table(
             pd.DataFrame([[shown(v) for v in r] for r in cells], columns=headers),

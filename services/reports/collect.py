@@ -40,9 +40,11 @@ from typing import Any
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
+from domain import rollup
 from domain.access import Actor
 from domain.assignment import AssignmentStatus
 from domain.errors import Invalid, NotFound
+from domain.grading import GRADE_REASONS
 from domain.lead import LEAD, LEAD_OUTCOME, LeadMeasure, LeadOutcome, LeadStatus
 from domain.localtime import local_day
 from domain.problem import EVENT_MOVES, PROBLEM, ProblemEvent, ProblemStatus
@@ -105,9 +107,11 @@ class Counts:
     def figures(self) -> ReportFigures:
         return ReportFigures(**{name: getattr(self, name) for name in self.__dataclass_fields__})
 
-    def progress_row(self, name: str) -> DepartmentProgressRow:
+    def progress_row(self, name: str, graded: tuple[str, str]) -> DepartmentProgressRow:
         return DepartmentProgressRow(
             department=name,
+            grade=graded[0],
+            grade_reason=graded[1],
             tasks_assigned=self.tasks_assigned,
             tasks_submitted=self.tasks_submitted,
             tasks_accepted=self.tasks_accepted,
@@ -293,6 +297,27 @@ class Collector:
             if closed_on is None or closed_on >= w.start:
                 out.append(lead)
         return out
+
+    def grades(self) -> tuple[dt.date | None, dict[int, tuple[str, str]]]:
+        """(day, department → (grade, reason)): domain.grading's rule on the department totals of the
+        rollup snapshot the boards read for the cut-off: the newest on or before both the cut-off and
+        the campaign's last tick (services.views.boards.board_day), so report and board agree."""
+        last = min(self.w.end, self.campaign.last_tick_on) if self.campaign.last_tick_on else None
+        R = m.RollupSnapshot
+        day = (
+            self.s.scalar(select(func.max(R.as_of)).where(R.campaign_id == self.campaign.id, R.as_of <= last))
+            if last is not None
+            else None
+        )
+        if day is None:
+            return None, {}
+        out = {}
+        for r in self.s.scalars(select(R).where(R.campaign_id == self.campaign.id, R.as_of == day, R.phase_key == "")):
+            g = rollup.grade(
+                rollup.Counts(r.assigned, r.submitted, r.accepted, r.on_time, r.overdue, r.escalation_level, r.due)
+            )
+            out[r.department_id] = (g.value, GRADE_REASONS[g])
+        return day, out
 
     # tables ------------------------------------------------------------------------------------
 
@@ -538,8 +563,12 @@ def _collect(
         out["unit_name"] = f"{office.name}（联席会议办公室）" if office else spec.issuer
         out["is_rollup"] = True
         out["title"] = f"{spec.title}工作推进情况报告（{window.label}）"
+        graded_on, grades = c.grades()
+        out["graded_on"] = graded_on
         out["department_rows"] = [
-            c.counts.get(d.id, Counts()).progress_row(d.name) for d in c.depts.values() if d.active
+            c.counts.get(d.id, Counts()).progress_row(d.name, grades.get(d.id, ("", "")))
+            for d in c.depts.values()
+            if d.active
         ]
         out["rule_hits"] = [  # issue 14: the red-flag rules' hit rates, so the office can tune the thresholds
             RuleHitRow(

@@ -52,8 +52,10 @@ def render_report(
     else:
         own = DepartmentProgressRow(
             department=data.unit_name,
-            **{
-                name: getattr(data.figures, name) for name in DepartmentProgressRow.model_fields if name != "department"
+            **{  # the chart's counts only (a department's own report has no per-unit 评级 row)
+                name: getattr(data.figures, name)
+                for name in DepartmentProgressRow.model_fields
+                if name in type(data.figures).model_fields
             },
         )
         rows, title = [own], f"{data.unit_name}任务进度"
