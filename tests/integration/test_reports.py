@@ -117,14 +117,21 @@ def _lead(s, office, received, dept=None):
     return lead
 
 
-def _submit_and_accept(s, actors, dept, period, submitted, accepted):
+def _submit_and_accept(s, actors, dept, period, submitted, accepted, late_reason=None):
     aid = s.scalar(
         select(Assignment.id)
         .join(TaskTemplate)
         .join(Department, Department.id == Assignment.department_id)
         .where(TaskTemplate.key == "monthly_report", Department.code == dept, Assignment.period == period)
     )
-    sub.submit(s, actor=actors[f"dept_{dept}"], at=at(submitted), assignment_id=aid, text="本月工作情况见附件")
+    sub.submit(
+        s,
+        actor=actors[f"dept_{dept}"],
+        at=at(submitted),
+        assignment_id=aid,
+        text="本月工作情况见附件",
+        late_reason=late_reason,
+    )
     version = s.get(Assignment, aid).version
     sub.accept(s, actor=actors["office"], at=at(accepted), assignment_id=aid, expected_version=version)
 
@@ -184,7 +191,7 @@ def scenario(uow_factory, launched_campaign, actors, tick) -> Scenario:
         leads["L2"] = _lead(s, office, "2020-07-05", "zjj").id
         leads["L3"] = _lead(s, office, "2020-07-22", "jyj").id
         _submit_and_accept(s, actors, "zjj", "2020-07", "2020-07-16", "2020-07-17")
-        _submit_and_accept(s, actors, "jyj", "2020-07", "2020-07-22", "2020-07-23")
+        _submit_and_accept(s, actors, "jyj", "2020-07", "2020-07-22", "2020-07-23", late_reason="汛期抢险，延后报送")
         uow.commit()
     return Scenario(problems, leads)
 
