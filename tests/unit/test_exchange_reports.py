@@ -23,6 +23,7 @@ from exchange.reports import (
     ANNEX_WIDTH_CM,
     CHART_MAX_UNITS,
     CHART_WIDTH_PX,
+    NO_PROJECTS,
     SECTION_HEADINGS,
     CheckedProjectRow,
     DepartmentProgressRow,
@@ -255,7 +256,10 @@ def test_annex_xlsx_has_summary_and_one_sheet_per_table() -> None:
     assert checked["D2"].number_format == "yyyy-mm-dd"
     assert checked["I2"].value == "是"
     progress = book["各单位工作推进情况表"]
-    assert progress["A3"].value == "区交运局" and progress["M2"].number_format == "0.0%"
+    completion = openpyxl.utils.get_column_letter(DepartmentProgressRow.headers().index("任务完成率") + 1)
+    assert progress["A3"].value == "区交运局" and progress[f"{completion}2"].number_format == "0.0%"
+    ratio = DepartmentProgressRow.headers().index("核查比例")
+    assert [c.value for c in progress[4]][ratio] == NO_PROJECTS  # 区公安分局 supervises no project: not 0 %
     assert book["信访举报办理情况表"]["A2"].value == "XS-001"
 
 
