@@ -471,6 +471,7 @@ def test_rendered_documents_match_the_store(uow_factory, scenario, actors):
     assert book.sheetnames == [
         "汇总",
         "各单位工作推进情况表",
+        "各单位考核排名表",
         "核查项目情况表",
         "信访举报办理情况表",
         "整改台账",
