@@ -860,34 +860,3 @@ class DownloadTicket(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-
-
-class WebSession(Base):
-    """A browser's login (0017): the cookie's token is kept only as its SHA-256; `handoff_hash` is the
-    one-minute code the browser exchanges for that cookie; `ended_at` ends it in every tab."""
-
-    __tablename__ = "web_session"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
-    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    handoff_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    address: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-
-
-class DownloadTicket(Base):
-    """A single-use download URL (0017), valid for minutes, bound to one web session and its user."""
-
-    __tablename__ = "download_ticket"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("web_session.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # services.web_sessions.TicketKind
-    attachment_id: Mapped[int | None] = mapped_column(Integer)
-    filename: Mapped[str] = mapped_column(String(limits.FILENAME_MAX))
-    content_type: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
