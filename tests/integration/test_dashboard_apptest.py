@@ -674,7 +674,7 @@ def test_department_imports_only_its_own_projects(dashboard_db):
     assert _project_count(dashboard_db) == 0
     at = _upload_register(at, "台账.csv", register_csv("zjj"))
     assert _project_count(dashboard_db) == 5
-    assert set(_frame_with(at, "项目编号")["监管部门"]) == {"zjj"}
+    assert set(_frame_with(at, "项目编号")["监管部门"]) == {"区住建局"}  # names, not codes
 
 
 def test_leader_reads_the_register_without_an_upload(rich_db):
@@ -687,7 +687,7 @@ def test_verification_draws_show_seed_and_ratio_and_verify(rich_db, engine, laun
     run_tick(engine, launched_campaign.code, dt.date(2020, 7, 1))  # the verification phase opens: the draw
     at = open_page(login("leader"), "pages/projects.py")
     draws = _frame_with(at, "随机种子")
-    assert set(draws["部门"]) == {"zjj", "jyj"} and set(draws["随机种子"]) == {2020}
+    assert set(draws["部门"]) == {"区住建局", "区交运局"} and set(draws["随机种子"]) == {2020}
     assert (draws["累计抽查比例"] >= draws["规定最低比例"]).all()
     at.button(key="verify_draws").click()
     at.run()
