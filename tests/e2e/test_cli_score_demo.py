@@ -8,16 +8,16 @@ import json
 import re
 import sqlite3
 from collections import Counter
-from zoneinfo import ZoneInfo
 
 import pytest
 
+from domain.localtime import LOCAL_TZ
 from domain.spec import CampaignSpec
 from services.holidays import campaign_calendar
 from tests.e2e.test_cli import campaign, no_traceback
 
 pytestmark = pytest.mark.slow
-BEIJING = ZoneInfo("Asia/Shanghai")
+BEIJING = LOCAL_TZ
 
 
 def _day(value: str | None) -> dt.date | None:
