@@ -24,7 +24,7 @@ from services.campaigns import get_campaign, list_campaign_codes, stored_spec
 from services.delivery import deliver_in_app
 from services.holidays import campaign_calendar
 from services.spec_files import SpecInvalid, json_schema, load_spec
-from services.status import department_status, latest_rollup_day
+from services.status import department_status, extended_deadlines, latest_rollup_day
 from services.users import add_user, list_users
 from settings import Settings
 from store import audit
@@ -223,6 +223,7 @@ def print_status(settings: Settings, code: str, as_of: dt.date | None, *, everyt
             output.out(f"{code}：还没有汇总（先运行 `campaign tick`）")
             return
         rows = department_status(uow.session, code, day)
+        extended = extended_deadlines(uow.session, code)
         levels = {0: ""} | {rung.level: rung.name for rung in stored_spec(get_campaign(uow.session, code)).escalation}
     output.out(f"\n{code} 截至 {day} 的进度")
     output.out(
@@ -262,6 +263,17 @@ def print_status(settings: Settings, code: str, as_of: dt.date | None, *, everyt
             more_hint="加 --all 显示全部",
         )
     )
+    if extended:  # an approved extension keeps the original deadline on record
+        output.out("\n已批准延期的任务")
+        output.out(
+            output.table(
+                ["部门", "任务", "期次", "原定期限", "截止"],
+                [[e.department_name, e.title, e.period, e.original_due_on, e.due_on] for e in extended],
+                numeric_from=3,
+                limit=None if everything else output.ROWS_SHOWN,
+                more_hint="加 --all 显示全部",
+            )
+        )
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from domain.rollup import Counts, Grade, completion_rate, grade, on_time_rate
 from services.campaigns import get_campaign
-from store.models import Department, RollupSnapshot
+from store.models import Assignment, Department, RollupSnapshot, TaskTemplate
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,31 @@ class DepartmentStatus:
     @property
     def on_time(self) -> float:
         return on_time_rate(self.counts)
+
+
+@dataclass(frozen=True)
+class ExtendedDeadline:
+    """A task whose deadline an approved extension moved: both dates stay on record (原定期限 / 截止)."""
+
+    department_name: str
+    title: str
+    period: str
+    original_due_on: dt.date
+    due_on: dt.date
+
+
+def extended_deadlines(session: Session, campaign_code: str) -> list[ExtendedDeadline]:
+    campaign = get_campaign(session, campaign_code)
+    rows = session.execute(
+        select(Department.name, TaskTemplate.title, Assignment.period, Assignment.original_due_on, Assignment.due_on)
+        .join(Department, Department.id == Assignment.department_id)
+        .join(TaskTemplate, TaskTemplate.id == Assignment.template_id)
+        .where(Assignment.campaign_id == campaign.id, Assignment.original_due_on.is_not(None))
+        .order_by(Department.id, Assignment.original_due_on, Assignment.id)
+    ).tuples()
+    return [
+        ExtendedDeadline(name, title, period, original, due) for name, title, period, original, due in rows if original
+    ]
 
 
 def latest_rollup_day(session: Session, campaign_code: str, as_of: dt.date | None = None) -> dt.date | None:

@@ -175,6 +175,9 @@ def test_extension_request_decide_and_list(world):
     twice = run(world, "admin", "extension", "decide", "--request", str(request), "--reject", "--reason", "改判")
     assert twice.returncode == 2 and "已被处理" in twice.stderr
     assert one(world, "SELECT due_on FROM assignment WHERE id = ?", a) == ("2020-07-03",)
+    status = run(world, "admin", "status", "--campaign", "yanjiang-2020")
+    assert status.returncode == 0, status.stderr
+    assert "原定期限" in status.stdout and re.search(r"2020-06-22\s+2020-07-03", status.stdout)
 
     mine = run(world, "jy1", "extension", "list", "--campaign", "yanjiang-2020")
     assert mine.returncode == 0 and "共 0 份延期申请" in mine.stdout  # jyj sees its own only

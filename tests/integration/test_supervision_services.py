@@ -16,6 +16,7 @@ from domain.delivery import OutboxKind
 from domain.errors import Conflict, Invalid
 from services import submissions as sub
 from services.campaigns import get_campaign, launch, stored_spec
+from services.status import extended_deadlines
 from services.submissions import Upload
 from services.supervision import acknowledge, extensions, todo, urging
 from services.supervision.lights import Lights
@@ -169,6 +170,8 @@ def test_extension_approved_moves_the_deadline_once(engine, uow_factory, launche
     with uow_factory() as uow:
         dto = sub.get_assignment(uow.session, actor=actors["dept_zjj"], assignment_id=a.id)[0]
         assert dto.due_on == dt.date(2020, 6, 29) and dto.original_due_on == dt.date(2020, 6, 22)
+        [moved] = extended_deadlines(uow.session, code)  # `campaign status` lists it with both dates
+        assert (moved.original_due_on, moved.due_on) == (dt.date(2020, 6, 22), dt.date(2020, 6, 29))
         messages = list(uow.session.scalars(select(Outbox).where(Outbox.kind == OutboxKind.extension_decided.value)))
         assert len(messages) == 1 and "已批准" in (messages[0].subject or "") + (messages[0].body or "")
     # deciding again is refused: the approval is never applied twice
