@@ -12,10 +12,12 @@ from domain.access import Role
 from domain.assignment import ASSIGNMENT, LIGHT, UNFINISHED, AssignmentStatus
 from domain.extension import EXTENSION, ExtensionState
 from domain.localtime import local_text
+from domain.progress import ONGOING_LABEL
 from services import submissions as sub
 from services.attachments import Upload
 from services.supervision import acknowledge, extensions, urging
 from services.supervision.lights import Lights
+from services.views import boards
 
 actor = widgets.page(Role.department)
 code = widgets.campaign_or_stop()
@@ -29,11 +31,44 @@ items = session.run_service(sub.list_assignments, actor=actor, campaign_code=cod
 if items is None:
     st.stop()
 items = [a for a in items if a.status != AssignmentStatus.cancelled]
+# issue 16: a counted task's 1/2 and an ongoing duty's 持续推进 (services.plan_shapes), by task id
+board = session.run_service(
+    boards.department_assignments,
+    actor=actor,
+    campaign_code=code,
+    department_code=actor.department_code or "",
+    at=session.now(),
+)
+progress: dict[int, str] = (
+    {} if board is None else {int(i): p for i, p in zip(board["id"], board["progress"], strict=True)}
+)
+
+
+def ongoing(a: sub.AssignmentDTO) -> bool:
+    """An ongoing duty has no deadline to count down to, so no countdown, no light and never overdue."""
+    return progress.get(a.id, "").startswith(ONGOING_LABEL)
+
+
+def reminder(a: sub.AssignmentDTO) -> str:
+    if ongoing(a):
+        return progress[a.id]
+    return widgets.countdown(calendar, today, a.due_on, a.status, a.overdue_days)
+
+
+def light_of(a: sub.AssignmentDTO) -> str:
+    found = lights.of(a.status, a.due_on) if lights is not None and not ongoing(a) else None
+    return LIGHT.label(found) if found is not None else "—"
+
+
+def overdue(a: sub.AssignmentDTO) -> bool:
+    return a.status in UNFINISHED and not ongoing(a) and (a.overdue_days > 0 or a.due_on < today)
+
+
 todo = [a for a in items if a.status in UNFINISHED]
 unsigned = [a for a in items if a.status != AssignmentStatus.scheduled and a.acknowledged_at is None]
 c = st.columns(5)
 c[0].metric("待办", len(todo))
-c[1].metric("逾期", sum(1 for a in todo if a.overdue_days > 0 or a.due_on < today))
+c[1].metric("逾期", sum(1 for a in todo if overdue(a)))
 c[2].metric("待签收", len(unsigned))
 c[3].metric(
     ASSIGNMENT.label(AssignmentStatus.submitted), sum(1 for a in items if a.status == AssignmentStatus.submitted)
@@ -41,18 +76,9 @@ c[3].metric(
 c[4].metric(ASSIGNMENT.label(AssignmentStatus.accepted), sum(1 for a in items if a.status == AssignmentStatus.accepted))
 
 
-def light_of(a: sub.AssignmentDTO) -> str:
-    found = lights.of(a.status, a.due_on) if lights is not None else None
-    return LIGHT.label(found) if found is not None else "—"
-
-
-def overdue(a: sub.AssignmentDTO) -> bool:
-    return a.status in UNFINISHED and (a.overdue_days > 0 or a.due_on < today)
-
-
 FILTERS = {  # what a department asks of its list: what to do, what is due this week, what came back
     "待办": lambda a: a.status in (*UNFINISHED, AssignmentStatus.submitted),
-    "本周到期": lambda a: a.status in UNFINISHED and widgets.due_this_week(a.due_on, today),
+    "本周到期": lambda a: a.status in UNFINISHED and not ongoing(a) and widgets.due_this_week(a.due_on, today),
     ASSIGNMENT.label(AssignmentStatus.returned): lambda a: a.status == AssignmentStatus.returned,
     "逾期": overdue,
     "全部": lambda a: True,
@@ -67,7 +93,8 @@ table = pd.DataFrame(
             "任务": a.title,
             "截止日期": a.due_on,
             "原定截止": a.original_due_on or "",
-            "提醒": widgets.countdown(calendar, today, a.due_on, a.status, a.overdue_days),
+            "进度": progress.get(a.id) or "—",
+            "提醒": "" if ongoing(a) else widgets.countdown(calendar, today, a.due_on, a.status, a.overdue_days),
             "状态": ASSIGNMENT.label(a.status),
             "签收": "待签收" if a.acknowledged_at is None and a.status != AssignmentStatus.scheduled else "已签收",
             "期次": a.period or "—",
@@ -99,8 +126,9 @@ else:
             [
                 widgets.Card(
                     title=f"{a.title}{' · ' + a.period if a.period else ''}",
-                    badge=widgets.countdown(calendar, today, a.due_on, a.status, a.overdue_days),
-                    lines=[("截止", a.due_on), ("状态", ASSIGNMENT.label(a.status)), ("阶段", a.phase_title)],
+                    badge=reminder(a),
+                    lines=[("截止", a.due_on), ("状态", ASSIGNMENT.label(a.status)), ("阶段", a.phase_title)]
+                    + ([("进度", progress[a.id])] if progress.get(a.id) and not ongoing(a) else []),
                     tone=tone,
                 )
                 for a, tone in zip(shown, tones, strict=True)
@@ -277,7 +305,7 @@ if target:
         original = f"（原定 {a.original_due_on}，已延期）" if a.original_due_on else ""
         st.markdown(
             f"**{a.title}** · {a.phase_title}{' · ' + a.period if a.period else ''} · 截止 {a.due_on}{original} · "
-            f"{widgets.countdown(calendar, today, a.due_on, a.status, a.overdue_days)} · {light_of(a)}灯"
+            + (reminder(a) if ongoing(a) else f"{reminder(a)} · {light_of(a)}灯")
         )
         if a.status != AssignmentStatus.scheduled and a.acknowledged_at is None:
             signed = st.button("签收", key=f"sign_{a.id}", type="primary") and session.run_action(
