@@ -5,7 +5,7 @@
     campaign risk scan --campaign ID               flags per project, summary per rule; new 预警 become leads
     campaign risk flags --campaign ID              the latest scan's flags (a department sees its own)
     campaign risk network --campaign ID            the collusion groups
-    campaign risk hits --campaign ID               hit rate per rule (查实 / 已办结)
+    campaign risk hits --campaign ID               hit rate per rule (查实 incl. 部分属实 / 已办结)
     campaign credit list --campaign ID [--blacklist] [--export PATH]
     campaign credit refresh --campaign ID          record the credit the records call for
 
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("scan", cmd_risk_scan, "运行预警筛查：逐项目列出预警、按规则汇总，新的预警项目转为线索交办（牵头办公室）"),
         ("flags", cmd_risk_flags, "列出最近一次筛查的预警项目（责任部门只看本部门）"),
         ("network", cmd_risk_network, "列出关联企业群（共用 IP/MAC/文件/账户/人员）（牵头办公室、领导）"),
-        ("hits", cmd_risk_hits, "各规则命中率：预警线索办结后查实的比例（牵头办公室、领导）"),
+        ("hits", cmd_risk_hits, "各规则命中率：预警线索办结后查实（含部分属实）的比例（牵头办公室、领导）"),
     ):
         p = risk.add_parser(name, help=text)
         p.add_argument("--campaign", required=True, help="专项行动编号")

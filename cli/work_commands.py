@@ -133,7 +133,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--department")
     _add_actor(p)
     p.set_defaults(handler=cmd_leads_list)
-    p = leads.add_parser("figures", help="线索办理统计：受理、办结、查实、涉及企业、处理人数、罚款（万元）")
+    p = leads.add_parser(
+        "figures", help="线索办理统计：受理、办结、查实（含部分属实）、涉及企业、处理人数、罚款（万元）"
+    )
     p.add_argument("--campaign", required=True)
     p.add_argument("--department")
     _add_actor(p)
@@ -380,7 +382,7 @@ def cmd_leads_figures(args: argparse.Namespace) -> int:
             uow.session, actor=actor, campaign_code=args.campaign, department_code=args.department, at=_now(args)
         )
     output.out(
-        f"受理线索 {f.received} 件，办结 {f.closed} 件（查实 {f.substantiated} 件），"
+        f"受理线索 {f.received} 件，办结 {f.closed} 件（查实 {f.substantiated} 件，含部分属实），"
         f"涉及企业 {f.enterprises_involved} 家，处理人员 {f.people_dealt_with} 人，罚款 {f.fine_wan} 万元"
     )
     return 0

@@ -385,7 +385,7 @@ def lead_outcome_inputs(key: str, outcome_label: str) -> dict[str, Any]:
         "处理措施",
         [m.value for m in LEAD_MEASURE.choices()],
         key=f"{key}_measures",
-        placeholder="查实时选择；不实则不选",
+        placeholder="查实或部分属实时选择；不实则不选",
     )
     c = st.columns(3)
     fine = c[0].number_input("罚款（万元）", min_value=0.0, step=0.1, key=f"{key}_fine")

@@ -45,7 +45,9 @@ class CreditRules(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    confirmed_lead_points: int = Field(10, ge=0, le=100, description="大数据预警线索查实：预警所涉每个投标人各记的分")
+    confirmed_lead_points: int = Field(
+        10, ge=0, le=100, description="大数据预警线索查实（含部分属实，同样记分）：预警所涉每个投标人各记的分"
+    )
     agent_points: int = Field(5, ge=0, le=100, description="线索查实或发现问题的项目：其招标代理机构记的分")
     expert_points: int = Field(5, ge=0, le=100, description="线索查实的项目：每位评标专家记的分")
     problem_points: int = Field(5, ge=0, le=100, description="项目上发现问题（问题台账）：其中标人记的分")

@@ -56,11 +56,19 @@ LEAD_SOURCE = Vocabulary(
 
 class LeadOutcome(StrEnum):
     confirmed = "查实"
+    partly = "部分属实"  # some of what the lead alleged was found (issue 14 item 5); measures as for 查实
     unfounded = "不实"
 
 
-# How a finding reads in a report's table (属实 / 不属实).
-LEAD_OUTCOME = Vocabulary(LeadOutcome, {LeadOutcome.confirmed: "属实", LeadOutcome.unfounded: "不属实"})
+# How a finding reads in a report's table (属实 / 部分属实 / 不属实).
+LEAD_OUTCOME = Vocabulary(
+    LeadOutcome,
+    {LeadOutcome.confirmed: "属实", LeadOutcome.partly: "部分属实", LeadOutcome.unfounded: "不属实"},
+)
+
+# The outcomes that count as substantiated (查实 in figures, credit points, rule hit rates): 部分属实 counts in
+# full, like 查实 — the lead was borne out, even if only in part.
+SUBSTANTIATED: frozenset[str] = frozenset({LeadOutcome.confirmed.value, LeadOutcome.partly.value})
 
 
 class LeadMeasure(StrEnum):

@@ -27,7 +27,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from domain.assignment import ASSIGNMENT, PHASE_STATE, AssignmentStatus, PhaseState
-from domain.lead import LEAD, LeadOutcome, LeadStatus
+from domain.lead import LEAD, SUBSTANTIATED, LeadStatus
 
 FONT = "WenQuanYi Zen Hei, Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
 ACCEPTED = ASSIGNMENT.label(AssignmentStatus.accepted)  # 已通过
@@ -212,7 +212,7 @@ def leads_funnel(df: pd.DataFrame) -> go.Figure:
     assigned = int(df[df["status"].isin(handed_out)]["n"].sum())
     closed = int(df[df["status"] == LeadStatus.closed.value]["n"].sum())
     confirmed = int(
-        df[(df["status"] == LeadStatus.closed.value) & (df["outcome"] == LeadOutcome.confirmed.value)]["n"].sum()
+        df[(df["status"] == LeadStatus.closed.value) & df["outcome"].isin(sorted(SUBSTANTIATED))]["n"].sum()
     )
     fig = go.Figure(
         go.Funnel(

@@ -1,8 +1,9 @@
 """Credit (量化记分), watch list and blacklist (联合惩戒) of market entities; expert ratings (issue 14 item 6).
 
 `refresh_credit` derives the credit events from the records (rules in domain.credit, weights in the YAML's
-`risk.credit`), each once by its natural key: a closed 大数据预警 lead found 查实 gives points to the bidders its
-flags named, the project's agent and its evaluation experts; a lead whose measures include 列入黑名单 puts those
+`risk.credit`), each once by its natural key: a closed 大数据预警 lead found 查实 or 部分属实 (in full:
+the lead was borne out, even if in part) gives points to the bidders its flags named, the project's agent and its
+evaluation experts; a lead whose measures include 列入黑名单 puts those
 bidders on the blacklist; a problem in the ledger on a project gives points to its winner and agent. Points count
 until the event expires; an entity's standing (正常 / 重点关注 / 黑名单) and an expert's rating (A–D) follow from the
 points valid on the day. Every new event and every change of standing or rating is audited with the records
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from domain.access import Actor, can_administer
 from domain.credit import ENTITY_KIND, STANDING, SUSPENDED_RATINGS, CreditRules, EntityKind, Standing
 from domain.errors import NotFound
-from domain.lead import LeadMeasure, LeadOutcome, LeadStatus
+from domain.lead import SUBSTANTIATED, LeadMeasure, LeadStatus
 from domain.localtime import local_day
 from exchange.xlsx_export import to_xlsx
 from services.campaigns import get_campaign, lock_counter, stored_spec
@@ -128,7 +129,7 @@ def _owed(session: Session, campaign: Campaign, rules: CreditRules) -> list[_Owe
         .where(RiskAlert.campaign_id == campaign.id, Lead.status == LeadStatus.closed.value)
     )
     for lead, entities, project in leads:
-        if lead.outcome is None or lead.outcome == LeadOutcome.unfounded.value or lead.closed_on is None:
+        if lead.outcome not in SUBSTANTIATED or lead.closed_on is None:  # 部分属实 scores in full, like 查实
             continue
         day, why = lead.closed_on, f"大数据预警线索 {lead.code}（项目 {project.code}）经查{lead.outcome}"
         blacklisted = LeadMeasure.blacklist.value in (lead.measures or "").split("、")

@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from domain.access import Actor, Role, can_act_for_department, can_administer, can_read_confidential
 from domain.delivery import OutboxKind
 from domain.errors import Conflict, Invalid, NotFound
-from domain.lead import LEAD, LEAD_MEASURE, LEAD_SOURCE, LeadMeasure, LeadOutcome, LeadStatus
+from domain.lead import LEAD, LEAD_MEASURE, LEAD_SOURCE, SUBSTANTIATED, LeadMeasure, LeadOutcome, LeadStatus
 from domain.localtime import local_day
 from domain.problem import PROBLEM_CATEGORY
 from services.campaigns import get_campaign, lock_counter, stored_spec, take_number
@@ -391,7 +391,7 @@ def _outcome(
     try:
         found = LeadOutcome(outcome)
     except ValueError:
-        raise Invalid(f"办理结果应为 {'或'.join(o.value for o in LeadOutcome)}") from None
+        raise Invalid(f"办理结果应为 {'、'.join(o.value for o in LeadOutcome)} 之一") from None
     bad = [m for m in measures if m not in set(LeadMeasure)]
     if bad:
         raise Invalid(f"处理措施「{'、'.join(bad)}」无效，可选：{'、'.join(LEAD_MEASURE.choice_labels())}")
@@ -501,7 +501,7 @@ def lead_figures(
     q = select(
         func.count(Lead.id),
         func.count(Lead.id).filter(closed),
-        func.count(Lead.id).filter(closed, Lead.outcome == LeadOutcome.confirmed.value),
+        func.count(Lead.id).filter(closed, Lead.outcome.in_(SUBSTANTIATED)),  # 查实 counts 部分属实 too
         func.coalesce(func.sum(Lead.enterprises_involved).filter(closed), 0),
         func.coalesce(func.sum(Lead.people_dealt_with).filter(closed), 0),
         func.coalesce(func.sum(Lead.fine_wan).filter(closed), 0),

@@ -22,7 +22,7 @@ if figures is not None:
     c = st.columns(5)
     c[0].metric("受理线索", figures.received)
     c[1].metric(LEAD.label(LeadStatus.closed), figures.closed)
-    c[2].metric("查实", figures.substantiated)
+    c[2].metric("查实", figures.substantiated, help="含部分属实")
     c[3].metric("处理人数", figures.people_dealt_with, help=f"涉及企业 {figures.enterprises_involved} 家")
     c[4].metric("罚款（万元）", f"{figures.fine_wan:,.2f}")
 

@@ -139,7 +139,8 @@ if overseer:
             st.info("暂无预警线索")
         else:
             st.caption(
-                "命中率 = 预警线索办结后查实的数量 / 已办结的数量，供牵头办公室调整 YAML 中 risk: 的阈值和权重。"
+                "命中率 = 预警线索办结后查实（含部分属实）的数量 / 已办结的数量，"
+                "供牵头办公室调整 YAML 中 risk: 的阈值和权重。"
             )
             frame = pd.DataFrame(
                 {

@@ -14,7 +14,7 @@ Figures (per department; the rollup adds every department and the leads not yet 
                 (销号); rebound (回头看 reopened it). *_in_period: found / 销号 within the window.
   projects_*    the register (supervised) and the projects drawn for verification by the cut-off.
   leads_*       running totals at the cut-off: received; closed; of the closed: substantiated
-                (查实), enterprises, people, fines (万元), transfers. *_in_period: within the window.
+                (查实, counting 部分属实), enterprises, people, fines (万元), transfers. *_in_period: within the window.
   So rates (销号率, 办结率) never pass 100 %, and "this period" is stated beside each total.
 
 Tables
@@ -45,7 +45,7 @@ from domain.access import Actor
 from domain.assignment import AssignmentStatus
 from domain.errors import Invalid, NotFound
 from domain.grading import GRADE_REASONS
-from domain.lead import LEAD, LEAD_OUTCOME, LeadMeasure, LeadOutcome, LeadStatus
+from domain.lead import LEAD, LEAD_OUTCOME, SUBSTANTIATED, LeadMeasure, LeadOutcome, LeadStatus
 from domain.localtime import local_day
 from domain.problem import EVENT_MOVES, PROBLEM, ProblemEvent, ProblemStatus
 from domain.reporting import ReportWindow, report_window
@@ -287,7 +287,7 @@ class Collector:
             if closed_on is not None and closed_on <= w.end:
                 c.leads_closed += 1
                 c.leads_closed_in_period += w.start <= closed_on
-                c.leads_substantiated += lead.outcome == LeadOutcome.confirmed
+                c.leads_substantiated += lead.outcome in SUBSTANTIATED  # 部分属实 included
                 c.enterprises_involved += lead.enterprises_involved or 0
                 c.people_dealt_with += lead.people_dealt_with or 0
                 c.fines_wan_yuan += Decimal(str(lead.fine_wan or 0))

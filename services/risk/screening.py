@@ -8,7 +8,8 @@ in working days (限时办结), then handled like every lead (services.leads). T
 the tick runs, a project becomes one lead. Bidders on the credit watch list or blacklist add a CREDIT flag.
 
 Hit rate per rule (the office tunes thresholds with it): of the 预警 whose lead is closed, the share found 查实
-(any outcome but 不实), counted for every rule that raised the 预警.
+or 部分属实 (a lead borne out in part counts as a hit: the rule pointed at something real), counted for every rule
+that raised the 预警.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 from domain.access import Actor, Role, can_administer
 from domain.credit import ENTITY_KIND, EntityKind
 from domain.errors import NotFound
-from domain.lead import LeadOutcome, LeadSource, LeadStatus
+from domain.lead import SUBSTANTIATED, LeadSource, LeadStatus
 from domain.localtime import local_day
 from domain.problem import ProblemCategory
 from domain.risk.network import CollusionGroup
@@ -79,7 +80,7 @@ class HitRate:
     title: str
     alerts: int  # 预警 the rule raised
     closed: int  # of those, leads closed
-    confirmed: int  # of those, found 查实
+    confirmed: int  # of those, found 查实 or 部分属实
 
     @property
     def rate(self) -> float | None:
@@ -402,7 +403,7 @@ def rule_hit_rates(session: Session, campaign_id: int) -> list[HitRate]:
             alerts[rule_id] += 1
             if status == LeadStatus.closed.value:
                 closed[rule_id] += 1
-                confirmed[rule_id] += outcome is not None and outcome != LeadOutcome.unfounded.value
+                confirmed[rule_id] += outcome in SUBSTANTIATED
     order = [*RULES, CREDIT_RULE]
     return [
         HitRate(rule_id, _title(rule_id), alerts[rule_id], closed[rule_id], confirmed[rule_id])

@@ -162,3 +162,38 @@ def test_hit_rates_per_rule_reach_the_board_and_the_monthly_report(engine, risky
             uow.session, actor=office, campaign_code=CODE, period="2020-06", department_code="zjj", at=CLOSE_AT
         )
         assert "大数据预警规则命中情况表" not in [title for title, _h, _r in department.tables()]
+
+
+def test_a_lead_found_partly_true_scores_like_a_confirmed_one_and_is_a_hit(engine, risky, actors):  # noqa: F811
+    """部分属实 counts in full as 查实: the bidders get the YAML's confirmed_lead_points and the rules that raised the
+    预警 count it as a hit (documented in services/credit.py, services/risk/screening.py, domain/lead.py)."""
+    from services.risk.screening import hit_rates
+
+    office = actors["office"]
+    with UnitOfWork(engine) as uow:
+        scan_campaign(uow.session, actor=office, at=SCAN_AT, campaign_code=CODE)
+        lead = next(
+            x
+            for x in list_leads(uow.session, actor=office, campaign_code=CODE)
+            if x.source == LeadSource.big_data.value
+        )
+        close_lead(
+            uow.session,
+            actor=office,
+            at=CLOSE_AT,
+            lead_id=lead.id,
+            expected_version=lead.version,
+            outcome=LeadOutcome.partly.value,
+        )
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        refresh_credit(uow.session, actor=office, at=CLOSE_AT, campaign_code=CODE)
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        entries = list_credit(uow.session, actor=office, campaign_code=CODE)
+        bidders = [e for e in entries if e.kind == "bidder" and any(r.source == lead.code for r in e.records)]
+        assert bidders and all(
+            r.points == 10 and "部分属实" in r.reason for e in bidders for r in e.records if r.source == lead.code
+        )
+        rates = [r for r in hit_rates(uow.session, actor=actors["leader"], campaign_code=CODE, at=CLOSE_AT) if r.closed]
+        assert rates and all(r.confirmed == r.closed == 1 and r.rate == 1 for r in rates)

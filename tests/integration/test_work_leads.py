@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from domain.access import Forbidden
 from domain.errors import Invalid
+from domain.lead import LEAD_OUTCOME, LeadMeasure, LeadOutcome
 from services import leads as ld
 from services.rollup_extras import add_work_counts
 from services.ticking import write_rollup
@@ -140,3 +141,51 @@ def test_only_office_takes_in_and_assigns(uow_factory, launched_campaign, actors
             _intake(uow, actors[who], code)
     with pytest.raises(Invalid, match="来源"), uow_factory() as uow:
         _intake(uow, actors["office"], code, source="小道消息")
+
+
+def test_a_lead_found_partly_true_closes_with_measures_and_counts_as_substantiated(
+    uow_factory, launched_campaign, actors
+):
+    """部分属实 (issue 14 item 5): reported with measures like 查实, closed as reported, counted as 查实 in the figures,
+    read 部分属实 in a report's table; the audit keeps the outcome."""
+    code, office, dept = launched_campaign.code, actors["office"], actors["dept_zjj"]
+    with uow_factory() as uow:
+        lead = _intake(uow, office, code)
+        lead = ld.assign_lead(
+            uow.session,
+            actor=office,
+            at=AT,
+            lead_id=lead.id,
+            expected_version=lead.version,
+            department_code="zjj",
+            working_days=10,
+        )
+        uow.commit()
+    with pytest.raises(Invalid, match="部分属实"), uow_factory() as uow:  # the message lists every outcome
+        ld.report_outcome(
+            uow.session, actor=dept, at=AT, lead_id=lead.id, expected_version=lead.version, outcome="半真半假"
+        )
+    with uow_factory() as uow:
+        lead = ld.report_outcome(
+            uow.session,
+            actor=dept,
+            at=AT,
+            lead_id=lead.id,
+            expected_version=lead.version,
+            outcome=LeadOutcome.partly.value,
+            measures=[LeadMeasure.fine.value],
+            fine_wan="3",
+            enterprises_involved=1,
+            people_dealt_with=1,
+        )
+        uow.commit()
+    with uow_factory() as uow:
+        lead = ld.close_lead(uow.session, actor=office, at=AT, lead_id=lead.id, expected_version=lead.version)
+        uow.commit()
+    assert (lead.status, lead.outcome, lead.measures) == ("closed", "部分属实", ["罚款"])
+    assert LEAD_OUTCOME.label(lead.outcome) == "部分属实"
+    with uow_factory() as uow:
+        figures = ld.lead_figures(uow.session, actor=actors["leader"], campaign_code=code)
+        assert figures == ld.LeadFigures(1, 1, 1, 1, 1, Decimal("3.00"))
+        closes = uow.session.scalars(select(AuditEntry).where(AuditEntry.action == "lead.report")).all()
+        assert any("部分属实" in (e.after_json or "") for e in closes)
