@@ -288,13 +288,16 @@ if dept:
         for r in detail.itertuples()
     ]
     widgets.table(
-        detail[["id", "task", "phase", "period", "due_on", "status_label", "进度", "overdue_days"]].rename(
+        detail[
+            ["id", "task", "phase", "period", "due_on", "original_due_on", "status_label", "进度", "overdue_days"]
+        ].rename(
             columns={
                 "id": "任务编号",
                 "task": "任务",
                 "phase": "阶段",
                 "period": "期次",
                 "due_on": "截止日期",
+                "original_due_on": "原定期限",
                 "status_label": "状态",
                 "overdue_days": "逾期工作日",
             }

@@ -315,6 +315,7 @@ def department_assignments(
     df = frame(
         session,
         _assignment_rows()
+        .add_columns(Assignment.original_due_on)  # an approved extension's first deadline stays on record
         .where(
             Campaign.code == campaign_code,
             Department.code == scope,

@@ -247,6 +247,7 @@ def test_leader_drills_down_to_a_department(dashboard_db):
     _no_exceptions(at)
     drill = at.dataframe[-1].value  # the drill-down table comes last
     assert len(drill) > 0 and "自查" in " ".join(drill["任务"])
+    assert "原定期限" in drill.columns  # an approved extension's first deadline stays on record (issue 13)
 
 
 def test_leader_filters_by_phase_and_kind(dashboard_db):

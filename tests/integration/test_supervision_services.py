@@ -20,6 +20,7 @@ from services.status import extended_deadlines
 from services.submissions import Upload
 from services.supervision import acknowledge, extensions, todo, urging
 from services.supervision.lights import Lights
+from services.views import boards
 from store.models import Assignment, AuditEntry, Department, Escalation, ExtensionRequest, Outbox, Urge
 from tests.conftest import run_tick
 
@@ -172,6 +173,11 @@ def test_extension_approved_moves_the_deadline_once(engine, uow_factory, launche
         assert dto.due_on == dt.date(2020, 6, 29) and dto.original_due_on == dt.date(2020, 6, 22)
         [moved] = extended_deadlines(uow.session, code)  # `campaign status` lists it with both dates
         assert (moved.original_due_on, moved.due_on) == (dt.date(2020, 6, 22), dt.date(2020, 6, 29))
+        drill = boards.department_assignments(  # the drill-down table a leader exports (原定期限 column)
+            uow.session, actor=actors["leader"], campaign_code=code, department_code="zjj", at=AT
+        ).set_index("id")
+        assert str(drill.loc[a.id, "original_due_on"])[:10] == "2020-06-22"
+        assert str(drill.loc[a.id, "due_on"])[:10] == "2020-06-29"
         messages = list(uow.session.scalars(select(Outbox).where(Outbox.kind == OutboxKind.extension_decided.value)))
         assert len(messages) == 1 and "已批准" in (messages[0].subject or "") + (messages[0].body or "")
     # deciding again is refused: the approval is never applied twice
