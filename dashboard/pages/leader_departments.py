@@ -9,6 +9,7 @@ from domain.access import Role
 from domain.assignment import ASSIGNMENT, AssignmentStatus
 from domain.rollup import Grade
 from exchange.xlsx_export import Percent
+from services.supervision import urging
 
 # Column headings of the department board (the page renames the frame's columns with these).
 BOARD_COLUMNS = {
@@ -199,6 +200,20 @@ if dept:
             filename=f"逾期任务-{dept}.xlsx",
             sheet="逾期任务",
         )
+        with st.form(f"leader_urge_{dept}"):  # a leader urges too (services.supervision.urging.URGERS)
+            message = st.text_input("催办意见（可选）", key="leader_urge_message")
+            if st.form_submit_button(f"催办{names.get(dept, dept)}的全部逾期任务"):
+                urged = session.run_service(
+                    urging.urge,
+                    actor=actor,
+                    at=session.now(),
+                    campaign_code=code,
+                    department_code=dept,
+                    message=message,  # the natural key (who, the minute) makes a double click urge once
+                )
+                if urged is not None:
+                    widgets.flash(f"已催办 {len(urged.urged)} 项任务")
+                    st.rerun()
     if not why.returns.empty:
         st.markdown("退回记录")
         widgets.table(
