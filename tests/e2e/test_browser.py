@@ -250,7 +250,7 @@ def test_submit_accept_and_the_board_changes(server):
             expect(badge).to_be_visible()
             page.screenshot(path=str(SHOTS / "department.png"))
             rows = download_xlsx(page, page.get_by_role("button", name="下载 Excel").first)
-            assert rows[0][:3] == ("任务编号", "任务", "截止日期") and len(rows) > 1, rows[:2]
+            assert rows[0][:4] == ("任务编号", "灯", "任务", "截止日期") and len(rows) > 1, rows[:2]
             badge.click()
             expect(page.get_by_role("heading", name="消息")).to_be_visible(timeout=30_000)
             wait_idle(page)

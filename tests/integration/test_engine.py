@@ -56,7 +56,14 @@ def test_launch_materialises_the_plan_once(engine, launched_campaign):
 def test_tick_opens_phases_and_assignments_for_the_date(engine, launched_campaign):
     with UnitOfWork(engine) as uow:
         states = dict(uow.session.execute(select(Phase.key, Phase.state)).all())
-    assert states == {"mobilize": "closed", "self_check": "open", "verify": "pending", "cases": "pending"}
+    # `standing` holds the ongoing duties (动态推进，长期坚持): open from the first day to the last
+    assert states == {
+        "mobilize": "closed",
+        "self_check": "open",
+        "verify": "pending",
+        "cases": "pending",
+        "standing": "open",
+    }
     assert count(engine, Assignment, Assignment.status == AssignmentStatus.scheduled.value) > 0
     opened = expected_open_by(launched_campaign.spec, launched_campaign.as_of)
     assert count(engine, Assignment, Assignment.status == AssignmentStatus.open.value) == opened > 0
@@ -266,6 +273,8 @@ def test_the_tick_runs_named_steps_only_for_phases_with_work(memory_engine):
     expected = [f"phases-{spec.id}-{day}", f"risk-{spec.id}-{day}"]  # 预警分办 before the phases' steps (issue 14)
     for phase in live:
         expected += [f"{step}-{phase.key}-{day}" for step in ("open", "overdue", "escalate", "remind")]
+    # then the campaign-wide steps: 签收提醒, 督办单, 考核评分 (issue 13) and the in-app inbox (issue 12)
+    expected += [f"{step}-{spec.id}-{day}" for step in ("acknowledge", "duban", "score", "inbox")]
     assert names == [*expected, f"rollup-{spec.id}-{day}"]
     assert summary.counts.opened == expected_open_by(spec, day)
     with UnitOfWork(memory_engine) as uow:

@@ -111,12 +111,17 @@ def test_each_tick_step_that_changed_something_is_audited_with_counts(prefect_ha
         ):
             by_phase.setdefault(key, []).append(assignment_id)
         escalations = s.scalar(select(func.count()).select_from(Escalation))
-        reminders = s.scalar(select(func.count()).select_from(Outbox).where(Outbox.kind != "escalation"))
+        reminders = s.scalar(
+            select(func.count()).select_from(Outbox).where(Outbox.kind.in_(("before", "due", "overdue")))
+        )
+        # each 督办单 issued (one per item and rung) owes its department one message
+        duban_messages = s.scalar(select(func.count()).select_from(Outbox).where(Outbox.kind == "duban"))
     opened = entries("tick.open")
     assert sum(e["count"] for e in opened) == len(opened_ids) == expected_open_by(spec, as_of)
     assert {e["phase"]: e["ids_sha256"] for e in opened} == {k: ids_digest(v) for k, v in by_phase.items()}
     assert sum(e["escalations"] for e in entries("tick.escalate")) == escalations > 0
     assert sum(e.get("reminders", 0) for e in entries("tick.remind")) == reminders
+    assert sum(e["count"] for e in entries("duban.issue")) == duban_messages > 0
     [done] = entries("campaign.tick")
     assert (done["as_of"], done["escalations"], done["opened"]) == (as_of.isoformat(), escalations, len(opened_ids))
 
