@@ -108,7 +108,12 @@ def test_return_then_resubmit_keeps_history(uow_factory, launched_campaign, acto
         dto, _ = sub.get_assignment(uow.session, actor=dept, assignment_id=a.id)
         assert dto.status == "returned" and dto.overdue_days > 0
         sub.submit(
-            uow.session, actor=dept, at=dt.datetime(2020, 6, 2, 3, tzinfo=UTC), assignment_id=a.id, text="第二稿"
+            uow.session,
+            actor=dept,
+            at=dt.datetime(2020, 6, 2, 3, tzinfo=UTC),
+            assignment_id=a.id,
+            text="第二稿",
+            late_reason="退回后补充责任人",  # after the deadline the 逾期原因 is required
         )
         uow.commit()
     with uow_factory() as uow:
