@@ -304,7 +304,8 @@ def run_simulation(settings: Settings, path: Path, until: dt.date, seed: int) ->
     output.out(
         f"模拟 {spec.start} ～ {until}：部门提交 {t.submitted} 次，办公室通过 {t.accepted} 项，退回 {t.returned} 项；"
         f"导入监管项目 {t.projects} 个，发现问题 {t.problems_found} 个、销号 {t.problems_closed} 个；"
-        f"受理线索 {t.leads_received} 条、办结 {t.leads_closed} 条"
+        # the intake counts the simulated reports only; 预警 leads come from the screening and are closed here too
+        f"受理线索 {t.leads_received} 条（不含大数据预警线索）、办结线索 {t.leads_closed} 条（含大数据预警线索）"
     )
     return spec.id
 
