@@ -20,7 +20,7 @@ from pathlib import Path
 
 from cli import output
 from cli.main import existing_file
-from cli.work_commands import _add_actor, _login, _now, _uow
+from cli.work_commands import _add_actor, _login, _now, _uow, import_register_file
 from domain.credit import ENTITY_KIND
 from domain.lead import LEAD, LeadStatus
 from exchange.bids import template_xlsx
@@ -76,20 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_bids_import(args: argparse.Namespace) -> int:
-    with _uow(args) as uow:
-        actor = _login(uow.session, args)
-        report = import_bids(
-            uow.session,
-            actor=actor,
-            at=_now(args),
-            campaign_code=args.campaign,
-            data=args.path,
-            filename=args.path.name,
-        )
-        uow.commit()
-    for line in report.lines():
-        output.out(line)
-    return 0
+    return import_register_file(args, import_bids)
 
 
 def cmd_bids_template(args: argparse.Namespace) -> int:

@@ -14,6 +14,8 @@ import argparse
 import datetime as dt
 import getpass
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -232,11 +234,12 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_projects_import(args: argparse.Namespace) -> int:
-
+def import_register_file(args: argparse.Namespace, importer: Callable[..., Any]) -> int:
+    """`campaign projects import` and `campaign bids import`: one file into one campaign, as the
+    logged-in user, in one transaction, then the importer's report lines."""
     with _uow(args) as uow:
         actor = _login(uow.session, args)
-        report = import_projects(
+        report = importer(
             uow.session,
             actor=actor,
             at=_now(args),
@@ -248,6 +251,10 @@ def cmd_projects_import(args: argparse.Namespace) -> int:
     for line in report.lines():
         output.out(line)
     return 0
+
+
+def cmd_projects_import(args: argparse.Namespace) -> int:
+    return import_register_file(args, import_projects)
 
 
 def cmd_projects_list(args: argparse.Namespace) -> int:
