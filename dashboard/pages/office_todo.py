@@ -169,7 +169,7 @@ for c in work.closures:
 # --- leads awaiting 办结审核 --------------------------------------------------------------------------
 st.subheader(f"待办结审核线索（{len(work.leads)}）")
 if work.leads:
-    st.dataframe(
+    widgets.table(
         pd.DataFrame(
             [
                 {
@@ -182,15 +182,15 @@ if work.leads:
                 for x in work.leads
             ]
         ),
-        hide_index=True,
-        width="stretch",
+        key="todo_leads",
+        filename=f"待办结审核线索-{code}.xlsx",
     )
     st.page_link("pages/office_leads.py", label="去线索办理页办结", icon=":material/policy:")
 
 # --- 督办单 responses (services.duban via services.supervision.todo.duban_responses_waiting) ----------
 st.subheader(f"督办单反馈（{len(work.duban_responses)}）")
 if work.duban_responses:
-    st.dataframe(
+    widgets.table(
         pd.DataFrame(
             [
                 {
@@ -204,8 +204,8 @@ if work.duban_responses:
                 for d in work.duban_responses
             ]
         ),
-        hide_index=True,
-        width="stretch",
+        key="todo_duban",
+        filename=f"督办单反馈-{code}.xlsx",
     )
 
 # --- the office's own tasks ------------------------------------------------------------------------
@@ -237,7 +237,7 @@ for a in work.own_tasks:
 overdue = session.run_service(sub.list_assignments, actor=actor, campaign_code=code, overdue_only=True) or []
 st.subheader(f"逾期任务与催办（{len(overdue)}）")
 if overdue:
-    st.dataframe(
+    widgets.table(
         pd.DataFrame(
             [
                 {
@@ -250,8 +250,8 @@ if overdue:
                 for a in overdue
             ]
         ),
-        hide_index=True,
-        width="stretch",
+        key="todo_overdue",
+        filename=f"逾期任务-{code}.xlsx",
     )
     with st.form("urge"):
         departments = sorted({(a.department_code, a.department_name) for a in overdue})
