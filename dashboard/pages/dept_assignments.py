@@ -1,6 +1,11 @@
 """我的任务: a department's assignments with their light (红黄绿灯), 签收 (one or several at once),
 submitting work (逾期原因 after the deadline; a returned form starts from the last submission),
-撤回 before review, 延期申请, and the 催办 received."""
+撤回 before review, 延期申请, and the 催办 received.
+
+Countdowns (剩 / 逾期 N 个工作日), lights, the 逾期 count and 本周到期 read the boards' one "as of"
+day (queries.board_day: the campaign's last tick), as the leader's drill-down of this department
+does, and the page says which day that is. Only the submit form's 逾期原因 follows the clock: the
+submission happens now, and the service judges lateness by its own time."""
 
 import datetime as dt
 
@@ -21,11 +26,17 @@ from services.views import boards
 
 actor = widgets.page(Role.department)
 code = widgets.campaign_or_stop()
-today = session.today()
+as_of_day = queries.board_day(actor, campaign_code=code)
+today = as_of_day.ticked_on or session.today()  # the boards' day: the last tick, whatever the clock says
 spec = queries.spec(actor, code)
 calendar = widgets.calendar_of(spec)
 lights = Lights(spec, today) if spec is not None else None
 st.title("我的任务")
+st.caption(
+    f"{as_of_day.text}：剩余与逾期工作日、红黄绿灯和「本周到期」均按此日计算，与领导看板一致"
+    if as_of_day.ticked_on is not None
+    else f"{as_of_day.text}：剩余与逾期工作日、红黄绿灯和「本周到期」按今天（{today}）计算"
+)
 
 items = session.run_service(sub.list_assignments, actor=actor, campaign_code=code)
 if items is None:
@@ -240,7 +251,7 @@ def extension_section(a: sub.AssignmentDTO) -> None:
 def submit_form(a: sub.AssignmentDTO, history: list) -> None:
     last = history[-1] if history else None
     again = a.status == AssignmentStatus.returned or (last is not None and last.state == "withdrawn")
-    late = a.due_on < today
+    late = a.due_on < session.today()  # submitting happens now: the clock's day, as the service judges it
     with st.form(f"submit_{a.id}"):  # kept on a refusal (e.g. a missing 逾期原因): nothing typed is lost
         text = st.text_area(
             "报送内容",
