@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import session, widgets
+from dashboard import queries, session, widgets
 from domain.access import Role
 from domain.credit import ENTITY_KIND, EntityKind, Standing
 from domain.lead import LEAD, LeadSource, LeadStatus
@@ -27,6 +27,7 @@ code = widgets.campaign_or_stop()
 st.title("大数据预警")
 office = actor.role == Role.office
 overseer = actor.role in (Role.office, Role.leader)
+dept_names = queries.department_names(actor, code)  # departments by name, as people read them (issue 12)
 
 if office:
     with st.expander("导入投标记录 · 运行预警筛查", expanded=False):
@@ -72,7 +73,7 @@ with tabs[0]:
             {
                 "项目编号": [f.project_code for f in flags],
                 "项目名称": [f.project_name for f in flags],
-                "部门": [f.department_code for f in flags],
+                "部门": [dept_names.get(f.department_code, f.department_code) for f in flags],
                 "风险分": [f.score for f in flags],
                 "命中规则": ["、".join(f.rules) for f in flags],
                 "线索": [f.lead_code or "" for f in flags],
@@ -207,7 +208,7 @@ else:
         else:
             st.caption("预警线索在“问题台账与线索”中报送办理结果。")
             widgets.table(
-                widgets.lead_frame(mine, show_reporter=False),
+                widgets.lead_frame(mine, show_reporter=False, names=dept_names),
                 key="dept_risk_leads",
                 filename=f"预警线索-{code}.xlsx",
                 sheet="预警线索",
