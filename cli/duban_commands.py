@@ -3,6 +3,7 @@
     campaign instruct --campaign ID --department CODE [--assignment ID] --text TEXT [--due DATE]
     campaign duban list --campaign ID
     campaign duban respond --duban ID --text TEXT
+    campaign duban review --duban ID…                  牵头办公室标记反馈已阅（离开待办）
     campaign score --campaign ID [--as-of DATE]        名次、单位、得分、灯（绿/黄/红）、说明
 
 Acting user: `--as` (see cli.work_commands); a user's mistake is a message and exit 2.
@@ -32,7 +33,7 @@ def register(sub_parsers: argparse._SubParsersAction) -> None:
     _add_actor(p)
     p.set_defaults(handler=cmd_instruct)
 
-    db = sub_parsers.add_parser("duban", help="督办单：list 列表 / respond 反馈").add_subparsers(
+    db = sub_parsers.add_parser("duban", help="督办单：list 列表 / respond 反馈 / review 审阅").add_subparsers(
         dest="duban_command", required=True
     )
     p = db.add_parser("list", help="列出督办单（部门账号只见本部门）：编号、颜色、事项、责任单位、期限、反馈")
@@ -44,6 +45,12 @@ def register(sub_parsers: argparse._SubParsersAction) -> None:
     p.add_argument("--text", required=True, help="办理情况")
     _add_actor(p)
     p.set_defaults(handler=cmd_duban_respond)
+    p = db.add_parser("review", help="审阅督办单反馈（牵头办公室）：标记已阅，反馈离开待办；几个序号一次审阅")
+    p.add_argument(
+        "--duban", type=int, nargs="+", required=True, metavar="ID", help="已反馈的督办单序号（list 第一列）"
+    )
+    _add_actor(p)
+    p.set_defaults(handler=cmd_duban_review)
 
     p = sub_parsers.add_parser("score", help="考核排名（牵头办公室、领导）：按 YAML 的 scoring 规则从记录计算")
     p.add_argument("--campaign", required=True)
@@ -125,6 +132,16 @@ def cmd_duban_respond(args: argparse.Namespace) -> int:
         uow.commit()
     late = "（已过反馈期限）" if local_day(at) > done.respond_due_on else ""
     output.out(f"已反馈督办单 {done.number}{late}")
+    return 0
+
+
+def cmd_duban_review(args: argparse.Namespace) -> int:
+    with _uow(args) as uow:
+        actor = _login(uow.session, args)
+        done = duban.review_many(uow.session, actor=actor, at=_now(args), duban_ids=args.duban)
+        uow.commit()
+    for d in done:
+        output.out(f"已审阅督办单 {d.number}（{d.department_name}）的反馈")
     return 0
 
 

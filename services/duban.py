@@ -1,6 +1,7 @@
 """督办单: issued by the tick when an assignment reaches an escalation level (one per item and level,
 numbered per campaign), listed for the office, leaders and the department, answered (反馈) by the
-department by its 反馈期限, and printed as a .docx.
+department by its 反馈期限, read and marked 已阅 by the office (审核: it leaves the office's 待办), and
+printed as a .docx.
 
 The tick step holds the campaign's "duban" counter before it looks for escalations without a
 notice: a concurrent tick queues behind it and then finds them issued, so the natural key
@@ -9,10 +10,11 @@ notice: a concurrent tick queues behind it and then finds them issued, so the na
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from domain.access import Actor, can_act_for_department, can_administer, can_read_department
 from domain.assignment import UNFINISHED
@@ -57,9 +59,14 @@ class DubanDTO:
     answered_by: str | None
     answered_at: dt.datetime | None
     answered_by_name: str | None = None  # the account's display name, for people to read
+    reviewed_by: str | None = None  # the office's 已阅 of the answer (who, when)
+    reviewed_at: dt.datetime | None = None
+    reviewed_by_name: str | None = None
 
     @property
     def state_label(self) -> str:
+        if self.state == DubanState.answered and self.reviewed_at is not None:
+            return "已反馈（已阅）"
         return DUBAN.label(self.state)
 
     def overdue_answer(self, as_of: dt.date) -> bool:
@@ -173,6 +180,7 @@ def _remind_late_answers(session: Session, campaign_id: int, as_of: dt.date, *, 
 
 
 def _query():  # noqa: ANN202
+    reviewer = aliased(User)
     return (
         select(
             Duban,
@@ -182,8 +190,10 @@ def _query():  # noqa: ANN202
             TaskTemplate.title,
             Assignment.period,
             User.display_name,
+            reviewer.display_name,
         )
         .outerjoin(User, User.username == Duban.answered_by)
+        .outerjoin(reviewer, reviewer.username == Duban.reviewed_by)
         .join(Campaign, Campaign.id == Duban.campaign_id)
         .join(Department, Department.id == Duban.department_id)
         .join(Assignment, Assignment.id == Duban.assignment_id)
@@ -192,7 +202,7 @@ def _query():  # noqa: ANN202
 
 
 def _dto(row, names: dict[int, str]) -> DubanDTO:  # noqa: ANN001
-    d, ccode, dcode, dname, title, period, answerer = row
+    d, ccode, dcode, dname, title, period, answerer, reviewer = row
     return DubanDTO(
         d.id,
         d.number,
@@ -216,6 +226,9 @@ def _dto(row, names: dict[int, str]) -> DubanDTO:  # noqa: ANN001
         d.answered_by,
         d.answered_at,
         answerer,
+        d.reviewed_by,
+        d.reviewed_at,
+        reviewer,
     )
 
 
@@ -360,3 +373,51 @@ def respond(session: Session, *, actor: Actor, at: dt.datetime, duban_id: int, t
     campaign = session.get(Campaign, d.campaign_id)
     assert campaign is not None
     return _dto(session.execute(_query().where(Duban.id == duban_id)).one(), _ladder_names(campaign))
+
+
+# --- the office's 审阅 of the answer -----------------------------------------------------------------------
+
+
+def review(session: Session, *, actor: Actor, at: dt.datetime, duban_id: int) -> DubanDTO:
+    """The office marks a department's 反馈 as read (已阅, who and when); it leaves the office's 待办.
+    Only an answered notice can be reviewed, and only once."""
+    actor = resolve(session, actor, at=at)
+    key = str(duban_id)
+    check(
+        can_administer(actor),
+        actor=actor,
+        at=at,
+        action="duban.review",
+        entity="duban",
+        entity_key=key,
+        label="审阅督办单反馈",
+        reason="督办单反馈由牵头办公室审阅。",
+    )
+    d, _seen = _load(session, actor, duban_id, "duban.review", at)
+    try:
+        if d.state != DubanState.answered:
+            raise Invalid(f"督办单 {d.number} 尚未反馈，不能标记已阅")
+        if d.reviewed_at is not None:
+            raise Invalid(f"督办单 {d.number} 的反馈已于 {local_day(d.reviewed_at)} 审阅，不能重复审阅")
+    except Invalid as exc:
+        fail(exc, actor=actor, at=at, action="duban.review", entity="duban", entity_key=key)
+    d.reviewed_by, d.reviewed_at = actor.username, at
+    session.flush()
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="duban.review",
+        entity="duban",
+        entity_key=key,
+        before={"reviewed_by": None},
+        after={"reviewed_by": actor.username, "number": d.number},
+    )
+    campaign = session.get(Campaign, d.campaign_id)
+    assert campaign is not None
+    return _dto(session.execute(_query().where(Duban.id == duban_id)).one(), _ladder_names(campaign))
+
+
+def review_many(session: Session, *, actor: Actor, at: dt.datetime, duban_ids: Sequence[int]) -> list[DubanDTO]:
+    """批量已阅: review each answer in turn; all or none (one transaction)."""
+    return [review(session, actor=actor, at=at, duban_id=i) for i in dict.fromkeys(duban_ids)]

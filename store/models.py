@@ -780,6 +780,9 @@ class Duban(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str | None] = mapped_column(String(limits.USERNAME_MAX))
     answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The office's 审阅 of the answer (已阅): it leaves the office's 待办 (services.duban.review).
+    reviewed_by: Mapped[str | None] = mapped_column(String(limits.USERNAME_MAX))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Instruction(Base):

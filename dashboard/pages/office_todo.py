@@ -1,6 +1,7 @@
 """待办: everything waiting on the office in one place, oldest first — submissions to review (batch
 accept with one comment), 销号 requests with their evidence, leads awaiting 办结审核, 延期申请,
-督办单 responses — the office's own tasks, and 催办 of overdue work. The office's landing page."""
+督办单 responses (read and marked 已阅, one by one or several at once) — the office's own tasks, and 催办
+of overdue work. The office's landing page."""
 
 import pandas as pd
 import streamlit as st
@@ -8,6 +9,7 @@ import streamlit as st
 from dashboard import downloads, session, widgets
 from domain.access import Role
 from domain.localtime import local_text
+from services import duban
 from services import problems as pb
 from services import submissions as sub
 from services.attachments import Upload
@@ -207,6 +209,21 @@ if work.duban_responses:
         key="todo_duban",
         filename=f"督办单反馈-{code}.xlsx",
     )
+    answers = {
+        d.id: f"{d.number} · {d.department_name}（反馈于 {local_text(d.answered_at)}）" for d in work.duban_responses
+    }
+    with st.form("duban_review"):
+        picked_answers = st.multiselect(
+            "标记已阅（选择反馈，可多选）", list(answers), key="duban_review_pick", format_func=answers.__getitem__
+        )
+        if st.form_submit_button("标记已阅", type="primary"):
+            if not picked_answers:
+                st.warning("请先选择要标记已阅的督办单反馈")
+            else:
+                read = session.run_service(duban.review_many, actor=actor, at=session.now(), duban_ids=picked_answers)
+                if read is not None:
+                    widgets.flash(f"已审阅 {len(read)} 份督办单反馈")
+                    st.rerun()
 
 # --- the office's own tasks ------------------------------------------------------------------------
 st.subheader(f"本单位任务（{len(work.own_tasks)}）")

@@ -44,7 +44,7 @@ class OfficeTodo:
     closures: list[ClosureRequest] = field(default_factory=list)
     leads: list[LeadDTO] = field(default_factory=list)
     extensions: list[ExtensionDTO] = field(default_factory=list)
-    duban_responses: list[DubanDTO] = field(default_factory=list)  # 督办单 answered, for the office to read
+    duban_responses: list[DubanDTO] = field(default_factory=list)  # 督办单 answered, not yet read (已阅)
     own_tasks: list[AssignmentDTO] = field(default_factory=list)  # the office's own unfinished tasks
 
     @property
@@ -70,11 +70,12 @@ def _far() -> dt.datetime:
 def duban_responses_waiting(
     session: Session, *, actor: Actor, campaign_code: str, at: dt.datetime | None
 ) -> list[DubanDTO]:
-    """督办单 the departments have answered (反馈), oldest answer first (services.duban)."""
+    """督办单 the departments have answered (反馈) and the office has not yet marked 已阅 (services.duban.review),
+    oldest answer first."""
     answered = [
         d
         for d in list_dubans(session, actor=actor, campaign_code=campaign_code, at=at)
-        if d.state == DubanState.answered
+        if d.state == DubanState.answered and d.reviewed_at is None
     ]
     return sorted(answered, key=lambda d: (d.answered_at or _far(), d.id))
 

@@ -558,6 +558,7 @@ def _duban_and_instructions(w: World):
         ("duban.read", READ, lambda s, a: dn.get_duban(s, actor=a, duban_id=_zjj_duban(s), at=AT)),
         ("duban.document", READ, lambda s, a: dn.duban_document(s, actor=a, duban_id=_zjj_duban(s), at=AT)),
         ("duban.respond", OWN_ONLY, lambda s, a: dn.respond(s, actor=a, at=AT, duban_id=_zjj_duban(s), text="已办结")),
+        ("duban.review", ADMIN, _review_fresh_answer),
         ("instruction.write", ADMIN_OR_LEADER, lambda s, a: _instruct(s, a, c, due=dt.date(2020, 7, 20))),
         (
             "instruction.list",
@@ -580,6 +581,13 @@ def _zjj_duban(s) -> int:
     return s.scalar(
         select(Duban.id).join(Department, Department.id == Duban.department_id).where(Department.code == "zjj")
     )
+
+
+def _review_fresh_answer(s, a):
+    """zjj answers one of its 督办单 in the same (never committed) unit of work; `a` marks the answer 已阅."""
+    target = _zjj_duban(s)
+    dn.respond(s, actor=Actor(OWN, Role.department), at=AT, duban_id=target, text="已办结")
+    return dn.review(s, actor=a, at=AT, duban_id=target)
 
 
 def _instruct(s, actor, code, due=None):
