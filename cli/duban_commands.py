@@ -1,6 +1,7 @@
 """批示, 督办单, 考核排名 (issue 13): the leader's instruction, the department's answer to a 督办单, the ranking.
 
-    campaign instruct --campaign ID --department CODE [--assignment ID] --text TEXT [--due DATE]
+    campaign instruct --campaign ID --department CODE [--assignment ID | --problem CODE | --report YYYY-MM]
+                      --text TEXT [--due DATE]
     campaign duban list --campaign ID
     campaign duban respond --duban ID --text TEXT
     campaign duban review --duban ID…                  牵头办公室标记反馈已阅（离开待办）
@@ -27,7 +28,10 @@ def register(sub_parsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--campaign", required=True)
     p.add_argument("--department", required=True, metavar="CODE", help="批示所指的部门代码")
-    p.add_argument("--assignment", type=int, metavar="ID", help="批示针对的任务编号（可选）")
+    on = p.add_mutually_exclusive_group()
+    on.add_argument("--assignment", type=int, metavar="ID", help="批示针对的任务编号（可选）")
+    on.add_argument("--problem", metavar="CODE", help="批示针对的整改问题编号（可选，须为该部门的问题）")
+    on.add_argument("--report", metavar="YYYY-MM", help="批示针对该部门哪一期的月度报告（可选）")
     p.add_argument("--text", required=True, help="批示内容")
     p.add_argument("--due", type=parse_date, metavar="DATE", help="办理期限（YYYY-MM-DD）；给出即交办为任务")
     _add_actor(p)
@@ -73,6 +77,8 @@ def cmd_instruct(args: argparse.Namespace) -> int:
             campaign_code=args.campaign,
             department_code=args.department,
             assignment_id=args.assignment,
+            problem_code=args.problem,
+            report_period=args.report,
             text=args.text,
             due_on=args.due,
         )

@@ -1,7 +1,10 @@
-"""批示: a leader (or the office) writes an instruction on a department's work, an assignment, a problem
-or a report. One that asks for action becomes a tracked assignment of the department (source 批示,
-due on the date given or the YAML's default), answered by its submission like any task; one that
-does not is a note the department answers with a reply. The leader sees the answer either way."""
+"""批示: a leader (or the office) writes an instruction on a department's work, an assignment (a task or
+its submission), a problem of the 整改台账, or the department's monthly report of a period. Each
+target must be the addressed department's own (a report period one its reports cover, begun by
+today), so the department that gets the 批示 is the one whose work it is on. One that asks for action
+becomes a tracked assignment of the department (source 批示, due on the date given or the YAML's
+default), answered by its submission like any task; one that does not is a note the department
+answers with a reply. The leader sees the answer either way."""
 
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from domain.instruction import (
     InstructionSubject,
 )
 from domain.localtime import local_day
+from domain.reporting import report_window
 from domain.spec import INSTRUCTION_TEMPLATE_KEY
 from services.campaigns import get_campaign, stored_spec, take_number
 from services.delivery.events import assignment_event, department_event
@@ -154,6 +158,8 @@ def instruct(
         if dept is None or not dept.active:
             raise NotFound(f"专项行动 {campaign_code} 中没有代码为 {department_code!r} 的部门")
         body = clean_text(text, "批示内容")
+        if sum(x is not None and x != "" for x in (assignment_id, problem_code, report_period)) > 1:
+            raise Invalid("一条批示只能针对一个对象：任务、问题或月度报告选其一")
         subject, subject_text, problem_id = InstructionSubject.department, f"{dept.name}的工作", None
         if assignment_id is not None:
             target = session.get(Assignment, assignment_id)
@@ -167,9 +173,10 @@ def instruct(
             if problem is None or problem.department_id != dept.id:
                 raise NotFound(f"部门 {department_code} 没有编号为 {problem_code} 的问题")
             subject, subject_text, problem_id = InstructionSubject.problem, f"问题 {problem_code}", problem.id
-        elif report_period:
-            subject, subject_text = InstructionSubject.report, f"{report_period} 月度报告"
         spec = stored_spec(campaign)
+        if report_period:
+            report_window(spec, report_period, department_code, at)  # a period of its reports, begun by today
+            subject, subject_text = InstructionSubject.report, f"{report_period} 月度报告"
         if due_on is None and action:
             due_on = campaign_calendar(spec).add_workdays(today, spec.instructions.default_due_working_days)
         if due_on is not None and due_on < today:
@@ -322,8 +329,11 @@ def reply(session: Session, *, actor: Actor, at: dt.datetime, instruction_id: in
 def _select():  # noqa: ANN202
     task = aliased(Assignment)
     return (
-        select(Instruction, Campaign.code, Department.code, Department.name, task.status, User.display_name)
+        select(
+            Instruction, Campaign.code, Department.code, Department.name, task.status, User.display_name, Problem.code
+        )
         .outerjoin(User, User.username == Instruction.written_by)
+        .outerjoin(Problem, Problem.id == Instruction.problem_id)
         .join(Campaign, Campaign.id == Instruction.campaign_id)
         .join(Department, Department.id == Instruction.department_id)
         .outerjoin(task, task.id == Instruction.task_assignment_id)
@@ -343,10 +353,11 @@ def _answers(session: Session, task_ids: list[int]) -> dict[int, Submission]:
 def _dtos(session: Session, rows: list[Any]) -> list[InstructionDTO]:
     answers = _answers(session, [r[0].task_assignment_id for r in rows if r[0].task_assignment_id])
     out = []
-    for i, ccode, dcode, dname, task_status, writer in rows:
+    for i, ccode, dcode, dname, task_status, writer, problem_code in rows:
         sub = answers.get(i.task_assignment_id) if i.task_assignment_id else None
         subject_text = {
             InstructionSubject.assignment: f"任务 {i.assignment_id}",
+            InstructionSubject.problem: f"问题 {problem_code}" if problem_code else "问题",
             InstructionSubject.report: f"{i.report_period} 月度报告",
         }.get(InstructionSubject(i.subject), INSTRUCTION_SUBJECT.label(i.subject))
         out.append(
