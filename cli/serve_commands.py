@@ -9,7 +9,7 @@ import re
 from cli import output
 from cli.main import CliError, parse_date
 from cli.work_commands import _add_actor, _login, _now, _uow
-from domain.delivery import DELIVERY
+from domain.delivery import DELIVERY, DeliveryState
 from services import delivery
 from settings import Settings
 
@@ -69,7 +69,7 @@ def cmd_deliver(args: argparse.Namespace) -> int:
     for channel, report in summary.sent.items():
         output.out(
             f"  {channel}：已发送 {report.sent}，待重试 {report.failed}，放弃 {report.gave_up}，"
-            f"待确认 {report.uncertain}"
+            f"待确认 {report.uncertain}，{DELIVERY.label(DeliveryState.obsolete)} {report.obsolete}"
         )
     for channel, text in summary.failures.items():
         output.err(f"  {channel}：{text}")

@@ -56,6 +56,7 @@ class DeliveryState(StrEnum):
     failed = "failed"  # will be retried
     gave_up = "gave_up"
     uncertain = "uncertain"  # the sender died between handing it over and recording it
+    obsolete = "obsolete"  # untrue when its turn to be sent came (all it chased was handed in): never sent
 
 
 D = DeliveryState
@@ -68,10 +69,13 @@ DELIVERY = Vocabulary(
         D.failed: "待重试",
         D.gave_up: "已放弃",
         D.uncertain: "待确认（发送中断）",
+        D.obsolete: "已失效（未发送）",
     },
     transitions={
-        D.pending: (D.sending,),
-        D.failed: (D.sending,),
+        # checked against the records before each send (services.delivery.sending): a message chasing
+        # only work handed in since it was planned is not sent
+        D.pending: (D.sending, D.obsolete),
+        D.failed: (D.sending, D.obsolete),
         D.sending: (D.sent, D.failed, D.gave_up, D.uncertain),
         # settled by the office: it did arrive, or it is to be sent again
         D.uncertain: (D.sent, D.pending),

@@ -49,6 +49,14 @@ class Audiences:
         log.warning("未知的通知对象 %s（outbox %s），已跳过", outbox.audience, outbox.natural_key)
         return []
 
+    def name_of(self, key: str) -> str:
+        """How a digest greets the person behind a `Person.key` (the delivery's recipient)."""
+        if key.startswith("dept:"):
+            dept = next((d for d in self.departments.values() if f"dept:{d.code}" == key), None)
+            return (dept.contact_name or dept.name) if dept is not None else key
+        user = next((u for u in self.users if u.username == key), None)
+        return user.display_name if user is not None else key
+
     def label(self, audience: str, dept: Department) -> str:
         """How a message names an audience (the 抄送 line)."""
         office = self.office

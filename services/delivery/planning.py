@@ -4,8 +4,10 @@ One in-app inbox item per person per outbox row (delivered at once: state `sent`
 this every day, see `services.delivery.in_app`, so here only rows the tick has not put in the
 inboxes), and ONE daily digest per (channel, mailbox / webhook target, campaign, day) left
 `pending` for `services.delivery.sending`. A row no longer true by the planning day (it chases
-work handed in since, `services.delivery.truth`) turns `obsolete` and is sent to nobody. A
-message is dated, and its figures computed, as of the day of its event (`Outbox.created_on`).
+work handed in since, `services.delivery.truth`) turns `obsolete` and is sent to nobody; a digest
+is checked again when its turn to be sent comes (`recheck`): the items untrue by then are left
+out, and a digest with nothing true left is not sent. A message is dated, and its figures
+computed, as of the day of its event (`Outbox.created_on`).
 
 Every delivery has a natural dedupe key inserted with ON CONFLICT DO NOTHING, and the outbox rows
 turn `planned` in the same transaction, so a re-run plans nothing twice. The caller commits
@@ -47,6 +49,17 @@ class PlanReport:
     outbox_rows: int = 0
     inbox_items: int = 0
     push_messages: int = 0  # email + webhook deliveries created or extended
+
+
+WEBHOOK_GREETING = "各位同事"  # whom a group's webhook digest addresses
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """A push delivery checked against the records just before it is sent."""
+
+    dropped: list[str]  # natural keys of the outbox rows no longer true, left out of the message
+    left: int  # items still true (0: nothing to send)
 
 
 @dataclass
@@ -247,7 +260,7 @@ def plan_deliveries(
     for address, (person, items) in mailboxes.items():
         pushed += _plan_digest(plan, Channel.email, address, person.key, person.name, items)
     for target in settings.webhooks:
-        pushed += _plan_digest(plan, Channel.webhook, target.name, target.name, "各位同事", group)
+        pushed += _plan_digest(plan, Channel.webhook, target.name, target.name, WEBHOOK_GREETING, group)
     session.flush()
     report = PlanReport(campaign_code, day, None, len(rows), inbox, pushed)
     outbox_ids = ",".join(str(o.id) for o, _, _ in rows)
@@ -304,6 +317,39 @@ def _plan_digest(plan: _Plan, channel: Channel, target: str, recipient: str, nam
             )
         )
     raise RuntimeError(f"too many follow-up digests for {base}")
+
+
+def recheck(session: Session, delivery: OutboxDelivery, base_url: str | None) -> Recheck:
+    """Is a planned e-mail / webhook message still true? Its items that chase work handed in (or
+    cancelled) since it was planned (`truth.stale`) are dropped: the message is composed again from
+    the rest, as planning composes it (same day, same greeting), and the row holds what will be
+    sent. With nothing true left the row is untouched and `left` is 0: the caller does not send it.
+    The caller commits."""
+    keys: list[str] = json.loads(delivery.outbox_keys or "[]")
+    if not keys and delivery.outbox_id is not None:  # a row planned before digests listed their keys
+        key = session.scalar(select(Outbox.natural_key).where(Outbox.id == delivery.outbox_id))
+        keys = [key] if key is not None else []
+    untrue = set(session.scalars(select(Outbox.natural_key).where(Outbox.natural_key.in_(keys), stale())))
+    if not untrue:
+        return Recheck([], len(keys))
+    dropped = [k for k in keys if k in untrue]
+    kept = [k for k in keys if k not in untrue]
+    if not kept:
+        return Recheck(dropped, 0)
+    campaign_id = delivery.campaign_id or session.scalar(
+        select(Outbox.campaign_id).where(Outbox.natural_key == kept[0])  # a row planned before 0003
+    )
+    campaign = session.get_one(Campaign, campaign_id)
+    plan = load_plan(session, campaign, delivery.created_on, base_url)
+    items = _items_for(plan, kept)
+    if not items:  # the rows it covered are gone
+        return Recheck(dropped, 0)
+    name = WEBHOOK_GREETING if delivery.channel == Channel.webhook else plan.audiences.name_of(delivery.recipient)
+    subject, body = _compose(name, items, delivery.created_on)
+    delivery.subject, delivery.body = subject[:300], body
+    delivery.outbox_keys = json.dumps([i.natural_key for i in items])
+    delivery.outbox_id = items[0].outbox_id if len(items) == 1 else None
+    return Recheck(dropped, len(items))
 
 
 def _items_for(plan: _Plan, natural_keys: list[str]) -> list[_Item]:

@@ -4,8 +4,11 @@ This module is the one place outside the edges that commits (see store.uow): a m
 the system between two transactions, so each step runs in a `UnitOfWork` of its own, opened on
 the engine the caller gives:
 
-1. claim: the row turns `sending` (attempts + 1, claimed_at) and that is COMMITTED before the
-   message is handed over; from then on a crash leaves evidence that a send may have happened;
+1. claim: the message is checked against the records first (`planning.recheck`, the rule of
+   `services.delivery.truth`): items chasing work handed in since it was planned are left out, and
+   a message with nothing true left turns `obsolete` and is never sent (audited). Otherwise the row
+   turns `sending` (attempts + 1, claimed_at) and that is COMMITTED before the message is handed
+   over; from then on a crash leaves evidence that a send may have happened;
 2. hand over: the channel's send function (`services.delivery.senders`, by default the real
    `notify` channels; a parameter) runs outside any transaction;
 3. record: `sent`, or `failed` (retried after a backoff, up to `delivery_max_attempts`) or
@@ -25,11 +28,13 @@ import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM
 from domain.delivery import PUSH_CHANNELS, SENDABLE, DeliveryState
 from notify import ChannelError
 from services.campaigns import get_campaign
+from services.delivery.planning import recheck
 from services.delivery.senders import CHANNEL_SENDERS, Outgoing, Senders
 from settings import Settings
 from store import audit
@@ -38,6 +43,7 @@ from store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+OBSOLETE_TEXT = "发送前核对：所催办的任务均已报送、通过或撤销，消息已失效，未发送。"
 UNCERTAIN_TEXT = (
     "发送过程中进程中断（崩溃或被终止），无法确认对方是否已收到。为避免重复打扰，系统不会自动重发；"
     "请核实后在看板中确认“已送达”或“重新发送”。"
@@ -51,6 +57,7 @@ class SendReport:
     failed: int = 0  # will be retried
     gave_up: int = 0
     uncertain: int = 0  # found interrupted; not re-sent
+    obsolete: int = 0  # untrue by its turn (all it chased was handed in since): not sent
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -130,14 +137,40 @@ def send_pending(
             )
         )
     for delivery_id in due_ids:
-        outgoing = _claim(engine, delivery_id, at)
-        if outgoing is not None:  # None: another run took it
+        outgoing = _claim(engine, delivery_id, settings, at, report)
+        if outgoing is not None:  # None: another run took it, or nothing in it is true any more
             _record(engine, outgoing, _hand_over(outgoing, senders, settings, at), settings, at, report)
     return report
 
 
-def _claim(engine: Engine, delivery_id: int, at: dt.datetime) -> Outgoing | None:
+def _claim(
+    engine: Engine, delivery_id: int, settings: Settings, at: dt.datetime, report: SendReport
+) -> Outgoing | None:
+    """Check the message against the records, then claim it (one committed unit of work)."""
     with UnitOfWork(engine) as uow:
+        row = uow.session.scalar(
+            select(OutboxDelivery)
+            .where(OutboxDelivery.id == delivery_id, OutboxDelivery.state.in_(SENDABLE))
+            .execution_options(populate_existing=True)
+        )
+        if row is None:
+            return None
+        checked = recheck(uow.session, row, settings.dashboard_base_url)
+        if checked.left == 0 and checked.dropped:
+            if _retire(uow.session, row, checked.dropped, at):
+                report.obsolete += 1
+                uow.commit()
+            return None
+        if checked.dropped:
+            audit.record(
+                uow.session,
+                at=at,
+                actor=SYSTEM,
+                action="delivery.recheck",
+                entity="delivery",
+                entity_key=str(row.id),
+                after={"dropped": checked.dropped, "left": checked.left},
+            )
         claimed = uow.session.scalar(
             update(OutboxDelivery)
             .where(OutboxDelivery.id == delivery_id, OutboxDelivery.state.in_(SENDABLE))
@@ -151,6 +184,32 @@ def _claim(engine: Engine, delivery_id: int, at: dt.datetime) -> Outgoing | None
         outgoing = Outgoing(row.id, row.channel, row.target, row.recipient, row.subject, row.body, row.dedupe_key)
         uow.commit()
     return outgoing
+
+
+def _retire(session: Session, row: OutboxDelivery, dropped: list[str], at: dt.datetime) -> bool:
+    """The message turns `obsolete` (never sent), unless another run took it meanwhile."""
+    before = row.state
+    done = session.scalar(
+        update(OutboxDelivery)
+        .where(OutboxDelivery.id == row.id, OutboxDelivery.state.in_(SENDABLE))
+        .values(state=DeliveryState.obsolete.value, obsolete_at=at, next_attempt_at=None, last_error=OBSOLETE_TEXT)
+        .returning(OutboxDelivery.id)
+        .execution_options(synchronize_session=False)
+    )
+    if done is None:
+        return False
+    audit.record(
+        session,
+        at=at,
+        actor=SYSTEM,
+        action="delivery.obsolete",
+        entity="delivery",
+        entity_key=str(row.id),
+        before={"state": before},
+        after={"state": DeliveryState.obsolete.value, "dropped": dropped, "channel": row.channel},
+    )
+    log.info("通知 #%s（%s → %s）所催办的任务均已办结，已失效，未发送", row.id, row.channel, row.recipient)
+    return True
 
 
 def _hand_over(out: Outgoing, senders: Senders, settings: Settings, at: dt.datetime) -> ChannelError | None:

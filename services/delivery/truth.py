@@ -4,7 +4,9 @@ event day, `chases`), so kinds added later need no code here.
 - A message that chases work (the tick's reminders, overdue notices and escalations, and any event
   owed with `chases=True`, such as a 催办) is stale once its assignment no longer waits for the
   department: handed in (submitted, accepted) or cancelled. It is not delivered then (the outbox
-  row turns `obsolete`), and an unread one already in an inbox is marked obsolete
+  row turns `obsolete`; an e-mail / webhook digest planned before is checked again when it is sent,
+  `planning.recheck`: its stale items are left out, and with none left it turns `obsolete` too),
+  and an unread one already in an inbox is marked obsolete
   (`OutboxDelivery.obsolete_at`), shown greyed with the reason, and no longer counted as unread.
 - Messages about one assignment (or one `thread_key`) form one thread; the thread shows the
   assignment's current state, so a fact message (退回, 审核通过, …) is read beside what is true now.
