@@ -276,6 +276,20 @@ class PostCheckRow(ReportTableRow):
     responsible_unit: str = Field(default="", title="责任单位")
 
 
+class ExtendedTaskRow(ReportTableRow):
+    """A task whose deadline an approved 延期申请 moved: the original deadline stays on record beside the
+    effective one (issue 13 item 2)."""
+
+    table_title: ClassVar[str] = "已批准延期的任务"
+
+    department: str = Field(title="部门")
+    task: str = Field(title="任务")
+    original_due_on: date = Field(title="原定期限")
+    extended_due_on: date = Field(title="延期后期限")
+    reason: str = Field(default="", title="理由")
+    approved_on: date | None = Field(default=None, title="批准日期")
+
+
 # --- report DTO ----------------------------------------------------------------------
 
 
@@ -300,6 +314,7 @@ class ReportData(BaseModel):
     post_check_ledger: list[PostCheckRow] = Field(default_factory=list)
     rule_hits: list[ReportTableRow] = Field(default_factory=list)  # issue 14: exchange.bids_report.RuleHitRow
     ranking: list[ReportTableRow] = Field(default_factory=list)  # issue 13: exchange.notices.ScoreRankRow (rollup)
+    extensions: list[ExtendedTaskRow] = Field(default_factory=list)  # issue 13: approved 延期, both deadlines
 
     @model_validator(mode="after")
     def _period_in_order(self) -> ReportData:
@@ -329,6 +344,8 @@ class ReportData(BaseModel):
         if self.ranking:  # the office rollup: 考核排名 after the progress table
             ranked = (self.ranking[0].table_title, type(self.ranking[0]), self.ranking)
             tables.insert(1 if self.department_rows else 0, ranked)
+        if self.extensions:  # only when an approved extension moved a deadline that mattered in the period
+            tables.append((ExtendedTaskRow.table_title, ExtendedTaskRow, self.extensions))
         if self.rule_hits:  # only where the campaign screens its bid register
             tables.append((self.rule_hits[0].table_title, type(self.rule_hits[0]), self.rule_hits))
         return [(title, model.headers(), list(rows)) for title, model, rows in tables]

@@ -262,6 +262,7 @@ if overdue:
                     "部门": a.department_name,
                     "任务": f"{a.title}{' · ' + a.period if a.period else ''}",
                     "截止日期": a.due_on,
+                    "原定期限": a.original_due_on or "",  # an approved extension's first deadline stays on record
                     "逾期工作日": a.overdue_days,
                 }
                 for a in overdue

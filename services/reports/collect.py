@@ -21,6 +21,9 @@ Tables
   核查项目情况表   every project drawn for verification by the cut-off (a running register).
   信访举报办理情况表 leads received by the cut-off and not closed before the window (no reporter details).
   整改台账         problems found by the cut-off and not already 销号 before the window.
+  已批准延期的任务 each 延期申请 approved by the cut-off whose new deadline falls on or after the window's
+                first day: 部门, 任务, 原定期限 (the assignment's first deadline), 延期后期限, 理由 (the
+                department's), 批准日期 — only when there is one, so the original deadline stays on record.
   事中监管 / 事后检查及整改台账: the same problems that name a registered project, split by when they
                 were caught: a problem found while the tender was still undecided — the project
                 has no winning bidder recorded, or the problem was found on or before its tender
@@ -44,6 +47,7 @@ from domain import rollup
 from domain.access import Actor
 from domain.assignment import AssignmentStatus
 from domain.errors import Invalid, NotFound
+from domain.extension import ExtensionState
 from domain.grading import GRADE_REASONS
 from domain.lead import LEAD, LEAD_OUTCOME, SUBSTANTIATED, LeadMeasure, LeadOutcome, LeadStatus
 from domain.localtime import local_day
@@ -55,6 +59,7 @@ from exchange.bids_report import RuleHitRow
 from exchange.reports import (
     CheckedProjectRow,
     DepartmentProgressRow,
+    ExtendedTaskRow,
     InProcessSupervisionRow,
     LeadHandlingRow,
     PostCheckRow,
@@ -69,7 +74,19 @@ from services.reports.narratives import narrative_dto, narrative_row
 from services.risk.screening import rule_hit_rates
 from services.scoring import ranking_rows
 from store import models as m
-from store.models import Assignment, Campaign, Department, Lead, Phase, Problem, Project, SampleDraw, Submission
+from store.models import (
+    Assignment,
+    Campaign,
+    Department,
+    ExtensionRequest,
+    Lead,
+    Phase,
+    Problem,
+    Project,
+    SampleDraw,
+    Submission,
+    TaskTemplate,
+)
 
 ACTION_READ = "report.read"
 
@@ -547,6 +564,7 @@ def _collect(
         if p.project_code:
             by_project[p.project_code].append((p, state))
     rectification, in_process, post_check = c.ledger_rows(live_problems)
+    extended = _extended_tasks(session, campaign.id, window, dept.id if dept else None)
     total = Counts()
     for counts in c.counts.values():
         total.add(counts)
@@ -557,6 +575,7 @@ def _collect(
         "rectification_ledger": rectification,
         "in_process_ledger": in_process,
         "post_check_ledger": post_check,
+        "extensions": extended,
     }
     if dept is None:
         office = next((d for d in c.depts.values() if d.code == spec.office), None)
@@ -585,6 +604,39 @@ def _collect(
         out["unit_name"] = dept.name
         out["title"] = f"{dept.name}{spec.title}工作情况报告（{window.label}）"
     return out
+
+
+def _extended_tasks(
+    session: Session, campaign_id: int, window: ReportWindow, department_id: int | None
+) -> list[ExtendedTaskRow]:
+    """已批准延期的任务: approvals by the cut-off whose new deadline is on or after the window's first day."""
+    q = (
+        select(ExtensionRequest, Assignment, Department.name, TaskTemplate.title)
+        .join(Assignment, Assignment.id == ExtensionRequest.assignment_id)
+        .join(Department, Department.id == Assignment.department_id)
+        .join(TaskTemplate, TaskTemplate.id == Assignment.template_id)
+        .where(
+            ExtensionRequest.campaign_id == campaign_id,
+            ExtensionRequest.state == ExtensionState.approved.value,
+            ExtensionRequest.decided_at < window.end_instant,
+            ExtensionRequest.approved_until >= window.start,
+        )
+        .order_by(Department.id, Assignment.id, ExtensionRequest.seq)
+    )
+    if department_id is not None:
+        q = q.where(Assignment.department_id == department_id)
+    return [
+        ExtendedTaskRow(
+            department=name,
+            task=f"{title} · {a.period}" if a.period else title,
+            original_due_on=a.original_due_on or r.due_before,
+            extended_due_on=r.approved_until,
+            reason=r.reason,
+            approved_on=local_day(r.decided_at) if r.decided_at else None,
+        )
+        for r, a, name, title in session.execute(q)
+        if r.approved_until is not None
+    ]
 
 
 def report_periods(session: Session, *, campaign_code: str, department_code: str | None, as_of: dt.date) -> list[str]:
