@@ -32,7 +32,7 @@ def _report_label(period: str) -> str:
     return f"{period} 月度报告"
 
 
-TARGET_LABELS = {"assignment": _task_label, "problem": _problem_label, "report": _report_label}
+TARGET_FORMATTERS = {"assignment": _task_label, "problem": _problem_label, "report": _report_label}
 
 actor = widgets.page(Role.leader, Role.office, Role.department)
 code = widgets.campaign_or_stop()
@@ -83,7 +83,7 @@ if actor.role in (Role.leader, Role.office):
             if not targets:
                 st.info(f"{members.get(dept or '', '该部门')}还没有可批示的{SUBJECTS[subject]}")
             target = st.selectbox(
-                SUBJECTS[subject], targets, format_func=TARGET_LABELS[subject], key=f"instruction_{subject}"
+                SUBJECTS[subject], targets, format_func=TARGET_FORMATTERS[subject], key=f"instruction_{subject}"
             )
         text = st.text_area("批示内容", key="instruction_text")
         act = st.checkbox("要求办理（交办为部门的任务）", value=True, key="instruction_act")
