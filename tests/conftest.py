@@ -334,3 +334,139 @@ def actors(engine, users) -> dict[str, Actor]:
         out = {name: actor_for(uow.session, name) for name in users}
     out["system"] = SYSTEM
     return out
+
+
+# === The simulated Yanjiang demo database, built once per test session ===========================
+# `campaign demo` simulates the example (seed 7) day by day to DEMO_AS_OF and then adds its accounts;
+# re-simulating that in every test that reads it cost ~15 s a test (~35 s on PostgreSQL). Here it is
+# built once per test session — not per xdist worker: the first worker to take the lock builds it
+# under the session's shared temporary directory, the others wait for it and reuse it — through the
+# same services the simulate flow composes (launch, the seeded model, the one tick composition; the
+# flow itself is checked against these steps in tests/integration/test_simulation.py), then the
+# demo's accounts and their catch-up delivery (cli.campaign_commands.cmd_demo).
+# - `demo_db`: the shared file, for tests that only read it (open it with `demo_reader`).
+# - `demo_reader`: an engine on the shared file that refuses writes (PRAGMA query_only).
+# - `demo_copy`: a private copy of the file (with its audit key) in the test's tmp_path, to write to.
+# - `demo_engine`: an engine on that private copy.
+
+DEMO_AS_OF = dt.date(2020, 7, 15)  # cli.campaign_commands.DEMO_AS_OF
+DEMO_SEED = 7
+DEMO_FILE = "demo.db"
+
+
+def simulate_campaign(engine: Engine, seed: int, until: dt.date) -> str:
+    """The example launched and simulated day by day to `until` with `seed`: the seeded model's day
+    (services.simulation) then that day's tick, as the simulate flow runs them. Returns the code."""
+    from services.campaigns import launch
+    from services.simulation import enlist_simulated_people, simulate_day, simulate_work
+    from services.spec_files import load_spec
+
+    spec = load_spec(SPEC_PATH)
+    with UnitOfWork(engine) as uow:
+        launch(uow.session, spec, actor=SYSTEM, at=LAUNCH_AT, source_path=None)
+        enlist_simulated_people(uow.session, spec.id, LAUNCH_AT)
+        uow.commit()
+    day = spec.start
+    while day <= until:
+        with UnitOfWork(engine) as uow:
+            simulate_day(uow.session, spec.id, day, seed)
+            simulate_work(uow.session, spec.id, day, seed)
+            uow.commit()
+        run_tick(engine, spec.id, day)
+        day += dt.timedelta(days=1)
+    return spec.id
+
+
+def _build_demo_db(path: Path) -> None:
+    from cli.campaign_commands import DEMO_AS_OF as CLI_DEMO_AS_OF
+    from cli.campaign_commands import create_demo_users
+    from services.delivery import deliver_in_app
+    from settings import Settings
+
+    assert CLI_DEMO_AS_OF == DEMO_AS_OF
+    url = f"sqlite:///{path.as_posix()}"
+    eng = make_engine(url)
+    try:
+        upgrade(eng)
+        code = simulate_campaign(eng, DEMO_SEED, DEMO_AS_OF)
+        # The demo's accounts come after the ticks, on the simulated day; their inboxes are caught up.
+        settings = Settings(database_url=url, as_of=DEMO_AS_OF)
+        create_demo_users(settings, code)
+        with UnitOfWork(eng) as uow:
+            deliver_in_app(uow.session, campaign_code=code, day=DEMO_AS_OF, at=settings.now(), catch_up=True)
+            uow.commit()
+        with eng.connect() as conn:  # everything in the one file, so a plain copy is the database
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        eng.dispose()
+        audit.forget(url)
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory, _cheap_password_hashing) -> Path:
+    """The shared demo database file (read it only; `demo_copy` for a private one to write to).
+    Its audit key (audit.key) lies beside it."""
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the directory all workers of this session share
+    folder = base / "yanjiang-demo"
+    folder.mkdir(exist_ok=True)
+    done = folder / DEMO_FILE
+    with open(folder / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.is_file():
+                work = folder / "building"
+                if work.exists():
+                    import shutil
+
+                    shutil.rmtree(work)
+                work.mkdir()
+                _build_demo_db(work / DEMO_FILE)
+                (work / audit.KEY_FILE_NAME).replace(folder / audit.KEY_FILE_NAME)
+                (work / DEMO_FILE).replace(done)  # last: its presence says the build is complete
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return done
+
+
+@pytest.fixture
+def demo_reader(demo_db) -> Engine:
+    """An engine on the shared demo database that refuses writes (other tests read the same file)."""
+    from sqlalchemy import event
+
+    eng = make_engine(f"sqlite:///{demo_db.as_posix()}")
+
+    @event.listens_for(eng, "connect")
+    def _read_only(dbapi_conn, _record):
+        dbapi_conn.execute("PRAGMA query_only=ON")
+
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def demo_copy(demo_db, tmp_path) -> Path:
+    """A private copy of the demo database (and its audit key) at tmp_path/data/demo.db, where
+    `campaign demo` run from tmp_path keeps it."""
+    import shutil
+
+    folder = tmp_path / "data"
+    folder.mkdir(exist_ok=True)
+    shutil.copy(demo_db.parent / audit.KEY_FILE_NAME, folder / audit.KEY_FILE_NAME)
+    return Path(shutil.copy(demo_db, folder / DEMO_FILE))
+
+
+@pytest.fixture
+def demo_engine(demo_copy) -> Engine:
+    """An engine on this test's private copy of the demo database."""
+    url = f"sqlite:///{demo_copy.as_posix()}"
+    eng = make_engine(url)
+    yield eng
+    eng.dispose()
+    audit.forget(url)
+
+
+# === end: the simulated Yanjiang demo database ===================================================

@@ -19,42 +19,22 @@ from services import delivery
 from services import leads as ld
 from services import problems as pb
 from services import submissions as sub
-from services.campaigns import launch
-from services.simulation import enlist_simulated_people, simulate_day, simulate_work
-from services.spec_files import load_spec
 from services.users import actor_for, add_user
 from settings import Settings
 from store.models import Outbox, OutboxDelivery, User
 from store.uow import UnitOfWork
-from tests.conftest import LAUNCH_AT, SPEC_PATH, run_tick
+from tests.conftest import DEMO_AS_OF  # the demo simulates (seed 7) to this day
 
 # The tick's overdue notice (已逾期N个工作日) and escalation notices (…逾期N个工作日): the task is late.
 # (A 督办单's own 反馈期限 passing, 督办单逾期未反馈, is about the 督办单's answer, not the task.)
 SAYS_OVERDUE = re.compile(r"已逾期\d+个工作日|」逾期\d+个工作日")
-DEMO_AS_OF = dt.date(2020, 7, 15)  # cli.campaign_commands.DEMO_AS_OF: the demo simulates to this day
 UTC = dt.UTC
 
 
-def _simulate_demo(engine, until: dt.date = DEMO_AS_OF) -> str:
-    """The demo's simulation (seed 7) through the services the simulate flow composes, one tick a day."""
-    spec = load_spec(SPEC_PATH)
-    with UnitOfWork(engine) as uow:
-        launch(uow.session, spec, actor=SYSTEM, at=LAUNCH_AT, source_path=None)
-        enlist_simulated_people(uow.session, spec.id, LAUNCH_AT)
-        uow.commit()
-    day = spec.start
-    while day <= until:
-        with UnitOfWork(engine) as uow:
-            simulate_day(uow.session, spec.id, day, 7)
-            simulate_work(uow.session, spec.id, day, 7)
-            uow.commit()
-        run_tick(engine, spec.id, day)
-        day += dt.timedelta(days=1)
-    return spec.id
-
-
-def test_demo_inbox_is_true_dated_and_threaded(engine):
-    code = _simulate_demo(engine)
+def test_demo_inbox_is_true_dated_and_threaded(demo_engine):
+    """On a private copy of the demo database (simulated once per test session, on SQLite: the demo's
+    walk re-run on PostgreSQL tested no database behaviour the tests below do not run there)."""
+    engine, code = demo_engine, "yanjiang-2020"
     at = dt.datetime.combine(DEMO_AS_OF, dt.time(2), UTC)
     # A liaison whose account is made after the simulation (as the demo's are) is caught up.
     with UnitOfWork(engine) as uow:

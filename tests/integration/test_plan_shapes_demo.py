@@ -1,6 +1,9 @@
 """The demo (`campaign demo`: the Yanjiang example simulated to 15 July 2020) shows what issue 16 added: a
 counted task (典型案例曝光, 0/2), ongoing duties (持续推进 with the last monthly report's day), a department's
-自选事项 and a meeting decision turned into work."""
+自选事项 and a meeting decision turned into work.
+
+Read from the demo database tests/conftest.py simulates once per test session, on SQLite: re-running the
+demo's walk on PostgreSQL here tested no database behaviour (test_simulation runs the model there)."""
 
 from __future__ import annotations
 
@@ -8,12 +11,10 @@ from services import meetings, optional_items
 from services.users import actor_for
 from services.views import boards
 from store.uow import UnitOfWork
-from tests.integration.test_simulation import _simulate
 
 
-def test_the_demo_shows_counts_ongoing_duties_optional_items_and_a_meeting_decision(engine):
-    _simulate(engine, seed=7)
-    with UnitOfWork(engine) as uow:
+def test_the_demo_shows_counts_ongoing_duties_optional_items_and_a_meeting_decision(demo_reader):
+    with UnitOfWork(demo_reader) as uow:
         s = uow.session
         office = actor_for(s, "sim-office")
         board = boards.department_assignments(s, actor=office, campaign_code="yanjiang-2020", department_code="zjj")
