@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -19,10 +20,16 @@ import pytest
 
 from services.spec_files import load_spec
 from store.migrate import head_revision
+from tests.cli_support import run_cli
 from tests.conftest import ROOT, SPEC_PATH, planned
 from tests.machine import free_port
 
 EXAMPLES = sorted((ROOT / "config" / "campaigns").glob("*.yaml"))
+
+
+# One Prefect home per test process, as a user has one ~/.prefect: a fresh home per call would make every
+# flow-running command first build Prefect's own database (~10 s more per call on a loaded 2-core machine).
+PREFECT_HOME = Path(tempfile.mkdtemp(prefix="campaign-tests-prefect-home-"))
 
 
 def campaign(
@@ -30,7 +37,7 @@ def campaign(
 ) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CAMPAIGN_", "PREFECT_API_URL"))}
     env.update(extra_env or {})
-    env["PREFECT_HOME"] = str(cwd / "prefect-home")
+    env.setdefault("PREFECT_HOME", str(PREFECT_HOME))
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     if db is not None:
         env["CAMPAIGN_DATABASE_URL"] = f"sqlite:///{db}"
@@ -68,29 +75,32 @@ def test_every_example_campaign_validates(tmp_path):
     assert proc.stdout.count("通过") == len(EXAMPLES) >= 2
 
 
-def test_broken_yaml_syntax_and_bad_arguments_are_messages_not_tracebacks(tmp_path):
+def test_broken_yaml_syntax_and_bad_arguments_are_messages_not_tracebacks(tmp_path, monkeypatch, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\nphases: [\n", encoding="utf-8")
-    proc = campaign("validate", str(bad), cwd=tmp_path)
+    proc = campaign("validate", str(bad), cwd=tmp_path)  # as a process: the exit status the shell sees
     assert proc.returncode == 2 and proc.stderr.startswith(f"{bad}:")
     no_traceback(proc)
 
-    proc = campaign("tick", "--as-of", "2020-13-01", cwd=tmp_path)
+    def cli(*argv: str, db: Path | None = None):  # the rest in-process: same argv, exit code and output
+        return run_cli(*argv, env={"CAMPAIGN_DATABASE_URL": f"sqlite:///{db}"} if db else {}, **fixtures)
+
+    fixtures = {"monkeypatch": monkeypatch, "capsys": capsys}
+    monkeypatch.chdir(tmp_path)
+    proc = cli("tick", "--as-of", "2020-13-01")
     assert proc.returncode == 2 and "--as-of" in proc.stderr and "YYYY-MM-DD" in proc.stderr
-    proc = campaign("plan", str(tmp_path / "missing.yaml"), cwd=tmp_path)
+    proc = cli("plan", str(tmp_path / "missing.yaml"))
     assert proc.returncode == 2 and "missing.yaml" in proc.stderr
     empty = tmp_path / "empty.db"
-    proc = campaign("status", "--campaign", "nope", cwd=tmp_path, db=empty)
+    proc = cli("status", "--campaign", "nope", db=empty)
     assert proc.returncode == 2 and "campaign db upgrade" in proc.stderr  # not migrated: says what to run
-    no_traceback(proc)
-    upgraded = campaign("db", "upgrade", cwd=tmp_path, db=empty)
+    upgraded = cli("db", "upgrade", db=empty)
     assert upgraded.returncode == 0, upgraded.stderr
     assert "（空库）" in upgraded.stdout and head_revision() in upgraded.stdout
-    again = campaign("db", "upgrade", cwd=tmp_path, db=empty)
+    again = cli("db", "upgrade", db=empty)
     assert again.returncode == 0 and "已是最新" in again.stdout
-    proc = campaign("status", "--campaign", "nope", cwd=tmp_path, db=empty)
+    proc = cli("status", "--campaign", "nope", db=empty)
     assert proc.returncode == 2 and "nope" in proc.stderr
-    no_traceback(proc)
 
 
 INTERNAL_ERROR = """
@@ -124,23 +134,16 @@ def test_a_bug_is_one_line_with_an_incident_id_and_the_traceback_goes_to_the_log
     assert "KeyError" not in proc.stdout + proc.stderr  # the user sees no internals
 
 
-def test_a_user_mistake_is_its_message_with_exit_2_and_nothing_logged(tmp_path):
+def test_a_user_mistake_is_its_message_with_exit_2_and_nothing_logged(tmp_path, monkeypatch, capsys):
     db = tmp_path / "mistake.db"
-    assert campaign("db", "upgrade", cwd=tmp_path, db=db).returncode == 0
-    proc = campaign(
-        "tick",
-        "--campaign",
-        "no-such-campaign",
-        cwd=tmp_path,
-        db=db,
-        extra_env={"CAMPAIGN_LOG_DIR": str(tmp_path / "logs")},
-    )
+    env = {"CAMPAIGN_DATABASE_URL": f"sqlite:///{db}", "CAMPAIGN_LOG_DIR": str(tmp_path / "logs")}
+    fixtures = {"monkeypatch": monkeypatch, "capsys": capsys}
+    assert run_cli("db", "upgrade", env=env, **fixtures).returncode == 0
+    proc = run_cli("tick", "--campaign", "no-such-campaign", env=env, **fixtures)
     assert proc.returncode == 2 and proc.stderr.startswith("错误：") and "no-such-campaign" in proc.stderr
-    no_traceback(proc)
     assert not (tmp_path / "logs").exists()
-    bad_setting = campaign("status", cwd=tmp_path, db=db, extra_env={"CAMPAIGN_DASHBOARD_PORT": "not-a-port"})
+    bad_setting = run_cli("status", env={**env, "CAMPAIGN_DASHBOARD_PORT": "not-a-port"}, **fixtures)
     assert bad_setting.returncode == 2 and "dashboard_port" in bad_setting.stderr
-    no_traceback(bad_setting)
 
 
 def test_an_unreachable_database_is_said_plainly(tmp_path):
@@ -236,7 +239,13 @@ def test_demo_simulates_prints_status_and_serves_the_dashboard(tmp_path):
     assert "打开演示数据库" in text and "demo.db" in text
 
 
-def test_first_user_must_be_the_office_then_the_office_adds_the_rest(tmp_path):
+def test_first_user_must_be_the_office_then_the_office_adds_the_rest(tmp_path, prefect_harness, monkeypatch, capsys):
+    """In-process (tests/cli_support): the flows run on the test session's Prefect engine."""
+
+    def campaign(*argv: str, cwd: Path, db: Path, extra_env: dict[str, str] | None = None):
+        env = {"CAMPAIGN_DATABASE_URL": f"sqlite:///{db}", **(extra_env or {})}
+        return run_cli(*argv, env=env, monkeypatch=monkeypatch, capsys=capsys)
+
     db = tmp_path / "users.db"
     assert campaign("launch", str(SPEC_PATH), cwd=tmp_path, db=db).returncode == 0
     secret = {"CAMPAIGN_NEW_PASSWORD": "Passw0rd!2020"}
@@ -290,7 +299,12 @@ def test_first_user_must_be_the_office_then_the_office_adds_the_rest(tmp_path):
     assert bad.returncode == 1 and "最新的记录被删除" in bad.stderr
 
 
-def test_ticking_backwards_is_refused_with_a_message(tmp_path):
+def test_ticking_backwards_is_refused_with_a_message(tmp_path, prefect_harness, monkeypatch, capsys):
+    """In-process (tests/cli_support): the flows run on the test session's Prefect engine."""
+
+    def campaign(*argv: str, cwd: Path, db: Path):
+        return run_cli(*argv, env={"CAMPAIGN_DATABASE_URL": f"sqlite:///{db}"}, monkeypatch=monkeypatch, capsys=capsys)
+
     db = tmp_path / "back.db"
     assert campaign("launch", str(SPEC_PATH), cwd=tmp_path, db=db).returncode == 0
     assert campaign("tick", "--as-of", "2020-06-24", cwd=tmp_path, db=db).returncode == 0
