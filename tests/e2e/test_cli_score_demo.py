@@ -1,5 +1,9 @@
 """`campaign score` on the demo database (`campaign demo --no-dashboard`): the ranking it prints follows the
-YAML's scoring rules, recomputed here by hand from the raw records (plain sqlite3, not the services)."""
+YAML's scoring rules, recomputed here by hand from the raw records (plain sqlite3, not the services).
+
+The demo database is the one tests/conftest.py builds once per test session as `campaign demo` does (the
+simulation, then the demo's accounts); `campaign score` runs in-process (tests/cli_support.run_cli) on a
+private copy of it. tests/e2e/test_cli.py runs `campaign demo` itself as a process, end to end."""
 
 from __future__ import annotations
 
@@ -9,14 +13,12 @@ import re
 import sqlite3
 from collections import Counter
 
-import pytest
-
+from cli.campaign_commands import DEMO_PASSWORD
 from domain.localtime import LOCAL_TZ
 from domain.spec import CampaignSpec
 from services.holidays import campaign_calendar
-from tests.e2e.test_cli import campaign, no_traceback
+from tests.cli_support import run_cli
 
-pytestmark = pytest.mark.slow
 BEIJING = LOCAL_TZ
 
 
@@ -95,16 +97,14 @@ def _by_hand(db) -> tuple[dt.date, list[tuple[str, float]]]:
     return day, scores
 
 
-def test_score_on_the_demo_database_ranks_as_the_yaml_rules_say(tmp_path):
-    demo = campaign("demo", "--no-dashboard", "--fresh", cwd=tmp_path, timeout=900)
-    no_traceback(demo)
-    assert demo.returncode == 0, demo.stderr[-2000:]
-    db = tmp_path / "data" / "demo.db"
-    proc = campaign(
-        "score", "--campaign", "yanjiang-2020", "--as", "leader", cwd=tmp_path, db=db,
-        extra_env={"CAMPAIGN_PASSWORD": "demo-pass-2020"},
+def test_score_on_the_demo_database_ranks_as_the_yaml_rules_say(demo_copy, tmp_path, monkeypatch, capsys):
+    db = demo_copy  # tmp_path/data/demo.db, where `campaign demo` run from tmp_path leaves it
+    monkeypatch.chdir(tmp_path)
+    proc = run_cli(
+        "score", "--campaign", "yanjiang-2020", "--as", "leader",
+        env={"CAMPAIGN_DATABASE_URL": f"sqlite:///{db}", "CAMPAIGN_PASSWORD": DEMO_PASSWORD},
+        monkeypatch=monkeypatch, capsys=capsys,
     )  # fmt: skip
-    no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
     printed = [line.split() for line in proc.stdout.splitlines() if re.match(r"\s*\d+\s", line)]
     day, expected = _by_hand(db)
