@@ -25,8 +25,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import shutil
 import subprocess
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -40,6 +42,7 @@ from services import ticking
 from services.ticking import TickSummary
 from settings import load_settings
 from store import audit
+from store.audit import KEY_FILE_NAME
 from store.db import make_engine
 from store.migrate import upgrade
 from store.uow import UnitOfWork, unit_per_step
@@ -133,11 +136,74 @@ def _truncate_all(engine: Engine) -> None:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
+# --- SQLite: snapshots of the common starting points ------------------------------------------
+# Migrating a file (~0.25 s), launching and ticking the example and adding its accounts cost ~1 s a test on a
+# loaded 2-core machine, the same work in several hundred tests. Each starting point is built once per test
+# process by the real code (upgrade, launch, the tick, add_user) into a directory of its own, and a test gets
+# a copy of the file together with its audit key and anchor (the chain is keyed per directory), so what the
+# test then does is exactly what it would do on a store it had built itself.
+
+SNAPSHOT_FILES = ("campaign.db", KEY_FILE_NAME, "campaign.audit-anchor.log")
+
+
+@pytest.fixture(scope="session")
+def _sqlite_snapshots(tmp_path_factory) -> dict[str, Path]:
+    return {"root": tmp_path_factory.mktemp("sqlite-snapshots")}
+
+
+def _snapshot(snapshots: dict[str, Path], name: str, build: Callable[[Engine], None]) -> Path:
+    """The directory holding the snapshot `name`, built on first use by `build` on a fresh migrated file."""
+    if name not in snapshots:
+        folder = snapshots["root"] / name
+        folder.mkdir()
+        eng = make_engine(f"sqlite:///{(folder / 'campaign.db').as_posix()}")
+        try:
+            upgrade(eng)
+            build(eng)
+            with eng.connect() as conn:  # the whole database in the one file, so a plain copy is the database
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            eng.dispose()
+        audit.forget(f"sqlite:///{(folder / 'campaign.db').as_posix()}")
+        snapshots[name] = folder
+    return snapshots[name]
+
+
+def _restore(snapshot: Path, eng: Engine) -> None:
+    """Put the snapshot in place of the test's SQLite file (the engine reconnects to the copy)."""
+    target = Path(eng.url.database or "")
+    eng.dispose()
+    for name in (*SNAPSHOT_FILES, "campaign.db-wal", "campaign.db-shm"):
+        (target.parent / name).unlink(missing_ok=True)
+        if (snapshot / name).exists():
+            shutil.copyfile(snapshot / name, target.parent / name)
+
+
+def _audit_head(eng: Engine) -> tuple[int, int, int]:
+    """(campaigns, accounts, audit entries): every change is audited, so equal heads mean an untouched copy."""
+    with eng.connect() as conn:
+        return (
+            conn.exec_driver_sql("SELECT count(*) FROM campaign").scalar_one(),
+            conn.exec_driver_sql("SELECT count(*) FROM app_user").scalar_one(),
+            conn.exec_driver_sql("SELECT count(*) FROM audit_entry").scalar_one(),
+        )
+
+
+def _is_sqlite(eng: Engine) -> bool:
+    return eng.url.get_backend_name() == "sqlite" and Path(eng.url.database or "").name == "campaign.db"
+
+
+def sqlite_engine(tmp_path: Path, snapshots: dict[str, Path]) -> Engine:
+    """A migrated SQLite file `campaign.db` in tmp_path (a copy of the migrated snapshot)."""
+    eng = make_engine(f"sqlite:///{(tmp_path / 'campaign.db').as_posix()}")
+    _restore(_snapshot(snapshots, "migrated", lambda _eng: None), eng)
+    return eng
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request, tmp_path):
+def engine(request, tmp_path, _sqlite_snapshots):
     if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{(tmp_path / 'campaign.db').as_posix()}")
-        upgrade(eng)
+        eng = sqlite_engine(tmp_path, _sqlite_snapshots)
         yield eng
         eng.dispose()
     else:
@@ -257,8 +323,7 @@ def june_report_departments() -> list[str]:
     )
 
 
-@pytest.fixture
-def launched_campaign(engine) -> Launched:
+def _launch_and_tick(engine: Engine) -> CampaignSpec:
     from services.campaigns import launch
     from services.spec_files import load_spec
 
@@ -267,6 +332,18 @@ def launched_campaign(engine) -> Launched:
         launch(uow.session, spec, actor=SYSTEM, at=LAUNCH_AT, source_path=str(SPEC_PATH))
         uow.commit()
     run_tick(engine, spec.id, TICK_TO)
+    return spec
+
+
+@pytest.fixture
+def launched_campaign(engine, _sqlite_snapshots) -> Launched:
+    from services.spec_files import load_spec
+
+    if _is_sqlite(engine) and _audit_head(engine) == (0, 0, 0):  # an untouched migrated copy
+        _restore(_snapshot(_sqlite_snapshots, "launched", _launch_and_tick), engine)
+        spec = load_spec(SPEC_PATH)
+    else:
+        spec = _launch_and_tick(engine)
     return Launched(spec.id, spec, TICK_TO, dt.datetime.combine(TICK_TO, dt.time(2, 0), dt.UTC))
 
 
@@ -279,7 +356,59 @@ def tick(engine, launched_campaign):
 
 
 @pytest.fixture
-def users(engine, launched_campaign) -> dict[str, str]:
+def users(engine, launched_campaign, _sqlite_snapshots) -> dict[str, str]:
+    out: dict[str, str] = {}
+    step_or_snapshot(
+        engine,
+        _sqlite_snapshots,
+        "launched",
+        "launched-users",
+        lambda eng: out.update(_add_users(eng, launched_campaign)),
+    )
+    return out or dict.fromkeys(_usernames(launched_campaign), PASSWORD)
+
+
+def step_or_snapshot(
+    engine: Engine, snapshots: dict[str, Path], base: str, name: str, step: Callable[[Engine], object]
+) -> None:
+    """Run `step` on the test's store; on an untouched copy of snapshot `base` (SQLite), put in place instead the
+    snapshot `name` — `base` with `step` run on it once per test process. The test sees the same store either way."""
+    if _is_sqlite(engine) and base in snapshots and _audit_head(engine) == _audit_head_of(snapshots[base]):
+        _restore(_derived_snapshot(snapshots, base, name, step), engine)
+    else:
+        step(engine)
+
+
+def _derived_snapshot(snapshots: dict[str, Path], base: str, name: str, step: Callable[[Engine], object]) -> Path:
+    if name not in snapshots:
+        folder = snapshots["root"] / name
+        shutil.copytree(snapshots[base], folder)
+        url = f"sqlite:///{(folder / 'campaign.db').as_posix()}"
+        eng = make_engine(url)
+        try:
+            step(eng)
+            with eng.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            eng.dispose()
+        audit.forget(url)
+        snapshots[name] = folder
+    return snapshots[name]
+
+
+def _usernames(launched: Launched) -> list[str]:
+    return ["office", "leader", *(f"dept_{d.code}" for d in launched.spec.departments)]
+
+
+def _audit_head_of(snapshot: Path) -> tuple[int, int, int]:
+    eng = make_engine(f"sqlite:///{(snapshot / 'campaign.db').as_posix()}")
+    try:
+        return _audit_head(eng)
+    finally:
+        eng.dispose()
+
+
+def _add_users(engine: Engine, launched_campaign: Launched) -> dict[str, str]:
     from services.users import add_user
 
     out: dict[str, str] = {}

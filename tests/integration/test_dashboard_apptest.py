@@ -15,9 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.navigation import pages_of
 from domain.access import Role
-from store.db import make_engine
-from store.migrate import upgrade
-from tests.conftest import PASSWORD, run_tick
+from tests.conftest import PASSWORD, run_tick, sqlite_engine, step_or_snapshot
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 AS_OF = dt.date(2020, 6, 29)
@@ -31,17 +29,17 @@ EVERY_PAGE = [(user, page) for role, user in ROLE_USERS.items() for page in page
 
 
 @pytest.fixture
-def engine(tmp_path):
+def engine(tmp_path, _sqlite_snapshots):
     """SQLite only (overrides the sqlite/postgres pair): the dashboard is tested once, on a file."""
-    eng = make_engine(f"sqlite:///{(tmp_path / 'campaign.db').as_posix()}")
-    upgrade(eng)
+    eng = sqlite_engine(tmp_path, _sqlite_snapshots)
     yield eng
     eng.dispose()
 
 
 @pytest.fixture
-def dashboard_db(engine, launched_campaign, users, monkeypatch, tmp_path):
-    run_tick(engine, launched_campaign.code, AS_OF)
+def dashboard_db(engine, launched_campaign, users, monkeypatch, tmp_path, _sqlite_snapshots):
+    code = launched_campaign.code
+    step_or_snapshot(engine, _sqlite_snapshots, "launched-users", "dashboard", lambda eng: run_tick(eng, code, AS_OF))
     url = engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("CAMPAIGN_DATABASE_URL", url)
     monkeypatch.setenv("CAMPAIGN_AS_OF", AS_OF.isoformat())
@@ -82,14 +80,25 @@ def _actor(url: str, username: str):
 
 
 @pytest.fixture
-def rich_db(dashboard_db, launched_campaign):
+def rich_db(dashboard_db, engine, launched_campaign, _sqlite_snapshots):
     """What the newer pages show: inbox messages, a register, a lead assigned to zjj, a problem of zjj."""
+    code = launched_campaign.code
+    step_or_snapshot(
+        engine,
+        _sqlite_snapshots,
+        "dashboard",
+        "dashboard-rich",
+        lambda eng: _enrich(eng.url.render_as_string(hide_password=False), code),
+    )
+    return dashboard_db
+
+
+def _enrich(url: str, code: str) -> None:
     from services import delivery, leads, problems, projects
     from settings import Settings
 
-    code = launched_campaign.code
-    office = _actor(dashboard_db, "office")
-    with _uow(dashboard_db) as uow:
+    office = _actor(url, "office")
+    with _uow(url) as uow:
         s = uow.session
         projects.import_projects(
             s, actor=office, at=SEED_AT, campaign_code=code, data=register_csv("zjj", "jyj"), filename="项目台账.csv"
@@ -129,7 +138,6 @@ def rich_db(dashboard_db, launched_campaign):
         )
         delivery.plan_deliveries(s, code, AS_OF, Settings(smtp_host=None, webhooks=[]), at=SEED_AT)
         uow.commit()
-    return dashboard_db
 
 
 def _downloads(at: AppTest) -> list:
