@@ -1,15 +1,12 @@
 """In Debian's Chromium through Playwright: the leader writes a 批示 asking 区住建局 to act, and the department
 sees the new task in 我的任务 and the instruction on its 领导批示 page; the leader then sees it pending.
 
-Never downloads a browser (see tests/e2e/test_browser.py)."""
+The server, browser and waits are tests/e2e/browser_support.py's (never downloads a browser)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import subprocess
-import time
-import urllib.request
 
 import pytest
 
@@ -17,13 +14,11 @@ from domain.access import SYSTEM
 from services.campaigns import launch
 from services.spec_files import load_spec
 from services.users import add_user
-from settings import Settings
 from store.db import make_engine
 from store.migrate import upgrade
 from store.uow import UnitOfWork
 from tests.conftest import SPEC_PATH, run_tick
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, ROOT, SHOTS, login, wait_idle
-from tests.machine import ensure_browser, free_port
+from tests.e2e.browser_support import LOADED_MS, PASSWORD, SHOTS, chromium, dashboard, desk_page, go, settle, sign_in
 
 pytestmark = pytest.mark.slow
 AS_OF = dt.date(2020, 7, 6)
@@ -60,98 +55,44 @@ def prepare(url: str) -> None:
 
 @pytest.fixture
 def server(tmp_path):
-    try:
-        ensure_browser()
-    except (RuntimeError, subprocess.CalledProcessError) as exc:
-        pytest.fail(f"Chromium: {exc}", pytrace=False)
-    from dashboard.launcher import command, environment
-
     url = f"sqlite:///{(tmp_path / 'e2e.db').as_posix()}"
     prepare(url)
-    settings = Settings(
-        database_url=url,
-        as_of=AS_OF,
-        attachment_dir=tmp_path / "attachments",
-        log_dir=tmp_path / "logs",
-        dashboard_port=free_port(),
-    )
-    log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115 - the child writes it until the fixture ends
-    proc = subprocess.Popen(
-        command(settings), env=environment(settings), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{settings.dashboard_port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start:\n{(tmp_path / 'streamlit.log').read_text()}")
-        time.sleep(0.3)
-    try:
+    with dashboard(url, AS_OF, tmp_path) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-def go(page, name: str) -> None:
-    from playwright.sync_api import expect
-
-    link = page.get_by_role("link", name=name, exact=True)
-    more = page.get_by_test_id("stSidebarNavViewButton")  # a long navigation shows its first pages only
-    if not link.is_visible() and more.count():
-        more.first.click()
-    link.click()
-    expect(page.get_by_role("heading", name=name)).to_be_visible(timeout=60_000)
-    wait_idle(page)
 
 
 def test_leader_writes_an_instruction_and_the_department_sees_the_new_task(server):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base = server
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            ctx = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
-            page = ctx.new_page()
-            login(page, base, "leader")
-            go(page, "领导批示")
-            expect(page.get_by_role("combobox", name="部门")).to_have_value("区住建局")
-            page.get_by_label("批示内容").fill(TEXT)  # to 区住建局, the first member department, on its work
-            page.get_by_role("button", name="发送批示").click()
-            expect(page.get_by_text(re.compile(r"批示 1 已交办，办理期限 2020-07-13：区住建局"))).to_be_visible(
-                timeout=60_000
-            )
-            wait_idle(page)
-            expect(page.get_by_text(TEXT)).to_be_visible()
-            page.screenshot(path=str(SHOTS / "leader-instruction.png"))
-            ctx.close()
+    expect.set_options(timeout=LOADED_MS)
+    with chromium() as browser:
+        ctx, page = desk_page(browser)
+        sign_in(page, base, "leader")
+        go(page, "领导批示")
+        expect(page.get_by_role("heading", name="领导批示")).to_be_visible()
+        expect(page.get_by_role("combobox", name="部门")).to_have_value("区住建局")
+        page.get_by_label("批示内容").fill(TEXT)  # to 区住建局, the first member department, on its work
+        page.get_by_role("button", name="发送批示").click()
+        expect(page.get_by_text(re.compile(r"批示 1 已交办，办理期限 2020-07-13：区住建局"))).to_be_visible()
+        settle(page)
+        expect(page.get_by_text(TEXT)).to_be_visible()
+        page.screenshot(path=str(SHOTS / "leader-instruction.png"))
+        ctx.close()
 
-            ctx = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
-            page = ctx.new_page()
-            login(page, base, "dept_zjj")
-            expect(page.get_by_role("heading", name="我的任务")).to_be_visible()
-            page.get_by_role("combobox", name="选择任务").click()
-            page.keyboard.type("领导批示")  # the list is long: filter it as a user would
-            expect(
-                page.get_by_role("option", name=re.compile(r"领导批示交办事项 · 批示1（截止 2020-07-13）"))
-            ).to_be_visible(timeout=30_000)
-            page.keyboard.press("Escape")
-            go(page, "领导批示")
-            expect(page.get_by_text(TEXT)).to_be_visible()
-            expect(page.get_by_text(re.compile("已交办为任务"))).to_be_visible()
-            page.screenshot(path=str(SHOTS / "department-instruction.png"))
-            ctx.close()
-        finally:
-            browser.close()
+        ctx, page = desk_page(browser)
+        sign_in(page, base, "dept_zjj")
+        expect(page.get_by_role("heading", name="我的任务")).to_be_visible()
+        page.get_by_role("combobox", name="选择任务").click()
+        page.keyboard.type("领导批示")  # the list is long: filter it as a user would
+        expect(
+            page.get_by_role("option", name=re.compile(r"领导批示交办事项 · 批示1（截止 2020-07-13）"))
+        ).to_be_visible()
+        page.keyboard.press("Escape")
+        go(page, "领导批示")
+        expect(page.get_by_role("heading", name="领导批示")).to_be_visible()
+        expect(page.get_by_text(TEXT)).to_be_visible()
+        expect(page.get_by_text(re.compile("已交办为任务"))).to_be_visible()
+        page.screenshot(path=str(SHOTS / "department-instruction.png"))
+        ctx.close()

@@ -3,6 +3,9 @@ command, dashboard/server.py): a login survives refresh and is shared by a secon
 both; a bookmarked page while logged out shows the login and then that page; a download URL works
 once, only in the browser and login that asked for it, only for minutes, and not for a user disabled
 while the page is open.
+
+One server for the module (tests/e2e/browser_support.py): each test signs in in a browser context of its
+own, and what one test changes (a ticket expired, 区住建局's account disabled) no other test uses.
 """
 
 from __future__ import annotations
@@ -10,18 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
-from tests.machine import ensure_browser, free_port
+from tests.e2e.browser_support import LOADED_MS, PASSWORD, ROOT, chromium, dashboard, settle, wait_healthy
+from tests.machine import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-PASSWORD = "Passw0rd!2020"
 AS_OF = dt.date(2020, 5, 11)
 AT = dt.datetime(2020, 5, 8, 1, 0, tzinfo=dt.UTC)
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -88,70 +87,29 @@ def prepare_database(url: str, attachments: Path) -> None:
         uow.commit()
 
 
-@pytest.fixture
-def server(tmp_path):
-    try:
-        ensure_browser()
-    except (RuntimeError, subprocess.CalledProcessError) as exc:
-        pytest.fail(f"Chromium: {exc}", pytrace=False)
-    from dashboard import launcher
-    from settings import Settings
-
-    url = f"sqlite:///{(tmp_path / 'sessions.db').as_posix()}"
-    settings = Settings(
-        database_url=url,
-        as_of=AS_OF,
-        attachment_dir=tmp_path / "attachments",
-        log_dir=tmp_path / "logs",
-        dashboard_port=free_port(),
-    )
-    prepare_database(url, settings.attachments_path)
-    proc = launcher.start(settings)
-    base = f"http://127.0.0.1:{settings.dashboard_port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            launcher.stop(proc)
-            pytest.fail("the dashboard did not start", pytrace=False)
-        time.sleep(0.3)
-    try:
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("sessions")
+    url = f"sqlite:///{(workdir / 'sessions.db').as_posix()}"
+    prepare_database(url, workdir / "attachments")
+    with dashboard(url, AS_OF, workdir) as base:
         yield base, url
-    finally:
-        launcher.stop(proc)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def wait_idle(page) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-    page.wait_for_timeout(300)
+    with chromium() as it:
+        yield it
 
 
 def logged_in(page) -> None:
-    page.get_by_text("退出登录").wait_for(timeout=90_000)
-    wait_idle(page)
+    page.get_by_text("退出登录").wait_for(timeout=LOADED_MS)
+    settle(page)
 
 
 def login_form(page) -> None:
-    page.get_by_label("用户名").wait_for(timeout=60_000)
-    wait_idle(page)
+    page.get_by_label("用户名").wait_for(timeout=LOADED_MS)
+    settle(page)
 
 
 def login(page, username: str) -> None:
@@ -162,9 +120,9 @@ def login(page, username: str) -> None:
     page.get_by_role("button", name="登录").click()
     logged_in(page)
     deadline = time.monotonic() + 10
-    while not any(c["name"] == COOKIE for c in page.context.cookies()):
+    while not any(c["name"] == COOKIE for c in page.context.cookies()):  # httpOnly: page scripts cannot see it
         assert time.monotonic() < deadline, "no session cookie after login"
-        page.wait_for_timeout(200)
+        page.wait_for_timeout(50)
 
 
 def open_page(context, base: str, path: str = ""):
@@ -188,7 +146,7 @@ def test_refresh_keeps_the_login_a_second_tab_shares_it_and_logout_ends_both(ser
 
     second = open_page(context, base, "leader_departments")
     logged_in(second)  # a second tab of the same browser is logged in, on the page it asked for
-    second.get_by_role("heading", name="部门进度").first.wait_for(timeout=60_000)
+    second.get_by_role("heading", name="部门进度").first.wait_for(timeout=LOADED_MS)
 
     first.get_by_role("button", name="退出登录").click()
     login_form(first)
@@ -212,7 +170,7 @@ def test_a_deep_link_while_logged_out_shows_the_login_then_the_page(server, brow
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     logged_in(page)
-    page.get_by_role("heading", name="用户管理").first.wait_for(timeout=60_000)
+    page.get_by_role("heading", name="用户管理").first.wait_for(timeout=LOADED_MS)
     assert page.url.rstrip("/").endswith("/office_users")
     assert page.get_by_text("not found", exact=False).count() == 0
     context.close()
@@ -224,7 +182,7 @@ def test_a_deep_link_while_logged_out_shows_the_login_then_the_page(server, brow
     page.get_by_label("用户名").fill("leader")
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    page.get_by_text("无权访问此页面").first.wait_for(timeout=60_000)
+    page.get_by_text("无权访问此页面").first.wait_for(timeout=LOADED_MS)
     assert page.get_by_text("not found", exact=False).count() == 0
     page.get_by_role("link", name="返回首页").first.click()
     logged_in(page)  # the leader's first page, with its sidebar
@@ -240,9 +198,9 @@ def _capture_ticket_url(page, button) -> str:
         " HTMLAnchorElement.prototype.click = function () { window.__held.push(this.href); }; }"
     )
     button.click()
-    page.wait_for_function("() => window.__held.length > 0", timeout=60_000)
+    page.wait_for_function("() => window.__held.length > 0", timeout=LOADED_MS)
     held = page.evaluate("() => { HTMLAnchorElement.prototype.click = window.__click; return window.__held[0]; }")
-    wait_idle(page)
+    settle(page)
     return held
 
 
@@ -257,7 +215,7 @@ def test_a_download_url_serves_once_only_to_the_login_that_asked_within_minutes(
     page.goto(f"{base}/office_review")  # 审核队列: the department's submission and its PDF
     logged_in(page)
     button = page.get_by_role("button", name="附件：自查报告.pdf", exact=False).first
-    with page.expect_download(timeout=60_000) as info:
+    with page.expect_download(timeout=LOADED_MS) as info:
         button.click()
     assert Path(info.value.path()).read_bytes() == PDF
     assert info.value.suggested_filename == "自查报告.pdf"
@@ -301,7 +259,7 @@ def test_a_user_disabled_while_the_page_is_open_cannot_download(server, browser)
     page = open_page(context, base)
     login(page, "dept_zjj")  # 我的任务, with its table's Excel download
     button = page.get_by_role("button", name="下载 Excel").first
-    with page.expect_download(timeout=60_000) as info:
+    with page.expect_download(timeout=LOADED_MS) as info:
         button.click()
     book = openpyxl.load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
     assert book.active.max_row > 1
@@ -359,22 +317,15 @@ def test_campaign_dashboard_listens_on_loopback_and_sigterm_ends_the_whole_tree(
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 90
-        healthy = False
-        while not healthy:
-            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "dashboard.log").read_text()
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as r:
-                    healthy = r.status == 200
-            except OSError:
-                time.sleep(0.5)
+        healthy = wait_healthy(f"http://127.0.0.1:{port}", lambda: proc.poll() is None)
+        assert healthy, (tmp_path / "dashboard.log").read_text()
         assert set(_listeners(port)) == {"0100007F"}, _listeners(port)  # 127.0.0.1, nothing else
         proc.send_signal(signal.SIGTERM)  # the command only, as a service manager would
         proc.wait(timeout=30)
         deadline = time.monotonic() + 15
         while _listeners(port):
             assert time.monotonic() < deadline, "the dashboard server outlived its command"
-            time.sleep(0.3)
+            time.sleep(0.1)
     finally:
         if proc.poll() is None:
             proc.kill()

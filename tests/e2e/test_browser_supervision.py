@@ -2,14 +2,11 @@
 asks for an extension; the office, landing on its 待办, approves it; the department's task then shows
 the new deadline (and the original) and its light turns from red to yellow.
 
-The server and browser are started as in tests/e2e/test_browser.py (never downloads a browser)."""
+The server, browser and waits are tests/e2e/browser_support.py's (never downloads a browser)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import time
-import urllib.request
 
 import pytest
 from sqlalchemy import select
@@ -23,8 +20,7 @@ from store.migrate import upgrade
 from store.models import Assignment, Department, TaskTemplate
 from store.uow import UnitOfWork
 from tests.conftest import LAUNCH_AT, SPEC_PATH, run_tick
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, ROOT, wait_idle
-from tests.machine import ensure_browser, free_port
+from tests.e2e.browser_support import LOADED_MS, PASSWORD, ROOT, chromium, dashboard, desk_page, open_task, sign_in
 
 AS_OF = dt.date(2020, 6, 29)  # 自查台账 (self_check_ledger) was due on 22 June: 4 working days overdue
 REASON = "涉及项目较多，需延长核查时间"
@@ -70,115 +66,59 @@ def prepare_database(url: str) -> int:
 
 @pytest.fixture
 def server(tmp_path):
-    try:
-        ensure_browser()
-    except (RuntimeError, subprocess.CalledProcessError) as exc:
-        pytest.fail(f"Chromium: {exc}", pytrace=False)
-    from dashboard.launcher import command, environment
-    from settings import Settings
-
     url = f"sqlite:///{(tmp_path / 'e2e.db').as_posix()}"
     target = prepare_database(url)
-    settings = Settings(
-        database_url=url,
-        as_of=AS_OF,
-        attachment_dir=tmp_path / "attachments",
-        log_dir=tmp_path / "logs",
-        dashboard_port=free_port(),
-    )
-    log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115 - the child writes it until the fixture ends
-    proc = subprocess.Popen(
-        command(settings), env=environment(settings), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{settings.dashboard_port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start:\n{(tmp_path / 'streamlit.log').read_text()}")
-        time.sleep(0.3)
-    try:
+    with dashboard(url, AS_OF, tmp_path) as base:
         yield base, url, target
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def login(page, base: str, username: str) -> None:
-    """As tests/e2e/test_browser.login, with more patience: the office's 待办 gathers every queue."""
-    page.goto(base)
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    """sign_in, keeping a screenshot of where it got to (the office's 待办 gathers every queue)."""
     try:
-        page.get_by_text("退出登录").wait_for(timeout=90_000)
+        sign_in(page, base, username)
     finally:
         page.screenshot(path=str(ROOT / "test-artifacts" / f"supervision-login-{username}.png"))
-    wait_idle(page)
-
-
-def open_task(page, assignment_id: int) -> None:
-    box = page.get_by_label("或输入任务编号打开")
-    box.fill(str(assignment_id))
-    box.press("Enter")
-    wait_idle(page)
 
 
 def test_extension_requested_approved_and_the_deadline_and_light_change(server):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base, _url, target = server
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
+    expect.set_options(timeout=LOADED_MS)
+    with chromium() as browser:
 
-            def fresh():
-                ctx = browser.new_context(viewport={"width": 1440, "height": 1100}, locale="zh-CN")
-                return ctx, ctx.new_page()
+        def fresh():
+            return desk_page(browser, {"width": 1440, "height": 1100})
 
-            # The department: its task is overdue (red); it asks for an extension.
-            ctx, page = fresh()
-            login(page, base, "dept_zjj")
-            expect(page.get_by_role("heading", name="我的任务")).to_be_visible()
-            open_task(page, target)
-            expect(page.get_by_text("截止 2020-06-22").first).to_be_visible()
-            expect(page.get_by_text("红灯")).to_be_visible()
-            page.get_by_text("申请延期", exact=True).click()
-            page.get_by_label("延期理由").fill(REASON)  # the date offered is a week after the deadline: 29 June
-            page.get_by_role("button", name="提交延期申请").click()
-            expect(page.get_by_text("已提交延期申请（申请编号：")).to_be_visible(timeout=30_000)
-            ctx.close()
+        # The department: its task is overdue (red); it asks for an extension.
+        ctx, page = fresh()
+        login(page, base, "dept_zjj")
+        expect(page.get_by_role("heading", name="我的任务")).to_be_visible()
+        open_task(page, target)
+        expect(page.get_by_text("截止 2020-06-22").first).to_be_visible()
+        expect(page.get_by_text("红灯")).to_be_visible()
+        page.get_by_text("申请延期", exact=True).click()
+        page.get_by_label("延期理由").fill(REASON)  # the date offered is a week after the deadline: 29 June
+        page.get_by_role("button", name="提交延期申请").click()
+        expect(page.get_by_text("已提交延期申请（申请编号：")).to_be_visible()
+        ctx.close()
 
-            # The office lands on its 待办 and approves.
-            ctx, page = fresh()
-            login(page, base, "office")
-            expect(page.get_by_role("heading", name="待办", exact=True)).to_be_visible()
-            item = (
-                page.get_by_test_id("stExpander").filter(has_text="区住建局").filter(has_text="2020-06-22 → 2020-06-29")
-            )
-            expect(item.get_by_text(REASON)).to_be_visible()
-            item.get_by_label("审批意见（必填）").fill("同意延期")
-            item.get_by_role("button", name="批准").click()
-            expect(page.get_by_text("截止日期延至 2020-06-29")).to_be_visible(timeout=30_000)
-            ctx.close()
+        # The office lands on its 待办 and approves.
+        ctx, page = fresh()
+        login(page, base, "office")
+        expect(page.get_by_role("heading", name="待办", exact=True)).to_be_visible()
+        item = page.get_by_test_id("stExpander").filter(has_text="区住建局").filter(has_text="2020-06-22 → 2020-06-29")
+        expect(item.get_by_text(REASON)).to_be_visible()
+        item.get_by_label("审批意见（必填）").fill("同意延期")
+        item.get_by_role("button", name="批准").click()
+        expect(page.get_by_text("截止日期延至 2020-06-29")).to_be_visible()
+        ctx.close()
 
-            # The department sees the new deadline, the original, and a yellow light (due today).
-            ctx, page = fresh()
-            login(page, base, "dept_zjj")
-            open_task(page, target)
-            expect(page.get_by_text("截止 2020-06-29（原定 2020-06-22，已延期）")).to_be_visible()
-            expect(page.get_by_text("黄灯")).to_be_visible()
-            expect(page.get_by_text("已批准，批准延至 2020-06-29")).to_be_visible()
-            ctx.close()
-        finally:
-            browser.close()
+        # The department sees the new deadline, the original, and a yellow light (due today).
+        ctx, page = fresh()
+        login(page, base, "dept_zjj")
+        open_task(page, target)
+        expect(page.get_by_text("截止 2020-06-29（原定 2020-06-22，已延期）")).to_be_visible()
+        expect(page.get_by_text("黄灯")).to_be_visible()
+        expect(page.get_by_text("已批准，批准延至 2020-06-29")).to_be_visible()
+        ctx.close()
