@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import shutil
 import sqlite3
 import subprocess
 import time
@@ -193,30 +194,42 @@ def _run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def copy_database(source: Path, target: Path) -> str:
-    """A consistent copy of the SQLite file `source` at `target` (SQLite's backup); its URL."""
+    """A consistent copy of the SQLite file `source` at `target` (SQLite's backup, whatever journal the
+    writer kept), with its audit chain's key and anchor beside it as store.audit looks for them (as
+    tests/conftest.py's snapshots do); its URL."""
+    from store.audit import KEY_FILE_NAME
+
     src, dst = sqlite3.connect(source), sqlite3.connect(target)
     try:
         src.backup(dst)
     finally:
         dst.close()
         src.close()
+    if (source.parent / KEY_FILE_NAME).exists():
+        shutil.copyfile(source.parent / KEY_FILE_NAME, target.parent / KEY_FILE_NAME)
+    anchor = source.parent / f"{source.stem}.audit-anchor.log"
+    if anchor.exists():
+        shutil.copyfile(anchor, target.parent / f"{target.stem}.audit-anchor.log")
     return f"sqlite:///{target.as_posix()}"
 
 
 def simulated_database(tmp_path_factory: pytest.TempPathFactory, target: Path) -> str:
-    """A fresh copy at `target` of the simulated campaign's database (prepare_database), which is built
-    once per test run — the first worker to need it builds it, under a lock, the others wait — since
-    building it is the slow part (two months simulated day by day). Returns the copy's URL."""
+    """A fresh copy at `target` (in a directory of its own) of the simulated campaign's database
+    (prepare_database), which is built once per test run — the first worker to need it builds it, under
+    a lock, the others wait — since building it is the slow part (two months simulated day by day).
+    Returns the copy's URL."""
     run = _run_dir(tmp_path_factory)
-    built = run / "browser-simulated.db"
+    built = run / "browser-simulated" / "campaign.db"
     with (run / "browser-simulated.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if not built.exists():
-                partial = run / "browser-simulated.partial.db"
-                partial.unlink(missing_ok=True)
-                prepare_database(f"sqlite:///{partial.as_posix()}")
-                partial.rename(built)  # only a complete database gets the name
+                work = run / "browser-simulated.work"
+                if work.exists():
+                    shutil.rmtree(work)  # a build that did not finish
+                work.mkdir()
+                prepare_database(f"sqlite:///{(work / 'campaign.db').as_posix()}")
+                work.rename(built.parent)  # only a complete build gets the name
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return copy_database(built, target)
