@@ -27,6 +27,7 @@ import logging
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -136,50 +137,18 @@ def _truncate_all(engine: Engine) -> None:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
-# --- SQLite: snapshots of the common starting points ------------------------------------------
-# Migrating a file (~0.25 s), launching and ticking the example and adding its accounts cost ~1 s a test on a
-# loaded 2-core machine, the same work in several hundred tests. Each starting point is built once per test
-# process by the real code (upgrade, launch, the tick, add_user) into a directory of its own, and a test gets
-# a copy of the file together with its audit key and anchor (the chain is keyed per directory), so what the
-# test then does is exactly what it would do on a store it had built itself.
+# --- snapshots of the common starting points (SQLite and PostgreSQL) ----------------------------
+# Migrating (~0.25 s), launching and ticking the example and adding its accounts cost ~1-2 s a test on a loaded
+# 2-core machine, the same work in several hundred tests. Each starting point is built once per test process by
+# the real code (upgrade, launch, the tick, add_user) and a test gets a copy: on SQLite the file with its audit
+# key and anchor (the chain is keyed per directory), on PostgreSQL a database created from a template database
+# (~0.2 s). What the test then does is exactly what it would do on a store it had built itself.
 
 SNAPSHOT_FILES = ("campaign.db", KEY_FILE_NAME, "campaign.audit-anchor.log")
+Head = tuple[int, int, int]
 
 
-@pytest.fixture(scope="session")
-def _sqlite_snapshots(tmp_path_factory) -> dict[str, Path]:
-    return {"root": tmp_path_factory.mktemp("sqlite-snapshots")}
-
-
-def _snapshot(snapshots: dict[str, Path], name: str, build: Callable[[Engine], None]) -> Path:
-    """The directory holding the snapshot `name`, built on first use by `build` on a fresh migrated file."""
-    if name not in snapshots:
-        folder = snapshots["root"] / name
-        folder.mkdir()
-        eng = make_engine(f"sqlite:///{(folder / 'campaign.db').as_posix()}")
-        try:
-            upgrade(eng)
-            build(eng)
-            with eng.connect() as conn:  # the whole database in the one file, so a plain copy is the database
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            eng.dispose()
-        audit.forget(f"sqlite:///{(folder / 'campaign.db').as_posix()}")
-        snapshots[name] = folder
-    return snapshots[name]
-
-
-def _restore(snapshot: Path, eng: Engine) -> None:
-    """Put the snapshot in place of the test's SQLite file (the engine reconnects to the copy)."""
-    target = Path(eng.url.database or "")
-    eng.dispose()
-    for name in (*SNAPSHOT_FILES, "campaign.db-wal", "campaign.db-shm"):
-        (target.parent / name).unlink(missing_ok=True)
-        if (snapshot / name).exists():
-            shutil.copyfile(snapshot / name, target.parent / name)
-
-
-def _audit_head(eng: Engine) -> tuple[int, int, int]:
+def _audit_head(eng: Engine) -> Head:
     """(campaigns, accounts, audit entries): every change is audited, so equal heads mean an untouched copy."""
     with eng.connect() as conn:
         return (
@@ -189,27 +158,149 @@ def _audit_head(eng: Engine) -> tuple[int, int, int]:
         )
 
 
-def _is_sqlite(eng: Engine) -> bool:
-    return eng.url.get_backend_name() == "sqlite" and Path(eng.url.database or "").name == "campaign.db"
+def _pg_admin():
+    import psycopg
+
+    return psycopg.connect(PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
 
 
-def sqlite_engine(tmp_path: Path, snapshots: dict[str, Path]) -> Engine:
+def _pg_url(database: str) -> str:
+    return f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{database}"
+
+
+def _create_database(name: str, template: str | None) -> None:
+    """CREATE DATABASE, from `template` if given (refused while anything, e.g. autovacuum, is connected to it)."""
+    import psycopg
+
+    sql = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+    for attempt in range(50):
+        try:
+            with _pg_admin() as admin:
+                admin.execute(sql)
+            return
+        except psycopg.errors.ObjectInUse:
+            if attempt == 49:
+                raise
+            time.sleep(0.1)
+
+
+class Snapshots:
+    """Named stores, each `base` + one step, built on first use; `restore` puts one in place of a test's store."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.prefix = f"cm_snap_{uuid.uuid4().hex[:8]}"
+        self.built: dict[tuple[str, str], Path | str] = {}  # (backend, name) -> folder or database
+        self.heads: dict[tuple[str, str], Head] = {}
+        self.pg_session_database: str | None = None  # the only PostgreSQL database restore may replace
+
+    def backend(self, eng: Engine) -> str | None:
+        """Which kind of snapshot fits this engine's store, if any."""
+        if eng.url.get_backend_name() == "sqlite" and Path(eng.url.database or "").name == "campaign.db":
+            return "sqlite"
+        if eng.url.get_backend_name() == "postgresql" and eng.url.database == self.pg_session_database:
+            return "postgresql"
+        return None
+
+    def build(self, backend: str, name: str, step: Callable[[Engine], object], base: str | None = None) -> None:
+        if (backend, name) in self.built:
+            return
+        if backend == "sqlite":
+            folder = self.root / name
+            if base is None:
+                folder.mkdir()
+            else:
+                shutil.copytree(self.built[(backend, base)], folder)
+            url = f"sqlite:///{(folder / 'campaign.db').as_posix()}"
+            made: Path | str = folder
+        else:
+            made = f"{self.prefix}_{name.replace('-', '_')}"
+            _create_database(made, None if base is None else str(self.built[(backend, base)]))
+            url = _pg_url(made)
+        eng = make_engine(url)
+        try:
+            if base is None:
+                upgrade(eng)
+            step(eng)
+            self.heads[(backend, name)] = _audit_head(eng)
+            if backend == "sqlite":
+                with eng.connect() as conn:  # the whole database in the one file: a plain copy is the database
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            eng.dispose()
+        audit.forget(url)
+        self.built[(backend, name)] = made
+
+    def restore(self, backend: str, name: str, eng: Engine) -> None:
+        """Replace the engine's store by a copy of snapshot `name` (the engine reconnects to the copy)."""
+        source = self.built[(backend, name)]
+        eng.dispose()
+        if backend == "sqlite":
+            target = Path(eng.url.database or "").parent
+            for file in (*SNAPSHOT_FILES, "campaign.db-wal", "campaign.db-shm"):
+                (target / file).unlink(missing_ok=True)
+                if (Path(source) / file).exists():
+                    shutil.copyfile(Path(source) / file, target / file)
+        else:
+            with _pg_admin() as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{eng.url.database}" WITH (FORCE)')
+            _create_database(str(eng.url.database), str(source))
+
+    def drop_databases(self) -> None:
+        with _pg_admin() as admin:
+            for (backend, _name), made in self.built.items():
+                if backend == "postgresql":
+                    admin.execute(f'DROP DATABASE IF EXISTS "{made}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def _snapshots(tmp_path_factory):
+    snapshots = Snapshots(tmp_path_factory.mktemp("snapshots"))
+    yield snapshots
+    snapshots.drop_databases()
+
+
+def step_or_snapshot(
+    engine: Engine, snapshots: Snapshots, base: str, name: str, step: Callable[[Engine], object]
+) -> None:
+    """Run `step` on the test's store; on an untouched copy of snapshot `base`, put in place instead the snapshot
+    `name` — `base` with `step` run on it once per test process. The test sees the same store either way."""
+    backend = snapshots.backend(engine)
+    # A snapshot's chain is keyed (and anchored) where an unconfigured store keeps its key: a test that
+    # configured its own key or anchor first builds its store itself.
+    default_keys = audit.locations(engine.url) == audit.default_locations(engine.url, anchored=False)
+    if (
+        backend is not None
+        and default_keys
+        and (backend, base) in snapshots.heads
+        and _audit_head(engine) == snapshots.heads[(backend, base)]
+    ):
+        snapshots.build(backend, name, step, base)
+        snapshots.restore(backend, name, engine)
+    else:
+        step(engine)
+
+
+def sqlite_engine(tmp_path: Path, snapshots: Snapshots) -> Engine:
     """A migrated SQLite file `campaign.db` in tmp_path (a copy of the migrated snapshot)."""
     eng = make_engine(f"sqlite:///{(tmp_path / 'campaign.db').as_posix()}")
-    _restore(_snapshot(snapshots, "migrated", lambda _eng: None), eng)
+    snapshots.build("sqlite", "migrated", lambda _eng: None)
+    snapshots.restore("sqlite", "migrated", eng)
     return eng
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request, tmp_path, _sqlite_snapshots):
+def engine(request, tmp_path, _snapshots):
     if request.param == "sqlite":
-        eng = sqlite_engine(tmp_path, _sqlite_snapshots)
+        eng = sqlite_engine(tmp_path, _snapshots)
         yield eng
         eng.dispose()
     else:
         eng = request.getfixturevalue("_pg_database")
-        _truncate_all(eng)
-        # The emptied database starts a new audit chain: the heads an earlier test anchored for it
+        _snapshots.pg_session_database = eng.url.database
+        _snapshots.build("postgresql", "migrated", lambda _eng: None)
+        _snapshots.restore("postgresql", "migrated", eng)
+        # The new database starts a new audit chain: the heads an earlier test anchored for it
         # (a flow entry configures the anchor) go with the old one, as for the demo's fresh database.
         url = eng.url.render_as_string(hide_password=False)
         audit.discard_anchor(load_settings(database_url=url))
@@ -336,14 +427,11 @@ def _launch_and_tick(engine: Engine) -> CampaignSpec:
 
 
 @pytest.fixture
-def launched_campaign(engine, _sqlite_snapshots) -> Launched:
+def launched_campaign(engine, _snapshots) -> Launched:
     from services.spec_files import load_spec
 
-    if _is_sqlite(engine) and _audit_head(engine) == (0, 0, 0):  # an untouched migrated copy
-        _restore(_snapshot(_sqlite_snapshots, "launched", _launch_and_tick), engine)
-        spec = load_spec(SPEC_PATH)
-    else:
-        spec = _launch_and_tick(engine)
+    step_or_snapshot(engine, _snapshots, "migrated", "launched", _launch_and_tick)
+    spec = load_spec(SPEC_PATH)
     return Launched(spec.id, spec, TICK_TO, dt.datetime.combine(TICK_TO, dt.time(2, 0), dt.UTC))
 
 
@@ -356,56 +444,11 @@ def tick(engine, launched_campaign):
 
 
 @pytest.fixture
-def users(engine, launched_campaign, _sqlite_snapshots) -> dict[str, str]:
-    out: dict[str, str] = {}
-    step_or_snapshot(
-        engine,
-        _sqlite_snapshots,
-        "launched",
-        "launched-users",
-        lambda eng: out.update(_add_users(eng, launched_campaign)),
+def users(engine, launched_campaign, _snapshots) -> dict[str, str]:
+    step_or_snapshot(engine, _snapshots, "launched", "launched-users", lambda eng: _add_users(eng, launched_campaign))
+    return dict.fromkeys(
+        ["office", "leader", *(f"dept_{d.code}" for d in launched_campaign.spec.departments)], PASSWORD
     )
-    return out or dict.fromkeys(_usernames(launched_campaign), PASSWORD)
-
-
-def step_or_snapshot(
-    engine: Engine, snapshots: dict[str, Path], base: str, name: str, step: Callable[[Engine], object]
-) -> None:
-    """Run `step` on the test's store; on an untouched copy of snapshot `base` (SQLite), put in place instead the
-    snapshot `name` — `base` with `step` run on it once per test process. The test sees the same store either way."""
-    if _is_sqlite(engine) and base in snapshots and _audit_head(engine) == _audit_head_of(snapshots[base]):
-        _restore(_derived_snapshot(snapshots, base, name, step), engine)
-    else:
-        step(engine)
-
-
-def _derived_snapshot(snapshots: dict[str, Path], base: str, name: str, step: Callable[[Engine], object]) -> Path:
-    if name not in snapshots:
-        folder = snapshots["root"] / name
-        shutil.copytree(snapshots[base], folder)
-        url = f"sqlite:///{(folder / 'campaign.db').as_posix()}"
-        eng = make_engine(url)
-        try:
-            step(eng)
-            with eng.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            eng.dispose()
-        audit.forget(url)
-        snapshots[name] = folder
-    return snapshots[name]
-
-
-def _usernames(launched: Launched) -> list[str]:
-    return ["office", "leader", *(f"dept_{d.code}" for d in launched.spec.departments)]
-
-
-def _audit_head_of(snapshot: Path) -> tuple[int, int, int]:
-    eng = make_engine(f"sqlite:///{(snapshot / 'campaign.db').as_posix()}")
-    try:
-        return _audit_head(eng)
-    finally:
-        eng.dispose()
 
 
 def _add_users(engine: Engine, launched_campaign: Launched) -> dict[str, str]:

@@ -29,17 +29,17 @@ EVERY_PAGE = [(user, page) for role, user in ROLE_USERS.items() for page in page
 
 
 @pytest.fixture
-def engine(tmp_path, _sqlite_snapshots):
+def engine(tmp_path, _snapshots):
     """SQLite only (overrides the sqlite/postgres pair): the dashboard is tested once, on a file."""
-    eng = sqlite_engine(tmp_path, _sqlite_snapshots)
+    eng = sqlite_engine(tmp_path, _snapshots)
     yield eng
     eng.dispose()
 
 
 @pytest.fixture
-def dashboard_db(engine, launched_campaign, users, monkeypatch, tmp_path, _sqlite_snapshots):
+def dashboard_db(engine, launched_campaign, users, monkeypatch, tmp_path, _snapshots):
     code = launched_campaign.code
-    step_or_snapshot(engine, _sqlite_snapshots, "launched-users", "dashboard", lambda eng: run_tick(eng, code, AS_OF))
+    step_or_snapshot(engine, _snapshots, "launched-users", "dashboard", lambda eng: run_tick(eng, code, AS_OF))
     url = engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("CAMPAIGN_DATABASE_URL", url)
     monkeypatch.setenv("CAMPAIGN_AS_OF", AS_OF.isoformat())
@@ -80,12 +80,12 @@ def _actor(url: str, username: str):
 
 
 @pytest.fixture
-def rich_db(dashboard_db, engine, launched_campaign, _sqlite_snapshots):
+def rich_db(dashboard_db, engine, launched_campaign, _snapshots):
     """What the newer pages show: inbox messages, a register, a lead assigned to zjj, a problem of zjj."""
     code = launched_campaign.code
     step_or_snapshot(
         engine,
-        _sqlite_snapshots,
+        _snapshots,
         "dashboard",
         "dashboard-rich",
         lambda eng: _enrich(eng.url.render_as_string(hide_password=False), code),
