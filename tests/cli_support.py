@@ -8,12 +8,19 @@ a process shows: the exit status the shell sees, nothing printed as a traceback,
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from cli.main import main
+
+# One Prefect home per test process for the child processes that run flows on their own embedded engine, as a
+# user has one ~/.prefect: a fresh home per child would first build Prefect's own database (~10 s more per child
+# on a loaded 2-core machine).
+PREFECT_HOME = Path(tempfile.mkdtemp(prefix="campaign-tests-prefect-home-"))
 
 
 @dataclass(frozen=True)

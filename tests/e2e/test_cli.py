@@ -11,7 +11,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -20,16 +19,11 @@ import pytest
 
 from services.spec_files import load_spec
 from store.migrate import head_revision
-from tests.cli_support import run_cli
+from tests.cli_support import PREFECT_HOME, run_cli
 from tests.conftest import ROOT, SPEC_PATH, planned
 from tests.machine import free_port
 
 EXAMPLES = sorted((ROOT / "config" / "campaigns").glob("*.yaml"))
-
-
-# One Prefect home per test process, as a user has one ~/.prefect: a fresh home per call would make every
-# flow-running command first build Prefect's own database (~10 s more per call on a loaded 2-core machine).
-PREFECT_HOME = Path(tempfile.mkdtemp(prefix="campaign-tests-prefect-home-"))
 
 
 def campaign(
@@ -167,14 +161,18 @@ def test_plan_lists_working_day_deadlines_per_department(tmp_path):
     assert "区住建局" in proc.stdout and "2020-06-20" in proc.stdout and "报送自查报告" in proc.stdout
 
 
-def test_launch_dry_run_tick_and_status_on_a_sqlite_file(tmp_path):
+def test_launch_dry_run_tick_and_status_on_a_sqlite_file(tmp_path, prefect_harness, monkeypatch, capsys):
+    """The launches in-process (tests/cli_support) on the session's Prefect engine; the tick and the status as
+    processes, the tick on its own embedded engine as a user's `campaign tick` runs."""
     db = tmp_path / "campaign.db"
-    dry = campaign("launch", str(SPEC_PATH), "--dry-run", cwd=tmp_path, db=db)
+    env = {"CAMPAIGN_DATABASE_URL": f"sqlite:///{db}"}
+    monkeypatch.chdir(tmp_path)
+    dry = run_cli("launch", str(SPEC_PATH), "--dry-run", env=env, monkeypatch=monkeypatch, capsys=capsys)
     assert dry.returncode == 0, dry.stderr
     assert f"新增任务 {len(planned(load_spec(SPEC_PATH)).assignments)} 项" in dry.stdout
-    assert campaign("status", cwd=tmp_path, db=db).returncode != 0  # the dry run wrote nothing
+    assert run_cli("status", env=env, monkeypatch=monkeypatch, capsys=capsys).returncode != 0  # nothing written
 
-    assert campaign("launch", str(SPEC_PATH), cwd=tmp_path, db=db).returncode == 0
+    assert run_cli("launch", str(SPEC_PATH), env=env, monkeypatch=monkeypatch, capsys=capsys).returncode == 0
     ticked = campaign("tick", "--campaign", "yanjiang-2020", "--as-of", "2020-06-23", cwd=tmp_path, db=db)
     assert ticked.returncode == 0, ticked.stderr
     status = campaign("status", "--campaign", "yanjiang-2020", cwd=tmp_path, db=db)
@@ -189,7 +187,7 @@ def serve_until_healthy(args: list[str], *, cwd: Path, timeout: float) -> str:
     check, then SIGTERM its process group; returns everything it printed."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CAMPAIGN_", "PREFECT_API_URL"))}
-    env.update(PREFECT_HOME=str(cwd / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env.update(PREFECT_HOME=str(PREFECT_HOME), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     log = cwd / f"{args[0]}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(

@@ -1,6 +1,6 @@
 """The tick's and a department board's filters on assignment use an index on PostgreSQL (issue 15).
 
-A province-sized slice (200 departments x 30 tasks = 6,000 assignments) is launched and analysed,
+A slice (100 departments x 30 tasks = 3,000 assignments) is launched and analysed,
 then a busy tick runs in a transaction that is rolled back while every statement it sends is
 recorded; each statement that filters assignments by phase (the per-phase steps: opening, overdue,
 escalation, reminders and the phase check) is EXPLAINed with its own parameters against the
@@ -29,7 +29,7 @@ from tests.conftest import _truncate_all
 
 pytestmark = pytest.mark.postgres
 
-DEPARTMENTS = 200
+DEPARTMENTS = 100  # 3,000 assignments: the planner already reads the table rather than an index there
 AT = dt.datetime(2020, 5, 1, tzinfo=dt.UTC)
 
 

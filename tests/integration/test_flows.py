@@ -21,6 +21,7 @@ from domain.access import SYSTEM
 from services.spec_files import load_spec
 from store.db import make_engine
 from store.migrate import upgrade
+from tests.cli_support import PREFECT_HOME
 from tests.conftest import LAUNCH_AT, ROOT, SPEC_PATH, expected_escalations, expected_open_by, planned
 from tests.integration.test_engine import snapshot
 
@@ -251,7 +252,7 @@ def test_a_tick_killed_half_way_and_re_run_leaves_no_duplicates(prefect_harness,
     script.write_text(CRASHING_TICK.format(root=str(ROOT), url=crashed_url), encoding="utf-8")
     env = {**os.environ, "DIE_AFTER_COMMITS": str(die_after), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)  # the child runs its own embedded engine
-    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")  # its own ephemeral server database
+    env["PREFECT_HOME"] = str(PREFECT_HOME)  # its own ephemeral server, on the test process's Prefect home
     log = tmp_path / "crash.log"
     with log.open("wb") as out:  # a file, not a pipe: nothing left holding a pipe open can hang the test
         proc = subprocess.run(
