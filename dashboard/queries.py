@@ -97,8 +97,8 @@ def campaign_row(actor: Actor, code: str) -> dict[str, Any]:
 
 
 def campaign_title(actor: Actor, code: str) -> str:
-    row = campaign_row(actor, code)
-    return f"{row.get('title', code)}（{code}）"
+    """What people call the campaign: its title (the code is for the YAML and the CLI)."""
+    return str(campaign_row(actor, code).get("title", code))
 
 
 def spec(actor: Actor, code: str) -> CampaignSpec | None:

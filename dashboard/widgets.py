@@ -70,9 +70,10 @@ def pick_campaign(actor: Actor) -> str | None:
         return None
     current = st.session_state.get("campaign_code")
     index = codes.index(current) if current in codes else 0
-    code = st.sidebar.selectbox(
-        "专项行动", codes, index=index, key="campaign_pick", format_func=lambda c: queries.campaign_title(actor, c)
-    )
+    titles = {c: queries.campaign_title(actor, c) for c in codes}
+    repeated = {t for t in titles.values() if list(titles.values()).count(t) > 1}
+    labels = {c: f"{t}（{c}）" if t in repeated else t for c, t in titles.items()}  # the code only to tell twins apart
+    code = st.sidebar.selectbox("专项行动", codes, index=index, key="campaign_pick", format_func=labels.__getitem__)
     st.session_state["campaign_code"] = code
     return code
 

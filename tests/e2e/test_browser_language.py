@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from dashboard.navigation import PAGES
 from domain.access import Role
@@ -90,7 +91,7 @@ LABEL_TEXT = """
   .map((el) => el.innerText.trim())
   .filter(Boolean)
 """
-POPOVER = "[data-baseweb='popover']"
+DROPDOWN = "[data-testid='stSelectboxVirtualDropdown'], [data-baseweb='popover']"
 
 
 @pytest.fixture(scope="module")
@@ -136,16 +137,19 @@ def read_page(page) -> tuple[list[str], list[str]]:
 
 def open_dropdowns(page) -> list[str]:
     """Opens the first multiselect and selectbox of the page (their option lists speak too) and reads them.
-
-    Streamlit 1.67 draws its selects with react-aria, not BaseWeb: no POPOVER appears, so this reads
-    nothing now (as before this file stopped waiting a fixed 400 ms for it). Reading the new list
-    (`stSelectboxVirtualDropdown`) finds the campaign code in the 专项行动 option on every page."""
+    Streamlit 1.67 draws its option lists with react-aria (`stSelectboxVirtualDropdown`), older ones as a
+    BaseWeb popover: whichever appears is read."""
     texts: list[str] = []
     for test_id in ("stMultiSelect", "stSelectbox"):
         box = page.get_by_test_id(test_id).first
         if box.count() and box.is_visible():
             box.click()
-            texts += page.evaluate(VISIBLE_TEXT, POPOVER)
+            options = page.locator(DROPDOWN).first
+            try:
+                options.wait_for(timeout=5_000)
+            except PlaywrightTimeout:  # a disabled box opens nothing
+                continue
+            texts += page.evaluate(VISIBLE_TEXT, DROPDOWN)
             page.keyboard.press("Escape")
     return texts
 
@@ -170,13 +174,16 @@ def test_every_page_of_a_role_reads_in_chinese(server, browser, role):
     username = ACCOUNTS[role]
     problems: list[str] = []
     walked = 0
+    options_read = 0  # option lists actually opened and read: the check must not pass by reading nothing
     ctx, page = desk_page(browser)
     sign_in(page, base, username)
     for section in PAGES[role].values():
         for _path, title, _icon in section:
             go(page, title)
             texts, labels = read_page(page)
-            texts += open_dropdowns(page)
+            options = open_dropdowns(page)
+            options_read += bool(options)
+            texts += options
             where = f"{username} · {title}"
             problems += [f"{where}: {p}" for p in english_in(texts)]
             problems += [f"{where}: {p}" for p in codes_in(labels, codes)]
@@ -184,4 +191,5 @@ def test_every_page_of_a_role_reads_in_chinese(server, browser, role):
             walked += 1
     ctx.close()
     assert walked == sum(len(s) for s in PAGES[role].values())
+    assert options_read > 0, "no option list was read on any page"
     assert not problems, "\n".join(problems)
