@@ -3,7 +3,8 @@
 
 "As of the day" means: a submission, a review, an escalation, a 督办单 answer or a signature counts
 only if it happened on or before the day, so the score of a past day can be recomputed from the
-records at any time and comes out the same (the deadline used is the one in force now)."""
+records at any time and comes out the same; so does a deadline, which an extension approved after the
+day had not yet moved (deadlines_as_of)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from domain.access import Actor, Role, can_administer
 from domain.assignment import LIGHT, AssignmentStatus, SubmissionState
 from domain.duban import unanswered_by
 from domain.errors import Invalid
+from domain.extension import ExtensionState
 from domain.localtime import local_day
 from domain.rules import standing
 from domain.scoring import DepartmentRecord, DepartmentScore, rank
@@ -29,7 +31,16 @@ from services.guard import check, resolve
 from services.holidays import campaign_calendar
 from services.supervision.acknowledge import unsigned_late
 from store import audit
-from store.models import Assignment, Campaign, Department, Duban, Escalation, ScoreSnapshot, Submission
+from store.models import (
+    Assignment,
+    Campaign,
+    Department,
+    Duban,
+    Escalation,
+    ExtensionRequest,
+    ScoreSnapshot,
+    Submission,
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,28 @@ def _handed_in_by(sub: Submission, day: dt.date) -> bool:
     if sub.state == SubmissionState.returned.value:
         return sub.reviewed_at is not None and local_day(sub.reviewed_at) > day
     return sub.state in (SubmissionState.pending.value, SubmissionState.accepted.value)
+
+
+def deadlines_as_of(session: Session, campaign_id: int, as_of: dt.date) -> dict[int, dt.date]:
+    """The deadline each extended assignment had on `as_of`: an extension approved after that day had not moved
+    it yet, so a past day's score is the one that day had (assignment.due_on is the deadline now)."""
+    out: dict[int, dt.date] = {}
+    rows = session.execute(
+        select(
+            ExtensionRequest.assignment_id,
+            ExtensionRequest.due_before,
+            ExtensionRequest.approved_until,
+            ExtensionRequest.decided_at,
+        )
+        .where(ExtensionRequest.campaign_id == campaign_id, ExtensionRequest.state == ExtensionState.approved.value)
+        .order_by(ExtensionRequest.assignment_id, ExtensionRequest.seq)
+    )
+    for assignment_id, due_before, approved_until, decided_at in rows:
+        if decided_at is not None and approved_until is not None and local_day(decided_at) <= as_of:
+            out[assignment_id] = approved_until
+        else:
+            out.setdefault(assignment_id, due_before)  # the first approval after that day: the deadline before it
+    return out
 
 
 def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[DepartmentRecord]:
@@ -87,11 +120,13 @@ def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[
     overdue: Counter[int] = Counter()
     returned: Counter[int] = Counter()
     early: Counter[int] = Counter()
+    deadline = deadlines_as_of(session, campaign.id, as_of)
     for a in assignments.values():
+        due_on = deadline.get(a.id, a.due_on)
         mine = subs.get(a.id, [])
         standing_in = [s for s in mine if _handed_in_by(s, as_of)]
         end = local_day(standing_in[-1].submitted_at) if standing_in else as_of
-        overdue[a.department_id] += standing(a.due_on, end, cal).overdue_working_days
+        overdue[a.department_id] += standing(due_on, end, cal).overdue_working_days
         returned[a.department_id] += sum(
             1
             for s in mine
@@ -99,7 +134,7 @@ def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[
         )
         accepted = [s for s in mine if s.state == SubmissionState.accepted.value]
         if accepted and local_day(accepted[-1].reviewed_at or accepted[-1].submitted_at) <= as_of:
-            early[a.department_id] += local_day(accepted[-1].submitted_at) < a.due_on
+            early[a.department_id] += local_day(accepted[-1].submitted_at) < due_on
     escalations = Counter(
         dict(
             session.execute(

@@ -97,3 +97,37 @@ def test_the_monthly_rollup_report_ranks_the_departments(engine, tick, actors, u
     _title, headers, rows = next(t for t in rollup.tables() if t[0] == "各单位考核排名表")
     assert headers == ["名次", "单位", "得分", "灯", "说明"]
     assert [(r.rank, r.department) for r in rows] == [(e.rank, e.department_name) for e in expected]
+
+
+def test_an_extension_approved_later_leaves_a_past_days_score_as_it_was(engine, tick, actors, uow_factory):
+    """The score of a past day is the one that day had: an extension approved afterwards moves the deadline
+    from its approval on, not back in time (the tick stored that day's snapshot before it)."""
+    from services.supervision import extensions
+
+    day = dt.date(2020, 7, 1)
+    tick(day)
+    stored = _snapshot(engine, day)
+    with uow_factory() as uow:
+        _day, before = scoring.ranking(uow.session, actor=actors["leader"], campaign_code=CODE, as_of=AT.date())
+    with uow_factory() as uow:  # zjj's overdue task gets a later deadline on 9 July
+        late = sub.list_assignments(uow.session, actor=actors["dept_zjj"], campaign_code=CODE, overdue_only=True)[0]
+        asked = extensions.request_extension(
+            uow.session,
+            actor=actors["dept_zjj"],
+            at=AT,
+            assignment_id=late.id,
+            until=dt.date(2020, 6, 22),  # the policy's furthest: 20 working days after 25 May
+            reason="项目资料需调档",
+        )
+        extensions.decide_extension(
+            uow.session, actor=actors["office"], at=AT, request_id=asked.id, approve=True, reason="同意"
+        )
+        uow.commit()
+    with uow_factory() as uow:
+        _day, rows = scoring.ranking(uow.session, actor=actors["leader"], campaign_code=CODE, as_of=day)
+        _now, today = scoring.ranking(uow.session, actor=actors["leader"], campaign_code=CODE, as_of=AT.date())
+    recomputed = [(r.department_name, r.rank, r.score, r.light, list(r.reasons)) for r in rows]
+    assert recomputed == [(n, rk, float(s), lt, json.loads(why)) for n, rk, s, lt, why in stored]
+    zjj_before = next(r.score for r in before if r.department_name == "区住建局")
+    zjj_after = next(r.score for r in today if r.department_name == "区住建局")
+    assert zjj_after > zjj_before  # on the day of the approval the task is overdue by fewer days
