@@ -14,6 +14,7 @@ from domain.access import SYSTEM, Forbidden
 from domain.assignment import Light
 from domain.delivery import OutboxKind
 from domain.errors import Conflict, Invalid
+from domain.extension import ExtensionApprover
 from services import submissions as sub
 from services.campaigns import get_campaign, launch, stored_spec
 from services.status import extended_deadlines
@@ -227,7 +228,8 @@ def test_only_the_approver_decides(uow_factory, launched_campaign, actors, who):
 
 def test_leaders_decide_when_the_yaml_says_so(uow_factory, launched_campaign, actors):
     spec = launched_campaign.spec
-    changed = spec.model_copy(update={"extensions": spec.extensions.model_copy(update={"approver": "leaders"})})
+    leaders_decide = spec.extensions.model_copy(update={"approver": ExtensionApprover.leaders})
+    changed = spec.model_copy(update={"extensions": leaders_decide})
     with uow_factory() as uow:
         launch(uow.session, changed, actor=SYSTEM, at=AT, source_path="changed.yaml")
         uow.commit()
