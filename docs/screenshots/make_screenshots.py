@@ -21,8 +21,16 @@ if str(ROOT) not in sys.path:
 
 from dashboard.launcher import command, environment  # noqa: E402
 from settings import Settings  # noqa: E402
-from tests.e2e.test_browser import AS_OF, CHROMIUM, CHROMIUM_ARGS, DEPT, prepare_database  # noqa: E402
-from tests.e2e.test_browser_language import LOADED_MS, settle, sign_in  # noqa: E402
+from tests.e2e.browser_support import (  # noqa: E402
+    AS_OF,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DEPT,
+    LOADED_MS,
+    prepare_database,
+    settle,
+    sign_in,
+)
 from tests.machine import ensure_browser, free_port  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
