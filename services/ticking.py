@@ -175,17 +175,7 @@ def sync_phases(session: Session, ctx: TickContext) -> list[PhaseTick]:
             moved[phase.key] = f"{phase.state}→{state}"
             moved_ids.append(phase.id)
             phase.state = state
-        live = session.scalar(
-            select(
-                exists().where(
-                    Assignment.phase_id == phase.id,
-                    or_(
-                        and_(Assignment.status == AssignmentStatus.scheduled.value, Assignment.opens_on <= as_of),
-                        Assignment.status.in_(UNFINISHED),
-                    ),
-                )
-            )
-        )
+        live = _has_live_work(session, phase.id, as_of)
         out.append(
             PhaseTick(
                 campaign.id,
@@ -201,6 +191,24 @@ def sync_phases(session: Session, ctx: TickContext) -> list[PhaseTick]:
     session.flush()
     _audit_step(session, ctx, "phases", moved_ids, phases=moved)
     return out
+
+
+def _has_live_work(session: Session, phase_id: int, as_of: dt.date) -> bool:
+    """Whether the phase has open or returned work, or work due to open by `as_of`. Two index lookups (the
+    unfinished rows; the earliest opening day of the scheduled ones), never a scan of the table: one EXISTS
+    over both conditions was planned as a sequential scan, which for a phase whose work all opens later reads
+    every assignment of every campaign."""
+    unfinished = session.scalar(
+        select(exists().where(Assignment.phase_id == phase_id, Assignment.status.in_(UNFINISHED)))
+    )
+    if unfinished:
+        return True
+    first_opening = session.scalar(
+        select(func.min(Assignment.opens_on)).where(
+            Assignment.phase_id == phase_id, Assignment.status == AssignmentStatus.scheduled.value
+        )
+    )
+    return first_opening is not None and first_opening <= as_of
 
 
 def open_assignments(session: Session, ctx: TickContext, phase: PhaseTick) -> int:

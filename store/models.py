@@ -156,6 +156,7 @@ class Assignment(Base):
         Index("ix_assignment_campaign_status_due", "campaign_id", "status", "due_on"),
         Index("ix_assignment_department", "department_id", "status"),
         Index("ix_assignment_phase_status_due", "phase_id", "status", "due_on"),  # every tick step filters so
+        Index("ix_assignment_phase_status_opens", "phase_id", "status", "opens_on"),  # the phase check
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))

@@ -61,12 +61,6 @@ def _plan(eng: Engine, statement: str, parameters: Any) -> str:
         return "\n".join(rows)
 
 
-@pytest.mark.xfail(
-    reason="measured 2026-11-29: services.ticking.sync_phases' EXISTS probe (phase_id AND (scheduled and opens_on "
-    "OR open/returned)) is planned as a Seq Scan on assignment; for a phase with no live rows that reads the "
-    "whole table at national scale. Left open (issue 15); the later statements were not yet checked.",
-    strict=False,
-)
 def test_the_ticks_phase_filters_and_a_departments_tasks_use_an_index(pg: Engine) -> None:
     spec = generate_spec(DEPARTMENTS)
     with UnitOfWork(pg) as uow:
