@@ -86,5 +86,9 @@ def embedded_engine() -> Iterator[None]:
         logging.getLogger("prefect").setLevel(logging.WARNING)
     # The ephemeral server logs noisy cancellation tracebacks while shutting down at exit.
     logging.getLogger("prefect.server").setLevel(logging.CRITICAL)
+    # Prefect's background workers (root-level loggers named after their class) print an English
+    # "Still processing items: N items remaining..." while they drain at exit: nothing a user can act on.
+    for worker in ("EventsWorker", "APILogWorker"):
+        logging.getLogger(worker).setLevel(logging.ERROR)
     with temporary_settings(updates=embedded_settings()):
         yield
