@@ -51,11 +51,8 @@ class Audiences:
 
     def name_of(self, key: str) -> str:
         """How a digest greets the person behind a `Person.key` (the delivery's recipient)."""
-        if key.startswith("dept:"):
-            dept = next((d for d in self.departments.values() if f"dept:{d.code}" == key), None)
-            return (dept.contact_name or dept.name) if dept is not None else key
-        user = next((u for u in self.users if u.username == key), None)
-        return user.display_name if user is not None else key
+        everyone = [*map(_contact, self.departments.values()), *map(_user, self.users)]
+        return next((p.name for p in everyone if p.key == key), key)
 
     def label(self, audience: str, dept: Department) -> str:
         """How a message names an audience (the 抄送 line)."""
@@ -70,7 +67,7 @@ class Audiences:
     def _department(self, dept: Department, *, with_users: bool = True) -> list[Person]:
         people: list[Person] = []
         if dept.contact_email:
-            people.append(Person(f"dept:{dept.code}", dept.contact_name or dept.name, dept.contact_email, None))
+            people.append(_contact(dept))
         if with_users:
             people += [
                 _user(u)
@@ -78,6 +75,11 @@ class Audiences:
                 if u.department_code == dept.code and u.role in (Role.department, Role.office)
             ]
         return people
+
+
+def _contact(dept: Department) -> Person:
+    """A department's contact mailbox."""
+    return Person(f"dept:{dept.code}", dept.contact_name or dept.name, dept.contact_email, None)
 
 
 def _user(user: User) -> Person:
