@@ -370,9 +370,7 @@ def respond(session: Session, *, actor: Actor, at: dt.datetime, duban_id: int, t
         before={"state": DubanState.issued.value},
         after={"state": d.state, "number": d.number, "late": local_day(at) > d.respond_due_on, "chars": len(answer)},
     )
-    campaign = session.get(Campaign, d.campaign_id)
-    assert campaign is not None
-    return _dto(session.execute(_query().where(Duban.id == duban_id)).one(), _ladder_names(campaign))
+    return _load(session, actor, duban_id, "duban.respond", at)[1]  # as stored, with the answerer's name
 
 
 # --- the office's 审阅 of the answer -----------------------------------------------------------------------
@@ -413,9 +411,7 @@ def review(session: Session, *, actor: Actor, at: dt.datetime, duban_id: int) ->
         before={"reviewed_by": None},
         after={"reviewed_by": actor.username, "number": d.number},
     )
-    campaign = session.get(Campaign, d.campaign_id)
-    assert campaign is not None
-    return _dto(session.execute(_query().where(Duban.id == duban_id)).one(), _ladder_names(campaign))
+    return _load(session, actor, duban_id, "duban.review", at)[1]  # as stored, with the reviewer's name
 
 
 def review_many(session: Session, *, actor: Actor, at: dt.datetime, duban_ids: Sequence[int]) -> list[DubanDTO]:
