@@ -21,7 +21,6 @@ from domain.access import Actor, Role, can_administer
 from domain.assignment import LIGHT, AssignmentStatus, SubmissionState
 from domain.duban import unanswered_by
 from domain.errors import Invalid
-from domain.extension import ExtensionState
 from domain.localtime import local_day
 from domain.rules import standing
 from domain.scoring import DepartmentRecord, DepartmentScore, rank
@@ -30,6 +29,7 @@ from services.campaigns import get_campaign, stored_spec, take_number
 from services.guard import check, resolve
 from services.holidays import campaign_calendar
 from services.supervision.acknowledge import unsigned_late
+from services.supervision.extensions import deadlines_as_of
 from store import audit
 from store.models import (
     Assignment,
@@ -37,7 +37,6 @@ from store.models import (
     Department,
     Duban,
     Escalation,
-    ExtensionRequest,
     ScoreSnapshot,
     Submission,
 )
@@ -64,28 +63,6 @@ def _handed_in_by(sub: Submission, day: dt.date) -> bool:
     if sub.state == SubmissionState.returned.value:
         return sub.reviewed_at is not None and local_day(sub.reviewed_at) > day
     return sub.state in (SubmissionState.pending.value, SubmissionState.accepted.value)
-
-
-def deadlines_as_of(session: Session, campaign_id: int, as_of: dt.date) -> dict[int, dt.date]:
-    """The deadline each extended assignment had on `as_of`: an extension approved after that day had not moved
-    it yet, so a past day's score is the one that day had (assignment.due_on is the deadline now)."""
-    out: dict[int, dt.date] = {}
-    rows = session.execute(
-        select(
-            ExtensionRequest.assignment_id,
-            ExtensionRequest.due_before,
-            ExtensionRequest.approved_until,
-            ExtensionRequest.decided_at,
-        )
-        .where(ExtensionRequest.campaign_id == campaign_id, ExtensionRequest.state == ExtensionState.approved.value)
-        .order_by(ExtensionRequest.assignment_id, ExtensionRequest.seq)
-    )
-    for assignment_id, due_before, approved_until, decided_at in rows:
-        if decided_at is not None and approved_until is not None and local_day(decided_at) <= as_of:
-            out[assignment_id] = approved_until
-        else:
-            out.setdefault(assignment_id, due_before)  # the first approval after that day: the deadline before it
-    return out
 
 
 def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[DepartmentRecord]:

@@ -42,7 +42,7 @@ from services.guard import check, department_scope, fail, resolve
 from services.holidays import campaign_calendar
 from services.supervision.common import load_assignment
 from store import audit
-from store.models import Assignment, Attachment, Campaign, Department, ExtensionRequest, TaskTemplate
+from store.models import Assignment, Attachment, Department, ExtensionRequest, TaskTemplate
 
 DECIDED_MESSAGE = "该延期申请已被处理（{state}），不能重复审批"
 
@@ -407,47 +407,24 @@ def list_extensions(
     return _dtos(session, campaign_code, where)
 
 
-@dataclass(frozen=True)
-class ExtensionFigures:
-    """Per department, for the score and reports: requests made, approved, rejected, pending, and
-    the working days its deadlines were moved by approved requests."""
-
-    requested: int = 0
-    approved: int = 0
-    rejected: int = 0
-    pending: int = 0
-    extended_working_days: int = 0
-
-
-def extension_figures(session: Session, campaign_id: int, as_of: dt.date | None = None) -> dict[int, ExtensionFigures]:
-    """Per department id (no permission check: for services that checked their caller, e.g. the score).
-    With `as_of`, only requests made — and decisions taken — by the end of that day (UTC) count."""
-    campaign = get_campaign_by_id(session, campaign_id)
-    cal = campaign_calendar(stored_spec(campaign))
-    q = select(ExtensionRequest, Assignment.department_id).join(
-        Assignment, Assignment.id == ExtensionRequest.assignment_id
+def deadlines_as_of(session: Session, campaign_id: int, as_of: dt.date) -> dict[int, dt.date]:
+    """The deadline each extended assignment had on `as_of` (a Beijing day): an extension approved after that
+    day had not moved it yet, so a past day's score is the one that day had (assignment.due_on is the
+    deadline now). No permission check: for services that checked their caller (the score)."""
+    out: dict[int, dt.date] = {}
+    rows = session.execute(
+        select(
+            ExtensionRequest.assignment_id,
+            ExtensionRequest.due_before,
+            ExtensionRequest.approved_until,
+            ExtensionRequest.decided_at,
+        )
+        .where(ExtensionRequest.campaign_id == campaign_id, ExtensionRequest.state == ExtensionState.approved.value)
+        .order_by(ExtensionRequest.assignment_id, ExtensionRequest.seq)
     )
-    q = q.where(ExtensionRequest.campaign_id == campaign_id)
-    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), dt.UTC) if as_of else None
-    out: dict[int, dict[str, int]] = {}
-    for r, dept in session.execute(q):
-        if end is not None and r.requested_at >= end:
-            continue
-        f = out.setdefault(dept, {"requested": 0, "approved": 0, "rejected": 0, "pending": 0, "days": 0})
-        f["requested"] += 1
-        decided = r.decided_at is not None and (end is None or r.decided_at < end)
-        state = r.state if decided else ExtensionState.pending.value
-        f[state] += 1
-        if state == ExtensionState.approved and r.approved_until is not None:
-            f["days"] += max(0, cal.workdays_between(r.due_before, r.approved_until))
-    return {
-        d: ExtensionFigures(f["requested"], f["approved"], f["rejected"], f["pending"], f["days"])
-        for d, f in out.items()
-    }
-
-
-def get_campaign_by_id(session: Session, campaign_id: int) -> Campaign:
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound(f"没有编号为 {campaign_id} 的专项行动")
-    return campaign
+    for assignment_id, due_before, approved_until, decided_at in rows:
+        if decided_at is not None and approved_until is not None and local_day(decided_at) <= as_of:
+            out[assignment_id] = approved_until
+        else:
+            out.setdefault(assignment_id, due_before)  # the first approval after that day: the deadline before it
+    return out
