@@ -498,6 +498,28 @@ def _add_users(engine: Engine, launched_campaign: Launched) -> dict[str, str]:
     return out
 
 
+Account = tuple[str, str, str, str | None]  # username, display name, role, department code (None: office/leader)
+
+
+def add_accounts(session, accounts: tuple[Account, ...], *, at: dt.datetime, campaign_code: str | None = None) -> None:
+    """The accounts a test's own store needs (password PASSWORD); department accounts bound to `campaign_code`."""
+    from services.users import add_user
+
+    for username, name, role, dept in accounts:
+        add_user(
+            session,
+            actor=SYSTEM,
+            at=at,
+            username=username,
+            display_name=name,
+            role=role,
+            department_code=dept,
+            email=None,
+            password=PASSWORD,
+            campaign_code=campaign_code if dept else None,
+        )
+
+
 @pytest.fixture
 def actors(engine, users) -> dict[str, Actor]:
     from services.users import actor_for

@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import PASSWORD  # the accounts' password (tests.conftest.add_accounts)
 from tests.machine import ensure_browser, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +43,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-PASSWORD = "Passw0rd!2020"
 DESK = {"width": 1440, "height": 1000}
 LOADED_MS = 120_000  # a machine shared with other test runs can take long over one page
 START_S = 90  # for the Streamlit child to answer its health check
@@ -141,12 +141,11 @@ def prepare_database(url: str) -> None:
     from services.delivery import plan_deliveries
     from services.simulation import enlist_simulated_people, simulate_day, simulate_work
     from services.spec_files import load_spec
-    from services.users import add_user
     from settings import Settings
     from store.db import make_engine
     from store.migrate import upgrade
     from store.uow import UnitOfWork
-    from tests.conftest import run_tick
+    from tests.conftest import add_accounts, run_tick
 
     engine = make_engine(url)
     upgrade(engine)  # migrations are an explicit step
@@ -155,22 +154,15 @@ def prepare_database(url: str) -> None:
     with UnitOfWork(engine) as uow:
         launch(uow.session, spec, actor=SYSTEM, at=at)
         enlist_simulated_people(uow.session, spec.id, at)  # the accounts the simulated work is done by
-        for username, name, role, dept in (
-            ("office", "联席办 王主任", "office", None),
-            ("leader", "分管区领导 李区长", "leader", None),
-            (f"dept_{DEPT}", "区住建局联络员", "department", DEPT),
-        ):
-            add_user(
-                uow.session,
-                actor=SYSTEM,
-                at=at,
-                username=username,
-                display_name=name,
-                role=role,
-                department_code=dept,
-                email=None,
-                password=PASSWORD,
-            )
+        add_accounts(
+            uow.session,
+            (
+                ("office", "联席办 王主任", "office", None),
+                ("leader", "分管区领导 李区长", "leader", None),
+                (f"dept_{DEPT}", "区住建局联络员", "department", DEPT),
+            ),
+            at=at,
+        )
         uow.commit()
     inbox_only = Settings(smtp_host=None, webhooks=[])
     day = spec.start

@@ -13,12 +13,11 @@ import pytest
 from domain.access import SYSTEM
 from services.campaigns import launch
 from services.spec_files import load_spec
-from services.users import add_user
 from store.db import make_engine
 from store.migrate import upgrade
 from store.uow import UnitOfWork
-from tests.conftest import SPEC_PATH, run_tick
-from tests.e2e.browser_support import LOADED_MS, PASSWORD, SHOTS, chromium, dashboard, desk_page, go, settle, sign_in
+from tests.conftest import SPEC_PATH, add_accounts, run_tick
+from tests.e2e.browser_support import LOADED_MS, SHOTS, chromium, dashboard, desk_page, go, settle, sign_in
 
 pytestmark = pytest.mark.slow
 AS_OF = dt.date(2020, 7, 6)
@@ -31,22 +30,15 @@ def prepare(url: str) -> None:
     at = dt.datetime(2020, 5, 8, 1, 0, tzinfo=dt.UTC)
     with UnitOfWork(url) as uow:
         launch(uow.session, spec, actor=SYSTEM, at=at)
-        for username, name, role, dept in (
-            ("leader", "分管区领导 李区长", "leader", None),
-            ("dept_zjj", "区住建局联络员", "department", "zjj"),
-        ):
-            add_user(
-                uow.session,
-                actor=SYSTEM,
-                at=at,
-                username=username,
-                display_name=name,
-                role=role,
-                department_code=dept,
-                email=None,
-                password=PASSWORD,
-                campaign_code=spec.id if dept else None,
-            )
+        add_accounts(
+            uow.session,
+            (
+                ("leader", "分管区领导 李区长", "leader", None),
+                ("dept_zjj", "区住建局联络员", "department", "zjj"),
+            ),
+            at=at,
+            campaign_code=spec.id,
+        )
         uow.commit()
     engine = make_engine(url)
     for day in (dt.date(2020, 6, 17), AS_OF):

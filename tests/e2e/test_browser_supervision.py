@@ -14,13 +14,12 @@ from sqlalchemy import select
 from domain.access import SYSTEM
 from services.campaigns import launch
 from services.spec_files import load_spec
-from services.users import add_user
 from store.db import make_engine
 from store.migrate import upgrade
 from store.models import Assignment, Department, TaskTemplate
 from store.uow import UnitOfWork
-from tests.conftest import LAUNCH_AT, SPEC_PATH, run_tick
-from tests.e2e.browser_support import LOADED_MS, PASSWORD, ROOT, chromium, dashboard, desk_page, open_task, sign_in
+from tests.conftest import LAUNCH_AT, SPEC_PATH, add_accounts, run_tick
+from tests.e2e.browser_support import LOADED_MS, ROOT, chromium, dashboard, desk_page, open_task, sign_in
 
 AS_OF = dt.date(2020, 6, 29)  # 自查台账 (self_check_ledger) was due on 22 June: 4 working days overdue
 REASON = "涉及项目较多，需延长核查时间"
@@ -35,22 +34,15 @@ def prepare_database(url: str) -> int:
     spec = load_spec(SPEC_PATH)
     with UnitOfWork(engine) as uow:
         launch(uow.session, spec, actor=SYSTEM, at=LAUNCH_AT, source_path=str(SPEC_PATH))
-        for username, name, role, dept in (
-            ("office", "联席办 王主任", "office", None),
-            ("dept_zjj", "区住建局联络员", "department", "zjj"),
-        ):
-            add_user(
-                uow.session,
-                actor=SYSTEM,
-                at=LAUNCH_AT,
-                username=username,
-                display_name=name,
-                role=role,
-                department_code=dept,
-                email=None,
-                password=PASSWORD,
-                campaign_code=spec.id if dept else None,
-            )
+        add_accounts(
+            uow.session,
+            (
+                ("office", "联席办 王主任", "office", None),
+                ("dept_zjj", "区住建局联络员", "department", "zjj"),
+            ),
+            at=LAUNCH_AT,
+            campaign_code=spec.id,
+        )
         uow.commit()
     run_tick(engine, spec.id, AS_OF)
     with UnitOfWork(engine) as uow:

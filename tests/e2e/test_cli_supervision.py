@@ -19,15 +19,13 @@ import pytest
 from domain.access import SYSTEM
 from services.campaigns import launch
 from services.spec_files import load_spec
-from services.users import add_user
 from store.db import make_engine
 from store.migrate import upgrade
 from store.uow import UnitOfWork
 from tests.cli_support import CliRun, run_cli
-from tests.conftest import LAUNCH_AT, SPEC_PATH, run_tick
+from tests.conftest import LAUNCH_AT, PASSWORD, SPEC_PATH, add_accounts, run_tick
 from tests.e2e.test_cli import campaign, no_traceback
 
-PASSWORD = "Passw0rd!2020"
 AS_OF = "2020-06-29"  # self_check_* (due 22 June) are overdue; ledger_in_process opens on 1 July
 
 
@@ -45,24 +43,17 @@ def world(tmp_path_factory) -> tuple[Path, Path]:
         uow.commit()
     run_tick(engine, spec.id, dt.date.fromisoformat(AS_OF))
     with UnitOfWork(engine) as uow:
-        for username, name, role, dept in (
-            ("admin", "联席办", "office", None),
-            ("zj1", "住建联络员", "department", "zjj"),
-            ("jy1", "交运联络员", "department", "jyj"),
-            ("boss", "分管领导", "leader", None),
-        ):
-            add_user(
-                uow.session,
-                actor=SYSTEM,
-                at=LAUNCH_AT,
-                username=username,
-                display_name=name,
-                role=role,
-                department_code=dept,
-                email=None,
-                password=PASSWORD,
-                campaign_code=spec.id if dept else None,
-            )
+        add_accounts(
+            uow.session,
+            (
+                ("admin", "联席办", "office", None),
+                ("zj1", "住建联络员", "department", "zjj"),
+                ("jy1", "交运联络员", "department", "jyj"),
+                ("boss", "分管领导", "leader", None),
+            ),
+            at=LAUNCH_AT,
+            campaign_code=spec.id,
+        )
         uow.commit()
     engine.dispose()
     return cwd, db
