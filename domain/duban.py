@@ -39,9 +39,44 @@ def level_style(policy: DubanPolicy, level: int) -> DubanLevel:
     return named or DubanLevel(level=level, colour=_DEFAULT_COLOURS.get(level, DubanColour.red))
 
 
+NUMBER_END = "号"
+
+
+def number_head(prefix: str, year: int) -> str:
+    """The part of a document number before its sequence: 雁督〔2020〕 (the tick numbers a set in SQL)."""
+    return f"{prefix}〔{year}〕"
+
+
 def duban_number(prefix: str, year: int, seq: int) -> str:
     """The document number as printed on the notice: 雁督〔2020〕7号."""
-    return f"{prefix}〔{year}〕{seq}号"
+    return f"{number_head(prefix, year)}{seq}{NUMBER_END}"
+
+
+# The message that tells a department of its 督办单 (natural key evt:duban:<assignment>:<level>), and the
+# one that chases an answer past its 反馈期限 (the same key + LATE_ANSWER). Owed by the tick as sets of
+# rows; their text is written when they are delivered (services.delivery.planning), from the notice.
+MESSAGE_KEY = "evt:duban:"
+LATE_ANSWER = "-late"
+
+
+def notice_message(
+    *, colour: str, number: str, level_name: str, overdue_days: int, respond_due_on: dt.date
+) -> tuple[str, list[tuple[str, str]], str]:
+    """(tag, facts, action) of the message that delivers a 督办单."""
+    return (
+        f"{DUBAN_COLOUR.label(colour)}色督办单",
+        [("督办单编号", number), ("逾期工作日", str(overdue_days))],
+        f"请于{respond_due_on:%Y年%m月%d日}前在系统中反馈办理情况（{number}，{level_name}）。",
+    )
+
+
+def late_answer_message(*, number: str, respond_due_on: dt.date) -> tuple[str, list[tuple[str, str]], str]:
+    """(tag, facts, action) of the message sent once when a 督办单's 反馈期限 passed unanswered."""
+    return (
+        "督办单逾期未反馈",
+        [("督办单编号", number)],
+        f"督办单 {number} 的反馈期限（{respond_due_on:%Y年%m月%d日}）已过，请立即反馈办理情况，逾期未反馈纳入考核。",
+    )
 
 
 def respond_due(issued_on: dt.date, policy: DubanPolicy, cal: WorkingCalendar) -> dt.date:

@@ -128,6 +128,20 @@ def take_number(session: Session, campaign_id: int, name: str, first: ScalarSele
     ).scalar_one()
 
 
+def take_numbers(session: Session, campaign_id: int, name: str, count: int) -> int:
+    """Reserve `count` consecutive numbers of a per-campaign counter in one statement and return the
+    first (a set-based step numbering many rows at once); locked like `take_number`."""
+    _counter(session, campaign_id, name, 0)
+    table = COUNTER
+    last = session.execute(
+        update(table)
+        .where(table.c.campaign_id == campaign_id, table.c.name == name)
+        .values(value=table.c.value + count)
+        .returning(table.c.value)
+    ).scalar_one()
+    return int(last) - count + 1
+
+
 def lock_counter(session: Session, campaign_id: int, name: str) -> None:
     """Hold a per-campaign counter row until the caller commits: concurrent holders of the same
     row queue, and each then reads what the one before it committed (a sampling draw, a chosen code)."""

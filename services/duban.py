@@ -13,24 +13,36 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, Select, String, and_, case, cast, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from domain.access import Actor, can_act_for_department, can_administer, can_read_department
 from domain.assignment import UNFINISHED
-from domain.delivery import OutboxKind
-from domain.duban import DUBAN, DUBAN_COLOUR, DubanState, duban_number, level_style, respond_due
+from domain.delivery import OutboxKind, OutboxState
+from domain.duban import (
+    DUBAN,
+    DUBAN_COLOUR,
+    LATE_ANSWER,
+    MESSAGE_KEY,
+    NUMBER_END,
+    DubanState,
+    level_style,
+    number_head,
+    respond_due,
+)
 from domain.errors import Invalid, NotFound
 from domain.instruction import INSTRUCTION_TEXT_MAX
 from domain.limits import unsafe_character
 from domain.localtime import local_day
+from domain.spec import CampaignSpec, EscalationAudience
 from exchange.notices import DubanNotice, duban_docx
-from services.campaigns import get_campaign, lock_counter, stored_spec, take_number
-from services.delivery.events import assignment_event, assignment_title
+from services.campaigns import get_campaign, lock_counter, stored_spec, take_numbers
+from services.delivery.events import assignment_title
 from services.guard import check, department_scope, fail, resolve
 from services.holidays import campaign_calendar
 from store import audit
-from store.models import Assignment, Campaign, Department, Duban, Escalation, TaskTemplate, User
+from store.models import Assignment, Campaign, Department, Duban, Escalation, Outbox, TaskTemplate, User
+from store.sql import insert_ignoring_duplicates, table_of
 
 COUNTER = "duban"
 
@@ -78,7 +90,10 @@ class DubanDTO:
 
 
 def issue_dubans(session: Session, *, campaign_code: str, as_of: dt.date, actor: Actor, at: dt.datetime) -> int:
-    """One 督办单 per escalation reached by work still owed that has none yet; returns how many were issued."""
+    """One 督办单 per escalation reached by work still owed that has none yet, and its message; returns
+    how many were issued. Set-based at any size: the notices are numbered in one INSERT … SELECT from
+    a block of the counter reserved at once, in the order escalations were reached (day, level,
+    assignment), and their messages are owed in another; one audit entry covers the set."""
     actor = resolve(session, actor, at=at)
     check(
         can_administer(actor),
@@ -91,57 +106,21 @@ def issue_dubans(session: Session, *, campaign_code: str, as_of: dt.date, actor:
     )
     campaign = get_campaign(session, campaign_code)
     spec = stored_spec(campaign)
-    cal = campaign_calendar(spec)
     lock_counter(session, campaign.id, COUNTER)
-    names = {rung.level: rung.name for rung in spec.escalation}
-    rows = session.execute(
-        select(Escalation, Assignment)
+    owed = (
+        select(Escalation.level)
         .join(Assignment, Assignment.id == Escalation.assignment_id)
         .outerjoin(Duban, and_(Duban.assignment_id == Escalation.assignment_id, Duban.level == Escalation.level))
         .where(Escalation.campaign_id == campaign.id, Duban.id.is_(None), Assignment.status.in_(UNFINISHED))
-        .order_by(Escalation.reached_on, Escalation.level, Escalation.assignment_id)
-    ).all()
-    issued: list[str] = []
-    for esc, a in rows:
-        style = level_style(spec.duban, esc.level)
-        seq = take_number(session, campaign.id, COUNTER)
-        number = duban_number(style.prefix, as_of.year, seq)
-        answer_by = respond_due(as_of, spec.duban, cal)
-        session.add(
-            Duban(
-                campaign_id=campaign.id,
-                assignment_id=a.id,
-                department_id=a.department_id,
-                level=esc.level,
-                seq=seq,
-                number=number,
-                colour=style.colour.value,
-                issued_on=as_of,
-                nominal_due_on=a.original_due_on or a.due_on,
-                due_on=a.due_on,
-                overdue_days=max(esc.overdue_days, a.overdue_days),
-                requirement=spec.duban.requirement,
-                respond_due_on=answer_by,
-                state=DubanState.issued.value,
-            )
-        )
-        assignment_event(
-            session,
-            assignment_id=a.id,
-            kind=OutboxKind.duban,
-            tag=f"{DUBAN_COLOUR.label(style.colour)}色督办单",
-            event_on=as_of,
-            key_suffix=f"{esc.level}",
-            action=f"请于{answer_by:%Y年%m月%d日}前在系统中反馈办理情况（{number}，{names.get(esc.level, '督办')}）。",
-            facts=[("督办单编号", number), ("逾期工作日", str(max(esc.overdue_days, a.overdue_days)))],
-            chases=False,
-            actor=actor,
-            at=at,
-        )
-        issued.append(number)
-    session.flush()
-    _remind_late_answers(session, campaign.id, as_of, actor=actor, at=at)
-    if issued:
+    )
+    count = session.scalar(select(func.count()).select_from(owed.subquery())) or 0
+    if count:
+        first = take_numbers(session, campaign.id, COUNTER, count)
+        _insert_notices(session, campaign.id, spec, owed, first, as_of)
+        _owe_messages(session, campaign.id, as_of, Duban.seq >= first, suffix="")
+        issued = session.execute(
+            select(Duban.number, Duban.assignment_id).where(Duban.campaign_id == campaign.id, Duban.seq >= first)
+        ).all()
         audit.record(
             session,
             at=at,
@@ -149,31 +128,108 @@ def issue_dubans(session: Session, *, campaign_code: str, as_of: dt.date, actor:
             action="duban.issue",
             entity="campaign",
             entity_key=campaign_code,
-            after={"as_of": as_of.isoformat(), "count": len(issued), "numbers": issued[:50]},
+            after={
+                "as_of": as_of.isoformat(),
+                "count": len(issued),
+                "numbers": sorted((n for n, _ in issued), key=len)[:50],
+                "assignments_sha256": audit.ids_digest(a for _, a in issued),
+            },
         )
-    return len(issued)
-
-
-def _remind_late_answers(session: Session, campaign_id: int, as_of: dt.date, *, actor: Actor, at: dt.datetime) -> None:
-    """反馈期限 is tracked like a deadline: the day after it passes unanswered, the department is told once."""
-    late = session.execute(
-        select(Duban.assignment_id, Duban.level, Duban.number, Duban.respond_due_on).where(
-            Duban.campaign_id == campaign_id, Duban.state == DubanState.issued.value, Duban.respond_due_on < as_of
-        )
-    ).all()
-    for assignment_id, level, number, due in late:
-        assignment_event(
+    late = and_(Duban.state == DubanState.issued.value, Duban.respond_due_on < as_of)
+    reminded = _owe_messages(session, campaign.id, as_of, late, suffix=LATE_ANSWER)
+    if reminded:
+        audit.record(
             session,
-            assignment_id=assignment_id,
-            kind=OutboxKind.duban,
-            tag="督办单逾期未反馈",
-            event_on=as_of,
-            key_suffix=f"{level}-late",
-            action=f"督办单 {number} 的反馈期限（{due:%Y年%m月%d日}）已过，请立即反馈办理情况，逾期未反馈纳入考核。",
-            facts=[("督办单编号", number)],
-            actor=actor,
             at=at,
+            actor=actor,
+            action="duban.remind_late",
+            entity="campaign",
+            entity_key=campaign_code,
+            after={"as_of": as_of.isoformat(), "count": reminded},
         )
+    return count
+
+
+def _insert_notices(
+    session: Session, campaign_id: int, spec: CampaignSpec, owed: Select[tuple[int]], first: int, as_of: dt.date
+) -> None:
+    """The owed escalations' notices, numbered first, first + 1, … in the order they were reached."""
+    levels = sorted(set(session.scalars(owed.distinct())))
+    styles = {level: level_style(spec.duban, level) for level in levels}
+    seq = literal(first - 1) + func.row_number().over(
+        order_by=(Escalation.reached_on, Escalation.level, Escalation.assignment_id)
+    )
+    head = case({lv: number_head(st.prefix, as_of.year) for lv, st in styles.items()}, value=Escalation.level)
+    colour = case({lv: st.colour.value for lv, st in styles.items()}, value=Escalation.level)
+    source = owed.with_only_columns(
+        literal(campaign_id),
+        Escalation.assignment_id,
+        Assignment.department_id,
+        Escalation.level,
+        seq,
+        head + cast(seq, String) + literal(NUMBER_END),
+        colour,
+        literal(as_of),
+        func.coalesce(Assignment.original_due_on, Assignment.due_on),
+        Assignment.due_on,
+        case(
+            (Escalation.overdue_days > Assignment.overdue_days, Escalation.overdue_days),
+            else_=Assignment.overdue_days,
+        ),
+        literal(spec.duban.requirement),
+        literal(respond_due(as_of, spec.duban, campaign_calendar(spec))),
+        literal(DubanState.issued.value),
+    )
+    columns = [
+        "campaign_id",
+        "assignment_id",
+        "department_id",
+        "level",
+        "seq",
+        "number",
+        "colour",
+        "issued_on",
+        "nominal_due_on",
+        "due_on",
+        "overdue_days",
+        "requirement",
+        "respond_due_on",
+        "state",
+    ]
+    insert_ignoring_duplicates(session, table_of(Duban), columns, source, ["assignment_id", "level"])
+
+
+def _owe_messages(
+    session: Session, campaign_id: int, as_of: dt.date, which: ColumnElement[bool], *, suffix: str
+) -> int:
+    """One message (kind duban) to the department of each notice `which` selects, once per natural key
+    (evt:duban:<assignment>:<level><suffix>); the delivery writes its text from the notice."""
+    key = literal(MESSAGE_KEY) + cast(Duban.assignment_id, String) + literal(":") + cast(Duban.level, String)
+    source = select(
+        Duban.campaign_id,
+        key + literal(suffix) if suffix else key,
+        literal(OutboxKind.duban.value),
+        Duban.assignment_id,
+        Duban.department_id,
+        literal(EscalationAudience.department.value),
+        Duban.level,
+        literal(as_of),
+        literal(OutboxState.pending.value),
+        literal(False),
+    ).where(Duban.campaign_id == campaign_id, which)
+    columns = [
+        "campaign_id",
+        "natural_key",
+        "kind",
+        "assignment_id",
+        "department_id",
+        "audience",
+        "level",
+        "created_on",
+        "state",
+        "chases",
+    ]
+    return insert_ignoring_duplicates(session, table_of(Outbox), columns, source, ["natural_key"])
 
 
 # --- reading -----------------------------------------------------------------------------------------------

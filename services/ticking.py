@@ -16,13 +16,12 @@ writes one entry for itself.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol, TypeVar
 
-from sqlalchemy import String, Table, and_, case, cast, delete, distinct, exists, func, literal, or_, select, update
+from sqlalchemy import String, and_, case, cast, delete, distinct, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain.access import Actor, can_administer
@@ -43,21 +42,15 @@ from services.supervision.acknowledge import owe_acknowledge_reminders
 from store import audit
 from store.models import (
     Assignment,
-    Base,
     Campaign,
     Escalation,
     Outbox,
     Phase,
     RollupSnapshot,
 )
-from store.sql import insert_ignoring_duplicates
+from store.sql import insert_ignoring_duplicates, table_of
 
 T = TypeVar("T")
-
-
-def table_of(model: type[Base]) -> Table:
-    """A mapped class's table, typed as the Table the set-based helpers take."""
-    return model.metadata.tables[model.__tablename__]
 
 
 class StepRunner(Protocol):
@@ -130,11 +123,6 @@ def _refuse_earlier_day(campaign: Campaign, as_of: dt.date) -> None:
         raise Invalid(f"专项行动 {campaign.code} 已推进到 {campaign.last_tick_on}，不能再推进到更早的日期 {as_of}")
 
 
-def ids_digest(ids: Iterable[int]) -> str:
-    """A short fingerprint of a set of row ids, for the audit (the ids themselves can be thousands)."""
-    return hashlib.sha256(",".join(map(str, sorted(ids))).encode()).hexdigest()[:32]
-
-
 def _audit_step(session: Session, ctx: TickContext, step: str, ids: list[int], **details: object) -> None:
     if not ids and not details.get("changed"):
         return
@@ -146,7 +134,7 @@ def _audit_step(session: Session, ctx: TickContext, step: str, ids: list[int], *
         action=f"tick.{step}",
         entity="campaign",
         entity_key=ctx.campaign_code,
-        after={"as_of": ctx.as_of.isoformat(), "count": len(ids), "ids_sha256": ids_digest(ids), **details},
+        after={"as_of": ctx.as_of.isoformat(), "count": len(ids), "ids_sha256": audit.ids_digest(ids), **details},
     )
 
 
@@ -389,7 +377,7 @@ def record_reminders(session: Session, ctx: TickContext, phase: PhaseTick) -> in
 
 def remind_unsigned(session: Session, ctx: TickContext) -> int:
     """签收提醒: once per assignment still unsigned after the YAML's `acknowledge_within_working_days`."""
-    ids = owe_acknowledge_reminders(session, ctx.campaign_code, ctx.as_of, actor=ctx.actor, at=ctx.at)
+    ids = owe_acknowledge_reminders(session, ctx.campaign_code, ctx.as_of)
     _audit_step(session, ctx, "acknowledge", ids)
     return len(ids)
 

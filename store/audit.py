@@ -32,6 +32,7 @@ import logging
 import os
 import secrets
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -236,6 +237,11 @@ class Refusal:
     # Rows the refusal leaves behind besides its audit entry (e.g. a failed login attempt, which
     # throttling counts): added in the same transaction as the record.
     keep: tuple[object, ...] = ()
+
+
+def ids_digest(ids: Iterable[int]) -> str:
+    """A short fingerprint of a set of row ids, for an entry about many rows (the ids can be a million)."""
+    return hashlib.sha256(",".join(map(str, sorted(ids))).encode()).hexdigest()[:32]
 
 
 def record_refusal(session: Session, refusal: Refusal) -> None:

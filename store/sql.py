@@ -6,7 +6,12 @@ from typing import Any
 
 from sqlalchemy import CursorResult, Table, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import DeclarativeBase, Session
+
+
+def table_of(model: type[DeclarativeBase]) -> Table:
+    """A mapped class's table, typed as the Table the set-based helpers take."""
+    return model.metadata.tables[model.__tablename__]
 
 
 def insert_ignoring_duplicates(session: Session, table: Table, columns: list[str], source: Any, key: list[str]) -> int:
@@ -19,3 +24,16 @@ def insert_ignoring_duplicates(session: Session, table: Table, columns: list[str
     lite = sqlite.insert(table).from_select(columns, source).on_conflict_do_nothing(index_elements=key)
     result: CursorResult[Any] = session.execute(lite)  # type: ignore[assignment]  # DML returns a cursor result
     return result.rowcount or 0
+
+
+def insert_rows_ignoring_duplicates(
+    session: Session, table: Table, rows: list[dict[str, Any]], key: list[str], *, chunk: int = 5000
+) -> int:
+    """INSERT of many rows built in Python (multi-row VALUES, `chunk` rows per statement) that skips
+    rows whose natural key already exists; returns rows inserted."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=key).returning(table.c.id)
+    inserted = 0
+    for start in range(0, len(rows), chunk):
+        inserted += len(session.execute(stmt, rows[start : start + chunk]).all())
+    return inserted

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 from domain.access import Role
 from domain.spec import EscalationAudience
@@ -28,9 +29,18 @@ class Audiences:
     departments: dict[int, Department]
     users: list[User]
 
-    @property
+    @cached_property
     def office(self) -> Department | None:
         return next((d for d in self.departments.values() if d.is_office), None)
+
+    @cached_property
+    def _users_of(self) -> dict[str, list[User]]:
+        """Department code -> its users who read its messages (looked up per row: never a scan per row)."""
+        by_code: dict[str, list[User]] = {}
+        for u in self.users:
+            if u.department_code and u.role in (Role.department, Role.office):
+                by_code.setdefault(u.department_code, []).append(u)
+        return by_code
 
     def people(self, outbox: Outbox) -> list[Person]:
         dept = self.departments[outbox.department_id]
@@ -69,11 +79,7 @@ class Audiences:
         if dept.contact_email:
             people.append(_contact(dept))
         if with_users:
-            people += [
-                _user(u)
-                for u in self.users
-                if u.department_code == dept.code and u.role in (Role.department, Role.office)
-            ]
+            people += [_user(u) for u in self._users_of.get(dept.code, ())]
         return people
 
 

@@ -41,9 +41,10 @@ def deliver_in_app(
     messages = 0
     if rows:
         plan = load_plan(session, campaign, day, None)
-        told = already_told(session, campaign.id, min(o.created_on for o, _, _ in rows))
-        for outbox, assignment, template in rows:
-            messages += put_in_inboxes(plan, outbox, plan.render(outbox, assignment, template), told)
+        told = already_told(session, campaign.id, min(o.created_on for o, *_ in rows))
+        for outbox, assignment, template, notice in rows:
+            put_in_inboxes(plan, outbox, plan.render(outbox, assignment, template, notice), told)
+        messages = plan.write_inboxes()
     retired = retire_stale(session, campaign_id=campaign.id, at=at)
     session.flush()
     report = InAppReport(messages, len(rows), retired)

@@ -19,18 +19,21 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM
-from domain.delivery import Channel, DeliveryState, OutboxKind, OutboxState
-from domain.rules import standing
+from domain.calendar import WorkingCalendar
+from domain.delivery import CHASING_KINDS, Channel, DeliveryState, OutboxKind, OutboxState
+from domain.duban import LATE_ANSWER, late_answer_message, notice_message
+from domain.rules import DeadlineStanding, standing
 from domain.spec import CampaignSpec
-from notify import render_digest, render_escalation, render_overdue, render_reminder
+from notify import format_cn_date, render_digest, render_escalation, render_event, render_overdue, render_reminder
 from services.campaigns import get_campaign, stored_spec
 from services.delivery.audience import Audiences, Person
 from services.delivery.events import assignment_title
@@ -38,7 +41,8 @@ from services.delivery.truth import stale, thread_key
 from services.holidays import campaign_calendar
 from settings import Settings
 from store import audit
-from store.models import Assignment, Campaign, Department, Outbox, OutboxDelivery, TaskTemplate, User
+from store.models import Assignment, Campaign, Department, Duban, Outbox, OutboxDelivery, TaskTemplate, User
+from store.sql import insert_rows_ignoring_duplicates, table_of
 
 
 @dataclass(frozen=True)
@@ -80,14 +84,50 @@ class _Plan:
     audiences: Audiences
     base_url: str | None  # the dashboard's address for links (None: in-app only, no link)
     day: dt.date
+    # In-app messages gathered by put_in_inboxes and written at once by write_inboxes.
+    inbox_rows: list[dict[str, Any]] = field(default_factory=list)
+    put_in: list[int] = field(default_factory=list)  # outbox ids now in the inboxes
+    _standings: dict[tuple[dt.date, dt.date], DeadlineStanding] = field(default_factory=dict)
 
-    def render(self, outbox: Outbox, assignment: Assignment | None, template: TaskTemplate | None) -> _Item:
+    @cached_property
+    def calendar(self) -> WorkingCalendar:
+        return campaign_calendar(self.spec)
+
+    def standing(self, due_on: dt.date, on: dt.date) -> DeadlineStanding:
+        """A deadline's standing on a day, worked out once per (due date, day) of the run."""
+        key = (due_on, on)
+        if key not in self._standings:
+            self._standings[key] = standing(due_on, on, self.calendar)
+        return self._standings[key]
+
+    def write_inboxes(self) -> int:
+        """Write the gathered in-app messages (a re-run skips those already there) and mark their
+        outbox rows as in the inboxes; returns the messages written."""
+        table = table_of(OutboxDelivery)
+        written = insert_rows_ignoring_duplicates(self.session, table, self.inbox_rows, ["dedupe_key"])
+        for start in range(0, len(self.put_in), 5000):
+            self.session.execute(
+                update(Outbox)
+                .where(Outbox.id.in_(self.put_in[start : start + 5000]))
+                .values(in_app_on=self.day)
+                .execution_options(synchronize_session=False)
+            )
+        self.inbox_rows, self.put_in = [], []
+        return written
+
+    def render(
+        self, outbox: Outbox, assignment: Assignment | None, template: TaskTemplate | None, notice: Duban | None = None
+    ) -> _Item:
+        """The text of an owed row: an event's own text, or written now for the rows the tick owes as sets
+        (reminders, overdue notices, escalations, 签收提醒, 督办单 and their late-answer notices)."""
         if outbox.subject is not None or assignment is None or template is None:  # an event's own text
             return _Item(outbox.natural_key, outbox.id, outbox.subject or "", outbox.body or "")
+        if outbox.kind in (OutboxKind.duban, OutboxKind.acknowledge):
+            return self._event_item(outbox, assignment, template, notice)
         dept = self.audiences.departments[outbox.department_id]
         title = assignment_title(template.title, assignment.period)
         # Standing as of the day of the event: the message is dated that day and says what was true then.
-        s = standing(assignment.due_on, outbox.created_on, campaign_calendar(self.spec))
+        s = self.standing(assignment.due_on, outbox.created_on)
         link = f"{self.base_url.rstrip('/')}/?assignment={assignment.id}" if self.base_url else None
         common: dict[str, Any] = {
             "task_title": title,
@@ -108,6 +148,42 @@ class _Plan:
             subject, body = render_reminder(working_days_left=s.working_days_left, **common)
         return _Item(outbox.natural_key, outbox.id, subject, body)
 
+    def _event_item(
+        self, outbox: Outbox, assignment: Assignment, template: TaskTemplate, notice: Duban | None
+    ) -> _Item:
+        """A 签收提醒 or a 督办单's message about one assignment, dated the day it was owed."""
+        due_on = assignment.due_on
+        if outbox.kind == OutboxKind.acknowledge:
+            within = self.spec.acknowledge_within_working_days
+            facts: list[tuple[str, str]] = []
+            tag, action = "签收提醒", f"该任务开始后 {within} 个工作日仍未签收，请登录系统签收并抓紧办理。"
+        elif notice is not None and outbox.natural_key.endswith(LATE_ANSWER):
+            tag, facts, action = late_answer_message(number=notice.number, respond_due_on=notice.respond_due_on)
+            due_on = notice.due_on
+        elif notice is not None:
+            rung = next((r for r in self.spec.escalation if r.level == notice.level), None)
+            tag, facts, action = notice_message(
+                colour=notice.colour,
+                number=notice.number,
+                level_name=rung.name if rung is not None else "督办",
+                overdue_days=notice.overdue_days,
+                respond_due_on=notice.respond_due_on,
+            )
+            due_on = notice.due_on
+        else:  # its notice is gone (cannot happen while the assignment stands: they are deleted together)
+            tag, facts, action = "督办单", [], "请在系统中反馈办理情况。"
+        task = assignment_title(template.title, assignment.period)
+        subject, body = render_event(
+            tag,
+            campaign_title=self.campaign.title,
+            department_name=self.audiences.departments[outbox.department_id].name,
+            subject_line=task,
+            facts=[("任务", task), ("截止日期", format_cn_date(due_on, weekday=False)), *facts],
+            action=action,
+            event_on=outbox.created_on,
+        )
+        return _Item(outbox.natural_key, outbox.id, subject, body)
+
     def insert_ignore(self, **values: Any) -> bool:
         dialect = self.session.get_bind().dialect.name
         ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxDelivery)
@@ -121,6 +197,24 @@ def load_plan(session: Session, campaign: Campaign, day: dt.date, base_url: str 
         users=list(session.scalars(select(User).where(User.disabled.is_(False)).order_by(User.username))),
     )
     return _Plan(session, campaign, stored_spec(campaign), audiences, base_url, day)
+
+
+def _with_what_it_is_about() -> Select[tuple[Outbox, Assignment, TaskTemplate, Duban]]:
+    """Outbox rows with what their text is written from: the assignment and its task, and for a
+    督办单's message the notice (None for an event about no assignment, or not about a notice)."""
+    return (
+        select(Outbox, Assignment, TaskTemplate, Duban)
+        .outerjoin(Assignment, Assignment.id == Outbox.assignment_id)
+        .outerjoin(TaskTemplate, TaskTemplate.id == Assignment.template_id)
+        .outerjoin(
+            Duban,
+            and_(
+                Outbox.kind == OutboxKind.duban.value,
+                Duban.assignment_id == Outbox.assignment_id,
+                Duban.level == Outbox.level,
+            ),
+        )
+    )
 
 
 def owed_rows(session: Session, campaign: Campaign, day: dt.date, *, in_app_only: bool = False) -> list[Any]:
@@ -139,9 +233,7 @@ def owed_rows(session: Session, campaign: Campaign, day: dt.date, *, in_app_only
         .execution_options(synchronize_session=False)
     )
     query = (
-        select(Outbox, Assignment, TaskTemplate)
-        .outerjoin(Assignment, Assignment.id == Outbox.assignment_id)
-        .outerjoin(TaskTemplate, TaskTemplate.id == Assignment.template_id)
+        _with_what_it_is_about()
         .where(Outbox.campaign_id == campaign.id, Outbox.state == OutboxState.pending, Outbox.created_on <= day)
         .order_by(Outbox.created_on, Outbox.level.desc(), Assignment.due_on, Outbox.id)
     )
@@ -153,11 +245,12 @@ def owed_rows(session: Session, campaign: Campaign, day: dt.date, *, in_app_only
 Told = set[tuple[str, str, str, dt.date]]
 
 
-def _event(outbox_kind: str, natural_key: str, has_text: bool) -> str:
-    """What makes two messages the same news: for the tick's kinds, the kind (two rungs reached on
-    one day, or two audiences one person belongs to, are told once, highest rung first); an event
-    with its own text is its own news (a rejection and an approval on one day are two)."""
-    return natural_key if has_text else outbox_kind
+def _event(outbox_kind: str, natural_key: str) -> str:
+    """What makes two messages the same news: for the tick's chasing kinds, the kind (two rungs
+    reached on one day, or two audiences one person belongs to, are told once, highest rung first);
+    any other message is its own news (a rejection and an approval on one day are two, and so are
+    two 督办单)."""
+    return outbox_kind if outbox_kind in CHASING_KINDS else natural_key
 
 
 def already_told(session: Session, campaign_id: int, since: dt.date) -> Told:
@@ -171,7 +264,6 @@ def already_told(session: Session, campaign_id: int, since: dt.date) -> Told:
             Outbox.id,
             Outbox.kind,
             Outbox.natural_key,
-            Outbox.subject.is_not(None),
             Outbox.created_on,
         )
         .join(Outbox, Outbox.id == OutboxDelivery.outbox_id)
@@ -182,15 +274,14 @@ def already_told(session: Session, campaign_id: int, since: dt.date) -> Told:
         )
     )
     return {
-        (who, thread_key(key, aid, oid), _event(kind, natural, bool(text)), day)
-        for who, key, aid, oid, kind, natural, text, day in rows
+        (who, thread_key(key, aid, oid), _event(kind, natural), day) for who, key, aid, oid, kind, natural, day in rows
     }
 
 
-def put_in_inboxes(plan: _Plan, outbox: Outbox, item: _Item, told: Told) -> int:
+def put_in_inboxes(plan: _Plan, outbox: Outbox, item: _Item, told: Told) -> None:
     """One in-app message per person the row speaks to, unless that person already has one about
-    the same thread, kind and day (two rungs, or two audiences they belong to): `told` remembers."""
-    inbox = 0
+    the same thread, kind and day (two rungs, or two audiences they belong to): `told` remembers.
+    Gathered in the plan; `plan.write_inboxes()` writes them."""
     thread = thread_key(outbox.thread_key, outbox.assignment_id, outbox.id)  # as in already_told
     for person in plan.audiences.people(outbox):
         if not person.username:
@@ -198,29 +289,30 @@ def put_in_inboxes(plan: _Plan, outbox: Outbox, item: _Item, told: Told) -> int:
         event = (
             person.username,
             thread,
-            _event(outbox.kind, outbox.natural_key, outbox.subject is not None),
+            _event(outbox.kind, outbox.natural_key),
             outbox.created_on,
         )
         if event in told:
             continue
         told.add(event)
-        inbox += plan.insert_ignore(
-            outbox_id=outbox.id,
-            campaign_id=plan.campaign.id,
-            dedupe_key=_key(Channel.inbox, person.username, outbox.natural_key),
-            channel=Channel.inbox.value,
-            target=person.username,
-            recipient=person.username,
-            subject=item.subject[:300],
-            body=item.body,
-            state=DeliveryState.sent.value,
-            attempts=0,
-            created_on=plan.day,
-            outbox_keys=json.dumps([outbox.natural_key]),
+        plan.inbox_rows.append(
+            {
+                "outbox_id": outbox.id,
+                "campaign_id": plan.campaign.id,
+                "dedupe_key": _key(Channel.inbox, person.username, outbox.natural_key),
+                "channel": Channel.inbox.value,
+                "target": person.username,
+                "recipient": person.username,
+                "subject": item.subject[:300],
+                "body": item.body,
+                "state": DeliveryState.sent.value,
+                "attempts": 0,
+                "created_on": plan.day,
+                "outbox_keys": json.dumps([outbox.natural_key]),
+            }
         )
     if outbox.in_app_on is None:
-        outbox.in_app_on = plan.day
-    return inbox
+        plan.put_in.append(outbox.id)
 
 
 def is_send_day(spec: CampaignSpec, day: dt.date, settings: Settings) -> bool:
@@ -241,29 +333,35 @@ def plan_deliveries(
         return PlanReport(campaign_code, day)
     plan = load_plan(session, campaign, day, settings.dashboard_base_url)
     audiences = plan.audiences
-    inbox = 0
-    mailboxes: dict[str, tuple[Person, list[_Item]]] = {}
+    mailboxes: dict[str, tuple[Person, dict[str, _Item]]] = {}  # address -> (person, items by natural key)
     group: list[_Item] = []
-    told = already_told(session, campaign.id, min(o.created_on for o, _, _ in rows))
-    for outbox, assignment, template in rows:
-        item = plan.render(outbox, assignment, template)
+    told = already_told(session, campaign.id, min(o.created_on for o, *_ in rows))
+    for outbox, assignment, template, notice in rows:
+        item = plan.render(outbox, assignment, template, notice)
         group.append(item)
         if outbox.in_app_on is None:  # the tick has not put it in the inboxes yet
-            inbox += put_in_inboxes(plan, outbox, item, told)
+            put_in_inboxes(plan, outbox, item, told)
         for person in audiences.people(outbox):
             if person.email and settings.smtp_host:
-                entry = mailboxes.setdefault(person.email.strip().lower(), (person, []))
-                if item not in entry[1]:
-                    entry[1].append(item)
-        outbox.state = OutboxState.planned.value
+                entry = mailboxes.setdefault(person.email.strip().lower(), (person, {}))
+                entry[1].setdefault(item.natural_key, item)
+    inbox = plan.write_inboxes()
+    planned = [o.id for o, *_ in rows]
+    for start in range(0, len(planned), 5000):
+        session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_(planned[start : start + 5000]))
+            .values(state=OutboxState.planned.value)
+            .execution_options(synchronize_session=False)
+        )
     pushed = 0
     for address, (person, items) in mailboxes.items():
-        pushed += _plan_digest(plan, Channel.email, address, person.key, person.name, items)
+        pushed += _plan_digest(plan, Channel.email, address, person.key, person.name, list(items.values()))
     for target in settings.webhooks:
         pushed += _plan_digest(plan, Channel.webhook, target.name, target.name, WEBHOOK_GREETING, group)
     session.flush()
     report = PlanReport(campaign_code, day, None, len(rows), inbox, pushed)
-    outbox_ids = ",".join(str(o.id) for o, _, _ in rows)
+    outbox_ids = ",".join(str(o.id) for o, *_ in rows)
     audit.record(
         session,
         at=at,
@@ -356,13 +454,8 @@ def _items_for(plan: _Plan, natural_keys: list[str]) -> list[_Item]:
     """Items of an existing pending digest, rendered again from their outbox rows."""
     if not natural_keys:
         return []
-    rows = plan.session.execute(
-        select(Outbox, Assignment, TaskTemplate)
-        .outerjoin(Assignment, Assignment.id == Outbox.assignment_id)
-        .outerjoin(TaskTemplate, TaskTemplate.id == Assignment.template_id)
-        .where(Outbox.natural_key.in_(natural_keys))
-    ).all()
-    by_key = {o.natural_key: plan.render(o, a, t) for o, a, t in rows}
+    rows = plan.session.execute(_with_what_it_is_about().where(Outbox.natural_key.in_(natural_keys))).all()
+    by_key = {o.natural_key: plan.render(o, a, t, n) for o, a, t, n in rows}
     return [by_key[k] for k in natural_keys if k in by_key]
 
 

@@ -8,21 +8,22 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import and_, distinct, select, update
+from sqlalchemy import String, and_, cast, distinct, literal, select, update
 from sqlalchemy.orm import Session
 
 from domain.access import Actor, can_act_for_department
 from domain.assignment import AssignmentStatus
-from domain.delivery import OutboxKind
+from domain.delivery import OutboxKind, OutboxState
 from domain.errors import Invalid, NotFound
 from domain.localtime import local_day
+from domain.spec import EscalationAudience
 from services.campaigns import stored_spec
-from services.delivery.events import assignment_event
 from services.guard import check, fail, resolve
 from services.holidays import campaign_calendar
 from services.supervision.common import load_assignment
 from store import audit
 from store.models import Assignment, Campaign, Outbox
+from store.sql import insert_ignoring_duplicates, table_of
 
 # An assignment that has opened and was not cancelled can be signed for.
 SIGNABLE: tuple[str, ...] = (
@@ -150,9 +151,7 @@ def unsigned_late(session: Session, campaign_id: int, as_of: dt.date) -> dict[in
     return dict(late)
 
 
-def owe_acknowledge_reminders(
-    session: Session, campaign_code: str, as_of: dt.date, *, actor: Actor, at: dt.datetime
-) -> list[int]:
+def owe_acknowledge_reminders(session: Session, campaign_code: str, as_of: dt.date) -> list[int]:
     """The tick's step: one reminder (kind acknowledge) for each unfinished assignment
     still unsigned after the YAML's working days; returns the assignments newly reminded."""
     campaign = session.scalar(select(Campaign).where(Campaign.code == campaign_code))
@@ -175,24 +174,33 @@ def owe_acknowledge_reminders(
     already = select(Outbox.assignment_id).where(
         Outbox.campaign_id == campaign.id, Outbox.kind == OutboxKind.acknowledge.value
     )
-    targets = list(
-        session.scalars(
-            select(Assignment.id)
-            .where(unsigned, Assignment.opens_on.in_(late_opened), Assignment.id.not_in(already))
-            .order_by(Assignment.id)
-        )
-    )
-    for assignment_id in targets:  # once per assignment: natural key evt:acknowledge:<id>:once
-        assignment_event(
-            session,
-            assignment_id=assignment_id,
-            kind=OutboxKind.acknowledge,
-            tag="签收提醒",
-            event_on=as_of,
-            key_suffix="once",
-            action=f"该任务开始后 {within} 个工作日仍未签收，请登录系统签收并抓紧办理。",
-            chases=True,
-            actor=actor,
-            at=at,
-        )
+    owed = and_(unsigned, Assignment.opens_on.in_(late_opened), Assignment.id.not_in(already))
+    targets = list(session.scalars(select(Assignment.id).where(owed).order_by(Assignment.id)))
+    # Once per assignment (natural key evt:acknowledge:<id>:once), as one set; the delivery writes the text.
+    key = literal(f"evt:{OutboxKind.acknowledge.value}:") + cast(Assignment.id, String) + literal(":once")
+    source = select(
+        Assignment.campaign_id,
+        key,
+        literal(OutboxKind.acknowledge.value),
+        Assignment.id,
+        Assignment.department_id,
+        literal(EscalationAudience.department.value),
+        literal(0),
+        literal(as_of),
+        literal(OutboxState.pending.value),
+        literal(True),  # it chases the signature: stale once the work is handed in
+    ).where(owed)
+    columns = [
+        "campaign_id",
+        "natural_key",
+        "kind",
+        "assignment_id",
+        "department_id",
+        "audience",
+        "level",
+        "created_on",
+        "state",
+        "chases",
+    ]
+    insert_ignoring_duplicates(session, table_of(Outbox), columns, source, ["natural_key"])
     return targets

@@ -80,7 +80,7 @@ def test_each_tick_step_that_changed_something_is_audited_with_counts(prefect_ha
 
     from domain.access import Actor, Role
     from flows.campaign_flows import run_launch, run_tick
-    from services.ticking import ids_digest
+    from store.audit import ids_digest
     from store.models import Assignment, AuditEntry, Escalation, Outbox, Phase
     from store.uow import UnitOfWork
 
