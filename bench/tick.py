@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from domain.duban import level_style, respond_due
 from domain.rules import reminder_due, rungs_reached, standing
 from domain.spec import CampaignSpec
 
@@ -241,6 +242,52 @@ def baseline_tick(engine: Engine, spec: CampaignSpec, as_of: dt.date) -> float:
                     "(last_reminder_on IS NULL OR last_reminder_on<:d)",
                     **args,
                 )
+        # 督办单: one per escalation of work still owed, numbered in the order reached; one message each.
+        owed = (
+            "FROM escalation e JOIN assignment a ON a.id=e.assignment_id LEFT JOIN duban u "
+            "ON u.assignment_id=e.assignment_id AND u.level=e.level WHERE e.campaign_id=:cid AND u.id IS NULL "
+            "AND a.status IN ('open','returned')"
+        )
+        owed_count = run(f"SELECT COUNT(*) {owed}", cid=cid).scalar_one()
+        if owed_count:
+            run(
+                "INSERT INTO campaign_counter (campaign_id, name, value) VALUES (:cid, 'duban', 0) "
+                "ON CONFLICT DO NOTHING",
+                cid=cid,
+            )
+            last = run(
+                "UPDATE campaign_counter SET value=value+:n WHERE campaign_id=:cid AND name='duban' RETURNING value",
+                n=owed_count,
+                cid=cid,
+            ).scalar_one()
+            heads = {lv: level_style(spec.duban, lv) for lv in {r.level for r in spec.escalation}}
+            head = "CASE e.level " + " ".join(f"WHEN {lv} THEN :head{lv}" for lv in heads) + " END"
+            colour = "CASE e.level " + " ".join(f"WHEN {lv} THEN :colour{lv}" for lv in heads) + " END"
+            seq = f"({last - owed_count} + ROW_NUMBER() OVER (ORDER BY e.reached_on, e.level, e.assignment_id))"
+            run(
+                "INSERT INTO duban (campaign_id, assignment_id, department_id, level, seq, number, colour, issued_on, "
+                "nominal_due_on, due_on, overdue_days, requirement, respond_due_on, state) "
+                f"SELECT :cid, e.assignment_id, a.department_id, e.level, {seq}, "
+                f"{head} || CAST({seq} AS TEXT) || '号', {colour}, :d, "
+                "COALESCE(a.original_due_on, a.due_on), a.due_on, "
+                "CASE WHEN e.overdue_days > a.overdue_days THEN e.overdue_days ELSE a.overdue_days END, "
+                f":requirement, :respond, 'issued' {owed} ON CONFLICT DO NOTHING",
+                cid=cid,
+                d=d,
+                requirement=spec.duban.requirement,
+                respond=respond_due(d, spec.duban, cal),
+                **{f"head{lv}": f"{st.prefix}〔{d.year}〕" for lv, st in heads.items()},
+                **{f"colour{lv}": st.colour.value for lv, st in heads.items()},
+            )
+            run(
+                "INSERT INTO outbox (campaign_id, natural_key, kind, assignment_id, department_id, audience, level, "
+                "created_on, state, chases) SELECT campaign_id, 'evt:duban:' || CAST(assignment_id AS TEXT) || ':' "
+                "|| CAST(level AS TEXT), 'duban', assignment_id, department_id, 'department', level, :d, 'pending', "
+                "false FROM duban WHERE campaign_id=:cid AND seq > :first ON CONFLICT DO NOTHING",
+                cid=cid,
+                d=d,
+                first=last - owed_count,
+            )
         run("DELETE FROM rollup_snapshot WHERE campaign_id=:cid AND as_of=:d", cid=cid, d=d)
         counts = (
             "SUM(CASE WHEN status IN ('open','submitted','returned','accepted') THEN 1 ELSE 0 END), "
@@ -248,7 +295,8 @@ def baseline_tick(engine: Engine, spec: CampaignSpec, as_of: dt.date) -> float:
             "SUM(CASE WHEN status='accepted' THEN 1 ELSE 0 END), "
             "SUM(CASE WHEN status='accepted' AND on_time THEN 1 ELSE 0 END), "
             "SUM(CASE WHEN status IN ('open','returned') AND overdue_days>0 THEN 1 ELSE 0 END), "
-            "MAX(CASE WHEN status IN ('open','returned') THEN escalation_level ELSE 0 END)"
+            "MAX(CASE WHEN status IN ('open','returned') THEN escalation_level ELSE 0 END), "
+            "SUM(CASE WHEN status IN ('open','submitted','returned','accepted') AND due_on<=:d THEN 1 ELSE 0 END)"
         )
         extras = (
             "problems_open",
@@ -263,7 +311,7 @@ def baseline_tick(engine: Engine, spec: CampaignSpec, as_of: dt.date) -> float:
         )
         cols = (
             "campaign_id, as_of, department_id, phase_key, assigned, submitted, accepted, on_time, overdue, "
-            "escalation_level, " + ", ".join(extras)
+            "escalation_level, due, " + ", ".join(extras)
         )
         counts += ", 0" * len(extras)
         run(
@@ -287,11 +335,84 @@ def table_counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as con:
         out = {
             t: con.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
-            for t in ("escalation", "outbox", "rollup_snapshot")
+            for t in ("escalation", "outbox", "rollup_snapshot", "duban")
         }
         out["overdue"] = con.execute(text("SELECT COUNT(*) FROM assignment WHERE overdue_days>0")).scalar_one()
         out["open"] = con.execute(text("SELECT COUNT(*) FROM assignment WHERE status='open'")).scalar_one()
     return out
+
+
+def campaign_state(engine: Engine, code: str) -> dict[str, object]:
+    """What a tick changes in one campaign, named by department, task and phase rather than row ids, so the
+    flow's and the baseline's end states compare even in two campaigns of one database (the test does)."""
+    with engine.connect() as con:
+
+        def rows(sql: str) -> list[tuple[object, ...]]:
+            return [tuple(r) for r in con.execute(text(sql), {"code": code})]
+
+        of_campaign = "JOIN campaign c ON c.id = a.campaign_id AND c.code = :code"
+        work = rows(
+            "SELECT a.id, d.code, t.key, COALESCE(a.period, ''), a.status, a.overdue_days, a.escalation_level, "
+            f"a.last_reminder_on FROM assignment a {of_campaign} JOIN department d ON d.id = a.department_id "
+            "JOIN task_template t ON t.id = a.template_id"
+        )
+        name = {r[0]: r[1:4] for r in work}
+
+        def named_key(key: object, aid: object) -> str:  # the natural key with its assignment id named
+            parts = str(key).split(":")  # esc:<level>:<audience>:<id>, rem:<key>:<id>, evt:<kind>:<id>:<suffix>
+            parts[2 if parts[0] == "evt" else -1] = str(name[aid])
+            return ":".join(parts)
+
+        return {
+            "assignments": sorted(map(str, (r[1:] for r in work))),
+            "escalations": sorted(
+                str((name[r[0]], *r[1:]))
+                for r in rows(
+                    "SELECT e.assignment_id, e.level, e.name, e.overdue_days, e.reached_on FROM escalation e "
+                    "JOIN assignment a ON a.id = e.assignment_id " + of_campaign
+                )
+            ),
+            "outbox": sorted(
+                str((named_key(r[0], r[1]), *r[2:]))
+                for r in rows(
+                    "SELECT o.natural_key, o.assignment_id, o.kind, o.audience, o.level, o.created_on, o.state, "
+                    "o.chases FROM outbox o JOIN assignment a ON a.id = o.assignment_id " + of_campaign
+                )
+            ),
+            "duban": sorted(
+                str((name[r[0]], *r[1:]))
+                for r in rows(
+                    "SELECT u.assignment_id, u.level, u.seq, u.number, u.colour, u.issued_on, u.nominal_due_on, "
+                    "u.due_on, u.overdue_days, u.requirement, u.respond_due_on, u.state FROM duban u "
+                    "JOIN assignment a ON a.id = u.assignment_id " + of_campaign
+                )
+            ),
+            "rollup": sorted(
+                map(
+                    str,
+                    rows(
+                        "SELECT d.code, r.phase_key, r.as_of, r.assigned, r.submitted, r.accepted, r.on_time, "
+                        "r.overdue, r.escalation_level, r.due, r.problems_open, r.leads_open, r.projects_sampled "
+                        "FROM rollup_snapshot r JOIN department d ON d.id = r.department_id "
+                        "JOIN campaign c ON c.id = r.campaign_id AND c.code = :code"
+                    ),
+                )
+            ),
+            "counters": sorted(
+                map(
+                    str,
+                    rows(
+                        "SELECT n.name, n.value FROM campaign_counter n "
+                        "JOIN campaign c ON c.id = n.campaign_id AND c.code = :code"
+                    ),
+                )
+            ),
+            "phases": rows(
+                "SELECT p.key, p.state FROM phase p JOIN campaign c ON c.id = p.campaign_id AND c.code = :code "
+                "ORDER BY p.ordinal"
+            ),
+            "last_tick_on": rows("SELECT last_tick_on FROM campaign WHERE code = :code"),
+        }
 
 
 # --------------------------------------------------------------------------- as a user runs it
@@ -454,7 +575,10 @@ def measure(n: int, server_url: str | None, *, cli: bool, views: bool) -> int:
         if views:
             v = view_times(url, spec, at)
             print(f"VIEWS board_s={v['board_s']:.2f} report_s={v['report_s']:.2f}")
-        if flow_counts != base_counts:  # after the figures: a new tick step the baseline lacks still shows its cost
+        # After the figures: a new tick step the baseline lacks still shows its cost.
+        if flow_counts != base_counts or campaign_state(shared_engine(url), spec.id) != campaign_state(
+            base_engine, spec.id
+        ):
             print("MISMATCH: the flow and the baseline did not make the same changes")
             return 1
         shared_engine(url).dispose()

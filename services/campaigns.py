@@ -301,6 +301,9 @@ def _sync_templates(
     return {k: row.id for k, row in existing.items()}
 
 
+_INSERT_CHUNK = 10_000
+
+
 def _sync_assignments(
     session: Session,
     campaign_id: int,
@@ -332,7 +335,7 @@ def _sync_assignments(
     # An extended assignment is compared by its planned deadline (original_due_on), not the approved one.
     change: PlanChange = diff_plan({k: r.original_due_on or r.due_on for k, r in stored.items()}, plan)
 
-    if change.added:
+    for start in range(0, len(change.added), _INSERT_CHUNK):  # chunks: a national launch adds ~1M rows
         session.execute(
             insert(Assignment),
             [
@@ -354,7 +357,7 @@ def _sync_assignments(
                     "escalation_level": 0,
                     "version": 1,
                 }
-                for a in change.added
+                for a in change.added[start : start + _INSERT_CHUNK]
             ],
         )
     removed = cancelled = 0

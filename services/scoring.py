@@ -13,15 +13,16 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, distinct, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.access import Actor, Role, can_administer
 from domain.assignment import LIGHT, AssignmentStatus, SubmissionState
-from domain.duban import unanswered_by
 from domain.errors import Invalid
-from domain.localtime import local_day
+from domain.extension import ExtensionState
+from domain.localtime import local_day, local_midnight
 from domain.rules import standing
 from domain.scoring import DepartmentRecord, DepartmentScore, rank
 from exchange.notices import Bulletin, RankingLine, ScoreRankRow, bulletin_docx
@@ -37,9 +38,11 @@ from store.models import (
     Department,
     Duban,
     Escalation,
+    ExtensionRequest,
     ScoreSnapshot,
     Submission,
 )
+from store.sql import chosen_by
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,16 @@ class RankingRow:
         return LIGHT.label(self.light)
 
 
-def _handed_in_by(sub: Submission, day: dt.date) -> bool:
+class _Handed(NamedTuple):
+    """One submission, as the score reads it."""
+
+    assignment_id: int
+    state: str
+    submitted_at: dt.datetime
+    reviewed_at: dt.datetime | None
+
+
+def _handed_in_by(sub: _Handed, day: dt.date) -> bool:
     """Whether, on `day`, this submission stood as handed in (made by then and not returned by then)."""
     if local_day(sub.submitted_at) > day:
         return False
@@ -66,7 +78,11 @@ def _handed_in_by(sub: Submission, day: dt.date) -> bool:
 
 
 def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[DepartmentRecord]:
-    """What each member department's score is made of, counted from the records as of `as_of`."""
+    """What each member department's score is made of, counted from the records as of `as_of`.
+
+    Set-based at any size: work nothing was handed in for by the day, on its own deadline, is summed in
+    SQL per distinct due date; only work handed in by then, or given an extension, is read row by row
+    (its end is its own submission day, its deadline the one in force that day)."""
     cal = campaign_calendar(stored_spec(campaign))
     departments = list(
         session.scalars(
@@ -75,43 +91,72 @@ def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[
             .order_by(Department.code)
         )
     )
-    assignments = {
-        a.id: a
-        for a in session.scalars(
-            select(Assignment).where(
-                Assignment.campaign_id == campaign.id,
-                Assignment.status.not_in((AssignmentStatus.cancelled.value, AssignmentStatus.scheduled.value)),
-                Assignment.opens_on <= as_of,
-                Assignment.ongoing.is_(False),
-            )
-        )
-    }
-    subs: dict[int, list[Submission]] = {}
-    for sub in session.scalars(
-        select(Submission)
-        .join(Assignment, Assignment.id == Submission.assignment_id)
-        .where(Assignment.campaign_id == campaign.id)
-        .order_by(Submission.seq)
-    ):
-        subs.setdefault(sub.assignment_id, []).append(sub)
+    by_then = local_midnight(as_of + dt.timedelta(days=1))  # the day ends (Beijing) at this UTC instant
+    counted = and_(
+        Assignment.campaign_id == campaign.id,
+        Assignment.status.not_in((AssignmentStatus.cancelled.value, AssignmentStatus.scheduled.value)),
+        Assignment.opens_on <= as_of,
+        Assignment.ongoing.is_(False),
+    )
+    handed = exists().where(Submission.assignment_id == Assignment.id, Submission.submitted_at < by_then)
+    extended = exists().where(
+        ExtensionRequest.assignment_id == Assignment.id, ExtensionRequest.state == ExtensionState.approved.value
+    )
     overdue: Counter[int] = Counter()
     returned: Counter[int] = Counter()
     early: Counter[int] = Counter()
-    deadline = deadlines_as_of(session, campaign.id, as_of)
-    for a in assignments.values():
-        due_on = deadline.get(a.id, a.due_on)
-        mine = subs.get(a.id, [])
-        standing_in = [s for s in mine if _handed_in_by(s, as_of)]
-        end = local_day(standing_in[-1].submitted_at) if standing_in else as_of
-        overdue[a.department_id] += standing(due_on, end, cal).overdue_working_days
-        returned[a.department_id] += sum(
-            1
-            for s in mine
-            if s.state == SubmissionState.returned.value and s.reviewed_at and local_day(s.reviewed_at) <= as_of
+
+    quiet = and_(counted, ~handed, ~extended)
+    late_by_due = {
+        due: days
+        for due in session.scalars(select(distinct(Assignment.due_on)).where(quiet))
+        if (days := standing(due, as_of, cal).overdue_working_days) > 0
+    }
+    if late_by_due:
+        weight = chosen_by(Assignment.due_on, late_by_due, else_=0)
+        overdue.update(
+            dict(
+                session.execute(
+                    select(Assignment.department_id, func.sum(weight))
+                    .where(quiet, Assignment.due_on.in_(list(late_by_due)))
+                    .group_by(Assignment.department_id)
+                )
+                .tuples()
+                .all()
+            )
         )
-        accepted = [s for s in mine if s.state == SubmissionState.accepted.value]
-        if accepted and local_day(accepted[-1].reviewed_at or accepted[-1].submitted_at) <= as_of:
-            early[a.department_id] += local_day(accepted[-1].submitted_at) < due_on
+
+    active = session.execute(
+        select(Assignment.id, Assignment.department_id, Assignment.due_on).where(counted, or_(handed, extended))
+    ).all()
+    if active:
+        deadline = deadlines_as_of(session, campaign.id, as_of)
+        subs: dict[int, list[_Handed]] = {}
+        for row in session.execute(
+            select(Submission.assignment_id, Submission.state, Submission.submitted_at, Submission.reviewed_at)
+            .join(Assignment, Assignment.id == Submission.assignment_id)
+            .where(counted, Submission.submitted_at < by_then)
+            .order_by(Submission.seq)
+        ):
+            subs.setdefault(row.assignment_id, []).append(_Handed(*row))
+        standings: dict[tuple[dt.date, dt.date], int] = {}
+        for assignment_id, department_id, own_due_on in active:
+            due_on = deadline.get(assignment_id, own_due_on)
+            mine = subs.get(assignment_id, [])
+            standing_in = [s for s in mine if _handed_in_by(s, as_of)]
+            end = local_day(standing_in[-1].submitted_at) if standing_in else as_of
+            if (due_on, end) not in standings:
+                standings[(due_on, end)] = standing(due_on, end, cal).overdue_working_days
+            overdue[department_id] += standings[(due_on, end)]
+            returned[department_id] += sum(
+                1
+                for s in mine
+                if s.state == SubmissionState.returned.value and s.reviewed_at and local_day(s.reviewed_at) <= as_of
+            )
+            accepted = [s for s in mine if s.state == SubmissionState.accepted.value]
+            if accepted and local_day(accepted[-1].reviewed_at or accepted[-1].submitted_at) <= as_of:
+                early[department_id] += local_day(accepted[-1].submitted_at) < due_on
+
     escalations = Counter(
         dict(
             session.execute(
@@ -125,13 +170,7 @@ def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[
             .all()
         )
     )
-    unanswered: Counter[int] = Counter()
-    for dept_id, due, answered_at in session.execute(
-        select(Duban.department_id, Duban.respond_due_on, Duban.answered_at).where(
-            Duban.campaign_id == campaign.id, Duban.issued_on <= as_of
-        )
-    ):
-        unanswered[dept_id] += unanswered_by(due, local_day(answered_at) if answered_at else None, as_of)
+    unanswered = _unanswered_dubans(session, campaign.id, as_of)
     unsigned = unsigned_late(session, campaign.id, as_of)
     return [
         DepartmentRecord(
@@ -146,6 +185,29 @@ def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[
         )
         for d in departments
     ]
+
+
+def _unanswered_dubans(session: Session, campaign_id: int, as_of: dt.date) -> Counter[int]:
+    """Per department: 督办单 issued by `as_of` whose 反馈期限 had passed on it with no answer by the deadline
+    (domain.duban.unanswered_by), counted in SQL per distinct 反馈期限."""
+    issued = and_(Duban.campaign_id == campaign_id, Duban.issued_on <= as_of, Duban.respond_due_on < as_of)
+    passed = list(session.scalars(select(distinct(Duban.respond_due_on)).where(issued)))
+    if not passed:
+        return Counter()
+    # answered on a day after the deadline = at or after the Beijing midnight that ends the deadline day
+    ends = {d: local_midnight(d + dt.timedelta(days=1)) for d in passed}
+    too_late = chosen_by(Duban.respond_due_on, ends, Duban.answered_at.type)
+    return Counter(
+        dict(
+            session.execute(
+                select(Duban.department_id, func.count())
+                .where(issued, or_(Duban.answered_at.is_(None), Duban.answered_at >= too_late))
+                .group_by(Duban.department_id)
+            )
+            .tuples()
+            .all()
+        )
+    )
 
 
 def compute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CursorResult, Table, func, literal_column, select
+from sqlalchemy import CursorResult, Table, case, func, literal, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -37,3 +37,11 @@ def insert_rows_ignoring_duplicates(
     for start in range(0, len(rows), chunk):
         inserted += len(session.execute(stmt, rows[start : start + chunk]).all())
     return inserted
+
+
+def chosen_by(key: Any, values: dict[Any, Any], type_: Any = None, else_: Any = None) -> Any:
+    """CASE key WHEN k THEN v …: a per-row value chosen by a column the rows share few distinct values
+    of (a due date, an opening day), worked out in Python once per value. `type_` binds the values as a
+    column's type (a UTC instant compared with a stored one)."""
+    whens = {k: literal(v, type_) if type_ is not None else v for k, v in values.items()}
+    return case(whens, value=key, else_=else_)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy.orm import Session
 
@@ -43,7 +44,7 @@ def deliver_in_app(
         plan = load_plan(session, campaign, day, None)
         told = already_told(session, campaign.id, min(o.created_on for o, *_ in rows))
         for outbox, assignment, template, notice in rows:
-            put_in_inboxes(plan, outbox, plan.render(outbox, assignment, template, notice), told)
+            put_in_inboxes(plan, outbox, partial(plan.render, outbox, assignment, template, notice), told)
         messages = plan.write_inboxes()
     retired = retire_stale(session, campaign_id=campaign.id, at=at)
     session.flush()

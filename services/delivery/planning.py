@@ -19,8 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from sqlalchemy import Select, and_, select, update
@@ -278,11 +279,13 @@ def already_told(session: Session, campaign_id: int, since: dt.date) -> Told:
     }
 
 
-def put_in_inboxes(plan: _Plan, outbox: Outbox, item: _Item, told: Told) -> None:
+def put_in_inboxes(plan: _Plan, outbox: Outbox, text: Callable[[], _Item], told: Told) -> None:
     """One in-app message per person the row speaks to, unless that person already has one about
     the same thread, kind and day (two rungs, or two audiences they belong to): `told` remembers.
-    Gathered in the plan; `plan.write_inboxes()` writes them."""
+    Gathered in the plan; `plan.write_inboxes()` writes them. The text is written only when someone
+    is to read it."""
     thread = thread_key(outbox.thread_key, outbox.assignment_id, outbox.id)  # as in already_told
+    item: _Item | None = None
     for person in plan.audiences.people(outbox):
         if not person.username:
             continue
@@ -295,6 +298,7 @@ def put_in_inboxes(plan: _Plan, outbox: Outbox, item: _Item, told: Told) -> None
         if event in told:
             continue
         told.add(event)
+        item = item or text()
         plan.inbox_rows.append(
             {
                 "outbox_id": outbox.id,
@@ -313,6 +317,10 @@ def put_in_inboxes(plan: _Plan, outbox: Outbox, item: _Item, told: Told) -> None
         )
     if outbox.in_app_on is None:
         plan.put_in.append(outbox.id)
+
+
+def _same(item: _Item) -> _Item:
+    return item
 
 
 def is_send_day(spec: CampaignSpec, day: dt.date, settings: Settings) -> bool:
@@ -340,7 +348,7 @@ def plan_deliveries(
         item = plan.render(outbox, assignment, template, notice)
         group.append(item)
         if outbox.in_app_on is None:  # the tick has not put it in the inboxes yet
-            put_in_inboxes(plan, outbox, item, told)
+            put_in_inboxes(plan, outbox, partial(_same, item), told)
         for person in audiences.people(outbox):
             if person.email and settings.smtp_host:
                 entry = mailboxes.setdefault(person.email.strip().lower(), (person, {}))

@@ -5,17 +5,16 @@ opened. `unsigned_late` counts, for any day, the assignments not signed in time 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, cast, distinct, literal, select, update
+from sqlalchemy import String, and_, cast, distinct, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain.access import Actor, can_act_for_department
 from domain.assignment import AssignmentStatus
 from domain.delivery import OutboxKind, OutboxState
 from domain.errors import Invalid, NotFound
-from domain.localtime import local_day
+from domain.localtime import local_midnight
 from domain.spec import EscalationAudience
 from services.campaigns import stored_spec
 from services.guard import check, fail, resolve
@@ -23,7 +22,7 @@ from services.holidays import campaign_calendar
 from services.supervision.common import load_assignment
 from store import audit
 from store.models import Assignment, Campaign, Outbox
-from store.sql import insert_ignoring_duplicates, table_of
+from store.sql import chosen_by, insert_ignoring_duplicates, table_of
 
 # An assignment that has opened and was not cancelled can be signed for.
 SIGNABLE: tuple[str, ...] = (
@@ -123,7 +122,8 @@ def _deadline(opens_on: dt.date, within: int, cal) -> dt.date:  # noqa: ANN001
 def unsigned_late(session: Session, campaign_id: int, as_of: dt.date) -> dict[int, int]:
     """Per department id: the assignments not signed for within the YAML's working days, as of
     `as_of` (signed late, or still unsigned past the limit). Empty when the YAML sets no limit.
-    Reproducible for a past day: a signature after `as_of` counts as not yet given."""
+    Reproducible for a past day: a signature after `as_of` counts as not yet given. Counted in SQL
+    per distinct opening day (each has one signing deadline)."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         return {}
@@ -132,23 +132,34 @@ def unsigned_late(session: Session, campaign_id: int, as_of: dt.date) -> dict[in
     if within is None:
         return {}
     cal = campaign_calendar(spec)
-    rows = session.execute(
-        select(Assignment.department_id, Assignment.opens_on, Assignment.acknowledged_at).where(
-            Assignment.campaign_id == campaign_id,
-            Assignment.status.in_(SIGNABLE),
-            Assignment.opens_on <= as_of,
+    opened = and_(
+        Assignment.campaign_id == campaign_id,
+        Assignment.status.in_(SIGNABLE),
+        Assignment.opens_on <= as_of,
+    )
+    deadlines = {
+        opens_on: due
+        for opens_on in session.scalars(select(distinct(Assignment.opens_on)).where(opened))
+        if (due := _deadline(opens_on, within, cal)) < as_of  # else: still within the time to sign
+    }
+    if not deadlines:
+        return {}
+    # Signed in time = before the Beijing midnight that ends the signing deadline (which is before as_of).
+    ends = {opens_on: local_midnight(due + dt.timedelta(days=1)) for opens_on, due in deadlines.items()}
+    in_time = chosen_by(Assignment.opens_on, ends, Assignment.acknowledged_at.type)
+    return dict(
+        session.execute(
+            select(Assignment.department_id, func.count())
+            .where(
+                opened,
+                Assignment.opens_on.in_(list(deadlines)),
+                or_(Assignment.acknowledged_at.is_(None), Assignment.acknowledged_at >= in_time),
+            )
+            .group_by(Assignment.department_id)
         )
-    ).all()
-    late: Counter[int] = Counter()
-    deadlines: dict[dt.date, dt.date] = {}
-    for dept, opens_on, signed_at in rows:
-        due = deadlines.setdefault(opens_on, _deadline(opens_on, within, cal))
-        if due >= as_of:
-            continue  # still within the time to sign
-        signed_on = local_day(signed_at) if signed_at is not None else None
-        if signed_on is None or signed_on > as_of or signed_on > due:
-            late[dept] += 1
-    return dict(late)
+        .tuples()
+        .all()
+    )
 
 
 def owe_acknowledge_reminders(session: Session, campaign_code: str, as_of: dt.date) -> list[int]:
