@@ -8,7 +8,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from domain.lead import LEAD, LeadStatus
-from exchange.reports import ReportTableRow
+from exchange.docx_style import ReportTableRow
 
 
 class RuleHitRow(ReportTableRow):

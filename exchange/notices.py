@@ -16,7 +16,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt, RGBColor
 from pydantic import Field
 
-from exchange.reports import TITLE_FONT, ReportTableRow, _set_fonts, _setup_page_and_styles
+from exchange.docx_style import TITLE_FONT, ReportTableRow, set_fonts, setup_page_and_styles
 
 # The colour a 督办单's title is printed in, by its DubanColour value.
 _INK = {"blue": RGBColor(0x1F, 0x4E, 0x9A), "yellow": RGBColor(0xBF, 0x8F, 0x00)}
@@ -87,7 +87,7 @@ def _heading(document: DocxDocument, text: str, *, colour: RGBColor | None = Non
     run.bold, run.font.size = True, Pt(size)
     if colour is not None:
         run.font.color.rgb = colour
-    _set_fonts(run._r, TITLE_FONT)
+    set_fonts(run._r, TITLE_FONT)
 
 
 def _centered(document: DocxDocument, text: str) -> None:
@@ -124,7 +124,7 @@ def _save(document: DocxDocument) -> bytes:
 def duban_docx(notice: DubanNotice) -> bytes:
     """The 督办单 on one page: the number, a table of the matter, and the answer once given."""
     document = Document()
-    _setup_page_and_styles(document)
+    setup_page_and_styles(document)
     _heading(document, f"{notice.issuer}督办单", colour=_INK.get(notice.colour))
     _centered(document, f"{notice.number}　（{notice.colour_label}色督办·{notice.level_name}）")
     deadline = _cn_date(notice.original_due_on)
@@ -148,7 +148,7 @@ def duban_docx(notice: DubanNotice) -> bytes:
 def bulletin_docx(bulletin: Bulletin) -> bytes:
     """The campaign's numbered 通报: what was done, who is praised and criticised, the ranking."""
     document = Document()
-    _setup_page_and_styles(document)
+    setup_page_and_styles(document)
     _heading(document, bulletin.issuer, colour=_INK["red"], size=26)
     _centered(document, bulletin.number)
     _heading(document, bulletin.title, size=18)

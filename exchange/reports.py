@@ -20,17 +20,23 @@ import pandas as pd
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
-from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Emu, Pt, RGBColor
+from docx.shared import Cm, Emu, Pt
 from docx.table import Table
 from docx.text.paragraph import Paragraph
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, computed_field, model_validator
+from pydantic import BaseModel, Field, NonNegativeInt, computed_field, model_validator
 
 from domain.problem import PROBLEM, ProblemStatus
+from exchange.docx_style import (
+    TABLE_STYLE,
+    TITLE_FONT,
+    ReportTableRow,
+    set_fonts,
+    setup_page_and_styles,
+)
 from exchange.figures import DEFAULT_EXPORT, PROGRESS_TITLE, StaticExport, department_progress, to_png
 from exchange.xlsx_export import Percent, SheetData, china_time, display_width, to_xlsx
 
@@ -40,8 +46,6 @@ NOT_FILLED = "（未填写）"
 NO_ROWS = "本期无数据"
 CHINESE_NUMERALS = "一二三四五六七八九十"
 
-BODY_FONT, HEADING_FONT, TITLE_FONT, TABLE_FONT, LATIN_FONT = "仿宋", "黑体", "宋体", "宋体", "Times New Roman"
-TABLE_STYLE = "表格文字"
 CHART_MAX_UNITS = 30  # a chart of 2,000 units would be 80,000 px tall; the table lists them all
 CHART_WIDTH_PX = 1000  # CSS pixels, drawn at twice that for print; placed 15 cm wide
 # Annex table columns (landscape A4, 2 cm margins): a display-width unit (half a CJK character at 五号)
@@ -139,26 +143,6 @@ SECTION_HEADINGS: tuple[tuple[str, str], ...] = (
 
 
 # --- table rows ---------------------------------------------------------------------
-
-
-class ReportTableRow(BaseModel):
-    """A table row whose field titles are the Chinese column headers."""
-
-    model_config = ConfigDict(frozen=True)
-    table_title: ClassVar[str] = ""
-
-    @classmethod
-    def columns(cls) -> list[tuple[str, str]]:
-        fields = [(name, f.title or name) for name, f in cls.model_fields.items()]
-        computed = [(name, f.title or name) for name, f in cls.model_computed_fields.items()]
-        return fields + computed
-
-    @classmethod
-    def headers(cls) -> list[str]:
-        return [title for _, title in cls.columns()]
-
-    def cells(self) -> list[Any]:
-        return [getattr(self, name) for name, _ in self.columns()]
 
 
 class DepartmentProgressRow(ReportTableRow):
@@ -435,7 +419,7 @@ def cell_text(value: Any) -> str:
 
 def build_docx(data: ReportData, chart_png: bytes | None = None) -> bytes:
     document = Document()
-    _setup_page_and_styles(document)
+    setup_page_and_styles(document)
     _title(document, data)
     _body_paragraph(document, figures_sentence(data))
     for index, (key, heading) in enumerate(SECTION_HEADINGS):
@@ -449,53 +433,13 @@ def build_docx(data: ReportData, chart_png: bytes | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def _set_fonts(rpr_owner: Any, east_asian: str, latin: str = LATIN_FONT) -> None:
-    """Set Latin and East Asian fonts; Word ignores font.name for Chinese text."""
-    rpr = rpr_owner.get_or_add_rPr()
-    fonts = rpr.get_or_add_rFonts()
-    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        fonts.attrib.pop(qn(attr), None)  # theme fonts would override the names
-    fonts.set(qn("w:ascii"), latin)
-    fonts.set(qn("w:hAnsi"), latin)
-    fonts.set(qn("w:eastAsia"), east_asian)
-
-
-def _setup_page_and_styles(document: DocxDocument) -> None:
-    section = document.sections[0]
-    section.page_width, section.page_height = Cm(21), Cm(29.7)
-    # GB/T 9704 公文 margins
-    section.top_margin, section.bottom_margin = Cm(3.7), Cm(3.5)
-    section.left_margin, section.right_margin = Cm(2.8), Cm(2.6)
-    normal = document.styles["Normal"]
-    normal.font.size = Pt(16)  # 三号
-    _set_fonts(normal.element, BODY_FONT)
-    lang = OxmlElement("w:lang")
-    lang.set(qn("w:val"), "en-US")
-    lang.set(qn("w:eastAsia"), "zh-CN")
-    normal.element.get_or_add_rPr().append(lang)
-    for name, size in (("Heading 1", 16), ("Heading 2", 14)):
-        style = document.styles[name]
-        style.font.size, style.font.bold, style.font.italic = Pt(size), False, False
-        style.font.color.rgb = RGBColor(0, 0, 0)
-        _set_fonts(style.element, HEADING_FONT)
-    # Table text as a style: the cells then carry no formatting of their own (a province-wide
-    # annex has tens of thousands of cells; per-run formatting made it several times slower).
-    cell_style = document.styles.add_style(TABLE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
-    cell_style.base_style = normal
-    cell_style.font.size = Pt(10.5)  # 五号
-    _set_fonts(cell_style.element, TABLE_FONT)
-    cell_style.paragraph_format.first_line_indent = Pt(0)
-    cell_style.paragraph_format.line_spacing = 1.0
-    cell_style.paragraph_format.space_after = Pt(0)
-
-
 def _title(document: DocxDocument, data: ReportData) -> None:
     paragraph = document.add_paragraph()
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     paragraph.paragraph_format.space_after = Pt(12)
     run = paragraph.add_run(data.report_title)
     run.bold, run.font.size = True, Pt(22)  # 二号
-    _set_fonts(run._r, TITLE_FONT)
+    set_fonts(run._r, TITLE_FONT)
     byline = document.add_paragraph(f"报告单位：{data.unit_name}　　报告期间：{period_text(data)}")
     byline.alignment = WD_ALIGN_PARAGRAPH.CENTER
     for run in byline.runs:

@@ -21,7 +21,21 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol, TypeVar
 
-from sqlalchemy import String, and_, case, cast, delete, distinct, exists, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    distinct,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from domain.access import Actor, can_administer
@@ -263,9 +277,11 @@ def _owe_messages(
     kind: OutboxKind,
     audience: str,
     level: int,
+    still_owed: ColumnElement[bool],
 ) -> int:
-    """One outbox row per unfinished assignment of the phase due on `due_on` (natural key: the
-    prefix + the assignment id, so a re-tick owes nothing twice); returns the rows added."""
+    """One outbox row per unfinished assignment of the phase due on `due_on` that `still_owed` selects
+    (the rows this step has not marked done yet, so a re-tick of the day reads no more than it must;
+    natural key: the prefix + the assignment id, so nothing is owed twice); returns the rows added."""
     key = literal(natural_key, String) + cast(Assignment.id, String)
     columns = [
         "campaign_id",
@@ -288,7 +304,7 @@ def _owe_messages(
         literal(level),
         literal(as_of),
         literal(OutboxState.pending.value),
-    ).where(*_unfinished_on(phase, due_on))
+    ).where(*_unfinished_on(phase, due_on), still_owed)
     return insert_ignoring_duplicates(session, table_of(Outbox), columns, source, ["natural_key"])
 
 
@@ -303,6 +319,8 @@ def record_escalations(session: Session, ctx: TickContext, phase: PhaseTick) -> 
     for due_on in _unfinished_due_dates(session, phase):
         days = standing(due_on, as_of, cal).overdue_working_days
         for rung in rungs_reached(days, spec.escalation):
+            # Below the rung until this step raises it: a re-tick of the day selects nothing here.
+            below = Assignment.escalation_level < rung.level
             created += insert_ignoring_duplicates(
                 session,
                 table_of(Escalation),
@@ -314,7 +332,7 @@ def record_escalations(session: Session, ctx: TickContext, phase: PhaseTick) -> 
                     literal(rung.name),
                     literal(days),
                     literal(as_of),
-                ).where(*_unfinished_on(phase, due_on)),
+                ).where(*_unfinished_on(phase, due_on), below),
                 ["assignment_id", "level"],
             )
             for audience in rung.notify:
@@ -327,10 +345,11 @@ def record_escalations(session: Session, ctx: TickContext, phase: PhaseTick) -> 
                     kind=OutboxKind.escalation,
                     audience=audience.value,
                     level=rung.level,
+                    still_owed=below,
                 )
             raised += session.scalars(
                 update(Assignment)
-                .where(*_unfinished_on(phase, due_on), Assignment.escalation_level < rung.level)
+                .where(*_unfinished_on(phase, due_on), below)
                 .values(escalation_level=rung.level)
                 .returning(Assignment.id)
                 .execution_options(synchronize_session=False)
@@ -351,6 +370,8 @@ def record_reminders(session: Session, ctx: TickContext, phase: PhaseTick) -> in
         reminder = reminder_due(due_on, as_of, spec.reminders, cal)
         if reminder is None:
             continue
+        # Not yet reminded today until this step stamps it: a re-tick of the day selects nothing here.
+        unstamped = or_(Assignment.last_reminder_on.is_(None), Assignment.last_reminder_on < as_of)
         created += _owe_messages(
             session,
             phase,
@@ -360,13 +381,11 @@ def record_reminders(session: Session, ctx: TickContext, phase: PhaseTick) -> in
             kind=OutboxKind(reminder.kind),
             audience="department",
             level=0,
+            still_owed=unstamped,
         )
         stamped += session.scalars(
             update(Assignment)
-            .where(
-                *_unfinished_on(phase, due_on),
-                or_(Assignment.last_reminder_on.is_(None), Assignment.last_reminder_on < as_of),
-            )
+            .where(*_unfinished_on(phase, due_on), unstamped)
             .values(last_reminder_on=as_of)
             .returning(Assignment.id)
             .execution_options(synchronize_session=False)

@@ -62,11 +62,12 @@ def prefect_harness():
     """The real Prefect engine on a throw-away database, set up as the embedded default runs it."""
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.runtime import embedded_engine
+    from flows.runtime import embedded_prefect_settings
 
-    # The embedded settings first: the harness's server process is started with the current settings.
+    # The embedded settings first: the harness's server process is started with the current settings
+    # (and the flows' embedded_engine then runs on the harness's server, whose URL is set).
     # A loaded 2-core machine (CI runs two workers) can take well over a minute to start the server.
-    with embedded_engine(), prefect_test_harness(server_startup_timeout=180):
+    with embedded_prefect_settings(), prefect_test_harness(server_startup_timeout=180):
         yield
         # Its "stopping server" message would go to a stream pytest has already closed.
         logging.getLogger("prefect").setLevel(logging.WARNING)

@@ -7,6 +7,8 @@ import logging
 from dataclasses import dataclass
 from functools import cached_property
 
+from sqlalchemy import ColumnElement, and_, exists, or_, select
+
 from domain.access import Role
 from domain.spec import EscalationAudience
 from store.models import Department, Outbox, User
@@ -90,3 +92,29 @@ def _contact(dept: Department) -> Person:
 
 def _user(user: User) -> Person:
     return Person(user.username, user.display_name, user.email, user.username)
+
+
+def has_inbox_readers(campaign_id: int) -> ColumnElement[bool]:
+    """SQL over `outbox`: the row speaks to someone with an in-app inbox — the same rule as
+    `Audiences.people` keeps to its persons with a username (department contacts have none, so a
+    department_head row never reaches an inbox). The tick writes the text only of these rows."""
+    active = User.disabled.is_(False)
+    readers_of = select(Department.id).where(
+        Department.campaign_id == campaign_id,
+        Department.code.in_(select(User.department_code).where(active, User.role.in_((Role.department, Role.office)))),
+    )
+    office_readers = or_(
+        exists().where(active, User.role == Role.office),
+        exists().where(
+            active,
+            User.role.in_((Role.department, Role.office)),
+            User.department_code.in_(
+                select(Department.code).where(Department.campaign_id == campaign_id, Department.is_office.is_(True))
+            ),
+        ),
+    )
+    return or_(
+        and_(Outbox.audience == EscalationAudience.department.value, Outbox.department_id.in_(readers_of)),
+        and_(Outbox.audience == EscalationAudience.office.value, office_readers),
+        and_(Outbox.audience == EscalationAudience.leaders.value, exists().where(active, User.role == Role.leader)),
+    )

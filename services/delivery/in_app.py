@@ -14,13 +14,17 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import partial
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM
+from domain.delivery import OutboxState
 from services.campaigns import get_campaign
+from services.delivery.audience import has_inbox_readers
 from services.delivery.planning import already_told, load_plan, owed_rows, put_in_inboxes
 from services.delivery.truth import retire_stale
 from store import audit
+from store.models import Outbox
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,20 @@ def deliver_in_app(
     thread, kind and day. The tick looks only at rows not yet put in (`in_app_on`); `catch_up`
     looks at every row still owed, for people whose accounts were made after (the demo's)."""
     campaign = get_campaign(session, campaign_code)
-    rows = owed_rows(session, campaign, day, in_app_only=not catch_up)
+    rows = owed_rows(session, campaign, day, in_app_only=not catch_up, readers_only=True)
+    # The rows nobody reads in-app (a department without accounts): nothing to write, only noted as done.
+    session.execute(
+        update(Outbox)
+        .where(
+            Outbox.campaign_id == campaign.id,
+            Outbox.state == OutboxState.pending.value,
+            Outbox.created_on <= day,
+            Outbox.in_app_on.is_(None),
+            ~has_inbox_readers(campaign.id),
+        )
+        .values(in_app_on=day)
+        .execution_options(synchronize_session=False)
+    )
     messages = 0
     if rows:
         plan = load_plan(session, campaign, day, None)

@@ -36,7 +36,7 @@ from domain.rules import DeadlineStanding, standing
 from domain.spec import CampaignSpec
 from notify import format_cn_date, render_digest, render_escalation, render_event, render_overdue, render_reminder
 from services.campaigns import get_campaign, stored_spec
-from services.delivery.audience import Audiences, Person
+from services.delivery.audience import Audiences, Person, has_inbox_readers
 from services.delivery.events import assignment_title
 from services.delivery.truth import stale, thread_key
 from services.holidays import campaign_calendar
@@ -218,7 +218,9 @@ def _with_what_it_is_about() -> Select[tuple[Outbox, Assignment, TaskTemplate, D
     )
 
 
-def owed_rows(session: Session, campaign: Campaign, day: dt.date, *, in_app_only: bool = False) -> list[Any]:
+def owed_rows(
+    session: Session, campaign: Campaign, day: dt.date, *, in_app_only: bool = False, readers_only: bool = False
+) -> list[Any]:
     """Pending outbox rows owed on or before `day` with their assignment and task (None for an event
     about no assignment); rows no longer true turn `obsolete` first and are left out. Highest rung
     first within a day, so a person told of several rungs at once reads the highest."""
@@ -240,6 +242,8 @@ def owed_rows(session: Session, campaign: Campaign, day: dt.date, *, in_app_only
     )
     if in_app_only:
         query = query.where(Outbox.in_app_on.is_(None))
+    if readers_only:
+        query = query.where(has_inbox_readers(campaign.id))
     return list(session.execute(query).all())
 
 
