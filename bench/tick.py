@@ -47,6 +47,7 @@ from sqlalchemy.engine import make_url
 from domain.duban import level_style, respond_due
 from domain.rules import reminder_due, rungs_reached, standing
 from domain.spec import CampaignSpec
+from tests.machine import PG_HOST, PG_PORT, ensure_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 CAMPAIGN_CLI = ROOT / ".venv" / "bin" / "campaign"
@@ -112,6 +113,8 @@ class Databases:
     def __init__(self, server_url: str | None, work: Path):
         self.work = work
         self.server = make_url(server_url) if server_url else None
+        if self.server is not None and (self.server.host, self.server.port or 5432) == (PG_HOST, PG_PORT):
+            ensure_postgres()  # the local cluster, started when down, as the tests start it
         self.prefix = f"bench_{uuid.uuid4().hex[:8]}"
         self.created: list[str] = []
 

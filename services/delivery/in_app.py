@@ -14,17 +14,13 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import partial
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM
-from domain.delivery import OutboxState
 from services.campaigns import get_campaign
-from services.delivery.audience import has_inbox_readers
 from services.delivery.planning import already_told, load_plan, owed_rows, put_in_inboxes
 from services.delivery.truth import retire_stale
 from store import audit
-from store.models import Outbox
 
 
 @dataclass(frozen=True)
@@ -40,22 +36,11 @@ def deliver_in_app(
     """Put every owed, still-true message of the campaign in its readers' inboxes; the caller commits.
     Idempotent: each inbox item has its natural dedupe key, and a person gets one message per
     thread, kind and day. The tick looks only at rows not yet put in (`in_app_on`); `catch_up`
-    looks at every row still owed, for people whose accounts were made after (the demo's)."""
+    looks at every row still owed, for people whose accounts were made after (the demo's). Rows
+    nobody reads in-app (a department without accounts) are not touched: when an account is made
+    for it, the next tick puts what is still owed to the department in its inbox."""
     campaign = get_campaign(session, campaign_code)
     rows = owed_rows(session, campaign, day, in_app_only=not catch_up, readers_only=True)
-    # The rows nobody reads in-app (a department without accounts): nothing to write, only noted as done.
-    session.execute(
-        update(Outbox)
-        .where(
-            Outbox.campaign_id == campaign.id,
-            Outbox.state == OutboxState.pending.value,
-            Outbox.created_on <= day,
-            Outbox.in_app_on.is_(None),
-            ~has_inbox_readers(campaign.id),
-        )
-        .values(in_app_on=day)
-        .execution_options(synchronize_session=False)
-    )
     messages = 0
     if rows:
         plan = load_plan(session, campaign, day, None)
