@@ -18,7 +18,6 @@ from pathlib import Path
 
 from cli import output
 from domain.errors import Invalid
-from flows.runtime import start_api_server
 from settings import DEFAULT_DATA_DIR, Settings, load_settings
 from store import audit
 from store.db import shared_engine
@@ -44,8 +43,6 @@ NO_STORE = frozenset(
     {"validate", "schema", "plan", "template", "db", "demo", "simulate", "dashboard"}
 )  # the last three choose their database themselves (demo and simulate migrate it, dashboard checks it)
 MIGRATES_FIRST = frozenset({"launch", "serve"})
-# Commands that run Prefect flows on the embedded engine: its API server is started first thing.
-RUNS_FLOWS = frozenset({"launch", "tick", "simulate", "demo", "deliver", "serve"})
 
 
 class CliError(Invalid):
@@ -100,22 +97,7 @@ def require_current_store(settings: Settings) -> None:
     require_current(shared_engine(settings.db_url))
 
 
-def _command_named(argv: list[str]) -> str | None:
-    """The sub-command in argv, read before the parser is built (the only option before it takes a value)."""
-    words = iter(argv)
-    for word in words:
-        if word == "--database-url":
-            next(words, None)
-        elif not word.startswith("-"):
-            return word
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
-    words = sys.argv[1:] if argv is None else argv
-    if _command_named(words) in RUNS_FLOWS and not {"-h", "--help"} & set(words):
-        # Its ~4 s start overlaps building the parser, importing the command, and the command's own work.
-        start_api_server()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
