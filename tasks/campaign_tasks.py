@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session
 from domain.access import Actor
 from services import campaigns
 from services.campaigns import LaunchReport
+from store.db import refresh_statistics
 from store.uow import UnitOfWork
 
 T = TypeVar("T")
+BULK = 10_000  # assignments added at once, past which the database's statistics are refreshed after a launch
 
 
 def run_step(step: Callable[[Session], T], db_url: str) -> T:
@@ -44,6 +46,9 @@ def launch_campaign(
     with UnitOfWork(db_url) as uow:
         spec = campaigns.stored_version(uow.session, campaign, spec_sha256)
         report = campaigns.launch(uow.session, spec, actor=actor, at=at, source_path=source_path)
-        if not dry_run:
-            uow.commit()
-        return report
+        if dry_run:
+            return report
+        uow.commit()
+    if report.assignments_added >= BULK:
+        refresh_statistics(db_url)
+    return report

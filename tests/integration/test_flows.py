@@ -339,3 +339,32 @@ def test_tick_flow_draws_verification_samples_and_counts_them_in_the_rollup(pref
     first = snapshot(engine)
     tick(spec.id, D(2020, 7, 1), _url(engine))
     assert snapshot(engine) == first  # the draw is never repeated
+
+
+def test_a_bulk_launch_refreshes_the_databases_statistics(prefect_harness, engine, monkeypatch):
+    """PostgreSQL plans the first tick and the boards on the launched table sizes (ANALYZE after a bulk
+    launch); SQLite needs no statistics and gets no ANALYZE."""
+    from sqlalchemy import text
+
+    from flows.campaign_flows import run_launch
+    from tasks import campaign_tasks
+
+    monkeypatch.setattr(campaign_tasks, "BULK", 1)  # the example campaign's 70 assignments count as bulk here
+    postgres = engine.dialect.name == "postgresql"
+    if postgres:
+        with engine.connect() as conn:
+            before = conn.execute(text("SELECT now()")).scalar_one()
+    run_launch(load_spec(SPEC_PATH), settings_or_db_url=_url(engine), at=LAUNCH_AT)
+    if not postgres:
+        return
+    with engine.connect() as conn:
+        analysed = dict(
+            conn.execute(
+                text(
+                    "SELECT relname, COALESCE(last_analyze >= :before, false) FROM pg_stat_user_tables "
+                    "WHERE relname IN ('assignment', 'department', 'task_template')"
+                ),
+                {"before": before},
+            ).all()
+        )
+    assert analysed == {"assignment": True, "department": True, "task_template": True}
