@@ -62,7 +62,7 @@ from store.models import (
     Phase,
     RollupSnapshot,
 )
-from store.sql import insert_ignoring_duplicates, table_of
+from store.sql import BULK_ROWS, TICKED_TABLES, insert_ignoring_duplicates, refresh_statistics, table_of
 
 T = TypeVar("T")
 
@@ -540,4 +540,6 @@ def tick(run: StepRunner, campaign_code: str, as_of: dt.date, *, actor: Actor, a
     # In-app messages reach the inboxes on their day (issue 12); e-mail and webhooks keep their schedule.
     run(f"inbox-{campaign_code}-{as_of}", partial(deliver_in_app, campaign_code=campaign_code, day=as_of, at=at))
     rows = run(f"rollup-{campaign_code}-{as_of}", partial(finish_tick, ctx=ctx, phases=phases, counts=counts))
+    if counts.opened + counts.overdue_updated + counts.escalations + counts.reminders >= BULK_ROWS:
+        run(f"statistics-{campaign_code}-{as_of}", partial(refresh_statistics, tables=TICKED_TABLES))
     return TickSummary(campaign_code, as_of, {p.key: p.state for p in phases}, counts, rows)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -43,19 +43,3 @@ def make_engine(url: str) -> Engine:
 def shared_engine(url: str) -> Engine:
     """One engine per URL per process (Prefect tasks receive the URL, not the engine)."""
     return make_engine(url)
-
-
-# Tables a launch fills in bulk (up to a million assignments for a national campaign).
-LAUNCHED_TABLES = ("department", "task_template", "assignment")
-
-
-def refresh_statistics(url: str, tables: tuple[str, ...] = LAUNCHED_TABLES) -> None:
-    """PostgreSQL: ANALYZE tables just changed in bulk, so the next tick and the boards are planned on
-    their real sizes (autovacuum would do it a minute or more later; until then the planner still sees
-    the empty tables of before the launch). SQLite plans these queries by their indexes alone: nothing."""
-    engine = shared_engine(url)
-    if engine.dialect.name != "postgresql":
-        return
-    with engine.connect() as conn:
-        conn.execute(text(f"ANALYZE {', '.join(tables)}"))
-        conn.commit()

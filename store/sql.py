@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CursorResult, Table, case, func, literal, literal_column, select
+from sqlalchemy import CursorResult, Table, case, func, literal, literal_column, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -45,3 +45,18 @@ def chosen_by(key: Any, values: dict[Any, Any], type_: Any = None, else_: Any = 
     column's type (a UTC instant compared with a stored one)."""
     whens = {k: literal(v, type_) if type_ is not None else v for k, v in values.items()}
     return case(whens, value=key, else_=else_)
+
+
+# Past this many rows written at once (a launch's assignments, a busy tick's messages), the changed tables'
+# statistics are refreshed in the same transaction.
+BULK_ROWS = 10_000
+LAUNCHED_TABLES = ("department", "task_template", "assignment")
+TICKED_TABLES = ("assignment", "escalation", "duban", "outbox", "rollup_snapshot", "score_snapshot")
+
+
+def refresh_statistics(session: Session, tables: tuple[str, ...]) -> None:
+    """PostgreSQL: ANALYZE tables just changed in bulk, so what runs next (the first tick after a
+    launch, the boards after a busy tick) is planned on their real sizes; autovacuum would do it a
+    minute or more later. SQLite plans these queries by their indexes alone: nothing to do."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {', '.join(tables)}"))

@@ -17,11 +17,10 @@ from sqlalchemy.orm import Session
 from domain.access import Actor
 from services import campaigns
 from services.campaigns import LaunchReport
-from store.db import refresh_statistics
+from store.sql import BULK_ROWS, LAUNCHED_TABLES, refresh_statistics
 from store.uow import UnitOfWork
 
 T = TypeVar("T")
-BULK = 10_000  # assignments added at once, past which the database's statistics are refreshed after a launch
 
 
 def run_step(step: Callable[[Session], T], db_url: str) -> T:
@@ -48,7 +47,7 @@ def launch_campaign(
         report = campaigns.launch(uow.session, spec, actor=actor, at=at, source_path=source_path)
         if dry_run:
             return report
+        if report.assignments_added >= BULK_ROWS:
+            refresh_statistics(uow.session, LAUNCHED_TABLES)
         uow.commit()
-    if report.assignments_added >= BULK:
-        refresh_statistics(db_url)
     return report

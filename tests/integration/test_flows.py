@@ -341,30 +341,39 @@ def test_tick_flow_draws_verification_samples_and_counts_them_in_the_rollup(pref
     assert snapshot(engine) == first  # the draw is never repeated
 
 
-def test_a_bulk_launch_refreshes_the_databases_statistics(prefect_harness, engine, monkeypatch):
-    """PostgreSQL plans the first tick and the boards on the launched table sizes (ANALYZE after a bulk
-    launch); SQLite needs no statistics and gets no ANALYZE."""
+def _analysed_since(engine, before, tables: tuple[str, ...]) -> dict[str, bool]:
+    from sqlalchemy import bindparam, text
+
+    query = text(
+        "SELECT relname, COALESCE(last_analyze >= :before, false) FROM pg_stat_user_tables WHERE relname IN :tables"
+    ).bindparams(bindparam("tables", expanding=True))
+    with engine.connect() as conn:
+        return dict(conn.execute(query, {"before": before, "tables": list(tables)}).all())
+
+
+def test_a_bulk_launch_and_a_busy_tick_refresh_the_databases_statistics(prefect_harness, engine, monkeypatch):
+    """PostgreSQL plans the first tick after a bulk launch, and the boards after a busy tick, on the real
+    table sizes (ANALYZE in the same transaction); SQLite needs no statistics and gets no ANALYZE."""
     from sqlalchemy import text
 
-    from flows.campaign_flows import run_launch
+    from flows.campaign_flows import run_launch, run_tick
+    from services import ticking
+    from store.sql import LAUNCHED_TABLES, TICKED_TABLES
     from tasks import campaign_tasks
 
-    monkeypatch.setattr(campaign_tasks, "BULK", 1)  # the example campaign's 70 assignments count as bulk here
+    # the example campaign's 70 assignments and its first busy day count as bulk here
+    monkeypatch.setattr(campaign_tasks, "BULK_ROWS", 1)
+    monkeypatch.setattr(ticking, "BULK_ROWS", 1)
     postgres = engine.dialect.name == "postgresql"
     if postgres:
         with engine.connect() as conn:
             before = conn.execute(text("SELECT now()")).scalar_one()
-    run_launch(load_spec(SPEC_PATH), settings_or_db_url=_url(engine), at=LAUNCH_AT)
-    if not postgres:
-        return
-    with engine.connect() as conn:
-        analysed = dict(
-            conn.execute(
-                text(
-                    "SELECT relname, COALESCE(last_analyze >= :before, false) FROM pg_stat_user_tables "
-                    "WHERE relname IN ('assignment', 'department', 'task_template')"
-                ),
-                {"before": before},
-            ).all()
-        )
-    assert analysed == {"assignment": True, "department": True, "task_template": True}
+    spec = load_spec(SPEC_PATH)
+    run_launch(spec, settings_or_db_url=_url(engine), at=LAUNCH_AT)
+    if postgres:
+        assert _analysed_since(engine, before, LAUNCHED_TABLES) == dict.fromkeys(LAUNCHED_TABLES, True)
+        with engine.connect() as conn:
+            before = conn.execute(text("SELECT now()")).scalar_one()
+    run_tick(spec.id, dt.date(2020, 6, 1), settings_or_db_url=_url(engine), at=LAUNCH_AT)
+    if postgres:
+        assert _analysed_since(engine, before, TICKED_TABLES) == dict.fromkeys(TICKED_TABLES, True)
