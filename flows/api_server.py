@@ -102,13 +102,11 @@ class ApiServer:
         raise RuntimeError(f"Prefect API server did not answer within {timeout_s:.0f} s")
 
     def stop(self) -> None:
+        """At exit (Prefect's own exit handlers, registered later, have drained to it by then): ask the
+        server to stop and leave at once — waiting for uvicorn's graceful shutdown cost a second at the
+        end of every command. It exits by itself; the kernel's init reaps it."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 _started: list[ApiServer] = []  # this process's server, once started
