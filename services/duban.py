@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from domain.access import Actor, can_act_for_department, can_administer, can_read_department
 from domain.assignment import UNFINISHED
-from domain.delivery import OutboxKind, OutboxState
+from domain.delivery import OutboxKind
 from domain.duban import (
     DUBAN,
     DUBAN_COLOUR,
@@ -34,14 +34,14 @@ from domain.errors import Invalid, NotFound
 from domain.instruction import INSTRUCTION_TEXT_MAX
 from domain.limits import unsafe_character
 from domain.localtime import local_day
-from domain.spec import CampaignSpec, EscalationAudience
+from domain.spec import CampaignSpec
 from exchange.notices import DubanNotice, duban_docx
 from services.campaigns import get_campaign, lock_counter, stored_spec, take_numbers
-from services.delivery.events import assignment_title
+from services.delivery.events import assignment_title, owe_set
 from services.guard import check, department_scope, fail, resolve
 from services.holidays import campaign_calendar
 from store import audit
-from store.models import Assignment, Campaign, Department, Duban, Escalation, Outbox, TaskTemplate, User
+from store.models import Assignment, Campaign, Department, Duban, Escalation, TaskTemplate, User
 from store.sql import insert_ignoring_duplicates, table_of
 
 COUNTER = "duban"
@@ -119,7 +119,9 @@ def issue_dubans(session: Session, *, campaign_code: str, as_of: dt.date, actor:
         _insert_notices(session, campaign.id, spec, owed, first, as_of)
         _owe_messages(session, campaign.id, as_of, Duban.seq >= first, suffix="")
         issued = session.execute(
-            select(Duban.number, Duban.assignment_id).where(Duban.campaign_id == campaign.id, Duban.seq >= first)
+            select(Duban.number, Duban.assignment_id)
+            .where(Duban.campaign_id == campaign.id, Duban.seq >= first)
+            .order_by(Duban.seq)
         ).all()
         audit.record(
             session,
@@ -131,7 +133,7 @@ def issue_dubans(session: Session, *, campaign_code: str, as_of: dt.date, actor:
             after={
                 "as_of": as_of.isoformat(),
                 "count": len(issued),
-                "numbers": sorted((n for n, _ in issued), key=len)[:50],
+                "numbers": [n for n, _ in issued[:50]],
                 "assignments_sha256": audit.ids_digest(a for _, a in issued),
             },
         )
@@ -205,31 +207,18 @@ def _owe_messages(
     """One message (kind duban) to the department of each notice `which` selects, once per natural key
     (evt:duban:<assignment>:<level><suffix>); the delivery writes its text from the notice."""
     key = literal(MESSAGE_KEY) + cast(Duban.assignment_id, String) + literal(":") + cast(Duban.level, String)
-    source = select(
-        Duban.campaign_id,
-        key + literal(suffix) if suffix else key,
-        literal(OutboxKind.duban.value),
-        Duban.assignment_id,
-        Duban.department_id,
-        literal(EscalationAudience.department.value),
-        Duban.level,
-        literal(as_of),
-        literal(OutboxState.pending.value),
-        literal(False),
-    ).where(Duban.campaign_id == campaign_id, which)
-    columns = [
-        "campaign_id",
-        "natural_key",
-        "kind",
-        "assignment_id",
-        "department_id",
-        "audience",
-        "level",
-        "created_on",
-        "state",
-        "chases",
-    ]
-    return insert_ignoring_duplicates(session, table_of(Outbox), columns, source, ["natural_key"])
+    return owe_set(
+        session,
+        natural_key=key + literal(suffix) if suffix else key,
+        kind=OutboxKind.duban.value,
+        campaign_id=Duban.campaign_id,
+        assignment_id=Duban.assignment_id,
+        department_id=Duban.department_id,
+        level=Duban.level,
+        event_on=as_of,
+        chases=False,
+        where=and_(Duban.campaign_id == campaign_id, which),
+    )
 
 
 # --- reading -----------------------------------------------------------------------------------------------

@@ -40,11 +40,12 @@ from sqlalchemy.orm import Session
 
 from domain.access import Actor, can_administer
 from domain.assignment import ACTIVE, UNFINISHED, AssignmentStatus
-from domain.delivery import OutboxKind, OutboxState
+from domain.delivery import OutboxKind
 from domain.errors import Invalid
 from domain.rules import reminder_due, rungs_reached, standing
 from services import rollup_extras
 from services.campaigns import get_campaign, stored_spec
+from services.delivery.events import owe_set
 from services.delivery.in_app import deliver_in_app
 from services.duban import issue_dubans
 from services.guard import check, resolve
@@ -58,7 +59,6 @@ from store.models import (
     Assignment,
     Campaign,
     Escalation,
-    Outbox,
     Phase,
     RollupSnapshot,
 )
@@ -282,30 +282,19 @@ def _owe_messages(
     """One outbox row per unfinished assignment of the phase due on `due_on` that `still_owed` selects
     (the rows this step has not marked done yet, so a re-tick of the day reads no more than it must;
     natural key: the prefix + the assignment id, so nothing is owed twice); returns the rows added."""
-    key = literal(natural_key, String) + cast(Assignment.id, String)
-    columns = [
-        "campaign_id",
-        "natural_key",
-        "kind",
-        "assignment_id",
-        "department_id",
-        "audience",
-        "level",
-        "created_on",
-        "state",
-    ]
-    source = select(
-        Assignment.campaign_id,
-        key,
-        literal(kind.value),
-        Assignment.id,
-        Assignment.department_id,
-        literal(audience),
-        literal(level),
-        literal(as_of),
-        literal(OutboxState.pending.value),
-    ).where(*_unfinished_on(phase, due_on), still_owed)
-    return insert_ignoring_duplicates(session, table_of(Outbox), columns, source, ["natural_key"])
+    return owe_set(
+        session,
+        natural_key=literal(natural_key, String) + cast(Assignment.id, String),
+        kind=kind.value,
+        campaign_id=Assignment.campaign_id,
+        assignment_id=Assignment.id,
+        department_id=Assignment.department_id,
+        audience=audience,
+        level=level,
+        event_on=as_of,
+        chases=False,  # the tick's kinds chase by their kind (domain.delivery.CHASING_KINDS)
+        where=and_(*_unfinished_on(phase, due_on), still_owed),
+    )
 
 
 def record_escalations(session: Session, ctx: TickContext, phase: PhaseTick) -> int:

@@ -20,14 +20,19 @@ caller's, this adds one `message.owe` entry for the consequence.
 
 `assignment_event(...)` renders and owes the common case: a message about one assignment to its
 department (退回, 审核通过, and the kinds other work adds).
+
+`owe_set(...)` owes a whole set of messages in one INSERT … SELECT, with no text: the tick's reminders,
+escalations, 签收提醒 and 督办单, whose text the delivery writes (services.delivery.planning). The caller
+audits the set.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, SQLColumnExpression, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -37,6 +42,7 @@ from domain.spec import EscalationAudience
 from notify import format_cn_date, render_event
 from store import audit
 from store.models import Assignment, Campaign, Department, Outbox, TaskTemplate
+from store.sql import insert_ignoring_duplicates, table_of
 
 NATURAL_KEY_MAX = 120
 
@@ -201,3 +207,35 @@ def department_event(
         actor=actor,
         at=at,
     )
+
+
+def owe_set(
+    session: Session,
+    *,
+    natural_key: SQLColumnExpression[str],
+    kind: str,
+    campaign_id: SQLColumnExpression[int],
+    assignment_id: SQLColumnExpression[int],
+    department_id: SQLColumnExpression[int],
+    level: SQLColumnExpression[int] | int,
+    event_on: dt.date,
+    chases: bool,
+    where: ColumnElement[bool],
+    audience: str = EscalationAudience.department.value,
+) -> int:
+    """Owe one message for each row `where` selects (the columns come from the table it selects from), once
+    per natural key, as one statement; returns the messages newly owed. No text: the delivery writes it."""
+    columns: dict[str, Any] = {
+        "campaign_id": campaign_id,
+        "natural_key": natural_key,
+        "kind": literal(str(kind)),
+        "assignment_id": assignment_id,
+        "department_id": department_id,
+        "audience": literal(str(audience)),
+        "level": literal(level) if isinstance(level, int) else level,
+        "created_on": literal(event_on),
+        "state": literal(OutboxState.pending.value),
+        "chases": literal(chases),
+    }
+    source = select(*columns.values()).where(where)
+    return insert_ignoring_duplicates(session, table_of(Outbox), list(columns), source, ["natural_key"])

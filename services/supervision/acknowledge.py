@@ -12,17 +12,17 @@ from sqlalchemy.orm import Session
 
 from domain.access import Actor, can_act_for_department
 from domain.assignment import AssignmentStatus
-from domain.delivery import OutboxKind, OutboxState
+from domain.delivery import OutboxKind
 from domain.errors import Invalid, NotFound
 from domain.localtime import local_midnight
-from domain.spec import EscalationAudience
 from services.campaigns import stored_spec
+from services.delivery.events import owe_set
 from services.guard import check, fail, resolve
 from services.holidays import campaign_calendar
 from services.supervision.common import load_assignment
 from store import audit
 from store.models import Assignment, Campaign, Outbox
-from store.sql import chosen_by, insert_ignoring_duplicates, table_of
+from store.sql import chosen_by
 
 # An assignment that has opened and was not cancelled can be signed for.
 SIGNABLE: tuple[str, ...] = (
@@ -188,30 +188,16 @@ def owe_acknowledge_reminders(session: Session, campaign_code: str, as_of: dt.da
     owed = and_(unsigned, Assignment.opens_on.in_(late_opened), Assignment.id.not_in(already))
     targets = list(session.scalars(select(Assignment.id).where(owed).order_by(Assignment.id)))
     # Once per assignment (natural key evt:acknowledge:<id>:once), as one set; the delivery writes the text.
-    key = literal(f"evt:{OutboxKind.acknowledge.value}:") + cast(Assignment.id, String) + literal(":once")
-    source = select(
-        Assignment.campaign_id,
-        key,
-        literal(OutboxKind.acknowledge.value),
-        Assignment.id,
-        Assignment.department_id,
-        literal(EscalationAudience.department.value),
-        literal(0),
-        literal(as_of),
-        literal(OutboxState.pending.value),
-        literal(True),  # it chases the signature: stale once the work is handed in
-    ).where(owed)
-    columns = [
-        "campaign_id",
-        "natural_key",
-        "kind",
-        "assignment_id",
-        "department_id",
-        "audience",
-        "level",
-        "created_on",
-        "state",
-        "chases",
-    ]
-    insert_ignoring_duplicates(session, table_of(Outbox), columns, source, ["natural_key"])
+    owe_set(
+        session,
+        natural_key=literal(f"evt:{OutboxKind.acknowledge.value}:") + cast(Assignment.id, String) + literal(":once"),
+        kind=OutboxKind.acknowledge.value,
+        campaign_id=Assignment.campaign_id,
+        assignment_id=Assignment.id,
+        department_id=Assignment.department_id,
+        level=0,
+        event_on=as_of,
+        chases=True,  # it chases the signature: stale once the work is handed in
+        where=owed,
+    )
     return targets
