@@ -29,7 +29,7 @@ from store.models import (
     TaskTemplate,
     UTCDateTime,
 )
-from store.sql import insert_ignoring_duplicates
+from store.sql import ROWS_PER_STATEMENT, insert_ignoring_duplicates
 
 
 class CampaignNotFound(NotFound):
@@ -301,9 +301,6 @@ def _sync_templates(
     return {k: row.id for k, row in existing.items()}
 
 
-_INSERT_CHUNK = 10_000
-
-
 def _sync_assignments(
     session: Session,
     campaign_id: int,
@@ -335,7 +332,7 @@ def _sync_assignments(
     # An extended assignment is compared by its planned deadline (original_due_on), not the approved one.
     change: PlanChange = diff_plan({k: r.original_due_on or r.due_on for k, r in stored.items()}, plan)
 
-    for start in range(0, len(change.added), _INSERT_CHUNK):  # chunks: a national launch adds ~1M rows
+    for start in range(0, len(change.added), ROWS_PER_STATEMENT):  # chunks: a national launch adds ~1M rows
         session.execute(
             insert(Assignment),
             [
@@ -357,7 +354,7 @@ def _sync_assignments(
                     "escalation_level": 0,
                     "version": 1,
                 }
-                for a in change.added[start : start + _INSERT_CHUNK]
+                for a in change.added[start : start + ROWS_PER_STATEMENT]
             ],
         )
     removed = cancelled = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CursorResult, Table, case, func, literal, literal_column, select, text
+from sqlalchemy import CursorResult, Table, case, func, literal, literal_column, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -26,8 +26,11 @@ def insert_ignoring_duplicates(session: Session, table: Table, columns: list[str
     return result.rowcount or 0
 
 
+ROWS_PER_STATEMENT = 5000  # rows (or ids in an IN list) sent in one statement when many are written at once
+
+
 def insert_rows_ignoring_duplicates(
-    session: Session, table: Table, rows: list[dict[str, Any]], key: list[str], *, chunk: int = 5000
+    session: Session, table: Table, rows: list[dict[str, Any]], key: list[str], *, chunk: int = ROWS_PER_STATEMENT
 ) -> int:
     """INSERT of many rows built in Python (multi-row VALUES, `chunk` rows per statement) that skips
     rows whose natural key already exists; returns rows inserted."""
@@ -37,6 +40,18 @@ def insert_rows_ignoring_duplicates(
     for start in range(0, len(rows), chunk):
         inserted += len(session.execute(stmt, rows[start : start + chunk]).all())
     return inserted
+
+
+def update_by_ids(session: Session, model: type[DeclarativeBase], ids: list[int], **values: Any) -> None:
+    """UPDATE model SET values WHERE id IN ids, a bounded IN list per statement (the ids can be a million)."""
+    column = model.metadata.tables[model.__tablename__].c.id
+    for start in range(0, len(ids), ROWS_PER_STATEMENT):
+        session.execute(
+            update(model)
+            .where(column.in_(ids[start : start + ROWS_PER_STATEMENT]))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def chosen_by(key: Any, values: dict[Any, Any], type_: Any = None, else_: Any = None) -> Any:

@@ -43,7 +43,7 @@ from services.holidays import campaign_calendar
 from settings import Settings
 from store import audit
 from store.models import Assignment, Campaign, Department, Duban, Outbox, OutboxDelivery, TaskTemplate, User
-from store.sql import insert_rows_ignoring_duplicates, table_of
+from store.sql import insert_rows_ignoring_duplicates, table_of, update_by_ids
 
 
 @dataclass(frozen=True)
@@ -106,13 +106,7 @@ class _Plan:
         outbox rows as in the inboxes; returns the messages written."""
         table = table_of(OutboxDelivery)
         written = insert_rows_ignoring_duplicates(self.session, table, self.inbox_rows, ["dedupe_key"])
-        for start in range(0, len(self.put_in), 5000):
-            self.session.execute(
-                update(Outbox)
-                .where(Outbox.id.in_(self.put_in[start : start + 5000]))
-                .values(in_app_on=self.day)
-                .execution_options(synchronize_session=False)
-            )
+        update_by_ids(self.session, Outbox, self.put_in, in_app_on=self.day)
         self.inbox_rows, self.put_in = [], []
         return written
 
@@ -358,14 +352,7 @@ def plan_deliveries(
                 entry = mailboxes.setdefault(person.email.strip().lower(), (person, {}))
                 entry[1].setdefault(item.natural_key, item)
     inbox = plan.write_inboxes()
-    planned = [o.id for o, *_ in rows]
-    for start in range(0, len(planned), 5000):
-        session.execute(
-            update(Outbox)
-            .where(Outbox.id.in_(planned[start : start + 5000]))
-            .values(state=OutboxState.planned.value)
-            .execution_options(synchronize_session=False)
-        )
+    update_by_ids(session, Outbox, [o.id for o, *_ in rows], state=OutboxState.planned.value)
     pushed = 0
     for address, (person, items) in mailboxes.items():
         pushed += _plan_digest(plan, Channel.email, address, person.key, person.name, list(items.values()))
