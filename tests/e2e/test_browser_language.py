@@ -57,25 +57,26 @@ WORDS = re.compile(r"\b(None|nan|NaT|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov
 # and the tooltips and empty-field placeholders a person sees.
 VISIBLE_TEXT = """
 (scope) => {
-  const root = scope ? document.querySelector(scope) : document.body;
-  if (!root) return [];
+  const roots = scope ? [...document.querySelectorAll(scope)] : [document.body];
   const out = [];
   const visible = (el) => {
     if (!el.checkVisibility({ visibilityProperty: true })) return false;
     const r = el.getBoundingClientRect();
     return r.width > 1 && r.height > 1;
   };
-  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-    const t = n.nodeValue.trim();
-    const el = n.parentElement;
-    if (!t || !el || el.closest('[data-testid="stIconMaterial"], script, style, noscript') || !visible(el)) continue;
-    out.push(t);
-  }
-  for (const el of root.querySelectorAll('[title], [data-title], input[placeholder], textarea[placeholder]')) {
-    if (!visible(el)) continue;
-    for (const a of ['title', 'data-title']) if (el.getAttribute(a)) out.push(el.getAttribute(a));
-    if (el.placeholder && !el.value) out.push(el.placeholder);
+  for (const root of roots) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const t = n.nodeValue.trim();
+      const el = n.parentElement;
+      if (!t || !el || el.closest('[data-testid="stIconMaterial"], script, style, noscript') || !visible(el)) continue;
+      out.push(t);
+    }
+    for (const el of root.querySelectorAll('[title], [data-title], input[placeholder], textarea[placeholder]')) {
+      if (!visible(el)) continue;
+      for (const a of ['title', 'data-title']) if (el.getAttribute(a)) out.push(el.getAttribute(a));
+      if (el.placeholder && !el.value) out.push(el.placeholder);
+    }
   }
   return out;
 }
@@ -136,7 +137,8 @@ def read_page(page) -> tuple[list[str], list[str]]:
 
 
 def open_dropdowns(page) -> list[str]:
-    """Opens the first multiselect and selectbox of the page (their option lists speak too) and reads them.
+    """Opens the first multiselect and selectbox of the page (their option lists speak too) and reads them
+    (every visible list: the page may also hold hidden popovers).
     Streamlit 1.67 draws its option lists with react-aria (`stSelectboxVirtualDropdown`), older ones as a
     BaseWeb popover: whichever appears is read."""
     texts: list[str] = []
@@ -144,11 +146,16 @@ def open_dropdowns(page) -> list[str]:
         box = page.get_by_test_id(test_id).first
         if box.count() and box.is_visible():
             box.click()
-            options = page.locator(DROPDOWN).first
+            # the open list, not a hidden popover left on the page
+            options = page.locator(DROPDOWN).filter(visible=True).first
             try:
-                options.wait_for(timeout=5_000)
-            except PlaywrightTimeout:  # a disabled box opens nothing
-                continue
+                options.wait_for(timeout=500)
+            except PlaywrightTimeout:  # a combobox the click only focused opens on the arrow key
+                page.keyboard.press("ArrowDown")
+                try:
+                    options.wait_for(timeout=3_000)
+                except PlaywrightTimeout:  # a disabled box opens nothing
+                    continue
             texts += page.evaluate(VISIBLE_TEXT, DROPDOWN)
             page.keyboard.press("Escape")
     return texts
