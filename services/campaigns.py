@@ -85,10 +85,21 @@ def _spec_from_json(spec_json: str) -> CampaignSpec:
     return CampaignSpec.model_validate_json(spec_json)
 
 
+_CAMPAIGN_IDS = "campaign_ids"  # session.info key: code -> id, for this unit of work
+
+
 def get_campaign(session: Session, code: str) -> Campaign:
-    campaign = session.scalar(select(Campaign).where(Campaign.code == code))
+    """The campaign by its code. A unit of work asks this dozens of times (every step and service does):
+    after the first query the row comes from the session's identity map, the same object the query would
+    have returned, without re-reading its stored spec (a code never changes)."""
+    ids: dict[str, int] = session.info.setdefault(_CAMPAIGN_IDS, {})
+    known = ids.get(code)
+    campaign = session.get(Campaign, known) if known is not None else None
     if campaign is None:
-        raise CampaignNotFound(code)
+        campaign = session.scalar(select(Campaign).where(Campaign.code == code))
+        if campaign is None:
+            raise CampaignNotFound(code)
+        ids[code] = campaign.id
     return campaign
 
 
