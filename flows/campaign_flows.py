@@ -79,17 +79,15 @@ def simulate(
     db_url: str | None = None,
     on_day: Callable[[dt.date], None] | None = None,
 ) -> SimulationTotals:
-    """Every day from `start` to `until`: the seeded departments and office work, then the day's
-    tick, all in this one flow run (the tick's steps are its named task runs)."""
+    """Every day from `start` to `until`, all in this one flow run: the seeded departments' and office's
+    work, then the day's tick, as one task run per day (simulate-<campaign>-<day>)."""
     url, _, _ = flow_edge(db_url, until, simulated_moment(until))
-    steps = prefect_steps(url)
     w.enlist_people(campaign, simulated_moment(start), url)
     totals = SimulationTotals()
     day = start
     while day <= until:
         activity, work = w.simulate_day(campaign, day, seed, url)
         totals = totals.add(activity, work)
-        ticking.tick(steps, campaign, day, actor=SYSTEM, at=simulated_moment(day))
         if on_day is not None:
             on_day(day)
         day += dt.timedelta(days=1)

@@ -553,8 +553,9 @@ def simulate_campaign(engine: Engine, seed: int, until: dt.date) -> str:
     """The example launched and simulated day by day to `until` with `seed`: the seeded model's day
     (services.simulation) then that day's tick, as the simulate flow runs them. Returns the code."""
     from services.campaigns import launch
-    from services.simulation import enlist_simulated_people, simulate_day, simulate_work
+    from services.simulation import enlist_simulated_people
     from services.spec_files import load_spec
+    from tasks.work_tasks import simulate_and_tick
 
     spec = load_spec(SPEC_PATH)
     with UnitOfWork(engine) as uow:
@@ -563,11 +564,7 @@ def simulate_campaign(engine: Engine, seed: int, until: dt.date) -> str:
         uow.commit()
     day = spec.start
     while day <= until:
-        with UnitOfWork(engine) as uow:
-            simulate_day(uow.session, spec.id, day, seed)
-            simulate_work(uow.session, spec.id, day, seed)
-            uow.commit()
-        run_tick(engine, spec.id, day)
+        simulate_and_tick(engine, spec.id, day, seed)
         day += dt.timedelta(days=1)
     return spec.id
 
