@@ -16,6 +16,7 @@ writes one entry for itself.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -57,6 +58,7 @@ from services.supervision.acknowledge import owe_acknowledge_reminders
 from store import audit
 from store.models import (
     Assignment,
+    AuditEntry,
     Campaign,
     Escalation,
     Phase,
@@ -152,8 +154,8 @@ def _audit_step(session: Session, ctx: TickContext, step: str, ids: list[int], *
     )
 
 
-def sync_phases(session: Session, ctx: TickContext) -> list[PhaseTick]:
-    """Open and close phases for the date; say which phases have assignments to look after."""
+def _may_tick(session: Session, ctx: TickContext) -> Campaign:
+    """The acting user may tick (the office, or the system), and the day is not before the last one."""
     actor = resolve(session, ctx.actor, at=ctx.at)
     check(
         can_administer(actor),
@@ -165,9 +167,43 @@ def sync_phases(session: Session, ctx: TickContext) -> list[PhaseTick]:
         label="推进专项行动",
     )
     campaign = get_campaign(session, ctx.campaign_code)
+    _refuse_earlier_day(campaign, ctx.as_of)
+    return campaign
+
+
+TICK_ACTION = "campaign.tick"
+
+
+def repeat_of_last_tick(session: Session, ctx: TickContext) -> TickSummary | None:
+    """A re-tick of the campaign's last day with nothing recorded since that tick finished: the newest
+    entry of the audit (every change and every refusal is one) is that tick's own. Every step would
+    find its work done, so the tick is recorded again, as unchanged, and nothing else is read or
+    written. Anything recorded since (a submission, an account, another campaign's tick), or a tick
+    that did not finish, makes it a full tick. Returns None then."""
+    campaign = _may_tick(session, ctx)
+    if campaign.last_tick_on != ctx.as_of:
+        return None
+    newest = session.execute(
+        select(AuditEntry.action, AuditEntry.entity_key, AuditEntry.outcome, AuditEntry.after_json)
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    ).first()
+    if newest is None or (newest.action, newest.entity_key, newest.outcome) != (TICK_ACTION, ctx.campaign_code, "ok"):
+        return None
+    last = json.loads(newest.after_json or "{}")
+    if last.get("as_of") != ctx.as_of.isoformat():
+        return None
+    phases: dict[str, str] = last.get("phases", {})
+    rows = int(last.get("rollup_rows", 0))
+    _record_tick(session, ctx, phases, StepCounts(), rows, unchanged=True)
+    return TickSummary(ctx.campaign_code, ctx.as_of, phases, StepCounts(), rows)
+
+
+def sync_phases(session: Session, ctx: TickContext) -> list[PhaseTick]:
+    """Open and close phases for the date; say which phases have assignments to look after."""
+    campaign = _may_tick(session, ctx)
     spec = stored_spec(campaign)
     as_of = ctx.as_of
-    _refuse_earlier_day(campaign, as_of)
     out: list[PhaseTick] = []
     moved: dict[str, str] = {}
     moved_ids: list[int] = []
@@ -459,25 +495,41 @@ def finish_tick(session: Session, ctx: TickContext, phases: list[PhaseTick], cou
     campaign = get_campaign(session, ctx.campaign_code)
     if campaign.last_tick_on is None or campaign.last_tick_on < ctx.as_of:
         campaign.last_tick_on = ctx.as_of
+    _record_tick(session, ctx, {p.key: p.state for p in phases}, counts, rows)
+    return rows
+
+
+def _record_tick(
+    session: Session,
+    ctx: TickContext,
+    phases: dict[str, str],
+    counts: StepCounts,
+    rows: int,
+    *,
+    unchanged: bool = False,
+) -> None:
+    """The tick's own audit entry: the last thing a finished tick writes (repeat_of_last_tick reads it)."""
+    after: dict[str, object] = {
+        "as_of": ctx.as_of.isoformat(),
+        "phases": phases,
+        "opened": counts.opened,
+        "overdue_updated": counts.overdue_updated,
+        "escalations": counts.escalations,
+        "reminders": counts.reminders,
+        "samples_drawn": counts.samples_drawn,
+        "rollup_rows": rows,
+    }
+    if unchanged:
+        after["unchanged"] = True
     audit.record(
         session,
         at=ctx.at,
         actor=ctx.actor,
-        action="campaign.tick",
+        action=TICK_ACTION,
         entity="campaign",
         entity_key=ctx.campaign_code,
-        after={
-            "as_of": ctx.as_of.isoformat(),
-            "phases": {p.key: p.state for p in phases},
-            "opened": counts.opened,
-            "overdue_updated": counts.overdue_updated,
-            "escalations": counts.escalations,
-            "reminders": counts.reminders,
-            "samples_drawn": counts.samples_drawn,
-            "rollup_rows": rows,
-        },
+        after=after,
     )
-    return rows
 
 
 # --------------------------------------------------------------------------- the one composition
@@ -498,6 +550,9 @@ def tick(run: StepRunner, campaign_code: str, as_of: dt.date, *, actor: Actor, a
     sample draw (重点核查), opening, overdue, escalation and reminders, then the rollup and the
     tick's record. Phases with nothing to do cost no step at all."""
     ctx = TickContext(campaign_code, as_of, actor, at)
+    repeated = run(f"unchanged-{campaign_code}-{as_of}", partial(repeat_of_last_tick, ctx=ctx))
+    if repeated is not None:
+        return repeated
     phases = run(f"phases-{campaign_code}-{as_of}", partial(sync_phases, ctx=ctx))
     # Issue 14: 预警分办 before the draw, so a verification draw weighs the day's risk scores.
     run(f"risk-{campaign_code}-{as_of}", partial(risk_tick, campaign_code=campaign_code, actor=actor, at=at))

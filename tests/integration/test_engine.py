@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import func, select, text
 
 from domain.access import SYSTEM
 from domain.assignment import AssignmentStatus
-from services import submissions
+from services import submissions, ticking
 from services.campaigns import launch
 from services.spec_files import SpecInvalid, parse_spec
+from services.ticking import TickSummary
+from store import audit
 from store.models import (
     Assignment,
+    AuditEntry,
     Base,
     Escalation,
     Outbox,
     Phase,
     RollupSnapshot,
 )
-from store.uow import UnitOfWork
+from store.uow import UnitOfWork, unit_per_step
 from tests.conftest import LAUNCH_AT, SPEC_PATH, expected_escalations, expected_open_by, planned
 
 D = dt.date
@@ -83,11 +87,87 @@ def test_overdue_work_escalates_up_the_ladder_once(engine, launched_campaign, ti
     assert count(engine, Escalation) == levels  # nothing new for the same rungs
 
 
+def _record_marker(engine) -> None:
+    """An audit entry that changes no state (as a refused read would be): the next tick runs every step."""
+    with UnitOfWork(engine) as uow:
+        audit.record(uow.session, at=LAUNCH_AT, actor=SYSTEM, action="test.marker", entity="test", entity_key="x")
+        uow.commit()
+
+
+def _tick_naming_steps(engine, code: str, day: dt.date) -> tuple[TickSummary, list[str]]:
+    names: list[str] = []
+    steps = unit_per_step(engine)
+
+    def run(name, step):
+        names.append(name)
+        return steps(name, step)
+
+    at = dt.datetime.combine(day, dt.time(2, 0), dt.UTC)
+    return ticking.tick(run, code, day, actor=SYSTEM, at=at), names
+
+
 def test_ticking_the_same_day_twice_changes_nothing(engine, launched_campaign, tick):
+    """Every step run again (something was recorded in between) finds its work done."""
     tick(D(2020, 6, 17))
     before = snapshot(engine)
-    tick(D(2020, 6, 17))
+    _record_marker(engine)
+    _summary, steps = _tick_naming_steps(engine, launched_campaign.code, D(2020, 6, 17))
+    assert any(name.startswith("rollup-") for name in steps)  # the full tick ran
     assert snapshot(engine) == before
+
+
+def test_a_repeat_tick_with_nothing_recorded_since_only_records_itself(engine, launched_campaign, tick):
+    first = tick(D(2020, 6, 23))
+    before = snapshot(engine)
+    again, steps = _tick_naming_steps(engine, launched_campaign.code, D(2020, 6, 23))
+    assert steps == [f"unchanged-{launched_campaign.code}-2020-06-23"]
+    assert again.phases == first.phases and again.rollup_rows == first.rollup_rows > 0
+    assert again.counts == ticking.StepCounts()
+    assert snapshot(engine) == before
+    with UnitOfWork(engine) as uow:
+        newest = uow.session.execute(
+            select(AuditEntry.action, AuditEntry.after_json).order_by(AuditEntry.id.desc()).limit(2)
+        ).all()
+    assert [action for action, _ in newest] == ["campaign.tick", "campaign.tick"]
+    assert json.loads(newest[0].after_json or "")["unchanged"] is True
+    assert "unchanged" not in json.loads(newest[1].after_json or "")
+
+
+def test_a_change_since_the_last_tick_makes_the_repeat_a_full_tick(engine, launched_campaign, tick, actors):
+    """A submission after the day's tick shows in that day's rollup when the day is ticked again; so does
+    a tick of the next day after a repeat."""
+    day = D(2020, 6, 17)
+    tick(day)
+    with UnitOfWork(engine) as uow:
+        target = uow.session.execute(
+            text(
+                "SELECT a.id FROM assignment a JOIN department d ON d.id=a.department_id "
+                "JOIN task_template t ON t.id=a.template_id WHERE t.key='self_check_report' AND d.code='zjj'"
+            )
+        ).scalar_one()
+        submissions.submit(
+            uow.session,
+            actor=actors["dept_zjj"],
+            at=LAUNCH_AT.replace(month=6, day=17),
+            assignment_id=target,
+            text="自查",
+        )
+        uow.commit()
+
+    def submitted() -> int:
+        with UnitOfWork(engine) as uow:
+            return uow.session.scalar(
+                select(func.sum(RollupSnapshot.submitted)).where(
+                    RollupSnapshot.as_of == day, RollupSnapshot.phase_key == ""
+                )
+            )
+
+    before = submitted()
+    _summary, steps = _tick_naming_steps(engine, launched_campaign.code, day)
+    assert any(name.startswith("phases-") for name in steps)
+    assert submitted() == before + 1
+    _summary, steps = _tick_naming_steps(engine, launched_campaign.code, day + dt.timedelta(days=1))
+    assert any(name.startswith("phases-") for name in steps)  # a new day is never a repeat
 
 
 def test_reminders_are_recorded_once_per_rule_and_stamped(engine, launched_campaign, tick):
@@ -270,7 +350,8 @@ def test_the_tick_runs_named_steps_only_for_phases_with_work(memory_engine):
     summary = ticking.tick(run, spec.id, day, actor=SYSTEM, at=LAUNCH_AT)
     live = [p for p in spec.phases if p.start <= day <= p.end]
     assert live and len(live) < len(spec.phases)
-    expected = [f"phases-{spec.id}-{day}", f"risk-{spec.id}-{day}"]  # 预警分办 before the phases' steps (issue 14)
+    # is it a repeat of the last tick (no), then the phases, and 预警分办 before the phases' steps (issue 14)
+    expected = [f"unchanged-{spec.id}-{day}", f"phases-{spec.id}-{day}", f"risk-{spec.id}-{day}"]
     for phase in live:
         expected += [f"{step}-{phase.key}-{day}" for step in ("open", "overdue", "escalate", "remind")]
     # then the campaign-wide steps: 签收提醒, 督办单, 考核评分 (issue 13) and the in-app inbox (issue 12)
