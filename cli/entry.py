@@ -6,21 +6,8 @@ from __future__ import annotations
 
 import sys
 
+from cli.commands import RUNS_FLOWS, command_named
 from flows.api_server import start_api_server
-
-# Commands that run Prefect flows on the embedded engine.
-RUNS_FLOWS = frozenset({"launch", "tick", "simulate", "demo", "deliver", "serve"})
-
-
-def command_named(argv: list[str]) -> str | None:
-    """The sub-command in argv, read before any parser exists (the one option before it takes a value)."""
-    words = iter(argv)
-    for word in words:
-        if word == "--database-url":
-            next(words, None)
-        elif not word.startswith("-"):
-            return word
-    return None
 
 
 def start_engine_for(argv: list[str]) -> None:

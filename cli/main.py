@@ -17,23 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cli import output
+from cli.commands import COMMAND_MODULES, modules_for
 from domain.errors import Invalid
 from settings import DEFAULT_DATA_DIR, Settings, load_settings
 from store import audit
 from store.db import shared_engine
 from store.migrate import current_revision, require_current, upgrade
-
-# Modules that add sub-commands: each has register(subparsers).
-COMMAND_MODULES: list[str] = [
-    "cli.campaign_commands",
-    "cli.work_commands",
-    "cli.serve_commands",
-    "cli.report_commands",
-    "cli.audit_commands",
-    "cli.risk_commands",
-    "cli.supervision_commands",
-    "cli.duban_commands",
-]
 
 EXIT_BAD_INPUT = 2
 
@@ -70,11 +59,13 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_BAD_INPUT)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(modules: tuple[str, ...] = COMMAND_MODULES) -> argparse.ArgumentParser:
+    """The parser with the sub-commands of `modules` (each has register(subparsers)); main builds only
+    the module of the command it was given (cli.commands)."""
     parser = _Parser(prog="campaign", description="招投标专项整治 专项行动管理（YAML 专项行动 → Prefect 流程 → 看板）")
     parser.add_argument("--database-url", help="数据库 URL（默认读取 CAMPAIGN_DATABASE_URL，或 data/campaign.db）")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name in COMMAND_MODULES:
+    for name in modules:
         importlib.import_module(name).register(subparsers)
     return parser
 
@@ -98,8 +89,9 @@ def require_current_store(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
+    parser = build_parser(modules_for(given))
+    args = parser.parse_args(given)
     handler: Callable[[argparse.Namespace], int] = args.handler
     logs_dir = DEFAULT_DATA_DIR / "logs"
     try:
