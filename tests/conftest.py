@@ -22,6 +22,7 @@ Password hashing uses cheap argon2 parameters in tests (the production parameter
 
 from __future__ import annotations
 
+import compileall
 import datetime as dt
 import logging
 import os
@@ -55,6 +56,15 @@ LAUNCH_AT = dt.datetime(2020, 5, 8, 1, 0, tzinfo=dt.UTC)
 TICK_TO = dt.date(2020, 6, 1)
 PASSWORD = "Passw0rd!2020"
 T = TypeVar("T")
+PACKAGES = ("domain", "store", "services", "tasks", "flows", "cli", "dashboard", "notify", "exchange", "settings")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the project once for every process the suite starts (CLI commands, dashboards, API servers
+    and workers): where PYTHONDONTWRITEBYTECODE is set, as on this machine, each of them compiled every
+    module it imports again. Python still reads bytecode that exists; __pycache__ is not committed."""
+    for name in PACKAGES:
+        compileall.compile_dir(ROOT / name, quiet=1)
 
 
 @pytest.fixture(scope="session")
