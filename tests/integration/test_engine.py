@@ -87,6 +87,26 @@ def test_overdue_work_escalates_up_the_ladder_once(engine, launched_campaign, ti
     assert count(engine, Escalation) == levels  # nothing new for the same rungs
 
 
+def submit_self_check(engine, actors, *, on: dt.date) -> int:
+    """区住建局 hands in its 自查报告 on `on` (10:00 Beijing); returns the assignment id."""
+    with UnitOfWork(engine) as uow:
+        target = uow.session.execute(
+            text(
+                "SELECT a.id FROM assignment a JOIN department d ON d.id=a.department_id "
+                "JOIN task_template t ON t.id=a.template_id WHERE t.key='self_check_report' AND d.code='zjj'"
+            )
+        ).scalar_one()
+        submissions.submit(
+            uow.session,
+            actor=actors["dept_zjj"],
+            at=dt.datetime.combine(on, dt.time(2, 0), dt.UTC),
+            assignment_id=target,
+            text="自查报告正文",
+        )
+        uow.commit()
+    return target
+
+
 def _record_marker(engine) -> None:
     """An audit entry that changes no state (as a refused read would be): the next tick runs every step."""
     with UnitOfWork(engine) as uow:
@@ -138,21 +158,7 @@ def test_a_change_since_the_last_tick_makes_the_repeat_a_full_tick(engine, launc
     a tick of the next day after a repeat."""
     day = D(2020, 6, 17)
     tick(day)
-    with UnitOfWork(engine) as uow:
-        target = uow.session.execute(
-            text(
-                "SELECT a.id FROM assignment a JOIN department d ON d.id=a.department_id "
-                "JOIN task_template t ON t.id=a.template_id WHERE t.key='self_check_report' AND d.code='zjj'"
-            )
-        ).scalar_one()
-        submissions.submit(
-            uow.session,
-            actor=actors["dept_zjj"],
-            at=LAUNCH_AT.replace(month=6, day=17),
-            assignment_id=target,
-            text="自查",
-        )
-        uow.commit()
+    submit_self_check(engine, actors, on=day)
 
     def submitted() -> int:
         with UnitOfWork(engine) as uow:
@@ -202,22 +208,7 @@ def test_rollup_counts_by_department_and_phase(engine, launched_campaign, tick):
 
 
 def test_applying_a_changed_yaml_keeps_submitted_work(engine, launched_campaign, actors):
-    with UnitOfWork(engine) as uow:
-        row = uow.session.execute(
-            text(
-                "SELECT a.id, d.code FROM assignment a JOIN department d ON d.id=a.department_id "
-                "JOIN task_template t ON t.id=a.template_id WHERE t.key='self_check_report' AND d.code='zjj'"
-            )
-        ).one()
-        target = row.id
-        submissions.submit(
-            uow.session,
-            actor=actors["dept_zjj"],
-            at=LAUNCH_AT.replace(month=6, day=10),
-            assignment_id=target,
-            text="自查报告正文",
-        )
-        uow.commit()
+    target = submit_self_check(engine, actors, on=D(2020, 6, 10))
 
     text_yaml = SPEC_PATH.read_text(encoding="utf-8")
     text_yaml = text_yaml.replace("due: 2020-06-20          # 二(二)", "due: 2020-06-24          # 二(二)")
