@@ -154,6 +154,9 @@ def _audit_step(session: Session, ctx: TickContext, step: str, ids: list[int], *
     )
 
 
+TICK_ACTION = "campaign.tick"  # the check, and the entry a finished tick writes last
+
+
 def _may_tick(session: Session, ctx: TickContext) -> Campaign:
     """The acting user may tick (the office, or the system), and the day is not before the last one."""
     actor = resolve(session, ctx.actor, at=ctx.at)
@@ -161,7 +164,7 @@ def _may_tick(session: Session, ctx: TickContext) -> Campaign:
         can_administer(actor),
         actor=actor,
         at=ctx.at,
-        action="campaign.tick",
+        action=TICK_ACTION,
         entity="campaign",
         entity_key=ctx.campaign_code,
         label="推进专项行动",
@@ -169,9 +172,6 @@ def _may_tick(session: Session, ctx: TickContext) -> Campaign:
     campaign = get_campaign(session, ctx.campaign_code)
     _refuse_earlier_day(campaign, ctx.as_of)
     return campaign
-
-
-TICK_ACTION = "campaign.tick"
 
 
 def repeat_of_last_tick(session: Session, ctx: TickContext) -> TickSummary | None:
