@@ -41,7 +41,7 @@ from sqlalchemy import Engine, text
 from domain.access import SYSTEM, Actor
 from domain.spec import CampaignSpec
 from services import ticking
-from services.ticking import TickSummary
+from services.ticking import StepRunner, TickSummary
 from settings import load_settings
 from store import audit
 from store.audit import KEY_FILE_NAME
@@ -62,7 +62,10 @@ PACKAGES = ("domain", "store", "services", "tasks", "flows", "cli", "dashboard",
 def pytest_configure(config: pytest.Config) -> None:
     """Compile the project once for every process the suite starts (CLI commands, dashboards, API servers
     and workers): where PYTHONDONTWRITEBYTECODE is set, as on this machine, each of them compiled every
-    module it imports again. Python still reads bytecode that exists; __pycache__ is not committed."""
+    module it imports again. Python still reads bytecode that exists; __pycache__ is not committed. Done by
+    the controller alone: xdist starts its workers after this."""
+    if hasattr(config, "workerinput"):
+        return
     for name in PACKAGES:
         compileall.compile_dir(ROOT / name, quiet=1)
 
@@ -375,10 +378,13 @@ class Launched:
     at: dt.datetime
 
 
-def run_tick(engine: Engine, code: str, as_of: dt.date, actor: Actor = SYSTEM) -> TickSummary:
-    """The one tick composition (services.ticking.tick), as SYSTEM at 10:00 Beijing time that day."""
+def run_tick(
+    engine: Engine, code: str, as_of: dt.date, actor: Actor = SYSTEM, run: StepRunner | None = None
+) -> TickSummary:
+    """The one tick composition (services.ticking.tick), as SYSTEM at 10:00 Beijing time that day, each step
+    in a unit of work of its own (or as `run` runs it)."""
     at = dt.datetime.combine(as_of, dt.time(2, 0), dt.UTC)
-    return ticking.tick(unit_per_step(engine), code, as_of, actor=actor, at=at)
+    return ticking.tick(run or unit_per_step(engine), code, as_of, actor=actor, at=at)
 
 
 # --- what the plan says, so no test hard-wires counts of the example YAML ------------------------

@@ -25,7 +25,7 @@ from store.models import (
     RollupSnapshot,
 )
 from store.uow import UnitOfWork, unit_per_step
-from tests.conftest import LAUNCH_AT, SPEC_PATH, expected_escalations, expected_open_by, planned
+from tests.conftest import LAUNCH_AT, SPEC_PATH, expected_escalations, expected_open_by, planned, run_tick
 
 D = dt.date
 
@@ -115,6 +115,7 @@ def _record_marker(engine) -> None:
 
 
 def _tick_naming_steps(engine, code: str, day: dt.date) -> tuple[TickSummary, list[str]]:
+    """The tick (tests.conftest.run_tick), and the names of the steps it ran, in order."""
     names: list[str] = []
     steps = unit_per_step(engine)
 
@@ -122,8 +123,7 @@ def _tick_naming_steps(engine, code: str, day: dt.date) -> tuple[TickSummary, li
         names.append(name)
         return steps(name, step)
 
-    at = dt.datetime.combine(day, dt.time(2, 0), dt.UTC)
-    return ticking.tick(run, code, day, actor=SYSTEM, at=at), names
+    return run_tick(engine, code, day, run=run), names
 
 
 def test_ticking_the_same_day_twice_changes_nothing(engine, launched_campaign, tick):
@@ -321,24 +321,14 @@ def test_a_campaign_cannot_be_ticked_back_to_an_earlier_day(engine, launched_cam
 
 
 def test_the_tick_runs_named_steps_only_for_phases_with_work(memory_engine):
-    from services import ticking
     from services.spec_files import load_spec
 
     spec = load_spec(SPEC_PATH)
     with UnitOfWork(memory_engine) as uow:
         launch(uow.session, spec, actor=SYSTEM, at=LAUNCH_AT)
         uow.commit()
-    names: list[str] = []
-
-    def run(name, step):
-        names.append(name)
-        with UnitOfWork(memory_engine) as uow:
-            result = step(uow.session)
-            uow.commit()
-            return result
-
     day = spec.start
-    summary = ticking.tick(run, spec.id, day, actor=SYSTEM, at=LAUNCH_AT)
+    summary, names = _tick_naming_steps(memory_engine, spec.id, day)
     live = [p for p in spec.phases if p.start <= day <= p.end]
     assert live and len(live) < len(spec.phases)
     # is it a repeat of the last tick (no), then the phases, and 预警分办 before the phases' steps (issue 14)
