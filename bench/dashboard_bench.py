@@ -45,7 +45,7 @@ CHROMIUM_ARGS = [
 
 def tick(url: str, code: str, as_of: dt.date) -> None:
     """The one tick entry (as `campaign tick`), as the system at 10:00 Beijing time."""
-    from flows.campaign_flows import run_tick
+    from flows.entries import run_tick
 
     run_tick(code, as_of, settings_or_db_url=url, at=dt.datetime.combine(as_of, dt.time(2), dt.UTC))
 

@@ -9,8 +9,8 @@ Each size runs in a child process of its own (so each peak RSS is its own); its 
 when it ends.
 
 Generates N departments x 30 tasks (one-off tasks over six phases), launches it through the
-launch entry (flows.campaign_flows.run_launch), copies the database (SQLite: the file; PostgreSQL:
-CREATE DATABASE ... TEMPLATE), then runs the one tick (flows.campaign_flows.run_tick) on one copy
+launch entry (flows.entries.run_launch), copies the database (SQLite: the file; PostgreSQL:
+CREATE DATABASE ... TEMPLATE), then runs the one tick (flows.entries.run_tick) on one copy
 and hand-written set-based SQL doing the same state changes on the other, and compares the end
 states. With a PostgreSQL URL, the URL names the server's maintenance database: each run creates
 throw-away databases (as tests/conftest.py does) and drops them at the end.
@@ -514,7 +514,7 @@ def measure(n: int, server_url: str | None, *, cli: bool, views: bool) -> int:
     from prefect import flow
 
     from domain.access import SYSTEM
-    from flows.campaign_flows import run_launch, run_tick
+    from flows.entries import run_launch, run_tick
     from flows.runtime import embedded_engine
     from services import ticking
     from settings import load_settings

@@ -186,7 +186,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
-    from flows.campaign_flows import run_launch  # imports Prefect: only the commands that run flows pay for it
+    from flows.entries import run_launch  # the tick's services; Prefect only when a flow runs
 
     spec = load_spec(args.path)
     report = run_launch(
@@ -200,7 +200,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
 
 def cmd_tick(args: argparse.Namespace) -> int:
-    from flows.campaign_flows import run_tick  # imports Prefect: only the commands that run flows pay for it
+    from flows.entries import run_tick  # the tick's services; Prefect only when a flow runs
 
     settings: Settings = args.settings
     as_of = args.as_of or settings.today()
@@ -285,7 +285,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def run_simulation(settings: Settings, path: Path, until: dt.date, seed: int) -> str:
     """Launch into the settings' database (migrated first) and simulate day by day in one flow
     run; returns the campaign code."""
-    from flows.campaign_flows import run_launch, simulate  # imports Prefect: only the commands that run flows
+    from flows.campaign_flows import simulate  # imports Prefect: only the commands that run flows
+    from flows.entries import run_launch
     from flows.runtime import embedded_engine
 
     spec = load_spec(path)

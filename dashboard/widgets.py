@@ -25,6 +25,7 @@ from domain.rules import standing
 from domain.spec import CampaignSpec
 from exchange.errors import ImportProblem, ImportRejected
 from exchange.xlsx_export import to_xlsx
+from flows.entries import run_launch
 from services import leads as lead_service
 from services import problems as problem_service
 from services import ticking
@@ -232,10 +233,8 @@ def tick_campaign(actor: Actor, code: str, as_of: dt.date) -> TickSummary | None
 
 
 def launch_campaign(actor: Actor, spec: CampaignSpec, *, source_path: str) -> LaunchReport | None:
-    """启动专项行动 / 应用变更 as `actor`: the one launch entry point (flows.campaign_flows.run_launch, as
+    """启动专项行动 / 应用变更 as `actor`: the one launch entry point (flows.entries.run_launch, as
     `campaign launch`), checked and audited by services.campaigns.launch. Errors are shown; None then."""
-    from flows.campaign_flows import run_launch  # Prefect: heavy, loaded when a launch runs
-
     try:
         return run_launch(
             spec, settings_or_db_url=session.settings(), actor=actor, at=session.now(), source_path=source_path

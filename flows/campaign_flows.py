@@ -3,8 +3,8 @@
 Each flow's edge (flows.runtime.flow_edge) resolves what was not passed — the database URL, the
 day, the moment — from the settings; below it nothing reads the clock or the environment.
 
-`run_tick` and `run_launch` are the one entry for each operation: the CLI, the dashboard and the
-benchmarks call them; the daily schedule calls the `tick` flow inside its own flow run.
+The one entry for each operation is in flows.entries (`run_tick`, `run_launch`): the CLI, the dashboard
+and the benchmarks call them; the daily schedule calls the `tick` flow inside its own flow run.
 """
 
 from __future__ import annotations
@@ -17,20 +17,17 @@ from prefect import flow
 from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM, Actor
-from domain.spec import CampaignSpec
-from flows.runtime import embedded_engine, flow_edge, flow_settings
-from services import campaigns, ticking
+from flows.runtime import flow_edge
+from services import ticking
 from services.campaigns import LaunchReport
 from services.simulation import SimulationTotals, simulated_moment
 from services.ticking import StepRunner, TickSummary
-from settings import Settings
-from store.uow import UnitOfWork
 from tasks import campaign_tasks as t
 from tasks import work_tasks as w
 
 T = TypeVar("T")
 
-__all__ = ["TickSummary", "launch", "run_launch", "run_tick", "simulate", "tick"]
+__all__ = ["TickSummary", "launch", "simulate", "tick"]
 
 
 def prefect_steps(db_url: str) -> StepRunner:
@@ -92,44 +89,3 @@ def simulate(
             on_day(day)
         day += dt.timedelta(days=1)
     return totals
-
-
-# --------------------------------------------------------------------------- the entries
-
-
-def run_tick(
-    campaign: str,
-    as_of: dt.date,
-    *,
-    settings_or_db_url: Settings | str,
-    actor: Actor = SYSTEM,
-    at: dt.datetime | None = None,
-) -> TickSummary:
-    """Tick one campaign to `as_of` as `actor` (the CLI: SYSTEM; the dashboard's 巡检: the office
-    user) on the embedded engine. A refused day is a message before any flow run starts."""
-    settings = flow_settings(settings_or_db_url)
-    with UnitOfWork(settings.db_url) as uow:
-        ticking.check_tick_date(uow.session, campaign, as_of)
-    with embedded_engine():
-        return tick(campaign, as_of, settings.db_url, actor, at or settings.now())
-
-
-def run_launch(
-    spec: CampaignSpec,
-    *,
-    settings_or_db_url: Settings | str,
-    actor: Actor = SYSTEM,
-    at: dt.datetime | None = None,
-    source_path: str | None = None,
-    dry_run: bool = False,
-) -> LaunchReport:
-    """Launch a campaign, or apply a changed spec to it, as `actor` (checked and audited by
-    services.campaigns.launch) through the launch flow on the embedded engine. The spec is stored
-    first and the flow gets its digest, so any spec that fits the database launches."""
-    settings = flow_settings(settings_or_db_url)
-    moment = at or settings.now()
-    with UnitOfWork(settings.db_url) as uow:
-        digest = campaigns.store_spec(uow.session, spec, actor=actor, at=moment)
-        uow.commit()
-    with embedded_engine():
-        return launch(spec.id, digest, moment, actor, source_path, dry_run, settings.db_url)

@@ -28,6 +28,7 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -48,6 +49,7 @@ from store.audit import KEY_FILE_NAME
 from store.db import make_engine
 from store.migrate import upgrade
 from store.uow import UnitOfWork, unit_per_step
+from tests.machine import ensure_browser, ensure_libreoffice
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = ROOT / "config" / "campaigns" / "yanjiang-2020.yaml"
@@ -68,6 +70,19 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     for name in PACKAGES:
         compileall.compile_dir(ROOT / name, quiet=1)
+    install_machine_packages()
+
+
+def install_machine_packages() -> None:
+    """Chromium (browser tests, and every report's charts, unit tests included) and LibreOffice, installed
+    once by the controller before any worker starts: two workers running apt-get at once collide on its
+    lock, and a test that draws a chart must not depend on a browser test having run first. Where they
+    cannot be installed, the tests that need them say so (their fixtures call the same functions)."""
+    for ensure in (ensure_browser, ensure_libreoffice):
+        try:
+            ensure()
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+            print(f"conftest: {ensure.__name__}: {exc}", file=sys.stderr)
 
 
 @pytest.fixture(scope="session")

@@ -175,6 +175,15 @@ def test_launch_dry_run_tick_and_status_on_a_sqlite_file(tmp_path, prefect_harne
     assert run_cli("launch", str(SPEC_PATH), env=env, monkeypatch=monkeypatch, capsys=capsys).returncode == 0
     ticked = campaign("tick", "--campaign", "yanjiang-2020", "--as-of", "2020-06-23", cwd=tmp_path, db=db)
     assert ticked.returncode == 0, ticked.stderr
+    # Re-ticking the same day with nothing recorded since is settled without the engine: Prefect is not
+    # even imported (the interpreter lists every module it imports on stderr).
+    again = campaign("tick", "--as-of", "2020-06-23", cwd=tmp_path, db=db, extra_env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "推进到 2020-06-23：开启任务 0，逾期更新 0，新升级 0，新提醒 0" in again.stdout
+    imported = [
+        line.rsplit("|", 1)[-1].strip() for line in again.stderr.splitlines() if line.startswith("import time:")
+    ]
+    assert "sqlalchemy" in imported and not [m for m in imported if m.split(".")[0] == "prefect"]
     status = campaign("status", "--campaign", "yanjiang-2020", cwd=tmp_path, db=db)
     assert status.returncode == 0, status.stderr
     assert "截至 2020-06-23" in status.stdout and "区住建局" in status.stdout

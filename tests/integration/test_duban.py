@@ -223,7 +223,8 @@ KILLED_IN_DUBAN_STEP = textwrap.dedent(
 
 
 def _launched(path: Path) -> str:
-    from flows.campaign_flows import run_launch, tick
+    from flows.campaign_flows import tick
+    from flows.entries import run_launch
 
     url = f"sqlite:///{path}"
     upgrade(make_engine(url))

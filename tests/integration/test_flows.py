@@ -59,7 +59,8 @@ def _phase_states(spec, as_of: dt.date) -> dict[str, str]:
 
 
 def test_launch_and_tick_flows_reconcile_the_campaign(prefect_harness, engine):
-    from flows.campaign_flows import run_launch, tick
+    from flows.campaign_flows import tick
+    from flows.entries import run_launch
 
     spec = load_spec(SPEC_PATH)
     as_of = D(2020, 6, 23)
@@ -79,7 +80,7 @@ def test_each_tick_step_that_changed_something_is_audited_with_counts(prefect_ha
     from sqlalchemy import func, select
 
     from domain.access import Actor, Role
-    from flows.campaign_flows import run_launch, run_tick
+    from flows.entries import run_launch, run_tick
     from store.audit import ids_digest
     from store.models import Assignment, AuditEntry, Escalation, Outbox, Phase
     from store.uow import UnitOfWork
@@ -126,11 +127,34 @@ def test_each_tick_step_that_changed_something_is_audited_with_counts(prefect_ha
     [done] = entries("campaign.tick")
     assert (done["as_of"], done["escalations"], done["opened"]) == (as_of.isoformat(), escalations, len(opened_ids))
 
-    # Re-ticking the day changes nothing: only the tick itself is recorded again.
+    # Re-ticking the day changes nothing: only the tick itself is recorded again, as unchanged, and that is
+    # settled before the engine is involved (no flow run).
     before = {a: len(entries(a)) for a in ("tick.open", "tick.overdue", "tick.escalate", "tick.remind")}
-    run_tick(spec.id, as_of, settings_or_db_url=_url(engine), actor=office, at=LAUNCH_AT)
+    runs_before = _flow_runs_named(f"tick-{spec.id}-{as_of}")
+    assert runs_before >= 1
+    again = run_tick(spec.id, as_of, settings_or_db_url=_url(engine), actor=office, at=LAUNCH_AT)
     assert {a: len(entries(a)) for a in before} == before
-    assert len(entries("campaign.tick")) == 2
+    first, repeat = entries("campaign.tick")
+    assert repeat == {
+        **first,
+        "unchanged": True,
+        "opened": 0,
+        "overdue_updated": 0,
+        "escalations": 0,
+        "reminders": 0,
+        "samples_drawn": 0,
+    }
+    assert (again.phases, again.rollup_rows) == (first["phases"], first["rollup_rows"])
+    assert _flow_runs_named(f"tick-{spec.id}-{as_of}") == runs_before
+
+
+def _flow_runs_named(name: str) -> int:
+    """How many flow runs of that name the Prefect API server has (the test harness's)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    with get_client(sync_client=True) as client:
+        return len(client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name]))))
 
 
 def test_a_department_may_not_tick_and_the_refusal_is_audited(prefect_harness, engine):
@@ -138,7 +162,7 @@ def test_a_department_may_not_tick_and_the_refusal_is_audited(prefect_harness, e
 
     from domain.access import Actor, Role
     from domain.errors import Forbidden
-    from flows.campaign_flows import run_launch, run_tick
+    from flows.entries import run_launch, run_tick
     from store.models import AuditEntry
     from store.uow import UnitOfWork
 
@@ -156,7 +180,7 @@ def test_a_department_may_not_tick_and_the_refusal_is_audited(prefect_harness, e
 
 
 def test_dry_run_launch_writes_nothing(prefect_harness, engine):
-    from flows.campaign_flows import run_launch
+    from flows.entries import run_launch
 
     spec = load_spec(SPEC_PATH)
     report = run_launch(spec, settings_or_db_url=_url(engine), at=LAUNCH_AT, source_path=None, dry_run=True)
@@ -173,7 +197,7 @@ def test_a_spec_larger_than_prefects_parameter_limit_launches_through_the_flow(p
     from sqlalchemy import func, select
 
     from domain.spec import Department
-    from flows.campaign_flows import run_launch
+    from flows.entries import run_launch
     from services.campaigns import spec_digest
     from store.models import Department as DepartmentRow
     from store.models import SpecVersion
@@ -231,7 +255,8 @@ CRASHING_TICK = textwrap.dedent(
 
 
 def _launched_sqlite(path: Path) -> str:
-    from flows.campaign_flows import run_launch, tick
+    from flows.campaign_flows import tick
+    from flows.entries import run_launch
 
     url = f"sqlite:///{path}"
     upgrade(make_engine(url))
@@ -289,7 +314,8 @@ def _without_ids(snap: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
 def test_tick_flow_draws_verification_samples_and_counts_them_in_the_rollup(prefect_harness, engine):
     from sqlalchemy import select
 
-    from flows.campaign_flows import run_launch, tick
+    from flows.campaign_flows import tick
+    from flows.entries import run_launch
     from services import projects
     from services.users import actor_for, add_user
     from store.models import Department, RollupSnapshot, SampleDraw
@@ -356,7 +382,7 @@ def test_a_bulk_launch_and_a_busy_tick_refresh_the_databases_statistics(prefect_
     table sizes (ANALYZE in the same transaction); SQLite needs no statistics and gets no ANALYZE."""
     from sqlalchemy import text
 
-    from flows.campaign_flows import run_launch, run_tick
+    from flows.entries import run_launch, run_tick
     from services import ticking
     from store.sql import LAUNCHED_TABLES, TICKED_TABLES
     from tasks import campaign_tasks

@@ -40,7 +40,7 @@ def _url(engine) -> str:
 
 
 def _launch_with_accounts(engine, path, departments: tuple[str, ...]):
-    from flows.campaign_flows import run_launch
+    from flows.entries import run_launch
 
     spec = load_spec(path)
     report = run_launch(spec, settings_or_db_url=_url(engine), at=LAUNCH_AT, source_path=str(path))

@@ -104,7 +104,8 @@ def test_same_seed_same_campaign(engine, tmp_path):
 def test_the_simulate_flow_runs_the_same_days_in_one_flow_run(prefect_harness, tmp_path):
     """`campaign simulate` / the demo: the same model and the same tick composition, all days in one
     flow run, end in the same campaign as the steps run directly."""
-    from flows.campaign_flows import run_launch, simulate
+    from flows.campaign_flows import simulate
+    from flows.entries import run_launch
     from store.db import make_engine
     from store.migrate import upgrade
 

@@ -30,12 +30,12 @@ ERROR_SUFFIXES = ("Error", "Invalid", "NotFound", "Forbidden")
 # both are fnmatch patterns, e.g. ("cli.*", "flows.*"). A local import hides a cycle or an import-time cost from
 # the reader: an entry says which cost it avoids and for whom.
 LOCAL_IMPORT_ALLOWED: dict[tuple[str, str], str] = {
-    ("cli.*", "flows.*"): "flows import Prefect (2-3 s): only the commands that run a flow pay for it, "
-    "so validate, plan, status and the user commands start at once",
+    ("cli.*", "flows.*"): "flows import the tick's services and Prefect (2-3 s): only the commands that run "
+    "a flow pay for it, so validate, plan, status and the user commands start at once",
+    ("flows.entries", "flows.campaign_flows"): "Prefect (about 2 s) is loaded only when a flow runs: a "
+    "refused day or an unchanged re-tick is settled without it, and the dashboard's pages import the entries",
     ("cli.entry", "cli.main"): "the console script starts the engine's API server before it loads the CLI "
     "(a second the server's start overlaps)",
-    ("dashboard.widgets", "flows.campaign_flows"): "Prefect is loaded when the 巡检 or launch button runs a flow, "
-    "not by every page that draws a widget",
 }
 
 # Exceptions (or *Error-named classes) that are deliberately not user errors, as "module.Class": reason.
