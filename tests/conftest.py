@@ -27,6 +27,7 @@ import datetime as dt
 import logging
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -578,6 +579,24 @@ def actors(engine, users) -> dict[str, Actor]:
 DEMO_AS_OF = dt.date(2020, 7, 15)  # cli.campaign_commands.DEMO_AS_OF
 DEMO_SEED = 7
 DEMO_FILE = "demo.db"
+
+
+def copy_database(source: Path, target: Path) -> str:
+    """A consistent copy of the SQLite file `source` at `target` (SQLite's backup, whatever journal the
+    writer kept), with its audit chain's key and anchor beside it as store.audit looks for them (as
+    tests/conftest.py's snapshots do); its URL."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    if (source.parent / KEY_FILE_NAME).exists():
+        shutil.copyfile(source.parent / KEY_FILE_NAME, target.parent / KEY_FILE_NAME)
+    anchor = source.parent / f"{source.stem}.audit-anchor.log"
+    if anchor.exists():
+        shutil.copyfile(anchor, target.parent / f"{target.stem}.audit-anchor.log")
+    return f"sqlite:///{target.as_posix()}"
 
 
 def simulate_campaign(engine: Engine, seed: int, until: dt.date) -> str:

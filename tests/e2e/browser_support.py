@@ -18,7 +18,6 @@ import datetime as dt
 import fcntl
 import os
 import shutil
-import sqlite3
 import subprocess
 import time
 import urllib.request
@@ -29,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PASSWORD  # the accounts' password (tests.conftest.add_accounts)
+from tests.conftest import PASSWORD, copy_database  # PASSWORD: the accounts' password (add_accounts)
 from tests.machine import ensure_browser, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,26 +182,6 @@ def _run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory of this test run that every xdist worker of it sees (its own base otherwise)."""
     base = tmp_path_factory.getbasetemp()
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-
-
-def copy_database(source: Path, target: Path) -> str:
-    """A consistent copy of the SQLite file `source` at `target` (SQLite's backup, whatever journal the
-    writer kept), with its audit chain's key and anchor beside it as store.audit looks for them (as
-    tests/conftest.py's snapshots do); its URL."""
-    from store.audit import KEY_FILE_NAME
-
-    src, dst = sqlite3.connect(source), sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        dst.close()
-        src.close()
-    if (source.parent / KEY_FILE_NAME).exists():
-        shutil.copyfile(source.parent / KEY_FILE_NAME, target.parent / KEY_FILE_NAME)
-    anchor = source.parent / f"{source.stem}.audit-anchor.log"
-    if anchor.exists():
-        shutil.copyfile(anchor, target.parent / f"{target.stem}.audit-anchor.log")
-    return f"sqlite:///{target.as_posix()}"
 
 
 def simulated_database(tmp_path_factory: pytest.TempPathFactory, target: Path) -> str:

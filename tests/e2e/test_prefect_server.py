@@ -108,6 +108,9 @@ def test_deployment_run_ticks_campaign_in_postgres(databases: tuple[str, str], t
         CAMPAIGN_DATABASE_URL=app_url,  # the worker's env, not a job variable
         CAMPAIGN_REPORTS_DIR=str(tmp_path / "reports"),
         CAMPAIGN_DATA_DIR=str(tmp_path / "data"),  # the audit key and anchor of a server database live here
+        # The worker polls for scheduled runs every 10 s by default: the second deployment run (the reports)
+        # would wait for the next poll. Polling each second only shortens the wait, not what is tested.
+        PREFECT_WORKER_QUERY_SECONDS="1",
     )
 
     server_log = open(tmp_path / "server.log", "w")  # noqa: SIM115

@@ -22,7 +22,15 @@ from services.spec_files import load_spec
 from store.db import make_engine
 from store.migrate import upgrade
 from tests.cli_support import PREFECT_HOME
-from tests.conftest import LAUNCH_AT, ROOT, SPEC_PATH, expected_escalations, expected_open_by, planned
+from tests.conftest import (
+    LAUNCH_AT,
+    ROOT,
+    SPEC_PATH,
+    copy_database,
+    expected_escalations,
+    expected_open_by,
+    planned,
+)
 from tests.integration.test_engine import snapshot
 
 D = dt.date
@@ -265,13 +273,32 @@ def _launched_sqlite(path: Path) -> str:
     return url
 
 
-@pytest.mark.parametrize("die_after", [2, 4])
-def test_a_tick_killed_half_way_and_re_run_leaves_no_duplicates(prefect_harness, tmp_path, die_after):
+@pytest.fixture(scope="module")
+def ticked_to_june_17(prefect_harness, tmp_path_factory) -> Path:
+    """The example launched and ticked to 17 June through the flows, once for the crash tests (they copy it)."""
+    path = tmp_path_factory.mktemp("june-17") / "campaign.db"
+    _launched_sqlite(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference_end_state(ticked_to_june_17, tmp_path_factory) -> dict[str, list[tuple]]:
+    """What an uninterrupted tick of 3 July leaves (ids aside), from a copy of the 17 June campaign."""
     from flows.campaign_flows import tick
 
-    reference_url = _launched_sqlite(tmp_path / "reference.db")
-    crashed_url = _launched_sqlite(tmp_path / "crashed.db")
-    tick("yanjiang-2020", D(2020, 7, 3), reference_url)
+    url = copy_database(ticked_to_june_17, tmp_path_factory.mktemp("reference") / "campaign.db")
+    tick("yanjiang-2020", D(2020, 7, 3), url)
+    return _without_ids(snapshot(make_engine(url)))
+
+
+@pytest.mark.parametrize("die_after", [2, 4])
+def test_a_tick_killed_half_way_and_re_run_leaves_no_duplicates(
+    prefect_harness, tmp_path, die_after, ticked_to_june_17, reference_end_state
+):
+    from flows.campaign_flows import tick
+
+    (tmp_path / "crashed").mkdir()
+    crashed_url = copy_database(ticked_to_june_17, tmp_path / "crashed" / "campaign.db")
 
     script = tmp_path / "crash.py"
     script.write_text(CRASHING_TICK.format(root=str(ROOT), url=crashed_url), encoding="utf-8")
@@ -291,11 +318,10 @@ def test_a_tick_killed_half_way_and_re_run_leaves_no_duplicates(prefect_harness,
         )
     assert proc.returncode == -signal.SIGKILL, log.read_text(errors="replace")[-2000:]
 
-    half = snapshot(make_engine(crashed_url))
-    assert half != snapshot(make_engine(reference_url))  # it really stopped part-way
+    assert _without_ids(snapshot(make_engine(crashed_url))) != reference_end_state  # it really stopped part-way
 
     tick("yanjiang-2020", D(2020, 7, 3), crashed_url)
-    assert _without_ids(snapshot(make_engine(crashed_url))) == _without_ids(snapshot(make_engine(reference_url)))
+    assert _without_ids(snapshot(make_engine(crashed_url))) == reference_end_state
 
 
 def _without_ids(snap: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
