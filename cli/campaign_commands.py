@@ -205,10 +205,12 @@ def cmd_tick(args: argparse.Namespace) -> int:
     settings: Settings = args.settings
     as_of = args.as_of or settings.today()
     for code in _campaign_codes(settings, args.campaign):
-        c = run_tick(code, as_of, settings_or_db_url=settings, actor=SYSTEM).counts
+        summary = run_tick(code, as_of, settings_or_db_url=settings, actor=SYSTEM)
+        c = summary.counts
         output.out(
             f"{code} 推进到 {as_of}：开启任务 {c.opened}，逾期更新 {c.overdue_updated}，"
             f"新升级 {c.escalations}，新提醒 {c.reminders}"
+            + ("（自上次推进到这一天以来没有新的记录，各项不变）" if summary.unchanged else "")
         )
     return 0
 

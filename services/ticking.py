@@ -112,6 +112,7 @@ class TickSummary:
     phases: dict[str, str] = field(default_factory=dict)  # key -> state
     counts: StepCounts = StepCounts()
     rollup_rows: int = 0
+    unchanged: bool = False  # a re-tick with nothing recorded since the last tick (repeat_of_last_tick)
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ def repeat_of_last_tick(session: Session, ctx: TickContext) -> TickSummary | Non
     phases: dict[str, str] = last.get("phases", {})
     rows = int(last.get("rollup_rows", 0))
     _record_tick(session, ctx, phases, StepCounts(), rows, unchanged=True)
-    return TickSummary(ctx.campaign_code, ctx.as_of, phases, StepCounts(), rows)
+    return TickSummary(ctx.campaign_code, ctx.as_of, phases, StepCounts(), rows, unchanged=True)
 
 
 def sync_phases(session: Session, ctx: TickContext) -> list[PhaseTick]:

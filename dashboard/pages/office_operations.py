@@ -36,7 +36,9 @@ if st.button("立即巡检", key="tick_now", disabled=not ready):
         if summary is not None:
             c = summary.counts
             widgets.flash(
-                f"巡检完成（{as_of}）：开启任务 {c.opened} 项，逾期更新 {c.overdue_updated} 项，"
+                f"巡检完成（{as_of}）：自上次巡检到这一天以来没有新的记录，进度统计不变（{summary.rollup_rows} 行）"
+                if summary.unchanged
+                else f"巡检完成（{as_of}）：开启任务 {c.opened} 项，逾期更新 {c.overdue_updated} 项，"
                 f"升级 {c.escalations} 项，提醒 {c.reminders} 条，统计 {summary.rollup_rows} 行"
             )
             st.rerun()

@@ -179,7 +179,8 @@ def test_launch_dry_run_tick_and_status_on_a_sqlite_file(tmp_path, prefect_harne
     # even imported (the interpreter lists every module it imports on stderr).
     again = campaign("tick", "--as-of", "2020-06-23", cwd=tmp_path, db=db, extra_env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "推进到 2020-06-23：开启任务 0，逾期更新 0，新升级 0，新提醒 0" in again.stdout
+    assert "推进到 2020-06-23：开启任务 0，逾期更新 0，新升级 0，新提醒 0（自上次推进到这一天以来" in again.stdout
+    assert "没有新的记录" not in ticked.stdout
     imported = [
         line.rsplit("|", 1)[-1].strip() for line in again.stderr.splitlines() if line.startswith("import time:")
     ]

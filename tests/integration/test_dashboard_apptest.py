@@ -1018,7 +1018,8 @@ def test_office_ticks_now_as_itself_and_an_earlier_day_is_refused(dashboard_db, 
     at.button(key="tick_now").click()
     at.run()
     _no_exceptions(at)
-    assert any("巡检完成" in s.value for s in at.success), [s.value for s in at.success]
+    done = [s.value for s in at.success if "巡检完成" in s.value]
+    assert done and "没有新的记录" not in done[0], [s.value for s in at.success]
     with _uow(dashboard_db) as uow:
         s = uow.session
         assert s.scalar(select(Campaign.last_tick_on)) == AS_OF + dt.timedelta(days=1)
@@ -1026,6 +1027,19 @@ def test_office_ticks_now_as_itself_and_an_earlier_day_is_refused(dashboard_db, 
             select(AuditEntry.actor).where(AuditEntry.action == "campaign.tick", AuditEntry.outcome == "ok")
         ).all()
         assert ticks[-1] == "office"
+    # The same day again, nothing recorded since: said as such, and recorded once more (as unchanged).
+    at.button(key="tick_now").click()
+    at.run()
+    _no_exceptions(at)
+    again = [s.value for s in at.success if "巡检完成" in s.value]
+    assert again and "没有新的记录，进度统计不变" in again[0], [s.value for s in at.success]
+    with _uow(dashboard_db) as uow:
+        last = uow.session.scalars(
+            select(AuditEntry.after_json)
+            .where(AuditEntry.action == "campaign.tick", AuditEntry.outcome == "ok")
+            .order_by(AuditEntry.id)
+        ).all()
+        assert len(last) == len(ticks) + 1 and '"unchanged": true' in last[-1]
 
 
 def test_a_user_error_is_its_message_and_a_bug_is_an_incident_in_the_log(dashboard_db, tmp_path):

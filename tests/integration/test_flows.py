@@ -152,7 +152,7 @@ def test_each_tick_step_that_changed_something_is_audited_with_counts(prefect_ha
         "reminders": 0,
         "samples_drawn": 0,
     }
-    assert (again.phases, again.rollup_rows) == (first["phases"], first["rollup_rows"])
+    assert (again.phases, again.rollup_rows, again.unchanged) == (first["phases"], first["rollup_rows"], True)
     assert _flow_runs_named(f"tick-{spec.id}-{as_of}") == runs_before
 
 
