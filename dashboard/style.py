@@ -3,8 +3,9 @@ phone layout (cards instead of wide tables below PHONE_MAX_PX) and the sidebar t
 page is picked on a phone. dashboard/app.py calls apply() once per run.
 
 Streamlit has no setting for its interface language, so the few English strings a person meets are
-replaced with CSS ``::after`` text (the uploader), or hidden where the dashboard offers the same in
-Chinese (table toolbar: every table has its own 下载 Excel; the ⋮ menu; "Press Enter to submit form").
+replaced with CSS ``::after`` text (the uploader; a multiselect's "Select all"; an option list's "No
+results"), or hidden where the dashboard offers the same in Chinese (table toolbar: every table has its
+own 下载 Excel; the ⋮ menu; "Press Enter to submit form").
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ PHONE_MAX_PX = 640  # Streamlit stacks columns below this width too
 WIDE_PREFIX = "wide_"  # st.container(key=...) prefixes: shown on a desk, hidden on a phone ...
 PHONE_PREFIX = "phone_"  # ... and the other way round (Streamlit gives keyed containers a st-key-<key> class)
 UPLOAD_HINT = "将文件拖放到此处，或点击「选择文件」"
+NOTHING_TO_CHOOSE = "没有可选的项（已全部选中，或没有匹配的项）"
 
 CSS = f"""
 <style>
@@ -35,6 +37,18 @@ CSS = f"""
 [data-testid="stStatusWidget"] > div::after {{ content: "正在处理……"; font-size: 0.875rem; }}
 [data-testid="stSkipToContent"] {{ font-size: 0; }}
 [data-testid="stSkipToContent"]::after {{ content: "跳到正文"; font-size: 1rem; }}
+
+/* An option list with nothing (left) to choose says "No results": e.g. a multiselect whose options are all
+   chosen, as 选择要签收的任务 starts */
+[role="listbox"][data-empty="true"] [role="option"] > span {{ display: none; }}
+[role="listbox"][data-empty="true"] [role="option"]::after {{
+  content: "{NOTHING_TO_CHOOSE}"; display: block; padding: 0.5rem 1rem; font-size: 0.875rem; opacity: 0.7;
+}}
+
+/* A multiselect's list starts with "Select all" (or "Select N matches" while filtering) */
+[role="option"][data-key="__select_all__"] > *, [role="option"][data-key="__select_matches__"] > * {{ display: none; }}
+[role="option"][data-key="__select_all__"]::after {{ content: "全选"; }}
+[role="option"][data-key="__select_matches__"]::after {{ content: "选中全部匹配项"; }}
 
 /* Cards (dashboard.widgets.cards): one per row, readable on a phone */
 .cm-cards {{ display: flex; flex-direction: column; gap: 0.5rem; }}

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from dashboard.navigation import PAGES
+from dashboard.style import NOTHING_TO_CHOOSE
 from domain.access import Role
 from tests.e2e.browser_support import (  # docs/screenshots imports LOADED_MS, settle, sign_in from here
     AS_OF,
@@ -32,6 +33,9 @@ from tests.e2e.browser_support import (  # docs/screenshots imports LOADED_MS, s
 pytestmark = pytest.mark.slow
 
 ACCOUNTS = {Role.office: "office", Role.leader: "leader", Role.department: f"dept_{DEPT}"}
+# Which of Streamlit's replaced option-list texts each role's walk meets on the simulated campaign: the office's
+# and the leader's department filters offer "Select all"; 我的任务 starts with every task chosen ("No results").
+REPLACED_SEEN = {Role.office: {"全选"}, Role.leader: {"全选"}, Role.department: {NOTHING_TO_CHOOSE}}
 CAMPAIGN = "yanjiang-2020"  # people read the campaign's title, accounts by their names
 ENGLISH = [  # Streamlit's and Plotly's own words, as they appeared before (issue 12)
     "Drag and drop",
@@ -77,6 +81,11 @@ VISIBLE_TEXT = """
       for (const a of ['title', 'data-title']) if (el.getAttribute(a)) out.push(el.getAttribute(a));
       if (el.placeholder && !el.value) out.push(el.placeholder);
     }
+    // In an option list, also the text the dashboard's CSS puts in place of Streamlit's English (::after)
+    if (scope) for (const el of root.querySelectorAll('[role="option"]')) {
+      const c = getComputedStyle(el, '::after').content;
+      if (c && c !== 'none' && c !== 'normal') out.push(c.replace(/^"|"$/g, ''));
+    }
   }
   return out;
 }
@@ -92,7 +101,8 @@ LABEL_TEXT = """
   .map((el) => el.innerText.trim())
   .filter(Boolean)
 """
-DROPDOWN = "[data-testid='stSelectboxVirtualDropdown'], [data-baseweb='popover']"
+# Streamlit 1.67 draws option lists with react-aria, one test id per widget; older ones as a BaseWeb popover.
+DROPDOWN = "[data-testid='stSelectboxVirtualDropdown'], [data-testid='stMultiSelectDropdown'], [data-baseweb='popover']"
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +192,7 @@ def test_every_page_of_a_role_reads_in_chinese(server, browser, role):
     problems: list[str] = []
     walked = 0
     options_read = 0  # option lists actually opened and read: the check must not pass by reading nothing
+    everything_read: list[str] = []
     ctx, page = desk_page(browser)
     sign_in(page, base, username)
     for section in PAGES[role].values():
@@ -190,6 +201,7 @@ def test_every_page_of_a_role_reads_in_chinese(server, browser, role):
             texts, labels = read_page(page)
             options = open_dropdowns(page)
             options_read += bool(options)
+            everything_read += options
             texts += options
             where = f"{username} · {title}"
             problems += [f"{where}: {p}" for p in english_in(texts)]
@@ -198,5 +210,8 @@ def test_every_page_of_a_role_reads_in_chinese(server, browser, role):
             walked += 1
     ctx.close()
     assert walked == sum(len(s) for s in PAGES[role].values())
+    # Streamlit's own "Select all" / "No results" read in Chinese (dashboard/style.py), where a list offers them
+    replaced = {"全选", NOTHING_TO_CHOOSE} & set(everything_read)
+    assert replaced == REPLACED_SEEN[role], (replaced, REPLACED_SEEN[role])
     assert options_read > 0, "no option list was read on any page"
     assert not problems, "\n".join(problems)
