@@ -68,6 +68,16 @@ def _run(args: list[str], env: dict[str, str]) -> str:
     return done.stdout
 
 
+def _run_deployment(api: str, name: str, parameters: dict[str, str]) -> None:
+    """A flow run of deployment `name` ("flow/deployment") with `parameters`, scheduled now."""
+    deployment = httpx.get(f"{api}/deployments/name/{name}", timeout=30)
+    assert deployment.status_code == 200, deployment.text
+    run = httpx.post(
+        f"{api}/deployments/{deployment.json()['id']}/create_flow_run", json={"parameters": parameters}, timeout=30
+    )
+    assert run.status_code == 201, run.text
+
+
 def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -137,11 +147,7 @@ def test_deployment_run_ticks_campaign_in_postgres(databases: tuple[str, str], t
 
         prefect = str(BIN / "prefect")
         _run([prefect, "work-pool", "create", "campaign-pool", "--type", "process"], client_env)
-        out = _run([prefect, "--no-prompt", "deploy", "--all"], client_env)
-        assert "tick-daily" in out
-        out = _run([prefect, "deployment", "run", "daily/tick-daily", "-p", f'as_of="{AS_OF.isoformat()}"'], client_env)
-        assert "Created flow run" in out, out
-
+        # The worker starts (its imports take seconds) while the deployments are made; it polls each second.
         worker = subprocess.Popen(
             [prefect, "worker", "start", "--pool", "campaign-pool", "--type", "process"],
             cwd=ROOT,
@@ -149,6 +155,10 @@ def test_deployment_run_ticks_campaign_in_postgres(databases: tuple[str, str], t
             stdout=worker_log,
             stderr=subprocess.STDOUT,
         )
+        out = _run([prefect, "--no-prompt", "deploy", "--all"], client_env)
+        assert "tick-daily" in out
+        # Runs are asked for through the API (what `prefect deployment run` calls), without a CLI process each.
+        _run_deployment(api, "daily/tick-daily", {"as_of": AS_OF.isoformat()})
         last_tick = None
         while time.monotonic() < deadline:
             with UnitOfWork(engine) as uow:
@@ -169,20 +179,7 @@ def test_deployment_run_ticks_campaign_in_postgres(databases: tuple[str, str], t
             assert uow.session.scalar(select(ScheduledRun.id)) is None
 
         # The on-demand report deployment files the departments' June reports (due Monday 22 June).
-        out = _run(
-            [
-                prefect,
-                "deployment",
-                "run",
-                "monthly-reports/reports-on-demand",
-                "-p",
-                "campaign=yanjiang-2020",
-                "-p",
-                'as_of="2020-06-22"',
-            ],
-            client_env,
-        )
-        assert "Created flow run" in out, out
+        _run_deployment(api, "monthly-reports/reports-on-demand", {"campaign": "yanjiang-2020", "as_of": "2020-06-22"})
         filed: list[str] = []
         due = june_report_departments()
         while time.monotonic() < deadline and len(filed) < len(due):
