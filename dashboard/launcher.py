@@ -42,6 +42,10 @@ def command(settings: Settings, port: int | None = None) -> list[str]:
         "none",
         "--client.toolbarMode",
         "viewer",
+        # Streamlit's English "You can now view your Streamlit app in your browser": `campaign` says where the
+        # dashboard is, in Chinese (看板：http://…)
+        "--logger.hideWelcomeMessage",
+        "true",
     ]
 
 

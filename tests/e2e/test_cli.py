@@ -234,6 +234,7 @@ def test_demo_simulates_prints_status_and_serves_the_dashboard(tmp_path):
     assert "Traceback" not in text
     assert "截至 2020-07-15" in text and "区住建局" in text
     assert "演示账号" in text and "dept-zjj" in text and "demo-pass-2020" in text
+    assert "看板：http://" in text and "You can now view" not in text  # where the dashboard is, in Chinese only
     assert "导入监管项目" in text and "受理线索" in text
     assert (tmp_path / "data" / "demo.db").is_file()  # under the directory it was run from
 
