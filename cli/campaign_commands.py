@@ -186,7 +186,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
-    from flows.entries import run_launch  # the tick's services; Prefect only when a flow runs
+    from flows.entries import run_launch  # the services it needs; Prefect only when a flow runs
 
     spec = load_spec(args.path)
     report = run_launch(
@@ -200,7 +200,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
 
 def cmd_tick(args: argparse.Namespace) -> int:
-    from flows.entries import run_tick  # the tick's services; Prefect only when a flow runs
+    from flows.entries import run_tick  # the services it needs; Prefect only when a flow runs
 
     settings: Settings = args.settings
     as_of = args.as_of or settings.today()
