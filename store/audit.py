@@ -269,6 +269,7 @@ def db_clock(session: Session) -> dt.datetime:
 
 
 _HEAD = cast(Table, AuditHead.__table__)
+_ENTRY = cast(Table, AuditEntry.__table__)
 _APPENDED = "audit.appended"
 _TO_ANCHOR = "audit.to_anchor"
 
@@ -276,10 +277,12 @@ _TO_ANCHOR = "audit.to_anchor"
 def _claim_next(session: Session) -> tuple[int, str]:
     """Lock the head (the first statement that writes it waits for any other appender) and
     return the next seq and the MAC to chain onto."""
+    claim = (
+        update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq, _HEAD.c.digest)
+    )
     for _ in range(3):
-        locked = session.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=_HEAD.c.seq + 1))
-        if locked.rowcount == 1:  # type: ignore[attr-defined]
-            row = session.execute(select(_HEAD.c.seq, _HEAD.c.digest).where(_HEAD.c.id == HEAD_ID)).one()
+        row = session.execute(claim).first()
+        if row is not None:
             return int(row.seq), str(row.digest)
         _seed_head(session)
     raise RuntimeError("audit_head row could not be created")
@@ -314,8 +317,10 @@ def record(
     seq, prev = _claim_next(session)
     b, a = _dump(before), _dump(after)
     digest = mac(key, seq, prev, at, actor.username, action, entity, entity_key, b, a, outcome)
-    session.add(
-        AuditEntry(
+    # Core statements, not an ORM object: an audit entry is written once and never changed, and this
+    # runs for every change and consequence (thousands in a simulated campaign).
+    session.execute(
+        insert(_ENTRY).values(
             id=seq,
             at=at,
             actor=actor.username,
@@ -330,7 +335,7 @@ def record(
         )
     )
     session.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(digest=digest))
-    session.flush()
+    session.flush()  # the caller's pending changes go with the entry that records them
     session.info[_APPENDED] = True
 
 

@@ -33,7 +33,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from domain.access import Actor
@@ -42,7 +41,7 @@ from domain.spec import EscalationAudience
 from notify import format_cn_date, render_event
 from store import audit
 from store.models import Assignment, Campaign, Department, Outbox, TaskTemplate
-from store.sql import insert_ignoring_duplicates, table_of
+from store.sql import insert_ignoring, insert_ignoring_duplicates, table_of
 
 NATURAL_KEY_MAX = 120
 
@@ -88,9 +87,7 @@ def owe_event_message(
         "thread_key": thread_key,
         "chases": chases,
     }
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Outbox)
-    stmt = ins.values(**values).on_conflict_do_nothing(index_elements=["natural_key"])
+    stmt = insert_ignoring(session, Outbox, ["natural_key"]).values(**values)
     owed = session.scalar(stmt.returning(Outbox.id)) is not None
     if owed:
         audit.record(

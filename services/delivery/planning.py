@@ -25,7 +25,6 @@ from functools import cached_property, partial
 from typing import Any
 
 from sqlalchemy import Select, and_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM
@@ -43,7 +42,7 @@ from services.holidays import campaign_calendar
 from settings import Settings
 from store import audit
 from store.models import Assignment, Campaign, Department, Duban, Outbox, OutboxDelivery, TaskTemplate, User
-from store.sql import insert_rows_ignoring_duplicates, table_of, update_by_ids
+from store.sql import insert_ignoring, insert_rows_ignoring_duplicates, table_of, update_by_ids
 
 
 @dataclass(frozen=True)
@@ -180,9 +179,7 @@ class _Plan:
         return _Item(outbox.natural_key, outbox.id, subject, body)
 
     def insert_ignore(self, **values: Any) -> bool:
-        dialect = self.session.get_bind().dialect.name
-        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxDelivery)
-        stmt = ins.values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        stmt = insert_ignoring(self.session, OutboxDelivery, ["dedupe_key"]).values(**values)
         return self.session.scalar(stmt.returning(OutboxDelivery.id)) is not None
 
 

@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from domain.access import Actor, Role, can_read_department
@@ -26,6 +25,7 @@ from services.guard import check, department_scope, fail, resolve
 from services.supervision.common import load_assignment
 from store import audit
 from store.models import Assignment, Department, TaskTemplate, Urge, User
+from store.sql import insert_ignoring
 
 URGERS = (Role.office, Role.leader, Role.system)
 
@@ -118,11 +118,10 @@ def urge(
     who = actor.display_name or actor.username
     urged: list[int] = []
     already: list[int] = []
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     for target in targets:
         natural_key = f"urge:{target}:{command}"
         added = session.scalar(
-            insert(Urge)
+            insert_ignoring(session, Urge, ["natural_key"])
             .values(
                 campaign_id=campaign.id,
                 assignment_id=target,
@@ -131,7 +130,6 @@ def urge(
                 urged_at=at,
                 message=text,
             )
-            .on_conflict_do_nothing(index_elements=["natural_key"])
             .returning(Urge.id)
         )
         if added is None:
