@@ -209,7 +209,8 @@ def check_xlsx_archive(data: bytes, filename: str) -> None:
     of each sheet, and the sheets' XML streamed in 1 MB pieces to count cells."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+    # NotImplementedError: a directory entry claiming a zip version zipfile cannot read (one flipped byte)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, OSError, EOFError):
         raise ImportProblem(
             filename, f"「{filename}」不是有效的 Excel 文件（可能已损坏），请重新保存后再导入"
         ) from None

@@ -140,7 +140,8 @@ def _zip_problem(data: bytes, ext: str) -> str | None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+    # NotImplementedError: a directory entry claiming a zip version zipfile cannot read (one flipped byte)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, OSError, EOFError):
         return "不是有效的文档（文件可能已损坏或被改名）"
     names = [m.filename.lower() for m in members]
     if len(members) > ZIP_MAX_MEMBERS or sum(m.file_size for m in members) > ZIP_MAX_UNCOMPRESSED:

@@ -198,7 +198,22 @@ def test_a_sheet_with_too_many_cells_is_refused():
         check_xlsx_archive(xlsx_with_sheet(sheet_xml("A1", XLSX_MAX_CELLS + 10)), "a.xlsx")
 
 
-@pytest.mark.parametrize("data", [b"PK\x03\x04 not really a zip", b"PK\x05\x06" + b"\x00" * 18, b""])
+def unreadable_zip_version(data: bytes) -> bytes:
+    """The archive with its first directory entry claiming zip version 11.7 (one flipped byte, found by
+    the upload fuzz): zipfile's reader raises NotImplementedError for it, not BadZipFile."""
+    at = data.index(b"PK\x01\x02") + 6  # the entry's "version needed to extract"
+    return data[:at] + struct.pack("<H", 117) + data[at + 2 :]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"PK\x03\x04 not really a zip",
+        b"PK\x05\x06" + b"\x00" * 18,
+        b"",
+        pytest.param(unreadable_zip_version(workbook_bytes()), id="unreadable-zip-version"),
+    ],
+)
 def test_a_broken_archive_is_an_import_problem(data):
     with pytest.raises(ImportProblem, match="不是有效的 Excel 文件"):
         check_xlsx_archive(data, "a.xlsx")
@@ -247,6 +262,7 @@ def test_valid_files_of_every_type_pass():
         (Upload("说明.docx", "", xlsx_bomb(300)), "解压后超过"),
         (Upload("说明.docx", "", workbook_bytes()), "不是有效的文档"),
         (Upload("台账.xlsx", "", b"PK\x03\x04garbage"), "不是有效的文档"),
+        (Upload("说明.docx", "", unreadable_zip_version(docx_bytes())), "不是有效的文档"),
         (Upload("说明.txt", "", b"\x00\x01binary"), "不是文本"),
     ],
 )
