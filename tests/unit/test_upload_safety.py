@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import struct
-import time
 import tracemalloc
 import zipfile
 import zlib
@@ -158,20 +157,18 @@ def test_a_real_workbook_passes():
     check_xlsx_archive(workbook_bytes(rows=200, columns=10), "台账.xlsx")
 
 
-def test_a_decompression_bomb_is_refused_fast_with_little_memory():
+def test_a_decompression_bomb_is_refused_with_little_memory():
     bomb = xlsx_bomb(900)
     assert len(bomb) < 3 * 1024 * 1024  # a few MB on the wire, well under the 20 MB upload limit …
     with zipfile.ZipFile(io.BytesIO(bomb)) as z:  # … 900 MB once inflated
         assert z.getinfo("xl/sharedStrings.xml").file_size >= 900_000_000
     tracemalloc.start()
-    started = time.perf_counter()
     with pytest.raises(ImportProblem) as refused:
         check_xlsx_archive(bomb, "项目台账.xlsx")
-    elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert "「项目台账.xlsx」" in str(refused.value) and "拒绝导入" in str(refused.value)
-    assert elapsed < 1.0 and peak < 20 * 1024 * 1024
+    assert peak < 20 * 1024 * 1024  # refused from the zip directory: nothing was inflated
 
 
 def test_a_highly_compressed_member_is_refused_even_under_the_total_limit():
