@@ -316,6 +316,19 @@ def test_domain_imports_only_stdlib_pydantic_and_domain() -> None:
     assert not found, "domain/ is pure (standard library and pydantic only):\n" + "\n".join(sorted(found))
 
 
+def test_only_store_sql_writes_dialect_specific_statements() -> None:
+    """One way to write a row that may exist already: store.sql.insert_ignoring. A service that built
+    its own dialect INSERT forked the SQLite/PostgreSQL choice again and lost the statement cache."""
+    found = {
+        f"{imp.source.path}:{imp.line}: imports {imp.target}"
+        for source in sources()
+        if not source.is_test and source.path != "store/sql.py"
+        for imp in imports_of(source)
+        if imp.target.startswith("sqlalchemy.dialects")
+    }
+    assert not found, "dialect-specific SQL lives in store/sql.py:\n" + "\n".join(sorted(found))
+
+
 # --- process environment and time zone -----------------------------------------------------------------------
 
 
