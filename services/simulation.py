@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -107,7 +106,7 @@ class SimulationTotals:
 def enlist_simulated_people(session: Session, campaign_code: str, at: dt.datetime) -> int:
     """The accounts the model acts through — the office (sim-office) and each department
     (sim-<code>) — created by the system where missing: services act only for recorded users.
-    They get random passwords nobody knows (the model never logs in). Returns accounts created."""
+    They get no password (users.NO_PASSWORD: the model never logs in). Returns accounts created."""
     spec = stored_spec(get_campaign(session, campaign_code))
     existing = set(session.scalars(select(User.username).where(User.username.like("sim-%"))))
     people: list[tuple[str, str, Role, str | None]] = [(OFFICE_ACTOR_NAME, "办公室（模拟）", Role.office, None)]
@@ -126,7 +125,7 @@ def enlist_simulated_people(session: Session, campaign_code: str, at: dt.datetim
             role=role,
             department_code=department,
             email=None,
-            password=secrets.token_urlsafe(16),
+            password=None,
             campaign_code=campaign_code if department else None,
         )
         created += 1

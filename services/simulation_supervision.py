@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import secrets
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -52,7 +51,7 @@ def _leader(session: Session, at: dt.datetime) -> Actor:
             role=Role.leader,
             department_code=None,
             email=None,
-            password=secrets.token_urlsafe(16),
+            password=None,  # users.NO_PASSWORD: the model never logs in
         )
     return Actor(LEADER_ACTOR_NAME, Role.leader, None, "分管领导（模拟）")
 

@@ -37,6 +37,10 @@ from store.models import Campaign, Department, LoginAttempt, User
 MIN_PASSWORD = 8
 _USERNAME = re.compile(USERNAME_PATTERN)
 _hasher = PasswordHasher()
+# The stored hash of an account nobody logs in with (the simulation's model accounts): no password
+# verifies against it (argon2 refuses it as an invalid hash, which login treats as a wrong password),
+# and it costs no hashing — at 2,000 departments, hashing random passwords took five minutes.
+NO_PASSWORD = "!"
 
 
 class AuthFailed(UserError):
@@ -168,9 +172,11 @@ def add_user(
     role: Role | str,
     department_code: str | None,
     email: str | None,
-    password: str,
+    password: str | None,
     campaign_code: str | None = None,
 ) -> UserDTO:
+    """Add an account (office only). `password=None`: an account nobody can log in with until the office
+    sets a password (services.simulation's model accounts act through the services, never log in)."""
     actor = resolve(session, actor, at=at)
     check(
         can_administer(actor),
@@ -191,7 +197,8 @@ def add_user(
             department_code=department_code,
             campaign_code=campaign_code,
         )
-        _check_password(password)
+        if password is not None:
+            _check_password(password)
         # zj1 and ZJ1 would be two accounts people cannot tell apart.
         if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
             raise Invalid(f"用户名 {username!r} 已存在（用户名不区分大小写），请换一个")
@@ -204,7 +211,7 @@ def add_user(
         department_code=department_code,
         campaign_code=campaign_code,
         email=(email or "").strip() or None,
-        password_hash=hash_password(password),
+        password_hash=NO_PASSWORD if password is None else hash_password(password),
         disabled=False,
         created_at=at,
     )

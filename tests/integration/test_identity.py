@@ -399,3 +399,32 @@ def test_the_dashboards_read_models_keep_a_department_account_in_its_campaign(
     with uow_factory() as uow:
         refused = [e.actor for e in _refused(uow, "view.read")]
     assert refused == ["dept_jyj"] * len(reads)
+
+
+def test_an_account_made_without_a_password_cannot_log_in_until_the_office_sets_one(uow_factory, actors):
+    """The simulation's model accounts (services.simulation) are made with password=None: stored as
+    users.NO_PASSWORD, unhashed, and no password — not even that marker — logs in with it."""
+    with uow_factory() as uow:
+        users.add_user(
+            uow.session,
+            actor=actors["office"],
+            at=AT,
+            username="model-office",
+            display_name="办公室（模拟）",
+            role="office",
+            department_code=None,
+            email=None,
+            password=None,
+        )
+        uow.commit()
+    with uow_factory() as uow:
+        stored = uow.session.scalar(select(User.password_hash).where(User.username == "model-office"))
+    assert stored == users.NO_PASSWORD
+    for attempt in ("", users.NO_PASSWORD, PASSWORD, "随便什么密码都不行"):
+        with pytest.raises(users.AuthFailed, match=users.AuthFailed.WRONG), uow_factory() as uow:
+            users.authenticate(uow.session, "model-office", attempt, at=AT)
+    with uow_factory() as uow:
+        users.set_password(uow.session, actor=actors["office"], at=AT, username="model-office", password=PASSWORD)
+        uow.commit()
+    with uow_factory() as uow:
+        assert users.authenticate(uow.session, "model-office", PASSWORD, at=AT).username == "model-office"
