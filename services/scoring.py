@@ -254,14 +254,15 @@ def write_scores(session: Session, *, campaign_code: str, as_of: dt.date, actor:
             "rank": s.rank,
             "light": s.light.value,
             "reasons": json.dumps(list(s.reasons), ensure_ascii=False),
-            "overdue_days": by_code[s.code].overdue_days,
-            "escalation_levels": by_code[s.code].escalation_levels,
-            "returned": by_code[s.code].returned,
-            "unsigned": by_code[s.code].unsigned,
-            "duban_unanswered": by_code[s.code].duban_unanswered,
-            "early": by_code[s.code].early,
+            "overdue_days": r.overdue_days,
+            "escalation_levels": r.escalation_levels,
+            "returned": r.returned,
+            "unsigned": r.unsigned,
+            "duban_unanswered": r.duban_unanswered,
+            "early": r.early,
         }
         for s in scores
+        for r in (by_code[s.code],)
     ]
     if rows:  # one multi-row INSERT, not an ORM object per department (2,000 objects cost ~1 s a tick)
         session.execute(insert(ScoreSnapshot), rows)
