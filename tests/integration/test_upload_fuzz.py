@@ -335,16 +335,18 @@ def test_a_bomb_is_refused_by_the_import_before_anything_inflates(uow_factory, l
     """Named after .csv too: the content, not the name, makes it a workbook."""
     bomb = xlsx_with({"xl/sharedStrings.xml": _bomb(900)}, template("projects"))
     tracemalloc.start()
-    with pytest.raises(UserError, match="拒绝导入"), uow_factory() as uow:
-        import_file(
-            uow.session,
-            actor=actors["office"],
-            at=AT,
-            campaign_code=launched_campaign.code,
-            kind="projects",
-            data=bomb,
-            filename=f"台账{extension}",
-        )
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    try:
+        with pytest.raises(UserError, match="拒绝导入"), uow_factory() as uow:
+            import_file(
+                uow.session,
+                actor=actors["office"],
+                at=AT,
+                campaign_code=launched_campaign.code,
+                kind="projects",
+                data=bomb,
+                filename=f"台账{extension}",
+            )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()  # tracing left on would slow every later test in this worker
     assert peak < 50 * 1024 * 1024  # 900 MB once inflated: refused before any of it was
