@@ -30,6 +30,7 @@ from domain.spec import (
     SAMPLE_TEMPLATE_KEY,
     Anchor,
     Assignees,
+    CalendarOverrides,
     CampaignSpec,
     Deliverable,
     Period,
@@ -123,11 +124,12 @@ class CampaignPlan:
         return next(t for t in self.templates if t.key == key)
 
 
-def build_calendar(spec: CampaignSpec, base: WorkingCalendar) -> WorkingCalendar:
+def build_calendar(overrides: CalendarOverrides, base: WorkingCalendar) -> WorkingCalendar:
+    """The statutory calendar with a campaign's own holidays, working days and declared years."""
     return base.with_overrides(
-        {h.date: h.name for h in spec.calendar.extra_holidays},
-        spec.calendar.extra_workdays,
-        spec.calendar.declared_years,
+        {h.date: h.name for h in overrides.extra_holidays},
+        overrides.extra_workdays,
+        overrides.declared_years,
     )
 
 

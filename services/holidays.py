@@ -8,7 +8,7 @@ import chinese_calendar.constants as cc
 
 from domain.calendar import WorkingCalendar
 from domain.plan import build_calendar
-from domain.spec import CampaignSpec
+from domain.spec import CalendarOverrides, CampaignSpec
 
 
 @lru_cache(maxsize=1)
@@ -25,4 +25,11 @@ def base_calendar() -> WorkingCalendar:
 
 
 def campaign_calendar(spec: CampaignSpec) -> WorkingCalendar:
-    return build_calendar(spec, base_calendar())
+    return _with_overrides(spec.calendar)
+
+
+@lru_cache(maxsize=64)
+def _with_overrides(overrides: CalendarOverrides) -> WorkingCalendar:
+    # Every step and service asks for it (thousands of times in a simulated campaign); building it copies
+    # the whole holiday table. The overrides are a frozen model: equal overrides, the same calendar.
+    return build_calendar(overrides, base_calendar())

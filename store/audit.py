@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Integer, String, Table, event, insert, select, text, update
+from sqlalchemy import Connection, Engine, Integer, String, Table, bindparam, event, insert, select, text, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
@@ -272,13 +272,21 @@ _HEAD = cast(Table, AuditHead.__table__)
 _ENTRY = cast(Table, AuditEntry.__table__)
 # Built once: it runs for every audit entry (thousands in a simulated campaign).
 _CLAIM = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq, _HEAD.c.digest)
+_INSERT_ENTRY = insert(_ENTRY)
+# Both write the head row: the claim (seq + 1, for the first entry of a transaction) and the head's new state.
+_SET_HEAD = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=bindparam("seq"), digest=bindparam("digest"))
 _APPENDED = "audit.appended"
+_HELD = "audit.held_head"  # (seq, MAC) this transaction last wrote to the locked head row
 _TO_ANCHOR = "audit.to_anchor"
 
 
 def _claim_next(session: Session) -> tuple[int, str]:
-    """Lock the head (the first statement that writes it waits for any other appender) and
-    return the next seq and the MAC to chain onto."""
+    """The next seq and the MAC to chain onto. The first entry of a transaction locks the head (its
+    UPDATE waits for any other appender, and the lock holds to the end of the transaction); the
+    entries after it in the same transaction chain onto the head this session last wrote."""
+    held = session.info.get(_HELD)
+    if held is not None:
+        return held[0] + 1, held[1]
     for _ in range(3):
         row = session.execute(_CLAIM).first()
         if row is not None:
@@ -319,23 +327,25 @@ def record(
     # Core statements, not an ORM object: an audit entry is written once and never changed, and this
     # runs for every change and consequence (thousands in a simulated campaign).
     session.execute(
-        insert(_ENTRY).values(
-            id=seq,
-            at=at,
-            actor=actor.username,
-            action=action,
-            entity=entity,
-            entity_key=entity_key,
-            before_json=b,
-            after_json=a,
-            outcome=outcome,
-            prev_hash=prev,
-            hash=digest,
-        )
+        _INSERT_ENTRY,
+        {
+            "id": seq,
+            "at": at,
+            "actor": actor.username,
+            "action": action,
+            "entity": entity,
+            "entity_key": entity_key,
+            "before_json": b,
+            "after_json": a,
+            "outcome": outcome,
+            "prev_hash": prev,
+            "hash": digest,
+        },
     )
-    session.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(digest=digest))
+    session.execute(_SET_HEAD, {"seq": seq, "digest": digest})
     session.flush()  # the caller's pending changes go with the entry that records them
     session.info[_APPENDED] = True
+    session.info[_HELD] = (seq, digest)
 
 
 @event.listens_for(Session, "before_commit")
@@ -345,6 +355,10 @@ def _read_head_to_anchor(session: Session) -> None:
         return
     anchor = locations(_bind_url(session)).anchor_file
     if anchor is None:
+        return
+    held = session.info.get(_HELD)
+    if held is not None:
+        session.info[_TO_ANCHOR] = (anchor, *held)
         return
     row = session.execute(select(_HEAD.c.seq, _HEAD.c.digest).where(_HEAD.c.id == HEAD_ID)).first()
     if row is not None:
@@ -369,7 +383,15 @@ def _write_anchor(session: Session) -> None:
 def _forget(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the outermost transaction ended (committed or not)
         session.info.pop(_APPENDED, None)
+        session.info.pop(_HELD, None)
         session.info.pop(_TO_ANCHOR, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_held_head(session: Session, previous_transaction: SessionTransaction) -> None:
+    # A savepoint rolled back may have taken entries and the head's update with it: the next entry
+    # reads the head again (the row lock, if the outer transaction took it, is still this one's).
+    session.info.pop(_HELD, None)
 
 
 def append_anchor(path: Path, seq: int, digest: str) -> None:
