@@ -190,6 +190,37 @@ def test_a_second_entry_for_a_seq_is_refused_by_the_database(engine, chain_setti
             )
 
 
+def test_entries_after_a_rolled_back_savepoint_chain_onto_the_head_the_database_kept(engine, chain_settings, users):
+    """A transaction claims the head once and chains its later entries onto what it wrote; a savepoint
+    rolled back takes its entries with it, and the next entry chains onto the head as it stands again."""
+    with UnitOfWork(engine) as uow:
+        before = uow.session.scalar(select(func.max(AuditEntry.id)))
+    with UnitOfWork(engine) as uow:
+        s = uow.session
+        audit.record(s, at=AT, actor=SYSTEM, action="test.kept", entity="test", entity_key="1")
+        with pytest.raises(RuntimeError), s.begin_nested():
+            audit.record(s, at=AT, actor=SYSTEM, action="test.undone", entity="test", entity_key="2")
+            audit.record(s, at=AT, actor=SYSTEM, action="test.undone", entity="test", entity_key="3")
+            raise RuntimeError("the savepoint's work is refused")
+        with s.begin_nested():  # a savepoint that is kept leaves the chain where it put it
+            audit.record(s, at=AT, actor=SYSTEM, action="test.kept", entity="test", entity_key="4")
+        audit.record(s, at=AT, actor=SYSTEM, action="test.kept", entity="test", entity_key="5")
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        s = uow.session
+        added = list(
+            s.execute(select(AuditEntry.id, AuditEntry.action, AuditEntry.entity_key).where(AuditEntry.id > before))
+        )
+        assert [tuple(r) for r in added] == [
+            (before + 1, "test.kept", "1"),
+            (before + 2, "test.kept", "4"),
+            (before + 3, "test.kept", "5"),
+        ]
+        report = audit.verify(s)
+        assert report.ok, report.reason
+        assert report.entries == before + 3
+
+
 # --- tampering, found by the CLI alone ------------------------------------------------------------
 
 
