@@ -30,7 +30,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -171,8 +170,10 @@ def _truncate_all(engine: Engine) -> None:
 # Migrating (~0.25 s), launching and ticking the example and adding its accounts cost ~1-2 s a test on a loaded
 # 2-core machine, the same work in several hundred tests. Each starting point is built once per test process by
 # the real code (upgrade, launch, the tick, add_user) and a test gets a copy: on SQLite the file with its audit
-# key and anchor (the chain is keyed per directory), on PostgreSQL a database created from a template database
-# (~0.2 s). What the test then does is exactly what it would do on a store it had built itself.
+# key and anchor (the chain is keyed per directory); on PostgreSQL the session database's tables refilled in one
+# transaction from a copy kept in a schema of that database, with every sequence set back (~0.05 s; dropping and
+# re-creating the database from a template cost ~1.5 s a test under the suite's load, 363 s of setup in all).
+# What the test then does is exactly what it would do on a store it had built itself.
 
 SNAPSHOT_FILES = ("campaign.db", KEY_FILE_NAME, "campaign.audit-anchor.log")
 Head = tuple[int, int, int]
@@ -198,31 +199,15 @@ def _pg_url(database: str) -> str:
     return f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{database}"
 
 
-def _create_database(name: str, template: str | None) -> None:
-    """CREATE DATABASE, from `template` if given (refused while anything, e.g. autovacuum, is connected to it)."""
-    import psycopg
-
-    sql = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
-    for attempt in range(50):
-        try:
-            with _pg_admin() as admin:
-                admin.execute(sql)
-            return
-        except psycopg.errors.ObjectInUse:
-            if attempt == 49:
-                raise
-            time.sleep(0.1)
-
-
 class Snapshots:
     """Named stores, each `base` + one step, built on first use; `restore` puts one in place of a test's store."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.prefix = f"cm_snap_{uuid.uuid4().hex[:8]}"
         self.built: dict[tuple[str, str], Path | str] = {}  # (backend, name) -> folder or database
         self.heads: dict[tuple[str, str], Head] = {}
-        self.pg_session_database: str | None = None  # the only PostgreSQL database restore may replace
+        self.pg_session_database: str | None = None  # the only PostgreSQL database restore may refill
+        self.sequences: dict[str, list[tuple[str, int, bool]]] = {}  # schema -> (sequence, value, called)
 
     def backend(self, eng: Engine) -> str | None:
         """Which kind of snapshot fits this engine's store, if any."""
@@ -235,59 +220,125 @@ class Snapshots:
     def build(self, backend: str, name: str, step: Callable[[Engine], object], base: str | None = None) -> None:
         if (backend, name) in self.built:
             return
-        if backend == "sqlite":
-            folder = self.root / name
-            if base is None:
-                folder.mkdir()
-            else:
-                shutil.copytree(self.built[(backend, base)], folder)
-            url = f"sqlite:///{(folder / 'campaign.db').as_posix()}"
-            made: Path | str = folder
+        if backend == "postgresql":
+            self._build_in_schema(name, step, base)
+            return
+        folder = self.root / name
+        if base is None:
+            folder.mkdir()
         else:
-            made = f"{self.prefix}_{name.replace('-', '_')}"
-            _create_database(made, None if base is None else str(self.built[(backend, base)]))
-            url = _pg_url(made)
+            shutil.copytree(self.built[(backend, base)], folder)
+        url = f"sqlite:///{(folder / 'campaign.db').as_posix()}"
         eng = make_engine(url)
         try:
             if base is None:
                 upgrade(eng)
             step(eng)
             self.heads[(backend, name)] = _audit_head(eng)
-            if backend == "sqlite":
-                with eng.connect() as conn:  # the whole database in the one file: a plain copy is the database
-                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            with eng.connect() as conn:  # the whole database in the one file: a plain copy is the database
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             eng.dispose()
         audit.forget(url)
-        self.built[(backend, name)] = made
+        self.built[(backend, name)] = folder
 
     def restore(self, backend: str, name: str, eng: Engine) -> None:
-        """Replace the engine's store by a copy of snapshot `name` (the engine reconnects to the copy)."""
+        """Replace the engine's store by a copy of snapshot `name`."""
+        if backend == "postgresql":
+            self._refill(str(self.built[(backend, name)]))
+            return
         source = self.built[(backend, name)]
         eng.dispose()
-        if backend == "sqlite":
-            target = Path(eng.url.database or "").parent
-            for file in (*SNAPSHOT_FILES, "campaign.db-wal", "campaign.db-shm"):
-                (target / file).unlink(missing_ok=True)
-                if (Path(source) / file).exists():
-                    shutil.copyfile(Path(source) / file, target / file)
-        else:
-            with _pg_admin() as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{eng.url.database}" WITH (FORCE)')
-            _create_database(str(eng.url.database), str(source))
+        target = Path(eng.url.database or "").parent
+        for file in (*SNAPSHOT_FILES, "campaign.db-wal", "campaign.db-shm"):
+            (target / file).unlink(missing_ok=True)
+            if (Path(source) / file).exists():
+                shutil.copyfile(Path(source) / file, target / file)
 
-    def drop_databases(self) -> None:
-        with _pg_admin() as admin:
-            for (backend, _name), made in self.built.items():
-                if backend == "postgresql":
-                    admin.execute(f'DROP DATABASE IF EXISTS "{made}" WITH (FORCE)')
+    # PostgreSQL: snapshots are schemas of the session database, restored by refilling its tables.
+
+    def _build_in_schema(self, name: str, step: Callable[[Engine], object], base: str | None) -> None:
+        assert self.pg_session_database is not None
+        url = _pg_url(self.pg_session_database)
+        if base is None:
+            self._refill(None)  # the migrated schema with no rows, whatever an earlier test left
+        else:
+            self._refill(str(self.built[("postgresql", base)]))
+        eng = make_engine(url)
+        try:
+            step(eng)
+            self.heads[("postgresql", name)] = _audit_head(eng)
+        finally:
+            eng.dispose()
+        audit.forget(url)
+        schema = f"snap_{name.replace('-', '_')}"
+        with self._session_db() as conn:
+            tables = self._tables(conn)
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+            for table in tables:
+                conn.execute(f'CREATE TABLE "{schema}"."{table}" AS TABLE public."{table}"')
+            self.sequences[schema] = conn.execute(
+                "SELECT schemaname || '.' || sequencename, coalesce(last_value, start_value), last_value IS NOT NULL"
+                " FROM pg_sequences WHERE schemaname = 'public'"
+            ).fetchall()
+        self.built[("postgresql", name)] = schema
+
+    def _session_db(self):
+        import psycopg
+
+        assert self.pg_session_database is not None
+        return psycopg.connect(_pg_url(self.pg_session_database).replace("+psycopg", ""), autocommit=True)
+
+    @staticmethod
+    def _tables(conn) -> list[str]:
+        """The application's tables (the migration's version table is the same in every snapshot)."""
+        rows = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            " ORDER BY tablename"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def _refill(self, schema: str | None) -> None:
+        """The session database's tables emptied and refilled from `schema` (None: left empty), its sequences
+        where the snapshot left them: one transaction, foreign keys unchecked while the rows go in (they were
+        consistent when copied). Another connection still holding a lock (a killed child's) is ended first."""
+        import psycopg
+
+        with self._session_db() as conn:
+            tables = self._tables(conn)
+            statements = ["SET LOCAL session_replication_role = replica", "SET LOCAL lock_timeout = '5s'"]
+            statements += [f'DELETE FROM public."{t}"' for t in tables]
+            if schema is None:
+                statements.append(
+                    "SELECT setval(format('%I.%I', schemaname, sequencename), start_value, false)"
+                    " FROM pg_sequences WHERE schemaname = 'public'"
+                )
+            else:
+                statements += [f'INSERT INTO public."{t}" SELECT * FROM "{schema}"."{t}"' for t in tables]
+                statements += [
+                    f"SELECT setval('{seq}', {value}, {'true' if called else 'false'})"
+                    for seq, value, called in self.sequences[schema]
+                ]
+            script = ";\n".join(statements)
+            for attempt in range(2):
+                try:
+                    with conn.transaction():
+                        conn.execute(script)
+                    return
+                except psycopg.errors.LockNotAvailable:
+                    if attempt == 1:
+                        raise
+                    conn.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
 
 
 @pytest.fixture(scope="session")
 def _snapshots(tmp_path_factory):
-    snapshots = Snapshots(tmp_path_factory.mktemp("snapshots"))
-    yield snapshots
-    snapshots.drop_databases()
+    # The PostgreSQL snapshots are schemas of the session database (_pg_database) and go with it.
+    return Snapshots(tmp_path_factory.mktemp("snapshots"))
 
 
 def step_or_snapshot(

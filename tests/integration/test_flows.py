@@ -397,7 +397,8 @@ def _analysed_since(engine, before, tables: tuple[str, ...]) -> dict[str, bool]:
     from sqlalchemy import bindparam, text
 
     query = text(
-        "SELECT relname, COALESCE(last_analyze >= :before, false) FROM pg_stat_user_tables WHERE relname IN :tables"
+        "SELECT relname, COALESCE(last_analyze >= :before, false) FROM pg_stat_user_tables"
+        " WHERE schemaname = current_schema() AND relname IN :tables"  # not the tests' snapshot schemas' copies
     ).bindparams(bindparam("tables", expanding=True))
     with engine.connect() as conn:
         return dict(conn.execute(query, {"before": before, "tables": list(tables)}).all())
