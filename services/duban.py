@@ -118,11 +118,11 @@ def issue_dubans(session: Session, *, campaign_code: str, as_of: dt.date, actor:
         first = take_numbers(session, campaign.id, COUNTER, count)
         _insert_notices(session, campaign.id, spec, owed, first, as_of)
         _owe_messages(session, campaign.id, as_of, Duban.seq >= first, suffix="")
-        issued = session.execute(
-            select(Duban.number, Duban.assignment_id)
-            .where(Duban.campaign_id == campaign.id, Duban.seq >= first)
-            .order_by(Duban.seq)
-        ).all()
+        # Core reads of one column each: at national scale the set is every assignment (~1M ids for the digest).
+        notices = table_of(Duban)
+        just_issued = and_(notices.c.campaign_id == campaign.id, notices.c.seq >= first)
+        numbers = list(session.scalars(select(notices.c.number).where(just_issued).order_by(notices.c.seq).limit(50)))
+        assignments = list(session.scalars(select(notices.c.assignment_id).where(just_issued)))
         audit.record(
             session,
             at=at,
@@ -132,9 +132,9 @@ def issue_dubans(session: Session, *, campaign_code: str, as_of: dt.date, actor:
             entity_key=campaign_code,
             after={
                 "as_of": as_of.isoformat(),
-                "count": len(issued),
-                "numbers": [n for n, _ in issued[:50]],
-                "assignments_sha256": audit.ids_digest(a for _, a in issued),
+                "count": len(assignments),
+                "numbers": numbers,
+                "assignments_sha256": audit.ids_digest(assignments),
             },
         )
     late = and_(Duban.state == DubanState.issued.value, Duban.respond_due_on < as_of)

@@ -67,6 +67,9 @@ from store.models import (
 from store.sql import BULK_ROWS, TICKED_TABLES, insert_ignoring_duplicates, refresh_statistics, table_of
 
 T = TypeVar("T")
+# The steps' updates are Core statements on the table: they return a column of ids for the audit digest, and
+# the ORM's bulk-update path costs ~0.1 s more per 60,000 rows for nothing (no objects are loaded or kept).
+_ASSIGNMENT = table_of(Assignment)
 
 
 class StepRunner(Protocol):
@@ -253,15 +256,14 @@ def _has_live_work(session: Session, phase_id: int, as_of: dt.date) -> bool:
 def open_assignments(session: Session, ctx: TickContext, phase: PhaseTick) -> int:
     ids = list(
         session.scalars(
-            update(Assignment)
+            update(_ASSIGNMENT)
             .where(
-                Assignment.phase_id == phase.phase_id,
-                Assignment.status == AssignmentStatus.scheduled.value,
-                Assignment.opens_on <= ctx.as_of,
+                _ASSIGNMENT.c.phase_id == phase.phase_id,
+                _ASSIGNMENT.c.status == AssignmentStatus.scheduled.value,
+                _ASSIGNMENT.c.opens_on <= ctx.as_of,
             )
             .values(status=AssignmentStatus.open.value)
-            .returning(Assignment.id)
-            .execution_options(synchronize_session=False)
+            .returning(_ASSIGNMENT.c.id)
         )
     )
     _audit_step(session, ctx, "open", ids, phase=phase.key)
@@ -281,10 +283,10 @@ def _unfinished_due_dates(session: Session, phase: PhaseTick) -> list[dt.date]:
 def _unfinished_on(phase: PhaseTick, due_on: dt.date):  # noqa: ANN202
     # An ongoing duty's due_on is how long it lasts, not a deadline: it is never overdue, escalated or reminded.
     return (
-        Assignment.phase_id == phase.phase_id,
-        Assignment.due_on == due_on,
-        Assignment.status.in_(UNFINISHED),
-        Assignment.ongoing.is_(False),
+        _ASSIGNMENT.c.phase_id == phase.phase_id,
+        _ASSIGNMENT.c.due_on == due_on,
+        _ASSIGNMENT.c.status.in_(UNFINISHED),
+        _ASSIGNMENT.c.ongoing.is_(False),
     )
 
 
@@ -294,11 +296,10 @@ def mark_overdue(session: Session, ctx: TickContext, phase: PhaseTick) -> int:
     for due_on in _unfinished_due_dates(session, phase):
         days = standing(due_on, ctx.as_of, cal).overdue_working_days
         ids += session.scalars(
-            update(Assignment)
-            .where(*_unfinished_on(phase, due_on), Assignment.overdue_days != days)
+            update(_ASSIGNMENT)
+            .where(*_unfinished_on(phase, due_on), _ASSIGNMENT.c.overdue_days != days)
             .values(overdue_days=days)
-            .returning(Assignment.id)
-            .execution_options(synchronize_session=False)
+            .returning(_ASSIGNMENT.c.id)
         )
     _audit_step(session, ctx, "overdue", ids, phase=phase.key)
     return len(ids)
@@ -346,7 +347,7 @@ def record_escalations(session: Session, ctx: TickContext, phase: PhaseTick) -> 
         days = standing(due_on, as_of, cal).overdue_working_days
         for rung in rungs_reached(days, spec.escalation):
             # Below the rung until this step raises it: a re-tick of the day selects nothing here.
-            below = Assignment.escalation_level < rung.level
+            below = _ASSIGNMENT.c.escalation_level < rung.level
             created += insert_ignoring_duplicates(
                 session,
                 table_of(Escalation),
@@ -374,11 +375,10 @@ def record_escalations(session: Session, ctx: TickContext, phase: PhaseTick) -> 
                     still_owed=below,
                 )
             raised += session.scalars(
-                update(Assignment)
+                update(_ASSIGNMENT)
                 .where(*_unfinished_on(phase, due_on), below)
                 .values(escalation_level=rung.level)
-                .returning(Assignment.id)
-                .execution_options(synchronize_session=False)
+                .returning(_ASSIGNMENT.c.id)
             )
     _audit_step(session, ctx, "escalate", raised, phase=phase.key, escalations=created, changed=created > 0)
     return created
@@ -397,7 +397,7 @@ def record_reminders(session: Session, ctx: TickContext, phase: PhaseTick) -> in
         if reminder is None:
             continue
         # Not yet reminded today until this step stamps it: a re-tick of the day selects nothing here.
-        unstamped = or_(Assignment.last_reminder_on.is_(None), Assignment.last_reminder_on < as_of)
+        unstamped = or_(_ASSIGNMENT.c.last_reminder_on.is_(None), _ASSIGNMENT.c.last_reminder_on < as_of)
         created += _owe_messages(
             session,
             phase,
@@ -410,11 +410,10 @@ def record_reminders(session: Session, ctx: TickContext, phase: PhaseTick) -> in
             still_owed=unstamped,
         )
         stamped += session.scalars(
-            update(Assignment)
+            update(_ASSIGNMENT)
             .where(*_unfinished_on(phase, due_on), unstamped)
             .values(last_reminder_on=as_of)
-            .returning(Assignment.id)
-            .execution_options(synchronize_session=False)
+            .returning(_ASSIGNMENT.c.id)
         )
     _audit_step(session, ctx, "remind", stamped, phase=phase.key, reminders=created, changed=created > 0)
     return created
