@@ -64,7 +64,14 @@ from store.models import (
     Phase,
     RollupSnapshot,
 )
-from store.sql import BULK_ROWS, TICKED_TABLES, insert_ignoring_duplicates, refresh_statistics, table_of
+from store.sql import (
+    BULK_ROWS,
+    TICKED_TABLES,
+    chosen_by,
+    insert_ignoring_duplicates,
+    refresh_statistics,
+    table_of,
+)
 
 T = TypeVar("T")
 # The steps' updates are Core statements on the table: they return a column of ids for the audit digest, and
@@ -280,26 +287,34 @@ def _unfinished_due_dates(session: Session, phase: PhaseTick) -> list[dt.date]:
     )
 
 
-def _unfinished_on(phase: PhaseTick, due_on: dt.date):  # noqa: ANN202
+def _unfinished_due_in(phase: PhaseTick, due_dates: list[dt.date]):  # noqa: ANN202
     # An ongoing duty's due_on is how long it lasts, not a deadline: it is never overdue, escalated or reminded.
     return (
         _ASSIGNMENT.c.phase_id == phase.phase_id,
-        _ASSIGNMENT.c.due_on == due_on,
+        _ASSIGNMENT.c.due_on.in_(due_dates),
         _ASSIGNMENT.c.status.in_(UNFINISHED),
         _ASSIGNMENT.c.ongoing.is_(False),
     )
 
 
+# The rules are worked out in Python once per distinct due date; each step then writes every due date it
+# concerns in one statement, the per-date values chosen by a CASE on due_on (store.sql.chosen_by): a handful of
+# statements a phase whatever the number of deadlines (issue 15: ~75 a phase at 500 departments before).
+
+
 def mark_overdue(session: Session, ctx: TickContext, phase: PhaseTick) -> int:
     cal = campaign_calendar(stored_spec(get_campaign(session, ctx.campaign_code)))
+    days = {due: standing(due, ctx.as_of, cal).overdue_working_days for due in _unfinished_due_dates(session, phase)}
     ids: list[int] = []
-    for due_on in _unfinished_due_dates(session, phase):
-        days = standing(due_on, ctx.as_of, cal).overdue_working_days
-        ids += session.scalars(
-            update(_ASSIGNMENT)
-            .where(*_unfinished_on(phase, due_on), _ASSIGNMENT.c.overdue_days != days)
-            .values(overdue_days=days)
-            .returning(_ASSIGNMENT.c.id)
+    if days:
+        overdue_days = chosen_by(_ASSIGNMENT.c.due_on, days)
+        ids = list(
+            session.scalars(
+                update(_ASSIGNMENT)
+                .where(*_unfinished_due_in(phase, list(days)), _ASSIGNMENT.c.overdue_days != overdue_days)
+                .values(overdue_days=overdue_days)
+                .returning(_ASSIGNMENT.c.id)
+            )
         )
     _audit_step(session, ctx, "overdue", ids, phase=phase.key)
     return len(ids)
@@ -308,112 +323,124 @@ def mark_overdue(session: Session, ctx: TickContext, phase: PhaseTick) -> int:
 def _owe_messages(
     session: Session,
     phase: PhaseTick,
-    due_on: dt.date,
+    due_dates: list[dt.date],
     as_of: dt.date,
     *,
-    natural_key: str,
+    natural_key: ColumnElement[str],
     kind: OutboxKind,
     audience: str,
     level: int,
     still_owed: ColumnElement[bool],
 ) -> int:
-    """One outbox row per unfinished assignment of the phase due on `due_on` that `still_owed` selects
-    (the rows this step has not marked done yet, so a re-tick of the day reads no more than it must;
-    natural key: the prefix + the assignment id, so nothing is owed twice); returns the rows added."""
+    """One outbox row per unfinished assignment of the phase due on one of `due_dates` that `still_owed`
+    selects (the rows this step has not marked done yet, so a re-tick of the day reads no more than it must;
+    natural key: the prefix `natural_key` gives the row + the assignment id, so nothing is owed twice); returns
+    the rows added."""
     return owe_set(
         session,
-        natural_key=literal(natural_key, String) + cast(Assignment.id, String),
+        natural_key=natural_key + cast(_ASSIGNMENT.c.id, String),
         kind=kind.value,
-        campaign_id=Assignment.campaign_id,
-        assignment_id=Assignment.id,
-        department_id=Assignment.department_id,
+        campaign_id=_ASSIGNMENT.c.campaign_id,
+        assignment_id=_ASSIGNMENT.c.id,
+        department_id=_ASSIGNMENT.c.department_id,
         audience=audience,
         level=level,
         event_on=as_of,
         chases=False,  # the tick's kinds chase by their kind (domain.delivery.CHASING_KINDS)
-        where=and_(*_unfinished_on(phase, due_on), still_owed),
+        where=and_(*_unfinished_due_in(phase, due_dates), still_owed),
     )
 
 
 def record_escalations(session: Session, ctx: TickContext, phase: PhaseTick) -> int:
-    """New rungs of the escalation ladder, and their notifications. The audit digest is over the
-    assignments raised to a new rung (the rows whose escalation level this step changed)."""
+    """New rungs of the escalation ladder, and their notifications, rung by rung up the ladder for every due date
+    that reached the rung. The audit digest is over the assignments raised to a new rung (the rows whose
+    escalation level this step changed)."""
     spec = stored_spec(get_campaign(session, ctx.campaign_code))
     cal = campaign_calendar(spec)
     as_of = ctx.as_of
+    days = {due: standing(due, as_of, cal).overdue_working_days for due in _unfinished_due_dates(session, phase)}
     created = 0
     raised: list[int] = []
-    for due_on in _unfinished_due_dates(session, phase):
-        days = standing(due_on, as_of, cal).overdue_working_days
-        for rung in rungs_reached(days, spec.escalation):
-            # Below the rung until this step raises it: a re-tick of the day selects nothing here.
-            below = _ASSIGNMENT.c.escalation_level < rung.level
-            created += insert_ignoring_duplicates(
+    for rung in spec.escalation:  # the ladder's order: a row reaching two rungs today gets both, lower first
+        reached = {due: n for due, n in days.items() if rung in rungs_reached(n, spec.escalation)}
+        if not reached:
+            continue
+        dues = list(reached)
+        # Below the rung until this step raises it: a re-tick of the day selects nothing here.
+        below = _ASSIGNMENT.c.escalation_level < rung.level
+        created += insert_ignoring_duplicates(
+            session,
+            table_of(Escalation),
+            ["campaign_id", "assignment_id", "level", "name", "overdue_days", "reached_on"],
+            select(
+                _ASSIGNMENT.c.campaign_id,
+                _ASSIGNMENT.c.id,
+                literal(rung.level),
+                literal(rung.name),
+                chosen_by(_ASSIGNMENT.c.due_on, reached),
+                literal(as_of),
+            ).where(*_unfinished_due_in(phase, dues), below),
+            ["assignment_id", "level"],
+        )
+        for audience in rung.notify:
+            _owe_messages(
                 session,
-                table_of(Escalation),
-                ["campaign_id", "assignment_id", "level", "name", "overdue_days", "reached_on"],
-                select(
-                    Assignment.campaign_id,
-                    Assignment.id,
-                    literal(rung.level),
-                    literal(rung.name),
-                    literal(days),
-                    literal(as_of),
-                ).where(*_unfinished_on(phase, due_on), below),
-                ["assignment_id", "level"],
+                phase,
+                dues,
+                as_of,
+                natural_key=literal(f"esc:{rung.level}:{audience.value}:", String),
+                kind=OutboxKind.escalation,
+                audience=audience.value,
+                level=rung.level,
+                still_owed=below,
             )
-            for audience in rung.notify:
-                _owe_messages(
-                    session,
-                    phase,
-                    due_on,
-                    as_of,
-                    natural_key=f"esc:{rung.level}:{audience.value}:",
-                    kind=OutboxKind.escalation,
-                    audience=audience.value,
-                    level=rung.level,
-                    still_owed=below,
-                )
-            raised += session.scalars(
-                update(_ASSIGNMENT)
-                .where(*_unfinished_on(phase, due_on), below)
-                .values(escalation_level=rung.level)
-                .returning(_ASSIGNMENT.c.id)
-            )
+        raised += session.scalars(
+            update(_ASSIGNMENT)
+            .where(*_unfinished_due_in(phase, dues), below)
+            .values(escalation_level=rung.level)
+            .returning(_ASSIGNMENT.c.id)
+        )
     _audit_step(session, ctx, "escalate", raised, phase=phase.key, escalations=created, changed=created > 0)
     return created
 
 
 def record_reminders(session: Session, ctx: TickContext, phase: PhaseTick) -> int:
-    """Reminders planned for the day (the outbox rows the delivery sends). The audit digest is over
+    """Reminders planned for the day (the outbox rows the delivery sends), one statement per kind of reminder
+    for all the due dates it falls on today (each date's own key, chosen by a CASE). The audit digest is over
     the assignments stamped as reminded today."""
     spec = stored_spec(get_campaign(session, ctx.campaign_code))
     cal = campaign_calendar(spec)
     as_of = ctx.as_of
-    created = 0
-    stamped: list[int] = []
+    by_kind: dict[str, dict[dt.date, str]] = {}  # kind -> due date -> the natural key's prefix
     for due_on in _unfinished_due_dates(session, phase):
         reminder = reminder_due(due_on, as_of, spec.reminders, cal)
-        if reminder is None:
-            continue
-        # Not yet reminded today until this step stamps it: a re-tick of the day selects nothing here.
-        unstamped = or_(_ASSIGNMENT.c.last_reminder_on.is_(None), _ASSIGNMENT.c.last_reminder_on < as_of)
+        if reminder is not None:
+            by_kind.setdefault(reminder.kind, {})[due_on] = f"rem:{reminder.key}:"
+    # Not yet reminded today until this step stamps it: a re-tick of the day selects nothing here.
+    unstamped = or_(_ASSIGNMENT.c.last_reminder_on.is_(None), _ASSIGNMENT.c.last_reminder_on < as_of)
+    created = 0
+    for kind, prefixes in sorted(by_kind.items()):
         created += _owe_messages(
             session,
             phase,
-            due_on,
+            list(prefixes),
             as_of,
-            natural_key=f"rem:{reminder.key}:",
-            kind=OutboxKind(reminder.kind),
+            natural_key=chosen_by(_ASSIGNMENT.c.due_on, prefixes, String()),
+            kind=OutboxKind(kind),
             audience="department",
             level=0,
             still_owed=unstamped,
         )
-        stamped += session.scalars(
-            update(_ASSIGNMENT)
-            .where(*_unfinished_on(phase, due_on), unstamped)
-            .values(last_reminder_on=as_of)
-            .returning(_ASSIGNMENT.c.id)
+    stamped: list[int] = []
+    if by_kind:
+        reminded = [due for prefixes in by_kind.values() for due in prefixes]
+        stamped = list(
+            session.scalars(
+                update(_ASSIGNMENT)
+                .where(*_unfinished_due_in(phase, reminded), unstamped)
+                .values(last_reminder_on=as_of)
+                .returning(_ASSIGNMENT.c.id)
+            )
         )
     _audit_step(session, ctx, "remind", stamped, phase=phase.key, reminders=created, changed=created > 0)
     return created
