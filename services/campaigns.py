@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, cast
@@ -160,6 +161,28 @@ def lock_counter(session: Session, campaign_id: int, name: str) -> None:
     table = COUNTER
     session.execute(
         update(table).where(table.c.campaign_id == campaign_id, table.c.name == name).values(value=table.c.value)
+    )
+
+
+REGISTER_STAMP = "register-stamp"  # the counter row a write of the campaign's bid register sets afresh
+
+
+def stamp_register(session: Session, campaign_id: int) -> None:
+    """A write of the campaign's projects, bids or evaluation experts sets this row to a new random value in the
+    same transaction, so a register loaded under the old value (services.risk.register) is not used again. Random,
+    not counted: a database restored from a copy never shows a value that stood for another register."""
+    _counter(session, campaign_id, REGISTER_STAMP, 0)
+    session.execute(
+        update(COUNTER)
+        .where(COUNTER.c.campaign_id == campaign_id, COUNTER.c.name == REGISTER_STAMP)
+        .values(value=secrets.randbelow(2**31 - 1) + 1)  # the column is a 32-bit integer on PostgreSQL
+    )
+
+
+def register_stamp(session: Session, campaign_id: int) -> int | None:
+    """The value the last write of the campaign's register set (None: not written since the stamp was kept)."""
+    return session.scalar(
+        select(COUNTER.c.value).where(COUNTER.c.campaign_id == campaign_id, COUNTER.c.name == REGISTER_STAMP)
     )
 
 

@@ -47,7 +47,7 @@ from exchange.errors import ImportProblem, ImportRejected, RowError
 from exchange.parsing import key_form
 from exchange.rows import DepartmentRow, LeadRow, ProjectRow, UserRow
 from exchange.tabular import import_numbered, template_xlsx
-from services.campaigns import get_campaign, launch, spec_digest, stored_spec
+from services.campaigns import get_campaign, launch, spec_digest, stamp_register, stored_spec
 from services.guard import check, fail, resolve
 from services.leads import assign_lead, intake_lead
 from services.spec_files import parse_spec, plain_message, spec_to_yaml
@@ -465,6 +465,7 @@ def apply_register(
         p.winner = row.winning_bidder
         p.bidders = "、".join(row.bidders)
     session.flush()
+    stamp_register(session, campaign.id)  # names and departments are what the 预警 screening reads
     for code, old, new in transfers:
         audit.record(
             session,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -30,7 +30,7 @@ from domain.risk.similarity import document_signature
 from exchange.bids import BidRow, read_bids
 from exchange.errors import ImportProblem, ImportRejected, RowError
 from exchange.parsing import key_form
-from services.campaigns import get_campaign
+from services.campaigns import get_campaign, register_stamp, stamp_register
 from services.guard import check, fail, resolve
 from store import audit
 from store.models import Bid, Campaign, Department, EvaluationExpert, Project
@@ -222,6 +222,7 @@ def _apply(
     if expert_rows:
         session.execute(insert(EvaluationExpert), expert_rows)
     session.flush()
+    stamp_register(session, campaign.id)
     return BidImportReport(added, updated, len(bid_rows), experts_total)
 
 
@@ -269,8 +270,31 @@ def _float(value: Decimal | None) -> float | None:
     return float(value) if value is not None else None
 
 
+# Registers loaded lately, by (campaign id, register stamp): the weekly screening of an unchanged register reads
+# it once. Small registers only — a province's (hundreds of thousands of bids) would stay in a long-lived
+# process's memory, and its scan costs far more than its load anyway.
+_LOADED: OrderedDict[tuple[int, int], pure.Register] = OrderedDict()
+_LOADED_KEEP = 4
+CACHED_BIDS = 20_000
+
+
 def load_register(session: Session, campaign_id: int) -> pure.Register:
-    """The campaign's bid register as domain values (projects without bids included: the rules skip them)."""
+    """The campaign's bid register as domain values (projects without bids included: the rules skip them): the
+    same object again while its stamp (services.campaigns.stamp_register) is unchanged."""
+    stamp = register_stamp(session, campaign_id)
+    key = (campaign_id, stamp) if stamp is not None else None
+    if key is not None and key in _LOADED:
+        _LOADED.move_to_end(key)
+        return _LOADED[key]
+    register = _read_register(session, campaign_id)
+    if key is not None and register.bid_count <= CACHED_BIDS:
+        _LOADED[key] = register
+        while len(_LOADED) > _LOADED_KEEP:
+            _LOADED.popitem(last=False)
+    return register
+
+
+def _read_register(session: Session, campaign_id: int) -> pure.Register:
     departments = dict(
         session.execute(select(Department.id, Department.code).where(Department.campaign_id == campaign_id))
         .tuples()
@@ -433,6 +457,7 @@ def store_register(
     if experts:
         session.execute(insert(EvaluationExpert), experts)
     session.flush()
+    stamp_register(session, campaign.id)
     return len(rows)
 
 

@@ -92,10 +92,29 @@ def settings_of(campaign: Campaign) -> RiskSection:
     return stored_spec(campaign).risk or RiskSection()
 
 
+# The last scans, by register and settings: the rules are pure, so an unchanged register (load_register hands back
+# the same object while its stamp stands) scanned with the same settings gives the same flags.
+_SCANNED: dict[tuple[int, str], tuple[Register, RiskScan]] = {}
+_SCANNED_KEEP = 4
+
+
+def scan_of(register: Register, settings: RiskSection) -> RiskScan:
+    """domain.risk.scan.scan(register, settings), once per register object and settings."""
+    key = (id(register), settings.model_dump_json())  # the settings hold a dict: not hashable themselves
+    kept = _SCANNED.get(key)
+    if kept is not None and kept[0] is register:  # the same object, not another that reused its id
+        return kept[1]
+    result = scan(register, settings)
+    _SCANNED[key] = (register, result)
+    while len(_SCANNED) > _SCANNED_KEEP:
+        del _SCANNED[next(iter(_SCANNED))]
+    return result
+
+
 def screen(session: Session, campaign: Campaign, settings: RiskSection) -> tuple[Register, RiskScan]:
     """The scan of the stored register, with the credit flags added and the scores recombined."""
     register = load_register(session, campaign.id)
-    result = scan(register, settings)
+    result = scan_of(register, settings)
     extra = _credit_flags(session, campaign, register, settings)
     if not extra:
         return register, result
@@ -429,7 +448,7 @@ def collusion_network(
     )
     campaign = get_campaign(session, campaign_code)
     settings = settings_of(campaign)
-    result = scan(load_register(session, campaign.id), settings)
+    result = scan_of(load_register(session, campaign.id), settings)
     return sorted(result.groups, key=lambda g: (-len(g.members), g.group_id))
 
 
