@@ -16,6 +16,12 @@ AT = dt.datetime(2020, 6, 15, 2, tzinfo=dt.UTC)
 HEADER = "项目编号,项目名称,监管部门代码,招标日期,合同估算价（万元）,中标人,投标人\n"
 
 
+def _import_row(session, actor, code: str, row: str) -> None:
+    """The office imports a project register of one row (a project's name and department changed)."""
+    data = (HEADER + row).encode()
+    projects.import_projects(session, actor=actor, at=AT, campaign_code=code, data=data, filename="项目.csv")
+
+
 def _stamp(uow_factory, code: str) -> tuple[int, int | None]:
     with uow_factory() as uow:
         campaign = get_campaign(uow.session, code)
@@ -43,14 +49,7 @@ def test_an_unchanged_register_is_read_once_and_every_write_is_read_again(uow_fa
     department = project.department_code
     renamed = f"{project.code},改名后的项目,{department},2019-03-01,100,,\n"
     with uow_factory() as uow:
-        projects.import_projects(
-            uow.session,
-            actor=actors["office"],
-            at=AT,
-            campaign_code=code,
-            data=(HEADER + renamed).encode(),
-            filename="监管项目台账.csv",
-        )
+        _import_row(uow.session, actors["office"], code, renamed)
         uow.commit()
     _, imported = _stamp(uow_factory, code)
     assert imported not in (None, planted)
@@ -72,14 +71,7 @@ def test_a_write_rolled_back_leaves_the_stamp_and_the_register_as_they_were(uow_
     first = kept.projects[0]
     row = f"{first.code},不会留下,{first.department_code},2019-03-01,1,,\n"
     with uow_factory() as uow:  # an import that is not committed (a dry run, a failure later in the request)
-        projects.import_projects(
-            uow.session,
-            actor=actors["office"],
-            at=AT,
-            campaign_code=code,
-            data=(HEADER + row).encode(),
-            filename="监管项目台账.csv",
-        )
+        _import_row(uow.session, actors["office"], code, row)
         inside = load_register(uow.session, campaign_id)  # the unit of work reads its own write
         assert {p.code: p.name for p in inside.projects}[first.code] == "不会留下"
     assert _stamp(uow_factory, code) == (campaign_id, planted)
