@@ -2,7 +2,8 @@
 
 - `engine`: parametrised [sqlite, postgres]. SQLite is a fresh file in tmp_path; PostgreSQL is one
   database per test session (`cm_test_<random>`, created through postgres@127.0.0.1/postgres and
-  dropped at the end), migrated once and emptied (TRUNCATE) before every test. If the server is
+  dropped at the end), migrated once and refilled from a snapshot schema before every test (see
+  the snapshots below). If the server is
   down the postgres tests fail with a clear message; nothing is skipped. The PostgreSQL variant
   carries the `postgres` marker (`-m "not postgres"` runs SQLite only, `-m postgres` PostgreSQL only).
 - `memory_engine` / `memory_uow`: the fast service tier — an in-memory SQLite store built from the
