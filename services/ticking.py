@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from domain.access import Actor, can_administer
 from domain.assignment import ACTIVE, UNFINISHED, AssignmentStatus
+from domain.calendar import WorkingCalendar
 from domain.delivery import OutboxKind
 from domain.errors import Invalid
 from domain.rules import reminder_due, rungs_reached, standing
@@ -302,9 +303,14 @@ def _unfinished_due_in(phase: PhaseTick, due_dates: list[dt.date]):  # noqa: ANN
 # statements a phase whatever the number of deadlines (issue 15: ~75 a phase at 500 departments before).
 
 
+def _days_overdue(session: Session, phase: PhaseTick, as_of: dt.date, cal: WorkingCalendar) -> dict[dt.date, int]:
+    """Working days overdue on `as_of`, for each due date the phase still has unfinished work on."""
+    return {due: standing(due, as_of, cal).overdue_working_days for due in _unfinished_due_dates(session, phase)}
+
+
 def mark_overdue(session: Session, ctx: TickContext, phase: PhaseTick) -> int:
     cal = campaign_calendar(stored_spec(get_campaign(session, ctx.campaign_code)))
-    days = {due: standing(due, ctx.as_of, cal).overdue_working_days for due in _unfinished_due_dates(session, phase)}
+    days = _days_overdue(session, phase, ctx.as_of, cal)
     ids: list[int] = []
     if days:
         overdue_days = chosen_by(_ASSIGNMENT.c.due_on, days)
@@ -358,11 +364,12 @@ def record_escalations(session: Session, ctx: TickContext, phase: PhaseTick) -> 
     spec = stored_spec(get_campaign(session, ctx.campaign_code))
     cal = campaign_calendar(spec)
     as_of = ctx.as_of
-    days = {due: standing(due, as_of, cal).overdue_working_days for due in _unfinished_due_dates(session, phase)}
+    days = _days_overdue(session, phase, as_of, cal)
+    rungs = {due: rungs_reached(n, spec.escalation) for due, n in days.items()}
     created = 0
     raised: list[int] = []
     for rung in spec.escalation:  # the ladder's order: a row reaching two rungs today gets both, lower first
-        reached = {due: n for due, n in days.items() if rung in rungs_reached(n, spec.escalation)}
+        reached = {due: days[due] for due, reached_rungs in rungs.items() if rung in reached_rungs}
         if not reached:
             continue
         dues = list(reached)
