@@ -3,8 +3,8 @@
 - `engine`: parametrised [sqlite, postgres]. SQLite is a fresh file in tmp_path; PostgreSQL is one
   database per test session (`cm_test_<random>`, created through postgres@127.0.0.1/postgres and
   dropped at the end), migrated once and refilled from a snapshot schema before every test (see
-  the snapshots below). If the server is
-  down the postgres tests fail with a clear message; nothing is skipped. The PostgreSQL variant
+  the snapshots below). If the server is down the postgres tests fail with a clear message; nothing
+  is skipped. The PostgreSQL variant
   carries the `postgres` marker (`-m "not postgres"` runs SQLite only, `-m postgres` PostgreSQL only).
 - `memory_engine` / `memory_uow`: the fast service tier — an in-memory SQLite store built from the
   models (no migration, no file), for service tests that need no PostgreSQL behaviour.
@@ -172,8 +172,8 @@ def _truncate_all(engine: Engine) -> None:
 # 2-core machine, the same work in several hundred tests. Each starting point is built once per test process by
 # the real code (upgrade, launch, the tick, add_user) and a test gets a copy: on SQLite the file with its audit
 # key and anchor (the chain is keyed per directory); on PostgreSQL the session database's tables refilled in one
-# transaction from a copy kept in a schema of that database, with every sequence set back (~0.05 s; dropping and
-# re-creating the database from a template cost ~1.5 s a test under the suite's load, 363 s of setup in all).
+# transaction from a copy kept in a schema of that database, with every sequence set back (a test's setup ~0.2 s;
+# dropping and re-creating the database from a template cost ~1.5 s a test under the suite's load, 363 s in all).
 # What the test then does is exactly what it would do on a store it had built itself.
 
 SNAPSHOT_FILES = ("campaign.db", KEY_FILE_NAME, "campaign.audit-anchor.log")
@@ -261,12 +261,12 @@ class Snapshots:
     def _build_in_schema(self, name: str, step: Callable[[Engine], object], base: str | None) -> None:
         assert self.pg_session_database is not None
         url = _pg_url(self.pg_session_database)
-        if base is None:
-            self._refill(None)  # the migrated schema with no rows, whatever an earlier test left
-        else:
-            self._refill(str(self.built[("postgresql", base)]))
         eng = make_engine(url)
         try:
+            if base is None:
+                _truncate_all(eng)  # the migrated schema with no rows, whatever an earlier test left
+            else:
+                self._refill(str(self.built[("postgresql", base)]))
             step(eng)
             self.heads[("postgresql", name)] = _audit_head(eng)
         finally:
@@ -300,27 +300,22 @@ class Snapshots:
         ).fetchall()
         return [r[0] for r in rows]
 
-    def _refill(self, schema: str | None) -> None:
-        """The session database's tables emptied and refilled from `schema` (None: left empty), its sequences
-        where the snapshot left them: one transaction, foreign keys unchecked while the rows go in (they were
-        consistent when copied). Another connection still holding a lock (a killed child's) is ended first."""
+    def _refill(self, schema: str) -> None:
+        """The session database's tables emptied and refilled from `schema`, its sequences where the snapshot
+        left them: one transaction, foreign keys unchecked while the rows go in (they were consistent when
+        copied). Another connection still holding a lock past 5 s (a killed child's) is ended, and the refill
+        tried again."""
         import psycopg
 
         with self._session_db() as conn:
             tables = self._tables(conn)
             statements = ["SET LOCAL session_replication_role = replica", "SET LOCAL lock_timeout = '5s'"]
             statements += [f'DELETE FROM public."{t}"' for t in tables]
-            if schema is None:
-                statements.append(
-                    "SELECT setval(format('%I.%I', schemaname, sequencename), start_value, false)"
-                    " FROM pg_sequences WHERE schemaname = 'public'"
-                )
-            else:
-                statements += [f'INSERT INTO public."{t}" SELECT * FROM "{schema}"."{t}"' for t in tables]
-                statements += [
-                    f"SELECT setval('{seq}', {value}, {'true' if called else 'false'})"
-                    for seq, value, called in self.sequences[schema]
-                ]
+            statements += [f'INSERT INTO public."{t}" SELECT * FROM "{schema}"."{t}"' for t in tables]
+            statements += [
+                f"SELECT setval('{seq}', {value}, {'true' if called else 'false'})"
+                for seq, value, called in self.sequences[schema]
+            ]
             script = ";\n".join(statements)
             for attempt in range(2):
                 try:
