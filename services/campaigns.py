@@ -9,7 +9,19 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, ScalarSelect, Table, delete, insert, literal, select, update
+from sqlalchemy import (
+    CursorResult,
+    ScalarSelect,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from domain.access import Actor, can_administer
@@ -86,6 +98,7 @@ def _spec_from_json(spec_json: str) -> CampaignSpec:
     return CampaignSpec.model_validate_json(spec_json)
 
 
+_CAMPAIGN_BY_CODE = select(Campaign).where(Campaign.code == bindparam("code"))  # built once: every step asks
 _CAMPAIGN_IDS = "campaign_ids"  # session.info key: code -> id, for this unit of work
 
 
@@ -97,7 +110,7 @@ def get_campaign(session: Session, code: str) -> Campaign:
     known = ids.get(code)
     campaign = session.get(Campaign, known) if known is not None else None
     if campaign is None:
-        campaign = session.scalar(select(Campaign).where(Campaign.code == code))
+        campaign = session.scalar(_CAMPAIGN_BY_CODE, {"code": code})
         if campaign is None:
             raise CampaignNotFound(code)
         ids[code] = campaign.id
@@ -124,44 +137,49 @@ def _counter(session: Session, campaign_id: int, name: str, first: ScalarSelect[
     )
 
 
+# The counter's changes, built once (every tick step that numbers or draws takes one), each returning the value.
+_COUNTER_ROW = and_(COUNTER.c.campaign_id == bindparam("of_campaign"), COUNTER.c.name == bindparam("counter"))
+_ADD = update(COUNTER).where(_COUNTER_ROW).values(value=COUNTER.c.value + bindparam("by")).returning(COUNTER.c.value)
+_SET = update(COUNTER).where(_COUNTER_ROW).values(value=bindparam("to")).returning(COUNTER.c.value)
+
+
+def _change_counter(
+    session: Session,
+    campaign_id: int,
+    name: str,
+    first: ScalarSelect[int] | int,
+    change: Update,
+    values: dict[str, object],
+) -> int:
+    """Apply `change` to the counter row, creating the row first when it is missing (only then: a row
+    that exists costs one statement). The UPDATE's row lock is held until the caller commits."""
+    params = {"of_campaign": campaign_id, "counter": name, **values}
+    value = session.execute(change, params).scalar()
+    if value is None:
+        _counter(session, campaign_id, name, first)
+        value = session.execute(change, params).scalar_one()
+    return int(value)
+
+
 def take_number(session: Session, campaign_id: int, name: str, first: ScalarSelect[int] | int = 0) -> int:
     """The next number of a per-campaign counter (1, 2, …; a new counter starts after `first`).
 
     UPDATE … RETURNING: on PostgreSQL the row lock makes a concurrent taker wait for this
     transaction and then read the committed value; on SQLite the write lock does the same. The
     lock is held until the caller commits, so a code built from the number is unique."""
-    _counter(session, campaign_id, name, first)
-    table = COUNTER
-    return session.execute(
-        update(table)
-        .where(table.c.campaign_id == campaign_id, table.c.name == name)
-        .values(value=table.c.value + 1)
-        .returning(table.c.value)
-    ).scalar_one()
+    return _change_counter(session, campaign_id, name, first, _ADD, {"by": 1})
 
 
 def take_numbers(session: Session, campaign_id: int, name: str, count: int) -> int:
     """Reserve `count` consecutive numbers of a per-campaign counter in one statement and return the
     first (a set-based step numbering many rows at once); locked like `take_number`."""
-    _counter(session, campaign_id, name, 0)
-    table = COUNTER
-    last = session.execute(
-        update(table)
-        .where(table.c.campaign_id == campaign_id, table.c.name == name)
-        .values(value=table.c.value + count)
-        .returning(table.c.value)
-    ).scalar_one()
-    return int(last) - count + 1
+    return _change_counter(session, campaign_id, name, 0, _ADD, {"by": count}) - count + 1
 
 
 def lock_counter(session: Session, campaign_id: int, name: str) -> None:
     """Hold a per-campaign counter row until the caller commits: concurrent holders of the same
     row queue, and each then reads what the one before it committed (a sampling draw, a chosen code)."""
-    _counter(session, campaign_id, name, 0)
-    table = COUNTER
-    session.execute(
-        update(table).where(table.c.campaign_id == campaign_id, table.c.name == name).values(value=table.c.value)
-    )
+    _change_counter(session, campaign_id, name, 0, _ADD, {"by": 0})
 
 
 REGISTER_STAMP = "register-stamp"  # the counter row a write of the campaign's bid register sets afresh
@@ -171,12 +189,8 @@ def stamp_register(session: Session, campaign_id: int) -> None:
     """A write of the campaign's projects, bids or evaluation experts sets this row to a new random value in the
     same transaction, so a register loaded under the old value (services.risk.register) is not used again. Random,
     not counted: a database restored from a copy never shows a value that stood for another register."""
-    _counter(session, campaign_id, REGISTER_STAMP, 0)
-    session.execute(
-        update(COUNTER)
-        .where(COUNTER.c.campaign_id == campaign_id, COUNTER.c.name == REGISTER_STAMP)
-        .values(value=secrets.randbelow(2**31 - 1) + 1)  # the column is a 32-bit integer on PostgreSQL
-    )
+    # the column is a 32-bit integer on PostgreSQL
+    _change_counter(session, campaign_id, REGISTER_STAMP, 0, _SET, {"to": secrets.randbelow(2**31 - 1) + 1})
 
 
 def register_stamp(session: Session, campaign_id: int) -> int | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import NoReturn
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM, Actor, Role, refusal
@@ -124,6 +124,17 @@ def actor_of(user: User) -> Actor:
     return Actor(user.username, Role(user.role), user.department_code, user.display_name, user.campaign_code)
 
 
+# Built once: every service call resolves its actor, every tick step and simulated action included.
+_USER_NAMED = select(User).where(User.username == bindparam("username"))
+# SYSTEM's one lookup: any row named "system" in any case, the exact name first.
+_NAMED_SYSTEM = (
+    select(User)
+    .where(func.lower(User.username) == SYSTEM.username)
+    .order_by((User.username == SYSTEM.username).desc())
+    .limit(1)
+)
+
+
 def resolve(session: Session, claimed: Actor, *, at: dt.datetime | None = None) -> Actor:
     """The actor to act as, rebuilt from the user record by username at call time.
 
@@ -134,9 +145,13 @@ def resolve(session: Session, claimed: Actor, *, at: dt.datetime | None = None) 
     user row is named "system" (services.users reserves the name, so one can only come from outside
     the services); any other actor named "system" is refused like an unknown account.
     """
-    user = session.scalar(select(User).where(User.username == claimed.username))
-    if claimed == SYSTEM and user is None and _no_user_named_system(session):
-        return SYSTEM
+    if claimed == SYSTEM:
+        taken = session.scalar(_NAMED_SYSTEM)
+        if taken is None:
+            return SYSTEM
+        user = taken if taken.username == SYSTEM.username else None
+    else:
+        user = session.scalar(_USER_NAMED, {"username": claimed.username})
     why = ""
     if user is None:
         why = "该账号不存在。"
@@ -157,7 +172,3 @@ def resolve(session: Session, claimed: Actor, *, at: dt.datetime | None = None) 
             reason=why,
         )
     return actor_of(user)
-
-
-def _no_user_named_system(session: Session) -> bool:
-    return session.scalar(select(User.id).where(func.lower(User.username) == SYSTEM.username).limit(1)) is None

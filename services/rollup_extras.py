@@ -13,16 +13,31 @@ department with problems, projects or leads but no assignments gets a total row 
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import cast
 
-from sqlalchemy import ColumnElement, ScalarSelect, Table, and_, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Executable,
+    Integer,
+    ScalarSelect,
+    Table,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from domain.lead import LeadStatus
 from domain.problem import ProblemStatus
 from services.campaigns import get_campaign
 from store.models import Department, Lead, Problem, Project, RollupSnapshot
-from store.sql import insert_ignoring_duplicates
+from store.sql import insert_select_ignoring, run_counting_inserted
 
 R = RollupSnapshot
 ZERO_COLUMNS = [
@@ -52,39 +67,45 @@ def _count(model: type[Problem] | type[Project] | type[Lead], *conds: ColumnElem
     )
 
 
-def add_work_counts(session: Session, campaign_code: str, as_of: dt.date) -> None:
-    campaign = get_campaign(session, campaign_code)
-    cid = campaign.id
+_OF_CAMPAIGN = bindparam("of_campaign", type_=Integer)
+_ON_DAY = bindparam("on_day", type_=Date)
+
+
+@cache
+def _statements(dialect: str) -> tuple[Executable, Executable, Executable]:
+    """The three statements below, built once per database (a tick runs them every day; building their
+    dozen subqueries cost more than running them on a campaign of a few hundred assignments)."""
     has_work = or_(
         select(Problem.id).where(Problem.department_id == Department.id).exists(),
         select(Project.id).where(Project.department_id == Department.id).exists(),
         select(Lead.id).where(Lead.department_id == Department.id).exists(),
     )
-    insert_ignoring_duplicates(
-        session,
+    # a department with work but no assignments gets a total row of its own
+    total_rows = insert_select_ignoring(
+        dialect,
         cast(Table, R.__table__),
         ["campaign_id", "as_of", "department_id", "phase_key", *ZERO_COLUMNS],
-        select(
-            Department.campaign_id, literal(as_of), Department.id, literal(""), *[literal(0) for _ in ZERO_COLUMNS]
-        ).where(Department.campaign_id == cid, has_work),
+        select(Department.campaign_id, _ON_DAY, Department.id, literal(""), *[literal(0) for _ in ZERO_COLUMNS]).where(
+            Department.campaign_id == _OF_CAMPAIGN, has_work
+        ),
         ["campaign_id", "as_of", "department_id", "phase_key"],
     )
-    mine = (R.campaign_id == cid, R.as_of == as_of)
+    mine = (R.campaign_id == _OF_CAMPAIGN, R.as_of == _ON_DAY)
     not_closed = Problem.status != ProblemStatus.closed.value
     problem_phase = or_(R.phase_key == "", Problem.phase_key == R.phase_key)
-    session.execute(
+    problems = (
         update(R)
         .where(*mine)
         .values(
             problems_open=_count(Problem, problem_phase, not_closed),
             problems_closed=_count(Problem, problem_phase, Problem.status == ProblemStatus.closed.value),
-            problems_overdue=_count(Problem, problem_phase, not_closed, Problem.deadline_on < as_of),
+            problems_overdue=_count(Problem, problem_phase, not_closed, Problem.deadline_on < _ON_DAY),
             problems_rebound=_count(Problem, problem_phase, Problem.rebound.is_(True)),
         )
         .execution_options(synchronize_session=False)
     )
     lead_open = Lead.status != LeadStatus.closed.value
-    session.execute(
+    projects_and_leads = (
         update(R)
         .where(*mine, R.phase_key == "")
         .values(
@@ -92,8 +113,18 @@ def add_work_counts(session: Session, campaign_code: str, as_of: dt.date) -> Non
             projects_sampled=_count(Project, Project.sampled.is_(True)),
             leads_open=_count(Lead, lead_open),
             leads_closed=_count(Lead, Lead.status == LeadStatus.closed.value),
-            leads_overdue=_count(Lead, lead_open, and_(Lead.due_on.is_not(None), Lead.due_on < as_of)),
+            leads_overdue=_count(Lead, lead_open, and_(Lead.due_on.is_not(None), Lead.due_on < _ON_DAY)),
         )
         .execution_options(synchronize_session=False)
     )
+    return total_rows, problems, projects_and_leads
+
+
+def add_work_counts(session: Session, campaign_code: str, as_of: dt.date) -> None:
+    campaign = get_campaign(session, campaign_code)
+    params = {"of_campaign": campaign.id, "on_day": as_of}
+    total_rows, problems, projects_and_leads = _statements(session.get_bind().dialect.name)
+    run_counting_inserted(session, total_rows, params)
+    session.execute(problems, params)
+    session.execute(projects_and_leads, params)
     session.flush()

@@ -85,8 +85,8 @@ def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[
     (its end is its own submission day, its deadline the one in force that day)."""
     cal = campaign_calendar(stored_spec(campaign))
     departments = list(
-        session.scalars(
-            select(Department)
+        session.execute(
+            select(Department.id, Department.code, Department.name)
             .where(Department.campaign_id == campaign.id, Department.active.is_(True), Department.is_office.is_(False))
             .order_by(Department.code)
         )

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CursorResult, Insert, Table, case, func, literal, literal_column, select, text, update
+from sqlalchemy import (
+    CursorResult,
+    Executable,
+    Insert,
+    Table,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import dml as postgresql_dml
 from sqlalchemy.dialects.sqlite import dml as sqlite_dml
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -47,9 +59,14 @@ def insert_ignoring(session: Session, table: Table | type[DeclarativeBase], key:
     """INSERT INTO table … ON CONFLICT (key) DO NOTHING for the session's database: the one way a row
     whose natural key may already exist is written (a re-run or a second process adds nothing and
     raises nothing). Add .values(...) or .from_select(...) and .returning(...) as to any INSERT."""
+    return insert_ignoring_for(session.get_bind().dialect.name, table, key)
+
+
+def insert_ignoring_for(dialect: str, table: Table | type[DeclarativeBase], key: list[str]) -> Insert:
+    """`insert_ignoring` for a database by its dialect name, for a statement built once and kept."""
     target = table if isinstance(table, Table) else table_of(table)
     stmt: Insert
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         stmt = _PostgresqlInsert(target)
         stmt._post_values_clause = _PostgresqlDoNothing(index_elements=key)
     else:
@@ -58,15 +75,29 @@ def insert_ignoring(session: Session, table: Table | type[DeclarativeBase], key:
     return stmt
 
 
-def insert_ignoring_duplicates(session: Session, table: Table, columns: list[str], source: Any, key: list[str]) -> int:
-    """INSERT … SELECT that skips rows whose natural key already exists; returns rows inserted."""
-    stmt = insert_ignoring(session, table, key).from_select(columns, source)
-    if session.get_bind().dialect.name == "postgresql":
+def insert_select_ignoring(dialect: str, table: Table, columns: list[str], source: Any, key: list[str]) -> Executable:
+    """The INSERT … SELECT of `insert_ignoring_duplicates` for a dialect, as a statement to keep and run with
+    `run_counting_inserted` (a hot step builds it once, with bind parameters, instead of on every call)."""
+    stmt = insert_ignoring_for(dialect, table, key).from_select(columns, source)
+    if dialect == "postgresql":
         # psycopg reports rowcount -1 for this statement; count what RETURNING hands back instead.
         inserted = stmt.returning(literal_column("1")).cte("inserted")
-        return session.execute(select(func.count()).select_from(inserted)).scalar_one()
-    result: CursorResult[Any] = session.execute(stmt)  # type: ignore[assignment]  # DML returns a cursor result
+        return select(func.count()).select_from(inserted)
+    return stmt
+
+
+def run_counting_inserted(session: Session, stmt: Executable, params: dict[str, Any] | None = None) -> int:
+    """Run a statement from `insert_select_ignoring`; returns the rows it inserted."""
+    result: CursorResult[Any] = session.execute(stmt, params)  # type: ignore[assignment]  # a cursor result
+    if result.returns_rows:  # PostgreSQL: the count of what RETURNING handed back
+        return int(result.scalar_one())
     return result.rowcount or 0
+
+
+def insert_ignoring_duplicates(session: Session, table: Table, columns: list[str], source: Any, key: list[str]) -> int:
+    """INSERT … SELECT that skips rows whose natural key already exists; returns rows inserted."""
+    dialect = session.get_bind().dialect.name
+    return run_counting_inserted(session, insert_select_ignoring(dialect, table, columns, source, key))
 
 
 ROWS_PER_STATEMENT = 5000  # rows (or ids in an IN list) sent in one statement when many are written at once
