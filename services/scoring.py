@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import and_, delete, distinct, exists, func, insert, or_, select
+from sqlalchemy import Date, Integer, and_, bindparam, delete, distinct, exists, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from domain.access import Actor, Role, can_administer
@@ -77,6 +77,46 @@ def _handed_in_by(sub: _Handed, day: dt.date) -> bool:
     return sub.state in (SubmissionState.pending.value, SubmissionState.accepted.value)
 
 
+# The score's statements, built once with bind parameters (the tick scores every day; building them cost more
+# than running them for a campaign of a few hundred assignments). `counted`: work that counts on the day.
+_CID = bindparam("of_campaign", type_=Integer)
+_DAY = bindparam("on_day", type_=Date)
+_DAY_ENDS = bindparam("day_ends", type_=Submission.submitted_at.type)  # the day ends (Beijing) at this UTC instant
+_MEMBERS = (
+    select(Department.id, Department.code, Department.name)
+    .where(Department.campaign_id == _CID, Department.active.is_(True), Department.is_office.is_(False))
+    .order_by(Department.code)
+)
+_COUNTED = and_(
+    Assignment.campaign_id == _CID,
+    Assignment.status.not_in((AssignmentStatus.cancelled.value, AssignmentStatus.scheduled.value)),
+    Assignment.opens_on <= _DAY,
+    Assignment.ongoing.is_(False),
+)
+_HANDED = exists().where(Submission.assignment_id == Assignment.id, Submission.submitted_at < _DAY_ENDS)
+_EXTENDED = exists().where(
+    ExtensionRequest.assignment_id == Assignment.id, ExtensionRequest.state == ExtensionState.approved.value
+)
+_QUIET = and_(_COUNTED, ~_HANDED, ~_EXTENDED)  # nothing handed in by the day, no extension: own deadline
+_QUIET_DUE_DATES = select(distinct(Assignment.due_on)).where(_QUIET)
+_ACTIVE = select(Assignment.id, Assignment.department_id, Assignment.due_on).where(_COUNTED, or_(_HANDED, _EXTENDED))
+_SUBMISSIONS = (
+    select(Submission.assignment_id, Submission.state, Submission.submitted_at, Submission.reviewed_at)
+    .join(Assignment, Assignment.id == Submission.assignment_id)
+    .where(_COUNTED, Submission.submitted_at < _DAY_ENDS)
+    .order_by(Submission.seq)
+)
+_ESCALATIONS = (
+    select(Assignment.department_id, func.count())
+    .select_from(Escalation)
+    .join(Assignment, Assignment.id == Escalation.assignment_id)
+    .where(Escalation.campaign_id == _CID, Escalation.reached_on <= _DAY)
+    .group_by(Assignment.department_id)
+)
+_DUBANS_ISSUED = and_(Duban.campaign_id == _CID, Duban.issued_on <= _DAY, Duban.respond_due_on < _DAY)
+_PASSED_ANSWER_DATES = select(distinct(Duban.respond_due_on)).where(_DUBANS_ISSUED)
+
+
 def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[DepartmentRecord]:
     """What each member department's score is made of, counted from the records as of `as_of`.
 
@@ -84,32 +124,15 @@ def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[
     SQL per distinct due date; only work handed in by then, or given an extension, is read row by row
     (its end is its own submission day, its deadline the one in force that day)."""
     cal = campaign_calendar(stored_spec(campaign))
-    departments = list(
-        session.execute(
-            select(Department.id, Department.code, Department.name)
-            .where(Department.campaign_id == campaign.id, Department.active.is_(True), Department.is_office.is_(False))
-            .order_by(Department.code)
-        )
-    )
-    by_then = local_midnight(as_of + dt.timedelta(days=1))  # the day ends (Beijing) at this UTC instant
-    counted = and_(
-        Assignment.campaign_id == campaign.id,
-        Assignment.status.not_in((AssignmentStatus.cancelled.value, AssignmentStatus.scheduled.value)),
-        Assignment.opens_on <= as_of,
-        Assignment.ongoing.is_(False),
-    )
-    handed = exists().where(Submission.assignment_id == Assignment.id, Submission.submitted_at < by_then)
-    extended = exists().where(
-        ExtensionRequest.assignment_id == Assignment.id, ExtensionRequest.state == ExtensionState.approved.value
-    )
+    params = {"of_campaign": campaign.id, "on_day": as_of, "day_ends": local_midnight(as_of + dt.timedelta(days=1))}
+    departments = session.execute(_MEMBERS, params).all()
     overdue: Counter[int] = Counter()
     returned: Counter[int] = Counter()
     early: Counter[int] = Counter()
 
-    quiet = and_(counted, ~handed, ~extended)
     late_by_due = {
         due: days
-        for due in session.scalars(select(distinct(Assignment.due_on)).where(quiet))
+        for due in session.scalars(_QUIET_DUE_DATES, params)
         if (days := standing(due, as_of, cal).overdue_working_days) > 0
     }
     if late_by_due:
@@ -118,26 +141,20 @@ def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[
             dict(
                 session.execute(
                     select(Assignment.department_id, func.sum(weight))
-                    .where(quiet, Assignment.due_on.in_(list(late_by_due)))
-                    .group_by(Assignment.department_id)
+                    .where(_QUIET, Assignment.due_on.in_(list(late_by_due)))
+                    .group_by(Assignment.department_id),
+                    params,
                 )
                 .tuples()
                 .all()
             )
         )
 
-    active = session.execute(
-        select(Assignment.id, Assignment.department_id, Assignment.due_on).where(counted, or_(handed, extended))
-    ).all()
+    active = session.execute(_ACTIVE, params).all()
     if active:
         deadline = deadlines_as_of(session, campaign.id, as_of)
         subs: dict[int, list[_Handed]] = {}
-        for row in session.execute(
-            select(Submission.assignment_id, Submission.state, Submission.submitted_at, Submission.reviewed_at)
-            .join(Assignment, Assignment.id == Submission.assignment_id)
-            .where(counted, Submission.submitted_at < by_then)
-            .order_by(Submission.seq)
-        ):
+        for row in session.execute(_SUBMISSIONS, params):
             subs.setdefault(row.assignment_id, []).append(_Handed(*row))
         standings: dict[tuple[dt.date, dt.date], int] = {}
         for assignment_id, department_id, own_due_on in active:
@@ -157,19 +174,7 @@ def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[
             if accepted and local_day(accepted[-1].reviewed_at or accepted[-1].submitted_at) <= as_of:
                 early[department_id] += local_day(accepted[-1].submitted_at) < due_on
 
-    escalations = Counter(
-        dict(
-            session.execute(
-                select(Assignment.department_id, func.count())
-                .select_from(Escalation)
-                .join(Assignment, Assignment.id == Escalation.assignment_id)
-                .where(Escalation.campaign_id == campaign.id, Escalation.reached_on <= as_of)
-                .group_by(Assignment.department_id)
-            )
-            .tuples()
-            .all()
-        )
-    )
+    escalations = Counter(dict(session.execute(_ESCALATIONS, params).tuples().all()))
     unanswered = _unanswered_dubans(session, campaign.id, as_of)
     unsigned = unsigned_late(session, campaign.id, as_of)
     return [
@@ -190,8 +195,8 @@ def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[
 def _unanswered_dubans(session: Session, campaign_id: int, as_of: dt.date) -> Counter[int]:
     """Per department: 督办单 issued by `as_of` whose 反馈期限 had passed on it with no answer by the deadline
     (domain.duban.unanswered_by), counted in SQL per distinct 反馈期限."""
-    issued = and_(Duban.campaign_id == campaign_id, Duban.issued_on <= as_of, Duban.respond_due_on < as_of)
-    passed = list(session.scalars(select(distinct(Duban.respond_due_on)).where(issued)))
+    params = {"of_campaign": campaign_id, "on_day": as_of}
+    passed = list(session.scalars(_PASSED_ANSWER_DATES, params))
     if not passed:
         return Counter()
     # answered on a day after the deadline = at or after the Beijing midnight that ends the deadline day
@@ -201,8 +206,9 @@ def _unanswered_dubans(session: Session, campaign_id: int, as_of: dt.date) -> Co
         dict(
             session.execute(
                 select(Duban.department_id, func.count())
-                .where(issued, or_(Duban.answered_at.is_(None), Duban.answered_at >= too_late))
-                .group_by(Duban.department_id)
+                .where(_DUBANS_ISSUED, or_(Duban.answered_at.is_(None), Duban.answered_at >= too_late))
+                .group_by(Duban.department_id),
+                params,
             )
             .tuples()
             .all()

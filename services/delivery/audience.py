@@ -94,7 +94,7 @@ def _user(user: User) -> Person:
     return Person(user.username, user.display_name, user.email, user.username)
 
 
-def has_inbox_readers(campaign_id: int) -> ColumnElement[bool]:
+def has_inbox_readers(campaign_id: int | ColumnElement[int]) -> ColumnElement[bool]:
     """SQL over `outbox`: the row speaks to someone with an in-app inbox — the same rule as
     `Audiences.people` keeps to its persons with a username (department contacts have none, so a
     department_head row never reaches an inbox). The tick writes the text only of these rows."""

@@ -21,10 +21,10 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property, partial
+from functools import cache, cached_property, partial
 from typing import Any
 
-from sqlalchemy import Select, and_, select, update
+from sqlalchemy import Date, Integer, Select, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM
@@ -209,33 +209,41 @@ def _with_what_it_is_about() -> Select[tuple[Outbox, Assignment, TaskTemplate, D
     )
 
 
+_OF_CAMPAIGN = bindparam("of_campaign", type_=Integer)
+_UP_TO = bindparam("up_to", type_=Date)
+_OWED = and_(Outbox.campaign_id == _OF_CAMPAIGN, Outbox.state == OutboxState.pending, Outbox.created_on <= _UP_TO)
+_RETIRE_UNTRUE = (
+    update(Outbox)
+    .where(_OWED, stale())
+    .values(state=OutboxState.obsolete.value)
+    .execution_options(synchronize_session=False)
+)
+
+
+@cache
+def _owed_query(in_app_only: bool, readers_only: bool) -> Select[tuple[Outbox, Assignment, TaskTemplate, Duban]]:
+    """Built once per variant: every tick reads the owed rows (bind parameters: of_campaign, up_to)."""
+    query = (
+        _with_what_it_is_about()
+        .where(_OWED)
+        .order_by(Outbox.created_on, Outbox.level.desc(), Assignment.due_on, Outbox.id)
+    )
+    if in_app_only:
+        query = query.where(Outbox.in_app_on.is_(None))
+    if readers_only:
+        query = query.where(has_inbox_readers(_OF_CAMPAIGN))
+    return query
+
+
 def owed_rows(
     session: Session, campaign: Campaign, day: dt.date, *, in_app_only: bool = False, readers_only: bool = False
 ) -> list[Any]:
     """Pending outbox rows owed on or before `day` with their assignment and task (None for an event
     about no assignment); rows no longer true turn `obsolete` first and are left out. Highest rung
     first within a day, so a person told of several rungs at once reads the highest."""
-    session.execute(
-        update(Outbox)
-        .where(
-            Outbox.campaign_id == campaign.id,
-            Outbox.state == OutboxState.pending,
-            Outbox.created_on <= day,
-            stale(),
-        )
-        .values(state=OutboxState.obsolete.value)
-        .execution_options(synchronize_session=False)
-    )
-    query = (
-        _with_what_it_is_about()
-        .where(Outbox.campaign_id == campaign.id, Outbox.state == OutboxState.pending, Outbox.created_on <= day)
-        .order_by(Outbox.created_on, Outbox.level.desc(), Assignment.due_on, Outbox.id)
-    )
-    if in_app_only:
-        query = query.where(Outbox.in_app_on.is_(None))
-    if readers_only:
-        query = query.where(has_inbox_readers(campaign.id))
-    return list(session.execute(query).all())
+    params = {"of_campaign": campaign.id, "up_to": day}
+    session.execute(_RETIRE_UNTRUE, params)
+    return list(session.execute(_owed_query(in_app_only, readers_only), params).all())
 
 
 Told = set[tuple[str, str, str, dt.date]]
