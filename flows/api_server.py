@@ -64,15 +64,18 @@ def _env_text(value: Any) -> str:
 class ApiServer:
     """This process's Prefect API server (see the module's docstring); `wait_ready` before use."""
 
-    def __init__(self) -> None:
+    def __init__(self, environment: dict[str, str] | None = None) -> None:
+        """`environment`: more variables for the server process (a test harness names its own database)."""
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
+        self._environment = environment or {}
         self._spawn()
         atexit.register(self.stop)
 
     def _spawn(self) -> None:
         self.port = _free_port()
         env = {**os.environ, **_SERVER_ENV, **{k: _env_text(v) for k, v in embedded_values().items()}}
+        env.update(self._environment)
         command = [sys.executable, "-m", "flows.api_server_process", str(os.getpid())]
         command += ["--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--log-level", "error", "--lifespan", "on"]
