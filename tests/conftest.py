@@ -53,6 +53,7 @@ from store.audit import KEY_FILE_NAME
 from store.db import make_engine
 from store.migrate import upgrade
 from store.uow import UnitOfWork, unit_per_step
+from tests.cli_support import PREFECT_HOME
 from tests.machine import ensure_browser, ensure_libreoffice
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,7 +136,22 @@ def _prefect_database_template(tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 @pytest.fixture(scope="session")
-def prefect_harness(tmp_path_factory):
+def prefect_database_template(tmp_path_factory) -> Path:
+    """A migrated Prefect database to copy (see _prefect_database_template)."""
+    return _prefect_database_template(tmp_path_factory)
+
+
+def seeded_prefect_home(home: Path, template: Path) -> Path:
+    """A Prefect home whose database is already migrated (a copy of `template`), for `campaign` processes
+    that start their own server there, as on a user's machine after the first command."""
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / PREFECT_DB_FILE).exists():
+        shutil.copyfile(template, home / PREFECT_DB_FILE)
+    return home
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory, prefect_database_template):
     """The real Prefect engine, set up as the embedded default runs it: this worker's own Prefect API server
     (the one flows.api_server starts for a command) on its own copy of a migrated Prefect database, which
     flows then run on (their embedded_engine finds the API URL set and starts none)."""
@@ -146,7 +162,8 @@ def prefect_harness(tmp_path_factory):
     from flows.runtime import embedded_prefect_settings
 
     database = tmp_path_factory.mktemp("prefect") / PREFECT_DB_FILE
-    shutil.copyfile(_prefect_database_template(tmp_path_factory), database)
+    shutil.copyfile(prefect_database_template, database)
+    seeded_prefect_home(PREFECT_HOME, prefect_database_template)  # the home this worker's `campaign` processes use
     with embedded_prefect_settings():
         server = _start_prefect_server(database)
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, seeded_prefect_home
 
 pytestmark = pytest.mark.slow
 
@@ -55,9 +55,14 @@ KILLED = textwrap.dedent(
 )
 
 
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+@pytest.fixture
+def prefect_home(tmp_path: Path, prefect_database_template: Path) -> Path:
+    return seeded_prefect_home(tmp_path / "prefect", prefect_database_template)
+
+
+def _env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    return {**env, "PREFECT_HOME": str(tmp_path / "prefect"), **extra}
+    return {**env, "PREFECT_HOME": str(home), **extra}
 
 
 def _gone(pid: int, within_s: float) -> bool:
@@ -75,10 +80,10 @@ def _gone(pid: int, within_s: float) -> bool:
     return False
 
 
-def test_one_server_serves_every_flow_of_a_command_and_ends_with_it(tmp_path: Path) -> None:
+def test_one_server_serves_every_flow_of_a_command_and_ends_with_it(prefect_home: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", TWO_FLOWS.format(root=str(ROOT))],
-        env=_env(tmp_path),
+        env=_env(prefect_home),
         capture_output=True,
         text=True,
         timeout=300,
@@ -90,10 +95,10 @@ def test_one_server_serves_every_flow_of_a_command_and_ends_with_it(tmp_path: Pa
     assert _gone(int(lines["server"]), 10)
 
 
-def test_a_killed_command_leaves_no_server_behind(tmp_path: Path) -> None:
+def test_a_killed_command_leaves_no_server_behind(prefect_home: Path) -> None:
     command = subprocess.Popen(
         [sys.executable, "-c", KILLED.format(root=str(ROOT))],
-        env=_env(tmp_path),
+        env=_env(prefect_home),
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -107,7 +112,7 @@ def test_a_killed_command_leaves_no_server_behind(tmp_path: Path) -> None:
         command.kill()
 
 
-def test_a_named_prefect_api_is_used_and_no_server_is_started(tmp_path: Path) -> None:
+def test_a_named_prefect_api_is_used_and_no_server_is_started(prefect_home: Path) -> None:
     probe = textwrap.dedent(
         """
         import sys
@@ -118,7 +123,7 @@ def test_a_named_prefect_api_is_used_and_no_server_is_started(tmp_path: Path) ->
     )
     done = subprocess.run(
         [sys.executable, "-c", probe.format(root=str(ROOT))],
-        env=_env(tmp_path, PREFECT_API_URL="http://127.0.0.1:9/api"),
+        env=_env(prefect_home, PREFECT_API_URL="http://127.0.0.1:9/api"),
         capture_output=True,
         text=True,
         timeout=60,

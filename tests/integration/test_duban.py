@@ -26,7 +26,7 @@ from store.db import make_engine
 from store.migrate import upgrade
 from store.models import AuditEntry, Duban, Escalation, Outbox, ScoreSnapshot
 from store.uow import UnitOfWork
-from tests.conftest import LAUNCH_AT, ROOT, SPEC_PATH, run_tick
+from tests.conftest import LAUNCH_AT, ROOT, SPEC_PATH, run_tick, seeded_prefect_home
 
 DAY = dt.date(2020, 7, 1)  # the self-check reports due 22 June are 7 working days late: two rungs reached
 AT = dt.datetime(2020, 7, 1, 3, 0, tzinfo=dt.UTC)
@@ -243,7 +243,7 @@ def _notices(url: str) -> list[tuple]:
 
 
 def test_the_prefect_tick_flow_issues_notices_and_scores_and_a_kill_inside_the_step_issues_none_twice(
-    prefect_harness, tmp_path
+    prefect_harness, tmp_path, prefect_database_template
 ):
     from flows.campaign_flows import tick
 
@@ -258,7 +258,8 @@ def test_the_prefect_tick_flow_issues_notices_and_scores_and_a_kill_inside_the_s
 
     script = tmp_path / "killed.py"
     script.write_text(KILLED_IN_DUBAN_STEP.format(root=str(ROOT), url=crashed), encoding="utf-8")
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_HOME": str(tmp_path / "ph")}
+    home = seeded_prefect_home(tmp_path / "ph", prefect_database_template)
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_HOME": str(home)}
     env.pop("PREFECT_API_URL", None)
     log = tmp_path / "killed.log"
     with log.open("wb") as out:
