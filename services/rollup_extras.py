@@ -40,13 +40,10 @@ from store.models import Department, Lead, Problem, Project, RollupSnapshot
 from store.sql import insert_select_ignoring, run_counting_inserted
 
 R = RollupSnapshot
+# The assignment counts ticking.write_rollup writes (with `due`); a department without assignments gets zeros.
+TASK_COUNTS = ["assigned", "submitted", "accepted", "on_time", "overdue", "escalation_level"]
 ZERO_COLUMNS = [
-    "assigned",
-    "submitted",
-    "accepted",
-    "on_time",
-    "overdue",
-    "escalation_level",
+    *TASK_COUNTS,
     "problems_open",
     "problems_closed",
     "problems_overdue",

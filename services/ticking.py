@@ -475,20 +475,8 @@ def _count(cond) -> object:  # noqa: ANN001
     return func.sum(case((cond, 1), else_=0))
 
 
-_ROLLUP_COLUMNS = [
-    "campaign_id",
-    "as_of",
-    "department_id",
-    "phase_key",
-    "assigned",
-    "submitted",
-    "accepted",
-    "on_time",
-    "overdue",
-    "escalation_level",
-    "due",
-]
 _ROLLUP_KEY = ["campaign_id", "as_of", "department_id", "phase_key"]
+_ROLLUP_COLUMNS = [*_ROLLUP_KEY, *rollup_extras.TASK_COUNTS, "due"]  # in the order of the SELECTs below
 _OF_CAMPAIGN = bindparam("of_campaign", type_=Integer)
 _ON_DAY = bindparam("on_day", type_=Date)
 _DELETE_ROLLUP = delete(RollupSnapshot).where(

@@ -107,18 +107,25 @@ def _stop_prefect_server(server: ApiServer) -> None:
     server.process.wait(timeout=60)
 
 
-def _prefect_database_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A Prefect database with Prefect's migrations applied, made once per test session (the first worker to take
-    the lock makes it under the workers' shared temporary directory). Measured here: a server on a new database
-    took 19.9 s to answer, ~13 s of it migrating; on a migrated one 6.2 s — and every worker started one."""
+def built_once_per_session(
+    tmp_path_factory: pytest.TempPathFactory,
+    folder_name: str,
+    file_name: str,
+    build: Callable[[Path], None],
+    beside: tuple[str, ...] = (),
+) -> Path:
+    """`folder_name/file_name`, made once per test session — not per xdist worker: the first worker to take the
+    lock runs `build(work)` (which makes `work/file_name`) under the workers' shared temporary directory; the
+    others wait for it and reuse it. The files named in `beside` are moved next to it, the file itself last: its
+    presence says the build is complete."""
     import fcntl
 
     base = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         base = base.parent  # the directory all workers of this session share
-    folder = base / "prefect-template"
+    folder = base / folder_name
     folder.mkdir(exist_ok=True)
-    done = folder / PREFECT_DB_FILE
+    done = folder / file_name
     with open(folder / "build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
@@ -126,19 +133,27 @@ def _prefect_database_template(tmp_path_factory: pytest.TempPathFactory) -> Path
                 work = folder / "building"
                 shutil.rmtree(work, ignore_errors=True)
                 work.mkdir()
-                _stop_prefect_server(_start_prefect_server(work / PREFECT_DB_FILE))
-                with sqlite3.connect(work / PREFECT_DB_FILE) as conn:  # everything in the one file
-                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                (work / PREFECT_DB_FILE).replace(done)  # last: its presence says the template is complete
+                build(work)
+                for name in beside:
+                    (work / name).replace(folder / name)
+                (work / file_name).replace(done)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return done
 
 
+def _migrate_prefect_database(work: Path) -> None:
+    _stop_prefect_server(_start_prefect_server(work / PREFECT_DB_FILE))
+    with sqlite3.connect(work / PREFECT_DB_FILE) as conn:  # everything in the one file
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 @pytest.fixture(scope="session")
 def prefect_database_template(tmp_path_factory) -> Path:
-    """A migrated Prefect database to copy (see _prefect_database_template)."""
-    return _prefect_database_template(tmp_path_factory)
+    """A Prefect database with Prefect's migrations applied, to copy; made once per test session. Measured here: a
+    server on a new database took 19.9 s to answer, ~13 s of it migrating; on a migrated one 6.2 s — and every
+    worker started one."""
+    return built_once_per_session(tmp_path_factory, "prefect-template", PREFECT_DB_FILE, _migrate_prefect_database)
 
 
 def seeded_prefect_home(home: Path, template: Path) -> Path:
@@ -772,30 +787,13 @@ def _build_demo_db(path: Path) -> None:
 def demo_db(tmp_path_factory, _cheap_password_hashing) -> Path:
     """The shared demo database file (read it only; `demo_copy` for a private one to write to).
     Its audit key (audit.key) lies beside it."""
-    import fcntl
-
-    base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent  # the directory all workers of this session share
-    folder = base / "yanjiang-demo"
-    folder.mkdir(exist_ok=True)
-    done = folder / DEMO_FILE
-    with open(folder / "build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not done.is_file():
-                work = folder / "building"
-                if work.exists():
-                    import shutil
-
-                    shutil.rmtree(work)
-                work.mkdir()
-                _build_demo_db(work / DEMO_FILE)
-                (work / audit.KEY_FILE_NAME).replace(folder / audit.KEY_FILE_NAME)
-                (work / DEMO_FILE).replace(done)  # last: its presence says the build is complete
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return done
+    return built_once_per_session(
+        tmp_path_factory,
+        "yanjiang-demo",
+        DEMO_FILE,
+        lambda work: _build_demo_db(work / DEMO_FILE),
+        beside=(audit.KEY_FILE_NAME,),
+    )
 
 
 @pytest.fixture
