@@ -28,7 +28,7 @@ from store.db import make_engine
 from store.migrate import upgrade
 from store.models import Campaign, GeneratedReport, RollupSnapshot, ScheduledRun
 from store.uow import UnitOfWork
-from tests.conftest import june_report_departments
+from tests.conftest import june_report_departments, seeded_prefect_home
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "config" / "campaigns" / "yanjiang-2020.yaml"
@@ -50,9 +50,10 @@ def reports_dir(db_url: str) -> Path:
 class Serve:
     """`campaign serve` as a child process, its stdout collected line by line."""
 
-    def __init__(self, db_url: str, today: str):
+    def __init__(self, db_url: str, today: str, prefect_home: Path):
         env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("CAMPAIGN_", "PREFECT_"))}
         env.update(
+            PREFECT_HOME=str(prefect_home),  # its embedded Prefect server's database: a migrated copy, not ~/.prefect
             CAMPAIGN_DATABASE_URL=db_url,
             CAMPAIGN_AS_OF=today,
             PYTHONPATH=str(ROOT),
@@ -112,22 +113,25 @@ def db_url(tmp_path: Path) -> str:
     return url
 
 
-def test_restarted_serve_ticks_each_day_exactly_once(db_url: str) -> None:
+def test_restarted_serve_ticks_each_day_exactly_once(
+    db_url: str, tmp_path: Path, prefect_database_template: Path
+) -> None:
     out: list[str] = []
+    home = seeded_prefect_home(tmp_path / "prefect-home", prefect_database_template)
 
-    first = Serve(db_url, "2020-06-22")
+    first = Serve(db_url, "2020-06-22", home)
     first.wait_for("scheduler started")
     first.kill()
     out += first.lines
 
     # Down for a day: the restart on the 24th catches up the 23rd, then runs the 24th.
-    second = Serve(db_url, "2020-06-24")
+    second = Serve(db_url, "2020-06-24", home)
     second.wait_for("scheduler started")
     second.kill()
     out += second.lines
 
     # A restart on the same day runs nothing again.
-    third = Serve(db_url, "2020-06-24")
+    third = Serve(db_url, "2020-06-24", home)
     third.wait_for("scheduler started")
     third.kill()
     out += third.lines
