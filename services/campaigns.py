@@ -42,7 +42,7 @@ from store.models import (
     TaskTemplate,
     UTCDateTime,
 )
-from store.sql import ROWS_PER_STATEMENT, insert_ignoring_duplicates
+from store.sql import OF_CAMPAIGN, ROWS_PER_STATEMENT, insert_ignoring_duplicates
 
 
 class CampaignNotFound(NotFound):
@@ -138,9 +138,10 @@ def _counter(session: Session, campaign_id: int, name: str, first: ScalarSelect[
 
 
 # The counter's changes, built once (every tick step that numbers or draws takes one), each returning the value.
-_COUNTER_ROW = and_(COUNTER.c.campaign_id == bindparam("of_campaign"), COUNTER.c.name == bindparam("counter"))
+_COUNTER_ROW = and_(COUNTER.c.campaign_id == OF_CAMPAIGN, COUNTER.c.name == bindparam("counter"))
 _ADD = update(COUNTER).where(_COUNTER_ROW).values(value=COUNTER.c.value + bindparam("by")).returning(COUNTER.c.value)
 _SET = update(COUNTER).where(_COUNTER_ROW).values(value=bindparam("to")).returning(COUNTER.c.value)
+_VALUE = select(COUNTER.c.value).where(_COUNTER_ROW)
 
 
 def _change_counter(
@@ -153,7 +154,7 @@ def _change_counter(
 ) -> int:
     """Apply `change` to the counter row, creating the row first when it is missing (only then: a row
     that exists costs one statement). The UPDATE's row lock is held until the caller commits."""
-    params = {"of_campaign": campaign_id, "counter": name, **values}
+    params = {OF_CAMPAIGN.key: campaign_id, "counter": name, **values}
     value = session.execute(change, params).scalar()
     if value is None:
         _counter(session, campaign_id, name, first)
@@ -195,9 +196,7 @@ def stamp_register(session: Session, campaign_id: int) -> None:
 
 def register_stamp(session: Session, campaign_id: int) -> int | None:
     """The value the last write of the campaign's register set (None: not written since the stamp was kept)."""
-    return session.scalar(
-        select(COUNTER.c.value).where(COUNTER.c.campaign_id == campaign_id, COUNTER.c.name == REGISTER_STAMP)
-    )
+    return session.scalar(_VALUE, {OF_CAMPAIGN.key: campaign_id, "counter": REGISTER_STAMP})
 
 
 def list_campaign_codes(session: Session) -> list[str]:

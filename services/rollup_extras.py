@@ -18,13 +18,10 @@ from typing import cast
 
 from sqlalchemy import (
     ColumnElement,
-    Date,
     Executable,
-    Integer,
     ScalarSelect,
     Table,
     and_,
-    bindparam,
     func,
     literal,
     or_,
@@ -37,9 +34,10 @@ from domain.lead import LeadStatus
 from domain.problem import ProblemStatus
 from services.campaigns import get_campaign
 from store.models import Department, Lead, Problem, Project, RollupSnapshot
-from store.sql import insert_select_ignoring, run_counting_inserted
+from store.sql import OF_CAMPAIGN, ON_DAY, campaign_day, insert_select_ignoring, run_counting_inserted
 
 R = RollupSnapshot
+ROLLUP_KEY = ["campaign_id", "as_of", "department_id", "phase_key"]  # a rollup row's natural key
 # The assignment counts ticking.write_rollup writes (with `due`); a department without assignments gets zeros.
 TASK_COUNTS = ["assigned", "submitted", "accepted", "on_time", "overdue", "escalation_level"]
 ZERO_COLUMNS = [
@@ -64,10 +62,6 @@ def _count(model: type[Problem] | type[Project] | type[Lead], *conds: ColumnElem
     )
 
 
-_OF_CAMPAIGN = bindparam("of_campaign", type_=Integer)
-_ON_DAY = bindparam("on_day", type_=Date)
-
-
 @cache
 def _statements(dialect: str) -> tuple[Executable, Executable, Executable]:
     """The three statements below, built once per database (a tick runs them every day; building their
@@ -81,13 +75,13 @@ def _statements(dialect: str) -> tuple[Executable, Executable, Executable]:
     total_rows = insert_select_ignoring(
         dialect,
         cast(Table, R.__table__),
-        ["campaign_id", "as_of", "department_id", "phase_key", *ZERO_COLUMNS],
-        select(Department.campaign_id, _ON_DAY, Department.id, literal(""), *[literal(0) for _ in ZERO_COLUMNS]).where(
-            Department.campaign_id == _OF_CAMPAIGN, has_work
+        [*ROLLUP_KEY, *ZERO_COLUMNS],
+        select(Department.campaign_id, ON_DAY, Department.id, literal(""), *[literal(0) for _ in ZERO_COLUMNS]).where(
+            Department.campaign_id == OF_CAMPAIGN, has_work
         ),
-        ["campaign_id", "as_of", "department_id", "phase_key"],
+        ROLLUP_KEY,
     )
-    mine = (R.campaign_id == _OF_CAMPAIGN, R.as_of == _ON_DAY)
+    mine = (R.campaign_id == OF_CAMPAIGN, R.as_of == ON_DAY)
     not_closed = Problem.status != ProblemStatus.closed.value
     problem_phase = or_(R.phase_key == "", Problem.phase_key == R.phase_key)
     problems = (
@@ -96,7 +90,7 @@ def _statements(dialect: str) -> tuple[Executable, Executable, Executable]:
         .values(
             problems_open=_count(Problem, problem_phase, not_closed),
             problems_closed=_count(Problem, problem_phase, Problem.status == ProblemStatus.closed.value),
-            problems_overdue=_count(Problem, problem_phase, not_closed, Problem.deadline_on < _ON_DAY),
+            problems_overdue=_count(Problem, problem_phase, not_closed, Problem.deadline_on < ON_DAY),
             problems_rebound=_count(Problem, problem_phase, Problem.rebound.is_(True)),
         )
         .execution_options(synchronize_session=False)
@@ -110,7 +104,7 @@ def _statements(dialect: str) -> tuple[Executable, Executable, Executable]:
             projects_sampled=_count(Project, Project.sampled.is_(True)),
             leads_open=_count(Lead, lead_open),
             leads_closed=_count(Lead, Lead.status == LeadStatus.closed.value),
-            leads_overdue=_count(Lead, lead_open, and_(Lead.due_on.is_not(None), Lead.due_on < _ON_DAY)),
+            leads_overdue=_count(Lead, lead_open, and_(Lead.due_on.is_not(None), Lead.due_on < ON_DAY)),
         )
         .execution_options(synchronize_session=False)
     )
@@ -119,7 +113,7 @@ def _statements(dialect: str) -> tuple[Executable, Executable, Executable]:
 
 def add_work_counts(session: Session, campaign_code: str, as_of: dt.date) -> None:
     campaign = get_campaign(session, campaign_code)
-    params = {"of_campaign": campaign.id, "on_day": as_of}
+    params = campaign_day(campaign.id, as_of)
     total_rows, problems, projects_and_leads = _statements(session.get_bind().dialect.name)
     run_counting_inserted(session, total_rows, params)
     session.execute(problems, params)

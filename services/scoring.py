@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import Date, Integer, and_, bindparam, delete, distinct, exists, func, insert, or_, select
+from sqlalchemy import and_, bindparam, delete, distinct, exists, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from domain.access import Actor, Role, can_administer
@@ -42,7 +42,7 @@ from store.models import (
     ScoreSnapshot,
     Submission,
 )
-from store.sql import chosen_by
+from store.sql import OF_CAMPAIGN, ON_DAY, campaign_day, chosen_by
 
 
 @dataclass(frozen=True)
@@ -79,18 +79,16 @@ def _handed_in_by(sub: _Handed, day: dt.date) -> bool:
 
 # The score's statements, built once with bind parameters (the tick scores every day; building them cost more
 # than running them for a campaign of a few hundred assignments). `counted`: work that counts on the day.
-_CID = bindparam("of_campaign", type_=Integer)
-_DAY = bindparam("on_day", type_=Date)
 _DAY_ENDS = bindparam("day_ends", type_=Submission.submitted_at.type)  # the day ends (Beijing) at this UTC instant
 _MEMBERS = (
     select(Department.id, Department.code, Department.name)
-    .where(Department.campaign_id == _CID, Department.active.is_(True), Department.is_office.is_(False))
+    .where(Department.campaign_id == OF_CAMPAIGN, Department.active.is_(True), Department.is_office.is_(False))
     .order_by(Department.code)
 )
 _COUNTED = and_(
-    Assignment.campaign_id == _CID,
+    Assignment.campaign_id == OF_CAMPAIGN,
     Assignment.status.not_in((AssignmentStatus.cancelled.value, AssignmentStatus.scheduled.value)),
-    Assignment.opens_on <= _DAY,
+    Assignment.opens_on <= ON_DAY,
     Assignment.ongoing.is_(False),
 )
 _HANDED = exists().where(Submission.assignment_id == Assignment.id, Submission.submitted_at < _DAY_ENDS)
@@ -110,10 +108,10 @@ _ESCALATIONS = (
     select(Assignment.department_id, func.count())
     .select_from(Escalation)
     .join(Assignment, Assignment.id == Escalation.assignment_id)
-    .where(Escalation.campaign_id == _CID, Escalation.reached_on <= _DAY)
+    .where(Escalation.campaign_id == OF_CAMPAIGN, Escalation.reached_on <= ON_DAY)
     .group_by(Assignment.department_id)
 )
-_DUBANS_ISSUED = and_(Duban.campaign_id == _CID, Duban.issued_on <= _DAY, Duban.respond_due_on < _DAY)
+_DUBANS_ISSUED = and_(Duban.campaign_id == OF_CAMPAIGN, Duban.issued_on <= ON_DAY, Duban.respond_due_on < ON_DAY)
 _PASSED_ANSWER_DATES = select(distinct(Duban.respond_due_on)).where(_DUBANS_ISSUED)
 
 
@@ -124,7 +122,7 @@ def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[
     SQL per distinct due date; only work handed in by then, or given an extension, is read row by row
     (its end is its own submission day, its deadline the one in force that day)."""
     cal = campaign_calendar(stored_spec(campaign))
-    params = {"of_campaign": campaign.id, "on_day": as_of, "day_ends": local_midnight(as_of + dt.timedelta(days=1))}
+    params = {**campaign_day(campaign.id, as_of), "day_ends": local_midnight(as_of + dt.timedelta(days=1))}
     departments = session.execute(_MEMBERS, params).all()
     overdue: Counter[int] = Counter()
     returned: Counter[int] = Counter()
@@ -195,7 +193,7 @@ def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[
 def _unanswered_dubans(session: Session, campaign_id: int, as_of: dt.date) -> Counter[int]:
     """Per department: 督办单 issued by `as_of` whose 反馈期限 had passed on it with no answer by the deadline
     (domain.duban.unanswered_by), counted in SQL per distinct 反馈期限."""
-    params = {"of_campaign": campaign_id, "on_day": as_of}
+    params = campaign_day(campaign_id, as_of)
     passed = list(session.scalars(_PASSED_ANSWER_DATES, params))
     if not passed:
         return Counter()

@@ -24,9 +24,7 @@ from typing import Protocol, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
-    Date,
     Executable,
-    Integer,
     String,
     and_,
     bindparam,
@@ -71,7 +69,10 @@ from store.models import (
 )
 from store.sql import (
     BULK_ROWS,
+    OF_CAMPAIGN,
+    ON_DAY,
     TICKED_TABLES,
+    campaign_day,
     chosen_by,
     insert_ignoring_duplicates,
     insert_select_ignoring,
@@ -475,13 +476,9 @@ def _count(cond) -> object:  # noqa: ANN001
     return func.sum(case((cond, 1), else_=0))
 
 
-_ROLLUP_KEY = ["campaign_id", "as_of", "department_id", "phase_key"]
-_ROLLUP_COLUMNS = [*_ROLLUP_KEY, *rollup_extras.TASK_COUNTS, "due"]  # in the order of the SELECTs below
-_OF_CAMPAIGN = bindparam("of_campaign", type_=Integer)
-_ON_DAY = bindparam("on_day", type_=Date)
-_DELETE_ROLLUP = delete(RollupSnapshot).where(
-    RollupSnapshot.campaign_id == _OF_CAMPAIGN, RollupSnapshot.as_of == _ON_DAY
-)
+# The rollup INSERT … SELECTs' columns, in the order their SELECTs list them.
+_ROLLUP_COLUMNS = [*rollup_extras.ROLLUP_KEY, *rollup_extras.TASK_COUNTS, "due"]
+_DELETE_ROLLUP = delete(RollupSnapshot).where(RollupSnapshot.campaign_id == OF_CAMPAIGN, RollupSnapshot.as_of == ON_DAY)
 
 
 @cache
@@ -497,30 +494,30 @@ def _rollup_inserts(dialect: str) -> tuple[Executable, Executable]:
         # the standing escalation of work still outstanding; the history stays in `escalation`
         func.max(case((Assignment.status.in_(UNFINISHED), Assignment.escalation_level), else_=0)),
         # work whose deadline has come: the rest is 未到期, neutral on the boards (domain.grading)
-        _count(and_(Assignment.status.in_(ACTIVE), Assignment.due_on <= _ON_DAY)),
+        _count(and_(Assignment.status.in_(ACTIVE), Assignment.due_on <= ON_DAY)),
     ]
     per_phase = (
-        select(Assignment.campaign_id, _ON_DAY, Assignment.department_id, Phase.key, *counts)
+        select(Assignment.campaign_id, ON_DAY, Assignment.department_id, Phase.key, *counts)
         .join(Phase, Phase.id == Assignment.phase_id)
-        .where(Assignment.campaign_id == _OF_CAMPAIGN)
+        .where(Assignment.campaign_id == OF_CAMPAIGN)
         .group_by(Assignment.campaign_id, Assignment.department_id, Phase.key)
     )
     totals = (
-        select(Assignment.campaign_id, _ON_DAY, Assignment.department_id, literal(""), *counts)
-        .where(Assignment.campaign_id == _OF_CAMPAIGN)
+        select(Assignment.campaign_id, ON_DAY, Assignment.department_id, literal(""), *counts)
+        .where(Assignment.campaign_id == OF_CAMPAIGN)
         .group_by(Assignment.campaign_id, Assignment.department_id)
     )
     table = table_of(RollupSnapshot)
     return (
-        insert_select_ignoring(dialect, table, _ROLLUP_COLUMNS, per_phase, _ROLLUP_KEY),
-        insert_select_ignoring(dialect, table, _ROLLUP_COLUMNS, totals, _ROLLUP_KEY),
+        insert_select_ignoring(dialect, table, _ROLLUP_COLUMNS, per_phase, rollup_extras.ROLLUP_KEY),
+        insert_select_ignoring(dialect, table, _ROLLUP_COLUMNS, totals, rollup_extras.ROLLUP_KEY),
     )
 
 
 def write_rollup(session: Session, campaign_code: str, as_of: dt.date) -> int:
     """Counts per department × phase, plus a department total (phase_key ''), for the date."""
     campaign = get_campaign(session, campaign_code)
-    params = {"of_campaign": campaign.id, "on_day": as_of}
+    params = campaign_day(campaign.id, as_of)
     session.execute(_DELETE_ROLLUP, params)
     written = sum(
         run_counting_inserted(session, stmt, params) for stmt in _rollup_inserts(session.get_bind().dialect.name)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
     CursorResult,
+    Date,
     Executable,
     Insert,
+    Integer,
     Table,
+    bindparam,
     case,
     func,
     literal,
@@ -21,6 +25,16 @@ from sqlalchemy.dialects.postgresql import dml as postgresql_dml
 from sqlalchemy.dialects.sqlite import dml as sqlite_dml
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql.visitors import InternalTraversal
+
+# The bind parameters of the statements that are built once and kept (a tick step's, per module or per database):
+# the campaign and the day they are run for, given by `campaign_day` at each execution.
+OF_CAMPAIGN = bindparam("of_campaign", type_=Integer)
+ON_DAY = bindparam("on_day", type_=Date)
+
+
+def campaign_day(campaign_id: int, day: dt.date) -> dict[str, Any]:
+    """The values of OF_CAMPAIGN and ON_DAY for one execution."""
+    return {OF_CAMPAIGN.key: campaign_id, ON_DAY.key: day}
 
 
 def table_of(model: type[DeclarativeBase]) -> Table:

@@ -102,8 +102,9 @@ def _start_prefect_server(database: Path) -> ApiServer:
 
 
 def _stop_prefect_server(server: ApiServer) -> None:
+    """ApiServer.stop, then waiting for the process to end (its database is copied or removed next)."""
+    server.stop()
     assert server.process is not None
-    server.process.terminate()
     server.process.wait(timeout=60)
 
 

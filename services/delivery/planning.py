@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property, partial
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, and_, bindparam, select, update
+from sqlalchemy import Select, and_, select, update
 from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM
@@ -42,7 +42,15 @@ from services.holidays import campaign_calendar
 from settings import Settings
 from store import audit
 from store.models import Assignment, Campaign, Department, Duban, Outbox, OutboxDelivery, TaskTemplate, User
-from store.sql import insert_ignoring, insert_rows_ignoring_duplicates, table_of, update_by_ids
+from store.sql import (
+    OF_CAMPAIGN,
+    ON_DAY,
+    campaign_day,
+    insert_ignoring,
+    insert_rows_ignoring_duplicates,
+    table_of,
+    update_by_ids,
+)
 
 
 @dataclass(frozen=True)
@@ -209,9 +217,7 @@ def _with_what_it_is_about() -> Select[tuple[Outbox, Assignment, TaskTemplate, D
     )
 
 
-_OF_CAMPAIGN = bindparam("of_campaign", type_=Integer)
-_UP_TO = bindparam("up_to", type_=Date)
-_OWED = and_(Outbox.campaign_id == _OF_CAMPAIGN, Outbox.state == OutboxState.pending, Outbox.created_on <= _UP_TO)
+_OWED = and_(Outbox.campaign_id == OF_CAMPAIGN, Outbox.state == OutboxState.pending, Outbox.created_on <= ON_DAY)
 _RETIRE_UNTRUE = (
     update(Outbox)
     .where(_OWED, stale())
@@ -222,7 +228,7 @@ _RETIRE_UNTRUE = (
 
 @cache
 def _owed_query(in_app_only: bool, readers_only: bool) -> Select[tuple[Outbox, Assignment, TaskTemplate, Duban]]:
-    """Built once per variant: every tick reads the owed rows (bind parameters: of_campaign, up_to)."""
+    """Built once per variant: every tick reads the owed rows (bind parameters: store.sql.campaign_day)."""
     query = (
         _with_what_it_is_about()
         .where(_OWED)
@@ -231,7 +237,7 @@ def _owed_query(in_app_only: bool, readers_only: bool) -> Select[tuple[Outbox, A
     if in_app_only:
         query = query.where(Outbox.in_app_on.is_(None))
     if readers_only:
-        query = query.where(has_inbox_readers(_OF_CAMPAIGN))
+        query = query.where(has_inbox_readers(OF_CAMPAIGN))
     return query
 
 
@@ -241,7 +247,7 @@ def owed_rows(
     """Pending outbox rows owed on or before `day` with their assignment and task (None for an event
     about no assignment); rows no longer true turn `obsolete` first and are left out. Highest rung
     first within a day, so a person told of several rungs at once reads the highest."""
-    params = {"of_campaign": campaign.id, "up_to": day}
+    params = campaign_day(campaign.id, day)
     session.execute(_RETIRE_UNTRUE, params)
     return list(session.execute(_owed_query(in_app_only, readers_only), params).all())
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, Integer, and_, bindparam, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain.assignment import UNFINISHED
 from domain.delivery import CHASING_KINDS, Channel
 from store.models import Assignment, Outbox, OutboxDelivery
+from store.sql import OF_CAMPAIGN
 
 
 def chases() -> ColumnElement[bool]:
@@ -51,16 +52,15 @@ def thread_key(explicit: str | None, assignment_id: int | None, delivery_id: int
     return f"assignment:{assignment_id}" if assignment_id is not None else f"message:{delivery_id}"
 
 
-_OF_CAMPAIGN = bindparam("of_campaign", type_=Integer)
 # Built once: every tick runs it (bind parameters: of_campaign, retired_at).
 _RETIRE_UNREAD = (
     update(OutboxDelivery)
     .where(
-        OutboxDelivery.campaign_id == _OF_CAMPAIGN,
+        OutboxDelivery.campaign_id == OF_CAMPAIGN,
         OutboxDelivery.channel == Channel.inbox,
         OutboxDelivery.read_at.is_(None),
         OutboxDelivery.obsolete_at.is_(None),
-        OutboxDelivery.outbox_id.in_(select(Outbox.id).where(Outbox.campaign_id == _OF_CAMPAIGN, stale())),
+        OutboxDelivery.outbox_id.in_(select(Outbox.id).where(Outbox.campaign_id == OF_CAMPAIGN, stale())),
     )
     .values(obsolete_at=bindparam("retired_at", type_=OutboxDelivery.obsolete_at.type))
     .returning(OutboxDelivery.id)
@@ -71,4 +71,4 @@ _RETIRE_UNREAD = (
 def retire_stale(session: Session, *, campaign_id: int, at: dt.datetime) -> int:
     """Mark obsolete every unread in-app message of the campaign that is no longer true; returns
     how many. The caller audits (it is a step of the tick) and commits."""
-    return len(session.scalars(_RETIRE_UNREAD, {"of_campaign": campaign_id, "retired_at": at}).all())
+    return len(session.scalars(_RETIRE_UNREAD, {OF_CAMPAIGN.key: campaign_id, "retired_at": at}).all())
