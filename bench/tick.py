@@ -18,9 +18,10 @@ tick_ratio = (tick time - an empty flow run's time, measured here) / baseline ti
 
 --cli times the same launch / busy tick / idle re-tick as `campaign` processes on a third database
 (wall clock, what a user waits for). --views times one department's board queries and the office
-rollup report. --sizes runs each size in a child process (so each peak RSS is its own), prints
-every size's figures and the growth exponent of the tick time (least-squares slope of log tick
-time against log size, sizes from 2,000 up).
+rollup report. --repeat K runs K busy-tick / baseline pairs on copies of the launch and reports the
+medians (this machine swings by a third from run to run). --sizes runs each size in a child process
+(so each peak RSS is its own), prints every size's figures and the growth exponent of the tick time
+(least-squares slope of log tick time against log size, sizes from 2,000 up).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -331,7 +333,17 @@ def baseline_tick(engine: Engine, spec: CampaignSpec, as_of: dt.date) -> float:
             cid=cid,
         )
         run("UPDATE campaign SET last_tick_on=:d WHERE id=:cid", d=d, cid=cid)
+    checkpoint(engine)
     return time.perf_counter() - t0
+
+
+def checkpoint(engine: Engine) -> None:
+    """SQLite: copy what is left in the WAL into the database file now, so that neither the tick's figure
+    nor the baseline's leaves that work to whoever writes next. (A larger wal_autocheckpoint made both
+    look faster and saved nothing once this was counted: measured, 2,000 departments.)"""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as con:
+            con.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def table_counts(engine: Engine) -> dict[str, int]:
@@ -510,7 +522,7 @@ def view_times(url: str, spec: CampaignSpec, at: dt.datetime) -> dict[str, float
 # --------------------------------------------------------------------------- one size
 
 
-def measure(n: int, server_url: str | None, *, cli: bool, views: bool) -> int:
+def measure(n: int, server_url: str | None, *, cli: bool, views: bool, repeat: int = 1) -> int:
     from prefect import flow
 
     from domain.access import SYSTEM
@@ -546,10 +558,16 @@ def measure(n: int, server_url: str | None, *, cli: bool, views: bool) -> int:
         launch_s = time.perf_counter() - t0
         shared_engine(url).dispose()
         base_url = dbs.create("baseline", template="flow")
+        # Further pairs on copies of the launched database: this machine's tick and baseline each swing by
+        # a third from run to run (disk and checkpoint timing), so the figures are medians over the pairs.
+        extra = [
+            (dbs.create(f"tick{i}", template="flow"), dbs.create(f"base{i}", template="flow")) for i in range(1, repeat)
+        ]
 
         t0 = time.perf_counter()
         summary = run_tick(spec.id, AS_OF, settings_or_db_url=settings, actor=SYSTEM, at=at)
-        tick_s = time.perf_counter() - t0
+        checkpoint(shared_engine(url))
+        tick_times = [time.perf_counter() - t0]
         t0 = time.perf_counter()
         run_tick(spec.id, AS_OF, settings_or_db_url=settings, actor=SYSTEM, at=at)
         retick_s = time.perf_counter() - t0
@@ -559,9 +577,18 @@ def measure(n: int, server_url: str | None, *, cli: bool, views: bool) -> int:
             uow.commit()
             rollup_s = time.perf_counter() - t0
         base_engine = shared_engine(base_url)
-        baseline_s = baseline_tick(base_engine, spec, AS_OF)
+        baseline_times = [baseline_tick(base_engine, spec, AS_OF)]
         flow_counts, base_counts = table_counts(shared_engine(url)), table_counts(base_engine)
         base_engine.dispose()
+        for tick_url, pair_base_url in extra:  # alternated, so a slow minute of the machine hits both
+            t0 = time.perf_counter()
+            run_tick(spec.id, AS_OF, settings_or_db_url=tick_url, actor=SYSTEM, at=at)
+            checkpoint(shared_engine(tick_url))
+            tick_times.append(time.perf_counter() - t0)
+            shared_engine(tick_url).dispose()
+            baseline_times.append(baseline_tick(shared_engine(pair_base_url), spec, AS_OF))
+            shared_engine(pair_base_url).dispose()
+        tick_s, baseline_s = statistics.median(tick_times), statistics.median(baseline_times)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         tick_ratio = (tick_s - empty_s) / baseline_s
 
@@ -570,6 +597,9 @@ def measure(n: int, server_url: str | None, *, cli: bool, views: bool) -> int:
         print(f"state after flow tick:     {flow_counts}")
         print(f"state after baseline SQL:  {base_counts}")
         print(f"empty_flow_s={empty_s:.3f} rollup_rows={rollup_rows}")
+        if repeat > 1:
+            print(f"tick_s each: {' '.join(f'{t:.2f}' for t in tick_times)}  (median {tick_s:.2f})")
+            print(f"baseline_s each: {' '.join(f'{t:.2f}' for t in baseline_times)}  (median {baseline_s:.2f})")
         print(
             f"RESULT launch_s={launch_s:.2f} tick_s={tick_s:.2f} baseline_s={baseline_s:.2f} "
             f"tick_ratio={tick_ratio:.2f} retick_s={retick_s:.2f} peak_rss_mb={peak_mb:.0f}"
@@ -662,12 +692,16 @@ def main() -> int:
     parser.add_argument("--database-url", help="a PostgreSQL server's maintenance database URL (default: SQLite files)")
     parser.add_argument("--cli", action="store_true", help="also time launch / tick / re-tick as campaign processes")
     parser.add_argument("--views", action="store_true", help="also time a department's board and the rollup report")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="busy tick and baseline pairs on copies of the launch; medians reported"
+    )
     parser.add_argument("--one-size", action="store_true", help=argparse.SUPPRESS)  # the child run_sizes starts
     args = parser.parse_args()
     if args.one_size:
-        return measure(args.departments, args.database_url, cli=args.cli, views=args.views)
+        return measure(args.departments, args.database_url, cli=args.cli, views=args.views, repeat=args.repeat)
     forwarded = [*(["--database-url", args.database_url] if args.database_url else [])]
     forwarded += [*(["--cli"] if args.cli else []), *(["--views"] if args.views else [])]
+    forwarded += ["--repeat", str(args.repeat)]
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.departments]
     return run_sizes(sizes, forwarded)
 
