@@ -4,6 +4,7 @@ loading the CLI, Prefect and the command's own work; then the CLI proper (cli.ma
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from cli.commands import RUNS_FLOWS, command_named
@@ -21,7 +22,14 @@ def main() -> int:
     # Imported only now, on purpose: loading the CLI takes a second the server's start overlaps.
     from cli.main import main as run_cli
 
-    return run_cli()
+    try:
+        return run_cli()
+    finally:
+        # Measured: after the command's work (cli.main has closed its database connections by now), the
+        # interpreter's own finalization spent 0.6-0.7 s collecting the garbage of every module it had loaded
+        # (Prefect, SQLAlchemy, pydantic). Frozen, those objects are left to the operating system; the exit
+        # handlers (Prefect's drain, the API server's stop, logging's flush) still run as usual.
+        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from cli.commands import COMMAND_MODULES, modules_for
 from domain.errors import Invalid
 from settings import DEFAULT_DATA_DIR, Settings, load_settings
 from store import audit
-from store.db import shared_engine
+from store.db import close_shared_engines, shared_engine
 from store.migrate import current_revision, require_current, upgrade
 
 EXIT_BAD_INPUT = 2
@@ -108,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: the one error rule
         return output.report_exception(exc, logs_dir)
+    finally:
+        close_shared_engines()  # SQLite folds its WAL into the file: the file alone is the whole store
 
 
 if __name__ == "__main__":

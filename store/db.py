@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from weakref import WeakSet
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -39,7 +40,20 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+_shared_engines: WeakSet[Engine] = WeakSet()  # what close_shared_engines closes
+
+
 @lru_cache(maxsize=8)
 def shared_engine(url: str) -> Engine:
     """One engine per URL per process (Prefect tasks receive the URL, not the engine)."""
-    return make_engine(url)
+    engine = make_engine(url)
+    _shared_engines.add(engine)
+    return engine
+
+
+def close_shared_engines() -> None:
+    """Close the shared engines' pooled connections: SQLite then copies its WAL into the database file and
+    removes it, so the file alone holds everything (a copy of `campaign.db` is a complete backup). The command
+    line calls this on its way out (cli.entry), before it leaves the rest of its memory to the system."""
+    for engine in list(_shared_engines):
+        engine.dispose()
