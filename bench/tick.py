@@ -582,7 +582,8 @@ def measure(n: int, server_url: str | None, *, cli: bool, views: bool, repeat: i
         base_engine.dispose()
         for tick_url, pair_base_url in extra:  # alternated, so a slow minute of the machine hits both
             t0 = time.perf_counter()
-            run_tick(spec.id, AS_OF, settings_or_db_url=tick_url, actor=SYSTEM, at=at)
+            pair_settings = load_settings(database_url=tick_url, data_dir=dbs.work / "data")
+            run_tick(spec.id, AS_OF, settings_or_db_url=pair_settings, actor=SYSTEM, at=at)
             checkpoint(shared_engine(tick_url))
             tick_times.append(time.perf_counter() - t0)
             shared_engine(tick_url).dispose()

@@ -27,6 +27,9 @@ COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_MODULE.values()))
 
 # Commands that run Prefect flows on the embedded engine.
 RUNS_FLOWS = frozenset({"launch", "tick", "simulate", "demo", "deliver", "serve"})
+# Those that run long own their engine; the others use the resident one when `campaign serve` offers it
+# (flows.api_server), so that their runs never depend on another process staying up for long.
+OWNS_ENGINE = frozenset({"serve", "demo"})
 
 
 def command_named(argv: list[str]) -> str | None:

@@ -7,14 +7,16 @@ from __future__ import annotations
 import gc
 import sys
 
-from cli.commands import RUNS_FLOWS, command_named
+from cli.commands import OWNS_ENGINE, RUNS_FLOWS, command_named
 from flows.api_server import start_api_server
 
 
 def start_engine_for(argv: list[str]) -> None:
-    """Start the API server now if the command will run flows (not for its --help)."""
-    if command_named(argv) in RUNS_FLOWS and not {"-h", "--help"} & set(argv):
-        start_api_server()
+    """Find the resident engine or start the API server now if the command will run flows (not for its
+    --help)."""
+    command = command_named(argv)
+    if command in RUNS_FLOWS and not {"-h", "--help"} & set(argv):
+        start_api_server(use_resident=command not in OWNS_ENGINE)
 
 
 def main() -> int:

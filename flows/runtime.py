@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from flows.api_server import embedded_values, start_api_server
+from flows.api_server import ApiServer, embedded_values, start_api_server
 from settings import Settings, load_settings
 from store import audit
 
@@ -92,3 +92,11 @@ def embedded_engine() -> Iterator[None]:
                 server.wait_ready(float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()))
                 stack.enter_context(temporary_settings(updates={PREFECT_API_URL: server.api_url}))
         yield
+
+
+def offer_engine() -> None:
+    """`campaign serve`: offer this process's own API server as the resident engine (flows.api_server)
+    to the short commands of the same Prefect home, for as long as it runs."""
+    server = start_api_server()
+    if isinstance(server, ApiServer):
+        server.advertise()

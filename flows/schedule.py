@@ -32,7 +32,7 @@ from domain.localtime import LOCAL_TZ
 from flows.campaign_flows import tick
 from flows.delivery_flows import deliver
 from flows.report_flows import monthly_reports
-from flows.runtime import embedded_engine, flow_edge, flow_settings
+from flows.runtime import embedded_engine, flow_edge, flow_settings, offer_engine
 from services.ticking import table_of
 from settings import Settings, load_settings
 from store.db import describe, shared_engine
@@ -184,6 +184,7 @@ def serve(
         run_due_days(as_of or settings.today(), db_url, report=report)
     if once:
         return
+    offer_engine()  # the day-long engine: other campaign commands run their flows on it meanwhile
     scheduler = build_scheduler(db_url, hour=hour, minute=minute)
 
     def _stop(signum: int, frame: object) -> None:

@@ -8,6 +8,7 @@ SIGKILL — no graceful shutdown — and restarted on a later "today".
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import queue
 import signal
@@ -15,12 +16,14 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 
 from domain.access import SYSTEM
+from flows.api_server import ADVERT_NAME
 from flows.schedule import JOB_ID, JOBS_TABLE, days_to_run
 from services import campaigns
 from services.spec_files import load_spec
@@ -162,3 +165,47 @@ def test_restarted_serve_ticks_each_day_exactly_once(
         assert filed == [("2020-06", code) for code in due] and due
         assert len(list(reports_dir(db_url).glob("yanjiang-2020/*_2020-06_*.docx"))) == len(due)
     engine.dispose()
+
+
+def test_while_serve_runs_a_tick_command_runs_its_flow_on_serves_engine(
+    db_url: str, tmp_path: Path, prefect_database_template: Path
+) -> None:
+    """The resident engine (flows.api_server): `campaign serve` offers its API server in the Prefect home; a
+    `campaign tick` (the console script's own code path, cli.entry) finds it answering and runs its flow there
+    instead of starting a server. When serve stops, the offer goes with it."""
+    home = seeded_prefect_home(tmp_path / "prefect-home", prefect_database_template)
+    serve = Serve(db_url, "2020-06-22", home)
+    try:
+        serve.wait_for("scheduler started")
+        advert = json.loads((home / ADVERT_NAME).read_text(encoding="utf-8"))
+        env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("CAMPAIGN_", "PREFECT_"))}
+        # No time at all to wait for a server of its own: only a server already answering can run its flow.
+        env.update(
+            PREFECT_HOME=str(home),
+            CAMPAIGN_DATABASE_URL=db_url,
+            PYTHONPATH=str(ROOT),
+            PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="0",
+            CAMPAIGN_DATA_DIR=str(tmp_path / "data"),
+        )
+        ticked = subprocess.run(
+            [sys.executable, "-m", "cli.entry", "tick", "--as-of", "2020-06-23"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert ticked.returncode == 0, ticked.stderr[-3000:]
+        assert "推进到 2020-06-23" in ticked.stdout
+        request = urllib.request.Request(
+            f"{advert['url']}/flow_runs/filter",
+            data=json.dumps({"flow_runs": {"name": {"any_": ["tick-yanjiang-2020-2020-06-23"]}}}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            runs = json.loads(response.read())
+        assert [run["state_type"] for run in runs] == ["COMPLETED"]  # the command's run, on serve's server
+    finally:
+        serve.proc.send_signal(signal.SIGTERM)  # a graceful stop: serve's exit handlers withdraw the offer
+        serve.proc.wait(timeout=60)
+    assert not (home / ADVERT_NAME).exists()

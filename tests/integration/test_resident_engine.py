@@ -1,0 +1,148 @@
+"""The resident engine (flows.api_server): a short command uses the API server `campaign serve` offers in the
+Prefect home only when the offer can be trusted — this user's own file that nobody else may write, a loopback
+server on the same Prefect database, a live process, a server that answers now. Anything else and the command
+starts its own, as it always did. A real HTTP server on loopback stands in for the API server's health check
+here; tests/integration/test_serve.py runs the real `campaign serve` and a `campaign tick` on its engine."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flows import api_server
+from flows.api_server import ADVERT_NAME, ResidentServer, resident_server, start_api_server
+
+
+class _Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/api/health" else 404)
+        self.end_headers()
+        self.wfile.write(b"true")
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def answering_url() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/api"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A Prefect home of this test's own; no Prefect API named, no server started or found yet."""
+    home = tmp_path / "prefect-home"
+    home.mkdir(mode=0o700)
+    monkeypatch.setenv("PREFECT_HOME", str(home))
+    for name in ("PREFECT_API_URL", "PREFECT_SERVER_DATABASE_CONNECTION_URL", "PREFECT_API_DATABASE_CONNECTION_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(api_server, "_started", [])
+    monkeypatch.setattr(api_server, "_resident", [])
+    return home
+
+
+def offer(home: Path, url: str, *, pid: int | None = None, mode: int = 0o600, **changes: object) -> Path:
+    """An offer as ApiServer.advertise writes it, with `changes` to its fields."""
+    advert: dict[str, object] = {
+        "pid": os.getpid() if pid is None else pid,
+        "url": url,
+        "identity": {"PREFECT_SERVER_DATABASE_CONNECTION_URL": "", "PREFECT_API_DATABASE_CONNECTION_URL": ""},
+    }
+    advert.update(changes)
+    path = home / ADVERT_NAME
+    path.write_text(json.dumps(advert), encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_trusted_offer_is_used_and_no_server_is_started(home: Path, answering_url: str) -> None:
+    offer(home, answering_url)
+    assert resident_server() == ResidentServer(answering_url, os.getpid())
+    found = start_api_server(use_resident=True)
+    assert found == ResidentServer(answering_url, os.getpid())
+    assert api_server._started == []  # no process of its own
+    assert start_api_server() is found  # every later flow of the command runs on it too
+
+
+def test_a_long_running_command_never_uses_anothers_engine(home: Path, answering_url: str) -> None:
+    offer(home, answering_url)
+    server = start_api_server(use_resident=False)
+    try:
+        assert isinstance(server, api_server.ApiServer) and server.api_url != answering_url
+    finally:
+        assert isinstance(server, api_server.ApiServer)
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    "why",
+    [
+        "others may write it",
+        "its process is gone",
+        "another Prefect database",
+        "not on loopback",
+        "nothing answers",
+        "not an offer",
+        "no offer",
+    ],
+)
+def test_an_offer_that_cannot_be_trusted_is_not_used(home: Path, answering_url: str, why: str) -> None:
+    if why == "others may write it":
+        offer(home, answering_url, mode=0o622)
+    elif why == "its process is gone":
+        offer(home, answering_url, pid=dead_pid())
+    elif why == "another Prefect database":
+        offer(home, answering_url, identity={"PREFECT_SERVER_DATABASE_CONNECTION_URL": "sqlite:///other.db"})
+    elif why == "not on loopback":
+        offer(home, answering_url.replace("127.0.0.1", "192.0.2.1"))
+    elif why == "nothing answers":
+        offer(home, answering_url.replace("/api", "/elsewhere"))
+    elif why == "not an offer":
+        (home / ADVERT_NAME).write_text("{not json", encoding="utf-8")
+        (home / ADVERT_NAME).chmod(0o600)
+    assert resident_server() is None
+
+
+def test_the_offer_is_written_whole_and_withdrawn_when_its_process_ends(tmp_path: Path) -> None:
+    """The serve side: ApiServer.advertise in a process of its own; gone from the home when it exits."""
+    home = tmp_path / "prefect-home"
+    script = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
+        "from flows.api_server import ApiServer\n"
+        "server = ApiServer()\n"
+        "server.advertise(); server.advertise()\n"  # idempotent
+        f"print(open({str(home / ADVERT_NAME)!r}).read(), flush=True)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**env, "PREFECT_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    advert = json.loads(done.stdout)
+    assert advert["url"].startswith("http://127.0.0.1:") and isinstance(advert["pid"], int)
+    assert not (home / ADVERT_NAME).exists()
+    assert not [p.name for p in home.iterdir() if p.name.startswith(".")]  # no scratch copy left behind
