@@ -17,7 +17,8 @@ throw-away databases (as tests/conftest.py does) and drops them at the end.
 tick_ratio = (tick time - an empty flow run's time, measured here) / baseline time.
 
 --cli times the same launch / busy tick / idle re-tick as `campaign` processes on a third database
-(wall clock, what a user waits for). --views times one department's board queries and the office
+(wall clock, what a user waits for), each starting its own engine, then again while `campaign serve`
+runs (the resident engine, CLI_RESIDENT). --views times one department's board queries and the office
 rollup report. --repeat K runs K busy-tick / baseline pairs on copies of the launch and reports the
 medians (this machine swings by a third from run to run). --sizes runs each size in a child process
 (so each peak RSS is its own), prints every size's figures and the growth exponent of the tick time
@@ -433,12 +434,12 @@ def campaign_state(engine: Engine, code: str) -> dict[str, object]:
 # --------------------------------------------------------------------------- as a user runs it
 
 
-def cli_times(dbs: Databases, spec: CampaignSpec, n: int) -> dict[str, float]:
+def cli_times(dbs: Databases, spec: CampaignSpec, n: int, database: str = "cli") -> dict[str, float]:
     """launch / busy tick / idle re-tick as `campaign` processes on a fresh database (wall clock),
     the schema migrated first (timed apart: a one-off step)."""
     import yaml
 
-    url = dbs.create("cli")
+    url = dbs.create(database)
     spec_file = dbs.work / "campaign.yaml"
     spec_file.write_text(yaml.safe_dump(spec_document(n), allow_unicode=True, sort_keys=False), encoding="utf-8")
     env = {
@@ -467,6 +468,29 @@ def cli_times(dbs: Databases, spec: CampaignSpec, n: int) -> dict[str, float]:
         print(f"  campaign {argv[0]}: {len(shown)} lines, longest {longest} chars: {' | '.join(shown[:3])[:300]}")
     times["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return times
+
+
+def resident_cli_times(dbs: Databases, spec: CampaignSpec, n: int) -> dict[str, float]:
+    """The same commands while `campaign serve` runs on its own database: they run their flows on its
+    API server, the resident engine (flows.api_server), as an office's commands do all day."""
+    from flows.api_server import resident_server
+
+    env = {**os.environ, "CAMPAIGN_DATABASE_URL": dbs.create("serve"), "CAMPAIGN_DATA_DIR": str(dbs.work / "serve")}
+    serve = subprocess.Popen(
+        [str(CAMPAIGN_CLI), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 300
+        found = resident_server()
+        while found is None or found.pid != serve.pid:
+            if serve.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"campaign serve did not offer its engine (exit {serve.poll()})")
+            time.sleep(0.2)
+            found = resident_server()
+        return cli_times(dbs, spec, n, database="cli_resident")
+    finally:
+        serve.terminate()  # a graceful stop: it withdraws its offer
+        serve.wait(timeout=60)
 
 
 def view_times(url: str, spec: CampaignSpec, at: dt.datetime) -> dict[str, float]:
@@ -622,6 +646,8 @@ def measure(n: int, server_url: str | None, *, cli: bool, views: bool, repeat: i
                 f"CLI launch_s={c['launch']:.2f} tick_s={c['tick']:.2f} retick_s={c['retick']:.2f} "
                 f"upgrade_s={c['upgrade']:.2f} peak_rss_mb={c['peak_rss_mb']:.0f}"
             )
+            r = resident_cli_times(dbs, spec, n)
+            print(f"CLI_RESIDENT launch_s={r['launch']:.2f} tick_s={r['tick']:.2f} retick_s={r['retick']:.2f}")
         return 0
     finally:
         for engine_url in (dbs.url("flow"), dbs.url("baseline")):
@@ -647,9 +673,10 @@ def figures_of(output: str) -> dict[str, float]:
     found: dict[str, float] = {}
     for line in output.splitlines():
         head, _, rest = line.partition(" ")
-        if head in ("RESULT", "ROLLUP", "VIEWS", "CLI"):
+        if head in ("RESULT", "ROLLUP", "VIEWS", "CLI", "CLI_RESIDENT"):
+            prefix = {"CLI": "cli_", "CLI_RESIDENT": "resident_"}.get(head, "")
             for key, value in re.findall(r"(\w+)=([\d.]+)", rest):
-                found[f"cli_{key}" if head == "CLI" else key] = float(value)
+                found[f"{prefix}{key}"] = float(value)
     return found
 
 
