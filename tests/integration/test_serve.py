@@ -174,7 +174,7 @@ def test_while_serve_runs_a_tick_command_runs_its_flow_on_serves_engine(
     `campaign tick` (the console script's own code path, cli.entry) finds it answering and runs its flow there
     instead of starting a server. When serve stops, the offer goes with it."""
     home = seeded_prefect_home(tmp_path / "prefect-home", prefect_database_template)
-    serve = Serve(db_url, "2020-06-22", home)
+    serve = Serve(db_url, "2020-06-23", home)  # a day with no monthly reports to file
     try:
         serve.wait_for("scheduler started")
         advert = json.loads((home / ADVERT_NAME).read_text(encoding="utf-8"))
@@ -188,7 +188,7 @@ def test_while_serve_runs_a_tick_command_runs_its_flow_on_serves_engine(
             CAMPAIGN_DATA_DIR=str(tmp_path / "data"),
         )
         ticked = subprocess.run(
-            [sys.executable, "-m", "cli.entry", "tick", "--as-of", "2020-06-23"],
+            [sys.executable, "-m", "cli.entry", "tick", "--as-of", "2020-06-24"],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -196,10 +196,10 @@ def test_while_serve_runs_a_tick_command_runs_its_flow_on_serves_engine(
             timeout=300,
         )
         assert ticked.returncode == 0, ticked.stderr[-3000:]
-        assert "推进到 2020-06-23" in ticked.stdout
+        assert "推进到 2020-06-24" in ticked.stdout
         request = urllib.request.Request(
             f"{advert['url']}/flow_runs/filter",
-            data=json.dumps({"flow_runs": {"name": {"any_": ["tick-yanjiang-2020-2020-06-23"]}}}).encode(),
+            data=json.dumps({"flow_runs": {"name": {"any_": ["tick-yanjiang-2020-2020-06-24"]}}}).encode(),
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=30) as response:
