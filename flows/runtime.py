@@ -94,9 +94,12 @@ def embedded_engine() -> Iterator[None]:
         yield
 
 
-def offer_engine() -> None:
+def offer_engine() -> str | None:
     """`campaign serve`: offer this process's own API server as the resident engine (flows.api_server)
-    to the short commands of the same Prefect home, for as long as it runs."""
+    to the short commands of the same Prefect home, for as long as it runs; returns its URL (None when
+    the flows run on a named Prefect API instead)."""
     server = start_api_server()
-    if isinstance(server, ApiServer):
-        server.advertise()
+    if not isinstance(server, ApiServer):
+        return None
+    server.advertise()
+    return server.api_url

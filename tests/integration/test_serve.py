@@ -178,6 +178,7 @@ def test_while_serve_runs_a_tick_command_runs_its_flow_on_serves_engine(
     try:
         serve.wait_for("scheduler started")
         advert = json.loads((home / ADVERT_NAME).read_text(encoding="utf-8"))
+        assert any(line.startswith(f"常驻引擎：{advert['url']}") for line in serve.lines), serve.lines
         env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("CAMPAIGN_", "PREFECT_"))}
         # No time at all to wait for a server of its own: only a server already answering can run its flow.
         env.update(
