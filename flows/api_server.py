@@ -18,6 +18,7 @@ always owns its server, so that another's exit cannot take its engine away.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import os
 import socket
@@ -127,7 +128,7 @@ class ApiServer:
         if self._advertised:
             return
         assert self.process is not None
-        advert = {"pid": os.getpid(), "url": self.api_url, "identity": _identity()}
+        advert = {"pid": os.getpid(), "url": self.api_url, "identity": database_identity()}
         path = advert_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         scratch = path.with_name(f".{path.name}.{os.getpid()}")
@@ -156,8 +157,10 @@ def advert_path() -> Path:
     return Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser() / ADVERT_NAME
 
 
-def _identity() -> dict[str, str]:
-    return {name: os.environ.get(name, "") for name in _IDENTITY_VARIABLES}
+def database_identity() -> str:
+    """A digest of those values: a database URL may hold a password, which the offer must not show."""
+    values = json.dumps({name: os.environ.get(name, "") for name in _IDENTITY_VARIABLES}, sort_keys=True)
+    return hashlib.sha256(values.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,7 @@ def resident_server() -> ResidentServer | None:
             return None
         advert = json.loads(path.read_text(encoding="utf-8"))
         pid, url = int(advert["pid"]), str(advert["url"])
-        if advert.get("identity") != _identity() or not url.startswith("http://127.0.0.1:"):
+        if advert.get("identity") != database_identity() or not url.startswith("http://127.0.0.1:"):
             return None
         os.kill(pid, 0)  # alive (ProcessLookupError otherwise)
         with urllib.request.urlopen(f"{url}/health", timeout=1) as response:

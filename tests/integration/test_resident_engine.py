@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from flows import api_server
-from flows.api_server import ADVERT_NAME, ResidentServer, resident_server, start_api_server
+from flows.api_server import ADVERT_NAME, ResidentServer, database_identity, resident_server, start_api_server
 
 
 class _Health(http.server.BaseHTTPRequestHandler):
@@ -60,7 +60,7 @@ def offer(home: Path, url: str, *, pid: int | None = None, mode: int = 0o600, **
     advert: dict[str, object] = {
         "pid": os.getpid() if pid is None else pid,
         "url": url,
-        "identity": {"PREFECT_SERVER_DATABASE_CONNECTION_URL": "", "PREFECT_API_DATABASE_CONNECTION_URL": ""},
+        "identity": database_identity(),
     }
     advert.update(changes)
     path = home / ADVERT_NAME
@@ -106,13 +106,17 @@ def test_a_long_running_command_never_uses_anothers_engine(home: Path, answering
         "no offer",
     ],
 )
-def test_an_offer_that_cannot_be_trusted_is_not_used(home: Path, answering_url: str, why: str) -> None:
+def test_an_offer_that_cannot_be_trusted_is_not_used(
+    home: Path, answering_url: str, why: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if why == "others may write it":
         offer(home, answering_url, mode=0o622)
     elif why == "its process is gone":
         offer(home, answering_url, pid=dead_pid())
     elif why == "another Prefect database":
-        offer(home, answering_url, identity={"PREFECT_SERVER_DATABASE_CONNECTION_URL": "sqlite:///other.db"})
+        monkeypatch.setenv("PREFECT_SERVER_DATABASE_CONNECTION_URL", "sqlite:///other.db")
+        offer(home, answering_url, identity=database_identity())
+        monkeypatch.delenv("PREFECT_SERVER_DATABASE_CONNECTION_URL")
     elif why == "not on loopback":
         offer(home, answering_url.replace("127.0.0.1", "192.0.2.1"))
     elif why == "nothing answers":
@@ -144,5 +148,6 @@ def test_the_offer_is_written_whole_and_withdrawn_when_its_process_ends(tmp_path
     assert done.returncode == 0, done.stderr
     advert = json.loads(done.stdout)
     assert advert["url"].startswith("http://127.0.0.1:") and isinstance(advert["pid"], int)
+    assert len(advert["identity"]) == 64  # a digest: a Prefect database URL's password is not written down
     assert not (home / ADVERT_NAME).exists()
     assert not [p.name for p in home.iterdir() if p.name.startswith(".")]  # no scratch copy left behind
