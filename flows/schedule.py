@@ -186,7 +186,10 @@ def serve(
         return
     engine_url = offer_engine()  # the day-long engine: other campaign commands run their flows on it meanwhile
     if engine_url is not None:
-        report(f"常驻引擎：{engine_url}（本进程运行期间，本机的 launch、tick、simulate、deliver 命令在它上面运行流程）")
+        report(
+            f"常驻引擎：{engine_url}（本进程运行期间，同一 Prefect 主目录下的"
+            " launch、tick、simulate、deliver 命令在它上面运行流程）"
+        )
     scheduler = build_scheduler(db_url, hour=hour, minute=minute)
 
     def _stop(signum: int, frame: object) -> None:
