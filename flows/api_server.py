@@ -10,8 +10,8 @@ none is started.
 
 The resident engine: `campaign serve` runs all day, and its server is advertised in the Prefect home
 (`campaign-engine.json`) while it lives. A short command with the same Prefect home and database
-runs its flows on that server instead of starting one (measured: a Yanjiang `campaign tick` 4.0 ->
-2.2 s), after checking that the process is alive and the server answers. A long-running process
+runs its flows on that server instead of starting one (measured: a Yanjiang `campaign tick` 4.0-4.2 ->
+2.6-2.9 s), after checking that the process is alive and the server answers. A long-running process
 always owns its server, so that another's exit cannot take its engine away.
 """
 
