@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from domain.errors import SpecInvalid, UserError
+from flows.api_server import lost_resident
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
@@ -83,8 +84,9 @@ LOG_NAME = "campaign.log"
 
 def report_exception(exc: BaseException, logs_dir: Path) -> int:
     """The one error rule: a `UserError` is the user's to fix (its message, exit 2); an unreachable
-    database is said so (exit 1); anything else is a bug — one line with an incident id (exit 1),
-    the traceback appended to <logs_dir>/campaign.log under that id."""
+    database is said so (exit 1); so is a resident engine (`campaign serve`'s) that stopped while this
+    command's flow ran on it (exit 1, logged like a bug); anything else is a bug — one line with an
+    incident id (exit 1), the traceback appended to <logs_dir>/campaign.log under that id."""
     if isinstance(exc, SpecInvalid):
         for problem in exc.problems:
             err(str(problem))
@@ -98,6 +100,14 @@ def report_exception(exc: BaseException, logs_dir: Path) -> int:
         err(f"数据库不可用：{str(orig).strip() if orig else exc}（检查 CAMPAIGN_DATABASE_URL 或 --database-url）")
         return EXIT_FAILURE
     incident = uuid.uuid4().hex[:12]
+    lost = lost_resident()
+    if lost is not None:
+        # Not a bug of this program: the traceback still goes to the log, but the line says what happened.
+        err(
+            f"常驻引擎已停止：本命令的流程运行在 campaign serve（进程 {lost.pid}）的 Prefect 服务器上，"
+            "运行中它不再应答。已完成的步骤都已保存；重新运行本命令即可"
+            f"（推进、启动可以安全地重复运行，serve 没有运行时命令自己启动引擎）。事件编号 {incident}。"
+        )
     log = logs_dir / LOG_NAME
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -109,7 +119,8 @@ def report_exception(exc: BaseException, logs_dir: Path) -> int:
         err(f"内部错误（事件编号 {incident}），日志 {log} 无法写入（{write_error}）：")
         traceback.print_exception(exc, file=sys.stderr)
         return EXIT_FAILURE
-    err(f"内部错误（事件编号 {incident}），详细信息已写入 {log}")
+    if lost is None:
+        err(f"内部错误（事件编号 {incident}），详细信息已写入 {log}")
     return EXIT_FAILURE
 
 

@@ -197,10 +197,17 @@ def resident_server() -> ResidentServer | None:
         if advert.get("identity") != database_identity() or not url.startswith("http://127.0.0.1:"):
             return None
         os.kill(pid, 0)  # alive (ProcessLookupError otherwise)
-        with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
-            return ResidentServer(url, pid) if response.status == 200 else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    return ResidentServer(url, pid) if _answers(url) else None
+
+
+def _answers(api_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=1) as response:
+            return bool(response.status == 200)
+    except (OSError, ValueError):
+        return False
 
 
 _started: list[ApiServer] = []  # this process's own server, once started
@@ -214,11 +221,22 @@ def start_api_server(*, use_resident: bool = False) -> EngineServer | None:
     if os.environ.get("PREFECT_API_URL"):
         return None
     if _resident:
-        return _resident[-1]
+        if _answers(_resident[-1].api_url):  # asked again before every flow: `serve` may have stopped since
+            return _resident[-1]
+        _resident.clear()  # from now on this process runs its flows on its own server
+        return own_api_server()
     if not _started and use_resident and (found := resident_server()) is not None:
         _resident.append(found)
         return found
     return own_api_server()
+
+
+def lost_resident() -> ResidentServer | None:
+    """The resident engine this process was running its flows on, if it no longer answers (its `serve`
+    stopped while a flow ran): what a command that failed then tells its user."""
+    if _resident and not _answers(_resident[-1].api_url):
+        return _resident[-1]
+    return None
 
 
 def own_api_server() -> ApiServer:

@@ -6,6 +6,7 @@ here; tests/integration/test_serve.py runs the real `campaign serve` and a `camp
 
 from __future__ import annotations
 
+import datetime as dt
 import http.server
 import json
 import os
@@ -17,29 +18,69 @@ from pathlib import Path
 
 import pytest
 
+from domain.access import SYSTEM
 from flows import api_server
-from flows.api_server import ADVERT_NAME, ResidentServer, database_identity, resident_server, start_api_server
+from flows.api_server import (
+    ADVERT_NAME,
+    ResidentServer,
+    database_identity,
+    lost_resident,
+    resident_server,
+    start_api_server,
+)
+from services import campaigns
+from services.spec_files import load_spec
+from store.db import make_engine
+from store.migrate import upgrade
+from store.uow import UnitOfWork
+from tests.conftest import ROOT, SPEC_PATH
 
 
 class _Health(http.server.BaseHTTPRequestHandler):
+    """Answers the health check (a `serve` that stops after `health_checks` of them stops listening)."""
+
     def do_GET(self) -> None:
+        server = self.server
+        assert isinstance(server, _Server)
         self.send_response(200 if self.path == "/api/health" else 404)
         self.end_headers()
         self.wfile.write(b"true")
+        if self.path == "/api/health":
+            server.checks += 1
+            if server.checks == server.stop_after:
+                threading.Thread(target=server.stop, daemon=True).start()
 
     def log_message(self, *args: object) -> None:
         return None
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    checks = 0
+    stop_after = 0  # never
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+def _serving(stop_after: int = 0) -> _Server:
+    server = _Server(("127.0.0.1", 0), _Health)
+    server.stop_after = stop_after
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _url(server: _Server) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}/api"
+
+
 @pytest.fixture
 def answering_url() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Health)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = _serving()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api"
+        yield _url(server)
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
 
 
 @pytest.fixture
@@ -131,7 +172,7 @@ def test_the_offer_is_written_whole_and_withdrawn_when_its_process_ends(tmp_path
     """The serve side: ApiServer.advertise in a process of its own; gone from the home when it exits."""
     home = tmp_path / "prefect-home"
     script = (
-        f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
+        f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
         "from flows.api_server import ApiServer\n"
         "server = ApiServer()\n"
         "server.advertise(); server.advertise()\n"  # idempotent
@@ -151,3 +192,54 @@ def test_the_offer_is_written_whole_and_withdrawn_when_its_process_ends(tmp_path
     assert len(advert["identity"]) == 64  # a digest: a Prefect database URL's password is not written down
     assert not (home / ADVERT_NAME).exists()
     assert not [p.name for p in home.iterdir() if p.name.startswith(".")]  # no scratch copy left behind
+
+
+def test_an_engine_that_stopped_since_is_dropped_and_the_next_flow_runs_on_a_server_of_its_own(home: Path) -> None:
+    server = _serving()
+    offer(home, _url(server))
+    assert isinstance(start_api_server(use_resident=True), ResidentServer)
+    server.stop()  # `serve` stopped between two flows of the command
+    assert lost_resident() is not None  # what the command would say if a flow were running on it now
+    own = start_api_server()
+    try:
+        assert isinstance(own, api_server.ApiServer)
+        assert lost_resident() is None  # it runs on its own from now on
+    finally:
+        assert isinstance(own, api_server.ApiServer)
+        own.stop()
+
+
+def test_a_command_whose_engine_stops_while_its_flow_runs_says_so(home: Path, tmp_path: Path) -> None:
+    """`campaign tick` as the console script runs it, on an engine that answers its two health checks (finding it,
+    and again before the flow) and then stops listening: the user reads what happened and that re-running is safe,
+    not an internal error; the traceback is in the log."""
+    url = f"sqlite:///{tmp_path / 'campaign.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with UnitOfWork(engine) as uow:
+        campaigns.launch(uow.session, load_spec(SPEC_PATH), actor=SYSTEM, at=dt.datetime(2020, 5, 1, tzinfo=dt.UTC))
+        uow.commit()
+    engine.dispose()
+    server = _serving(stop_after=2)
+    offer(home, _url(server))
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("CAMPAIGN_", "PREFECT_"))}
+    env.update(
+        PREFECT_HOME=str(home),
+        CAMPAIGN_DATABASE_URL=url,
+        CAMPAIGN_DATA_DIR=str(tmp_path / "data"),
+        PYTHONPATH=str(ROOT),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.entry", "tick", "--as-of", "2020-06-23"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stderr
+    assert f"常驻引擎已停止：本命令的流程运行在 campaign serve（进程 {os.getpid()}）" in done.stderr, done.stderr
+    assert "重新运行本命令即可" in done.stderr
+    assert "内部错误" not in done.stderr and "Traceback" not in done.stderr
+    incident = done.stderr.rsplit("事件编号 ", 1)[1][:12]
+    assert f"=== 事件 {incident}" in (tmp_path / "data" / "logs" / "campaign.log").read_text(encoding="utf-8")
