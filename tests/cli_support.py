@@ -8,6 +8,8 @@ a process shows: the exit status the shell sees, nothing printed as a traceback,
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -49,3 +51,23 @@ def run_cli(
     out = capsys.readouterr()
     assert "Traceback" not in out.out + out.err, out.err[-3000:]
     return CliRun(code, out.out, out.err)
+
+
+def console_script(
+    *argv: str, cwd: Path, prefect_home: Path, db_url: str, data_dir: Path, **environment: str
+) -> subprocess.CompletedProcess[str]:
+    """`campaign *argv` as a process through the console script's own path (cli.entry: the engine found or
+    started first), on `prefect_home`, `db_url` and `data_dir` alone: the developer's CAMPAIGN_* and PREFECT_*
+    variables are dropped, `environment` adds to it."""
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("CAMPAIGN_", "PREFECT_"))}
+    env.update(
+        PREFECT_HOME=str(prefect_home),
+        CAMPAIGN_DATABASE_URL=db_url,
+        CAMPAIGN_DATA_DIR=str(data_dir),
+        PYTHONPATH=str(root),
+        **environment,
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "cli.entry", *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )

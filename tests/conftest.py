@@ -739,6 +739,22 @@ def copy_database(source: Path, target: Path) -> str:
     return f"sqlite:///{target.as_posix()}"
 
 
+def launched_sqlite_file(path: Path) -> str:
+    """The example launched (before it starts) into a migrated SQLite file at `path`, for a test's child
+    processes to open; returns its URL."""
+    from services.campaigns import launch
+    from services.spec_files import load_spec
+
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with UnitOfWork(engine) as uow:
+        launch(uow.session, load_spec(SPEC_PATH), actor=SYSTEM, at=dt.datetime(2020, 5, 1, tzinfo=dt.UTC))
+        uow.commit()
+    engine.dispose()
+    return url
+
+
 def simulate_campaign(engine: Engine, seed: int, until: dt.date) -> str:
     """The example launched and simulated day by day to `until` with `seed`: the seeded model's day
     (services.simulation) then that day's tick, as the simulate flow runs them. Returns the code."""

@@ -6,7 +6,6 @@ here; tests/integration/test_serve.py runs the real `campaign serve` and a `camp
 
 from __future__ import annotations
 
-import datetime as dt
 import http.server
 import json
 import os
@@ -18,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from domain.access import SYSTEM
 from flows import api_server
 from flows.api_server import (
     ADVERT_NAME,
@@ -28,12 +26,8 @@ from flows.api_server import (
     resident_server,
     start_api_server,
 )
-from services import campaigns
-from services.spec_files import load_spec
-from store.db import make_engine
-from store.migrate import upgrade
-from store.uow import UnitOfWork
-from tests.conftest import ROOT, SPEC_PATH
+from tests.cli_support import console_script
+from tests.conftest import ROOT, launched_sqlite_file
 
 
 class _Health(http.server.BaseHTTPRequestHandler):
@@ -213,29 +207,11 @@ def test_a_command_whose_engine_stops_while_its_flow_runs_says_so(home: Path, tm
     """`campaign tick` as the console script runs it, on an engine that answers its two health checks (finding it,
     and again before the flow) and then stops listening: the user reads what happened and that re-running is safe,
     not an internal error; the traceback is in the log."""
-    url = f"sqlite:///{tmp_path / 'campaign.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with UnitOfWork(engine) as uow:
-        campaigns.launch(uow.session, load_spec(SPEC_PATH), actor=SYSTEM, at=dt.datetime(2020, 5, 1, tzinfo=dt.UTC))
-        uow.commit()
-    engine.dispose()
+    url = launched_sqlite_file(tmp_path / "campaign.db")
     server = _serving(stop_after=2)
     offer(home, _url(server))
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("CAMPAIGN_", "PREFECT_"))}
-    env.update(
-        PREFECT_HOME=str(home),
-        CAMPAIGN_DATABASE_URL=url,
-        CAMPAIGN_DATA_DIR=str(tmp_path / "data"),
-        PYTHONPATH=str(ROOT),
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "cli.entry", "tick", "--as-of", "2020-06-23"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    done = console_script(
+        "tick", "--as-of", "2020-06-23", cwd=tmp_path, prefect_home=home, db_url=url, data_dir=tmp_path / "data"
     )
     assert done.returncode == 1, done.stderr
     assert f"常驻引擎已停止：本命令的流程运行在 campaign serve（进程 {os.getpid()}）" in done.stderr, done.stderr

@@ -22,16 +22,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from domain.access import SYSTEM
 from flows.api_server import ADVERT_NAME
 from flows.schedule import JOB_ID, JOBS_TABLE, days_to_run
-from services import campaigns
-from services.spec_files import load_spec
 from store.db import make_engine
-from store.migrate import upgrade
 from store.models import Campaign, GeneratedReport, RollupSnapshot, ScheduledRun
 from store.uow import UnitOfWork
-from tests.conftest import june_report_departments, seeded_prefect_home
+from tests.cli_support import console_script
+from tests.conftest import june_report_departments, launched_sqlite_file, seeded_prefect_home
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "config" / "campaigns" / "yanjiang-2020.yaml"
@@ -106,14 +103,7 @@ class Serve:
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'serve.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with UnitOfWork(engine) as uow:
-        campaigns.launch(uow.session, load_spec(SPEC), actor=SYSTEM, at=dt.datetime(2020, 5, 1, tzinfo=dt.UTC))
-        uow.commit()
-    engine.dispose()
-    return url
+    return launched_sqlite_file(tmp_path / "serve.db")
 
 
 def test_restarted_serve_ticks_each_day_exactly_once(
@@ -179,22 +169,16 @@ def test_while_serve_runs_a_tick_command_runs_its_flow_on_serves_engine(
         serve.wait_for("scheduler started")
         advert = json.loads((home / ADVERT_NAME).read_text(encoding="utf-8"))
         assert any(line.startswith(f"常驻引擎：{advert['url']}") for line in serve.lines), serve.lines
-        env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("CAMPAIGN_", "PREFECT_"))}
         # No time at all to wait for a server of its own: only a server already answering can run its flow.
-        env.update(
-            PREFECT_HOME=str(home),
-            CAMPAIGN_DATABASE_URL=db_url,
-            PYTHONPATH=str(ROOT),
-            PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="0",
-            CAMPAIGN_DATA_DIR=str(tmp_path / "data"),
-        )
-        ticked = subprocess.run(
-            [sys.executable, "-m", "cli.entry", "tick", "--as-of", "2020-06-24"],
+        ticked = console_script(
+            "tick",
+            "--as-of",
+            "2020-06-24",
             cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
+            prefect_home=home,
+            db_url=db_url,
+            data_dir=tmp_path / "data",
+            PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="0",
         )
         assert ticked.returncode == 0, ticked.stderr[-3000:]
         assert "推进到 2020-06-24" in ticked.stdout
