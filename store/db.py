@@ -53,7 +53,7 @@ def shared_engine(url: str) -> Engine:
 
 def close_shared_engines() -> None:
     """Close the shared engines' pooled connections: SQLite then copies its WAL into the database file and
-    removes it, so the file alone holds everything (a copy of `campaign.db` is a complete backup). The command
-    line calls this on its way out (cli.entry), before it leaves the rest of its memory to the system."""
+    removes it, so the file alone holds everything (a copy of `campaign.db` is a complete backup). `campaign`
+    calls this on its way out (cli.main), before cli.entry leaves the rest of its memory to the system."""
     for engine in list(_shared_engines):
         engine.dispose()
