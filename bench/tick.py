@@ -692,13 +692,19 @@ def run_sizes(sizes: list[int], forwarded: list[str]) -> int:
     table: list[tuple[int, dict[str, float]]] = []
     for n in sizes:
         print(f"=== {n} departments", flush=True)
-        child = subprocess.run(
-            [sys.executable, __file__, "--one-size", "--departments", str(n), *forwarded],
-            env=CHILD_ENV,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        # The flows build their settings from the environment and the URL they are given: without a data
+        # directory of its own, a PostgreSQL run left its audit key and anchors in the checkout's ./data.
+        data_dir = tempfile.mkdtemp(prefix="bench-tick-data-")
+        try:
+            child = subprocess.run(
+                [sys.executable, __file__, "--one-size", "--departments", str(n), *forwarded],
+                env={**CHILD_ENV, "CAMPAIGN_DATA_DIR": data_dir},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
         print(child.stdout, end="", flush=True)
         if child.returncode != 0:
             print(child.stderr[-4000:], file=sys.stderr, flush=True)
