@@ -227,9 +227,11 @@ def baseline_tick(engine: Engine, spec: CampaignSpec, as_of: dt.date) -> float:
                         level=rung.level,
                         **args,
                     )
+            top = max((rung.level for rung in rungs_reached(days, spec.escalation)), default=0)
+            if top:  # once a row, to the highest rung reached (as the tick raises it)
                 run(
                     f"UPDATE assignment SET escalation_level=:level WHERE {where} AND escalation_level<:level",
-                    level=rung.level,
+                    level=top,
                     **args,
                 )
             rem = reminder_due(due, as_of, spec.reminders, cal)

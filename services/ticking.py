@@ -366,15 +366,14 @@ def _owe_messages(
 
 def record_escalations(session: Session, ctx: TickContext, phase: PhaseTick) -> int:
     """New rungs of the escalation ladder, and their notifications, rung by rung up the ladder for every due date
-    that reached the rung. The audit digest is over the assignments raised to a new rung (the rows whose
-    escalation level this step changed)."""
+    that reached the rung; then each assignment's level raised once, to the highest rung its due date reached.
+    The audit digest is over the assignments raised (the rows whose escalation level this step changed)."""
     spec = stored_spec(get_campaign(session, ctx.campaign_code))
     cal = campaign_calendar(spec)
     as_of = ctx.as_of
     days = _days_overdue(session, phase, as_of, cal)
     rungs = {due: rungs_reached(n, spec.escalation) for due, n in days.items()}
     created = 0
-    raised: list[int] = []
     for rung in spec.escalation:  # the ladder's order: a row reaching two rungs today gets both, lower first
         reached = {due: days[due] for due, reached_rungs in rungs.items() if rung in reached_rungs}
         if not reached:
@@ -408,11 +407,20 @@ def record_escalations(session: Session, ctx: TickContext, phase: PhaseTick) -> 
                 level=rung.level,
                 still_owed=below,
             )
-        raised += session.scalars(
-            update(_ASSIGNMENT)
-            .where(*_unfinished_due_in(phase, dues), below)
-            .values(escalation_level=rung.level)
-            .returning(_ASSIGNMENT.c.id)
+    # One update a row, after the rungs' rows are written (each selected the rows still below its own level):
+    # raising a row rung by rung wrote it once per rung, and on PostgreSQL every write after the first in one
+    # transaction re-runs the row's four foreign-key checks (3.6 s of a 10.7 s step at 2,000 departments).
+    top = {due: max(r.level for r in reached) for due, reached in rungs.items() if reached}
+    raised: list[int] = []
+    if top:
+        level = chosen_by(_ASSIGNMENT.c.due_on, top)
+        raised = list(
+            session.scalars(
+                update(_ASSIGNMENT)
+                .where(*_unfinished_due_in(phase, list(top)), _ASSIGNMENT.c.escalation_level < level)
+                .values(escalation_level=level)
+                .returning(_ASSIGNMENT.c.id)
+            )
         )
     _audit_step(session, ctx, "escalate", raised, phase=phase.key, escalations=created, changed=created > 0)
     return created
