@@ -13,16 +13,30 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
 
-from sqlalchemy import and_, bindparam, delete, distinct, exists, func, insert, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Subquery,
+    and_,
+    bindparam,
+    case,
+    delete,
+    distinct,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session, aliased
 
 from domain.access import Actor, Role, can_administer
 from domain.assignment import LIGHT, AssignmentStatus, SubmissionState
+from domain.calendar import WorkingCalendar
 from domain.errors import Invalid
 from domain.extension import ExtensionState
-from domain.localtime import local_day, local_midnight
+from domain.localtime import local_midnight
 from domain.rules import standing
 from domain.scoring import DepartmentRecord, DepartmentScore, rank
 from exchange.notices import Bulletin, RankingLine, ScoreRankRow, bulletin_docx
@@ -42,7 +56,7 @@ from store.models import (
     ScoreSnapshot,
     Submission,
 )
-from store.sql import OF_CAMPAIGN, ON_DAY, campaign_day, chosen_by
+from store.sql import OF_CAMPAIGN, ON_DAY, campaign_day, chosen_by, local_date
 
 
 @dataclass(frozen=True)
@@ -57,24 +71,6 @@ class RankingRow:
     @property
     def light_label(self) -> str:
         return LIGHT.label(self.light)
-
-
-class _Handed(NamedTuple):
-    """One submission, as the score reads it."""
-
-    assignment_id: int
-    state: str
-    submitted_at: dt.datetime
-    reviewed_at: dt.datetime | None
-
-
-def _handed_in_by(sub: _Handed, day: dt.date) -> bool:
-    """Whether, on `day`, this submission stood as handed in (made by then and not returned by then)."""
-    if local_day(sub.submitted_at) > day:
-        return False
-    if sub.state == SubmissionState.returned.value:
-        return sub.reviewed_at is not None and local_day(sub.reviewed_at) > day
-    return sub.state in (SubmissionState.pending.value, SubmissionState.accepted.value)
 
 
 # The score's statements, built once with bind parameters (the tick scores every day; building them cost more
@@ -97,12 +93,81 @@ _EXTENDED = exists().where(
 )
 _QUIET = and_(_COUNTED, ~_HANDED, ~_EXTENDED)  # nothing handed in by the day, no extension: own deadline
 _QUIET_DUE_DATES = select(distinct(Assignment.due_on)).where(_QUIET)
-_ACTIVE = select(Assignment.id, Assignment.department_id, Assignment.due_on).where(_COUNTED, or_(_HANDED, _EXTENDED))
-_SUBMISSIONS = (
-    select(Submission.assignment_id, Submission.state, Submission.submitted_at, Submission.reviewed_at)
+# Work handed in by the day (or extended): its end is the day of its last submission standing on the day (made
+# by the day's end and not returned by then), and its early credit comes from its last accepted submission,
+# each a correlated lookup on submission (assignment_id, seq): no submission is read into Python.
+_STANDS = and_(
+    Submission.assignment_id == Assignment.id,
+    Submission.submitted_at < _DAY_ENDS,
+    or_(
+        Submission.state.in_((SubmissionState.pending.value, SubmissionState.accepted.value)),
+        and_(Submission.state == SubmissionState.returned.value, Submission.reviewed_at >= _DAY_ENDS),
+    ),
+)
+_END_DAY = func.coalesce(
+    select(local_date(Submission.submitted_at))
+    .where(_STANDS)
+    .order_by(Submission.seq.desc())
+    .limit(1)
+    .scalar_subquery(),
+    ON_DAY,
+)
+_LAST_ACCEPTED = aliased(Submission, name="last_accepted")
+_LAST_ACCEPTED_SEQ = (
+    select(func.max(Submission.seq))
+    .where(
+        Submission.assignment_id == Assignment.id,
+        Submission.state == SubmissionState.accepted.value,
+        Submission.submitted_at < _DAY_ENDS,
+    )
+    .scalar_subquery()
+)
+# the day the last accepted submission was handed in, when it was accepted by the day (else NULL)
+_ACCEPTED_ON = case(
+    (
+        func.coalesce(_LAST_ACCEPTED.reviewed_at, _LAST_ACCEPTED.submitted_at) < _DAY_ENDS,
+        local_date(_LAST_ACCEPTED.submitted_at),
+    )
+)
+
+
+def _handed_rows(which: ColumnElement[bool]) -> Subquery:
+    """One row per counted assignment `which` selects: its department, own deadline, end day and accepted day."""
+    return (
+        select(
+            Assignment.id,
+            Assignment.department_id,
+            Assignment.due_on,
+            _END_DAY.label("end_day"),
+            _ACCEPTED_ON.label("accepted_on"),
+        )
+        .outerjoin(
+            _LAST_ACCEPTED,
+            and_(_LAST_ACCEPTED.assignment_id == Assignment.id, _LAST_ACCEPTED.seq == _LAST_ACCEPTED_SEQ),
+        )
+        .where(_COUNTED, which)
+        .subquery()
+    )
+
+
+_ON_OWN_DEADLINE = _handed_rows(and_(_HANDED, ~_EXTENDED))  # nearly all handed-in work: counted per department
+_LATE_DAYS = (
+    select(_ON_OWN_DEADLINE.c.due_on, _ON_OWN_DEADLINE.c.end_day)
+    .where(_ON_OWN_DEADLINE.c.end_day > _ON_OWN_DEADLINE.c.due_on)
+    .distinct()
+)
+_EXTENDED_ROWS = select(_handed_rows(_EXTENDED))  # work given an extension: its deadline on the day is worked out
+_RETURNED = (
+    select(Assignment.department_id, func.count())
+    .select_from(Submission)
     .join(Assignment, Assignment.id == Submission.assignment_id)
-    .where(_COUNTED, Submission.submitted_at < _DAY_ENDS)
-    .order_by(Submission.seq)
+    .where(
+        _COUNTED,
+        Submission.submitted_at < _DAY_ENDS,
+        Submission.state == SubmissionState.returned.value,
+        Submission.reviewed_at < _DAY_ENDS,
+    )
+    .group_by(Assignment.department_id)
 )
 _ESCALATIONS = (
     select(Assignment.department_id, func.count())
@@ -148,29 +213,15 @@ def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[
             )
         )
 
-    active = session.execute(_ACTIVE, params).all()
-    if active:
+    _count_handed_in(session, params, cal, overdue, early)
+    extended = session.execute(_EXTENDED_ROWS, params).all()  # one row per extended assignment (few)
+    if extended:
         deadline = deadlines_as_of(session, campaign.id, as_of)
-        subs: dict[int, list[_Handed]] = {}
-        for row in session.execute(_SUBMISSIONS, params):
-            subs.setdefault(row.assignment_id, []).append(_Handed(*row))
-        standings: dict[tuple[dt.date, dt.date], int] = {}
-        for assignment_id, department_id, own_due_on in active:
+        for assignment_id, department_id, own_due_on, end_day, accepted_on in extended:
             due_on = deadline.get(assignment_id, own_due_on)
-            mine = subs.get(assignment_id, [])
-            standing_in = [s for s in mine if _handed_in_by(s, as_of)]
-            end = local_day(standing_in[-1].submitted_at) if standing_in else as_of
-            if (due_on, end) not in standings:
-                standings[(due_on, end)] = standing(due_on, end, cal).overdue_working_days
-            overdue[department_id] += standings[(due_on, end)]
-            returned[department_id] += sum(
-                1
-                for s in mine
-                if s.state == SubmissionState.returned.value and s.reviewed_at and local_day(s.reviewed_at) <= as_of
-            )
-            accepted = [s for s in mine if s.state == SubmissionState.accepted.value]
-            if accepted and local_day(accepted[-1].reviewed_at or accepted[-1].submitted_at) <= as_of:
-                early[department_id] += local_day(accepted[-1].submitted_at) < due_on
+            overdue[department_id] += standing(due_on, end_day, cal).overdue_working_days
+            early[department_id] += accepted_on is not None and accepted_on < due_on
+    returned.update(dict(session.execute(_RETURNED, params).tuples().all()))
 
     escalations = Counter(dict(session.execute(_ESCALATIONS, params).tuples().all()))
     unanswered = _unanswered_dubans(session, campaign.id, as_of)
@@ -188,6 +239,32 @@ def records_as_of(session: Session, campaign: Campaign, as_of: dt.date) -> list[
         )
         for d in departments
     ]
+
+
+def _count_handed_in(
+    session: Session, params: dict[str, object], cal: WorkingCalendar, overdue: Counter[int], early: Counter[int]
+) -> None:
+    """Overdue working days and early work per department, for work handed in by the day on its own deadline.
+
+    Handed in late, a row is overdue max(1, W(end) - W(due)) working days, W counting working days from a fixed
+    day: both W are chosen by a CASE over the distinct late end days and deadlines (standing's rule, as one
+    sum per department)."""
+    late = session.execute(_LATE_DAYS, params).all()
+    rows = _ON_OWN_DEADLINE.c
+    weight: ColumnElement[int] = literal(0)
+    if late:
+        days = sorted({d for pair in late for d in pair})
+        w = {day: cal.workdays_between(days[0], day) for day in days}
+        gap = chosen_by(rows.end_day, w) - chosen_by(rows.due_on, w)
+        weight = case((rows.end_day > rows.due_on, case((gap < 1, 1), else_=gap)), else_=0)
+    counted = select(
+        rows.department_id,
+        func.sum(weight),
+        func.sum(case((rows.accepted_on < rows.due_on, 1), else_=0)),
+    ).group_by(rows.department_id)
+    for department_id, days_late, early_count in session.execute(counted, params):
+        overdue[department_id] += int(days_late or 0)
+        early[department_id] += int(early_count or 0)
 
 
 def _unanswered_dubans(session: Session, campaign_id: int, as_of: dt.date) -> Counter[int]:

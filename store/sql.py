@@ -23,8 +23,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import dml as postgresql_dml
 from sqlalchemy.dialects.sqlite import dml as sqlite_dml
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
+
+from domain.localtime import LOCAL_TZ
 
 # The bind parameters of the statements that are built once and kept (a tick step's, per module or per database):
 # the campaign and the day they are run for, given by `campaign_day` at each execution.
@@ -162,3 +167,26 @@ def refresh_statistics(session: Session, tables: tuple[str, ...]) -> None:
     minute or more later. SQLite plans these queries by their indexes alone: nothing to do."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"ANALYZE {', '.join(tables)}"))
+
+
+class local_date(FunctionElement[dt.date]):
+    """The Beijing calendar day of a stored UTC instant, in SQL: domain.localtime.local_day's rule, for
+    grouping and comparing rows by the day something happened without reading them into Python."""
+
+    type = Date()
+    inherit_cache = True
+    name = "local_date"
+
+
+# Asia/Shanghai has kept UTC+8 without daylight saving since 1991; SQLite keeps the UTC instant as text.
+_LOCAL_OFFSET_HOURS = 8
+
+
+@compiles(local_date, "postgresql")
+def _local_date_postgresql(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(timezone('{LOCAL_TZ.key}', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+@compiles(local_date, "sqlite")
+def _local_date_sqlite(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, '+{_LOCAL_OFFSET_HOURS} hours')"

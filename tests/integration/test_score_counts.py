@@ -27,7 +27,7 @@ from services.campaigns import get_campaign, launch, stored_spec
 from services.holidays import campaign_calendar
 from services.supervision import acknowledge
 from services.supervision.extensions import deadlines_as_of
-from store.models import Assignment, Department, Duban, Submission
+from store.models import Assignment, Department, Duban, ExtensionRequest, Submission
 from store.uow import UnitOfWork
 from tests.conftest import run_tick
 
@@ -188,3 +188,99 @@ def test_a_signature_at_beijing_midnight_edges(engine, launched_campaign) -> Non
                 expected[dept] += 1
         counted = acknowledge.unsigned_late(s, campaign.id, as_of)
     assert counted == dict(expected) and sum(counted.values()) > 0
+
+
+def test_handed_in_work_at_beijing_midnight_edges_matches_the_row_by_row_rule(engine, launched_campaign) -> None:
+    """Work handed in is counted in SQL on both databases (the end day of its last standing submission, its
+    last acceptance, its returns): at the edges of the Beijing day, against the rule written row by row."""
+    code = launched_campaign.code
+    run_tick(engine, code, DAY)
+    as_of = DAY + dt.timedelta(days=6)
+    after = as_of + dt.timedelta(days=1)
+    with UnitOfWork(engine) as uow:
+        s = uow.session
+        campaign = get_campaign(s, code)
+        late = list(
+            s.scalars(
+                select(Assignment)
+                .where(Assignment.campaign_id == campaign.id, Assignment.status == "open", Assignment.due_on < DAY)
+                .order_by(Assignment.id)
+            )
+        )
+        assert len(late) >= 10
+        friday = dt.date(2020, 6, 19)  # handed in on Saturday: no working day between, still 1 day late
+        s.execute(update(Assignment).where(Assignment.id == late[9].id).values(due_on=friday))
+        late[9].due_on = friday
+        due = {a.id: a.due_on for a in late}
+        plan: list[tuple[Assignment, list[tuple[str, dt.datetime, dt.datetime | None]]]] = [
+            # (state, submitted, reviewed), in seq order
+            (late[0], [("pending", _beijing(due[late[0].id], 23, 59, 59), None)]),  # on time, by a second
+            (late[1], [("accepted", _beijing(due[late[1].id] + dt.timedelta(days=1), 0, 0), _beijing(as_of, 9))]),
+            (
+                late[2],
+                [
+                    ("returned", _beijing(due[late[2].id], 10), _beijing(due[late[2].id], 15)),
+                    ("pending", _beijing(as_of, 23, 59, 59), None),  # the standing one: late
+                ],
+            ),
+            (late[3], [("returned", _beijing(DAY, 10), _beijing(after, 0, 0))]),  # returned after the day: stands
+            (late[4], [("accepted", _beijing(due[late[4].id] - dt.timedelta(days=2), 9), _beijing(DAY, 9))]),  # early
+            (late[5], [("accepted", _beijing(due[late[5].id] - dt.timedelta(days=2), 9), _beijing(after, 0, 0))]),
+            (late[6], [("pending", _beijing(after, 0, 0), None)]),  # handed in after the day: not counted
+            (late[7], [("withdrawn", _beijing(DAY, 9), None)]),  # withdrawn: stands for nothing
+            (late[9], [("pending", _beijing(friday + dt.timedelta(days=1), 10), None)]),
+        ]
+        for a, subs in plan:
+            for seq, (state, submitted, reviewed) in enumerate(subs, start=1):
+                s.add(
+                    Submission(
+                        assignment_id=a.id,
+                        seq=seq,
+                        submitted_by="x",
+                        submitted_at=submitted,
+                        state=state,
+                        reviewed_by="y" if reviewed else None,
+                        reviewed_at=reviewed,
+                    )
+                )
+            s.execute(update(Assignment).where(Assignment.id == a.id).values(status="submitted"))
+        # an extension approved before the day, its work handed in after the old deadline, before the new
+        extended = late[8]
+        s.add(
+            ExtensionRequest(
+                campaign_id=campaign.id,
+                assignment_id=extended.id,
+                seq=1,
+                requested_by="x",
+                requested_at=_beijing(DAY, 9),
+                due_before=extended.due_on,
+                asked_until=as_of,
+                reason="r",
+                state="approved",
+                decided_by="y",
+                decided_at=_beijing(DAY, 10),
+                approved_until=as_of,
+            )
+        )
+        s.add(
+            Submission(
+                assignment_id=extended.id,
+                seq=1,
+                submitted_by="x",
+                submitted_at=_beijing(DAY + dt.timedelta(days=1), 9),
+                state="accepted",
+                reviewed_by="y",
+                reviewed_at=_beijing(DAY + dt.timedelta(days=1), 10),
+            )
+        )
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        s = uow.session
+        campaign = get_campaign(s, code)
+        records = scoring.records_as_of(s, campaign, as_of)
+        overdue, returned, early = _overdue_row_by_row(s, campaign, as_of)
+        ids = dict(s.execute(select(Department.code, Department.id)).tuples().all())
+    assert sum(returned.values()) == 1 and sum(early.values()) == 2  # the returned one; early and extended
+    for r in records:
+        dept = ids[r.code]
+        assert (r.overdue_days, r.returned, r.early) == (overdue[dept], returned[dept], early[dept]), r.code
