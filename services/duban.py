@@ -113,10 +113,12 @@ def issue_dubans(session: Session, *, campaign_code: str, as_of: dt.date, actor:
         .outerjoin(Duban, and_(Duban.assignment_id == Escalation.assignment_id, Duban.level == Escalation.level))
         .where(Escalation.campaign_id == campaign.id, Duban.id.is_(None), Assignment.status.in_(UNFINISHED))
     )
-    count = session.scalar(select(func.count()).select_from(owed.subquery())) or 0
+    # the owed notices per rung, in one read of the set (their count reserves the numbers; the rungs style them)
+    per_level = dict(session.execute(owed.add_columns(func.count()).group_by(Escalation.level)).tuples().all())
+    count = sum(per_level.values())
     if count:
         first = take_numbers(session, campaign.id, COUNTER, count)
-        _insert_notices(session, campaign.id, spec, owed, first, as_of)
+        _insert_notices(session, campaign.id, spec, owed, sorted(per_level), first, as_of)
         _owe_messages(session, campaign.id, as_of, Duban.seq >= first, suffix="")
         # Core reads of one column each: at national scale the set is every assignment (~1M ids for the digest).
         notices = table_of(Duban)
@@ -153,10 +155,16 @@ def issue_dubans(session: Session, *, campaign_code: str, as_of: dt.date, actor:
 
 
 def _insert_notices(
-    session: Session, campaign_id: int, spec: CampaignSpec, owed: Select[tuple[int]], first: int, as_of: dt.date
+    session: Session,
+    campaign_id: int,
+    spec: CampaignSpec,
+    owed: Select[tuple[int]],
+    levels: list[int],
+    first: int,
+    as_of: dt.date,
 ) -> None:
-    """The owed escalations' notices, numbered first, first + 1, … in the order they were reached."""
-    levels = sorted(set(session.scalars(owed.distinct())))
+    """The owed escalations' notices (of the rungs `levels`), numbered first, first + 1, … in the order they
+    were reached."""
     styles = {level: level_style(spec.duban, level) for level in levels}
     seq = literal(first - 1) + func.row_number().over(
         order_by=(Escalation.reached_on, Escalation.level, Escalation.assignment_id)
