@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -315,20 +316,34 @@ def _days_overdue(session: Session, phase: PhaseTick, as_of: dt.date, cal: Worki
     return {due: standing(due, as_of, cal).overdue_working_days for due in _unfinished_due_dates(session, phase)}
 
 
+def _set_per_due_date(
+    session: Session,
+    phase: PhaseTick,
+    column: str,
+    values: dict[dt.date, int],
+    *,
+    where: Callable[[ColumnElement[int], ColumnElement[int]], ColumnElement[bool]],
+) -> list[int]:
+    """Set `column` of the phase's unfinished work due on each date to that date's value, on the rows where
+    `where(column, value)` holds (so a re-tick writes nothing), in one statement; returns the ids written."""
+    if not values:
+        return []
+    value = chosen_by(_ASSIGNMENT.c.due_on, values)
+    target = _ASSIGNMENT.c[column]
+    return list(
+        session.scalars(
+            update(_ASSIGNMENT)
+            .where(*_unfinished_due_in(phase, list(values)), where(target, value))
+            .values({column: value})
+            .returning(_ASSIGNMENT.c.id)
+        )
+    )
+
+
 def mark_overdue(session: Session, ctx: TickContext, phase: PhaseTick) -> int:
     cal = campaign_calendar(stored_spec(get_campaign(session, ctx.campaign_code)))
     days = _days_overdue(session, phase, ctx.as_of, cal)
-    ids: list[int] = []
-    if days:
-        overdue_days = chosen_by(_ASSIGNMENT.c.due_on, days)
-        ids = list(
-            session.scalars(
-                update(_ASSIGNMENT)
-                .where(*_unfinished_due_in(phase, list(days)), _ASSIGNMENT.c.overdue_days != overdue_days)
-                .values(overdue_days=overdue_days)
-                .returning(_ASSIGNMENT.c.id)
-            )
-        )
+    ids = _set_per_due_date(session, phase, "overdue_days", days, where=operator.ne)
     _audit_step(session, ctx, "overdue", ids, phase=phase.key)
     return len(ids)
 
@@ -411,17 +426,7 @@ def record_escalations(session: Session, ctx: TickContext, phase: PhaseTick) -> 
     # raising a row rung by rung wrote it once per rung, and on PostgreSQL every write after the first in one
     # transaction re-runs the row's four foreign-key checks (3.6 s of a 10.7 s step at 2,000 departments).
     top = {due: max(r.level for r in reached) for due, reached in rungs.items() if reached}
-    raised: list[int] = []
-    if top:
-        level = chosen_by(_ASSIGNMENT.c.due_on, top)
-        raised = list(
-            session.scalars(
-                update(_ASSIGNMENT)
-                .where(*_unfinished_due_in(phase, list(top)), _ASSIGNMENT.c.escalation_level < level)
-                .values(escalation_level=level)
-                .returning(_ASSIGNMENT.c.id)
-            )
-        )
+    raised = _set_per_due_date(session, phase, "escalation_level", top, where=operator.lt)
     _audit_step(session, ctx, "escalate", raised, phase=phase.key, escalations=created, changed=created > 0)
     return created
 

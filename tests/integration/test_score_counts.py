@@ -111,6 +111,14 @@ def test_every_departments_record_matches_the_row_by_row_rule(demo_reader: Engin
         ), r.code
 
 
+def _assignments(s, code: str, *where) -> list[Assignment]:
+    """The campaign's assignments `where` selects, in id order."""
+    campaign = get_campaign(s, code)
+    return list(
+        s.scalars(select(Assignment).where(Assignment.campaign_id == campaign.id, *where).order_by(Assignment.id))
+    )
+
+
 DAY = dt.date(2020, 7, 1)  # the self-check reports due 22 June are late: 督办单 issued (tests/integration/test_duban)
 
 
@@ -154,14 +162,7 @@ def test_a_signature_at_beijing_midnight_edges(engine, launched_campaign) -> Non
     deadline = dt.date(2020, 6, 3)  # opened Monday 1 June: two working days end on Wednesday 3 June
     with UnitOfWork(engine) as uow:
         s = uow.session
-        campaign = get_campaign(s, code)
-        opened = list(
-            s.scalars(
-                select(Assignment)
-                .where(Assignment.campaign_id == campaign.id, Assignment.opens_on == dt.date(2020, 6, 1))
-                .order_by(Assignment.id)
-            )
-        )[:4]
+        opened = _assignments(s, code, Assignment.opens_on == dt.date(2020, 6, 1))[:4]
         signed = [_beijing(deadline, 23, 59, 59), _beijing(deadline + dt.timedelta(days=1), 0, 0), None]
         signed.append(_beijing(dt.date(2020, 6, 9), 9))  # after the day counted: not yet given on it
         for a, at in zip(opened, signed, strict=True):
@@ -200,13 +201,7 @@ def test_handed_in_work_at_beijing_midnight_edges_matches_the_row_by_row_rule(en
     with UnitOfWork(engine) as uow:
         s = uow.session
         campaign = get_campaign(s, code)
-        late = list(
-            s.scalars(
-                select(Assignment)
-                .where(Assignment.campaign_id == campaign.id, Assignment.status == "open", Assignment.due_on < DAY)
-                .order_by(Assignment.id)
-            )
-        )
+        late = _assignments(s, code, Assignment.status == "open", Assignment.due_on < DAY)
         assert len(late) >= 10
         friday = dt.date(2020, 6, 19)  # handed in on Saturday: no working day between, still 1 day late
         s.execute(update(Assignment).where(Assignment.id == late[9].id).values(due_on=friday))
