@@ -19,10 +19,11 @@ tick_ratio = (tick time - an empty flow run's time, measured here) / baseline ti
 --cli times the same launch / busy tick / idle re-tick as `campaign` processes on a third database
 (wall clock, what a user waits for), each starting its own engine, then again while `campaign serve`
 runs (the resident engine, CLI_RESIDENT). --views times one department's board queries and the office
-rollup report. --repeat K runs K busy-tick / baseline pairs on copies of the launch and reports the
-medians (this machine swings by a third from run to run). --sizes runs each size in a child process
-(so each peak RSS is its own), prints every size's figures and the growth exponent of the tick time
-(least-squares slope of log tick time against log size, sizes from 2,000 up).
+rollup report. --late hands in half the open work on a copy and times the score step and the next day's
+tick (the busy day has nothing handed in). --repeat K runs K busy-tick / baseline pairs on copies of the
+launch and reports the medians (this machine swings by a third from run to run). --sizes runs each size in
+a child process (so each peak RSS is its own), prints every size's figures and the growth exponent of the
+tick time (least-squares slope of log tick time against log size, sizes from 2,000 up).
 """
 
 from __future__ import annotations
@@ -545,10 +546,57 @@ def view_times(url: str, spec: CampaignSpec, at: dt.datetime) -> dict[str, float
     return out
 
 
+def late_times(url: str, spec: CampaignSpec, at: dt.datetime) -> dict[str, float]:
+    """Late in a campaign, on a copy of the ticked database: every other open assignment handed in (by SQL, one
+    submission each, every other one of those accepted), then the score step and the next day's whole tick
+    timed. The busy day above has nothing handed in, so only this shows what grows with handed-in work."""
+    from sqlalchemy import bindparam
+
+    from domain.access import SYSTEM
+    from flows.entries import run_tick
+    from services.scoring import write_scores
+    from store.db import shared_engine
+    from store.models import Submission
+    from store.uow import UnitOfWork
+
+    handed = bindparam("handed", type_=Submission.submitted_at.type)
+    reviewed = bindparam("reviewed", type_=Submission.reviewed_at.type)
+    engine = shared_engine(url)
+    with engine.begin() as con:
+        con.execute(
+            text(
+                "INSERT INTO submission (assignment_id, seq, submitted_by, submitted_at, text, rows_json, state, "
+                "reviewed_by, reviewed_at) SELECT id, 1, 'bench', :handed, '', '[]', CASE WHEN id % 4 = 0 THEN "
+                "'accepted' ELSE 'pending' END, CASE WHEN id % 4 = 0 THEN 'bench' END, CASE WHEN id % 4 = 0 THEN "
+                ":reviewed END FROM assignment WHERE status = 'open' AND id % 2 = 0"
+            ).bindparams(handed, reviewed),
+            {
+                "handed": dt.datetime(2020, 7, 17, 2, tzinfo=dt.UTC),
+                "reviewed": dt.datetime(2020, 7, 17, 8, tzinfo=dt.UTC),
+            },
+        )
+        con.execute(
+            text(
+                "UPDATE assignment SET status = CASE WHEN id % 4 = 0 THEN 'accepted' ELSE 'submitted' END "
+                "WHERE status = 'open' AND id % 2 = 0"
+            )
+        )
+        count = con.execute(text("SELECT COUNT(*) FROM submission")).scalar_one()
+    with UnitOfWork(url) as uow:
+        t0 = time.perf_counter()
+        write_scores(uow.session, campaign_code=spec.id, as_of=AS_OF, actor=SYSTEM, at=at)
+        uow.commit()
+        score_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run_tick(spec.id, AS_OF + dt.timedelta(days=1), settings_or_db_url=url, actor=SYSTEM, at=at)
+    tick_s = time.perf_counter() - t0
+    return {"handed_in": float(count), "score_s": score_s, "tick_s": tick_s}
+
+
 # --------------------------------------------------------------------------- one size
 
 
-def measure(n: int, server_url: str | None, *, cli: bool, views: bool, repeat: int = 1) -> int:
+def measure(n: int, server_url: str | None, *, cli: bool, views: bool, repeat: int = 1, late: bool = False) -> int:
     from prefect import flow
 
     from domain.access import SYSTEM
@@ -644,6 +692,9 @@ def measure(n: int, server_url: str | None, *, cli: bool, views: bool, repeat: i
             print("MISMATCH: the flow and the baseline did not make the same changes")
             return 1
         shared_engine(url).dispose()
+        if late:
+            lt = late_times(dbs.create("late", template="flow"), spec, at)
+            print(f"LATE handed_in={lt['handed_in']:.0f} score_s={lt['score_s']:.2f} tick_s={lt['tick_s']:.2f}")
         if cli:
             c = cli_times(dbs, spec, n)
             print(
@@ -654,7 +705,7 @@ def measure(n: int, server_url: str | None, *, cli: bool, views: bool, repeat: i
             print(f"CLI_RESIDENT launch_s={r['launch']:.2f} tick_s={r['tick']:.2f} retick_s={r['retick']:.2f}")
         return 0
     finally:
-        for engine_url in (dbs.url("flow"), dbs.url("baseline")):
+        for engine_url in (dbs.url("flow"), dbs.url("baseline"), dbs.url("late")):
             shared_engine(engine_url).dispose()
         dbs.drop_all()
 
@@ -677,8 +728,8 @@ def figures_of(output: str) -> dict[str, float]:
     found: dict[str, float] = {}
     for line in output.splitlines():
         head, _, rest = line.partition(" ")
-        if head in ("RESULT", "ROLLUP", "VIEWS", "CLI", "CLI_RESIDENT"):
-            prefix = {"CLI": "cli_", "CLI_RESIDENT": "resident_"}.get(head, "")
+        if head in ("RESULT", "ROLLUP", "VIEWS", "CLI", "CLI_RESIDENT", "LATE"):
+            prefix = {"CLI": "cli_", "CLI_RESIDENT": "resident_", "LATE": "late_"}.get(head, "")
             for key, value in re.findall(r"(\w+)=([\d.]+)", rest):
                 found[f"{prefix}{key}"] = float(value)
     return found
@@ -731,14 +782,20 @@ def main() -> int:
     parser.add_argument("--cli", action="store_true", help="also time launch / tick / re-tick as campaign processes")
     parser.add_argument("--views", action="store_true", help="also time a department's board and the rollup report")
     parser.add_argument(
+        "--late", action="store_true", help="also time the score and the next tick with half the open work handed in"
+    )
+    parser.add_argument(
         "--repeat", type=int, default=1, help="busy tick and baseline pairs on copies of the launch; medians reported"
     )
     parser.add_argument("--one-size", action="store_true", help=argparse.SUPPRESS)  # the child run_sizes starts
     args = parser.parse_args()
     if args.one_size:
-        return measure(args.departments, args.database_url, cli=args.cli, views=args.views, repeat=args.repeat)
+        return measure(
+            args.departments, args.database_url, cli=args.cli, views=args.views, repeat=args.repeat, late=args.late
+        )
     forwarded = [*(["--database-url", args.database_url] if args.database_url else [])]
     forwarded += [*(["--cli"] if args.cli else []), *(["--views"] if args.views else [])]
+    forwarded += ["--late"] if args.late else []
     forwarded += ["--repeat", str(args.repeat)]
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.departments]
     return run_sizes(sizes, forwarded)

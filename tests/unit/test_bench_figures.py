@@ -14,6 +14,7 @@ RESULT launch_s=2.28 tick_s=2.44 baseline_s=1.41 tick_ratio=1.68 retick_s=0.00 p
 ROLLUP rollup_s=0.18
 CLI launch_s=5.61 tick_s=6.32 retick_s=0.98 upgrade_s=0.84 peak_rss_mb=482
 CLI_RESIDENT launch_s=4.39 tick_s=4.66 retick_s=0.95
+LATE handed_in=20000 score_s=0.61 tick_s=3.10
 """
 
 
@@ -22,7 +23,8 @@ def test_each_line_keeps_its_own_names() -> None:
     assert figures["tick_s"] == 2.44 and figures["tick_ratio"] == 1.68 and figures["rollup_s"] == 0.18
     assert figures["cli_tick_s"] == 6.32 and figures["cli_peak_rss_mb"] == 482
     assert figures["resident_tick_s"] == 4.66 and figures["resident_launch_s"] == 4.39
-    assert "departments" not in figures  # only the RESULT / ROLLUP / VIEWS / CLI lines are figures
+    assert figures["late_score_s"] == 0.61 and figures["late_tick_s"] == 3.10 and figures["late_handed_in"] == 20000
+    assert "departments" not in figures  # only the RESULT / ROLLUP / VIEWS / CLI / LATE lines are figures
 
 
 def test_growth_exponent_is_the_log_log_slope() -> None:
