@@ -208,7 +208,8 @@ def baseline_tick(engine: Engine, spec: CampaignSpec, as_of: dt.date) -> float:
             days = standing(due, as_of, cal).overdue_working_days
             args = {"cid": cid, "due": due, "days": days, "d": d}
             run(f"UPDATE assignment SET overdue_days=:days WHERE {where} AND overdue_days<>:days", **args)
-            for rung in rungs_reached(days, spec.escalation):
+            reached = rungs_reached(days, spec.escalation)
+            for rung in reached:
                 run(
                     "INSERT INTO escalation (campaign_id, assignment_id, level, name, overdue_days, reached_on) "
                     f"SELECT campaign_id, id, :level, :name, :days, :d FROM assignment WHERE {where} "
@@ -228,7 +229,7 @@ def baseline_tick(engine: Engine, spec: CampaignSpec, as_of: dt.date) -> float:
                         level=rung.level,
                         **args,
                     )
-            top = max((rung.level for rung in rungs_reached(days, spec.escalation)), default=0)
+            top = max((rung.level for rung in reached), default=0)
             if top:  # once a row, to the highest rung reached (as the tick raises it)
                 run(
                     f"UPDATE assignment SET escalation_level=:level WHERE {where} AND escalation_level<:level",

@@ -157,7 +157,9 @@ _LATE_DAYS = (
     .distinct()
 )
 # Work given an extension (its deadline on the day is worked out in Python): found from the approved requests,
-# so the few rows are looked up rather than every assignment probed for a request.
+# so the few rows are looked up rather than every assignment probed for a request. The same condition as
+# _EXTENDED; as the filter of the reads above, that EXISTS is the faster form (this IN there doubled the score
+# step: 0.64 -> 1.3 s on SQLite, 1.4 -> 2.5 s on PostgreSQL, 2,000 departments with 40,000 handed in).
 _APPROVED_FOR = select(ExtensionRequest.assignment_id).where(
     ExtensionRequest.campaign_id == OF_CAMPAIGN, ExtensionRequest.state == ExtensionState.approved.value
 )
