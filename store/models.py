@@ -215,7 +215,10 @@ class Submission(Base):
 
 class Attachment(Base):
     __tablename__ = "attachment"
-    __table_args__ = (UniqueConstraint("submission_id", "sha256", "filename"),)
+    __table_args__ = (
+        UniqueConstraint("submission_id", "sha256", "filename"),
+        Index("ix_attachment_extension_request", "extension_request_id"),  # deleted with its assignment (0021)
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"))
     problem_event_id: Mapped[int | None] = mapped_column(ForeignKey("problem_event.id", ondelete="CASCADE"))
@@ -247,6 +250,7 @@ class Outbox(Base):
     __table_args__ = (
         UniqueConstraint("natural_key"),
         Index("ix_outbox_campaign_state", "campaign_id", "state"),
+        Index("ix_outbox_assignment", "assignment_id"),  # a deleted assignment's rows (migration 0021)
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
@@ -275,6 +279,7 @@ class OutboxDelivery(Base):
     __table_args__ = (
         UniqueConstraint("dedupe_key"),
         Index("ix_outbox_delivery_campaign_state", "campaign_id", "state"),
+        Index("ix_outbox_delivery_outbox", "outbox_id"),  # a deleted outbox row's deliveries (0021)
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"))
@@ -794,6 +799,8 @@ class Instruction(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "seq"),
         Index("ix_instruction_department", "department_id", "state"),
+        Index("ix_instruction_assignment", "assignment_id"),  # cleared when the assignment is deleted (0021)
+        Index("ix_instruction_task_assignment", "task_assignment_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
