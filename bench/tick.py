@@ -20,10 +20,11 @@ tick_ratio = (tick time - an empty flow run's time, measured here) / baseline ti
 (wall clock, what a user waits for), each starting its own engine, then again while `campaign serve`
 runs (the resident engine, CLI_RESIDENT). --views times one department's board queries and the office
 rollup report. --late hands in half the open work on a copy and times the score step and the next day's
-tick (the busy day has nothing handed in). --repeat K runs K busy-tick / baseline pairs on copies of the
-launch and reports the medians (this machine swings by a third from run to run). --sizes runs each size in
-a child process (so each peak RSS is its own), prints every size's figures and the growth exponent of the
-tick time (least-squares slope of log tick time against log size, sizes from 2,000 up).
+tick (the busy day has nothing handed in). --reconcile applies, on a copy of the ticked database, a changed
+spec that drops the last tenth of the departments (RECONCILE reconcile_s). --repeat K runs K busy-tick /
+baseline pairs on copies of the launch and reports the medians (this machine swings by a third from run to
+run). --sizes runs each size in a child process (so each peak RSS is its own), prints every size's figures
+and the growth exponent of the tick time (least-squares slope of log tick time against log size, sizes from 2,000 up).
 """
 
 from __future__ import annotations
@@ -594,10 +595,35 @@ def late_times(url: str, spec: CampaignSpec, at: dt.datetime) -> dict[str, float
     return {"handed_in": float(count), "score_s": score_s, "tick_s": tick_s}
 
 
+def reconcile_times(url: str, n: int, at: dt.datetime) -> dict[str, float]:
+    """A changed spec on a copy of the ticked database: the last tenth of the departments dropped (their work
+    not yet opened is deleted, the rest cancelled), applied through the launch entry and timed. Each deleted
+    assignment makes the database find its messages and files; migration 0021 indexed those."""
+    from domain.access import SYSTEM
+    from flows.entries import run_launch
+
+    t0 = time.perf_counter()
+    report = run_launch(generate_spec(n - n // 10), settings_or_db_url=url, actor=SYSTEM, at=at)
+    return {
+        "departments_retired": float(len(report.departments_retired)),
+        "assignments_removed": float(report.assignments_removed),
+        "reconcile_s": time.perf_counter() - t0,
+    }
+
+
 # --------------------------------------------------------------------------- one size
 
 
-def measure(n: int, server_url: str | None, *, cli: bool, views: bool, repeat: int = 1, late: bool = False) -> int:
+def measure(
+    n: int,
+    server_url: str | None,
+    *,
+    cli: bool,
+    views: bool,
+    repeat: int = 1,
+    late: bool = False,
+    reconcile: bool = False,
+) -> int:
     from prefect import flow
 
     from domain.access import SYSTEM
@@ -696,6 +722,12 @@ def measure(n: int, server_url: str | None, *, cli: bool, views: bool, repeat: i
         if late:
             lt = late_times(dbs.create("late", template="flow"), spec, at)
             print(f"LATE handed_in={lt['handed_in']:.0f} score_s={lt['score_s']:.2f} tick_s={lt['tick_s']:.2f}")
+        if reconcile:
+            rc = reconcile_times(dbs.create("reconcile", template="flow"), n, at + dt.timedelta(days=80))
+            print(
+                f"RECONCILE departments_retired={rc['departments_retired']:.0f} "
+                f"assignments_removed={rc['assignments_removed']:.0f} reconcile_s={rc['reconcile_s']:.2f}"
+            )
         if cli:
             c = cli_times(dbs, spec, n)
             print(
@@ -706,7 +738,7 @@ def measure(n: int, server_url: str | None, *, cli: bool, views: bool, repeat: i
             print(f"CLI_RESIDENT launch_s={r['launch']:.2f} tick_s={r['tick']:.2f} retick_s={r['retick']:.2f}")
         return 0
     finally:
-        for engine_url in (dbs.url("flow"), dbs.url("baseline"), dbs.url("late")):
+        for engine_url in (dbs.url("flow"), dbs.url("baseline"), dbs.url("late"), dbs.url("reconcile")):
             shared_engine(engine_url).dispose()
         dbs.drop_all()
 
@@ -729,7 +761,7 @@ def figures_of(output: str) -> dict[str, float]:
     found: dict[str, float] = {}
     for line in output.splitlines():
         head, _, rest = line.partition(" ")
-        if head in ("RESULT", "ROLLUP", "VIEWS", "CLI", "CLI_RESIDENT", "LATE"):
+        if head in ("RESULT", "ROLLUP", "VIEWS", "CLI", "CLI_RESIDENT", "LATE", "RECONCILE"):
             prefix = {"CLI": "cli_", "CLI_RESIDENT": "resident_", "LATE": "late_"}.get(head, "")
             for key, value in re.findall(r"(\w+)=([\d.]+)", rest):
                 found[f"{prefix}{key}"] = float(value)
@@ -786,17 +818,27 @@ def main() -> int:
         "--late", action="store_true", help="also time the score and the next tick with half the open work handed in"
     )
     parser.add_argument(
+        "--reconcile", action="store_true", help="also time a changed spec that drops a tenth of the departments"
+    )
+    parser.add_argument(
         "--repeat", type=int, default=1, help="busy tick and baseline pairs on copies of the launch; medians reported"
     )
     parser.add_argument("--one-size", action="store_true", help=argparse.SUPPRESS)  # the child run_sizes starts
     args = parser.parse_args()
     if args.one_size:
         return measure(
-            args.departments, args.database_url, cli=args.cli, views=args.views, repeat=args.repeat, late=args.late
+            args.departments,
+            args.database_url,
+            cli=args.cli,
+            views=args.views,
+            repeat=args.repeat,
+            late=args.late,
+            reconcile=args.reconcile,
         )
     forwarded = [*(["--database-url", args.database_url] if args.database_url else [])]
     forwarded += [*(["--cli"] if args.cli else []), *(["--views"] if args.views else [])]
     forwarded += ["--late"] if args.late else []
+    forwarded += ["--reconcile"] if args.reconcile else []
     forwarded += ["--repeat", str(args.repeat)]
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.departments]
     return run_sizes(sizes, forwarded)
