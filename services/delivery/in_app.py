@@ -13,12 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import partial
+from itertools import chain
 
 from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM
 from services.campaigns import get_campaign
-from services.delivery.planning import already_told, load_plan, owed_rows, put_in_inboxes
+from services.delivery.planning import already_told, load_plan, owed_pages, put_in_inboxes
 from services.delivery.truth import retire_stale
 from store import audit
 
@@ -40,17 +41,22 @@ def deliver_in_app(
     nobody reads in-app (a department without accounts) are not touched: when an account is made
     for it, the next tick puts what is still owed to the department in its inbox."""
     campaign = get_campaign(session, campaign_code)
-    rows = owed_rows(session, campaign, day, in_app_only=not catch_up, readers_only=True)
-    messages = 0
-    if rows:
+    rows = messages = 0
+    # A page at a time, written as it goes (a national campaign's busy day owes millions of rows).
+    pages = owed_pages(session, campaign, day, in_app_only=not catch_up, readers_only=True)
+    first = next(pages, None)
+    if first is not None:
         plan = load_plan(session, campaign, day, None)
-        told = already_told(session, campaign.id, min(o.created_on for o, *_ in rows))
-        for outbox, assignment, template, notice in rows:
-            put_in_inboxes(plan, outbox, partial(plan.render, outbox, assignment, template, notice), told)
-        messages = plan.write_inboxes()
+        # The first page starts with the earliest day owed: only messages about those days can clash.
+        told = already_told(session, campaign.id, first[0][0].created_on)
+        for page in chain([first], pages):
+            for outbox, assignment, template, notice in page:
+                put_in_inboxes(plan, outbox, partial(plan.render, outbox, assignment, template, notice), told)
+            messages += plan.write_inboxes()
+            rows += len(page)
     retired = retire_stale(session, campaign_id=campaign.id, at=at)
     session.flush()
-    report = InAppReport(messages, len(rows), retired)
+    report = InAppReport(messages, rows, retired)
     if rows or retired:
         audit.record(
             session,
@@ -59,6 +65,6 @@ def deliver_in_app(
             action="delivery.in_app",
             entity="campaign",
             entity_key=campaign_code,
-            after={"day": day.isoformat(), "outbox_rows": len(rows), "inbox_items": messages, "retired": retired},
+            after={"day": day.isoformat(), "outbox_rows": rows, "inbox_items": messages, "retired": retired},
         )
     return report
