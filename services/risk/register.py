@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from domain.access import Actor, Role, can_administer
@@ -34,6 +34,7 @@ from services.campaigns import get_campaign, register_stamp, stamp_register
 from services.guard import check, fail, resolve
 from store import audit
 from store.models import Bid, Campaign, Department, EvaluationExpert, Project
+from store.sql import delete_by_ids
 
 ACTION, ENTITY = "bid.import", "bid_register"
 WAN = Decimal(10000)
@@ -184,12 +185,8 @@ def _apply(
         projects[code] = project
     session.flush()
     ids = [p.id for p in projects.values()]
-    session.execute(delete(Bid).where(Bid.project_id.in_(ids)).execution_options(synchronize_session=False))
-    session.execute(
-        delete(EvaluationExpert)
-        .where(EvaluationExpert.project_id.in_(ids))
-        .execution_options(synchronize_session=False)
-    )
+    delete_by_ids(session, Bid, ids, column="project_id")
+    delete_by_ids(session, EvaluationExpert, ids, column="project_id")
     bid_rows = []
     expert_rows = []
     for code, bids in by_project.items():

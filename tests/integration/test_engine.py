@@ -6,8 +6,9 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
+import store.sql as store_sql
 from domain.access import SYSTEM
 from domain.assignment import AssignmentStatus
 from services import submissions, ticking
@@ -19,6 +20,7 @@ from store.models import (
     Assignment,
     AuditEntry,
     Base,
+    Department,
     Escalation,
     Outbox,
     Phase,
@@ -355,3 +357,42 @@ def test_a_tick_to_an_earlier_day_is_refused_before_any_step_changes_anything(me
         uow.commit()
     with memory_uow() as uow, pytest.raises(Invalid, match="2020-06-10"):
         ticking.check_tick_date(uow.session, spec.id, D(2020, 6, 9))
+
+
+def test_dropping_a_department_deletes_its_unopened_work_and_cancels_the_rest_a_bounded_batch_at_a_time(
+    engine, launched_campaign, monkeypatch
+):
+    """A national spec change drops thousands of departments: their work is deleted (not yet opened) or
+    cancelled (opened) by id, a bounded list of ids per statement (PostgreSQL refused one statement of 66,000
+    ids). With two ids a statement here, the counts and the rows come out as from one."""
+    text_yaml = SPEC_PATH.read_text(encoding="utf-8")
+    entry = text_yaml.index("  - code: swj\n")
+    text_yaml = text_yaml[:entry] + text_yaml[text_yaml.index("  - code: gtfj\n") :]
+    changed = parse_spec(text_yaml.replace("jyj, swj, gtfj", "jyj, gtfj"), "changed.yaml")
+    theirs = [a for a in planned(launched_campaign.spec).assignments if a.department_code == "swj"]
+    opened = sum(1 for a in theirs if a.opens_on <= launched_campaign.as_of)
+    monkeypatch.setattr(store_sql, "ROWS_PER_STATEMENT", 2)
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith(("DELETE FROM ASSIGNMENT", "UPDATE ASSIGNMENT SET STATUS")):
+            statements.append(statement)
+
+    event.listen(engine, "after_cursor_execute", seen)
+    try:
+        with UnitOfWork(engine) as uow:
+            report = launch(uow.session, changed, actor=SYSTEM, at=LAUNCH_AT)
+            uow.commit()
+    finally:
+        event.remove(engine, "after_cursor_execute", seen)
+    assert report.departments_retired == ("区水务局",)
+    assert (report.assignments_removed, report.assignments_cancelled) == (len(theirs) - opened, opened)
+    assert opened > 0 and len(theirs) - opened > 2 and len(statements) > 2
+    with UnitOfWork(engine) as uow:
+        left = uow.session.execute(
+            select(Assignment.status, func.count())
+            .join(Department, Department.id == Assignment.department_id)
+            .where(Department.code == "swj")
+            .group_by(Assignment.status)
+        ).all()
+    assert dict(left) == {AssignmentStatus.cancelled.value: opened}

@@ -30,21 +30,21 @@ def test_migrated_database_matches_the_models(engine):
 SOURCE_DIRS = ("services", "flows", "store", "cli", "dashboard")
 
 
+# How the code deletes rows: the name of the call and which argument names the model.
+DELETING_CALLS = {"delete": 0, "delete_by_ids": 1}  # sqlalchemy.delete(Model); store.sql.delete_by_ids(s, Model, …)
+
+
 def _models_deleted_in_source() -> set[str]:
-    """Model classes named as `delete(Model)` anywhere in the application's code."""
+    """Model classes named in a deleting call anywhere in the application's code."""
     root = Path(__file__).resolve().parents[2]
     names: set[str] = set()
     for folder in SOURCE_DIRS:
         for path in (root / folder).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if (
-                    isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Name)
-                    and node.func.id == "delete"
-                    and node.args
-                    and isinstance(node.args[0], ast.Name)
-                ):
-                    names.add(node.args[0].id)
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in DELETING_CALLS:
+                    position = DELETING_CALLS[node.func.id]
+                    if len(node.args) > position and isinstance(node.args[position], ast.Name):
+                        names.add(node.args[position].id)
     return names
 
 
