@@ -6,12 +6,14 @@ import datetime as dt
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     CursorResult,
     Date,
     Executable,
     Insert,
     Integer,
     Table,
+    any_,
     bindparam,
     case,
     delete,
@@ -22,6 +24,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import dml as postgresql_dml
 from sqlalchemy.dialects.sqlite import dml as sqlite_dml
 from sqlalchemy.ext.compiler import compiles
@@ -126,13 +129,36 @@ ROWS_PER_STATEMENT = 5000  # rows (or ids in an IN list) sent in one statement w
 def insert_rows_ignoring_duplicates(
     session: Session, table: Table, rows: list[dict[str, Any]], key: list[str], *, chunk: int = ROWS_PER_STATEMENT
 ) -> int:
-    """INSERT of many rows built in Python (multi-row VALUES, `chunk` rows per statement) that skips
-    rows whose natural key already exists; returns rows inserted."""
-    stmt = insert_ignoring(session, table, key).returning(table.c.id)
+    """INSERT of many rows built in Python (`chunk` rows per statement; every row has the same keys) that skips
+    rows whose natural key already exists; returns rows inserted. PostgreSQL gets each column as one array
+    (INSERT … SELECT FROM unnest(…)): as multi-row VALUES, 1,000 rows of 12 columns were 12,000 parameters a
+    statement, and psycopg's rewriting of their placeholders cost ~70 µs a row, more than the insert itself."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
     inserted = 0
+    if dialect == "postgresql":
+        columns = list(rows[0])
+        arrays = [bindparam(f"column_{i}", type_=ARRAY(table.c[c].type)) for i, c in enumerate(columns)]
+        source = select(func.unnest(*arrays).table_valued(*columns).render_derived())
+        stmt = insert_select_ignoring(dialect, table, columns, source, key)
+        for start in range(0, len(rows), chunk):
+            part = rows[start : start + chunk]
+            params = {f"column_{i}": [r[c] for r in part] for i, c in enumerate(columns)}
+            inserted += run_counting_inserted(session, stmt, params)
+        return inserted
+    returning = insert_ignoring(session, table, key).returning(table.c.id)
     for start in range(0, len(rows), chunk):
-        inserted += len(session.execute(stmt, rows[start : start + chunk]).all())
+        inserted += len(session.execute(returning, rows[start : start + chunk]).all())
     return inserted
+
+
+def _id_in(session: Session, column: ColumnElement[int], ids: list[int]) -> ColumnElement[bool]:
+    """column IN ids: on PostgreSQL `= ANY(array)`, one parameter (an IN list is a parameter an id, each
+    rewritten by psycopg); on SQLite an IN list."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def update_by_ids(session: Session, model: type[DeclarativeBase], ids: list[int], **values: Any) -> int:
@@ -143,7 +169,7 @@ def update_by_ids(session: Session, model: type[DeclarativeBase], ids: list[int]
     for start in range(0, len(ids), ROWS_PER_STATEMENT):
         result = session.execute(
             update(model)
-            .where(column.in_(ids[start : start + ROWS_PER_STATEMENT]))
+            .where(_id_in(session, column, ids[start : start + ROWS_PER_STATEMENT]))
             .values(**values)
             .execution_options(synchronize_session=False)
         )
@@ -159,7 +185,7 @@ def delete_by_ids(session: Session, model: type[DeclarativeBase], ids: list[int]
     for start in range(0, len(ids), ROWS_PER_STATEMENT):
         result = session.execute(
             delete(model)
-            .where(target.in_(ids[start : start + ROWS_PER_STATEMENT]))
+            .where(_id_in(session, target, ids[start : start + ROWS_PER_STATEMENT]))
             .execution_options(synchronize_session=False)
         )
         deleted += cast("CursorResult[Any]", result).rowcount

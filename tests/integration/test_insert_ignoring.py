@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, literal, select
 from sqlalchemy.orm import Session
 
-from store.sql import insert_ignoring, insert_ignoring_duplicates
+from store.sql import insert_ignoring, insert_ignoring_duplicates, insert_rows_ignoring_duplicates
 
 _metadata = MetaData()
 PROBE = Table(
@@ -80,3 +80,16 @@ def test_insert_select_counts_what_it_added_and_is_cached(probe: Engine) -> None
     assert (first, again) == (1, 1)
     assert keys == ["k1", "k1-copy", "k1-copy-copy"]
     assert len(outcomes) == 2 and "CACHE_HIT" in outcomes[1], outcomes
+
+
+def test_rows_built_in_python_skip_existing_keys_and_count_what_they_added(probe: Engine) -> None:
+    """Many rows at once (PostgreSQL: a column an array, unnest; SQLite: multi-row VALUES), a few per statement:
+    keys already there are skipped, the rest written with their values, and the count is what was added."""
+    with Session(probe) as session, session.begin():
+        session.execute(PROBE.insert().values(natural_key="k2", value=-1))
+        rows = [{"natural_key": f"k{n}", "value": n} for n in range(7)]
+        added = insert_rows_ignoring_duplicates(session, PROBE, rows, ["natural_key"], chunk=3)
+        again = insert_rows_ignoring_duplicates(session, PROBE, rows, ["natural_key"], chunk=3)
+        stored = dict(session.execute(select(PROBE.c.natural_key, PROBE.c.value)).tuples().all())
+    assert (added, again) == (6, 0)
+    assert stored == {"k2": -1, **{f"k{n}": n for n in range(7) if n != 2}}
