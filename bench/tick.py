@@ -21,7 +21,9 @@ tick_ratio = (tick time - an empty flow run's time, measured here) / baseline ti
 runs (the resident engine, CLI_RESIDENT). --views times one department's board queries and the office
 rollup report. --late hands in half the open work on a copy and times the score step and the next day's
 tick (the busy day has nothing handed in). --reconcile applies, on a copy of the ticked database, a changed
-spec that drops the last tenth of the departments (RECONCILE reconcile_s). --repeat K runs K busy-tick /
+spec that drops the last tenth of the departments (RECONCILE reconcile_s). --people times the busy tick
+of the campaign with an account for every department, the office and a leader (PEOPLE: the tick then
+also fills their inboxes, which the baseline does not do). --repeat K runs K busy-tick /
 baseline pairs on copies of the launch and reports the medians (this machine swings by a third from run to
 run). --sizes runs each size in a child process (so each peak RSS is its own), prints every size's figures
 and the growth exponent of the tick time (least-squares slope of log tick time against log size, sizes from 2,000 up).
@@ -595,6 +597,50 @@ def late_times(url: str, spec: CampaignSpec, at: dt.datetime) -> dict[str, float
     return {"handed_in": float(count), "score_s": score_s, "tick_s": tick_s}
 
 
+def people_times(url: str, spec: CampaignSpec, at: dt.datetime) -> dict[str, float]:
+    """The busy tick of a campaign whose people have accounts (an office account, a leader, one account per
+    department), on a copy of the launch: the tick then also puts every owed message in their inboxes, which
+    the campaign without people above (and the baseline) never does. Timed as the busy tick is."""
+    from sqlalchemy import bindparam
+
+    from domain.access import SYSTEM
+    from flows.entries import run_tick
+    from store.db import shared_engine
+    from store.models import User
+
+    engine = shared_engine(url)
+    made = bindparam("made", type_=User.created_at.type)
+    with engine.begin() as con:
+        con.execute(
+            text(
+                "INSERT INTO app_user (username, display_name, role, department_code, campaign_code, password_hash, "
+                "disabled, created_at) SELECT 'bench-' || code, name, CASE WHEN is_office THEN 'office' ELSE "
+                "'department' END, code, :campaign, 'not-a-login', false, :made FROM department"
+            ).bindparams(made),
+            {"campaign": spec.id, "made": at},
+        )
+        con.execute(
+            text(
+                "INSERT INTO app_user (username, display_name, role, password_hash, disabled, created_at) "
+                "VALUES ('bench-leader', '分管领导', 'leader', 'not-a-login', false, :made)"
+            ).bindparams(made),
+            {"made": at},
+        )
+    t0 = time.perf_counter()
+    run_tick(spec.id, AS_OF, settings_or_db_url=url, actor=SYSTEM, at=at)
+    checkpoint(engine)
+    tick_s = time.perf_counter() - t0
+    with engine.connect() as con:
+        accounts = con.execute(text("SELECT COUNT(*) FROM app_user")).scalar_one()
+        items = con.execute(text("SELECT COUNT(*) FROM outbox_delivery WHERE channel = 'inbox'")).scalar_one()
+    return {
+        "accounts": float(accounts),
+        "inbox_items": float(items),
+        "tick_s": tick_s,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
 def reconcile_times(url: str, n: int, at: dt.datetime) -> dict[str, float]:
     """A changed spec on a copy of the ticked database: the last tenth of the departments dropped (their work
     not yet opened is deleted, the rest cancelled), applied through the launch entry and timed. Each deleted
@@ -623,6 +669,7 @@ def measure(
     repeat: int = 1,
     late: bool = False,
     reconcile: bool = False,
+    people: bool = False,
 ) -> int:
     from prefect import flow
 
@@ -660,6 +707,7 @@ def measure(
         launch_s = time.perf_counter() - t0
         shared_engine(url).dispose()
         base_url = dbs.create("baseline", template="flow")
+        people_url = dbs.create("people", template="flow") if people else None
         # Further pairs on copies of the launched database: this machine's tick and baseline each swing by
         # a third from run to run (disk and checkpoint timing), so the figures are medians over the pairs.
         extra = [
@@ -709,6 +757,12 @@ def measure(
             f"tick_ratio={tick_ratio:.2f} retick_s={retick_s:.2f} peak_rss_mb={peak_mb:.0f}"
         )
         print(f"ROLLUP rollup_s={rollup_s:.2f}")
+        if people_url is not None:  # before the views and the comparison below, which hold much in memory
+            pt = people_times(people_url, spec, at)
+            print(
+                f"PEOPLE accounts={pt['accounts']:.0f} inbox_items={pt['inbox_items']:.0f} tick_s={pt['tick_s']:.2f} "
+                f"peak_rss_mb={pt['peak_rss_mb']:.0f}"
+            )
         if views:
             v = view_times(url, spec, at)
             print(f"VIEWS board_s={v['board_s']:.2f} report_s={v['report_s']:.2f}")
@@ -738,8 +792,8 @@ def measure(
             print(f"CLI_RESIDENT launch_s={r['launch']:.2f} tick_s={r['tick']:.2f} retick_s={r['retick']:.2f}")
         return 0
     finally:
-        for engine_url in (dbs.url("flow"), dbs.url("baseline"), dbs.url("late"), dbs.url("reconcile")):
-            shared_engine(engine_url).dispose()
+        for name in ("flow", "baseline", "late", "reconcile", "people"):
+            shared_engine(dbs.url(name)).dispose()
         dbs.drop_all()
 
 
@@ -761,8 +815,8 @@ def figures_of(output: str) -> dict[str, float]:
     found: dict[str, float] = {}
     for line in output.splitlines():
         head, _, rest = line.partition(" ")
-        if head in ("RESULT", "ROLLUP", "VIEWS", "CLI", "CLI_RESIDENT", "LATE", "RECONCILE"):
-            prefix = {"CLI": "cli_", "CLI_RESIDENT": "resident_", "LATE": "late_"}.get(head, "")
+        if head in ("RESULT", "ROLLUP", "VIEWS", "CLI", "CLI_RESIDENT", "LATE", "RECONCILE", "PEOPLE"):
+            prefix = {"CLI": "cli_", "CLI_RESIDENT": "resident_", "LATE": "late_", "PEOPLE": "people_"}.get(head, "")
             for key, value in re.findall(r"(\w+)=([\d.]+)", rest):
                 found[f"{prefix}{key}"] = float(value)
     return found
@@ -818,6 +872,9 @@ def main() -> int:
         "--late", action="store_true", help="also time the score and the next tick with half the open work handed in"
     )
     parser.add_argument(
+        "--people", action="store_true", help="also time the busy tick with an account for every department"
+    )
+    parser.add_argument(
         "--reconcile", action="store_true", help="also time a changed spec that drops a tenth of the departments"
     )
     parser.add_argument(
@@ -834,11 +891,13 @@ def main() -> int:
             repeat=args.repeat,
             late=args.late,
             reconcile=args.reconcile,
+            people=args.people,
         )
     forwarded = [*(["--database-url", args.database_url] if args.database_url else [])]
     forwarded += [*(["--cli"] if args.cli else []), *(["--views"] if args.views else [])]
     forwarded += ["--late"] if args.late else []
     forwarded += ["--reconcile"] if args.reconcile else []
+    forwarded += ["--people"] if args.people else []
     forwarded += ["--repeat", str(args.repeat)]
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.departments]
     return run_sizes(sizes, forwarded)

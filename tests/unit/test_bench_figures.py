@@ -16,6 +16,7 @@ CLI launch_s=5.61 tick_s=6.32 retick_s=0.98 upgrade_s=0.84 peak_rss_mb=482
 CLI_RESIDENT launch_s=4.39 tick_s=4.66 retick_s=0.95
 LATE handed_in=20000 score_s=0.61 tick_s=3.10
 RECONCILE departments_retired=200 assignments_removed=2000 reconcile_s=1.05
+PEOPLE accounts=2002 inbox_items=250000 tick_s=12.50 peak_rss_mb=240
 """
 
 
@@ -26,6 +27,7 @@ def test_each_line_keeps_its_own_names() -> None:
     assert figures["resident_tick_s"] == 4.66 and figures["resident_launch_s"] == 4.39
     assert figures["late_score_s"] == 0.61 and figures["late_tick_s"] == 3.10 and figures["late_handed_in"] == 20000
     assert figures["reconcile_s"] == 1.05 and figures["assignments_removed"] == 2000
+    assert figures["people_tick_s"] == 12.50 and figures["people_inbox_items"] == 250000
     assert "departments" not in figures  # only the RESULT / ROLLUP / VIEWS / CLI / LATE lines are figures
 
 
