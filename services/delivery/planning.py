@@ -26,7 +26,7 @@ from functools import cache, cached_property, partial
 from typing import Any
 
 from sqlalchemy import Select, and_, select, update
-from sqlalchemy.orm import Bundle, Session
+from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM
 from domain.calendar import WorkingCalendar
@@ -200,35 +200,37 @@ def load_plan(session: Session, campaign: Campaign, day: dt.date, base_url: str 
     return _Plan(session, campaign, stored_spec(campaign), audiences, base_url, day)
 
 
-class _Record(Bundle[Any]):
-    """Columns read as a light record with the model's attribute names (a named tuple), or None when an outer
-    join found no row (the first column, the id, is NULL). Rendering only reads: ORM objects for every owed row
-    cost ~40 µs a row, most of a busy day's in-app delivery."""
-
-    def create_row_processor(self, query: Any, procs: Any, labels: Any) -> Any:
-        record = namedtuple(self.name, labels)  # type: ignore[misc]  # the columns' names, known at run time
-
-        def proc(row: Any) -> Any:
-            values = [p(row) for p in procs]
-            return None if values[0] is None else record._make(values)
-
-        return proc
-
-
-_OUTBOX = _Record("outbox", *table_of(Outbox).c)
-_ASSIGNMENT = _Record("assignment", Assignment.id, Assignment.due_on, Assignment.period)
-_TEMPLATE = _Record("template", TaskTemplate.id, TaskTemplate.title)
-_NOTICE = _Record(
-    "notice", Duban.id, Duban.number, Duban.level, Duban.colour, Duban.due_on, Duban.overdue_days, Duban.respond_due_on
+# An owed row and what its text is written from, read as plain columns and cut into light records (named tuples
+# with the models' attribute names; None where an outer join found no row): rendering only reads, and ORM objects
+# for every owed row cost ~40 µs a row, most of a busy day's in-app delivery.
+_RECORDS = (
+    ("OutboxRecord", list(table_of(Outbox).c)),
+    ("AssignmentRecord", [Assignment.id, Assignment.due_on, Assignment.period]),
+    ("TemplateRecord", [TaskTemplate.id, TaskTemplate.title]),
+    (
+        "NoticeRecord",
+        [Duban.id, Duban.number, Duban.level, Duban.colour, Duban.due_on, Duban.overdue_days, Duban.respond_due_on],
+    ),
 )
+_COLUMNS = [column for _, columns in _RECORDS for column in columns]
+_SPANS: list[tuple[Any, int, int]] = []  # (record type, first column, past the last) of each record in a row
+for _name, _columns in _RECORDS:
+    _first = _SPANS[-1][2] if _SPANS else 0
+    _SPANS.append((namedtuple(_name, [c.key for c in _columns]), _first, _first + len(_columns)))
 
 
-def _with_what_it_is_about() -> Select[tuple[Outbox, Assignment, TaskTemplate, Duban]]:
+def _records(row: Any) -> tuple[Any, ...]:
+    """(outbox, assignment, template, notice) of one row of `_with_what_it_is_about` (the first column of each
+    record is its id: NULL when the outer join found nothing)."""
+    return tuple(None if row[first] is None else record._make(row[first:past]) for record, first, past in _SPANS)
+
+
+def _with_what_it_is_about() -> Select[Any]:
     """Outbox rows with what their text is written from: the assignment and its task, and for a
     督办单's message the notice (None for an event about no assignment, or not about a notice).
-    Read-only records with the models' attribute names (`_Record`), typed as the models they read."""
+    Plain columns: `_records` cuts each row into the four records."""
     return (
-        select(_OUTBOX, _ASSIGNMENT, _TEMPLATE, _NOTICE)  # records, see above
+        select(*_COLUMNS)
         .outerjoin(Assignment, Assignment.id == Outbox.assignment_id)
         .outerjoin(TaskTemplate, TaskTemplate.id == Assignment.template_id)
         .outerjoin(
@@ -252,7 +254,7 @@ _RETIRE_UNTRUE = (
 
 
 @cache
-def _owed_query(in_app_only: bool, readers_only: bool) -> Select[tuple[Outbox, Assignment, TaskTemplate, Duban]]:
+def _owed_query(in_app_only: bool, readers_only: bool) -> Select[Any]:
     """Built once per variant: every tick reads the owed rows (bind parameters: store.sql.campaign_day)."""
     query = (
         _with_what_it_is_about()
@@ -292,7 +294,7 @@ def owed_pages(
     session.execute(_RETIRE_UNTRUE, params)
     result = session.execute(_owed_query(in_app_only, readers_only), params, execution_options={"yield_per": OWED_PAGE})
     for page in result.partitions():
-        yield list(page)
+        yield [_records(row) for row in page]
 
 
 # What a person has already been told: hashes of (person, thread, event, event day), not the tuples — a national
@@ -507,7 +509,7 @@ def _items_for(plan: _Plan, natural_keys: list[str]) -> list[_Item]:
     if not natural_keys:
         return []
     rows = plan.session.execute(_with_what_it_is_about().where(Outbox.natural_key.in_(natural_keys))).all()
-    by_key = {o.natural_key: plan.render(o, a, t, n) for o, a, t, n in rows}
+    by_key = {o.natural_key: plan.render(o, a, t, n) for o, a, t, n in map(_records, rows)}
     return [by_key[k] for k in natural_keys if k in by_key]
 
 
