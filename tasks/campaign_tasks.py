@@ -19,13 +19,14 @@ from services import campaigns
 from services.campaigns import LaunchReport
 from store.sql import BULK_ROWS, LAUNCHED_TABLES, refresh_statistics
 from store.uow import UnitOfWork
+from tasks.collector import collector_paused
 
 T = TypeVar("T")
 
 
 def run_step(step: Callable[[Session], T], db_url: str) -> T:
     """One step in one unit of work, committed: what every task of the tick does."""
-    with UnitOfWork(db_url) as uow:
+    with collector_paused(), UnitOfWork(db_url) as uow:
         result = step(uow.session)
         uow.commit()
         return result
@@ -42,7 +43,7 @@ def tick_step(name: str, step: Callable[[Session], T], db_url: str) -> T:
 def launch_campaign(
     campaign: str, spec_sha256: str, actor: Actor, at: dt.datetime, source_path: str | None, dry_run: bool, db_url: str
 ) -> LaunchReport:
-    with UnitOfWork(db_url) as uow:
+    with collector_paused(), UnitOfWork(db_url) as uow:
         spec = campaigns.stored_version(uow.session, campaign, spec_sha256)
         report = campaigns.launch(uow.session, spec, actor=actor, at=at, source_path=source_path)
         if dry_run:

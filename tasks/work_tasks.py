@@ -14,6 +14,7 @@ from services import simulation, ticking
 from services.simulation import DayActivity, WorkActivity
 from store.db import shared_engine
 from store.uow import UnitOfWork, unit_per_step
+from tasks.collector import collector_paused
 
 
 @task(task_run_name="enlist-simulated-people-{campaign}", cache_policy=NO_CACHE)
@@ -28,11 +29,12 @@ def enlist_people(campaign: str, at: dt.datetime, db_url: str) -> int:
 def simulate_and_tick(engine: Engine, campaign: str, day: dt.date, seed: int) -> tuple[DayActivity, WorkActivity]:
     """One simulated day: everyone's work (services.simulation) in one transaction, then the day's tick
     (the one composition, services.ticking.tick), each step committed on its own as the tick flow does."""
-    with UnitOfWork(engine) as uow:
-        activity = simulation.simulate_day(uow.session, campaign, day, seed)
-        work = simulation.simulate_work(uow.session, campaign, day, seed)
-        uow.commit()
-    ticking.tick(unit_per_step(engine), campaign, day, actor=SYSTEM, at=simulation.simulated_moment(day))
+    with collector_paused():
+        with UnitOfWork(engine) as uow:
+            activity = simulation.simulate_day(uow.session, campaign, day, seed)
+            work = simulation.simulate_work(uow.session, campaign, day, seed)
+            uow.commit()
+        ticking.tick(unit_per_step(engine), campaign, day, actor=SYSTEM, at=simulation.simulated_moment(day))
     return activity, work
 
 
