@@ -213,10 +213,18 @@ _RECORDS = (
     ),
 )
 _COLUMNS = [column for _, columns in _RECORDS for column in columns]
-_SPANS: list[tuple[Any, int, int]] = []  # (record type, first column, past the last) of each record in a row
-for _name, _columns in _RECORDS:
-    _first = _SPANS[-1][2] if _SPANS else 0
-    _SPANS.append((namedtuple(_name, [c.key for c in _columns]), _first, _first + len(_columns)))
+
+
+def _spans() -> list[tuple[Any, int, int]]:
+    """(record type, first column, past its last column) of each record in a row of `_COLUMNS`."""
+    spans, first = [], 0
+    for name, columns in _RECORDS:
+        spans.append((namedtuple(name, [c.key for c in columns]), first, first + len(columns)))
+        first += len(columns)
+    return spans
+
+
+_SPANS = _spans()
 
 
 def _records(row: Any) -> tuple[Any, ...]:
