@@ -23,6 +23,7 @@ from collections import namedtuple
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, cached_property, partial
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Select, and_, select, update
@@ -276,28 +277,18 @@ def _owed_query(in_app_only: bool, readers_only: bool) -> Select[Any]:
     return query
 
 
-def owed_rows(
-    session: Session, campaign: Campaign, day: dt.date, *, in_app_only: bool = False, readers_only: bool = False
-) -> list[Any]:
-    """Pending outbox rows owed on or before `day` with their assignment and task (None for an event
-    about no assignment); rows no longer true turn `obsolete` first and are left out. Highest rung
-    first within a day, so a person told of several rungs at once reads the highest."""
-    return [
-        row
-        for page in owed_pages(session, campaign, day, in_app_only=in_app_only, readers_only=readers_only)
-        for row in page
-    ]
-
-
 OWED_PAGE = 5000  # owed rows loaded at once: a national campaign's busy day owes millions
 
 
 def owed_pages(
     session: Session, campaign: Campaign, day: dt.date, *, in_app_only: bool = False, readers_only: bool = False
 ) -> Iterator[list[Any]]:
-    """`owed_rows` a page at a time, in the same order, so memory stays bounded at any size. The caller may
-    write between pages: the read is one statement (PostgreSQL: a cursor on the transaction's snapshot;
-    SQLite: the ORDER BY's sorter holds the rows), so rows it writes do not change the pages still to come."""
+    """Pending outbox rows owed on or before `day` with their assignment and task (None for an event about no
+    assignment), a page at a time so memory stays bounded at any size; rows no longer true turn `obsolete` first
+    and are left out. Highest rung first within a day, so a person told of several rungs at once reads the
+    highest. The caller may write between pages: the read is one statement (PostgreSQL: a cursor on the
+    transaction's snapshot; SQLite: the ORDER BY's sorter holds the rows), so what it writes does not change the
+    pages still to come."""
     params = campaign_day(campaign.id, day)
     session.execute(_RETIRE_UNTRUE, params)
     result = session.execute(_owed_query(in_app_only, readers_only), params, execution_options={"yield_per": OWED_PAGE})
@@ -380,10 +371,6 @@ def put_in_inboxes(plan: _Plan, outbox: Outbox, text: Callable[[], _Item], told:
         plan.put_in.append(outbox.id)
 
 
-def _same(item: _Item) -> _Item:
-    return item
-
-
 def is_send_day(spec: CampaignSpec, day: dt.date, settings: Settings) -> bool:
     return settings.send_on_holidays or campaign_calendar(spec).is_workday(day)
 
@@ -397,33 +384,42 @@ def plan_deliveries(
     if not is_send_day(spec, day, settings):
         reason = campaign_calendar(spec).holiday_name(day) or "周末"
         return PlanReport(campaign_code, day, skipped=f"{day} 为非工作日（{reason}），不发送通知")
-    rows = owed_rows(session, campaign, day)
-    if not rows:
+    # A page at a time, each written as it goes (a national campaign's busy day owes millions of rows); only
+    # what a digest will carry is kept to the end: nothing when no mailbox or webhook is configured.
+    pages = owed_pages(session, campaign, day)
+    first = next(pages, None)
+    if first is None:
         return PlanReport(campaign_code, day)
     plan = load_plan(session, campaign, day, settings.dashboard_base_url)
     audiences = plan.audiences
     mailboxes: dict[str, tuple[Person, dict[str, _Item]]] = {}  # address -> (person, items by natural key)
-    group: list[_Item] = []
-    told = already_told(session, campaign.id, min(o.created_on for o, *_ in rows))
-    for outbox, assignment, template, notice in rows:
-        item = plan.render(outbox, assignment, template, notice)
-        group.append(item)
-        if outbox.in_app_on is None:  # the tick has not put it in the inboxes yet
-            put_in_inboxes(plan, outbox, partial(_same, item), told)
-        for person in audiences.people(outbox):
-            if person.email and settings.smtp_host:
-                entry = mailboxes.setdefault(person.email.strip().lower(), (person, {}))
-                entry[1].setdefault(item.natural_key, item)
-    inbox = plan.write_inboxes()
-    update_by_ids(session, Outbox, [o.id for o, *_ in rows], state=OutboxState.planned.value)
+    group: list[_Item] = []  # for the webhooks
+    told = already_told(session, campaign.id, first[0][0].created_on)
+    rows = inbox = 0
+    planned = hashlib.sha256()  # of the planned rows' ids, comma-separated
+    for page in chain([first], pages):
+        for outbox, assignment, template, notice in page:
+            item = cache(partial(plan.render, outbox, assignment, template, notice))  # written once, if needed
+            if settings.webhooks:
+                group.append(item())
+            if outbox.in_app_on is None:  # the tick has not put it in the inboxes yet
+                put_in_inboxes(plan, outbox, item, told)
+            for person in audiences.people(outbox):
+                if person.email and settings.smtp_host:
+                    entry = mailboxes.setdefault(person.email.strip().lower(), (person, {}))
+                    entry[1].setdefault(outbox.natural_key, item())
+        inbox += plan.write_inboxes()
+        ids = [o.id for o, *_ in page]
+        update_by_ids(session, Outbox, ids, state=OutboxState.planned.value)
+        planned.update(("," if rows else "").encode() + ",".join(map(str, ids)).encode())
+        rows += len(page)
     pushed = 0
     for address, (person, items) in mailboxes.items():
         pushed += _plan_digest(plan, Channel.email, address, person.key, person.name, list(items.values()))
     for target in settings.webhooks:
         pushed += _plan_digest(plan, Channel.webhook, target.name, target.name, WEBHOOK_GREETING, group)
     session.flush()
-    report = PlanReport(campaign_code, day, None, len(rows), inbox, pushed)
-    outbox_ids = ",".join(str(o.id) for o, *_ in rows)
+    report = PlanReport(campaign_code, day, None, rows, inbox, pushed)
     audit.record(
         session,
         at=at,
@@ -433,10 +429,10 @@ def plan_deliveries(
         entity_key=campaign_code,
         after={
             "day": day.isoformat(),
-            "outbox_rows": len(rows),
+            "outbox_rows": rows,
             "inbox_items": inbox,
             "push_messages": pushed,
-            "outbox_ids_sha256": hashlib.sha256(outbox_ids.encode()).hexdigest(),
+            "outbox_ids_sha256": planned.hexdigest(),
         },
     )
     return report
