@@ -143,6 +143,9 @@ def time_queries(url: str, code: str) -> dict[str, float]:
     leader = Actor("leader", Role.leader, None, "分管领导")
     with UnitOfWork(url) as uow:
         day = boards.rollup_day(uow.session, actor=leader, campaign_code=code, as_of=AS_OF)
+        board = boards.department_board(uow.session, actor=leader, campaign_code=code, day=day)
+    # the 部门进度 page's default: the 30 departments of lowest completion
+    shown = tuple(board.sort_values(["completion", "code"])["code"].head(30))
     kinds = ("industry_regulator", "purchaser")
     at = {"actor": leader, "campaign_code": code}
     cases = {
@@ -154,7 +157,9 @@ def time_queries(url: str, code: str) -> dict[str, float]:
         "department_board[phase,kinds]": lambda s: boards.department_board(
             s, **at, day=day, phase_key="verify", kinds=kinds
         ),
-        "heatmap": lambda s: boards.heatmap(s, **at, day=day),
+        # what the 部门进度 page asks for: the departments it shows (the whole grid, which no page reads any more,
+        # took 640 ms at 10,000 departments)
+        "heatmap[shown]": lambda s: boards.heatmap(s, **at, day=day, departments=shown),
         "trend": lambda s: boards.trend(s, **at),
         "trend[kinds]": lambda s: boards.trend(s, **at, kinds=kinds),
         "overdue": lambda s: boards.overdue(s, **at),

@@ -116,14 +116,16 @@ if rows:
     picked = table.iloc[rows[0]]["code"]
 
 st.subheader("部门 × 阶段")
-heat = queries.heatmap(actor, campaign_code=code, day=day, kinds=kinds)
 order = list(table.head(int(top))["name"])
+ranked = board.sort_values(["overdue", "completion"], ascending=[False, True]).head(int(top))  # the phone's cards
+# Only the departments shown (the chart's and the phone's): a national grid is ~200,000 cells.
+shown = tuple(sorted(set(table.head(int(top))["code"]) | set(ranked["code"])))
+heat = queries.heatmap(actor, campaign_code=code, day=day, kinds=kinds, departments=shown)
 
 
 def heat_ranking() -> None:  # a phone's heat map: departments ranked, most overdue first, with their lagging phases
     lagging = heat[(heat["assigned"] > 0) & heat["grade"].isin([Grade.yellow.value, Grade.red.value])]
     phases_behind = lagging.groupby("name")["phase"].agg("、".join).to_dict()
-    ranked = board.sort_values(["overdue", "completion"], ascending=[False, True]).head(int(top))
     widgets.cards(
         [
             widgets.Card(

@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, select, true
 from sqlalchemy.orm import Session
 
 from domain.access import Actor
@@ -179,11 +179,14 @@ def heatmap(
     day: dt.date | None,
     kinds: Kinds = None,
     at: dt.datetime | None = None,
+    departments: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     """Department × phase, every pair (a pair with nothing assigned is 未布置, not 0 %): assigned,
-    due, accepted, overdue, completion, and the cell's grade with its reason."""
+    due, accepted, overdue, completion, and the cell's grade with its reason. `departments` (codes): only
+    those rows — the board shows a chosen few, and a national campaign's full grid is ~200,000 cells."""
     actor = reader(session, actor, at=at, campaign_code=campaign_code)
     cid = campaign_id(session, campaign_code)
+    chosen = Department.code.in_(departments) if departments is not None else true()
     cells = frame(
         session,
         select(
@@ -201,13 +204,13 @@ def heatmap(
         )
         .join(R, R.department_id == Department.id)
         .join(Phase, and_(Phase.campaign_id == R.campaign_id, Phase.key == R.phase_key))
-        .where(R.campaign_id == cid, R.as_of == day, R.phase_key != "", kinds_filter(kinds), visible(actor)),
+        .where(R.campaign_id == cid, R.as_of == day, R.phase_key != "", kinds_filter(kinds), visible(actor), chosen),
     )
     grid = frame(
         session,
         select(Department.code, Department.name, Phase.title.label("phase"), Phase.ordinal)
         .join(Phase, Phase.campaign_id == Department.campaign_id)
-        .where(Department.campaign_id == cid, kinds_filter(kinds), visible(actor))
+        .where(Department.campaign_id == cid, kinds_filter(kinds), visible(actor), chosen)
         .order_by(Department.id, Phase.ordinal),
     )
     df = grid.merge(cells, on=["code", "name", "phase", "ordinal"], how="left")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -90,6 +91,15 @@ def test_board_counts_are_the_records_counts(uow_factory, campaign, actors):
         heat = boards.heatmap(s, actor=actors["leader"], campaign_code=code, day=day)
         per_dept = heat.groupby("code")["assigned"].sum().to_dict()
         assert per_dept == {c: n for c, n in zip(board["code"], board["assigned"], strict=False) if c in per_dept}
+        # The board asks only for the departments it shows: the same cells as theirs in the whole grid.
+        shown = ("zjj", "swj")
+        few = boards.heatmap(s, actor=actors["leader"], campaign_code=code, day=day, departments=shown)
+        assert set(few["code"]) == set(shown)
+        whole = heat[heat["code"].isin(shown)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(few.reset_index(drop=True), whole)
+        # A department asking for others' rows still gets only its own.
+        own = boards.heatmap(s, actor=actors["dept_zjj"], campaign_code=code, day=day, departments=shown)
+        assert set(own["code"]) == {"zjj"}
 
 
 def test_overdue_list_and_drill_down(uow_factory, campaign, actors):
