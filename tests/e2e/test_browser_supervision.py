@@ -19,7 +19,7 @@ from store.migrate import upgrade
 from store.models import Assignment, Department, TaskTemplate
 from store.uow import UnitOfWork
 from tests.conftest import LAUNCH_AT, SPEC_PATH, add_accounts, run_tick
-from tests.e2e.browser_support import LOADED_MS, ROOT, chromium, dashboard, desk_page, open_task, sign_in
+from tests.e2e.browser_support import LOADED_MS, ROOT, chromium, dashboard, desk_page, open_task, settle, sign_in
 
 AS_OF = dt.date(2020, 6, 29)  # 自查台账 (self_check_ledger) was due on 22 June: 4 working days overdue
 REASON = "涉及项目较多，需延长核查时间"
@@ -91,6 +91,9 @@ def test_extension_requested_approved_and_the_deadline_and_light_change(server):
         expect(page.get_by_text("红灯")).to_be_visible()
         page.get_by_text("申请延期", exact=True).click()
         page.get_by_label("延期理由").fill(REASON)  # the date offered is a week after the deadline: 29 June
+        # No script run under way when the form is sent (seen once under a loaded full run: the form kept its
+        # text and showed no answer — the click was lost to a run in progress).
+        settle(page)
         page.get_by_role("button", name="提交延期申请").click()
         expect(page.get_by_text("已提交延期申请（申请编号：")).to_be_visible()
         ctx.close()
@@ -102,6 +105,7 @@ def test_extension_requested_approved_and_the_deadline_and_light_change(server):
         item = page.get_by_test_id("stExpander").filter(has_text="区住建局").filter(has_text="2020-06-22 → 2020-06-29")
         expect(item.get_by_text(REASON)).to_be_visible()
         item.get_by_label("审批意见（必填）").fill("同意延期")
+        settle(page)
         item.get_by_role("button", name="批准").click()
         expect(page.get_by_text("截止日期延至 2020-06-29")).to_be_visible()
         ctx.close()
