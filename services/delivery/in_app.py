@@ -13,13 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import partial
-from itertools import chain
 
 from sqlalchemy.orm import Session
 
 from domain.access import SYSTEM
 from services.campaigns import get_campaign
-from services.delivery.planning import already_told, load_plan, owed_pages, put_in_inboxes
+from services.delivery.planning import put_in_inboxes, start_owed_run
 from services.delivery.truth import retire_stale
 from store import audit
 
@@ -43,13 +42,10 @@ def deliver_in_app(
     campaign = get_campaign(session, campaign_code)
     rows = messages = 0
     # A page at a time, written as it goes (a national campaign's busy day owes millions of rows).
-    pages = owed_pages(session, campaign, day, in_app_only=not catch_up, readers_only=True)
-    first = next(pages, None)
-    if first is not None:
-        plan = load_plan(session, campaign, day, None)
-        # The first page starts with the earliest day owed: only messages about those days can clash.
-        told = already_told(session, campaign.id, first[0][0].created_on)
-        for page in chain([first], pages):
+    run = start_owed_run(session, campaign, day, None, in_app_only=not catch_up, readers_only=True)
+    if run is not None:
+        plan, told, pages = run
+        for page in pages:
             for outbox, assignment, template, notice in page:
                 put_in_inboxes(plan, outbox, partial(plan.render, outbox, assignment, template, notice), told)
             messages += plan.write_inboxes()

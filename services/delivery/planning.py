@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, cached_property, partial
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, and_, select, update
 from sqlalchemy.orm import Session
@@ -302,6 +302,38 @@ def owed_pages(
 Told = set[int]
 
 
+def _told_key(person: str, thread: str, kind: str, natural_key: str, event_on: dt.date) -> int:
+    """The member of `Told` for one message: what already_told reads back and put_in_inboxes checks."""
+    return hash((person, thread, _event(kind, natural_key), event_on))
+
+
+class OwedRun(NamedTuple):
+    """Owed rows to write, a page at a time, with what writing them needs."""
+
+    plan: _Plan
+    told: Told  # what people were already told about the days owed
+    pages: Iterator[list[Any]]
+
+
+def start_owed_run(
+    session: Session,
+    campaign: Campaign,
+    day: dt.date,
+    base_url: str | None,
+    *,
+    in_app_only: bool = False,
+    readers_only: bool = False,
+) -> OwedRun | None:
+    """The owed rows (`owed_pages`) with the plan and what was already told, or None when nothing is owed.
+    The first page starts with the earliest day owed: only messages about those days can clash."""
+    pages = owed_pages(session, campaign, day, in_app_only=in_app_only, readers_only=readers_only)
+    first = next(pages, None)
+    if first is None:
+        return None
+    plan = load_plan(session, campaign, day, base_url)
+    return OwedRun(plan, already_told(session, campaign.id, first[0][0].created_on), chain([first], pages))
+
+
 def _event(outbox_kind: str, natural_key: str) -> str:
     """What makes two messages the same news: for the tick's chasing kinds, the kind (two rungs
     reached on one day, or two audiences one person belongs to, are told once, highest rung first);
@@ -331,8 +363,7 @@ def already_told(session: Session, campaign_id: int, since: dt.date) -> Told:
         )
     )
     return {
-        hash((who, thread_key(key, aid, oid), _event(kind, natural), day))
-        for who, key, aid, oid, kind, natural, day in rows
+        _told_key(who, thread_key(key, aid, oid), kind, natural, day) for who, key, aid, oid, kind, natural, day in rows
     }
 
 
@@ -346,7 +377,7 @@ def put_in_inboxes(plan: _Plan, outbox: Outbox, text: Callable[[], _Item], told:
     for person in plan.audiences.people(outbox):
         if not person.username:
             continue
-        event = hash((person.username, thread, _event(outbox.kind, outbox.natural_key), outbox.created_on))
+        event = _told_key(person.username, thread, outbox.kind, outbox.natural_key, outbox.created_on)
         if event in told:
             continue
         told.add(event)
@@ -386,18 +417,16 @@ def plan_deliveries(
         return PlanReport(campaign_code, day, skipped=f"{day} 为非工作日（{reason}），不发送通知")
     # A page at a time, each written as it goes (a national campaign's busy day owes millions of rows); only
     # what a digest will carry is kept to the end: nothing when no mailbox or webhook is configured.
-    pages = owed_pages(session, campaign, day)
-    first = next(pages, None)
-    if first is None:
+    run = start_owed_run(session, campaign, day, settings.dashboard_base_url)
+    if run is None:
         return PlanReport(campaign_code, day)
-    plan = load_plan(session, campaign, day, settings.dashboard_base_url)
+    plan, told, pages = run
     audiences = plan.audiences
     mailboxes: dict[str, tuple[Person, dict[str, _Item]]] = {}  # address -> (person, items by natural key)
     group: list[_Item] = []  # for the webhooks
-    told = already_told(session, campaign.id, first[0][0].created_on)
     rows = inbox = 0
     planned = hashlib.sha256()  # of the planned rows' ids, comma-separated
-    for page in chain([first], pages):
+    for page in pages:
         for outbox, assignment, template, notice in page:
             item = cache(partial(plan.render, outbox, assignment, template, notice))  # written once, if needed
             if settings.webhooks:
