@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -161,35 +162,30 @@ def _id_in(session: Session, column: ColumnElement[int], ids: list[int]) -> Colu
     return column.in_(ids)
 
 
-def update_by_ids(session: Session, model: type[DeclarativeBase], ids: list[int], **values: Any) -> int:
-    """UPDATE model SET values WHERE id IN ids, a bounded IN list per statement (the ids can be a million; one
-    statement takes at most 65,535 parameters on PostgreSQL, 32,766 on SQLite); returns the rows changed."""
-    column = model.metadata.tables[model.__tablename__].c.id
+def _each_batch_of_ids(session: Session, ids: list[int], statement: Callable[[list[int]], Executable]) -> int:
+    """Run `statement(batch)` for each bounded batch of ids (the ids can be a million; one statement takes at most
+    65,535 parameters on PostgreSQL, 32,766 on SQLite); returns the rows it changed."""
     changed = 0
     for start in range(0, len(ids), ROWS_PER_STATEMENT):
         result = session.execute(
-            update(model)
-            .where(_id_in(session, column, ids[start : start + ROWS_PER_STATEMENT]))
-            .values(**values)
-            .execution_options(synchronize_session=False)
+            statement(ids[start : start + ROWS_PER_STATEMENT]).execution_options(synchronize_session=False)
         )
         changed += cast("CursorResult[Any]", result).rowcount
     return changed
 
 
+def update_by_ids(session: Session, model: type[DeclarativeBase], ids: list[int], **values: Any) -> int:
+    """UPDATE model SET values WHERE id IN ids, a bounded batch per statement; returns the rows changed."""
+    column = model.metadata.tables[model.__tablename__].c.id
+    return _each_batch_of_ids(
+        session, ids, lambda batch: update(model).where(_id_in(session, column, batch)).values(**values)
+    )
+
+
 def delete_by_ids(session: Session, model: type[DeclarativeBase], ids: list[int], *, column: str = "id") -> int:
-    """DELETE FROM model WHERE column IN ids, a bounded IN list per statement (as `update_by_ids`); returns the
-    rows deleted."""
+    """DELETE FROM model WHERE column IN ids, a bounded batch per statement; returns the rows deleted."""
     target = model.metadata.tables[model.__tablename__].c[column]
-    deleted = 0
-    for start in range(0, len(ids), ROWS_PER_STATEMENT):
-        result = session.execute(
-            delete(model)
-            .where(_id_in(session, target, ids[start : start + ROWS_PER_STATEMENT]))
-            .execution_options(synchronize_session=False)
-        )
-        deleted += cast("CursorResult[Any]", result).rowcount
-    return deleted
+    return _each_batch_of_ids(session, ids, lambda batch: delete(model).where(_id_in(session, target, batch)))
 
 
 def chosen_by(key: Any, values: dict[Any, Any], type_: Any = None, else_: Any = None) -> Any:
