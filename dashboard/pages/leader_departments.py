@@ -116,10 +116,11 @@ if rows:
     picked = table.iloc[rows[0]]["code"]
 
 st.subheader("部门 × 阶段")
-order = list(table.head(int(top))["name"])
+charted = table.head(int(top))
+order = list(charted["name"])
 ranked = board.sort_values(["overdue", "completion"], ascending=[False, True]).head(int(top))  # the phone's cards
 # Only the departments shown (the chart's and the phone's): a national grid is ~200,000 cells.
-shown = tuple(sorted(set(table.head(int(top))["code"]) | set(ranked["code"])))
+shown = tuple(sorted(set(charted["code"]) | set(ranked["code"])))
 heat = queries.heatmap(actor, campaign_code=code, day=day, kinds=kinds, departments=shown)
 
 
